@@ -1,0 +1,175 @@
+//! The glue every tool's `main` goes through: parse flags (help/version on
+//! stdout with exit 0, usage errors as one line with exit 64), set up
+//! logging, run, and turn the result into one stderr line and an exit code.
+//! Also the flag groups tools share, so `--db` means the same everywhere.
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Args, Parser};
+
+use crate::config::Env;
+use crate::error::{Error, Result};
+use crate::exit::Exit;
+use crate::pg::{self, Connection, Session};
+use crate::target::Target;
+
+/// Flags every tool has.
+#[derive(Args, Debug, Clone, Default)]
+pub struct CommonOpts {
+    /// More logging on stderr (-v info, -vv debug, -vvv trace); SW_LOG overrides.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+    /// Only errors on stderr.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    /// Indent JSON output for people (still valid JSON, no longer one record per line).
+    #[arg(long, global = true)]
+    pub pretty: bool,
+}
+
+/// How a tool reaches its database (flatten into any command that connects).
+#[derive(Args, Debug, Clone, Default)]
+pub struct PgOpts {
+    /// Target database: a postgresql:// URI or key=value conninfo. Prefer
+    /// --env-file or DATABASE_URL for targets with passwords (argv is visible to other users).
+    #[arg(long, value_name = "URI|CONNINFO")]
+    pub db: Option<String>,
+    /// Read DATABASE_URL from this env file (KEY=value lines).
+    #[arg(long, value_name = "FILE")]
+    pub env_file: Option<PathBuf>,
+    /// Give up connecting after this long (unless the target sets connect_timeout).
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = crate::duration::parse)]
+    pub connect_timeout: Duration,
+    /// statement_timeout for the session.
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = crate::duration::parse)]
+    pub statement_timeout: Duration,
+    /// lock_timeout for the session.
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = crate::duration::parse)]
+    pub lock_timeout: Duration,
+    /// application_name for the session (default: the program's name).
+    #[arg(long, value_name = "NAME")]
+    pub application_name: Option<String>,
+}
+
+impl PgOpts {
+    /// Resolve the target (see [`Target::resolve`]).
+    pub fn target(&self) -> Result<Target> {
+        Target::resolve(self.db.as_deref(), self.env_file.as_deref(), &Env::process())
+    }
+
+    /// The session settings for `tool`.
+    pub fn session(&self, tool: &str) -> Session {
+        let mut s = Session::new(self.application_name.as_deref().unwrap_or(tool));
+        s.statement_timeout = self.statement_timeout;
+        s.lock_timeout = self.lock_timeout;
+        s.connect_timeout = self.connect_timeout;
+        s
+    }
+
+    /// Resolve and connect.
+    pub async fn connect(&self, tool: &str) -> Result<(Target, Connection)> {
+        let mut t = self.target()?;
+        if self.application_name.is_some() {
+            t.application_name = None;
+        }
+        let c = pg::connect(&t, &self.session(tool)).await?;
+        Ok((t, c))
+    }
+}
+
+/// A tool's parsed command line.
+pub trait Tool: Parser {
+    /// The program name used as the stderr prefix.
+    const NAME: &'static str;
+    /// The common flags.
+    fn common(&self) -> &CommonOpts;
+}
+
+/// Run a tool: the whole of a `main.rs`.
+pub fn main<C: Tool>(run: fn(C) -> Result<()>) -> ExitCode {
+    let name = C::NAME;
+    std::panic::set_hook(Box::new(move |info| {
+        let msg = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        let at = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        eprintln!(
+            "{name}: error: internal error{at}: {}",
+            crate::secret::redact(&msg).replace('\n', " ")
+        );
+    }));
+    let cli = match C::try_parse() {
+        Ok(c) => c,
+        Err(e) => return clap_exit(name, &e),
+    };
+    let common = cli.common().clone();
+    crate::log::init(name, common.verbose, common.quiet);
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(cli)));
+    match result {
+        Ok(Ok(())) => ExitCode::SUCCESS,
+        Ok(Err(e)) => report(name, &e),
+        Err(_) => ExitCode::from(Exit::Software.code()),
+    }
+}
+
+/// Print an error as one line and return its exit code. A broken pipe
+/// (exit "Ok") is silent.
+pub fn report(name: &str, e: &Error) -> ExitCode {
+    if e.exit() != Exit::Ok {
+        eprintln!("{name}: error: {e}");
+    }
+    ExitCode::from(e.exit().code())
+}
+
+fn clap_exit(name: &str, e: &clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    match e.kind() {
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            let _ = e.print();
+            if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+                ExitCode::from(Exit::Usage.code())
+            } else {
+                ExitCode::SUCCESS
+            }
+        }
+        _ => {
+            let text = e.render().to_string();
+            let first = text.lines().next().unwrap_or("invalid arguments");
+            let first = first.strip_prefix("error: ").unwrap_or(first);
+            eprintln!("{name}: error: {} (see {name} --help)", crate::secret::redact(first));
+            ExitCode::from(Exit::Usage.code())
+        }
+    }
+}
+
+/// Run async work on a current-thread runtime. SIGINT and SIGTERM drop the
+/// in-flight futures (closing connections, which cancels their statements
+/// server-side) and the run ends with exit 75.
+pub fn block_on<F, T>(fut: F) -> Result<T>
+where
+    F: Future<Output = Result<T>>,
+{
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::software("starting the async runtime").with_source(e))?;
+    rt.block_on(async {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .map_err(|e| Error::software("installing the SIGTERM handler").with_source(e))?;
+        tokio::select! {
+            biased;
+            _ = tokio::signal::ctrl_c() => Err(Error::temp("interrupted (SIGINT)")),
+            _ = term.recv() => Err(Error::temp("interrupted (SIGTERM)")),
+            r = fut => r,
+        }
+    })
+}

@@ -1,0 +1,32 @@
+//! sw-core: what two or more `sw-*` tools need, and nothing else.
+//!
+//! - [`target`] and [`conninfo`]: which database, resolved as libpq would
+//!   (`--db` > `--env-file` > `DATABASE_URL` > PG* variables and `~/.pgpass`).
+//! - [`pg`]: connections with libpq's sslmode meanings and sw's session set-up.
+//! - [`error`] and [`exit`]: one error type carrying the exit code.
+//! - [`output`] and [`input`]: JSON Lines records with `kind` and `schema`.
+//! - [`envfile`], [`fsutil`], [`secret`]: 0600 atomic writes, passwords, redaction.
+//! - [`cluster`]: local clusters driven with initdb/pg_ctl, as a non-root user.
+//! - [`lock`]: flock for work that must not run twice at once.
+//! - [`cli`]: the shared `main`, flag groups and async runner.
+
+pub mod cli;
+pub mod cluster;
+pub mod config;
+pub mod conninfo;
+pub mod duration;
+pub mod envfile;
+pub mod error;
+pub mod exit;
+pub mod fsutil;
+pub mod input;
+pub mod lock;
+pub mod log;
+pub mod output;
+pub mod pg;
+pub mod pgpass;
+pub mod secret;
+pub mod target;
+
+pub use error::{Context, Error, IoContext, PgContext, Result};
+pub use exit::Exit;

@@ -1,0 +1,88 @@
+//! Running the tools' binaries in tests and reading their output.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+use serde_json::Value;
+
+/// The result of running a binary.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    /// Parse stdout as JSON Lines (panics with the output on failure).
+    pub fn records(&self) -> Vec<Value> {
+        self.stdout
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("stdout line is not JSON ({e}): {l}\n{self:?}")))
+            .collect()
+    }
+
+    /// The only record of `kind` (panics unless exactly one).
+    pub fn one(&self, kind: &str) -> Value {
+        let v: Vec<Value> = self.records().into_iter().filter(|r| r["kind"] == kind).collect();
+        assert_eq!(v.len(), 1, "expected one {kind} record\n{self:?}");
+        v.into_iter().next().unwrap()
+    }
+
+    /// Panic with the whole output unless the exit code is `code`.
+    #[track_caller]
+    pub fn expect_code(&self, code: i32) -> &Run {
+        assert_eq!(
+            self.code, code,
+            "unexpected exit code\nstdout: {}\nstderr: {}",
+            self.stdout, self.stderr
+        );
+        self
+    }
+}
+
+impl From<Output> for Run {
+    fn from(o: Output) -> Run {
+        Run {
+            code: o.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+        }
+    }
+}
+
+/// A command for a binary with a clean environment: no DATABASE_URL or PG*
+/// variables leak in from the developer's shell.
+pub fn command(bin: &Path) -> Command {
+    let mut c = Command::new(bin);
+    for (k, _) in std::env::vars_os() {
+        let k = k.to_string_lossy().into_owned();
+        if k.starts_with("PG") || k == "DATABASE_URL" || k.starts_with("SW_") {
+            c.env_remove(&k);
+        }
+    }
+    c
+}
+
+/// Run a binary with args and optional stdin.
+pub fn run(bin: &Path, args: &[&str], stdin: Option<&str>) -> Run {
+    run_cmd(command(bin).args(args), stdin)
+}
+
+/// Run a prepared command with optional stdin.
+pub fn run_cmd(c: &mut Command, stdin: Option<&str>) -> Run {
+    c.stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = c.spawn().unwrap_or_else(|e| panic!("spawning {c:?}: {e}"));
+    if let Some(input) = stdin {
+        let mut si = child.stdin.take().unwrap();
+        let input = input.to_owned();
+        std::thread::spawn(move || {
+            let _ = si.write_all(input.as_bytes());
+        });
+    }
+    child.wait_with_output().unwrap().into()
+}

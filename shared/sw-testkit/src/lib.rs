@@ -1,0 +1,30 @@
+//! Test kit for sw-* integration tests.
+//!
+//! - [`pg`]: real PostgreSQL clusters in temp directories on free loopback
+//!   ports: one shared per test binary (a fresh database per test) and
+//!   dedicated ones on demand; always stopped and deleted, even when a test
+//!   panics or the test process is killed; run as an unprivileged OS user
+//!   when the tests run as root. Missing server programs fail the test with
+//!   the install command, never skip it.
+//! - [`tls`]: a CA and server certificate made with the openssl crate.
+//! - [`cmd`]: run the tools' binaries and parse their JSON Lines.
+
+#![allow(clippy::unwrap_used, clippy::missing_panics_doc)]
+
+pub mod cmd;
+pub mod pg;
+pub mod tls;
+
+/// Path of a fixture under `../shared/fixtures/` (beside the checkout);
+/// panics with a clear message when it is absent.
+pub fn fixture(rel: &str) -> std::path::PathBuf {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures");
+    let p = root.join(rel);
+    assert!(
+        p.exists(),
+        "fixture {} is missing: the tests read ../shared/fixtures/ beside the checkout (looked in {})",
+        rel,
+        root.display()
+    );
+    p
+}
