@@ -25,6 +25,8 @@ pub mod log;
 pub mod output;
 pub mod pg;
 pub mod pgpass;
+#[cfg(feature = "repo")]
+pub mod repo;
 pub mod secret;
 pub mod target;
 

@@ -1,0 +1,84 @@
+//! Backup manifests: the record of one complete base backup. A backup
+//! exists (is complete) exactly when its `manifest.json` does; the catalog
+//! is nothing but the set of manifests, so it can always be rebuilt.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::repo::wal::Lsn;
+
+/// Manifest format version.
+pub const MANIFEST_FORMAT: u32 = 1;
+
+/// The manifest's file name inside a backup directory.
+pub const MANIFEST_FILE: &str = "manifest.json";
+
+/// One stored object of a backup.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ManifestFile {
+    /// File name inside the backup directory.
+    pub name: String,
+    /// Bytes stored.
+    pub size: u64,
+    /// SHA-256 of the stored bytes.
+    pub sha256: String,
+}
+
+/// A complete base backup.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BackupManifest {
+    pub format: u32,
+    pub id: String,
+    pub label: Option<String>,
+    /// Exempt from retention.
+    pub pinned: bool,
+    pub system_identifier: String,
+    pub pg_version_num: u32,
+    pub pg_major: u32,
+    pub timeline: u32,
+    pub start_lsn: Lsn,
+    pub stop_lsn: Lsn,
+    pub start_time: DateTime<Utc>,
+    pub stop_time: DateTime<Utc>,
+    pub wal_segment_size: u64,
+    /// First and last WAL segment the backup needs to be consistent.
+    pub start_wal: String,
+    pub stop_wal: String,
+    /// How it was taken (`pg_basebackup`).
+    pub method: String,
+    /// Bytes of the cluster files (from PostgreSQL's backup_manifest).
+    pub database_bytes: u64,
+    /// Bytes stored in the repository.
+    pub stored_bytes: u64,
+    /// Every stored object (PostgreSQL's `backup_manifest` included).
+    pub files: Vec<ManifestFile>,
+}
+
+/// What other tools need to know about a backup (e.g. its age).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BackupSummary {
+    pub id: String,
+    pub label: Option<String>,
+    pub stop_time: DateTime<Utc>,
+    pub system_identifier: String,
+    pub pinned: bool,
+    pub pg_major: u32,
+    pub timeline: u32,
+    pub stop_lsn: Lsn,
+}
+
+impl BackupManifest {
+    /// The summary of this backup.
+    pub fn summary(&self) -> BackupSummary {
+        BackupSummary {
+            id: self.id.clone(),
+            label: self.label.clone(),
+            stop_time: self.stop_time,
+            system_identifier: self.system_identifier.clone(),
+            pinned: self.pinned,
+            pg_major: self.pg_major,
+            timeline: self.timeline,
+            stop_lsn: self.stop_lsn,
+        }
+    }
+}

@@ -1,0 +1,207 @@
+//! Write-once repository objects: stream into a temp file beside the final
+//! name while compressing and hashing, fsync, rename without replacing,
+//! fsync the directory. The SHA-256 recorded for an object is that of the
+//! stored (compressed) bytes, so verifying needs no decompression.
+
+use std::fs::File;
+use std::io::{self, Read, Write};
+use std::path::Path;
+
+use crate::error::{Error, IoContext, Result};
+use crate::fsutil::{self, q};
+
+/// zstd level for WAL segments (fast; WAL compresses well).
+pub const WAL_LEVEL: i32 = 3;
+
+/// The result of storing or hashing an object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stored {
+    /// Bytes stored.
+    pub size: u64,
+    /// Bytes before compression.
+    pub raw_size: u64,
+    /// SHA-256 of the stored bytes (hex).
+    pub sha256: String,
+    /// SHA-256 of the bytes before compression (hex).
+    pub raw_sha256: String,
+}
+
+/// Hex of a digest.
+pub fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        let _ = write!(s, "{b:02x}");
+    }
+    s
+}
+
+/// A writer that hashes and counts what passes through.
+pub struct HashWriter<W: Write> {
+    inner: W,
+    hasher: openssl::sha::Sha256,
+    count: u64,
+}
+
+impl<W: Write> HashWriter<W> {
+    pub fn new(inner: W) -> HashWriter<W> {
+        HashWriter {
+            inner,
+            hasher: openssl::sha::Sha256::new(),
+            count: 0,
+        }
+    }
+    /// (inner writer, bytes, hex sha256)
+    pub fn finish(self) -> (W, u64, String) {
+        (self.inner, self.count, hex(&self.hasher.finish()))
+    }
+}
+
+impl<W: Write> Write for HashWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.count += n as u64;
+        Ok(n)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// A reader that hashes and counts what passes through.
+pub struct HashReader<R: Read> {
+    inner: R,
+    hasher: openssl::sha::Sha256,
+    count: u64,
+}
+
+impl<R: Read> HashReader<R> {
+    pub fn new(inner: R) -> HashReader<R> {
+        HashReader {
+            inner,
+            hasher: openssl::sha::Sha256::new(),
+            count: 0,
+        }
+    }
+    /// (bytes, hex sha256)
+    pub fn finish(self) -> (u64, String) {
+        (self.count, hex(&self.hasher.finish()))
+    }
+}
+
+impl<R: Read> Read for HashReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.count += n as u64;
+        Ok(n)
+    }
+}
+
+/// Hash a file's bytes as stored.
+pub fn hash_file(path: &Path) -> Result<(u64, String)> {
+    let f = fsutil::open_nofollow(path)?;
+    let mut r = HashReader::new(io::BufReader::with_capacity(1 << 20, f));
+    io::copy(&mut r, &mut io::sink()).io_context(|| format!("reading {}", q(path)))?;
+    Ok(r.finish())
+}
+
+/// Compress `data` with zstd into a temp file beside `near` (in the same
+/// directory), hashing both sides, and fsync it. Finish with
+/// [`fsutil::persist_new`] under a name that may include the hash.
+pub fn compress_to_temp(data: &mut dyn Read, near: &Path, level: i32) -> Result<(tempfile::NamedTempFile, Stored)> {
+    let tmp = fsutil::temp_for(near, 0o640)?;
+    let file = tmp
+        .as_file()
+        .try_clone()
+        .io_context(|| format!("opening a temp file for {}", q(near)))?;
+    let out = HashWriter::new(io::BufWriter::with_capacity(1 << 20, file));
+    let mut enc = zstd::Encoder::new(out, level).io_context(|| "starting zstd".into())?;
+    enc.include_checksum(true).io_context(|| "configuring zstd".into())?;
+    let mut input = HashReader::new(data);
+    io::copy(&mut input, &mut enc).io_context(|| format!("writing {}", q(near)))?;
+    let out = enc.finish().io_context(|| format!("writing {}", q(near)))?;
+    let (buf, size, sha256) = out.finish();
+    let file: File = buf
+        .into_inner()
+        .map_err(|e| Error::io(format!("writing {}", q(near))).with_source(e.into_error()))?;
+    file.sync_all().io_context(|| format!("syncing {}", q(near)))?;
+    let (raw_size, raw_sha256) = input.finish();
+    Ok((
+        tmp,
+        Stored {
+            size,
+            raw_size,
+            sha256,
+            raw_sha256,
+        },
+    ))
+}
+
+/// Why reading an object back failed.
+#[derive(Debug)]
+pub enum ReadFailure {
+    /// The stored bytes do not hash to the expected value, or do not
+    /// decompress: the object is corrupt.
+    Corrupt(String),
+    /// Reading or writing failed.
+    Io(Error),
+}
+
+/// Decompress a stored object into `out`, checking the stored bytes hash
+/// to `expect_sha256` (when given). Returns (raw bytes, raw sha256).
+pub fn decompress_checked(
+    path: &Path,
+    expect_sha256: Option<&str>,
+    out: &mut dyn Write,
+) -> std::result::Result<(u64, String), ReadFailure> {
+    let f = fsutil::open_nofollow(path).map_err(ReadFailure::Io)?;
+    let mut reader = HashReader::new(io::BufReader::with_capacity(1 << 20, f));
+    let mut hout = HashWriter::new(out);
+    {
+        let mut dec = zstd::Decoder::new(&mut reader)
+            .map_err(|e| ReadFailure::Corrupt(format!("{} does not decompress: {e}", q(path))))?;
+        io::copy(&mut dec, &mut hout)
+            .map_err(|e| ReadFailure::Corrupt(format!("{} does not decompress: {e}", q(path))))?;
+    }
+    // Drain anything after the frame so the hash covers the whole file.
+    io::copy(&mut reader, &mut io::sink())
+        .map_err(|e| ReadFailure::Io(Error::io(format!("reading {}", q(path))).with_source(e)))?;
+    let (_, stored_sha) = reader.finish();
+    if let Some(want) = expect_sha256
+        && want != stored_sha
+    {
+        return Err(ReadFailure::Corrupt(format!(
+            "{} has SHA-256 {stored_sha}, expected {want}",
+            q(path)
+        )));
+    }
+    let (_, n, raw_sha) = hout.finish();
+    Ok((n, raw_sha))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn store_and_read_back() {
+        let d = tempfile::tempdir().unwrap();
+        let data = b"hello wal ".repeat(1000);
+        let p = d.path().join("obj.zst");
+        let (tmp, st) = compress_to_temp(&mut &data[..], &p, 3).unwrap();
+        fsutil::persist_new(tmp, &p).unwrap();
+        assert_eq!(st.raw_size, data.len() as u64);
+        assert_eq!(hash_file(&p).unwrap(), (st.size, st.sha256.clone()));
+        let mut out = Vec::new();
+        let (n, raw) = decompress_checked(&p, Some(&st.sha256), &mut out).unwrap();
+        assert_eq!((n, raw), (st.raw_size, st.raw_sha256.clone()));
+        assert_eq!(out, data);
+        assert!(matches!(
+            decompress_checked(&p, Some("00"), &mut Vec::new()),
+            Err(ReadFailure::Corrupt(_))
+        ));
+        assert_eq!(std::fs::read_dir(d.path()).unwrap().count(), 1);
+    }
+}
