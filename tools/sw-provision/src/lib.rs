@@ -1,0 +1,63 @@
+//! sw-provision: deploy PostgreSQL secure by default.
+//!
+//! - `local`: a cluster in a directory: initdb with checksums and SCRAM,
+//!   parameters tuned from the host, TLS with a generated CA, `pg_hba`
+//!   admitting only TLS + SCRAM from listed networks, an application role
+//!   and database with a generated password, and an env file (0600) with
+//!   the connection strings. Re-running converges: it changes only what
+//!   differs.
+//! - `status`, `destroy`: inspect or remove such a cluster.
+
+mod certs;
+mod local;
+mod psql;
+mod tune;
+
+use clap::{Parser, Subcommand};
+use sw_core::cli::{CommonOpts, Tool};
+
+pub use local::{DestroyArgs, LocalArgs, StatusArgs};
+
+/// Provision PostgreSQL (a local cluster or an Azure Flexible Server) and
+/// write its connection strings to an env file.
+#[derive(Parser, Debug)]
+#[command(name = "sw-provision", version, about, long_about = None)]
+pub struct Cli {
+    #[command(flatten)]
+    pub common: CommonOpts,
+    #[command(subcommand)]
+    pub cmd: Cmd,
+}
+
+/// Subcommands.
+#[derive(Subcommand, Debug)]
+pub enum Cmd {
+    /// Create or converge a local cluster in --dir (TLS, SCRAM, tuned, app role + database, env file).
+    Local(Box<LocalArgs>),
+    /// Report whether the local cluster in --dir exists and runs.
+    Status(StatusArgs),
+    /// Stop the local cluster in --dir and delete it (needs --yes).
+    Destroy(DestroyArgs),
+}
+
+impl Tool for Cli {
+    const NAME: &'static str = "sw-provision";
+    fn common(&self) -> &CommonOpts {
+        &self.common
+    }
+}
+
+/// The clap definition (for man pages and completions).
+pub fn command() -> clap::Command {
+    <Cli as clap::CommandFactory>::command()
+}
+
+/// Run the tool.
+pub fn run(cli: Cli) -> sw_core::Result<()> {
+    let pretty = cli.common.pretty;
+    match cli.cmd {
+        Cmd::Local(a) => local::run(&a, pretty),
+        Cmd::Status(a) => local::status(&a, pretty),
+        Cmd::Destroy(a) => local::destroy(&a, pretty),
+    }
+}
