@@ -1,29 +1,62 @@
-//! sw-health: check a PostgreSQL server. `ping` proves the whole shape of
-//! an sw tool: resolve the target, connect (TLS per sslmode), measure, print
-//! one JSON record, exit with the monitoring convention (0 up, 2 down).
+//! sw-health: check a PostgreSQL server.
+//!
+//! `sw-health` (or `sw-health check`) runs the check catalogue in one
+//! session per database and prints one `health.report` record, a
+//! monitoring-plugin status line (`--format nagios`) or a Prometheus
+//! textfile (`--format prometheus`); the exit code is the monitoring
+//! convention (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN). `sw-health ping`
+//! connects once and reports reachability, TLS and latency.
 
+pub mod catalogue;
+pub mod check;
+mod format;
+mod host;
 mod ping;
 
 use clap::{Parser, Subcommand};
 use sw_core::cli::{CommonOpts, Tool};
 
+pub use check::CheckArgs;
 pub use ping::PingArgs;
 
-/// Check a PostgreSQL server and print the result as JSON.
+/// Check a PostgreSQL server and print the result as JSON. Without a
+/// subcommand, runs `check` with the flags given.
 #[derive(Parser, Debug)]
-#[command(name = "sw-health", version, about, long_about = None)]
+#[command(name = "sw-health", version, about, long_about = None, args_conflicts_with_subcommands = true)]
 pub struct Cli {
     #[command(flatten)]
     pub common: CommonOpts,
     #[command(subcommand)]
-    pub cmd: Cmd,
+    pub cmd: Option<Cmd>,
+    #[command(flatten)]
+    pub check: CheckArgs,
 }
 
 /// Subcommands.
 #[derive(Subcommand, Debug)]
 pub enum Cmd {
+    /// Run the check catalogue (the default) and print one health.report.
+    #[command(after_help = check_list())]
+    Check(Box<CheckArgs>),
     /// Connect once and report server version, TLS, connect time and round-trip latency.
     Ping(PingArgs),
+}
+
+fn check_list() -> String {
+    let mut s = String::from("Checks (name, unit, default warn/crit):\n");
+    for d in catalogue::CATALOGUE {
+        let t = |v: Option<f64>| v.map_or("-".to_owned(), |v| v.to_string());
+        s.push_str(&format!(
+            "  {:<20} {:<8} {}/{}{}  {}\n",
+            d.name,
+            if d.unit.is_empty() { "-" } else { d.unit },
+            t(d.warn),
+            t(d.crit),
+            if d.below { " (below)" } else { "" },
+            d.help
+        ));
+    }
+    s
 }
 
 impl Tool for Cli {
@@ -41,6 +74,8 @@ pub fn command() -> clap::Command {
 /// Run the tool.
 pub fn run(cli: Cli) -> sw_core::Result<()> {
     match cli.cmd {
-        Cmd::Ping(args) => ping::run(&args, cli.common.pretty),
+        Some(Cmd::Ping(args)) => ping::run(&args, cli.common.pretty),
+        Some(Cmd::Check(args)) => check::run(&args, cli.common.pretty),
+        None => check::run(&cli.check, cli.common.pretty),
     }
 }

@@ -1,0 +1,170 @@
+//! Monitoring-plugin and Prometheus renderings of a report.
+
+use std::fmt::Write;
+
+use crate::catalogue::Status;
+use crate::check::{CheckResult, Report};
+
+/// Numbers in C-locale notation, never in exponent form.
+fn n(v: f64) -> String {
+    let r = (v * 1000.0).round() / 1000.0;
+    if r == r.trunc() && r.abs() < 1e15 {
+        format!("{}", r as i64)
+    } else {
+        format!("{r}")
+    }
+}
+
+fn label(c: &CheckResult) -> String {
+    match &c.database {
+        Some(db) => format!("{}:{db}", c.name),
+        None => c.name.to_owned(),
+    }
+}
+
+/// A one-line summary of what is not OK.
+pub fn summary(r: &Report) -> String {
+    let bad: Vec<String> = r
+        .checks
+        .iter()
+        .filter(|c| c.status != Status::Ok)
+        .map(|c| format!("{} {}: {}", label(c), c.status.as_str(), c.message))
+        .collect();
+    if bad.is_empty() {
+        format!("{} checks OK", r.checks.len())
+    } else {
+        bad.join("; ")
+    }
+}
+
+fn uom(unit: &str) -> &'static str {
+    match unit {
+        "ms" => "ms",
+        "s" => "s",
+        "%" => "%",
+        "B" => "B",
+        _ => "",
+    }
+}
+
+fn perf_label(s: &str) -> String {
+    if s.contains([' ', '=', '\'']) {
+        format!("'{}'", s.replace('\'', "''"))
+    } else {
+        s.to_owned()
+    }
+}
+
+fn perf_threshold(t: Option<f64>, below: bool) -> String {
+    match t {
+        None => String::new(),
+        Some(t) if below => format!("{}:", n(t)),
+        Some(t) => n(t),
+    }
+}
+
+/// Monitoring plugin API: `SW-HEALTH STATUS: text | perfdata`, then one
+/// line per check (long text).
+pub fn nagios(r: &Report) -> String {
+    let mut perf = Vec::new();
+    for c in &r.checks {
+        let Some(v) = c.value else { continue };
+        let (min, max) = match c.unit {
+            "%" => ("0", "100"),
+            "B" | "s" | "ms" => ("0", ""),
+            _ => ("", ""),
+        };
+        let p = format!(
+            "{}={}{};{};{};{};{}",
+            perf_label(&label(c)),
+            n(v),
+            uom(c.unit),
+            perf_threshold(c.warn, c.below),
+            perf_threshold(c.crit, c.below),
+            min,
+            max,
+        );
+        perf.push(p.trim_end_matches(';').to_owned());
+    }
+    let text = summary(r).replace('|', "/");
+    let mut out = format!("SW-HEALTH {}: {text} | {}\n", r.status.as_str(), perf.join(" "));
+    for c in &r.checks {
+        let _ = writeln!(
+            out,
+            "{} {}: {}",
+            label(c),
+            c.status.as_str(),
+            c.message.replace('|', "/")
+        );
+    }
+    out
+}
+
+fn esc(s: &str) -> String {
+    s.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+}
+
+/// Prometheus text exposition for the node_exporter textfile collector.
+pub fn prometheus(r: &Report) -> String {
+    let inst = esc(&r.target);
+    let mut o = String::new();
+    let up = if r.checks.iter().any(|c| c.name == "connection" && c.value.is_some()) {
+        1
+    } else {
+        0
+    };
+    let _ = writeln!(
+        o,
+        "# HELP sw_health_up Whether sw-health reached the server (1) or not (0)."
+    );
+    let _ = writeln!(o, "# TYPE sw_health_up gauge");
+    let _ = writeln!(o, "sw_health_up{{instance=\"{inst}\"}} {up}");
+    let _ = writeln!(
+        o,
+        "# HELP sw_health_status Worst check status: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN."
+    );
+    let _ = writeln!(o, "# TYPE sw_health_status gauge");
+    let _ = writeln!(o, "sw_health_status{{instance=\"{inst}\"}} {}", r.status.code());
+    let _ = writeln!(
+        o,
+        "# HELP sw_health_run_duration_seconds How long the sw-health run took."
+    );
+    let _ = writeln!(o, "# TYPE sw_health_run_duration_seconds gauge");
+    let _ = writeln!(
+        o,
+        "sw_health_run_duration_seconds{{instance=\"{inst}\"}} {}",
+        n(r.duration_ms / 1000.0)
+    );
+    let labels = |c: &CheckResult| {
+        format!(
+            "instance=\"{inst}\",check=\"{}\",database=\"{}\"",
+            c.name,
+            esc(c.database.as_deref().unwrap_or(""))
+        )
+    };
+    let _ = writeln!(
+        o,
+        "# HELP sw_health_check_status Check status: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN."
+    );
+    let _ = writeln!(o, "# TYPE sw_health_check_status gauge");
+    for c in &r.checks {
+        let _ = writeln!(o, "sw_health_check_status{{{}}} {}", labels(c), c.status.code());
+    }
+    let _ = writeln!(
+        o,
+        "# HELP sw_health_check_value Check value in the unit given by the unit label."
+    );
+    let _ = writeln!(o, "# TYPE sw_health_check_value gauge");
+    for c in &r.checks {
+        if let Some(v) = c.value {
+            let _ = writeln!(
+                o,
+                "sw_health_check_value{{{},unit=\"{}\"}} {}",
+                labels(c),
+                esc(c.unit),
+                n(v)
+            );
+        }
+    }
+    o
+}
