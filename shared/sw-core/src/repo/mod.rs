@@ -17,6 +17,7 @@
 //!
 //! The SHA-256 in a WAL object's name is that of its stored bytes.
 
+pub mod chain;
 pub mod history;
 pub mod manifest;
 pub mod object;

@@ -36,6 +36,11 @@ pub fn hex(bytes: &[u8]) -> String {
     s
 }
 
+/// SHA-256 of bytes (hex).
+pub fn sha256_hex(data: &[u8]) -> String {
+    hex(&openssl::sha::sha256(data))
+}
+
 /// A writer that hashes and counts what passes through.
 pub struct HashWriter<W: Write> {
     inner: W,
