@@ -10,6 +10,8 @@
 //! - [`lock`]: flock for work that must not run twice at once.
 //! - [`cli`]: the shared `main`, flag groups and async runner.
 
+#[cfg(feature = "azure")]
+pub mod azure;
 pub mod cli;
 pub mod cluster;
 pub mod config;
