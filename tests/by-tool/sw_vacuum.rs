@@ -1,0 +1,617 @@
+//! sw-vacuum end to end: the real binary against a real cluster; plus the
+//! systemd units and the maintenance pipeline script.
+
+#![allow(clippy::unwrap_used)]
+
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use sw_testkit::cmd::{self, Run};
+use sw_testkit::pg::{TestCluster, shared};
+
+const BIN: &str = env!("CARGO_BIN_EXE_sw-vacuum");
+
+struct Env {
+    _dir: tempfile::TempDir,
+    state: PathBuf,
+}
+
+fn env() -> Env {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.json");
+    Env { _dir: dir, state }
+}
+
+fn vacuum(c: &TestCluster, db: &str, e: &Env, args: &[&str]) -> Run {
+    let url = c.url(db);
+    let mut all = vec!["--db", url.as_str(), "--state-file", e.state.to_str().unwrap()];
+    all.extend_from_slice(args);
+    cmd::run(BIN.as_ref(), &all, None)
+}
+
+fn of_kind(r: &Run, kind: &str) -> Vec<Value> {
+    r.records().into_iter().filter(|v| v["kind"] == kind).collect()
+}
+
+fn for_table<'a>(recs: &'a [Value], table: &str) -> Vec<&'a Value> {
+    recs.iter().filter(|v| v["table"] == table).collect()
+}
+
+/// A table with `rows` rows whose every row was then updated once (all
+/// old versions dead); autovacuum off on it so only we clean it.
+fn bloated(c: &TestCluster, db: &str, name: &str, rows: u32, pad: u32) {
+    c.psql(
+        db,
+        &format!(
+            "CREATE TABLE {name} (id int PRIMARY KEY, v int, pad text) WITH (autovacuum_enabled = false);
+             INSERT INTO {name} SELECT g, 0, repeat('x', {pad}) FROM generate_series(1, {rows}) g;"
+        ),
+    );
+    // Separate sessions: each one's statistics are flushed when it ends.
+    c.psql(db, &format!("VACUUM ANALYZE {name}"));
+    c.psql(db, &format!("UPDATE {name} SET v = v + 1"));
+}
+
+fn dead_tuples(c: &TestCluster, db: &str, table: &str) -> i64 {
+    c.psql(
+        db,
+        &format!("SELECT n_dead_tup FROM pg_stat_user_tables WHERE relname = '{table}'"),
+    )
+    .parse()
+    .unwrap()
+}
+
+fn active_statements(c: &TestCluster, app: &str) -> String {
+    c.psql(
+        "postgres",
+        &format!(
+            "SELECT string_agg(query, ' | ') FROM pg_stat_activity WHERE application_name = '{app}' AND state = 'active'"
+        ),
+    )
+}
+
+#[test]
+fn mass_update_bloat_is_ranked_first_and_cleaned() {
+    let c = shared();
+    let db = c.fresh_db("vac_rank");
+    c.psql(
+        &db,
+        "CREATE TABLE quiet (id int PRIMARY KEY) WITH (autovacuum_enabled = false);
+         INSERT INTO quiet SELECT generate_series(1, 1000);
+         CREATE TABLE stale (id int) WITH (autovacuum_enabled = false);
+         INSERT INTO stale SELECT generate_series(1, 1000);",
+    );
+    c.psql(&db, "VACUUM ANALYZE quiet; VACUUM ANALYZE stale");
+    c.psql(&db, "INSERT INTO stale SELECT generate_series(1, 5000)");
+    bloated(c, &db, "hot", 20_000, 10);
+    let e = env();
+    let r = vacuum(c, &db, &e, &["--dry-run"]);
+    r.expect_code(0);
+    let plan = of_kind(&r, "vacuum.plan");
+    assert!(!plan.is_empty(), "{r:?}");
+    assert_eq!(plan[0]["table"], "hot", "{r:?}");
+    assert_eq!(plan[0]["action"], "vacuum_analyze");
+    assert_eq!(plan[0]["rank"], 1);
+    assert!(plan[0]["reason"].as_str().unwrap().contains("dead tuples"));
+    assert!(plan[0]["score"].as_f64().unwrap() >= 2.0);
+    let stale: Vec<_> = plan.iter().filter(|p| p["table"] == "stale").collect();
+    assert_eq!(stale.len(), 1, "{r:?}");
+    assert_eq!(stale[0]["action"], "analyze");
+    assert!(plan.iter().all(|p| p["table"] != "quiet"), "{r:?}");
+    assert!(!r.stdout.contains(&c.password));
+    assert_eq!(r.one("summary")["dry_run"], true);
+    // The dry run changed nothing.
+    let before = dead_tuples(c, &db, "hot");
+    assert!(before >= 19_000, "{before}");
+
+    let r = vacuum(c, &db, &e, &["--jobs", "2"]);
+    r.expect_code(0);
+    let recs = of_kind(&r, "vacuum.table");
+    let hot = for_table(&recs, "hot");
+    assert_eq!(hot.len(), 1, "{r:?}");
+    assert_eq!(hot[0]["status"], "done", "{r:?}");
+    assert!(hot[0]["dead_tuples_before"].as_i64().unwrap() >= 19_000, "{r:?}");
+    assert!(hot[0]["dead_tuples_after"].as_i64().unwrap() < 100, "{r:?}");
+    assert!(hot[0]["duration_ms"].as_u64().is_some());
+    assert!(hot[0]["bytes_before"].as_i64().unwrap() > 0);
+    assert!(dead_tuples(c, &db, "hot") < 100);
+    assert_eq!(for_table(&recs, "stale")[0]["status"], "done");
+    let s = r.one("summary");
+    assert_eq!(s["failed"], 0, "{r:?}");
+    assert!(s["done"].as_u64().unwrap() >= 2);
+    // Learned durations are kept for the next run's time budget.
+    let state: Value = serde_json::from_str(&std::fs::read_to_string(&e.state).unwrap()).unwrap();
+    assert!(
+        state["runs"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .any(|k| k.ends_with("public.hot/vacuum")),
+        "{state}"
+    );
+    // Nothing left to do on a second look.
+    let r = vacuum(c, &db, &e, &["--dry-run", "--table", "public.*"]);
+    assert!(of_kind(&r, "vacuum.plan").is_empty(), "{r:?}");
+}
+
+/// A psql session holding a lock until dropped.
+struct Holder(Child);
+
+impl Holder {
+    fn lock(c: &TestCluster, db: &str, sql: &str) -> Holder {
+        let mut child = c
+            .runner()
+            .command("psql")
+            .args(["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-h"])
+            .arg(&c.socket_dir)
+            .args(["-p", &c.port.to_string(), "-U", "postgres", "-d", db])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        writeln!(stdin, "BEGIN; {sql}; SELECT 'held';").unwrap();
+        stdin.flush().unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.as_mut().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        assert_eq!(line.trim(), "held");
+        // Keep stdin open (the transaction stays open) by leaking it into the struct's lifetime.
+        std::mem::forget(stdin);
+        Holder(child)
+    }
+}
+
+impl Drop for Holder {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn a_locked_table_is_skipped_without_waiting_in_the_lock_queue() {
+    let c = shared();
+    let db = c.fresh_db("vac_lock");
+    bloated(c, &db, "held", 5_000, 10);
+    bloated(c, &db, "free", 5_000, 10);
+    let _h = Holder::lock(c, &db, "LOCK TABLE held IN ACCESS EXCLUSIVE MODE");
+    let e = env();
+    // A 30 s lock timeout: finishing well before it proves we never queued.
+    let start = Instant::now();
+    let r = vacuum(c, &db, &e, &["--lock-timeout", "30s", "--table", "public.*"]);
+    let took = start.elapsed();
+    r.expect_code(0);
+    assert!(took < Duration::from_secs(15), "took {took:?}: {r:?}");
+    let recs = of_kind(&r, "vacuum.table");
+    let held = for_table(&recs, "held");
+    assert_eq!(held.len(), 1, "{r:?}");
+    assert_eq!(held[0]["status"], "skipped");
+    let why = held[0]["skip_reason"].as_str().unwrap();
+    assert!(why.contains("locked") && why.contains("AccessExclusiveLock"), "{why}");
+    assert_eq!(for_table(&recs, "free")[0]["status"], "done", "{r:?}");
+    assert!(dead_tuples(c, &db, "held") >= 4_900);
+    // And with the default 1 s lock timeout the run is just as quick.
+    let start = Instant::now();
+    let r = vacuum(c, &db, &e, &["--table", "held"]);
+    r.expect_code(0);
+    assert!(start.elapsed() < Duration::from_secs(15));
+    assert_eq!(r.one("vacuum.table")["status"], "skipped");
+}
+
+#[test]
+fn an_invalid_index_from_a_failed_concurrent_build_is_rebuilt() {
+    let c = shared();
+    let db = c.fresh_db("vac_invalid");
+    c.psql(
+        &db,
+        "CREATE TABLE users (id int, email text);
+         INSERT INTO users SELECT g, 'u' || g FROM generate_series(1, 2000) g;
+         INSERT INTO users VALUES (0, 'u1');
+         ANALYZE users;",
+    );
+    let err = c
+        .try_psql(&db, "CREATE UNIQUE INDEX CONCURRENTLY users_email ON users (email)")
+        .unwrap_err();
+    assert!(err.contains("duplicate"), "{err}");
+    assert_eq!(
+        c.psql(
+            &db,
+            "SELECT indisvalid FROM pg_index WHERE indexrelid = 'users_email'::regclass"
+        ),
+        "f"
+    );
+    c.psql(&db, "DELETE FROM users WHERE id = 0");
+    let e = env();
+    let r = vacuum(c, &db, &e, &["--dry-run", "--table", "users"]);
+    let plan = of_kind(&r, "vacuum.plan");
+    let ix: Vec<_> = plan.iter().filter(|p| p["index"] == "users_email").collect();
+    assert_eq!(ix.len(), 1, "{r:?}");
+    assert_eq!(ix[0]["action"], "reindex");
+    assert!(ix[0]["reason"].as_str().unwrap().contains("invalid"));
+    assert_eq!(ix[0]["sql"], "REINDEX INDEX CONCURRENTLY \"public\".\"users_email\"");
+
+    let r = vacuum(c, &db, &e, &["--table", "users"]);
+    r.expect_code(0);
+    let recs = of_kind(&r, "vacuum.table");
+    let done: Vec<_> = recs.iter().filter(|v| v["index"] == "users_email").collect();
+    assert_eq!(done[0]["status"], "done", "{r:?}");
+    assert_eq!(
+        c.psql(
+            &db,
+            "SELECT indisvalid FROM pg_index WHERE indexrelid = 'users_email'::regclass"
+        ),
+        "t"
+    );
+    assert_eq!(
+        c.psql(&db, "SELECT count(*) FROM pg_class WHERE relname LIKE '%ccnew%'"),
+        "0"
+    );
+}
+
+/// A table whose VACUUM takes minutes under `--cost-delay 100ms --cost-limit 1`.
+fn slow_table(c: &TestCluster, db: &str, name: &str) {
+    bloated(c, db, name, 40_000, 100);
+}
+
+#[test]
+fn the_time_budget_is_respected() {
+    let c = shared();
+    let db = c.fresh_db("vac_budget");
+    slow_table(c, &db, "slow");
+    bloated(c, &db, "huge", 2_000, 10);
+    let e = env();
+    // A past run of "huge" that took an hour: it must not even start.
+    std::fs::write(
+        &e.state,
+        format!(r#"{{"version":1,"rates":{{}},"runs":{{"{db}/public.huge/vacuum":{{"ms":3600000,"bytes":98304}}}}}}"#),
+    )
+    .unwrap();
+    let app = format!("swv_budget_{}", std::process::id());
+    let start = Instant::now();
+    let r = vacuum(
+        c,
+        &db,
+        &e,
+        &[
+            "--time-budget",
+            "3s",
+            "--cost-delay",
+            "100ms",
+            "--cost-limit",
+            "1",
+            "--table",
+            "public.*",
+            "--application-name",
+            &app,
+        ],
+    );
+    let took = start.elapsed();
+    r.expect_code(0);
+    assert!(took < Duration::from_secs(13), "took {took:?}: {r:?}");
+    let recs = of_kind(&r, "vacuum.table");
+    let huge = for_table(&recs, "huge");
+    assert_eq!(huge[0]["status"], "skipped", "{r:?}");
+    assert!(
+        huge[0]["skip_reason"].as_str().unwrap().starts_with("time budget"),
+        "{r:?}"
+    );
+    let slow = for_table(&recs, "slow");
+    assert_eq!(slow[0]["status"], "timeout", "{r:?}");
+    assert_eq!(active_statements(c, &app), "");
+    let s = r.one("summary");
+    assert_eq!(s["timeout"], 1);
+    assert_eq!(s["time_budget_ms"], 3000);
+}
+
+#[test]
+fn sigterm_cancels_our_statements_and_exits_75() {
+    let c = shared();
+    let db = c.fresh_db("vac_term");
+    slow_table(c, &db, "slow");
+    let e = env();
+    let app = format!("swv_term_{}", std::process::id());
+    let url = c.url(&db);
+    let child = cmd::command(BIN.as_ref())
+        .args([
+            "--db",
+            &url,
+            "--state-file",
+            e.state.to_str().unwrap(),
+            "--cost-delay",
+            "100ms",
+            "--cost-limit",
+            "1",
+            "--table",
+            "slow",
+            "--application-name",
+            &app,
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while !active_statements(c, &app).contains("VACUUM") {
+        assert!(start.elapsed() < Duration::from_secs(30), "VACUUM never started");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(i32::try_from(child.id()).unwrap()),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    let out: Run = child.wait_with_output().unwrap().into();
+    out.expect_code(75);
+    assert!(out.stderr.contains("interrupted (SIGTERM)"), "{}", out.stderr);
+    assert_eq!(active_statements(c, &app), "", "a statement of ours is still running");
+    let recs = of_kind(&out, "vacuum.table");
+    assert_eq!(recs[0]["status"], "canceled", "{out:?}");
+    assert_eq!(out.one("summary")["interrupted"], true);
+}
+
+#[test]
+fn a_guard_above_its_limit_pauses_then_skips() {
+    let c = shared();
+    let db = c.fresh_db("vac_guard");
+    bloated(c, &db, "t", 2_000, 10);
+    let e = env();
+    let r = vacuum(
+        c,
+        &db,
+        &e,
+        &[
+            "--table",
+            "t",
+            "--max-connection-use",
+            "0",
+            "--max-pause",
+            "1s",
+            "--guard-interval",
+            "300ms",
+        ],
+    );
+    r.expect_code(0);
+    let rec = r.one("vacuum.table");
+    assert_eq!(rec["status"], "skipped");
+    assert!(rec["skip_reason"].as_str().unwrap().contains("connection use"), "{r:?}");
+    assert!(r.one("summary")["paused_ms"].as_u64().unwrap() >= 900);
+    assert!(dead_tuples(c, &db, "t") >= 1_900);
+}
+
+#[test]
+fn database_patterns_and_bad_input() {
+    let c = shared();
+    let db = c.fresh_db("vac_pattern");
+    bloated(c, &db, "t", 2_000, 10);
+    let e = env();
+    let r = vacuum(
+        c,
+        "postgres",
+        &e,
+        &["--dry-run", "--database", &db, "--table", "public.*"],
+    );
+    r.expect_code(0);
+    let plan = of_kind(&r, "vacuum.plan");
+    assert!(plan.iter().all(|p| p["database"] == db.as_str()), "{r:?}");
+    assert_eq!(plan.len(), 1, "{r:?}");
+    let r = vacuum(
+        c,
+        "postgres",
+        &e,
+        &["--dry-run", "--database", &db, "--exclude-database", "t_*"],
+    );
+    assert!(of_kind(&r, "vacuum.plan").is_empty(), "{r:?}");
+
+    for bad in [
+        vec!["--freeze-ratio", "2"],
+        vec!["--cost-delay", "1s"],
+        vec!["--jobs", "0"],
+        vec!["--vacuum-full", "nodot"],
+    ] {
+        let r = vacuum(c, &db, &e, &bad);
+        r.expect_code(64);
+        assert_eq!(r.stderr.lines().count(), 1, "{r:?}");
+        assert!(r.stderr.starts_with("sw-vacuum: error: "), "{r:?}");
+    }
+    let r = cmd::run(
+        BIN.as_ref(),
+        &["--db", "postgresql://u:secretpw@127.0.0.1:1/x", "--dry-run"],
+        None,
+    );
+    r.expect_code(69);
+    assert!(!r.stderr.contains("secretpw"));
+}
+
+// ---- scripts: systemd units and the maintenance pipeline ----
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+#[test]
+fn systemd_units_pass_systemd_analyze_verify() {
+    let units = repo().join("scripts/systemd");
+    let Ok(sa) = which("systemd-analyze") else {
+        eprintln!("systemd-analyze not installed: unit verification not possible here");
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    // Point ExecStart at binaries that exist here so verify checks everything else.
+    let fake = tmp.path().join("bin");
+    std::fs::create_dir(&fake).unwrap();
+    let mut names = Vec::new();
+    for entry in std::fs::read_dir(&units).unwrap() {
+        let p = entry.unwrap().path();
+        let name = p.file_name().unwrap().to_string_lossy().into_owned();
+        if !(name.ends_with(".service") || name.ends_with(".timer")) {
+            continue;
+        }
+        let text = std::fs::read_to_string(&p).unwrap();
+        assert!(!text.contains("\t"), "{name}: tabs");
+        if name.ends_with(".service") {
+            for key in [
+                "NoNewPrivileges=yes",
+                "PrivateTmp=yes",
+                "ProtectSystem=strict",
+                "User=sw",
+            ] {
+                assert!(text.contains(key), "{name} lacks {key}");
+            }
+        }
+        let text = text.replace("/usr/local/bin/", &format!("{}/", fake.display()));
+        std::fs::write(tmp.path().join(&name), text).unwrap();
+        names.push(name);
+    }
+    assert_eq!(names.len(), 10, "{names:?}");
+    let timer = std::fs::read_to_string(units.join("sw-maintenance.timer")).unwrap();
+    for key in [
+        "OnCalendar=Sun *-*-* 03:00:00",
+        "Persistent=true",
+        "RandomizedDelaySec=",
+    ] {
+        assert!(timer.contains(key), "sw-maintenance.timer lacks {key}");
+    }
+    for bin in [
+        "sw-vacuum",
+        "sw-health",
+        "sw-alerts",
+        "sw-backup",
+        "sw-restore",
+        "sw-maintenance",
+        "sw-monitor",
+    ] {
+        let p = fake.join(bin);
+        std::fs::write(&p, "#!/bin/sh\nexit 0\n").unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let mut cmd = Command::new(sa);
+    cmd.arg("verify").arg("--man=no").arg("--recursive-errors=no");
+    for n in &names {
+        cmd.arg(tmp.path().join(n));
+    }
+    let out = cmd.output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    // The units name a dedicated user that need not exist on a build machine.
+    let problems: Vec<&str> = stderr
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .filter(|l| !l.contains("Failed to resolve user") && !l.contains("user sw"))
+        .collect();
+    // Findings are printed as warnings ("..., ignoring") with exit 0, so
+    // any output at all is a failure.
+    assert!(problems.is_empty(), "systemd-analyze verify: {stderr}");
+    assert!(out.status.success(), "systemd-analyze verify: {stderr}");
+}
+
+fn which(name: &str) -> Result<PathBuf, ()> {
+    for dir in ["/usr/bin", "/bin", "/usr/local/bin", "/usr/sbin"] {
+        let p = Path::new(dir).join(name);
+        if p.exists() {
+            return Ok(p);
+        }
+    }
+    Err(())
+}
+
+fn stub(dir: &Path, name: &str, body: &str) {
+    let p = dir.join(name);
+    std::fs::write(&p, format!("#!/bin/sh\n{body}\n")).unwrap();
+    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+#[test]
+fn the_maintenance_pipeline_runs_every_step_and_exits_with_the_worst() {
+    // Stand-ins for the other tools: each prints a record naming its
+    // arguments and exits with the code given in the environment.
+    let tmp = tempfile::tempdir().unwrap();
+    let bin = tmp.path().join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    let rec = |tool: &str, code: &str| {
+        format!("echo \"{{\\\"kind\\\":\\\"{tool}\\\",\\\"args\\\":\\\"$*\\\"}}\"; exit ${{{code}:-0}}")
+    };
+    stub(&bin, "sw-vacuum", &rec("vacuum", "VAC"));
+    stub(&bin, "sw-health", &rec("health", "HEALTH"));
+    stub(
+        &bin,
+        "sw-backup",
+        &format!(
+            "case $1 in verify) {} ;; prune) {} ;; check) {} ;; esac",
+            rec("verify", "VERIFY"),
+            rec("prune", "PRUNE"),
+            rec("check", "CHECK")
+        ),
+    );
+    stub(&bin, "sw-alerts", "cat >/dev/null; echo '{\"kind\":\"alerts\"}'");
+    let logs = tmp.path().join("log");
+    let script = repo().join("scripts/sw-maintenance");
+    let run = |envs: &[(&str, &str)]| -> Run {
+        let mut c = Command::new(&script);
+        c.env("SW_BIN_DIR", &bin)
+            .args(["--log-dir", logs.to_str().unwrap(), "--retention-days", "7"]);
+        for (k, v) in envs {
+            c.env(k, v);
+        }
+        cmd::run_cmd(&mut c, None)
+    };
+    let r = run(&[]);
+    r.expect_code(0);
+    let s = r.one("maintenance.summary");
+    assert_eq!(s["exit"], 0);
+    for step in ["vacuum", "health", "verify", "prune", "storage", "alerts"] {
+        assert_eq!(s["steps"][step], 0, "{r:?}");
+    }
+    let log = std::fs::read_to_string(logs.join("maintenance.jsonl")).unwrap();
+    let kinds: Vec<String> = log
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["kind"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "vacuum",
+            "maintenance.step",
+            "health",
+            "maintenance.step",
+            "verify",
+            "maintenance.step",
+            "prune",
+            "maintenance.step",
+            "check",
+            "maintenance.step",
+            "alerts",
+            "maintenance.step",
+            "maintenance.summary"
+        ]
+    );
+    assert!(log.contains("--retention-days 7 --min-full 2"), "{log}");
+    // A CRITICAL check, a temporary failure and a missing input: every step
+    // still runs and the hard error wins; 75 beats CRITICAL.
+    let r = run(&[("HEALTH", "2"), ("VERIFY", "75")]);
+    r.expect_code(75);
+    let r = run(&[("HEALTH", "2"), ("VERIFY", "75"), ("CHECK", "66"), ("VAC", "1")]);
+    r.expect_code(66);
+    let s = r.one("maintenance.summary");
+    assert_eq!(s["steps"]["vacuum"], 1);
+    assert_eq!(s["steps"]["health"], 2);
+    assert_eq!(s["steps"]["verify"], 75);
+    assert_eq!(s["steps"]["prune"], 0);
+    assert_eq!(s["steps"]["storage"], 66);
+    assert_eq!(s["steps"]["alerts"], 0);
+    // Bad usage is one line and 64.
+    let mut c = Command::new(&script);
+    let r = cmd::run_cmd(c.arg("--bogus"), None);
+    r.expect_code(64);
+    assert!(r.stderr.starts_with("sw-maintenance: error: unknown argument"), "{r:?}");
+}

@@ -1,0 +1,657 @@
+//! Running the plan without ever blocking production.
+//!
+//! - Before each action, a look at `pg_locks`: a conflicting lock held or
+//!   queued by anyone else means "skipped", without waiting.
+//! - VACUUM and ANALYZE run with SKIP_LOCKED (never queued); whether they
+//!   were skipped anyway is read back from the vacuum/analyze counters.
+//!   REINDEX CONCURRENTLY runs under `lock_timeout` (default 1 s).
+//! - `--time-budget`: an action whose estimate (from its size and past
+//!   runs in the state file) does not fit in what is left is not started;
+//!   each statement gets `statement_timeout` = the time left.
+//! - Guards: pause while replication lag or connection use is too high.
+//! - SIGTERM/SIGINT: stop starting work, `pg_cancel_backend` our own
+//!   running statements from the side connection until none is left,
+//!   then exit 75.
+
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use sw_core::lock::Lock;
+use sw_core::output::{Output, now_rfc3339};
+use sw_core::pg::{self, quote_literal};
+use sw_core::target::Target;
+use sw_core::{Error, Exit, PgContext, Result};
+use tokio_postgres::Client;
+
+use crate::Cli;
+use crate::pattern::Filter;
+use crate::plan::{self, Action, Item, Policy};
+use crate::state::State;
+
+const TOOL: &str = "sw-vacuum";
+
+/// Lock modes that conflict with SHARE UPDATE EXCLUSIVE (VACUUM, ANALYZE,
+/// REINDEX CONCURRENTLY).
+const CONFLICTS_SUE: &str =
+    "'ShareUpdateExclusiveLock','ShareLock','ShareRowExclusiveLock','ExclusiveLock','AccessExclusiveLock'";
+/// Every mode conflicts with ACCESS EXCLUSIVE (VACUUM FULL).
+const CONFLICTS_AE: &str = "'AccessShareLock','RowShareLock','RowExclusiveLock','ShareUpdateExclusiveLock','ShareLock','ShareRowExclusiveLock','ExclusiveLock','AccessExclusiveLock'";
+
+/// Shared run state (single-threaded runtime: Rc/RefCell).
+struct Ctx {
+    cli: Cli,
+    out: RefCell<Output>,
+    state: RefCell<State>,
+    cancel: Cell<bool>,
+    start: Instant,
+    deadline: Option<Instant>,
+    /// Backend pids of our worker sessions (for pg_cancel_backend).
+    pids: RefCell<Vec<i32>>,
+    side: RefCell<Option<Rc<Client>>>,
+    paused: Cell<Duration>,
+    totals: RefCell<Totals>,
+}
+
+#[derive(Debug, Default, Serialize)]
+struct Totals {
+    databases: usize,
+    planned: usize,
+    done: usize,
+    skipped: usize,
+    failed: usize,
+    timeout: usize,
+    canceled: usize,
+    dead_tuples_before: i64,
+    dead_tuples_after: i64,
+    #[serde(skip)]
+    worst: Option<Exit>,
+}
+
+/// A `vacuum.plan` record.
+#[derive(Serialize)]
+struct PlanRec<'a> {
+    #[serde(flatten)]
+    item: &'a Item,
+    est_ms: u64,
+}
+
+/// A `vacuum.table` record.
+#[derive(Serialize, Default)]
+struct TableRec {
+    database: String,
+    schema: String,
+    table: String,
+    index: Option<String>,
+    action: Option<Action>,
+    rank: usize,
+    reason: String,
+    status: &'static str,
+    skip_reason: Option<String>,
+    error: Option<String>,
+    started_at: Option<String>,
+    dead_tuples_before: Option<i64>,
+    dead_tuples_after: Option<i64>,
+    bytes_before: Option<i64>,
+    bytes_after: Option<i64>,
+    duration_ms: Option<u64>,
+    est_ms: u64,
+}
+
+impl TableRec {
+    fn for_item(it: &Item, est_ms: u64) -> TableRec {
+        TableRec {
+            database: it.database.clone(),
+            schema: it.schema.clone(),
+            table: it.table.clone(),
+            index: it.index.clone(),
+            action: Some(it.action),
+            rank: it.rank,
+            reason: it.reason.clone(),
+            status: "done",
+            est_ms,
+            ..TableRec::default()
+        }
+    }
+
+    fn skip(mut self, why: impl Into<String>) -> TableRec {
+        self.status = "skipped";
+        self.skip_reason = Some(why.into());
+        self
+    }
+}
+
+fn policy(cli: &Cli) -> Policy {
+    Policy {
+        freeze_ratio: cli.freeze_ratio,
+        freeze_age: cli.freeze_age,
+        min_dead_tuples: cli.min_dead_tuples,
+        min_dead_ratio: cli.min_dead_ratio,
+        analyze_ratio: cli.analyze_ratio,
+        index_bloat_ratio: cli.index_bloat_ratio,
+        min_index_bytes: cli.min_index_mb.saturating_mul(1 << 20),
+        vacuum_full: cli.vacuum_full.clone(),
+        reindex: !cli.no_reindex,
+    }
+}
+
+/// The whole run: our own runtime, so a signal can cancel our statements
+/// on the server before the process exits (75).
+pub fn main(cli: Cli) -> Result<()> {
+    let state_path = cli.state_file.clone().unwrap_or_else(crate::state::default_path);
+    let _lock = if cli.dry_run {
+        None
+    } else {
+        Some(Lock::try_acquire(&state_path.with_extension("lock"), "sw-vacuum")?)
+    };
+    let state = State::load(&state_path);
+    let target = cli.conn.pg(Duration::ZERO).target()?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::software("starting the async runtime").with_source(e))?;
+    let pretty = cli.common.pretty;
+    let dry_run = cli.dry_run;
+    let ctx = Rc::new(Ctx {
+        deadline: cli.time_budget.map(|b| Instant::now() + b),
+        cli,
+        out: RefCell::new(Output::stdout(pretty)),
+        state: RefCell::new(state),
+        cancel: Cell::new(false),
+        start: Instant::now(),
+        pids: RefCell::new(Vec::new()),
+        side: RefCell::new(None),
+        paused: Cell::new(Duration::ZERO),
+        totals: RefCell::new(Totals::default()),
+    });
+    let result = rt.block_on(supervise(ctx.clone(), target));
+    if !dry_run {
+        let st = ctx.state.borrow();
+        if let Err(e) = st.save(&state_path) {
+            log::warn!("could not save the state file: {e}");
+        }
+    }
+    result
+}
+
+async fn supervise(ctx: Rc<Ctx>, target: Target) -> Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate())
+        .map_err(|e| Error::software("installing the SIGTERM handler").with_source(e))?;
+    let mut int =
+        signal(SignalKind::interrupt()).map_err(|e| Error::software("installing the SIGINT handler").with_source(e))?;
+    let work = run_all(ctx.clone(), target);
+    tokio::pin!(work);
+    let sig = tokio::select! {
+        r = &mut work => return r,
+        _ = term.recv() => "SIGTERM",
+        _ = int.recv() => "SIGINT",
+    };
+    ctx.cancel.set(true);
+    log::warn!("{sig}: cancelling our statements and stopping");
+    let canceller = async {
+        loop {
+            cancel_ours(&ctx).await;
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    };
+    tokio::select! {
+        _ = &mut work => {}
+        () = canceller => {}
+        () = tokio::time::sleep(Duration::from_secs(20)) => {
+            log::warn!("gave up waiting for the cancelled statements to end");
+        }
+    }
+    // Whatever is still active after the work ended (it should be nothing).
+    for _ in 0..25 {
+        if cancel_ours(&ctx).await == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    Err(Error::temp(format!("interrupted ({sig})")))
+}
+
+/// Cancel our workers' active statements; returns how many were active.
+async fn cancel_ours(ctx: &Ctx) -> usize {
+    let pids = ctx.pids.borrow().clone();
+    let side = ctx.side.borrow().clone();
+    let (Some(side), false) = (side, pids.is_empty()) else {
+        return 0;
+    };
+    match side
+        .query(
+            "SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE pid = ANY($1) AND state = 'active'",
+            &[&pids],
+        )
+        .await
+    {
+        Ok(rows) => rows.len(),
+        Err(e) => {
+            log::warn!("cancelling our statements: {e}");
+            0
+        }
+    }
+}
+
+async fn connect(ctx: &Ctx, target: &Target, statement_timeout: Duration) -> Result<Client> {
+    let opts = ctx.cli.conn.pg(statement_timeout);
+    let mut t = target.clone();
+    if opts.application_name.is_some() {
+        t.application_name = None;
+    }
+    Ok(pg::connect(&t, &opts.session(TOOL)).await?.client)
+}
+
+async fn databases(ctx: &Ctx, side: &Client, target: &Target) -> Result<Vec<String>> {
+    let filter = Filter {
+        include: ctx.cli.databases.clone(),
+        exclude: ctx.cli.exclude_databases.clone(),
+    };
+    if ctx.cli.databases.is_empty() {
+        return Ok(if filter.database(&target.dbname) {
+            vec![target.dbname.clone()]
+        } else {
+            Vec::new()
+        });
+    }
+    let rows = side
+        .query(
+            "SELECT datname::text FROM pg_database WHERE datallowconn AND NOT datistemplate ORDER BY 1",
+            &[],
+        )
+        .await
+        .pg_context(|| "listing databases".into())?;
+    Ok(rows
+        .iter()
+        .map(|r| r.get::<_, String>(0))
+        .filter(|d| filter.database(d))
+        .collect())
+}
+
+async fn run_all(ctx: Rc<Ctx>, target: Target) -> Result<()> {
+    let side = Rc::new(connect(&ctx, &target, Duration::from_secs(30)).await?);
+    *ctx.side.borrow_mut() = Some(side.clone());
+    let dbs = databases(&ctx, &side, &target).await?;
+    if dbs.is_empty() {
+        log::warn!("no database matches the --database/--exclude-database patterns");
+    }
+    for db in &dbs {
+        if ctx.cancel.get() {
+            break;
+        }
+        ctx.totals.borrow_mut().databases += 1;
+        run_database(&ctx, &target.with_dbname(db)).await?;
+    }
+    let totals = ctx.totals.borrow();
+    #[derive(Serialize)]
+    struct Summary<'a> {
+        tool: &'static str,
+        dry_run: bool,
+        #[serde(flatten)]
+        totals: &'a Totals,
+        interrupted: bool,
+        time_budget_ms: Option<u64>,
+        paused_ms: u64,
+        duration_ms: u64,
+        finished_at: String,
+    }
+    ctx.out.borrow_mut().record(
+        "summary",
+        &Summary {
+            tool: TOOL,
+            dry_run: ctx.cli.dry_run,
+            totals: &totals,
+            interrupted: ctx.cancel.get(),
+            time_budget_ms: ctx.cli.time_budget.map(sw_core::duration::millis),
+            paused_ms: sw_core::duration::millis(ctx.paused.get()),
+            duration_ms: sw_core::duration::millis(ctx.start.elapsed()),
+            finished_at: now_rfc3339(),
+        },
+    )?;
+    match totals.worst {
+        Some(e) if e != Exit::Ok => Err(Error::new(
+            e,
+            format!(
+                "{} of {} actions failed (see the vacuum.table records)",
+                totals.failed, totals.planned
+            ),
+        )),
+        _ => Ok(()),
+    }
+}
+
+async fn run_database(ctx: &Rc<Ctx>, target: &Target) -> Result<()> {
+    let jobs = if ctx.cli.dry_run { 1 } else { usize::from(ctx.cli.jobs) };
+    let mut clients = Vec::with_capacity(jobs);
+    for _ in 0..jobs {
+        let c = connect(ctx, target, Duration::ZERO).await?;
+        let setup = format!(
+            "SET vacuum_cost_delay = {}; SET vacuum_cost_limit = {}",
+            quote_literal(&format!("{}ms", sw_core::duration::millis(ctx.cli.cost_delay))),
+            ctx.cli.cost_limit
+        );
+        c.batch_execute(&setup)
+            .await
+            .pg_context(|| format!("setting up a session on {target}"))?;
+        let pid: i32 = c
+            .query_one("SELECT pg_backend_pid()", &[])
+            .await
+            .pg_context(|| "reading our backend pid".into())?
+            .get(0);
+        ctx.pids.borrow_mut().push(pid);
+        clients.push(c);
+    }
+    let snap = crate::snapshot::take(&clients[0]).await?;
+    let filter = Filter {
+        include: ctx.cli.tables.clone(),
+        exclude: ctx.cli.exclude_tables.clone(),
+    };
+    let mut snap = snap;
+    snap.tables.retain(|t| filter.table(&t.schema, &t.table));
+    let items = plan::plan(&snap, &policy(&ctx.cli));
+    ctx.totals.borrow_mut().planned += items.len();
+    if ctx.cli.dry_run {
+        let st = ctx.state.borrow();
+        let mut out = ctx.out.borrow_mut();
+        for it in &items {
+            out.record(
+                "vacuum.plan",
+                &PlanRec {
+                    item: it,
+                    est_ms: st.estimate_ms(it),
+                },
+            )?;
+        }
+        ctx.pids.borrow_mut().clear();
+        return Ok(());
+    }
+    // One queue entry per table, in the order of its best-ranked action;
+    // a table's actions run in sequence on one connection (VACUUM before
+    // REINDEX), different tables in parallel.
+    let mut groups: Vec<(i64, Vec<Item>)> = Vec::new();
+    for it in items {
+        if let Some(skip) = &it.skip {
+            let est = ctx.state.borrow().estimate_ms(&it);
+            emit(ctx, TableRec::for_item(&it, est).skip(skip.clone()))?;
+            continue;
+        }
+        match groups.iter_mut().find(|(oid, _)| *oid == it.table_oid) {
+            Some((_, v)) => v.push(it),
+            None => groups.push((it.table_oid, vec![it])),
+        }
+    }
+    for (_, v) in &mut groups {
+        v.sort_by_key(|i| i.action.on_index());
+    }
+    let queue: RefCell<VecDeque<Vec<Item>>> = RefCell::new(groups.into_iter().map(|(_, v)| v).collect());
+    let workers = clients.iter().map(|c| worker(ctx, c, &queue));
+    let results = futures_util::future::join_all(workers).await;
+    ctx.pids.borrow_mut().clear();
+    results.into_iter().collect::<Result<Vec<()>>>()?;
+    Ok(())
+}
+
+fn emit(ctx: &Ctx, rec: TableRec) -> Result<()> {
+    {
+        let mut t = ctx.totals.borrow_mut();
+        match rec.status {
+            "done" => {
+                t.done += 1;
+                if matches!(
+                    rec.action,
+                    Some(Action::VacuumAnalyze | Action::VacuumFreezeAnalyze | Action::VacuumFull)
+                ) {
+                    t.dead_tuples_before += rec.dead_tuples_before.unwrap_or(0);
+                    t.dead_tuples_after += rec.dead_tuples_after.unwrap_or(0);
+                }
+            }
+            "skipped" => t.skipped += 1,
+            "timeout" => t.timeout += 1,
+            "canceled" => t.canceled += 1,
+            _ => t.failed += 1,
+        }
+    }
+    ctx.out.borrow_mut().record("vacuum.table", &rec)
+}
+
+async fn worker(ctx: &Ctx, client: &Client, queue: &RefCell<VecDeque<Vec<Item>>>) -> Result<()> {
+    loop {
+        let next = queue.borrow_mut().pop_front();
+        let Some(group) = next else { return Ok(()) };
+        for it in group {
+            let rec = run_item(ctx, client, &it).await?;
+            emit(ctx, rec)?;
+        }
+    }
+}
+
+/// Returns why we must pause, if a guard is above its limit.
+async fn guard(ctx: &Ctx) -> Result<Option<String>> {
+    let side = ctx.side.borrow().clone();
+    let Some(side) = side else { return Ok(None) };
+    let row = side
+        .query_one(
+            "SELECT
+               (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend')::float8
+                 / greatest(1, current_setting('max_connections')::int
+                               - current_setting('superuser_reserved_connections')::int)::float8,
+               COALESCE((SELECT max(EXTRACT(epoch FROM replay_lag)) FROM pg_stat_replication), 0)::float8",
+            &[],
+        )
+        .await
+        .pg_context(|| "checking the guards".into())?;
+    let used: f64 = row.get::<_, f64>(0) * 100.0;
+    let lag: f64 = row.get(1);
+    if used > ctx.cli.max_connection_use {
+        return Ok(Some(format!(
+            "connection use {used:.0}% is above --max-connection-use {}%",
+            ctx.cli.max_connection_use
+        )));
+    }
+    if lag > ctx.cli.max_replication_lag.as_secs_f64() {
+        return Ok(Some(format!(
+            "replication lag {lag:.0}s is above --max-replication-lag {}s",
+            ctx.cli.max_replication_lag.as_secs()
+        )));
+    }
+    Ok(None)
+}
+
+fn remaining(ctx: &Ctx) -> Option<Duration> {
+    ctx.deadline.map(|d| d.saturating_duration_since(Instant::now()))
+}
+
+/// Wait for the guards; Some(reason) when the action must be skipped.
+async fn wait_guards(ctx: &Ctx) -> Result<Option<String>> {
+    loop {
+        let Some(why) = guard(ctx).await? else { return Ok(None) };
+        if ctx.paused.get() >= ctx.cli.max_pause {
+            return Ok(Some(format!("paused the longest --max-pause allows: {why}")));
+        }
+        if remaining(ctx).is_some_and(|r| r <= ctx.cli.guard_interval) {
+            return Ok(Some(format!("time budget ended while paused: {why}")));
+        }
+        log::info!("pausing: {why}");
+        let step = ctx
+            .cli
+            .guard_interval
+            .min(ctx.cli.max_pause.saturating_sub(ctx.paused.get()));
+        tokio::time::sleep(step).await;
+        ctx.paused.set(ctx.paused.get() + step);
+        if ctx.cancel.get() {
+            return Ok(Some("interrupted".to_owned()));
+        }
+    }
+}
+
+struct Stats {
+    dead: Option<i64>,
+    vacuums: i64,
+    analyzes: i64,
+    bytes: Option<i64>,
+}
+
+async fn stats(client: &Client, it: &Item, qualified: &str) -> Result<Stats> {
+    // Sizes open the relation (ACCESS SHARE); lock_timeout bounds that wait.
+    let sql = if it.action.on_index() {
+        "SELECT s.n_dead_tup, COALESCE(s.vacuum_count, 0), COALESCE(s.analyze_count, 0),
+           (SELECT pg_relation_size(to_regclass($2)))
+         FROM (SELECT $1::int8 AS relid) x LEFT JOIN pg_stat_all_tables s ON s.relid = x.relid::oid"
+    } else {
+        "SELECT s.n_dead_tup, COALESCE(s.vacuum_count, 0), COALESCE(s.analyze_count, 0),
+           (SELECT pg_table_size(to_regclass($2)))
+         FROM (SELECT $1::int8 AS relid) x LEFT JOIN pg_stat_all_tables s ON s.relid = x.relid::oid"
+    };
+    let row = client
+        .query_one(sql, &[&it.table_oid, &qualified])
+        .await
+        .pg_context(|| format!("reading statistics of {qualified}"))?;
+    Ok(Stats {
+        dead: row.get(0),
+        vacuums: row.get(1),
+        analyzes: row.get(2),
+        bytes: row.get(3),
+    })
+}
+
+/// Someone else's conflicting lock on the table, granted or queued.
+async fn conflicting_lock(client: &Client, it: &Item) -> Result<Option<String>> {
+    let modes = if it.action.exclusive() {
+        CONFLICTS_AE
+    } else {
+        CONFLICTS_SUE
+    };
+    let sql = format!(
+        "SELECT l.pid, l.mode, l.granted, COALESCE(a.backend_type, '')
+         FROM pg_locks l LEFT JOIN pg_stat_activity a ON a.pid = l.pid
+         WHERE l.locktype = 'relation'
+           AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+           AND l.relation::int8 = $1 AND l.pid IS DISTINCT FROM pg_backend_pid()
+           AND l.mode IN ({modes})
+         ORDER BY l.granted DESC LIMIT 1"
+    );
+    let rows = client
+        .query(&sql, &[&it.table_oid])
+        .await
+        .pg_context(|| "checking for conflicting locks".into())?;
+    Ok(rows.first().map(|r| {
+        let pid: Option<i32> = r.get(0);
+        let mode: String = r.get(1);
+        let granted: bool = r.get(2);
+        let kind: String = r.get(3);
+        let who = if kind == "autovacuum worker" {
+            " (autovacuum)"
+        } else {
+            ""
+        };
+        format!(
+            "locked: pid {}{who} {} {mode}",
+            pid.map_or_else(|| "?".to_owned(), |p| p.to_string()),
+            if granted { "holds" } else { "is queued for" }
+        )
+    }))
+}
+
+fn qualified_object(it: &Item) -> String {
+    format!(
+        "{}.{}",
+        pg::quote_ident(&it.schema),
+        pg::quote_ident(it.index.as_deref().unwrap_or(&it.table))
+    )
+}
+
+async fn run_item(ctx: &Ctx, client: &Client, it: &Item) -> Result<TableRec> {
+    let est = ctx.state.borrow().estimate_ms(it);
+    let rec = TableRec::for_item(it, est);
+    if ctx.cancel.get() {
+        let mut r = rec;
+        r.status = "canceled";
+        r.skip_reason = Some("interrupted before it started".into());
+        return Ok(r);
+    }
+    if let Some(left) = remaining(ctx)
+        && u128::from(est) > left.as_millis()
+    {
+        return Ok(rec.skip(format!(
+            "time budget: needs about {est} ms, {} ms left",
+            left.as_millis()
+        )));
+    }
+    if let Some(why) = wait_guards(ctx).await? {
+        return Ok(rec.skip(why));
+    }
+    if let Some(why) = conflicting_lock(client, it).await? {
+        return Ok(rec.skip(why));
+    }
+    let qualified = qualified_object(it);
+    let before = match stats(client, it, &qualified).await {
+        Ok(s) => s,
+        Err(e) if e.exit() == Exit::TempFail => return Ok(rec.skip(format!("locked: {e}"))),
+        Err(e) => return Err(e),
+    };
+    // The statement may run until the window ends (0 = no limit).
+    let timeout = remaining(ctx).map_or(0, |r| sw_core::duration::millis(r).max(1));
+    client
+        .batch_execute(&format!("SET statement_timeout = {timeout}"))
+        .await
+        .pg_context(|| "setting the statement timeout".into())?;
+    let mut rec = rec;
+    rec.started_at = Some(now_rfc3339());
+    rec.dead_tuples_before = before.dead;
+    rec.bytes_before = before.bytes;
+    let t0 = Instant::now();
+    let result = client.batch_execute(&it.sql).await;
+    let ms = sw_core::duration::millis(t0.elapsed());
+    rec.duration_ms = Some(ms);
+    let _ = client.batch_execute("SET statement_timeout = 0").await;
+    if let Err(e) = result {
+        let code = e.code().map(|c| c.code().to_owned()).unwrap_or_default();
+        let by_timeout = e
+            .as_db_error()
+            .is_some_and(|d| d.message().contains("statement timeout"));
+        let err = Error::pg(format!("{} on {qualified}", it.action.rate_key()), e);
+        let leftover = if it.action == Action::Reindex {
+            " (an invalid _ccnew index may be left; the next run drops it)"
+        } else {
+            ""
+        };
+        match code.as_str() {
+            "55P03" => return Ok(rec.skip(format!("lock_timeout: {}", err.message()))),
+            "57014" if ctx.cancel.get() => {
+                rec.status = "canceled";
+                rec.error = Some(format!("cancelled by SIGTERM/SIGINT{leftover}"));
+            }
+            "57014" if by_timeout && ctx.deadline.is_some() => {
+                rec.status = "timeout";
+                rec.error = Some(format!("the time budget ended{leftover}"));
+            }
+            _ => {
+                rec.status = "failed";
+                rec.error = Some(format!("{err}{leftover}"));
+                let mut t = ctx.totals.borrow_mut();
+                t.worst = Some(t.worst.unwrap_or(Exit::Ok).worst(err.exit()));
+            }
+        }
+        return Ok(rec);
+    }
+    let after = stats(client, it, &qualified).await.ok();
+    if let Some(a) = &after {
+        rec.dead_tuples_after = a.dead;
+        rec.bytes_after = a.bytes;
+        let vacuumed = a.vacuums > before.vacuums;
+        let analyzed = a.analyzes > before.analyzes;
+        let skipped = match it.action {
+            Action::VacuumAnalyze | Action::VacuumFreezeAnalyze | Action::VacuumFull => !vacuumed,
+            Action::Analyze => !analyzed,
+            Action::Reindex | Action::DropInvalidIndex => false,
+        };
+        if skipped {
+            return Ok(rec.skip("locked: SKIP_LOCKED found the table locked"));
+        }
+    }
+    ctx.state.borrow_mut().record(it, ms);
+    Ok(rec)
+}

@@ -1,0 +1,143 @@
+//! The small state file: how long each action took on each table, and a
+//! learned rate (bytes per second) per kind of action, so `--time-budget`
+//! can judge what will fit before starting it. Written atomically.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use sw_core::fsutil::{atomic_write, q};
+use sw_core::{Error, Result};
+
+use crate::plan::{Action, Item};
+
+/// One past run of one action on one object.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Past {
+    pub ms: u64,
+    pub bytes: i64,
+}
+
+/// The whole file.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct State {
+    #[serde(default)]
+    pub version: u32,
+    /// Learned bytes per second by action kind (`vacuum`, `analyze`, `reindex`, ...).
+    #[serde(default)]
+    pub rates: BTreeMap<String, f64>,
+    /// Keyed by `database/schema.object/action`.
+    #[serde(default)]
+    pub runs: BTreeMap<String, Past>,
+}
+
+/// Conservative first guesses (bytes per second) before anything is learned.
+fn default_rate(kind: &str) -> f64 {
+    match kind {
+        "analyze" => 400e6,
+        "vacuum" => 150e6,
+        "reindex" => 40e6,
+        _ => 30e6,
+    }
+}
+
+/// ANALYZE reads a sample: at most 30,000 pages at the default target.
+const ANALYZE_MAX_BYTES: i64 = 30_000 * 8192;
+
+/// The state file's key for an item.
+pub fn key(it: &Item) -> String {
+    format!(
+        "{}/{}.{}/{}",
+        it.database,
+        it.schema,
+        it.index.as_deref().unwrap_or(&it.table),
+        it.rate_name()
+    )
+}
+
+impl Item {
+    fn rate_name(&self) -> &'static str {
+        self.action.rate_key()
+    }
+
+    /// The bytes an action has to read: the table, or for an index action
+    /// the table (REINDEX scans it) plus the index.
+    pub fn work_bytes(&self) -> i64 {
+        let b = match self.action {
+            Action::Analyze => self.table_bytes.min(ANALYZE_MAX_BYTES),
+            Action::Reindex | Action::DropInvalidIndex => self.table_bytes + self.index_bytes.unwrap_or(0),
+            _ => self.table_bytes,
+        };
+        b.max(0)
+    }
+}
+
+impl State {
+    /// Read the file; a missing file is an empty state, a damaged one is
+    /// ignored with a warning (it only holds estimates).
+    pub fn load(path: &Path) -> State {
+        match std::fs::read(path) {
+            Ok(b) => serde_json::from_slice(&b).unwrap_or_else(|e| {
+                log::warn!("ignoring unreadable state file {}: {e}", q(path));
+                State::default()
+            }),
+            Err(_) => State::default(),
+        }
+    }
+
+    /// Write it atomically.
+    pub fn save(&self, path: &Path) -> Result<()> {
+        if let Some(dir) = path.parent()
+            && !dir.as_os_str().is_empty()
+        {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| Error::cant_create(format!("creating {}", q(dir))).with_source(e))?;
+        }
+        let mut s = self.clone();
+        s.version = 1;
+        let data =
+            serde_json::to_vec_pretty(&s).map_err(|e| Error::software("rendering the state file").with_source(e))?;
+        atomic_write(path, &data, 0o644)
+    }
+
+    /// Estimated milliseconds for an item: from its own past run scaled
+    /// by size when there is one, else from the learned rate; plus a
+    /// fixed overhead.
+    pub fn estimate_ms(&self, it: &Item) -> u64 {
+        let bytes = it.work_bytes() as f64;
+        let est = match self.runs.get(&key(it)) {
+            Some(p) if p.bytes > 0 => p.ms as f64 * (bytes / p.bytes as f64).max(0.5),
+            Some(p) => p.ms as f64,
+            None => {
+                let kind = it.action.rate_key();
+                let rate = self.rates.get(kind).copied().unwrap_or_else(|| default_rate(kind));
+                bytes / rate.max(1.0) * 1000.0
+            }
+        };
+        est.max(0.0) as u64 + 50
+    }
+
+    /// Remember a completed run and fold it into the learned rate.
+    pub fn record(&mut self, it: &Item, ms: u64) {
+        let bytes = it.work_bytes();
+        self.runs.insert(key(it), Past { ms, bytes });
+        // Only runs long enough to measure teach the rate.
+        if ms >= 200 && bytes > 0 {
+            let kind = it.action.rate_key().to_owned();
+            let seen = bytes as f64 / (ms as f64 / 1000.0);
+            let r = self.rates.entry(kind).or_insert(seen);
+            *r = 0.7 * *r + 0.3 * seen;
+        }
+    }
+}
+
+/// The default state file: /var/lib/sw for root, else ~/.local/state/sw.
+pub fn default_path() -> PathBuf {
+    if nix::unistd::geteuid().is_root() {
+        return PathBuf::from("/var/lib/sw/vacuum-state.json");
+    }
+    let home = sw_core::config::Env::process()
+        .home()
+        .unwrap_or_else(|| PathBuf::from("."));
+    home.join(".local/state/sw/vacuum-state.json")
+}
