@@ -1,0 +1,129 @@
+//! sw-migrate-sqlite: move a SQLite database into PostgreSQL without losing
+//! or silently altering anything. `plan` prints the migration plan as JSON;
+//! `run` executes it (planning first unless given `--plan FILE`).
+
+mod plan;
+mod run;
+mod source;
+pub mod sql;
+mod types;
+pub mod value;
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use sw_core::cli::{CommonOpts, PgOpts, Tool};
+use sw_core::output::Output;
+
+pub use plan::Plan;
+
+/// The program name.
+pub const NAME: &str = "sw-migrate-sqlite";
+
+/// Migrate a SQLite database to PostgreSQL: planned, lossless, verified.
+#[derive(Parser, Debug)]
+#[command(name = "sw-migrate-sqlite", version, about, long_about = None)]
+pub struct Cli {
+    #[command(flatten)]
+    pub common: CommonOpts,
+    #[command(subcommand)]
+    pub cmd: Cmd,
+}
+
+/// Subcommands.
+#[derive(Subcommand, Debug)]
+pub enum Cmd {
+    /// Print the migration plan as JSON: DDL per table, casts and reasons,
+    /// indexes, constraints, foreign keys, views, and what cannot be translated.
+    Plan(PlanArgs),
+    /// Migrate: plan (or read --plan), load through a staging schema, verify, switch in.
+    Run(RunArgs),
+}
+
+/// Flags of `plan`.
+#[derive(Args, Debug)]
+pub struct PlanArgs {
+    /// The SQLite database (opened read-only).
+    #[arg(value_name = "SOURCE.db")]
+    pub source: PathBuf,
+    /// Target schema recorded in the plan.
+    #[arg(long, value_name = "NAME", default_value = "public")]
+    pub schema: String,
+}
+
+/// What to do with a value that breaks a rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OnError {
+    /// Stop the run (exit 65) naming table, rowid, column, value and rule.
+    Stop,
+    /// Write the row to the reject file and go on.
+    Reject,
+}
+
+/// Flags of `run`.
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    /// The SQLite database (opened read-only; default with --plan: the plan's source).
+    #[arg(value_name = "SOURCE.db", required_unless_present = "plan")]
+    pub source: Option<PathBuf>,
+    /// Execute this (possibly edited) plan instead of planning.
+    #[arg(long, value_name = "FILE")]
+    pub plan: Option<PathBuf>,
+    #[command(flatten)]
+    pub pg: PgOpts,
+    /// Target schema (default: public, or the plan's).
+    #[arg(long, value_name = "NAME")]
+    pub schema: Option<String>,
+    /// Tables loaded at once (each with a reader thread and a PostgreSQL session).
+    #[arg(long, short = 'j', default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub jobs: u16,
+    /// What to do with a value that breaks a rule.
+    #[arg(long, value_enum, default_value = "stop")]
+    pub on_error: OnError,
+    /// Where --on-error=reject writes rejected rows (JSON Lines; must not exist). Default: ./STEM.rejects.jsonl.
+    #[arg(long, value_name = "FILE")]
+    pub reject_file: Option<PathBuf>,
+    /// Skip the per-table row count and checksum comparison.
+    #[arg(long)]
+    pub no_verify: bool,
+    /// Load into tables that already exist in the target schema (columns mapped by name), in one transaction.
+    #[arg(long)]
+    pub data_only: bool,
+    /// With --data-only: empty the target tables first (in the same transaction).
+    #[arg(long, requires = "data_only")]
+    pub truncate: bool,
+}
+
+impl RunArgs {
+    fn jobs_usize(&self) -> usize {
+        usize::from(self.jobs)
+    }
+}
+
+impl Tool for Cli {
+    const NAME: &'static str = NAME;
+    fn common(&self) -> &CommonOpts {
+        &self.common
+    }
+}
+
+/// The clap definition (for man pages and completions).
+pub fn command() -> clap::Command {
+    <Cli as clap::CommandFactory>::command()
+}
+
+/// Run the tool.
+pub fn run(cli: Cli) -> sw_core::Result<()> {
+    match cli.cmd {
+        Cmd::Plan(a) => {
+            let conn = source::open(&a.source)?;
+            conn.execute_batch("BEGIN")
+                .map_err(|e| sw_core::Error::temp("starting a read transaction").with_source(e))?;
+            let p = plan::build(&conn, &a.source.to_string_lossy(), &a.schema)?;
+            let mut out = Output::stdout(cli.common.pretty);
+            out.record("migrate.plan", &p)?;
+            out.flush()
+        }
+        Cmd::Run(a) => run::run(&a, cli.common.pretty),
+    }
+}

@@ -1,0 +1,932 @@
+//! `run`: create the tables in a staging schema, stream every table with
+//! binary COPY (one reader thread per table, `--jobs` at once), build
+//! constraints, indexes and foreign keys, verify, then move everything into
+//! the target schema in one transaction.
+
+use std::collections::{HashMap, VecDeque};
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use bytes::Bytes;
+use futures_util::SinkExt;
+use md5::{Digest, Md5};
+use rusqlite::Connection;
+use serde::Serialize;
+use sw_core::output::Output;
+use sw_core::pg::{quote_ident as q, quote_literal};
+use sw_core::{Error, PgContext, Result};
+use tokio_postgres::Client;
+
+use crate::plan::{Plan, TablePlan};
+use crate::value::{self, Kind};
+use crate::{OnError, RunArgs};
+
+const CHUNK: usize = 256 * 1024;
+const COPY_HEADER: &[u8] = b"PGCOPY\n\xff\r\n\0\0\0\0\0\0\0\0\0";
+
+/// One column to copy: SQLite name, PostgreSQL name, PostgreSQL kind.
+#[derive(Debug, Clone)]
+struct Col {
+    source: String,
+    name: String,
+    kind: Kind,
+}
+
+#[derive(Debug, Clone)]
+struct Job {
+    source: String,
+    /// Schema-qualified target of the COPY.
+    qualified: String,
+    name: String,
+    cols: Vec<Col>,
+    rowid: bool,
+}
+
+#[derive(Debug, Default, Clone)]
+struct Stats {
+    read: u64,
+    loaded: u64,
+    rejected: u64,
+    checksum: i128,
+}
+
+/// The `migrate.table` record.
+#[derive(Debug, Serialize)]
+struct TableRecord {
+    table: String,
+    target: String,
+    rows_read: u64,
+    rows_loaded: u64,
+    rows_rejected: u64,
+    verified: Option<bool>,
+    checksum: String,
+    seconds: f64,
+    untranslated: Vec<String>,
+}
+
+/// The `summary` record.
+#[derive(Debug, Serialize)]
+struct Summary {
+    source: String,
+    target: String,
+    target_schema: String,
+    mode: &'static str,
+    tables: usize,
+    views: usize,
+    rows_read: u64,
+    rows_loaded: u64,
+    rows_rejected: u64,
+    reject_file: Option<String>,
+    verified: bool,
+    untranslated: usize,
+    seconds: f64,
+}
+
+type Loaded = (Stats, f64, Option<bool>);
+
+struct Rejects {
+    out: BufWriter<File>,
+    path: PathBuf,
+}
+
+/// Run a migration.
+pub fn run(args: &RunArgs, pretty: bool) -> Result<()> {
+    let started = Instant::now();
+    let (source, loaded_plan) = match (&args.plan, &args.source) {
+        (Some(p), src) => {
+            let text = std::fs::read_to_string(p)
+                .map_err(|e| Error::no_input(format!("reading the plan {}", sw_core::fsutil::q(p))).with_source(e))?;
+            let plan: Plan = serde_json::from_str(&text).map_err(|e| {
+                Error::data(format!("the plan {} is not a valid plan", sw_core::fsutil::q(p))).with_source(e)
+            })?;
+            if plan.format != crate::plan::PLAN_FORMAT {
+                return Err(Error::data(format!("plan format {} is not supported", plan.format)));
+            }
+            let s = src.clone().unwrap_or_else(|| PathBuf::from(&plan.source));
+            (s, Some(plan))
+        }
+        (None, Some(s)) => (s.clone(), None),
+        (None, None) => return Err(Error::usage("give SOURCE.db or --plan FILE")),
+    };
+    let jobs = args.jobs_usize().max(1);
+    let readers = crate::source::snapshot(&source, if args.data_only { 1 } else { jobs })?;
+    let schema = args.schema.clone().unwrap_or_else(|| {
+        loaded_plan
+            .as_ref()
+            .map_or_else(|| "public".to_owned(), |p| p.target_schema.clone())
+    });
+    let plan = match loaded_plan {
+        Some(p) => p,
+        None => crate::plan::build(&readers[0], &source.to_string_lossy(), &schema)?,
+    };
+    let seqs = sqlite_sequences(&readers[0]);
+    let rejects = match args.on_error {
+        OnError::Stop => None,
+        OnError::Reject => {
+            let path = args.reject_file.clone().unwrap_or_else(|| {
+                let stem = source
+                    .file_stem()
+                    .map_or_else(|| "source".into(), |s| s.to_string_lossy().into_owned());
+                PathBuf::from(format!("{stem}.rejects.jsonl"))
+            });
+            let f = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&path)
+                .map_err(|e| {
+                    Error::cant_create(format!("creating the reject file {}", sw_core::fsutil::q(&path))).with_source(e)
+                })?;
+            Some(Arc::new(Mutex::new(Rejects {
+                out: BufWriter::new(f),
+                path,
+            })))
+        }
+    };
+    let ctx = Ctx {
+        args,
+        plan: &plan,
+        schema: &schema,
+        rejects: rejects.clone(),
+        seqs,
+        pretty,
+    };
+    let res = sw_core::cli::block_on(async {
+        if args.data_only {
+            ctx.data_only(readers).await
+        } else {
+            ctx.full(readers).await
+        }
+    });
+    if let Some(r) = &rejects
+        && let Ok(mut r) = r.lock()
+    {
+        r.out
+            .flush()
+            .map_err(|e| Error::io("writing the reject file").with_source(e))?;
+        r.out
+            .get_ref()
+            .sync_all()
+            .map_err(|e| Error::io("syncing the reject file").with_source(e))?;
+    }
+    let (records, target, views) = res?;
+    let mut out = Output::stdout(pretty);
+    let mut sum = Summary {
+        source: source.to_string_lossy().into_owned(),
+        target,
+        target_schema: schema.clone(),
+        mode: if args.data_only { "data-only" } else { "full" },
+        tables: records.len(),
+        views,
+        rows_read: 0,
+        rows_loaded: 0,
+        rows_rejected: 0,
+        reject_file: rejects
+            .as_ref()
+            .and_then(|r| r.lock().ok().map(|r| r.path.to_string_lossy().into_owned())),
+        verified: !args.no_verify,
+        untranslated: plan.untranslatable.len(),
+        seconds: 0.0,
+    };
+    for r in &records {
+        sum.rows_read += r.rows_read;
+        sum.rows_loaded += r.rows_loaded;
+        sum.rows_rejected += r.rows_rejected;
+        sum.untranslated += r.untranslated.len();
+        out.record("migrate.table", r)?;
+    }
+    sum.seconds = secs(started);
+    out.record("summary", &sum)?;
+    out.flush()
+}
+
+fn secs(t: Instant) -> f64 {
+    (t.elapsed().as_secs_f64() * 1000.0).round() / 1000.0
+}
+
+fn sqlite_sequences(c: &Connection) -> HashMap<String, i64> {
+    let mut m = HashMap::new();
+    if let Ok(mut st) = c.prepare("SELECT name, seq FROM sqlite_sequence")
+        && let Ok(rows) = st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))
+    {
+        for (n, s) in rows.flatten() {
+            m.insert(n.to_lowercase(), s);
+        }
+    }
+    m
+}
+
+struct Ctx<'a> {
+    args: &'a RunArgs,
+    plan: &'a Plan,
+    schema: &'a str,
+    rejects: Option<Arc<Mutex<Rejects>>>,
+    seqs: HashMap<String, i64>,
+    #[allow(dead_code)]
+    pretty: bool,
+}
+
+type Outcome = (Vec<TableRecord>, String, usize);
+
+async fn connect(args: &RunArgs) -> Result<(String, Client)> {
+    let (t, c) = args.pg.connect(crate::NAME).await?;
+    // Copies and index builds of big tables outlast any sensible statement timeout.
+    c.client
+        .batch_execute("SET statement_timeout = 0; SET synchronous_commit = off; SET maintenance_work_mem = '256MB'")
+        .await
+        .pg_context(|| "setting up the session".to_owned())?;
+    Ok((t.to_string(), c.client))
+}
+
+/// Columns of a table as PostgreSQL sees them: (name, format_type, generated).
+async fn pg_columns(c: &Client, schema: &str, table: &str) -> Result<Vec<(String, String)>> {
+    let rows = c
+        .query(
+            "SELECT a.attname::text, format_type(a.atttypid, a.atttypmod) FROM pg_attribute a \
+             JOIN pg_class r ON r.oid = a.attrelid JOIN pg_namespace n ON n.oid = r.relnamespace \
+             WHERE n.nspname = $1 AND r.relname = $2 AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = '' \
+             ORDER BY a.attnum",
+            &[&schema, &table],
+        )
+        .await
+        .pg_context(|| format!("reading the columns of {schema}.{table}"))?;
+    Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+}
+
+fn job_for(t: &TablePlan, schema: &str, pgcols: &[(String, String)], data_only: bool) -> Result<Job> {
+    let mut cols = Vec::new();
+    for c in t.columns.iter().filter(|c| !c.generated) {
+        let found = pgcols
+            .iter()
+            .find(|(n, _)| *n == c.name)
+            .or_else(|| pgcols.iter().find(|(n, _)| n.eq_ignore_ascii_case(&c.name)));
+        let Some((n, ty)) = found else {
+            if data_only {
+                return Err(Error::data(format!(
+                    "column {} of {} has no counterpart in {}.{}",
+                    c.source, t.source, schema, t.name
+                )));
+            }
+            continue;
+        };
+        let kind = Kind::from_pg(ty).ok_or_else(|| {
+            Error::data(format!(
+                "column {schema}.{}.{n} has type {ty}, which this tool cannot write",
+                t.name
+            ))
+        })?;
+        cols.push(Col {
+            source: c.source.clone(),
+            name: n.clone(),
+            kind,
+        });
+    }
+    Ok(Job {
+        source: t.source.clone(),
+        qualified: format!("{}.{}", q(schema), q(&t.name)),
+        name: t.name.clone(),
+        cols,
+        rowid: !t.without_rowid,
+    })
+}
+
+impl Ctx<'_> {
+    fn stage_name() -> String {
+        let mut b = [0u8; 4];
+        let _ = getrandom_fill(&mut b);
+        format!(
+            "sw_migrate_stage_{}_{:02x}{:02x}{:02x}{:02x}",
+            std::process::id(),
+            b[0],
+            b[1],
+            b[2],
+            b[3]
+        )
+    }
+
+    async fn full(&self, readers: Vec<Connection>) -> Result<Outcome> {
+        let (target, main) = connect(self.args).await?;
+        let schema = self.schema;
+        // Drop staging schemas of runs that died (nobody holds their lock).
+        let stale = main
+            .query(
+                "SELECT nspname::text FROM pg_namespace WHERE nspname LIKE 'sw\\_migrate\\_stage\\_%' AND pg_try_advisory_lock(hashtext(nspname::text))",
+                &[],
+            )
+            .await
+            .pg_context(|| "looking for abandoned staging schemas".to_owned())?;
+        for r in stale {
+            let n: String = r.get(0);
+            log::info!("dropping the abandoned staging schema {n}");
+            main.batch_execute(&format!(
+                "DROP SCHEMA {} CASCADE; SELECT pg_advisory_unlock(hashtext({}))",
+                q(&n),
+                quote_literal(&n)
+            ))
+            .await
+            .pg_context(|| format!("dropping the abandoned staging schema {n}"))?;
+        }
+        // Refuse to overwrite anything in the target schema.
+        let mut names: Vec<String> = self.plan.tables.iter().map(|t| t.name.clone()).collect();
+        names.extend(self.plan.views.iter().map(|v| v.name.clone()));
+        names.extend(
+            self.plan
+                .tables
+                .iter()
+                .flat_map(|t| t.indexes.iter().map(|i| i.name.clone())),
+        );
+        let clash = main
+            .query(
+                "SELECT c.relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = ANY($2) ORDER BY 1",
+                &[&schema, &names],
+            )
+            .await
+            .pg_context(|| "checking the target schema".to_owned())?;
+        if let Some(r) = clash.first() {
+            let n: String = r.get(0);
+            return Err(Error::cant_create(format!(
+                "the target schema {schema} already has a relation named {n} ({} in all); use --data-only to load into existing tables, or another --schema",
+                clash.len()
+            )));
+        }
+        let stage = Self::stage_name();
+        main.batch_execute(&format!(
+            "SELECT pg_advisory_lock(hashtext({})); CREATE SCHEMA {}",
+            quote_literal(&stage),
+            q(&stage)
+        ))
+        .await
+        .pg_context(|| "creating the staging schema".to_owned())?;
+        let res = self.full_staged(&main, &stage, &target, readers).await;
+        if res.is_err() {
+            let _ = main
+                .batch_execute(&format!("DROP SCHEMA IF EXISTS {} CASCADE", q(&stage)))
+                .await;
+        }
+        res
+    }
+
+    async fn full_staged(&self, main: &Client, stage: &str, target: &str, readers: Vec<Connection>) -> Result<Outcome> {
+        let schema = self.schema;
+        let mut moved_collations = Vec::new();
+        for c in &self.plan.collations {
+            let exists = main
+                .query_opt(
+                    "SELECT 1 FROM pg_collation c JOIN pg_namespace n ON n.oid = c.collnamespace WHERE n.nspname = $1 AND c.collname = $2",
+                    &[&schema, &c.name],
+                )
+                .await
+                .pg_context(|| "looking up collations".to_owned())?;
+            if exists.is_none() {
+                main.batch_execute(&format!("SET search_path = {}; {}", q(stage), c.create))
+                    .await
+                    .map_err(|e| {
+                        Error::pg(
+                            format!("creating collation {} (needs ICU support in the server)", c.name),
+                            e,
+                        )
+                    })?;
+                moved_collations.push(c.name.clone());
+            }
+        }
+        let path = format!("SET search_path = {}, {}, pg_catalog", q(stage), q(schema));
+        main.batch_execute(&path)
+            .await
+            .pg_context(|| "setting search_path".to_owned())?;
+        let mut plan_jobs = Vec::new();
+        for t in &self.plan.tables {
+            main.batch_execute(&t.create)
+                .await
+                .pg_context(|| format!("creating table {} ({})", t.name, one_line(&t.create)))?;
+            let cols = pg_columns(main, stage, &t.name).await?;
+            plan_jobs.push(job_for(t, stage, &cols, false)?);
+        }
+        let results = self.load_all(readers, plan_jobs, true).await?;
+        // Constraints and indexes after the data, then foreign keys.
+        let mut skipped: HashMap<String, Vec<String>> = HashMap::new();
+        for t in &self.plan.tables {
+            for c in &t.constraints {
+                let optional = c.contains(" CHECK (");
+                exec_ddl(main, c, optional, skipped.entry(t.source.clone()).or_default()).await?;
+            }
+            for i in &t.indexes {
+                exec_ddl(
+                    main,
+                    &i.create,
+                    i.partial || i.expression,
+                    skipped.entry(t.source.clone()).or_default(),
+                )
+                .await?;
+            }
+        }
+        for t in &self.plan.tables {
+            for f in &t.foreign_keys {
+                main.batch_execute(f).await.map_err(|e| {
+                    Error::pg(format!("adding a foreign key on {} ({})", t.name, one_line(f)), e)
+                        .with_exit(sw_core::Exit::DataErr)
+                })?;
+            }
+            if let Some(id) = &t.identity {
+                self.restart_identity(main, stage, &t.name, &id.column, &t.source)
+                    .await?;
+            }
+        }
+        main.batch_execute("ANALYZE")
+            .await
+            .pg_context(|| "ANALYZE".to_owned())?;
+        // Swap into the target schema in one transaction.
+        let mut sql = format!("BEGIN; CREATE SCHEMA IF NOT EXISTS {};", q(schema));
+        for c in &moved_collations {
+            sql.push_str(&format!(
+                "ALTER COLLATION {}.{} SET SCHEMA {};",
+                q(stage),
+                q(c),
+                q(schema)
+            ));
+        }
+        for t in &self.plan.tables {
+            sql.push_str(&format!(
+                "ALTER TABLE {}.{} SET SCHEMA {};",
+                q(stage),
+                q(&t.name),
+                q(schema)
+            ));
+        }
+        sql.push_str(&format!("SET LOCAL search_path = {}, pg_catalog;", q(schema)));
+        main.batch_execute(&sql)
+            .await
+            .map_err(|e| Error::pg(format!("moving the tables into schema {schema}"), e))?;
+        let mut views = 0;
+        let mut view_skips = Vec::new();
+        for v in &self.plan.views {
+            main.batch_execute("SAVEPOINT v")
+                .await
+                .pg_context(|| "savepoint".to_owned())?;
+            match main.batch_execute(&v.create).await {
+                Ok(()) => {
+                    views += 1;
+                    main.batch_execute("RELEASE SAVEPOINT v")
+                        .await
+                        .pg_context(|| "savepoint".to_owned())?;
+                }
+                Err(e) => {
+                    let msg = e
+                        .as_db_error()
+                        .map_or_else(|| e.to_string(), |d| d.message().to_owned());
+                    log::warn!("view {} not created: {msg}", v.source);
+                    view_skips.push(format!("view {}: {msg}", v.source));
+                    main.batch_execute("ROLLBACK TO SAVEPOINT v")
+                        .await
+                        .pg_context(|| "savepoint".to_owned())?;
+                }
+            }
+        }
+        main.batch_execute(&format!("DROP SCHEMA {} CASCADE; COMMIT", q(stage)))
+            .await
+            .pg_context(|| "committing the switch into the target schema".to_owned())?;
+        let mut records = Vec::new();
+        for (t, (stats, secs_taken, verified)) in self.plan.tables.iter().zip(results) {
+            let mut untranslated: Vec<String> = t
+                .untranslatable
+                .iter()
+                .map(|u| format!("{}: {}", u.object, u.reason))
+                .collect();
+            untranslated.extend(skipped.remove(&t.source).unwrap_or_default());
+            records.push(TableRecord {
+                table: t.source.clone(),
+                target: format!("{schema}.{}", t.name),
+                rows_read: stats.read,
+                rows_loaded: stats.loaded,
+                rows_rejected: stats.rejected,
+                verified,
+                checksum: stats.checksum.to_string(),
+                seconds: secs_taken,
+                untranslated,
+            });
+        }
+        if let Some(first) = records.first_mut() {
+            first.untranslated.extend(view_skips);
+        }
+        Ok((records, target.to_owned(), views))
+    }
+
+    async fn restart_identity(&self, c: &Client, schema: &str, table: &str, col: &str, source: &str) -> Result<()> {
+        let qualified = format!("{}.{}", q(schema), q(table));
+        let row = c
+            .query_one(
+                &format!(
+                    "SELECT pg_get_serial_sequence($1, $2), (SELECT max({}) FROM {qualified})::bigint",
+                    q(col)
+                ),
+                &[&qualified, &col],
+            )
+            .await
+            .pg_context(|| format!("reading the maximum of {table}.{col}"))?;
+        let seq: Option<String> = row.get(0);
+        let max: Option<i64> = row.get(1);
+        let Some(seq) = seq else { return Ok(()) };
+        let from_sqlite = self.seqs.get(&source.to_lowercase()).copied();
+        let last = max.into_iter().chain(from_sqlite).max();
+        if let Some(last) = last
+            && last >= 1
+        {
+            c.execute("SELECT setval($1::text::regclass, $2, true)", &[&seq, &last])
+                .await
+                .pg_context(|| format!("moving the identity of {table}.{col} past {last}"))?;
+        }
+        Ok(())
+    }
+
+    async fn data_only(&self, readers: Vec<Connection>) -> Result<Outcome> {
+        let (target, main) = connect(self.args).await?;
+        let schema = self.schema;
+        let mut jobs = Vec::new();
+        for t in &self.plan.tables {
+            let cols = pg_columns(&main, schema, &t.name).await?;
+            if cols.is_empty() {
+                return Err(Error::data(format!(
+                    "table {schema}.{} does not exist in the target (needed by --data-only)",
+                    t.name
+                )));
+            }
+            jobs.push(job_for(t, schema, &cols, true)?);
+        }
+        main.batch_execute("BEGIN").await.pg_context(|| "BEGIN".to_owned())?;
+        if self.args.truncate {
+            let list: Vec<String> = jobs.iter().map(|j| j.qualified.clone()).collect();
+            if !list.is_empty() {
+                main.batch_execute(&format!("TRUNCATE {}", list.join(", ")))
+                    .await
+                    .pg_context(|| "truncating the target tables".to_owned())?;
+            }
+        } else {
+            for j in &jobs {
+                let r = main
+                    .query_opt(&format!("SELECT 1 FROM {} LIMIT 1", j.qualified), &[])
+                    .await
+                    .pg_context(|| format!("checking that {} is empty", j.qualified))?;
+                if r.is_some() {
+                    return Err(Error::cant_create(format!(
+                        "target table {} is not empty; pass --truncate to replace its rows",
+                        j.qualified
+                    )));
+                }
+            }
+        }
+        let results = self.load_sequential(readers, jobs.clone(), &main).await?;
+        for (t, j) in self.plan.tables.iter().zip(&jobs) {
+            for c in &j.cols {
+                if matches!(c.kind, Kind::Int2 | Kind::Int4 | Kind::Int8) {
+                    self.restart_identity(&main, schema, &t.name, &c.name, &t.source)
+                        .await?;
+                }
+            }
+        }
+        main.batch_execute("COMMIT")
+            .await
+            .pg_context(|| "committing the load".to_owned())?;
+        let mut records = Vec::new();
+        for (t, (stats, secs_taken, verified)) in self.plan.tables.iter().zip(results) {
+            records.push(TableRecord {
+                table: t.source.clone(),
+                target: format!("{schema}.{}", t.name),
+                rows_read: stats.read,
+                rows_loaded: stats.loaded,
+                rows_rejected: stats.rejected,
+                verified,
+                checksum: stats.checksum.to_string(),
+                seconds: secs_taken,
+                untranslated: Vec::new(),
+            });
+        }
+        Ok((records, target, 0))
+    }
+
+    /// Load in one transaction on `main`, one table after another.
+    async fn load_sequential(
+        &self,
+        mut readers: Vec<Connection>,
+        jobs: Vec<Job>,
+        main: &Client,
+    ) -> Result<Vec<(Stats, f64, Option<bool>)>> {
+        let mut conn = readers.pop().ok_or_else(|| Error::software("no reader"))?;
+        let mut out = Vec::new();
+        for j in jobs {
+            let t0 = Instant::now();
+            let (c, stats) = self.copy_table(main, conn, &j).await?;
+            conn = c;
+            let verified = self.verify(main, &j, &stats).await?;
+            out.push((stats, secs(t0), verified));
+        }
+        Ok(out)
+    }
+
+    /// Load all jobs with `readers.len()` workers, each with its own PostgreSQL session.
+    async fn load_all(
+        &self,
+        readers: Vec<Connection>,
+        jobs: Vec<Job>,
+        _staged: bool,
+    ) -> Result<Vec<(Stats, f64, Option<bool>)>> {
+        let n = jobs.len();
+        let queue: Arc<Mutex<VecDeque<(usize, Job)>>> = Arc::new(Mutex::new(jobs.into_iter().enumerate().collect()));
+        let results: Arc<Mutex<Vec<Option<Loaded>>>> = Arc::new(Mutex::new(vec![None; n]));
+        let workers = readers.into_iter().map(|reader| {
+            let queue = queue.clone();
+            let results = results.clone();
+            async move {
+                let (_, client) = connect(self.args).await?;
+                let mut reader = reader;
+                loop {
+                    let next = queue.lock().map_err(|_| Error::software("queue poisoned"))?.pop_front();
+                    let Some((i, job)) = next else { break };
+                    let t0 = Instant::now();
+                    let (r, stats) = self.copy_table(&client, reader, &job).await?;
+                    reader = r;
+                    let verified = self.verify(&client, &job, &stats).await?;
+                    results.lock().map_err(|_| Error::software("results poisoned"))?[i] =
+                        Some((stats, secs(t0), verified));
+                }
+                Ok::<(), Error>(())
+            }
+        });
+        let outcomes = futures_util::future::join_all(workers).await;
+        for o in outcomes {
+            o?;
+        }
+        let r = std::mem::take(&mut *results.lock().map_err(|_| Error::software("results poisoned"))?);
+        r.into_iter()
+            .map(|x| x.ok_or_else(|| Error::software("a table was not loaded")))
+            .collect()
+    }
+
+    async fn verify(&self, c: &Client, job: &Job, stats: &Stats) -> Result<Option<bool>> {
+        if self.args.no_verify {
+            return Ok(None);
+        }
+        let row_expr = if job.cols.is_empty() {
+            "'\\x'::bytea".to_owned()
+        } else {
+            job.cols
+                .iter()
+                .map(|c| {
+                    let s = c.kind.checksum_sql(&q(&c.name));
+                    format!(
+                        "CASE WHEN {col} IS NULL THEN '\\x00'::bytea ELSE '\\x01'::bytea || int4send(octet_length({s})) || {s} END",
+                        col = q(&c.name)
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join(" || ")
+        };
+        let sql = format!(
+            "SELECT count(*), coalesce(sum(('x' || left(md5({row_expr}), 16))::bit(64)::bigint), 0)::text FROM {}",
+            job.qualified
+        );
+        let row = c
+            .query_one(&sql, &[])
+            .await
+            .pg_context(|| format!("verifying {}", job.qualified))?;
+        let count: i64 = row.get(0);
+        let sum: String = row.get(1);
+        let ok = u64::try_from(count).ok() == Some(stats.loaded) && sum == stats.checksum.to_string();
+        if !ok {
+            return Err(Error::data(format!(
+                "verification failed for {}: {} rows with checksum {sum} in PostgreSQL, {} rows with checksum {} read from SQLite",
+                job.source, count, stats.loaded, stats.checksum
+            )));
+        }
+        Ok(Some(true))
+    }
+
+    /// Stream one table with COPY (binary). The reader thread converts rows
+    /// and hands over bounded chunks.
+    async fn copy_table(&self, client: &Client, reader: Connection, job: &Job) -> Result<(Connection, Stats)> {
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<Bytes>(4);
+        let rjob = job.clone();
+        let rejects = self.rejects.clone();
+        let on_error = self.args.on_error;
+        let handle = std::thread::Builder::new()
+            .name(format!("read {}", job.name))
+            .spawn(move || {
+                let res = read_table(&reader, &rjob, &tx, rejects.as_ref(), on_error);
+                (reader, res)
+            })
+            .map_err(|e| Error::software("starting a reader thread").with_source(e))?;
+        let cols: Vec<String> = job.cols.iter().map(|c| q(&c.name)).collect();
+        let copy_sql = format!(
+            "COPY {} ({}) FROM STDIN (FORMAT binary)",
+            job.qualified,
+            cols.join(", ")
+        );
+        let sink = match client.copy_in::<_, Bytes>(&copy_sql).await {
+            Ok(s) => s,
+            Err(e) => {
+                drop(rx);
+                let _ = handle.join();
+                return Err(Error::pg(format!("starting COPY into {}", job.qualified), e));
+            }
+        };
+        let mut sink = Box::pin(sink);
+        let mut send_err = sink.send(Bytes::from_static(COPY_HEADER)).await.err();
+        if send_err.is_none() {
+            while let Some(chunk) = rx.recv().await {
+                if let Err(e) = sink.send(chunk).await {
+                    send_err = Some(e);
+                    break;
+                }
+            }
+        }
+        drop(rx);
+        let (reader, read_res) = handle
+            .join()
+            .map_err(|_| Error::software(format!("the reader of {} panicked", job.source)))?;
+        // On any failure the sink is dropped unfinished, which aborts the COPY.
+        let stats = read_res?;
+        if let Some(e) = send_err {
+            return Err(Error::pg(format!("COPY into {}", job.qualified), e));
+        }
+        let n = sink
+            .as_mut()
+            .finish()
+            .await
+            .pg_context(|| format!("finishing COPY into {}", job.qualified))?;
+        if n != stats.loaded {
+            return Err(Error::software(format!(
+                "COPY into {} stored {n} rows, {} were sent",
+                job.qualified, stats.loaded
+            )));
+        }
+        Ok((reader, stats))
+    }
+}
+
+fn one_line(s: &str) -> String {
+    let s = s.split_whitespace().collect::<Vec<_>>().join(" ");
+    if s.len() > 160 {
+        let mut cut = 160;
+        while !s.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        format!("{}…", &s[..cut])
+    } else {
+        s
+    }
+}
+
+async fn exec_ddl(c: &Client, sql: &str, optional: bool, skipped: &mut Vec<String>) -> Result<()> {
+    if !optional {
+        return c
+            .batch_execute(sql)
+            .await
+            .map_err(|e| Error::pg(format!("running {}", one_line(sql)), e).with_exit(sw_core::Exit::DataErr));
+    }
+    c.batch_execute("BEGIN").await.pg_context(|| "BEGIN".to_owned())?;
+    match c.batch_execute(sql).await {
+        Ok(()) => c.batch_execute("COMMIT").await.pg_context(|| "COMMIT".to_owned()),
+        Err(e) => {
+            let code = e.code().map(|s| s.code().to_owned()).unwrap_or_default();
+            c.batch_execute("ROLLBACK").await.pg_context(|| "ROLLBACK".to_owned())?;
+            if code.starts_with("23") {
+                return Err(Error::pg(format!("running {}", one_line(sql)), e).with_exit(sw_core::Exit::DataErr));
+            }
+            let msg = e
+                .as_db_error()
+                .map_or_else(|| e.to_string(), |d| d.message().to_owned());
+            log::warn!("skipped {}: {msg}", one_line(sql));
+            skipped.push(format!("{}: {msg}", one_line(sql)));
+            Ok(())
+        }
+    }
+}
+
+fn getrandom_fill(b: &mut [u8]) -> std::io::Result<()> {
+    use std::io::Read;
+    File::open("/dev/urandom")?.read_exact(b)
+}
+
+/// Read every row of a table, convert, and send COPY chunks.
+fn read_table(
+    conn: &Connection,
+    job: &Job,
+    tx: &tokio::sync::mpsc::Sender<Bytes>,
+    rejects: Option<&Arc<Mutex<Rejects>>>,
+    on_error: OnError,
+) -> Result<Stats> {
+    let cols: Vec<String> = job.cols.iter().map(|c| q(&c.source)).collect();
+    let select = format!(
+        "SELECT {}{} FROM {}",
+        if job.rowid { "_rowid_, " } else { "NULL, " },
+        if cols.is_empty() {
+            "NULL".to_owned()
+        } else {
+            cols.join(", ")
+        },
+        q(&job.source)
+    );
+    let mut st = conn
+        .prepare(&select)
+        .map_err(|e| Error::data(format!("reading table {}", job.source)).with_source(e))?;
+    let mut rows = st
+        .query([])
+        .map_err(|e| Error::data(format!("reading table {}", job.source)).with_source(e))?;
+    let mut stats = Stats::default();
+    let mut chunk: Vec<u8> = Vec::with_capacity(CHUNK + 4096);
+    let mut row_buf: Vec<u8> = Vec::with_capacity(1024);
+    let mut field = Vec::with_capacity(256);
+    let mut canon = Vec::with_capacity(256);
+    let ncols = i16::try_from(job.cols.len()).map_err(|_| Error::data("too many columns"))?;
+    loop {
+        let row = match rows.next() {
+            Ok(Some(r)) => r,
+            Ok(None) => break,
+            Err(e) => return Err(Error::data(format!("reading table {}", job.source)).with_source(e)),
+        };
+        stats.read += 1;
+        row_buf.clear();
+        row_buf.extend_from_slice(&ncols.to_be_bytes());
+        let mut hasher = Md5::new();
+        let mut bad: Option<(usize, String)> = None;
+        for (i, c) in job.cols.iter().enumerate() {
+            let v = row
+                .get_ref(i + 1)
+                .map_err(|e| Error::data(format!("reading table {}", job.source)).with_source(e))?;
+            match value::encode(c.kind, v, &mut field, &mut canon) {
+                Ok(false) => {
+                    row_buf.extend_from_slice(&(-1i32).to_be_bytes());
+                    hasher.update([0u8]);
+                }
+                Ok(true) => {
+                    let len = i32::try_from(field.len()).map_err(|_| Error::data("value larger than 2 GB"))?;
+                    row_buf.extend_from_slice(&len.to_be_bytes());
+                    row_buf.extend_from_slice(&field);
+                    hasher.update([1u8]);
+                    hasher.update(u32::try_from(canon.len()).unwrap_or(u32::MAX).to_be_bytes());
+                    hasher.update(&canon);
+                }
+                Err(rule) => {
+                    bad = Some((i, rule));
+                    break;
+                }
+            }
+        }
+        if let Some((i, rule)) = bad {
+            let rowid = row.get_ref(0).ok().and_then(|v| v.as_i64().ok());
+            let c = &job.cols[i];
+            let v = row
+                .get_ref(i + 1)
+                .map_err(|e| Error::data("reading a value").with_source(e))?;
+            match (on_error, rejects) {
+                (OnError::Reject, Some(rj)) => {
+                    let mut obj = serde_json::Map::new();
+                    for (k, col) in job.cols.iter().enumerate() {
+                        let vv = row
+                            .get_ref(k + 1)
+                            .map_err(|e| Error::data("reading a value").with_source(e))?;
+                        obj.insert(col.source.clone(), value::to_json(vv));
+                    }
+                    let rec = serde_json::json!({
+                        "kind": "migrate.reject", "schema": 1, "table": job.source, "rowid": rowid,
+                        "column": c.source, "rule": rule, "row": obj,
+                    });
+                    let mut g = rj.lock().map_err(|_| Error::software("reject file lock poisoned"))?;
+                    serde_json::to_writer(&mut g.out, &rec)
+                        .map_err(|e| Error::io("writing the reject file").with_source(e))?;
+                    g.out
+                        .write_all(b"\n")
+                        .map_err(|e| Error::io("writing the reject file").with_source(e))?;
+                    stats.rejected += 1;
+                    continue;
+                }
+                _ => {
+                    return Err(Error::data(format!(
+                        "table {} rowid {} column {}: value {} rejected: {rule} (pass --on-error=reject to divert such rows to a reject file)",
+                        job.source,
+                        rowid.map_or_else(|| "-".to_owned(), |r| r.to_string()),
+                        c.source,
+                        value::short(v)
+                    )));
+                }
+            }
+        }
+        let d = hasher.finalize();
+        let mut first = [0u8; 8];
+        first.copy_from_slice(&d[..8]);
+        stats.checksum += i128::from(i64::from_be_bytes(first));
+        stats.loaded += 1;
+        chunk.extend_from_slice(&row_buf);
+        if chunk.len() >= CHUNK {
+            let full = std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK + 4096));
+            if tx.blocking_send(Bytes::from(full)).is_err() {
+                return Err(Error::io(format!("the COPY into {} stopped", job.qualified)));
+            }
+        }
+    }
+    chunk.extend_from_slice(&(-1i16).to_be_bytes());
+    if tx.blocking_send(Bytes::from(chunk)).is_err() {
+        return Err(Error::io(format!("the COPY into {} stopped", job.qualified)));
+    }
+    Ok(stats)
+}
