@@ -32,6 +32,7 @@ complete -c sw-provision -n "__fish_sw_provision_needs_command" -s V -l version 
 complete -c sw-provision -n "__fish_sw_provision_needs_command" -f -a "local" -d 'Create or converge a local cluster in --dir (TLS, SCRAM, tuned, app role + database, env file)'
 complete -c sw-provision -n "__fish_sw_provision_needs_command" -f -a "status" -d 'Report whether the local cluster in --dir exists and runs'
 complete -c sw-provision -n "__fish_sw_provision_needs_command" -f -a "destroy" -d 'Stop the local cluster in --dir and delete it (needs --yes)'
+complete -c sw-provision -n "__fish_sw_provision_needs_command" -f -a "azure" -d 'Create or converge an Azure Flexible Server; `azure replica|status|delete`'
 complete -c sw-provision -n "__fish_sw_provision_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c sw-provision -n "__fish_sw_provision_using_subcommand local" -l dir -d 'The provision directory (cluster in DIR/data, CA for clients in DIR/ca.crt)' -r -F
 complete -c sw-provision -n "__fish_sw_provision_using_subcommand local" -l os-user -d 'OS user the server programs run as when sw-provision runs as root' -r
@@ -72,7 +73,117 @@ complete -c sw-provision -n "__fish_sw_provision_using_subcommand destroy" -s v 
 complete -c sw-provision -n "__fish_sw_provision_using_subcommand destroy" -s q -l quiet -d 'Only errors on stderr'
 complete -c sw-provision -n "__fish_sw_provision_using_subcommand destroy" -l pretty -d 'Indent JSON output for people (still valid JSON, no longer one record per line)'
 complete -c sw-provision -n "__fish_sw_provision_using_subcommand destroy" -s h -l help -d 'Print help'
-complete -c sw-provision -n "__fish_sw_provision_using_subcommand help; and not __fish_seen_subcommand_from local status destroy help" -f -a "local" -d 'Create or converge a local cluster in --dir (TLS, SCRAM, tuned, app role + database, env file)'
-complete -c sw-provision -n "__fish_sw_provision_using_subcommand help; and not __fish_seen_subcommand_from local status destroy help" -f -a "status" -d 'Report whether the local cluster in --dir exists and runs'
-complete -c sw-provision -n "__fish_sw_provision_using_subcommand help; and not __fish_seen_subcommand_from local status destroy help" -f -a "destroy" -d 'Stop the local cluster in --dir and delete it (needs --yes)'
-complete -c sw-provision -n "__fish_sw_provision_using_subcommand help; and not __fish_seen_subcommand_from local status destroy help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c sw-provision -n "__fish_sw_provision_using_subcommand azure; and not __fish_seen_subcommand_from replica status delete help" -l subscription -d 'Subscription id' -r
+complete -c sw-provision -n "__fish_sw_provision_using_subcommand azure; and not __fish_seen_subcommand_from replica status delete help" -l resource-group -d 'Resource group (must exist)' -r
+complete -c sw-provision -n "__fish_sw_provision_using_subcommand azure; and not __fish_seen_subcommand_from replica status delete help" -l name -d 'Server name (3-63 lowercase letters, digits and inner hyphens)' -r
+complete -c sw-provision -n "__fish_sw_provision_using_subcommand azure; and not __fish_seen_subcommand_from replica status delete help" -l auth -d 'How to get a token' -r -f -a "auto\t'AZURE_CLIENT_SECRET, then AZURE_FEDERATED_TOKEN_FILE, then IDENTITY_ENDPOINT, then `az` if on PATH, else IMDS'
+client-secret\t''
+workload-identity\t''
+managed-identity\t''
+azure-cli\t''"
+complete -c sw-provision -n "__fish_sw_provision_using_subcommand azure; and not __fish_seen_subcommand_from replica status delete help" -l arm-endpoint -d 'Resource Manager endpoint (sovereign clouds, tests; default SW_AZURE_ARM_ENDPOINT or https://management.azure.com)' -r
+complete -c sw-provision -n "__fish_sw_provision_using_subcommand azure; and not __fish_seen_subcommand_from replica status delete help" -l token-endpoint -d 'Entra ID authority host (default SW_AZURE_TOKEN_ENDPOINT, AZURE_AUTHORITY_HOST or https://login.microsoftonline.com)' -r
+complete -c sw-provision -n "__fish_sw_provision_using_subcommand azure; and not __fish_seen_subcommand_from replica status delete help" -l poll-interval -d 'Poll interval when Azure sends no Retry-After' -r
+complete -c sw-provision -n "__fish_sw_provision_using_subcommand azure; and not __fish_seen_subcommand_from replica status delete help" -l operation-timeout -d 'Give up waiting for one operation after this long (exit 75; run again to re-attach)' -r
+complete -c sw-provision -n "__fish_sw_provision_using_subcommand azure; and not __fish_seen_subcommand_from replica status delete help" -l location -d 'Region (required to create; an existing server keeps its own)' -r
+complete -c sw-provision -n "__fish_sw_provision_using_subcommand azure; and not __fish_seen_subcommand_from replica status delete help" -l sku -d 'Compute SKU name (ARM sku.name), e.g. Standard_D2ds_v5, Standard_B1ms' -r
+complete -c sw-provision -n "__fish_sw_provision_using_subcommand azure; and not __fish_seen_subcommand_from replica status delete help" -l tier -d 'Pricing tier (ARM sku.tier), separate from the SKU name' -r -f -a "burstable\t''
+general-purpose\t''
+memory-optimized\t''"
+complete -c sw-provision -n "__fish_sw_provision_using_subcommand azure; and not __fish_seen_subcommand_from replica status delete help" -l pg-version -d 'PostgreSQL major version' -r
+complete -c sw-provision -n "__fish_sw_provision_using_subcommand azure; and not __fish_seen_subcommand_from replica status delete help" -l storage-gb -d 'Storage size in GB (one of the sizes the region offers; storage only grows)' -r
+complete -c sw-provision -n "__fish_sw_provision_using_subcommand azure; and not __fish_seen_subcommand_from replica status delete help" -l auto-grow -d 'Storage auto-grow' -r -f -a "enabled\t''
+disabled\t''"
+complete -c sw-provision -n "__fish_sw_provision_using_subcommand azure; and not __fish_seen_subcommand_from replica status delete help" -l storage-tier -d 'Storage performance tier (P4...P80; default: the size\'s own)' -r
+complete -c sw-provision -n "__fish_sw_provision_using_subcommand azure; and not __fish_seen_subcommand_from replica status delete help" -l ha -d 'High availability' -r -f -a "disabled\t''
+zone-redundant\t''
+same-zone\t''"
+complete -c sw-provision -n "__fish_sw_provision_using_subcommand azure; and not __fish_seen_subcommand_from replica status delete help" -l zone -d 'Availability zone of the primary (create only)' -r
+complete -c sw-provision -n "__fish_sw_provision_using_subcommand azure; and not __fish_seen_subcommand_from replica status delete help" -l standby-zone -d 'Availability zone of the HA standby' -r
+complete -c sw-provision -n "__fish_sw_provision_using_subcommand azure; and not __fish_seen_subcommand_from replica status delete help" -l backup-retention-days -d 'Backup retention in days (7-35)' -r
+complete -c sw-provision -n "__fish_sw_provision_using_subcommand azure; and not __fish_seen_subcommand_from replica status delete help" -l geo-redundant-backup -d 'Geo-redundant backup (create only)' -r -f -a "enabled\t''
+disabled\t''"
+complete -c sw-provision -n "__fish_sw_provision_using_subcommand azure; and not __fish_seen_subcommand_from replica status delete help" -l allow-ip -d 'Allow connections from this IPv4 CIDR, or `auto` for this host\'s public address (repeatable)' -r
+complete -c sw-provision -n "__fish_sw_provision_using_subcommand azure; and not __fish_seen_subcommand_from replica status delete help" -l my-ip-url -d 'Where `--allow-ip auto` asks for this host\'s public address (plain-text answer)' -r
+complete -c sw-provision -n "__fish_sw_provision_using_subcommand azure; and not __fish_seen_subcommand_from replica status delete help" -l param -d 'Set a server parameter (value + source user-override; repeatable)' -r
+complete -c sw-provision -n "__fish_sw_provision_using_subcommand azure; and not __fish_seen_subcommand_from replica status delete help" -l database -d 'The application database' -r
+complete -c sw-provision -n "__fish_sw_provision_using_subcommand azure; and not __fish_seen_subcommand_from replica status delete help" -l admin-user -d 'Administrator login (create only)' -r
+complete -c sw-provision -n "__fish_sw_provision_using_subcommand azure; and not __fish_seen_subcommand_from replica status delete help" -l env-file -d 'Env file for the connection strings (default: NAME.env)' -r -F
+complete -c sw-provision -n "__fish_sw_provision_using_subcommand azure; and not __fish_seen_subcommand_from replica status delete help" -l tag -d 'Resource tag (repeatable)' -r
+complete -c sw-provision -n "__fish_sw_provision_using_subcommand azure; and not __fish_seen_subcommand_from replica status delete help" -l allow-azure-services -d 'Also allow every Azure service (a 0.0.0.0 rule: admits ANY Azure tenant\'s addresses, not only yours)'
+complete -c sw-provision -n "__fish_sw_provision_using_subcommand azure; and not __fish_seen_subcommand_from replica status delete help" -l restart -d 'Restart the server when a changed parameter needs it (default: report restart_pending)'
+complete -c sw-provision -n "__fish_sw_provision_using_subcommand azure; and not __fish_seen_subcommand_from replica status delete help" -l rotate-password -d 'Set a new administrator password (default: keep the one in the env file)'
+complete -c sw-provision -n "__fish_sw_provision_using_subcommand azure; and not __fish_seen_subcommand_from replica status delete help" -l dry-run -d 'Print the requests that would be sent and a monthly cost estimate; change nothing'
+complete -c sw-provision -n "__fish_sw_provision_using_subcommand azure; and not __fish_seen_subcommand_from replica status delete help" -s v -l verbose -d 'More logging on stderr (-v info, -vv debug, -vvv trace); SW_LOG overrides'
+complete -c sw-provision -n "__fish_sw_provision_using_subcommand azure; and not __fish_seen_subcommand_from replica status delete help" -s q -l quiet -d 'Only errors on stderr'
+complete -c sw-provision -n "__fish_sw_provision_using_subcommand azure; and not __fish_seen_subcommand_from replica status delete help" -l pretty -d 'Indent JSON output for people (still valid JSON, no longer one record per line)'
+complete -c sw-provision -n "__fish_sw_provision_using_subcommand azure; and not __fish_seen_subcommand_from replica status delete help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c sw-provision -n "__fish_sw_provision_using_subcommand azure; and not __fish_seen_subcommand_from replica status delete help" -f -a "replica" -d 'Create or converge a read replica (createMode Replica; another region allowed)'
+complete -c sw-provision -n "__fish_sw_provision_using_subcommand azure; and not __fish_seen_subcommand_from replica status delete help" -f -a "status" -d 'Print the server\'s state'
+complete -c sw-provision -n "__fish_sw_provision_using_subcommand azure; and not __fish_seen_subcommand_from replica status delete help" -f -a "delete" -d 'Delete the server (needs --yes)'
+complete -c sw-provision -n "__fish_sw_provision_using_subcommand azure; and not __fish_seen_subcommand_from replica status delete help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c sw-provision -n "__fish_sw_provision_using_subcommand azure; and __fish_seen_subcommand_from replica" -l subscription -d 'Subscription id' -r
+complete -c sw-provision -n "__fish_sw_provision_using_subcommand azure; and __fish_seen_subcommand_from replica" -l resource-group -d 'Resource group (must exist)' -r
+complete -c sw-provision -n "__fish_sw_provision_using_subcommand azure; and __fish_seen_subcommand_from replica" -l name -d 'Server name (3-63 lowercase letters, digits and inner hyphens)' -r
+complete -c sw-provision -n "__fish_sw_provision_using_subcommand azure; and __fish_seen_subcommand_from replica" -l auth -d 'How to get a token' -r -f -a "auto\t'AZURE_CLIENT_SECRET, then AZURE_FEDERATED_TOKEN_FILE, then IDENTITY_ENDPOINT, then `az` if on PATH, else IMDS'
+client-secret\t''
+workload-identity\t''
+managed-identity\t''
+azure-cli\t''"
+complete -c sw-provision -n "__fish_sw_provision_using_subcommand azure; and __fish_seen_subcommand_from replica" -l arm-endpoint -d 'Resource Manager endpoint (sovereign clouds, tests; default SW_AZURE_ARM_ENDPOINT or https://management.azure.com)' -r
+complete -c sw-provision -n "__fish_sw_provision_using_subcommand azure; and __fish_seen_subcommand_from replica" -l token-endpoint -d 'Entra ID authority host (default SW_AZURE_TOKEN_ENDPOINT, AZURE_AUTHORITY_HOST or https://login.microsoftonline.com)' -r
+complete -c sw-provision -n "__fish_sw_provision_using_subcommand azure; and __fish_seen_subcommand_from replica" -l poll-interval -d 'Poll interval when Azure sends no Retry-After' -r
+complete -c sw-provision -n "__fish_sw_provision_using_subcommand azure; and __fish_seen_subcommand_from replica" -l operation-timeout -d 'Give up waiting for one operation after this long (exit 75; run again to re-attach)' -r
+complete -c sw-provision -n "__fish_sw_provision_using_subcommand azure; and __fish_seen_subcommand_from replica" -l of -d 'The primary: a server name in the same resource group, or a full ARM id' -r
+complete -c sw-provision -n "__fish_sw_provision_using_subcommand azure; and __fish_seen_subcommand_from replica" -l location -d 'Region of the replica (default: the primary\'s)' -r
+complete -c sw-provision -n "__fish_sw_provision_using_subcommand azure; and __fish_seen_subcommand_from replica" -l env-file -d 'Env file holding the primary\'s DATABASE_URL; gains DATABASE_URL_READONLY' -r -F
+complete -c sw-provision -n "__fish_sw_provision_using_subcommand azure; and __fish_seen_subcommand_from replica" -l dry-run -d 'Print the requests; change nothing'
+complete -c sw-provision -n "__fish_sw_provision_using_subcommand azure; and __fish_seen_subcommand_from replica" -s v -l verbose -d 'More logging on stderr (-v info, -vv debug, -vvv trace); SW_LOG overrides'
+complete -c sw-provision -n "__fish_sw_provision_using_subcommand azure; and __fish_seen_subcommand_from replica" -s q -l quiet -d 'Only errors on stderr'
+complete -c sw-provision -n "__fish_sw_provision_using_subcommand azure; and __fish_seen_subcommand_from replica" -l pretty -d 'Indent JSON output for people (still valid JSON, no longer one record per line)'
+complete -c sw-provision -n "__fish_sw_provision_using_subcommand azure; and __fish_seen_subcommand_from replica" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c sw-provision -n "__fish_sw_provision_using_subcommand azure; and __fish_seen_subcommand_from status" -l subscription -d 'Subscription id' -r
+complete -c sw-provision -n "__fish_sw_provision_using_subcommand azure; and __fish_seen_subcommand_from status" -l resource-group -d 'Resource group (must exist)' -r
+complete -c sw-provision -n "__fish_sw_provision_using_subcommand azure; and __fish_seen_subcommand_from status" -l name -d 'Server name (3-63 lowercase letters, digits and inner hyphens)' -r
+complete -c sw-provision -n "__fish_sw_provision_using_subcommand azure; and __fish_seen_subcommand_from status" -l auth -d 'How to get a token' -r -f -a "auto\t'AZURE_CLIENT_SECRET, then AZURE_FEDERATED_TOKEN_FILE, then IDENTITY_ENDPOINT, then `az` if on PATH, else IMDS'
+client-secret\t''
+workload-identity\t''
+managed-identity\t''
+azure-cli\t''"
+complete -c sw-provision -n "__fish_sw_provision_using_subcommand azure; and __fish_seen_subcommand_from status" -l arm-endpoint -d 'Resource Manager endpoint (sovereign clouds, tests; default SW_AZURE_ARM_ENDPOINT or https://management.azure.com)' -r
+complete -c sw-provision -n "__fish_sw_provision_using_subcommand azure; and __fish_seen_subcommand_from status" -l token-endpoint -d 'Entra ID authority host (default SW_AZURE_TOKEN_ENDPOINT, AZURE_AUTHORITY_HOST or https://login.microsoftonline.com)' -r
+complete -c sw-provision -n "__fish_sw_provision_using_subcommand azure; and __fish_seen_subcommand_from status" -l poll-interval -d 'Poll interval when Azure sends no Retry-After' -r
+complete -c sw-provision -n "__fish_sw_provision_using_subcommand azure; and __fish_seen_subcommand_from status" -l operation-timeout -d 'Give up waiting for one operation after this long (exit 75; run again to re-attach)' -r
+complete -c sw-provision -n "__fish_sw_provision_using_subcommand azure; and __fish_seen_subcommand_from status" -s v -l verbose -d 'More logging on stderr (-v info, -vv debug, -vvv trace); SW_LOG overrides'
+complete -c sw-provision -n "__fish_sw_provision_using_subcommand azure; and __fish_seen_subcommand_from status" -s q -l quiet -d 'Only errors on stderr'
+complete -c sw-provision -n "__fish_sw_provision_using_subcommand azure; and __fish_seen_subcommand_from status" -l pretty -d 'Indent JSON output for people (still valid JSON, no longer one record per line)'
+complete -c sw-provision -n "__fish_sw_provision_using_subcommand azure; and __fish_seen_subcommand_from status" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c sw-provision -n "__fish_sw_provision_using_subcommand azure; and __fish_seen_subcommand_from delete" -l subscription -d 'Subscription id' -r
+complete -c sw-provision -n "__fish_sw_provision_using_subcommand azure; and __fish_seen_subcommand_from delete" -l resource-group -d 'Resource group (must exist)' -r
+complete -c sw-provision -n "__fish_sw_provision_using_subcommand azure; and __fish_seen_subcommand_from delete" -l name -d 'Server name (3-63 lowercase letters, digits and inner hyphens)' -r
+complete -c sw-provision -n "__fish_sw_provision_using_subcommand azure; and __fish_seen_subcommand_from delete" -l auth -d 'How to get a token' -r -f -a "auto\t'AZURE_CLIENT_SECRET, then AZURE_FEDERATED_TOKEN_FILE, then IDENTITY_ENDPOINT, then `az` if on PATH, else IMDS'
+client-secret\t''
+workload-identity\t''
+managed-identity\t''
+azure-cli\t''"
+complete -c sw-provision -n "__fish_sw_provision_using_subcommand azure; and __fish_seen_subcommand_from delete" -l arm-endpoint -d 'Resource Manager endpoint (sovereign clouds, tests; default SW_AZURE_ARM_ENDPOINT or https://management.azure.com)' -r
+complete -c sw-provision -n "__fish_sw_provision_using_subcommand azure; and __fish_seen_subcommand_from delete" -l token-endpoint -d 'Entra ID authority host (default SW_AZURE_TOKEN_ENDPOINT, AZURE_AUTHORITY_HOST or https://login.microsoftonline.com)' -r
+complete -c sw-provision -n "__fish_sw_provision_using_subcommand azure; and __fish_seen_subcommand_from delete" -l poll-interval -d 'Poll interval when Azure sends no Retry-After' -r
+complete -c sw-provision -n "__fish_sw_provision_using_subcommand azure; and __fish_seen_subcommand_from delete" -l operation-timeout -d 'Give up waiting for one operation after this long (exit 75; run again to re-attach)' -r
+complete -c sw-provision -n "__fish_sw_provision_using_subcommand azure; and __fish_seen_subcommand_from delete" -l yes -d 'Really delete the server and its backups'
+complete -c sw-provision -n "__fish_sw_provision_using_subcommand azure; and __fish_seen_subcommand_from delete" -s v -l verbose -d 'More logging on stderr (-v info, -vv debug, -vvv trace); SW_LOG overrides'
+complete -c sw-provision -n "__fish_sw_provision_using_subcommand azure; and __fish_seen_subcommand_from delete" -s q -l quiet -d 'Only errors on stderr'
+complete -c sw-provision -n "__fish_sw_provision_using_subcommand azure; and __fish_seen_subcommand_from delete" -l pretty -d 'Indent JSON output for people (still valid JSON, no longer one record per line)'
+complete -c sw-provision -n "__fish_sw_provision_using_subcommand azure; and __fish_seen_subcommand_from delete" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c sw-provision -n "__fish_sw_provision_using_subcommand azure; and __fish_seen_subcommand_from help" -f -a "replica" -d 'Create or converge a read replica (createMode Replica; another region allowed)'
+complete -c sw-provision -n "__fish_sw_provision_using_subcommand azure; and __fish_seen_subcommand_from help" -f -a "status" -d 'Print the server\'s state'
+complete -c sw-provision -n "__fish_sw_provision_using_subcommand azure; and __fish_seen_subcommand_from help" -f -a "delete" -d 'Delete the server (needs --yes)'
+complete -c sw-provision -n "__fish_sw_provision_using_subcommand azure; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c sw-provision -n "__fish_sw_provision_using_subcommand help; and not __fish_seen_subcommand_from local status destroy azure help" -f -a "local" -d 'Create or converge a local cluster in --dir (TLS, SCRAM, tuned, app role + database, env file)'
+complete -c sw-provision -n "__fish_sw_provision_using_subcommand help; and not __fish_seen_subcommand_from local status destroy azure help" -f -a "status" -d 'Report whether the local cluster in --dir exists and runs'
+complete -c sw-provision -n "__fish_sw_provision_using_subcommand help; and not __fish_seen_subcommand_from local status destroy azure help" -f -a "destroy" -d 'Stop the local cluster in --dir and delete it (needs --yes)'
+complete -c sw-provision -n "__fish_sw_provision_using_subcommand help; and not __fish_seen_subcommand_from local status destroy azure help" -f -a "azure" -d 'Create or converge an Azure Flexible Server; `azure replica|status|delete`'
+complete -c sw-provision -n "__fish_sw_provision_using_subcommand help; and not __fish_seen_subcommand_from local status destroy azure help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c sw-provision -n "__fish_sw_provision_using_subcommand help; and __fish_seen_subcommand_from azure" -f -a "replica" -d 'Create or converge a read replica (createMode Replica; another region allowed)'
+complete -c sw-provision -n "__fish_sw_provision_using_subcommand help; and __fish_seen_subcommand_from azure" -f -a "status" -d 'Print the server\'s state'
+complete -c sw-provision -n "__fish_sw_provision_using_subcommand help; and __fish_seen_subcommand_from azure" -f -a "delete" -d 'Delete the server (needs --yes)'

@@ -8,6 +8,7 @@
 //!   differs.
 //! - `status`, `destroy`: inspect or remove such a cluster.
 
+mod azure;
 mod certs;
 mod local;
 mod psql;
@@ -38,6 +39,8 @@ pub enum Cmd {
     Status(StatusArgs),
     /// Stop the local cluster in --dir and delete it (needs --yes).
     Destroy(DestroyArgs),
+    /// Create or converge an Azure Flexible Server; `azure replica|status|delete`.
+    Azure(Box<azure::AzureCmd>),
 }
 
 impl Tool for Cli {
@@ -59,5 +62,6 @@ pub fn run(cli: Cli) -> sw_core::Result<()> {
         Cmd::Local(a) => local::run(&a, pretty),
         Cmd::Status(a) => local::status(&a, pretty),
         Cmd::Destroy(a) => local::destroy(&a, pretty),
+        Cmd::Azure(a) => azure::run(*a, pretty),
     }
 }

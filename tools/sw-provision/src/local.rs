@@ -544,7 +544,7 @@ fn converge(cx: &mut Ctx<'_>, host: &Host, role: &str, env_file: &Path) -> Resul
     app_role_and_db(cx, role, env_file, matches!(status, Status::Running(_)))
 }
 
-fn password_in(env: &EnvFile) -> Option<String> {
+pub(crate) fn password_in(env: &EnvFile) -> Option<String> {
     let url = env.get("DATABASE_URL")?;
     sw_core::conninfo::parse(url).ok()?.get("password").cloned()
 }
@@ -632,7 +632,14 @@ fn app_role_and_db(cx: &mut Ctx<'_>, role: &str, env_file: &Path, was_running: b
         }
     }
     let pw = password.unwrap_or_default();
-    let vars = connection_vars(&a.host, a.port, &a.database, role, &pw, &cx.tls.ca_cert);
+    let vars = connection_vars(
+        &a.host,
+        a.port,
+        &a.database,
+        role,
+        &pw,
+        &cx.tls.ca_cert.display().to_string(),
+    );
     if cx.dry {
         if vars.iter().any(|(k, v)| env.get(k) != Some(v.as_str())) || set_pw {
             cx.note("write_env_file", env_file.display().to_string());
@@ -673,14 +680,17 @@ pub const ENV_KEYS: &[&str] = &[
 ];
 
 /// Connection strings in the forms applications read.
-pub fn connection_vars(host: &str, port: u16, db: &str, user: &str, pw: &str, ca: &Path) -> Vec<(String, String)> {
+///
+/// `ca` is the CA file clients verify against, or `system` for the
+/// system store (JDBC then uses the Java trust store).
+pub fn connection_vars(host: &str, port: u16, db: &str, user: &str, pw: &str, ca: &str) -> Vec<(String, String)> {
     use sw_core::secret::percent_encode as pe;
     let hostpart = if host.contains(':') {
         format!("[{host}]")
     } else {
         host.to_owned()
     };
-    let ca_s = ca.display().to_string();
+    let ca_s = ca.to_owned();
     let query = format!("sslmode=verify-full&sslrootcert={}", pe(&ca_s));
     let auth = format!("{}:{}@{hostpart}:{port}/{}", pe(user), pe(pw), pe(db));
     let django = serde_json::json!({
@@ -705,10 +715,15 @@ pub fn connection_vars(host: &str, port: u16, db: &str, user: &str, pw: &str, ca
         (
             "DATABASE_URL_JDBC".into(),
             format!(
-                "jdbc:postgresql://{hostpart}:{port}/{}?user={}&password={}&ssl=true&{query}",
+                "jdbc:postgresql://{hostpart}:{port}/{}?user={}&password={}&ssl=true&{}",
                 pe(db),
                 pe(user),
-                pe(pw)
+                pe(pw),
+                if ca == "system" {
+                    "sslmode=verify-full"
+                } else {
+                    query.as_str()
+                }
             ),
         ),
         ("DATABASE_DJANGO".into(), django.to_string()),
