@@ -203,3 +203,301 @@ fn bad_input_exit_codes() {
     mig(&["run"]).expect_code(64);
     mig(&["run", "x.db", "--truncate"]).expect_code(64);
 }
+
+/// One hazard per table.
+fn hazard_db(path: &Path) {
+    let c = rusqlite::Connection::open(path).unwrap();
+    let long_a = format!("{}_first", "x".repeat(64));
+    let long_b = format!("{}_second", "x".repeat(64));
+    c.execute_batch(&format!(
+        r#"
+        PRAGMA journal_mode = WAL;
+        CREATE TABLE t_nul (id INTEGER PRIMARY KEY, s TEXT);
+        CREATE TABLE t_utf8 (id INTEGER PRIMARY KEY, s TEXT);
+        CREATE TABLE t_epoch (id INTEGER PRIMARY KEY, at DATETIME);
+        CREATE TABLE t_julian (id INTEGER PRIMARY KEY, at DATETIME, d DATE);
+        CREATE TABLE t_bigint (id INTEGER PRIMARY KEY, v INT8 NOT NULL);
+        CREATE TABLE t_real (id INTEGER PRIMARY KEY, v REAL);
+        CREATE TABLE t_bool (id INTEGER PRIMARY KEY, b BOOLEAN NOT NULL DEFAULT 0);
+        CREATE TABLE t_blobtext (id INTEGER PRIMARY KEY, b BLOB);
+        CREATE TABLE t_nocase (id INTEGER PRIMARY KEY, email TEXT COLLATE NOCASE UNIQUE NOT NULL);
+        CREATE TABLE t_partial (id INTEGER PRIMARY KEY, name TEXT NOT NULL, deleted BOOLEAN NOT NULL DEFAULT 0);
+        CREATE UNIQUE INDEX t_partial_live ON t_partial (name) WHERE deleted = 0;
+        CREATE TABLE t_expr (id INTEGER PRIMARY KEY, name TEXT);
+        CREATE INDEX t_expr_lower ON t_expr (lower(name));
+        CREATE TABLE t_defaults (id INTEGER PRIMARY KEY, a DATETIME DEFAULT CURRENT_TIMESTAMP, b TEXT DEFAULT (datetime('now')),
+            c INTEGER DEFAULT (strftime('%s','now')), d TEXT DEFAULT (strftime('%Y-%m-%dT%H:%M','now')), n INTEGER NOT NULL DEFAULT 42, s TEXT DEFAULT 'it''s');
+        CREATE TABLE t_autoinc (id INTEGER PRIMARY KEY AUTOINCREMENT, v TEXT);
+        CREATE TABLE t_autoinc_empty (id INTEGER PRIMARY KEY AUTOINCREMENT, v TEXT);
+        CREATE TABLE t_empty (id INTEGER PRIMARY KEY, v TEXT);
+        CREATE TABLE "{long_a}" (id INTEGER PRIMARY KEY);
+        CREATE TABLE "{long_b}" (id INTEGER PRIMARY KEY);
+        CREATE TABLE [select] ([a b] TEXT, `we"ird` INTEGER, "Grüße" TEXT);
+        CREATE TABLE t_check (id INTEGER PRIMARY KEY, qty INTEGER CHECK (qty > 0));
+        CREATE TABLE t_untyped (id INTEGER PRIMARY KEY, x, y);
+        CREATE TABLE t_types (id INTEGER PRIMARY KEY, a INT8, b VARCHAR2(10), c FLOAT8, d DATETIME2, e NUMBER, f STRING,
+            g UNSIGNED BIG INT, h JSON, u UUID, m MEDIUMTEXT);
+        CREATE TABLE t_inf (id INTEGER PRIMARY KEY, v REAL);
+        CREATE TABLE t_numeric (id INTEGER PRIMARY KEY, price NUMERIC(10,2));
+        CREATE TABLE t_parent (id INTEGER PRIMARY KEY, code TEXT UNIQUE);
+        CREATE TABLE t_child (id INTEGER PRIMARY KEY, parent_id INTEGER REFERENCES t_parent(id) ON DELETE CASCADE,
+            code TEXT REFERENCES t_parent(code) ON UPDATE CASCADE);
+        CREATE TABLE t_gen (id INTEGER PRIMARY KEY, a INTEGER, twice INTEGER GENERATED ALWAYS AS (a * 2) STORED);
+        CREATE TABLE t_composite (a TEXT NOT NULL, b INTEGER NOT NULL, v TEXT, PRIMARY KEY (a, b)) WITHOUT ROWID;
+        CREATE TRIGGER t_check_audit AFTER INSERT ON t_check BEGIN UPDATE t_check SET qty = qty WHERE id = new.id; END;
+        INSERT INTO t_nul VALUES (1, 'fine');
+        INSERT INTO t_utf8 VALUES (1, 'fine'), (2, CAST(X'61FF62' AS TEXT));
+        INSERT INTO t_epoch VALUES (1, 1700000000), (2, '2023-11-14 22:13:20'), (3, '2023-11-14T23:13:20+01:00');
+        INSERT INTO t_julian VALUES (1, 2460000.5, 2460000.5), (2, julianday('2021-03-04 05:06:07.250'), '2021-03-04');
+        INSERT INTO t_bigint VALUES (1, 9223372036854775807), (2, -9223372036854775808);
+        INSERT INTO t_real VALUES (1, 741.5504997598328), (2, 0.1), (3, 0.0), (4, 1.7976931348623157e308), (5, 5e-324);
+        INSERT INTO t_bool (id, b) VALUES (1, 0), (2, 1), (3, 't'), (4, 'false');
+        INSERT INTO t_blobtext VALUES (1, X'00FF10'), (2, 'hello');
+        INSERT INTO t_nocase (email) VALUES ('Alice@Example.com'), ('bob@example.com');
+        INSERT INTO t_partial (name, deleted) VALUES ('a', 0), ('a', 1), ('b', 0);
+        INSERT INTO t_expr (name) VALUES ('X');
+        INSERT INTO t_defaults (id) VALUES (1);
+        INSERT INTO t_autoinc (v) VALUES ('1'), ('2'), ('3'); DELETE FROM t_autoinc WHERE id = 3;
+        INSERT INTO t_autoinc_empty (v) VALUES ('1'), ('2'); DELETE FROM t_autoinc_empty;
+        INSERT INTO "{long_a}" VALUES (1); INSERT INTO "{long_b}" VALUES (2);
+        INSERT INTO [select] VALUES ('x y', 7, 'straße');
+        INSERT INTO t_check (qty) VALUES (5);
+        INSERT INTO t_untyped (x, y) VALUES (1, 'a'), (2, 3);
+        INSERT INTO t_types VALUES (1, 8, 'short', 2.5, '2020-02-29 12:00:00', 12.75, 'str', 123, '{{"k": [1, 2.50]}}',
+            'A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11', 'medium');
+        INSERT INTO t_inf VALUES (1, 9e999), (2, -9e999);
+        INSERT INTO t_numeric VALUES (1, 0.99), (2, 12), (3, 1.005);
+        INSERT INTO t_parent VALUES (1, 'p1');
+        INSERT INTO t_child VALUES (1, 1, 'p1');
+        INSERT INTO t_gen (a) VALUES (21);
+        INSERT INTO t_composite VALUES ('k', 1, 'v');
+        "#
+    ))
+    .unwrap();
+    c.execute("INSERT INTO t_nul VALUES (2, ?1)", ["a\0b"]).unwrap();
+}
+
+#[test]
+fn hazards_arrive_exactly_or_are_named_in_rejections() {
+    let c = shared();
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("hazard.db");
+    hazard_db(&src);
+
+    // The plan names what cannot be translated and why.
+    let p = mig(&["plan", src.to_str().unwrap()]);
+    p.expect_code(0);
+    let plan = p.one("migrate.plan");
+    let un = plan["untranslatable"].to_string();
+    assert!(un.contains("trigger t_check_audit"), "{un}");
+    let types: Value = plan["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["source"] == "t_types")
+        .unwrap()["columns"]
+        .clone();
+    let ty = |n: &str| types.as_array().unwrap().iter().find(|c| c["source"] == n).unwrap()["type"].clone();
+    assert_eq!(ty("a"), "bigint");
+    assert_eq!(ty("b"), "character varying(10)");
+    assert_eq!(ty("c"), "double precision");
+    assert_eq!(ty("d"), "timestamp without time zone");
+    assert_eq!(ty("g"), "bigint");
+    assert_eq!(ty("h"), "jsonb");
+    assert_eq!(ty("u"), "uuid");
+
+    // Default: the first bad value stops the run with exit 65 and one line naming it.
+    let db = c.fresh_db("hazard");
+    let r = run_into(c, &db, &src, &["--jobs", "1"]);
+    r.expect_code(65);
+    assert_eq!(r.stderr.lines().count(), 1, "{r:?}");
+    assert!(r.stderr.contains("table t_nul rowid 2 column s"), "{r:?}");
+    assert!(r.stderr.contains("NUL"), "{r:?}");
+    assert_eq!(
+        c.psql(&db, "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"),
+        "0"
+    );
+    assert_eq!(
+        c.psql(
+            &db,
+            "SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'sw_migrate%'"
+        ),
+        "0"
+    );
+
+    // With --on-error=reject every bad row is in the reject file, losslessly.
+    let rej = dir.path().join("rejects.jsonl");
+    let r = run_into(
+        c,
+        &db,
+        &src,
+        &["--on-error", "reject", "--reject-file", rej.to_str().unwrap()],
+    );
+    r.expect_code(0);
+    let sum = r.one("summary");
+    assert_eq!(
+        sum["rows_read"].as_u64().unwrap(),
+        sum["rows_loaded"].as_u64().unwrap() + sum["rows_rejected"].as_u64().unwrap()
+    );
+    let lines: Vec<Value> = std::fs::read_to_string(&rej)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let mut names: Vec<String> = lines
+        .iter()
+        .map(|l| format!("{}:{}:{}", l["table"], l["rowid"], l["column"]))
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        vec![
+            "\"t_blobtext\":2:\"b\"",
+            "\"t_nul\":2:\"s\"",
+            "\"t_numeric\":3:\"price\"",
+            "\"t_utf8\":2:\"s\""
+        ],
+        "{lines:?}"
+    );
+    assert_eq!(sum["rows_rejected"], 4);
+    let nul = lines.iter().find(|l| l["table"] == "t_nul").unwrap();
+    assert_eq!(nul["row"]["s"]["text_base64"], "YQBi");
+    let utf = lines.iter().find(|l| l["table"] == "t_utf8").unwrap();
+    assert_eq!(utf["row"]["s"]["text_base64"], "Yf9i");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l["table"] == "t_numeric" && l["rule"].as_str().unwrap().contains("rounded"))
+    );
+    for t in tables(&r) {
+        assert_eq!(t["verified"], true, "{t}");
+    }
+
+    let q = |sql: &str| c.psql(&db, sql);
+    assert_eq!(
+        q("SELECT string_agg(at::text, ',' ORDER BY id) FROM t_epoch"),
+        "2023-11-14 22:13:20,2023-11-14 22:13:20,2023-11-14 22:13:20"
+    );
+    assert_eq!(
+        q("SELECT string_agg(at::text || '/' || d::text, ',' ORDER BY id) FROM t_julian"),
+        "2023-02-25 00:00:00/2023-02-25,2021-03-04 05:06:07.25/2021-03-04"
+    );
+    assert_eq!(
+        q("SELECT string_agg(v::text, ',' ORDER BY id) FROM t_bigint"),
+        "9223372036854775807,-9223372036854775808"
+    );
+    assert_eq!(
+        q("SET extra_float_digits = 3; SELECT string_agg(float8send(v)::text, ',' ORDER BY id) FROM t_real"),
+        "\\x40872c676c6b0780,\\x3fb999999999999a,\\x0000000000000000,\\x7fefffffffffffff,\\x0000000000000001"
+    );
+    assert_eq!(q("SELECT v = 741.5504997598328::float8 FROM t_real WHERE id = 1"), "t");
+    assert_eq!(
+        q("SELECT string_agg(b::text, ',' ORDER BY id) FROM t_bool"),
+        "false,true,true,false"
+    );
+    assert_eq!(q("SELECT encode(b, 'hex') FROM t_blobtext"), "00ff10");
+    assert_eq!(q("SELECT count(*) FROM t_nul"), "1");
+    assert_eq!(
+        q("SELECT string_agg(v::text, ',' ORDER BY id) FROM t_inf"),
+        "Infinity,-Infinity"
+    );
+    assert_eq!(
+        q("SELECT string_agg(price::text, ',' ORDER BY id) FROM t_numeric"),
+        "0.99,12.00"
+    );
+    // COLLATE NOCASE stays case-insensitive, UNIQUE included.
+    assert_eq!(q("SELECT id FROM t_nocase WHERE email = 'alice@example.com'"), "1");
+    assert!(
+        c.try_psql(&db, "INSERT INTO t_nocase (email) VALUES ('BOB@EXAMPLE.COM')")
+            .is_err()
+    );
+    // Partial and expression indexes keep their meaning.
+    assert_eq!(
+        q("SELECT indexdef FROM pg_indexes WHERE indexname = 't_partial_live'"),
+        "CREATE UNIQUE INDEX t_partial_live ON public.t_partial USING btree (name) WHERE (deleted = false)"
+    );
+    assert_eq!(
+        q("SELECT indexdef FROM pg_indexes WHERE indexname = 't_expr_lower'"),
+        "CREATE INDEX t_expr_lower ON public.t_expr USING btree (lower(name))"
+    );
+    // Defaults work for new rows.
+    assert_eq!(
+        q(
+            "INSERT INTO t_defaults DEFAULT VALUES RETURNING id, a IS NOT NULL, b ~ '^\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d$', c > 1600000000, d ~ '^\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d$', n, s"
+        ),
+        "2|t|t|t|t|42|it's"
+    );
+    // Identities follow the maximum and sqlite_sequence, also for empty tables.
+    assert_eq!(q("INSERT INTO t_autoinc (v) VALUES ('n') RETURNING id"), "4");
+    assert_eq!(q("INSERT INTO t_autoinc_empty (v) VALUES ('n') RETURNING id"), "3");
+    assert_eq!(q("INSERT INTO t_empty (v) VALUES ('n') RETURNING id"), "1");
+    assert_eq!(q("INSERT INTO t_bool (id) VALUES (5) RETURNING b"), "f");
+    // Long names shortened without collisions; odd identifiers kept.
+    assert_eq!(
+        q("SELECT count(*) FROM pg_tables WHERE schemaname = 'public' AND tablename LIKE 'xxxxxxxx%'"),
+        "2"
+    );
+    assert_eq!(
+        q("SELECT \"a b\" || \"we\"\"ird\" || \"Grüße\" FROM \"select\""),
+        "x y7straße"
+    );
+    // CHECK, foreign keys with actions, generated column, untyped columns, types.
+    assert!(c.try_psql(&db, "INSERT INTO t_check (qty) VALUES (0)").is_err());
+    assert_eq!(
+        q(
+            "SELECT string_agg(pg_get_constraintdef(oid), ' | ' ORDER BY conname) FROM pg_constraint WHERE conrelid = 't_child'::regclass AND contype = 'f'"
+        ),
+        "FOREIGN KEY (code) REFERENCES t_parent(code) ON UPDATE CASCADE | FOREIGN KEY (parent_id) REFERENCES t_parent(id) ON DELETE CASCADE"
+    );
+    assert_eq!(q("INSERT INTO t_gen (a) VALUES (5) RETURNING twice"), "10");
+    assert_eq!(q("SELECT twice FROM t_gen WHERE id = 1"), "42");
+    assert_eq!(
+        q(
+            "SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = 't_untyped'::regclass AND attname = 'y'"
+        ),
+        "text"
+    );
+    assert_eq!(q("SELECT string_agg(y, ',' ORDER BY id) FROM t_untyped"), "a,3");
+    assert_eq!(
+        q("SELECT h::text || ' ' || u::text FROM t_types"),
+        "{\"k\": [1, 2.50]} a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"
+    );
+    assert_eq!(
+        q(
+            "SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = 't_composite'::regclass AND contype = 'p'"
+        ),
+        "PRIMARY KEY (a, b)"
+    );
+}
+
+#[test]
+fn data_only_loads_existing_tables_by_column_name() {
+    let c = shared();
+    let db = c.fresh_db("dataonly");
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("app.db");
+    let s = rusqlite::Connection::open(&src).unwrap();
+    s.execute_batch(
+        "CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT NOT NULL, score REAL);
+         INSERT INTO users (name, score) VALUES ('a', 1.5), ('b', NULL), ('c', 3);",
+    )
+    .unwrap();
+    drop(s);
+    c.psql(&db, "CREATE TABLE users (score double precision, name text NOT NULL, id integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY, note text DEFAULT 'n')");
+    let url = c.url(&db);
+    let r = mig(&["run", src.to_str().unwrap(), "--data-only", "--db", &url]);
+    r.expect_code(0);
+    assert_eq!(r.one("summary")["rows_loaded"], 3);
+    assert_eq!(
+        c.psql(
+            &db,
+            "SELECT string_agg(id || name || coalesce(score::text, '-') || note, ',' ORDER BY id) FROM users"
+        ),
+        "1a1.5n,2b-n,3c3n"
+    );
+    assert_eq!(c.psql(&db, "INSERT INTO users (name) VALUES ('d') RETURNING id"), "4");
+    // Not empty any more: refused unless --truncate.
+    mig(&["run", src.to_str().unwrap(), "--data-only", "--db", &url]).expect_code(73);
+    mig(&["run", src.to_str().unwrap(), "--data-only", "--truncate", "--db", &url]).expect_code(0);
+    assert_eq!(c.psql(&db, "SELECT count(*) FROM users"), "3");
+}
