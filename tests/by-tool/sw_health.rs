@@ -159,3 +159,620 @@ fn a_bad_target_is_a_config_error() {
     let r = health(&["ping", "--env-file", "/nonexistent/app.env"]);
     r.expect_code(66);
 }
+
+// ---------------------------------------------------------------------------
+// The check catalogue (`sw-health`, `sw-health check`).
+
+use std::io::Write as _;
+use std::process::{Child, Stdio};
+use std::sync::Mutex;
+
+use serde_json::Value;
+use sw_testkit::pg::Opts;
+
+/// A dedicated cluster for checks provoked for real (archiving fails on purpose);
+/// its tests run one at a time.
+fn provoke_cluster() -> std::sync::MutexGuard<'static, TestCluster> {
+    static C: OnceLock<Mutex<TestCluster>> = OnceLock::new();
+    C.get_or_init(|| {
+        Mutex::new(TestCluster::start_with(&Opts {
+            settings: vec![
+                ("archive_mode".into(), "on".into()),
+                ("archive_command".into(), "/bin/false".into()),
+                ("deadlock_timeout".into(), "200ms".into()),
+            ],
+            ..Opts::default()
+        }))
+    })
+    .lock()
+    .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// A psql session kept open in the background (stdin is a pipe).
+struct Bg(Child);
+
+impl Bg {
+    fn open(c: &TestCluster, db: &str) -> Bg {
+        let mut cmd = c.runner().command("psql");
+        cmd.args(["-X", "-q", "-A", "-t", "-h"])
+            .arg(&c.socket_dir)
+            .args(["-p", &c.port.to_string(), "-U", "postgres", "-d", db])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        Bg(cmd.spawn().unwrap())
+    }
+    fn send(&mut self, sql: &str) {
+        let stdin = self.0.stdin.as_mut().unwrap();
+        stdin.write_all(sql.as_bytes()).unwrap();
+        stdin.write_all(b"\n").unwrap();
+        stdin.flush().unwrap();
+    }
+}
+
+impl Drop for Bg {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn wait_for(c: &TestCluster, db: &str, sql: &str, want: &str) {
+    let start = Instant::now();
+    loop {
+        if c.psql(db, sql) == want {
+            return;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "waited in vain for {sql} = {want}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn check<'a>(report: &'a Value, name: &str) -> &'a Value {
+    report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == name)
+        .unwrap_or_else(|| panic!("no check {name} in {report}"))
+}
+
+fn report(args: &[&str]) -> (Run, Value) {
+    let r = health(args);
+    assert!((0..=3).contains(&r.code), "{r:?}");
+    let rec = r.one("health.report");
+    (r, rec)
+}
+
+#[test]
+fn the_default_action_runs_the_whole_catalogue_in_one_record() {
+    let c = shared();
+    let st = tempfile::tempdir().unwrap();
+    let url = c.url("postgres");
+    let (r, rec) = report(&["--db", &url, "--state-dir", st.path().to_str().unwrap()]);
+    assert_eq!(r.stdout.lines().count(), 1);
+    assert_eq!(rec["schema"], 1);
+    assert_eq!(rec["role"], "primary");
+    let names: Vec<&str> = rec["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    for n in [
+        "connection",
+        "uptime",
+        "role",
+        "connections",
+        "idle_in_transaction",
+        "long_query",
+        "blocked",
+        "deadlocks",
+        "failed_sessions",
+        "xid_wraparound",
+        "mxid_wraparound",
+        "replication_lag",
+        "replication_slots",
+        "archiver",
+        "database_size",
+        "cache_hit",
+        "dead_tuples",
+        "autovacuum",
+        "sequences",
+        "invalid_indexes",
+        "prepared_xacts",
+        "latency",
+        "tls",
+        "disk",
+        "host_cpu",
+        "host_memory",
+    ] {
+        assert!(names.contains(&n), "{n} missing from {names:?}");
+    }
+    assert_eq!(rec["skipped"], serde_json::json!(["backup_age"]));
+    // The exit code is the worst status (the plain test cluster has ssl off: WARNING).
+    assert_eq!(check(&rec, "tls")["status"], "WARNING");
+    // Host CPU and latency depend on the machine's load: WARNING at least.
+    let worst = rec["status"].as_str().unwrap();
+    assert!(worst == "WARNING" || worst == "CRITICAL", "{rec}");
+    assert_eq!(r.code, if worst == "WARNING" { 1 } else { 2 });
+    for c in rec["checks"].as_array().unwrap() {
+        assert!(c["unit"].is_string() && c["message"].is_string(), "{c}");
+        assert_ne!(c["status"], "UNKNOWN", "{c}");
+    }
+    assert!(check(&rec, "connections")["value"].as_f64().unwrap() > 0.0);
+    assert_eq!(check(&rec, "connections")["warn"], 80.0);
+    assert!(check(&rec, "xid_wraparound")["value"].as_f64().unwrap() >= 0.0);
+    assert!(!r.stdout.contains(&c.password));
+    // `check` is the same action; selection and thresholds by flag.
+    let (r, rec) = report(&[
+        "check",
+        "--db",
+        &url,
+        "--state-dir",
+        st.path().to_str().unwrap(),
+        "--checks",
+        "connections,latency",
+        "--crit",
+        "connections=0",
+    ]);
+    assert_eq!(rec["checks"].as_array().unwrap().len(), 2);
+    assert_eq!(check(&rec, "connections")["status"], "CRITICAL");
+    assert_eq!(r.code, 2);
+}
+
+#[test]
+fn thresholds_come_from_a_toml_file_and_flags_win() {
+    let c = shared();
+    let st = tempfile::tempdir().unwrap();
+    let file = st.path().join("t.toml");
+    std::fs::write(&file, "[connections]\nwarn = 0\ncrit = 99\n\n[latency]\nwarn = 0\n").unwrap();
+    let (_, rec) = report(&[
+        "--db",
+        &c.url("postgres"),
+        "--state-dir",
+        st.path().to_str().unwrap(),
+        "--checks",
+        "connections,latency",
+        "--thresholds",
+        file.to_str().unwrap(),
+        "--warn",
+        "latency=none",
+    ]);
+    assert_eq!(check(&rec, "connections")["status"], "WARNING");
+    assert_eq!(check(&rec, "connections")["warn"], 0.0);
+    assert_eq!(check(&rec, "latency")["status"], "OK");
+    assert_eq!(check(&rec, "latency")["warn"], Value::Null);
+    std::fs::write(&file, "[nope]\nwarn = 1\n").unwrap();
+    let r = health(&["--db", &c.url("postgres"), "--thresholds", file.to_str().unwrap()]);
+    r.expect_code(78);
+    let r = health(&["--db", &c.url("postgres"), "--checks", "nope"]);
+    r.expect_code(64);
+}
+
+#[test]
+fn sessions_idle_in_transaction_blocked_and_long_queries_are_seen() {
+    let c = provoke_cluster();
+    let db = c.fresh_db("blocking");
+    c.psql(
+        &db,
+        "CREATE TABLE t (id int PRIMARY KEY, v int); INSERT INTO t VALUES (1, 0)",
+    );
+    let mut holder = Bg::open(&c, &db);
+    holder.send("BEGIN; UPDATE t SET v = 1 WHERE id = 1;");
+    wait_for(
+        &c,
+        "postgres",
+        &format!("SELECT count(*) FROM pg_stat_activity WHERE datname = '{db}' AND state = 'idle in transaction'"),
+        "1",
+    );
+    let mut waiter = Bg::open(&c, &db);
+    waiter.send("UPDATE t SET v = 2 WHERE id = 1;");
+    wait_for(
+        &c,
+        "postgres",
+        &format!("SELECT count(*) FROM pg_stat_activity WHERE datname = '{db}' AND wait_event_type = 'Lock'"),
+        "1",
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    let st = tempfile::tempdir().unwrap();
+    let (_, rec) = report(&[
+        "--db",
+        &c.url(&db),
+        "--state-dir",
+        st.path().to_str().unwrap(),
+        "--checks",
+        "idle_in_transaction,blocked,long_query",
+        "--warn",
+        "idle_in_transaction=0.1",
+        "--crit",
+        "blocked=0.1",
+        "--warn",
+        "long_query=0.1",
+    ]);
+    let idle = check(&rec, "idle_in_transaction");
+    assert_eq!(idle["status"], "WARNING", "{idle}");
+    assert!(idle["value"].as_f64().unwrap() > 0.1);
+    let holder_pid = idle["details"]["oldest_pid"].as_i64().unwrap();
+    let blocked = check(&rec, "blocked");
+    assert_eq!(blocked["status"], "CRITICAL", "{blocked}");
+    assert_eq!(blocked["details"]["blocked"], 1.0);
+    assert_eq!(
+        blocked["details"]["sessions"][0]["blocked_by"][0], holder_pid,
+        "{blocked}"
+    );
+    assert_eq!(check(&rec, "long_query")["status"], "WARNING");
+    drop(waiter);
+    drop(holder);
+}
+
+#[test]
+fn deadlocks_are_a_rate_between_runs() {
+    let c = provoke_cluster();
+    let db = c.fresh_db("deadlock");
+    c.psql(
+        &db,
+        "CREATE TABLE d (id int PRIMARY KEY, v int); INSERT INTO d VALUES (1, 0), (2, 0)",
+    );
+    let st = tempfile::tempdir().unwrap();
+    let args = |extra: &'static [&'static str]| {
+        let mut v = vec![
+            "--db".to_owned(),
+            c.url(&db),
+            "--state-dir".to_owned(),
+            st.path().to_str().unwrap().to_owned(),
+            "--checks".to_owned(),
+            "deadlocks,failed_sessions".to_owned(),
+        ];
+        v.extend(extra.iter().map(|s| (*s).to_owned()));
+        v
+    };
+    let a = args(&[]);
+    let (_, first) = report(&a.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(
+        check(&first, "deadlocks")["value"],
+        Value::Null,
+        "first run has no rate yet"
+    );
+    let before: i64 = c
+        .psql("postgres", "SELECT sum(deadlocks) FROM pg_stat_database")
+        .parse()
+        .unwrap();
+    let mut s1 = Bg::open(&c, &db);
+    let mut s2 = Bg::open(&c, &db);
+    s1.send("BEGIN; UPDATE d SET v = 1 WHERE id = 1;");
+    s2.send("BEGIN; UPDATE d SET v = 2 WHERE id = 2;");
+    std::thread::sleep(Duration::from_millis(200));
+    s1.send("UPDATE d SET v = 1 WHERE id = 2;");
+    s2.send("UPDATE d SET v = 2 WHERE id = 1;");
+    // One of them is chosen as the victim; statistics are flushed once a session is out of its transaction.
+    std::thread::sleep(Duration::from_millis(800));
+    s1.send("ROLLBACK;");
+    s2.send("ROLLBACK;");
+    wait_for(
+        &c,
+        "postgres",
+        &format!("SELECT sum(deadlocks) > {before} FROM pg_stat_database"),
+        "t",
+    );
+    let a = args(&["--warn", "deadlocks=0"]);
+    let (_, second) = report(&a.iter().map(String::as_str).collect::<Vec<_>>());
+    let d = check(&second, "deadlocks");
+    assert!(d["value"].as_f64().unwrap() >= 1.0, "{d}");
+    assert_eq!(d["status"], "WARNING");
+    assert!(d["details"]["delta"].as_f64().unwrap() >= 1.0);
+}
+
+#[test]
+fn slots_archiving_sequences_and_invalid_indexes_are_judged() {
+    let c = provoke_cluster();
+    let db = c.fresh_db("objects");
+    c.psql(
+        &db,
+        "SELECT pg_create_physical_replication_slot('sw_idle_slot', true); \
+         CREATE TABLE s (id serial PRIMARY KEY); SELECT setval('s_id_seq', 2100000000); \
+         CREATE TABLE s2 (id int); CREATE SEQUENCE s2_seq AS bigint OWNED BY s2.id; \
+         SELECT setval('s2_seq', 1900000000); \
+         CREATE TABLE u (v int); INSERT INTO u VALUES (1), (1); \
+         CREATE TABLE w (x int); INSERT INTO w SELECT generate_series(1, 1000); SELECT pg_switch_wal();",
+    );
+    let e = c
+        .try_psql(&db, "CREATE UNIQUE INDEX CONCURRENTLY u_v ON u (v)")
+        .unwrap_err();
+    assert!(e.contains("could not create unique index"), "{e}");
+    wait_for(&c, "postgres", "SELECT failed_count > 0 FROM pg_stat_archiver", "t");
+    let st = tempfile::tempdir().unwrap();
+    let (r, rec) = report(&[
+        "--db",
+        &c.url(&db),
+        "--state-dir",
+        st.path().to_str().unwrap(),
+        "--checks",
+        "replication_slots,archiver,sequences,invalid_indexes",
+    ]);
+    let slots = check(&rec, "replication_slots");
+    assert_eq!(slots["status"], "WARNING", "{slots}");
+    assert_eq!(slots["details"]["inactive"][0], "sw_idle_slot");
+    let arch = check(&rec, "archiver");
+    assert_eq!(arch["status"], "CRITICAL", "{arch}");
+    assert_eq!(arch["details"]["failing"], true);
+    let seq = check(&rec, "sequences");
+    assert_eq!(seq["status"], "CRITICAL", "{seq}");
+    assert_eq!(seq["details"]["sequences"][0]["sequence"], "public.s_id_seq");
+    assert_eq!(seq["details"]["sequences"][0]["column_type"], "integer");
+    // A bigint sequence feeding an integer column is judged against the column's limit.
+    let s2 = seq["details"]["sequences"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["sequence"] == "public.s2_seq")
+        .unwrap();
+    assert!(s2["used_pct"].as_f64().unwrap() > 85.0, "{s2}");
+    let inv = check(&rec, "invalid_indexes");
+    assert_eq!(inv["status"], "WARNING", "{inv}");
+    assert_eq!(inv["details"]["indexes"][0], "u_v");
+    assert_eq!(r.code, 2);
+    c.psql(&db, "SELECT pg_drop_replication_slot('sw_idle_slot')");
+}
+
+#[test]
+fn a_check_stuck_behind_a_lock_is_unknown_and_the_others_still_run() {
+    let c = provoke_cluster();
+    let db = c.fresh_db("locked");
+    c.psql(&db, "CREATE SEQUENCE q");
+    let mut holder = Bg::open(&c, &db);
+    holder.send("BEGIN; ALTER SEQUENCE q RESTART;");
+    wait_for(
+        &c,
+        "postgres",
+        &format!("SELECT count(*) FROM pg_stat_activity WHERE datname = '{db}' AND state = 'idle in transaction'"),
+        "1",
+    );
+    let st = tempfile::tempdir().unwrap();
+    let url = c.url(&db);
+    let base = [
+        "--db",
+        &url,
+        "--state-dir",
+        st.path().to_str().unwrap(),
+        "--checks",
+        "sequences,invalid_indexes",
+    ];
+    let t = Instant::now();
+    let (r, rec) = report(&base);
+    assert!(t.elapsed() < Duration::from_secs(20));
+    let seq = check(&rec, "sequences");
+    assert_eq!(seq["status"], "UNKNOWN", "{seq}");
+    assert!(seq["message"].as_str().unwrap().contains("lock timeout"), "{seq}");
+    assert_eq!(check(&rec, "invalid_indexes")["status"], "OK");
+    assert_eq!(r.code, 3);
+    // A per-check statement timeout shorter than the lock timeout: timed out, not retried.
+    let mut args = base.to_vec();
+    args.extend(["--check-timeout", "20ms"]);
+    let (_, rec) = report(&args);
+    let seq = check(&rec, "sequences");
+    assert_eq!(seq["status"], "UNKNOWN");
+    assert!(seq["message"].as_str().unwrap().starts_with("timed out"), "{seq}");
+    drop(holder);
+}
+
+#[test]
+fn all_databases_runs_the_per_database_checks_everywhere() {
+    let c = provoke_cluster();
+    let db = c.fresh_db("alldbs");
+    let st = tempfile::tempdir().unwrap();
+    let (_, rec) = report(&[
+        "--db",
+        &c.url("postgres"),
+        "--state-dir",
+        st.path().to_str().unwrap(),
+        "--all-databases",
+        "--checks",
+        "invalid_indexes,connections",
+    ]);
+    let dbs: Vec<&str> = rec["databases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d.as_str().unwrap())
+        .collect();
+    assert!(dbs.contains(&"postgres") && dbs.contains(&db.as_str()), "{dbs:?}");
+    let per: Vec<&Value> = rec["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["name"] == "invalid_indexes")
+        .collect();
+    assert_eq!(per.len(), dbs.len());
+    assert!(per.iter().any(|c| c["database"] == db.as_str()));
+    assert_eq!(
+        rec["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["name"] == "connections")
+            .count(),
+        1
+    );
+}
+
+/// Parse one perfdata item per the monitoring plugin API.
+fn perf_ok(item: &str) -> bool {
+    let Some((label, rest)) = item.rsplit_once('=') else {
+        return false;
+    };
+    let label_ok = if label.starts_with('\'') {
+        label.len() >= 2 && label.ends_with('\'')
+    } else {
+        !label.is_empty() && !label.contains([' ', '\'', '='])
+    };
+    let mut parts = rest.split(';');
+    let value = parts.next().unwrap_or("");
+    let num_end = value
+        .find(|ch: char| !(ch.is_ascii_digit() || ch == '.' || ch == '-'))
+        .unwrap_or(value.len());
+    let (num, uom) = value.split_at(num_end);
+    let num_ok = num.parse::<f64>().is_ok() && !num.contains(',');
+    let uom_ok = ["", "s", "ms", "us", "%", "B", "KB", "MB", "TB", "c"].contains(&uom);
+    let rest: Vec<&str> = parts.collect();
+    let ranges_ok = rest.len() <= 4
+        && rest.iter().all(|r| {
+            r.is_empty()
+                || r.trim_start_matches('@')
+                    .split(':')
+                    .all(|x| x.is_empty() || x == "~" || x.parse::<f64>().is_ok())
+        });
+    label_ok && num_ok && uom_ok && ranges_ok
+}
+
+#[test]
+fn nagios_output_follows_the_plugin_api() {
+    let c = shared();
+    let st = tempfile::tempdir().unwrap();
+    let r = health(&[
+        "--db",
+        &c.url("postgres"),
+        "--state-dir",
+        st.path().to_str().unwrap(),
+        "--format",
+        "nagios",
+        "--skip",
+        "tls",
+    ]);
+    let first = r.stdout.lines().next().unwrap();
+    let (head, perf) = first
+        .split_once(" | ")
+        .unwrap_or_else(|| panic!("no perfdata: {first}"));
+    let status = head.strip_prefix("SW-HEALTH ").unwrap().split(':').next().unwrap();
+    let code = match status {
+        "OK" => 0,
+        "WARNING" => 1,
+        "CRITICAL" => 2,
+        "UNKNOWN" => 3,
+        s => panic!("bad status {s}"),
+    };
+    assert_eq!(r.code, code, "{r:?}");
+    for item in perf.split(' ') {
+        assert!(perf_ok(item), "bad perfdata item {item:?} in {first}");
+    }
+    assert!(perf.contains("connections="), "{perf}");
+    assert!(perf.contains(";80;95;0;100"), "{perf}");
+    assert!(perf.contains("cache_hit") || !perf.contains("cache_hit=,"));
+    // Unreachable: CRITICAL, exit 2, still one status line.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let r = health(&[
+        "--db",
+        &format!("postgresql://u:pw@127.0.0.1:{port}/d"),
+        "--state-dir",
+        st.path().to_str().unwrap(),
+        "--format",
+        "nagios",
+    ]);
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(
+        r.stdout.starts_with("SW-HEALTH CRITICAL: connection CRITICAL: "),
+        "{}",
+        r.stdout
+    );
+    // A bad target is UNKNOWN (3) per the plugin API.
+    let r = health(&[
+        "--db",
+        "sslmdoe=require",
+        "--format",
+        "nagios",
+        "--state-dir",
+        st.path().to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 3, "{r:?}");
+    assert!(r.stdout.starts_with("SW-HEALTH UNKNOWN: "));
+}
+
+#[test]
+fn the_prometheus_file_is_never_seen_half_written() {
+    let c = shared();
+    let st = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let prom = dir.path().join("sw_health.prom");
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let reader = {
+        let prom = prom.clone();
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            let mut seen = 0;
+            while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                if let Ok(text) = std::fs::read_to_string(&prom) {
+                    assert!(text.ends_with('\n'), "half-written: {text:?}");
+                    assert!(text.starts_with("# HELP sw_health_up "), "{text}");
+                    assert!(text.contains("sw_health_check_value{"), "{text}");
+                    for l in text.lines().filter(|l| !l.starts_with('#')) {
+                        let v = l.rsplit_once(' ').unwrap().1;
+                        assert!(v.parse::<f64>().is_ok(), "bad sample {l:?}");
+                    }
+                    seen += 1;
+                }
+            }
+            seen
+        })
+    };
+    for _ in 0..8 {
+        let r = health(&[
+            "--db",
+            &c.url("postgres"),
+            "--state-dir",
+            st.path().to_str().unwrap(),
+            "--format",
+            "prometheus",
+            "--prom-file",
+            prom.to_str().unwrap(),
+            "--checks",
+            "connection,connections,latency,sequences",
+        ]);
+        assert!(r.code == 0, "{r:?}");
+        assert!(r.stdout.is_empty());
+    }
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    assert!(reader.join().unwrap() > 0);
+    let names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, vec!["sw_health.prom".to_owned()], "temp files left behind");
+    let text = std::fs::read_to_string(&prom).unwrap();
+    assert!(text.contains("sw_health_check_status{instance=\""), "{text}");
+    assert!(text.contains(",check=\"connections\",database=\"\"} 0"), "{text}");
+}
+
+#[test]
+fn overlapping_runs_do_not_pile_up() {
+    let c = shared();
+    let st = tempfile::tempdir().unwrap();
+    let url = c.url("postgres");
+    let args = [
+        "--db",
+        url.as_str(),
+        "--state-dir",
+        st.path().to_str().unwrap(),
+        "--checks",
+        "connection",
+    ];
+    health(&args).expect_code(0);
+    let lock = std::fs::read_dir(st.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|x| x == "lock"))
+        .unwrap();
+    let f = std::fs::OpenOptions::new().write(true).open(&lock).unwrap();
+    f.lock().unwrap();
+    let r = health(&args);
+    r.expect_code(75);
+    assert!(r.stderr.contains("is running"), "{}", r.stderr);
+    drop(f);
+    health(&args).expect_code(0);
+}
