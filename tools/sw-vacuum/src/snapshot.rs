@@ -97,7 +97,8 @@ SELECT c.oid::int8, n.nspname::text, c.relname::text,
   greatest(mxid_age(c.relminmxid), COALESCE(mxid_age(t.relminmxid), 0))::int8,
   COALESCE(s.n_live_tup, 0)::int8, COALESCE(s.n_dead_tup, 0)::int8,
   COALESCE(s.n_mod_since_analyze, 0)::int8,
-  (c.reltuples < 0 OR z.tablename IS NULL),
+  -- pg_statistic is the one table ANALYZE never analyses.
+  (c.oid <> 'pg_catalog.pg_statistic'::regclass AND (c.reltuples < 0 OR z.tablename IS NULL)),
   CASE WHEN r.relid IS NULL THEN NULL WHEN r.auto THEN 'autovacuum' ELSE 'another session''s VACUUM' END
 FROM pg_class c
 JOIN pg_namespace n ON n.oid = c.relnamespace
