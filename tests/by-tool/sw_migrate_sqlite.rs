@@ -501,3 +501,74 @@ fn data_only_loads_existing_tables_by_column_name() {
     mig(&["run", src.to_str().unwrap(), "--data-only", "--truncate", "--db", &url]).expect_code(0);
     assert_eq!(c.psql(&db, "SELECT count(*) FROM users"), "3");
 }
+
+#[test]
+fn killed_during_copy_leaves_the_target_unchanged() {
+    let c = shared();
+    let db = c.fresh_db("killed");
+    c.psql(
+        &db,
+        "CREATE TABLE keep (id int PRIMARY KEY); INSERT INTO keep VALUES (1)",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("big.db");
+    let s = rusqlite::Connection::open(&src).unwrap();
+    s.execute_batch(
+        "CREATE TABLE small (id INTEGER PRIMARY KEY, v TEXT);
+         INSERT INTO small VALUES (1, 'x');
+         CREATE TABLE big (id INTEGER PRIMARY KEY, v TEXT, r REAL);
+         WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < 600000)
+         INSERT INTO big SELECT x, hex(randomblob(24)), x * 0.5 FROM n;",
+    )
+    .unwrap();
+    drop(s);
+    let url = c.url(&db);
+    let mut child = cmd::command(BIN.as_ref())
+        .args(["run", src.to_str().unwrap(), "--db", &url, "--jobs", "2"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Wait until the COPY into the staging table is under way, then kill -9.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let n = c.psql(
+            &db,
+            "SELECT coalesce(max(tuples_processed), 0) FROM pg_stat_progress_copy",
+        );
+        if n.parse::<i64>().unwrap() > 0 {
+            break;
+        }
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the run ended before the copy was seen"
+        );
+        assert!(std::time::Instant::now() < deadline, "no COPY seen");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(i32::try_from(child.id()).unwrap()),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    child.wait().unwrap();
+    assert_eq!(
+        c.psql(
+            &db,
+            "SELECT string_agg(tablename, ',' ORDER BY tablename) FROM pg_tables WHERE schemaname = 'public'"
+        ),
+        "keep"
+    );
+    assert_eq!(c.psql(&db, "SELECT count(*) FROM keep"), "1");
+    // The next run cleans up the abandoned staging schema and succeeds.
+    let r = run_into(c, &db, &src, &["--no-verify"]);
+    r.expect_code(0);
+    assert_eq!(c.psql(&db, "SELECT count(*) FROM big"), "600000");
+    assert_eq!(
+        c.psql(
+            &db,
+            "SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'sw_migrate%'"
+        ),
+        "0"
+    );
+}
