@@ -8,7 +8,12 @@ use clap::Command;
 
 /// Every tool: its binary name and clap definition.
 pub fn tools() -> Vec<Command> {
-    vec![sw_health::command(), sw_provision::command(), sw_vacuum::command(), sw_migrate_sqlite::command()]
+    vec![
+        sw_health::command(),
+        sw_provision::command(),
+        sw_vacuum::command(),
+        sw_migrate_sqlite::command(),
+    ]
 }
 
 /// A generated file: path relative to the repository root, and content.
