@@ -1,0 +1,75 @@
+//! sw-alerts: stateful alerting on sw-health reports.
+//!
+//! `sw-alerts eval` turns `health.report` records into `alert` events
+//! (only on transitions and repeats), keeping per-alert state in a file;
+//! `sw-alerts notify` delivers alert events to webhooks (Alertmanager v4
+//! payload), Slack, Teams, email or a command, through a durable outbox.
+
+pub mod eval;
+pub mod event;
+pub mod notify;
+pub mod rules;
+pub mod smtp;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+use sw_core::cli::{CommonOpts, Tool};
+use sw_core::config::Env;
+
+/// Evaluate alert rules on health reports and deliver notifications.
+#[derive(Parser, Debug)]
+#[command(name = "sw-alerts", version, about, long_about = None)]
+pub struct Cli {
+    #[command(flatten)]
+    pub common: CommonOpts,
+    #[command(subcommand)]
+    pub cmd: Cmd,
+}
+
+/// Subcommands.
+#[derive(Subcommand, Debug)]
+pub enum Cmd {
+    /// Read health.report records on stdin, print alert events (transitions and repeats).
+    Eval(eval::EvalArgs),
+    /// Read alert events on stdin and deliver them; undelivered ones stay in the outbox (exit 75).
+    Notify(Box<notify::NotifyArgs>),
+    /// Print the built-in default rule pack (a starting point for --rules).
+    DefaultRules,
+}
+
+impl Tool for Cli {
+    const NAME: &'static str = "sw-alerts";
+    fn common(&self) -> &CommonOpts {
+        &self.common
+    }
+}
+
+/// The clap definition (for man pages and completions).
+pub fn command() -> clap::Command {
+    <Cli as clap::CommandFactory>::command()
+}
+
+/// Default directory for state and outbox.
+pub fn state_dir() -> PathBuf {
+    let env = Env::process();
+    if let Some(x) = env.get("XDG_STATE_HOME").filter(|s| s.starts_with('/')) {
+        return PathBuf::from(x).join("sw");
+    }
+    match env.home() {
+        Some(h) => h.join(".local/state/sw"),
+        None => PathBuf::from("/var/tmp/sw"),
+    }
+}
+
+/// Run the tool.
+pub fn run(cli: Cli) -> sw_core::Result<()> {
+    match cli.cmd {
+        Cmd::Eval(a) => eval::run(&a, cli.common.pretty),
+        Cmd::Notify(a) => notify::run(&a, cli.common.pretty),
+        Cmd::DefaultRules => {
+            print!("{}", rules::DEFAULT_RULES);
+            Ok(())
+        }
+    }
+}
