@@ -10,6 +10,7 @@ use clap::Command;
 pub fn tools() -> Vec<Command> {
     vec![
         sw_health::command(),
+        sw_alerts::command(),
         sw_provision::command(),
         sw_vacuum::command(),
         sw_migrate_sqlite::command(),

@@ -1,0 +1,76 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_sw_alerts_global_optspecs
+    string join \n v/verbose q/quiet pretty h/help V/version
+end
+
+function __fish_sw_alerts_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_sw_alerts_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_sw_alerts_using_subcommand
+    set -l cmd (__fish_sw_alerts_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c sw-alerts -n "__fish_sw_alerts_needs_command" -s v -l verbose -d 'More logging on stderr (-v info, -vv debug, -vvv trace); SW_LOG overrides'
+complete -c sw-alerts -n "__fish_sw_alerts_needs_command" -s q -l quiet -d 'Only errors on stderr'
+complete -c sw-alerts -n "__fish_sw_alerts_needs_command" -l pretty -d 'Indent JSON output for people (still valid JSON, no longer one record per line)'
+complete -c sw-alerts -n "__fish_sw_alerts_needs_command" -s h -l help -d 'Print help'
+complete -c sw-alerts -n "__fish_sw_alerts_needs_command" -s V -l version -d 'Print version'
+complete -c sw-alerts -n "__fish_sw_alerts_needs_command" -f -a "eval" -d 'Read health.report records on stdin, print alert events (transitions and repeats)'
+complete -c sw-alerts -n "__fish_sw_alerts_needs_command" -f -a "notify" -d 'Read alert events on stdin and deliver them; undelivered ones stay in the outbox (exit 75)'
+complete -c sw-alerts -n "__fish_sw_alerts_needs_command" -f -a "default-rules" -d 'Print the built-in default rule pack (a starting point for --rules)'
+complete -c sw-alerts -n "__fish_sw_alerts_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand eval" -l rules -d 'Rule file (TOML); the built-in default pack when not given (see `sw-alerts default-rules`)' -r -F
+complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand eval" -l state -d 'State file (alert states per rule and label set; flock-protected, replaced atomically). Default: $XDG_STATE_HOME/sw/alerts.json or ~/.local/state/sw/alerts.json' -r -F
+complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand eval" -l silences -d 'Silences (TOML `[[silence]]` tables: matchers = { label = "value" }, starts_at, ends_at, comment)' -r -F
+complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand eval" -l now -d 'Evaluate as of this time (RFC 3339) instead of now; for tests and replays' -r
+complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand eval" -s v -l verbose -d 'More logging on stderr (-v info, -vv debug, -vvv trace); SW_LOG overrides'
+complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand eval" -s q -l quiet -d 'Only errors on stderr'
+complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand eval" -l pretty -d 'Indent JSON output for people (still valid JSON, no longer one record per line)'
+complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand eval" -s h -l help -d 'Print help'
+complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand notify" -l webhook -d 'POST the Alertmanager webhook payload (version 4) to this URL; repeatable. `@FILE` reads the URL from a file (keeps tokens off argv)' -r
+complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand notify" -l slack -d 'Slack incoming-webhook URL (or @FILE); repeatable' -r
+complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand notify" -l teams -d 'Microsoft Teams workflow webhook URL (or @FILE); repeatable' -r
+complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand notify" -l exec -d 'Run this shell command per event with the event (one JSON line) on stdin; exit 0 is delivered' -r
+complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand notify" -l smtp-server -d 'Send email through this SMTP server (HOST:PORT)' -r
+complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand notify" -l smtp-tls -d 'SMTP transport security: starttls (587), implicit (465), or plain-insecure (no TLS at all)' -r -f -a "starttls\t'Plain connection upgraded with STARTTLS (port 587); fails when the server does not offer it'
+implicit\t'TLS from the first byte (port 465)'
+plain-insecure\t'No TLS at all: credentials and mail in clear text (local relays and tests only)'"
+complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand notify" -l smtp-ca -d 'CA certificate (PEM) to verify the SMTP server with, instead of the system store' -r -F
+complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand notify" -l smtp-credentials -d 'Env file with SMTP_USER and SMTP_PASSWORD (credentials never go on argv)' -r -F
+complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand notify" -l smtp-from -d 'Envelope and header sender' -r
+complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand notify" -l smtp-to -d 'Recipient; repeatable' -r
+complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand notify" -l no-resolved -d 'Do not send resolved notifications to this kind of channel (webhook, slack, teams, email, exec); repeatable. By default every channel gets them' -r -f -a "webhook\t''
+slack\t''
+teams\t''
+email\t''
+exec\t''"
+complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand notify" -l outbox -d 'Outbox directory (default $XDG_STATE_HOME/sw/outbox or ~/.local/state/sw/outbox)' -r -F
+complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand notify" -l attempts -d 'Delivery attempts per notification and run' -r
+complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand notify" -l retry-delay -d 'Wait before the first retry; doubles for each further one' -r
+complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand notify" -l timeout -d 'Timeout of one delivery attempt' -r
+complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand notify" -s v -l verbose -d 'More logging on stderr (-v info, -vv debug, -vvv trace); SW_LOG overrides'
+complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand notify" -s q -l quiet -d 'Only errors on stderr'
+complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand notify" -l pretty -d 'Indent JSON output for people (still valid JSON, no longer one record per line)'
+complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand notify" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand default-rules" -s v -l verbose -d 'More logging on stderr (-v info, -vv debug, -vvv trace); SW_LOG overrides'
+complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand default-rules" -s q -l quiet -d 'Only errors on stderr'
+complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand default-rules" -l pretty -d 'Indent JSON output for people (still valid JSON, no longer one record per line)'
+complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand default-rules" -s h -l help -d 'Print help'
+complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand help; and not __fish_seen_subcommand_from eval notify default-rules help" -f -a "eval" -d 'Read health.report records on stdin, print alert events (transitions and repeats)'
+complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand help; and not __fish_seen_subcommand_from eval notify default-rules help" -f -a "notify" -d 'Read alert events on stdin and deliver them; undelivered ones stay in the outbox (exit 75)'
+complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand help; and not __fish_seen_subcommand_from eval notify default-rules help" -f -a "default-rules" -d 'Print the built-in default rule pack (a starting point for --rules)'
+complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand help; and not __fish_seen_subcommand_from eval notify default-rules help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
