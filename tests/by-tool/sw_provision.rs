@@ -260,3 +260,497 @@ fn bad_flags_are_usage_errors() {
     r.expect_code(64);
     assert!(r.stdout.is_empty());
 }
+
+// ---------------------------------------------------------------- Azure
+
+use std::collections::BTreeSet;
+
+use sw_testkit::azure::{CLIENT_SECRET, FakeArm, MONITOR_API_VERSION, SUBSCRIPTION};
+
+fn azure(fake: &FakeArm, args: &[&str]) -> Run {
+    let mut c = cmd::command(BIN.as_ref());
+    for k in [
+        "AZURE_FEDERATED_TOKEN_FILE",
+        "IDENTITY_ENDPOINT",
+        "IDENTITY_HEADER",
+        "AZURE_AUTHORITY_HOST",
+    ] {
+        c.env_remove(k);
+    }
+    c.envs(fake.env()).arg("azure").args(args);
+    cmd::run_cmd(&mut c, None)
+}
+
+fn server_path(name: &str) -> String {
+    format!(
+        "/subscriptions/{SUBSCRIPTION}/resourceGroups/exampleresourcegroup/providers/Microsoft.DBforPostgreSQL/flexibleServers/{name}"
+    )
+    .to_ascii_lowercase()
+}
+
+/// Leaf paths of a JSON document (`properties.storage.tier`, ...).
+fn leaf_paths(v: &Value) -> BTreeSet<String> {
+    fn walk(v: &Value, prefix: &str, out: &mut BTreeSet<String>) {
+        match v.as_object() {
+            Some(o) if !o.is_empty() => {
+                for (k, x) in o {
+                    let p = if prefix.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{prefix}.{k}")
+                    };
+                    walk(x, &p, out);
+                }
+            }
+            _ => {
+                out.insert(prefix.to_owned());
+            }
+        }
+    }
+    let mut out = BTreeSet::new();
+    walk(v, "", &mut out);
+    out
+}
+
+fn example_request(file: &str) -> Value {
+    let v: Value =
+        serde_json::from_slice(&std::fs::read(sw_testkit::fixture(&format!("azure-arm/postgresql/{file}"))).unwrap())
+            .unwrap();
+    v["parameters"]["parameters"].clone()
+}
+
+fn sent_body(fake: &FakeArm, method: &str, part: &str) -> Value {
+    let part = part.to_ascii_lowercase();
+    fake.requests()
+        .into_iter()
+        .find(|r| r.method == method && r.path().contains(&part))
+        .unwrap_or_else(|| panic!("no {method} {part}"))
+        .body
+}
+
+/// Requests with this method to exactly this (normalised) path.
+fn exact(fake: &FakeArm, method: &str, path: &str) -> Vec<sw_testkit::azure::Request> {
+    fake.requests()
+        .into_iter()
+        .filter(|r| r.method == method && r.path() == path)
+        .collect()
+}
+
+fn writes(fake: &FakeArm) -> usize {
+    ["PUT", "PATCH", "DELETE", "POST"]
+        .iter()
+        .map(|m| fake.count(m, "/subscriptions/"))
+        .sum()
+}
+
+fn example_args<'a>(env_file: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut v = vec![
+        "--resource-group",
+        "exampleresourcegroup",
+        "--name",
+        "exampleserver",
+        "--location",
+        "eastus",
+        "--sku",
+        "Standard_D4ds_v5",
+        "--tier",
+        "general-purpose",
+        "--pg-version",
+        "17",
+        "--zone",
+        "1",
+        "--storage-gb",
+        "512",
+        "--auto-grow",
+        "disabled",
+        "--storage-tier",
+        "P20",
+        "--backup-retention-days",
+        "7",
+        "--geo-redundant-backup",
+        "enabled",
+        "--ha",
+        "zone-redundant",
+        "--admin-user",
+        "exampleadministratorlogin",
+        "--tag",
+        "InCustomerVnet=false",
+        "--tag",
+        "InMicrosoftVnet=true",
+        "--allow-ip",
+        "203.0.113.0/24",
+        "--param",
+        "constraint_exclusion=on",
+        "--database",
+        "exampledatabase",
+        "--poll-interval",
+        "10ms",
+        "--env-file",
+        env_file,
+    ];
+    // A flag given again in `extra` replaces the default's value.
+    for pair in extra.chunks(2) {
+        if let [flag, value] = pair
+            && flag.starts_with("--")
+            && !matches!(*flag, "--tag" | "--allow-ip" | "--param")
+            && let Some(i) = v.iter().position(|x| x == flag)
+            && !value.starts_with("--")
+        {
+            v[i + 1] = value;
+            continue;
+        }
+        v.extend_from_slice(pair);
+    }
+    v
+}
+
+#[test]
+fn azure_create_sends_the_official_shapes_polls_and_converges() {
+    let fake = FakeArm::start();
+    fake.with(|s| s.in_progress_polls = 3);
+    let tmp = tempfile::tempdir().unwrap();
+    let env_file = tmp.path().join("db.env");
+    let ef = env_file.to_str().unwrap();
+    let r = azure(&fake, &example_args(ef, &[]));
+    r.expect_code(0);
+    let rec = r.one("provision.azure");
+    assert_eq!(rec["state"], "Ready", "{rec}");
+    assert_eq!(rec["fqdn"], "exampleserver.postgres.database.azure.com");
+
+    // Request bodies have exactly the property paths of the official examples.
+    let put = exact(&fake, "PUT", &server_path("exampleserver")).pop().unwrap().body;
+    assert_eq!(
+        leaf_paths(&put),
+        leaf_paths(&example_request(
+            "ServersCreateInMicrosoftOwnedVirtualNetworkWithZoneRedundantHighAvailability.json"
+        ))
+    );
+    assert_eq!(
+        put["sku"],
+        serde_json::json!({"tier": "GeneralPurpose", "name": "Standard_D4ds_v5"})
+    );
+    let fw = sent_body(&fake, "PUT", "/firewallRules/");
+    assert_eq!(
+        leaf_paths(&fw),
+        leaf_paths(&example_request("FirewallRulesCreateOrUpdate.json"))
+    );
+    assert_eq!(fw["properties"]["endIpAddress"], "203.0.113.255");
+    let cfg = sent_body(&fake, "PATCH", "/configurations/constraint_exclusion");
+    assert_eq!(cfg, example_request("ConfigurationsUpdate.json"));
+    let db = sent_body(&fake, "PUT", "/databases/exampledatabase");
+    assert_eq!(leaf_paths(&db), leaf_paths(&example_request("DatabasesCreate.json")));
+
+    // The create was polled InProgress three times, then Succeeded, through
+    // the monitor URL used verbatim (the fake refuses any other api-version).
+    let polls: Vec<u32> = fake.with(|s| {
+        s.ops
+            .values()
+            .filter(|o| o.resource.as_deref() == Some(server_path("exampleserver").as_str()))
+            .map(|o| o.polls)
+            .collect()
+    });
+    assert_eq!(polls, [4]);
+    assert!(fake.requests().iter().any(|r| r.target.contains(MONITOR_API_VERSION)));
+    assert_eq!(fake.with(|s| s.tokens_issued), 1, "the token is cached");
+
+    // The env file: 0600, the generated password that was sent, never printed.
+    assert_eq!(mode(&env_file), 0o600);
+    let text = std::fs::read_to_string(&env_file).unwrap();
+    let env = sw_core::envfile::EnvFile::parse(&text).unwrap();
+    let url = env.get("DATABASE_URL").unwrap();
+    let pw = put["properties"]["administratorLoginPassword"].as_str().unwrap();
+    assert!(url.starts_with(&format!("postgresql://exampleadministratorlogin:{pw}@exampleserver.postgres.database.azure.com:5432/exampledatabase?sslmode=verify-full")), "{url}");
+    for k in [
+        "DATABASE_URL_SQLALCHEMY",
+        "DATABASE_URL_JDBC",
+        "DATABASE_DJANGO",
+        "DATABASE_DSN",
+    ] {
+        assert!(env.get(k).unwrap().contains(pw), "{k}");
+    }
+    assert!(!r.stdout.contains(pw) && !r.stderr.contains(pw) && !r.stderr.contains(CLIENT_SECRET));
+
+    // A re-run reads and changes nothing; so does one after a failover swapped the zones.
+    let before = writes(&fake);
+    let again = azure(&fake, &example_args(ef, &["--standby-zone", "2"]));
+    again.expect_code(0);
+    fake.with(|s| {
+        let srv = s.resources.get_mut(&server_path("exampleserver")).unwrap();
+        srv["properties"]["availabilityZone"] = "2".into();
+        srv["properties"]["highAvailability"]["standbyAvailabilityZone"] = "1".into();
+    });
+    let swapped = azure(&fake, &example_args(ef, &["--standby-zone", "2"]));
+    swapped.expect_code(0);
+    let rec = swapped.one("provision.azure");
+    assert_eq!(rec["changed"], false, "{rec}");
+    assert_eq!(rec["warnings"], serde_json::json!([]), "{rec}");
+    assert_eq!(writes(&fake), before, "re-runs sent writes");
+    assert_eq!(
+        std::fs::read_to_string(&env_file).unwrap(),
+        text,
+        "the password is kept"
+    );
+
+    // A changed retention is one PATCH with just that field.
+    let r = azure(&fake, &example_args(ef, &["--backup-retention-days", "35"]));
+    r.expect_code(0);
+    let patch = exact(&fake, "PATCH", &server_path("exampleserver")).pop().unwrap().body;
+    assert_eq!(
+        patch,
+        serde_json::json!({"properties": {"backup": {"backupRetentionDays": 35}}})
+    );
+}
+
+#[test]
+fn azure_failed_operations_give_their_code_and_a_fitting_exit() {
+    let fake = FakeArm::start();
+    let tmp = tempfile::tempdir().unwrap();
+    let ef = tmp.path().join("db.env");
+    let ef = ef.to_str().unwrap();
+    fake.with(|s| {
+        s.fail_next.push((
+            "flexibleServers/exampleserver".into(),
+            "PrivateDnsZoneNameNotValid".into(),
+            "The private DNS zone name is not valid.".into(),
+        ));
+    });
+    let r = azure(&fake, &example_args(ef, &[]));
+    r.expect_code(65);
+    assert_eq!(r.stderr.lines().count(), 1, "{r:?}");
+    assert!(
+        r.stderr
+            .contains("PrivateDnsZoneNameNotValid: The private DNS zone name is not valid."),
+        "{r:?}"
+    );
+    assert!(r.stdout.is_empty());
+
+    fake.with(|s| {
+        s.resources.clear();
+        s.fail_next.push((
+            "flexibleServers/exampleserver".into(),
+            "InternalServerError".into(),
+            "An unexpected error occured.".into(),
+        ));
+    });
+    let r = azure(&fake, &example_args(ef, &[]));
+    r.expect_code(69);
+    assert!(r.stderr.contains("InternalServerError"), "{r:?}");
+
+    // Checked against the capabilities API before anything is written.
+    fake.with(|s| s.resources.clear());
+    let before = writes(&fake);
+    let r = azure(&fake, &example_args(ef, &["--sku", "Standard_Nope"]));
+    r.expect_code(65);
+    assert!(
+        r.stderr
+            .contains("SKU Standard_Nope is not offered in tier GeneralPurpose"),
+        "{r:?}"
+    );
+    let r = azure(&fake, &example_args(ef, &["--pg-version", "9"]));
+    r.expect_code(65);
+    assert_eq!(writes(&fake), before);
+
+    // Refused credentials: 77, with the token endpoint's code.
+    let mut c = cmd::command(BIN.as_ref());
+    c.envs(fake.env())
+        .env("AZURE_CLIENT_SECRET", "wrong-secret-value")
+        .args(["azure", "status", "--resource-group", "g", "--name", "x1y"]);
+    let r = cmd::run_cmd(&mut c, None);
+    r.expect_code(77);
+    assert!(
+        r.stderr.contains("invalid_client") && !r.stderr.contains("wrong-secret-value"),
+        "{r:?}"
+    );
+}
+
+#[test]
+fn azure_throttling_is_waited_out_and_interrupted_creates_are_reattached() {
+    let fake = FakeArm::start();
+    let tmp = tempfile::tempdir().unwrap();
+    let ef = tmp.path().join("db.env");
+    let ef = ef.to_str().unwrap();
+
+    // The first create is interrupted: still running when the client gives up.
+    fake.with(|s| {
+        s.in_progress_polls = 4;
+        s.retry_after = 1;
+    });
+    let r = azure(&fake, &example_args(ef, &["--operation-timeout", "1s"]));
+    r.expect_code(75);
+    assert!(r.stderr.contains("run again to re-attach"), "{r:?}");
+    fake.with(|s| s.retry_after = 0);
+    let r = azure(&fake, &example_args(ef, &[]));
+    r.expect_code(0);
+    let rec = r.one("provision.azure");
+    assert_eq!(rec["changes"][0]["action"], "reattach", "{rec}");
+    assert_eq!(rec["state"], "Ready");
+    assert_eq!(
+        exact(&fake, "PUT", &server_path("exampleserver")).len(),
+        1,
+        "the server was created twice"
+    );
+
+    // 429 with Retry-After: waited out (not earlier), then answered.
+    fake.with(|s| s.throttle = Some((1, 1)));
+    let n = fake.requests().len();
+    let r = azure(
+        &fake,
+        &[
+            "status",
+            "--resource-group",
+            "exampleresourcegroup",
+            "--name",
+            "exampleserver",
+        ],
+    );
+    r.expect_code(0);
+    assert_eq!(r.one("provision.azure.status")["state"], "Ready");
+    let gets: Vec<_> = fake.requests()[n..]
+        .iter()
+        .filter(|q| q.method == "GET" && q.path() == server_path("exampleserver"))
+        .cloned()
+        .collect();
+    assert_eq!(gets.len(), 2);
+    assert!(gets[1].at.duration_since(gets[0].at) >= std::time::Duration::from_secs(1));
+}
+
+#[test]
+fn azure_lists_follow_next_link_and_only_our_rules_are_removed() {
+    let fake = FakeArm::start();
+    fake.with(|s| s.in_progress_polls = 0);
+    let tmp = tempfile::tempdir().unwrap();
+    let ef = tmp.path().join("db.env");
+    let ef = ef.to_str().unwrap();
+    azure(&fake, &example_args(ef, &[])).expect_code(0);
+    let base = server_path("exampleserver");
+    fake.with(|s| {
+        for i in 1..=4 {
+            let name = format!("sw-10_0_0_{i}-10_0_0_{i}");
+            s.resources.insert(
+                format!("{base}/firewallrules/{name}"),
+                serde_json::json!({"name": name, "properties": {"startIpAddress": format!("10.0.0.{i}"), "endIpAddress": format!("10.0.0.{i}")}}),
+            );
+        }
+        s.resources.insert(
+            format!("{base}/firewallrules/office"),
+            serde_json::json!({"name": "office", "properties": {"startIpAddress": "192.0.2.1", "endIpAddress": "192.0.2.1"}}),
+        );
+        s.page_size = 2;
+    });
+    let r = azure(&fake, &example_args(ef, &[]));
+    r.expect_code(0);
+    // Six rules over three pages; the 4 stale sw- rules on every page are gone, "office" stays.
+    assert_eq!(fake.count("DELETE", "/firewallRules/sw-10_0_0_"), 4);
+    assert_eq!(fake.count("DELETE", "/firewallRules/office"), 0);
+    let pages = fake
+        .requests()
+        .iter()
+        .filter(|q| q.method == "GET" && q.target.contains("$skiptoken="))
+        .count();
+    assert_eq!(pages, 2, "nextLink not followed");
+}
+
+#[test]
+fn azure_dry_run_prints_requests_and_cost_stably_without_secrets() {
+    let fake = FakeArm::start();
+    let tmp = tempfile::tempdir().unwrap();
+    let ef = tmp.path().join("db.env");
+    let ef = ef.to_str().unwrap();
+    let args = example_args(ef, &["--dry-run", "--allow-azure-services"]);
+    let a = azure(&fake, &args);
+    a.expect_code(0);
+    let b = azure(&fake, &args);
+    assert_eq!(a.stdout, b.stdout, "dry-run output is not stable");
+    assert_eq!(writes(&fake), 0);
+    assert!(!Path::new(ef).exists());
+    let recs = a.records();
+    let reqs: Vec<&Value> = recs.iter().filter(|r| r["kind"] == "azure.request").collect();
+    assert_eq!(reqs[0]["method"], "PUT");
+    assert_eq!(
+        reqs[0]["url"],
+        format!("{}{}?api-version=2025-08-01", fake.url, server_path("exampleserver"))
+            .replace("resourcegroups", "resourceGroups")
+            .replace(
+                "microsoft.dbforpostgresql/flexibleservers",
+                "Microsoft.DBforPostgreSQL/flexibleServers"
+            )
+    );
+    assert_eq!(
+        reqs[0]["body"]["properties"]["administratorLoginPassword"],
+        "<redacted>"
+    );
+    assert!(
+        reqs.iter()
+            .any(|r| r["body"]["properties"]["startIpAddress"] == "0.0.0.0")
+    );
+    let rec = a.one("provision.azure");
+    assert!(rec["warnings"].to_string().contains("every Azure tenant"), "{rec}");
+    assert!(a.stderr.contains("every Azure tenant"));
+    let est = &rec["cost_estimate"];
+    assert!(est["monthly_usd"].as_f64().unwrap() > 0.0);
+    assert!(est["basis"].as_str().unwrap().contains("x 2 (HA standby)"));
+    assert!(est["prices_as_of"].as_str().unwrap().starts_with("20"));
+    for secret in [CLIENT_SECRET, "fake-token-"] {
+        assert!(!a.stdout.contains(secret) && !a.stderr.contains(secret));
+    }
+}
+
+#[test]
+fn azure_replica_status_and_delete() {
+    let fake = FakeArm::start();
+    fake.with(|s| s.in_progress_polls = 1);
+    let tmp = tempfile::tempdir().unwrap();
+    let env_file = tmp.path().join("db.env");
+    let ef = env_file.to_str().unwrap();
+    azure(&fake, &example_args(ef, &[])).expect_code(0);
+    let rg = ["--resource-group", "exampleresourcegroup", "--poll-interval", "10ms"];
+    let mut args = vec![
+        "replica",
+        "--name",
+        "examplereplica",
+        "--of",
+        "exampleserver",
+        "--location",
+        "westus",
+        "--env-file",
+        ef,
+    ];
+    args.extend_from_slice(&rg);
+    let r = azure(&fake, &args);
+    r.expect_code(0);
+    let body = exact(&fake, "PUT", &server_path("examplereplica")).pop().unwrap().body;
+    let example = leaf_paths(&example_request("ServersCreateReplica.json"));
+    assert!(leaf_paths(&body).is_subset(&example), "{body}");
+    assert_eq!(body["properties"]["createMode"], "Replica");
+    assert_eq!(body["location"], "westus");
+    let text = std::fs::read_to_string(&env_file).unwrap();
+    assert!(
+        text.contains("DATABASE_URL_READONLY='postgresql://exampleadministratorlogin:"),
+        "{text}"
+    );
+    assert!(text.contains("@examplereplica.postgres.database.azure.com:5432/exampledatabase?"));
+    // Again: nothing to do.
+    let again = azure(&fake, &args);
+    assert_eq!(again.expect_code(0).one("provision.azure.replica")["changed"], false);
+
+    let mut st = vec!["status", "--name", "examplereplica"];
+    st.extend_from_slice(&rg);
+    assert_eq!(
+        azure(&fake, &st).expect_code(0).one("provision.azure.status")["replication_role"],
+        "AsyncReplica"
+    );
+    let mut del = vec!["delete", "--name", "examplereplica"];
+    del.extend_from_slice(&rg);
+    azure(&fake, &del).expect_code(64);
+    del.push("--yes");
+    assert_eq!(
+        azure(&fake, &del).expect_code(0).one("provision.azure.delete")["deleted"],
+        true
+    );
+    azure(&fake, &st).expect_code(66);
+    // Deleting what is gone is not an error.
+    assert_eq!(
+        azure(&fake, &del).expect_code(0).one("provision.azure.delete")["deleted"],
+        false
+    );
+}

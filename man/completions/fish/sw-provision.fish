@@ -73,7 +73,7 @@ complete -c sw-provision -n "__fish_sw_provision_using_subcommand destroy" -s v 
 complete -c sw-provision -n "__fish_sw_provision_using_subcommand destroy" -s q -l quiet -d 'Only errors on stderr'
 complete -c sw-provision -n "__fish_sw_provision_using_subcommand destroy" -l pretty -d 'Indent JSON output for people (still valid JSON, no longer one record per line)'
 complete -c sw-provision -n "__fish_sw_provision_using_subcommand destroy" -s h -l help -d 'Print help'
-complete -c sw-provision -n "__fish_sw_provision_using_subcommand azure; and not __fish_seen_subcommand_from replica status delete help" -l subscription -d 'Subscription id' -r
+complete -c sw-provision -n "__fish_sw_provision_using_subcommand azure; and not __fish_seen_subcommand_from replica status delete help" -l subscription -d 'Subscription id (default: AZURE_SUBSCRIPTION_ID)' -r
 complete -c sw-provision -n "__fish_sw_provision_using_subcommand azure; and not __fish_seen_subcommand_from replica status delete help" -l resource-group -d 'Resource group (must exist)' -r
 complete -c sw-provision -n "__fish_sw_provision_using_subcommand azure; and not __fish_seen_subcommand_from replica status delete help" -l name -d 'Server name (3-63 lowercase letters, digits and inner hyphens)' -r
 complete -c sw-provision -n "__fish_sw_provision_using_subcommand azure; and not __fish_seen_subcommand_from replica status delete help" -l auth -d 'How to get a token' -r -f -a "auto\t'AZURE_CLIENT_SECRET, then AZURE_FEDERATED_TOKEN_FILE, then IDENTITY_ENDPOINT, then `az` if on PATH, else IMDS'
@@ -122,7 +122,7 @@ complete -c sw-provision -n "__fish_sw_provision_using_subcommand azure; and not
 complete -c sw-provision -n "__fish_sw_provision_using_subcommand azure; and not __fish_seen_subcommand_from replica status delete help" -f -a "status" -d 'Print the server\'s state'
 complete -c sw-provision -n "__fish_sw_provision_using_subcommand azure; and not __fish_seen_subcommand_from replica status delete help" -f -a "delete" -d 'Delete the server (needs --yes)'
 complete -c sw-provision -n "__fish_sw_provision_using_subcommand azure; and not __fish_seen_subcommand_from replica status delete help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c sw-provision -n "__fish_sw_provision_using_subcommand azure; and __fish_seen_subcommand_from replica" -l subscription -d 'Subscription id' -r
+complete -c sw-provision -n "__fish_sw_provision_using_subcommand azure; and __fish_seen_subcommand_from replica" -l subscription -d 'Subscription id (default: AZURE_SUBSCRIPTION_ID)' -r
 complete -c sw-provision -n "__fish_sw_provision_using_subcommand azure; and __fish_seen_subcommand_from replica" -l resource-group -d 'Resource group (must exist)' -r
 complete -c sw-provision -n "__fish_sw_provision_using_subcommand azure; and __fish_seen_subcommand_from replica" -l name -d 'Server name (3-63 lowercase letters, digits and inner hyphens)' -r
 complete -c sw-provision -n "__fish_sw_provision_using_subcommand azure; and __fish_seen_subcommand_from replica" -l auth -d 'How to get a token' -r -f -a "auto\t'AZURE_CLIENT_SECRET, then AZURE_FEDERATED_TOKEN_FILE, then IDENTITY_ENDPOINT, then `az` if on PATH, else IMDS'
@@ -142,7 +142,7 @@ complete -c sw-provision -n "__fish_sw_provision_using_subcommand azure; and __f
 complete -c sw-provision -n "__fish_sw_provision_using_subcommand azure; and __fish_seen_subcommand_from replica" -s q -l quiet -d 'Only errors on stderr'
 complete -c sw-provision -n "__fish_sw_provision_using_subcommand azure; and __fish_seen_subcommand_from replica" -l pretty -d 'Indent JSON output for people (still valid JSON, no longer one record per line)'
 complete -c sw-provision -n "__fish_sw_provision_using_subcommand azure; and __fish_seen_subcommand_from replica" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c sw-provision -n "__fish_sw_provision_using_subcommand azure; and __fish_seen_subcommand_from status" -l subscription -d 'Subscription id' -r
+complete -c sw-provision -n "__fish_sw_provision_using_subcommand azure; and __fish_seen_subcommand_from status" -l subscription -d 'Subscription id (default: AZURE_SUBSCRIPTION_ID)' -r
 complete -c sw-provision -n "__fish_sw_provision_using_subcommand azure; and __fish_seen_subcommand_from status" -l resource-group -d 'Resource group (must exist)' -r
 complete -c sw-provision -n "__fish_sw_provision_using_subcommand azure; and __fish_seen_subcommand_from status" -l name -d 'Server name (3-63 lowercase letters, digits and inner hyphens)' -r
 complete -c sw-provision -n "__fish_sw_provision_using_subcommand azure; and __fish_seen_subcommand_from status" -l auth -d 'How to get a token' -r -f -a "auto\t'AZURE_CLIENT_SECRET, then AZURE_FEDERATED_TOKEN_FILE, then IDENTITY_ENDPOINT, then `az` if on PATH, else IMDS'
@@ -158,7 +158,7 @@ complete -c sw-provision -n "__fish_sw_provision_using_subcommand azure; and __f
 complete -c sw-provision -n "__fish_sw_provision_using_subcommand azure; and __fish_seen_subcommand_from status" -s q -l quiet -d 'Only errors on stderr'
 complete -c sw-provision -n "__fish_sw_provision_using_subcommand azure; and __fish_seen_subcommand_from status" -l pretty -d 'Indent JSON output for people (still valid JSON, no longer one record per line)'
 complete -c sw-provision -n "__fish_sw_provision_using_subcommand azure; and __fish_seen_subcommand_from status" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c sw-provision -n "__fish_sw_provision_using_subcommand azure; and __fish_seen_subcommand_from delete" -l subscription -d 'Subscription id' -r
+complete -c sw-provision -n "__fish_sw_provision_using_subcommand azure; and __fish_seen_subcommand_from delete" -l subscription -d 'Subscription id (default: AZURE_SUBSCRIPTION_ID)' -r
 complete -c sw-provision -n "__fish_sw_provision_using_subcommand azure; and __fish_seen_subcommand_from delete" -l resource-group -d 'Resource group (must exist)' -r
 complete -c sw-provision -n "__fish_sw_provision_using_subcommand azure; and __fish_seen_subcommand_from delete" -l name -d 'Server name (3-63 lowercase letters, digits and inner hyphens)' -r
 complete -c sw-provision -n "__fish_sw_provision_using_subcommand azure; and __fish_seen_subcommand_from delete" -l auth -d 'How to get a token' -r -f -a "auto\t'AZURE_CLIENT_SECRET, then AZURE_FEDERATED_TOKEN_FILE, then IDENTITY_ENDPOINT, then `az` if on PATH, else IMDS'

@@ -11,6 +11,7 @@
 
 #![allow(clippy::unwrap_used, clippy::missing_panics_doc)]
 
+pub mod azure;
 pub mod cmd;
 pub mod pg;
 pub mod tls;

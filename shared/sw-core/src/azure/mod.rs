@@ -126,7 +126,13 @@ impl Response {
 }
 
 /// Send one request; transport failures are errors (exit 69).
-pub fn send(agent: &ureq::Agent, method: &str, url: &str, headers: &[(&str, &str)], body: Option<Vec<u8>>) -> Result<Response> {
+pub fn send(
+    agent: &ureq::Agent,
+    method: &str,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: Option<Vec<u8>>,
+) -> Result<Response> {
     let mut req = ureq::http::Request::builder().method(method).uri(url);
     for (k, v) in headers {
         req = req.header(*k, *v);
@@ -146,13 +152,17 @@ pub fn send(agent: &ureq::Agent, method: &str, url: &str, headers: &[(&str, &str
     let headers = res
         .headers()
         .iter()
-        .map(|(k, v)| (k.as_str().to_owned(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+        .map(|(k, v)| {
+            (
+                k.as_str().to_owned(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
         .collect();
     let mut text = String::new();
-    res.body_mut()
-        .as_reader()
-        .read_to_string(&mut text)
-        .map_err(|e| Error::unavailable(format!("reading the response to {method} {}", redact_url(url))).with_source(e))?;
+    res.body_mut().as_reader().read_to_string(&mut text).map_err(|e| {
+        Error::unavailable(format!("reading the response to {method} {}", redact_url(url))).with_source(e)
+    })?;
     let body = if text.trim().is_empty() {
         Value::Null
     } else {
@@ -186,7 +196,11 @@ pub fn error_summary(body: &Value) -> Option<(String, String)> {
 }
 
 fn first_line(s: &str) -> String {
-    s.lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join(" ")
+    s.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Exit code for an HTTP error status (README exit-code table).
@@ -329,7 +343,9 @@ impl ArmClient {
                 Err(e) => return Err(e),
             };
             if !retry || attempt >= self.policy.attempts {
-                return Err(last_err.with_exit(Exit::TempFail).context(format!("giving up after {attempt} attempts")));
+                return Err(last_err
+                    .with_exit(Exit::TempFail)
+                    .context(format!("giving up after {attempt} attempts")));
             }
             // Never earlier than Retry-After; our own backoff when absent.
             let sleep = wait.unwrap_or_else(|| jitter(delay));
@@ -348,7 +364,10 @@ impl ArmClient {
                 _ => String::new(),
             },
         };
-        let req_id = r.header("x-ms-request-id").map(|id| format!(" (request id {id})")).unwrap_or_default();
+        let req_id = r
+            .header("x-ms-request-id")
+            .map(|id| format!(" (request id {id})"))
+            .unwrap_or_default();
         Error::new(
             exit_for_status(r.status),
             format!("{method} {}: HTTP {}: {reason}{req_id}", redact_url(url), r.status),
@@ -383,7 +402,10 @@ impl ArmClient {
         while let Some(url) = next.take() {
             pages += 1;
             if pages > 10_000 {
-                return Err(Error::unavailable(format!("GET {}: more than 10000 pages", redact_url(&url))));
+                return Err(Error::unavailable(format!(
+                    "GET {}: more than 10000 pages",
+                    redact_url(&url)
+                )));
             }
             let body = self.get(&url)?;
             if let Some(items) = body.get("value").and_then(Value::as_array) {
@@ -460,7 +482,10 @@ impl ArmClient {
                 "failed" | "canceled" | "cancelled" => {
                     let (code, msg) = error_summary(&r.body)
                         .unwrap_or_else(|| (status.to_owned(), "the operation ended without an error body".into()));
-                    return Err(Error::new(exit_for_operation_error(&code), format!("{what}: {status}: {code}: {msg}")));
+                    return Err(Error::new(
+                        exit_for_operation_error(&code),
+                        format!("{what}: {status}: {code}: {msg}"),
+                    ));
                 }
                 _ => {
                     log::info!("{what}: {status}");
@@ -489,18 +514,22 @@ impl ArmClient {
     }
 
     /// Serialise writes to one ARM resource across processes: an flock
-    /// keyed by the resource id, held until dropped (exit 75 if held).
+    /// keyed by the ARM endpoint and resource id, held until dropped (exit
+    /// 75 if held).
     pub fn write_lock(&self, resource_id: &str, env: &Env) -> Result<crate::lock::Lock> {
         let dir = env
             .get("XDG_RUNTIME_DIR")
             .map_or_else(std::env::temp_dir, PathBuf::from);
-        let key: String = resource_id
-            .to_ascii_lowercase()
-            .chars()
-            .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
-            .collect();
-        let tail: String = key.chars().rev().take(120).collect::<Vec<_>>().into_iter().rev().collect();
-        crate::lock::Lock::try_acquire(&dir.join(format!("sw-azure-{tail}.lock")), "another sw process writing to this Azure resource")
+        // FNV-1a: a short stable file name for a long id.
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        for b in format!("{}{}", self.endpoints.arm, resource_id.to_ascii_lowercase()).bytes() {
+            h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+        let name = resource_id.rsplit('/').next().unwrap_or("resource");
+        crate::lock::Lock::try_acquire(
+            &dir.join(format!("sw-azure-{name}-{h:016x}.lock")),
+            &format!("sw process writing to Azure resource {name}"),
+        )
     }
 }
 

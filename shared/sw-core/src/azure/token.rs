@@ -82,7 +82,9 @@ pub struct Credential {
 
 impl std::fmt::Debug for Credential {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Credential").field("kind", &self.kind).finish_non_exhaustive()
+        f.debug_struct("Credential")
+            .field("kind", &self.kind)
+            .finish_non_exhaustive()
     }
 }
 
@@ -187,7 +189,12 @@ impl Credential {
 
     /// The Azure CLI's logged-in account.
     pub fn azure_cli(ep: &Endpoints) -> Credential {
-        Credential::new(Flow::Cli { resource: ep.resource() }, "Azure CLI")
+        Credential::new(
+            Flow::Cli {
+                resource: ep.resource(),
+            },
+            "Azure CLI",
+        )
     }
 
     fn fetch(&self) -> Result<(String, Duration)> {
@@ -198,7 +205,10 @@ impl Credential {
                     if let Some(path) = v.strip_prefix("@file:") {
                         let p = PathBuf::from(path);
                         *v = std::fs::read_to_string(&p)
-                            .map_err(|e| Error::config(format!("reading the federated token file {}", crate::fsutil::q(&p))).with_source(e))?
+                            .map_err(|e| {
+                                Error::config(format!("reading the federated token file {}", crate::fsutil::q(&p)))
+                                    .with_source(e)
+                            })?
                             .trim()
                             .to_owned();
                         secret::register(v);
@@ -209,7 +219,10 @@ impl Credential {
                     &agent(),
                     "POST",
                     url,
-                    &[("Content-Type", "application/x-www-form-urlencoded"), ("Accept", "application/json")],
+                    &[
+                        ("Content-Type", "application/x-www-form-urlencoded"),
+                        ("Accept", "application/json"),
+                    ],
                     Some(body),
                 )?;
                 parse_token(self.kind, r.status, &r.body)
@@ -221,13 +234,25 @@ impl Credential {
             }
             Flow::Cli { resource } => {
                 let out = Command::new("az")
-                    .args(["account", "get-access-token", "--output", "json", "--resource", resource])
+                    .args([
+                        "account",
+                        "get-access-token",
+                        "--output",
+                        "json",
+                        "--resource",
+                        resource,
+                    ])
                     .output()
-                    .map_err(|e| Error::unavailable("running `az account get-access-token` (is the Azure CLI installed?)").with_source(e))?;
+                    .map_err(|e| {
+                        Error::unavailable("running `az account get-access-token` (is the Azure CLI installed?)")
+                            .with_source(e)
+                    })?;
                 if !out.status.success() {
                     let err = String::from_utf8_lossy(&out.stderr);
                     let line = err.lines().find(|l| !l.trim().is_empty()).unwrap_or("").trim();
-                    return Err(Error::no_perm(format!("az account get-access-token failed: {line} (run `az login`)")));
+                    return Err(Error::no_perm(format!(
+                        "az account get-access-token failed: {line} (run `az login`)"
+                    )));
                 }
                 let v: Value = serde_json::from_slice(&out.stdout)
                     .map_err(|e| Error::unavailable("az account get-access-token printed no JSON").with_source(e))?;
@@ -337,7 +362,12 @@ mod tests {
         let on = chrono::Utc::now().timestamp() + 1000;
         let (_, l) = parse_token("x", 200, &json!({"access_token": "abc", "expires_on": on.to_string()})).unwrap();
         assert!(l.as_secs() > 900 && l.as_secs() <= 1000);
-        let e = parse_token("x", 401, &json!({"error": "invalid_client", "error_description": "AADSTS7000215: bad"})).unwrap_err();
+        let e = parse_token(
+            "x",
+            401,
+            &json!({"error": "invalid_client", "error_description": "AADSTS7000215: bad"}),
+        )
+        .unwrap_err();
         assert_eq!(e.exit(), crate::Exit::NoPerm);
         assert!(e.to_string().contains("invalid_client"));
     }
@@ -356,7 +386,9 @@ mod tests {
         let env = Env::fixed([("PATH", "/nonexistent")]);
         let s = token_source_from_env(&env, &ep, AuthMethod::Auto).unwrap();
         assert_eq!(s.describe(), "managed identity (IMDS)");
-        let e = token_source_from_env(&env, &ep, AuthMethod::ClientSecret).err().unwrap();
+        let e = token_source_from_env(&env, &ep, AuthMethod::ClientSecret)
+            .err()
+            .unwrap();
         assert_eq!(e.exit(), crate::Exit::Config);
     }
 }

@@ -100,8 +100,6 @@ fn parse_db_name(s: &str) -> std::result::Result<String, String> {
 /// Flags of `sw-provision azure` (create or converge).
 #[derive(Args, Debug)]
 pub struct ApplyArgs {
-    #[command(flatten)]
-    pub target: Target,
     /// Region (required to create; an existing server keeps its own).
     #[arg(long, value_name = "REGION")]
     pub location: Option<String>,
@@ -340,8 +338,7 @@ fn zone_drift(a: &ApplyArgs, server: &Value, warnings: &mut Vec<String>) {
 }
 
 /// Run `sw-provision azure`.
-pub fn run(a: &ApplyArgs, pretty: bool) -> Result<()> {
-    let t = &a.target;
+pub fn run(t: &Target, a: &ApplyArgs, pretty: bool) -> Result<()> {
     let c = t.client()?;
     let env_file = a
         .env_file
@@ -371,7 +368,8 @@ pub fn run(a: &ApplyArgs, pretty: bool) -> Result<()> {
     }
     let caps_path = format!(
         "/subscriptions/{}/providers/Microsoft.DBforPostgreSQL/locations/{}/capabilities?api-version={API_VERSION}",
-        t.subscription, location
+        t.subscription(),
+        location
     );
     let caps_body = c.get(&caps_path)?;
     let vcores = caps::check(
@@ -514,7 +512,7 @@ pub fn run(a: &ApplyArgs, pretty: bool) -> Result<()> {
     let env_changed = if a.dry_run {
         false
     } else {
-        write_env(a, &env_file, env, &final_server, password.as_deref())?
+        write_env(t, a, &env_file, env, &final_server, password.as_deref())?
     };
     if env_changed {
         changes.push(json!({"action": "write_env_file", "detail": env_file.display().to_string()}));
@@ -675,6 +673,7 @@ fn plan_params(a: &ApplyArgs, c: &ArmClient, t: &Target, exists: bool, steps: &m
 }
 
 fn write_env(
+    t: &Target,
     a: &ApplyArgs,
     path: &std::path::Path,
     mut env: EnvFile,
@@ -683,7 +682,7 @@ fn write_env(
 ) -> Result<bool> {
     let Some(pw) = password else { return Ok(false) };
     let fqdn = match text(server, "/properties/fullyQualifiedDomainName") {
-        "" => format!("{}.postgres.database.azure.com", a.target.name),
+        "" => format!("{}.postgres.database.azure.com", t.name),
         f => f.to_owned(),
     };
     let user = match text(server, "/properties/administratorLogin") {

@@ -43,9 +43,9 @@ pub enum Auth {
 /// Which server, and how to reach ARM.
 #[derive(Args, Debug, Clone)]
 pub struct Target {
-    /// Subscription id.
-    #[arg(long, env = "AZURE_SUBSCRIPTION_ID", value_name = "ID")]
-    pub subscription: String,
+    /// Subscription id (default: AZURE_SUBSCRIPTION_ID).
+    #[arg(long, value_name = "ID")]
+    pub subscription: Option<String>,
     /// Resource group (must exist).
     #[arg(long, value_name = "NAME")]
     pub resource_group: String,
@@ -70,11 +70,22 @@ pub struct Target {
 }
 
 impl Target {
+    /// The subscription: --subscription, else AZURE_SUBSCRIPTION_ID
+    /// (empty when neither; [`Target::client`] refuses that first).
+    pub fn subscription(&self) -> String {
+        self.subscription
+            .clone()
+            .or_else(|| Env::process().get("AZURE_SUBSCRIPTION_ID"))
+            .unwrap_or_default()
+    }
+
     /// The server's ARM id.
     pub fn server_id(&self) -> String {
         format!(
             "/subscriptions/{}/resourceGroups/{}/providers/Microsoft.DBforPostgreSQL/flexibleServers/{}",
-            self.subscription, self.resource_group, self.name
+            self.subscription(),
+            self.resource_group,
+            self.name
         )
     }
 
@@ -85,6 +96,12 @@ impl Target {
 
     /// The client for this target.
     pub fn client(&self) -> Result<ArmClient> {
+        let sub = self.subscription();
+        if sub.is_empty() || !sub.chars().all(|c| c.is_ascii_hexdigit() || c == '-') {
+            return Err(Error::config(format!(
+                "no valid subscription id ({sub:?}): pass --subscription or set AZURE_SUBSCRIPTION_ID"
+            )));
+        }
         let env = Env::process();
         let ep = Endpoints::from_env(&env, self.arm_endpoint.as_deref(), self.token_endpoint.as_deref());
         let method = match self.auth {
@@ -124,7 +141,9 @@ pub struct AzureCmd {
     #[command(subcommand)]
     pub sub: Option<AzureSub>,
     #[command(flatten)]
-    pub apply: Option<ApplyArgs>,
+    pub target: Option<Target>,
+    #[command(flatten)]
+    pub apply: ApplyArgs,
 }
 
 /// Azure subcommands (without one: create or converge the server).
@@ -176,11 +195,11 @@ pub struct DeleteArgs {
 
 /// Run `azure`.
 pub fn run(cmd: AzureCmd, pretty: bool) -> Result<()> {
-    match (cmd.sub, cmd.apply) {
+    match (cmd.sub, cmd.target) {
         (Some(AzureSub::Replica(a)), _) => replica(&a, pretty),
         (Some(AzureSub::Status(a)), _) => status(&a, pretty),
         (Some(AzureSub::Delete(a)), _) => delete(&a, pretty),
-        (None, Some(a)) => apply::run(&a, pretty),
+        (None, Some(t)) => apply::run(&t, &cmd.apply, pretty),
         (None, None) => Err(Error::usage(
             "sw-provision azure needs --subscription, --resource-group and --name",
         )),
@@ -300,7 +319,9 @@ fn replica(a: &ReplicaArgs, pretty: bool) -> Result<()> {
         parse_server_name(&a.of).map_err(Error::usage)?;
         format!(
             "/subscriptions/{}/resourceGroups/{}/providers/Microsoft.DBforPostgreSQL/flexibleServers/{}",
-            t.subscription, t.resource_group, a.of
+            t.subscription(),
+            t.resource_group,
+            a.of
         )
     };
     let primary = c
