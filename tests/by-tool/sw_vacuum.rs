@@ -216,18 +216,23 @@ fn an_invalid_index_from_a_failed_concurrent_build_is_rebuilt() {
          INSERT INTO users VALUES (0, 'u1');
          ANALYZE users;",
     );
-    let err = c
-        .try_psql(&db, "CREATE UNIQUE INDEX CONCURRENTLY users_email ON users (email)")
-        .unwrap_err();
-    assert!(err.contains("duplicate"), "{err}");
-    assert_eq!(
+    let failed_build = |name: &str| {
+        let err = c
+            .try_psql(
+                &db,
+                &format!("CREATE UNIQUE INDEX CONCURRENTLY {name} ON users (email)"),
+            )
+            .unwrap_err();
+        assert!(err.contains("duplicate"), "{err}");
+    };
+    let valid = || {
         c.psql(
             &db,
-            "SELECT indisvalid FROM pg_index WHERE indexrelid = 'users_email'::regclass"
-        ),
-        "f"
-    );
-    c.psql(&db, "DELETE FROM users WHERE id = 0");
+            "SELECT indisvalid FROM pg_index WHERE indexrelid = 'users_email'::regclass",
+        )
+    };
+    failed_build("users_email");
+    assert_eq!(valid(), "f");
     let e = env();
     let r = vacuum(c, &db, &e, &["--dry-run", "--table", "users"]);
     let plan = of_kind(&r, "vacuum.plan");
@@ -237,21 +242,94 @@ fn an_invalid_index_from_a_failed_concurrent_build_is_rebuilt() {
     assert!(ix[0]["reason"].as_str().unwrap().contains("invalid"));
     assert_eq!(ix[0]["sql"], "REINDEX INDEX CONCURRENTLY \"public\".\"users_email\"");
 
+    // While the duplicate is there the rebuild fails too: the action fails
+    // (exit 65, a data error) and the _ccnew copy it left is dropped at once.
     let r = vacuum(c, &db, &e, &["--table", "users"]);
-    r.expect_code(0);
+    r.expect_code(65);
     let recs = of_kind(&r, "vacuum.table");
-    let done: Vec<_> = recs.iter().filter(|v| v["index"] == "users_email").collect();
-    assert_eq!(done[0]["status"], "done", "{r:?}");
-    assert_eq!(
-        c.psql(
-            &db,
-            "SELECT indisvalid FROM pg_index WHERE indexrelid = 'users_email'::regclass"
-        ),
-        "t"
-    );
+    let failed: Vec<_> = recs.iter().filter(|v| v["index"] == "users_email").collect();
+    assert_eq!(failed[0]["status"], "failed", "{r:?}");
+    let msg = failed[0]["error"].as_str().unwrap();
+    assert!(msg.contains("dropped the leftover users_email_ccnew"), "{msg}");
+    assert_eq!(r.stderr.lines().count(), 1, "{r:?}");
     assert_eq!(
         c.psql(&db, "SELECT count(*) FROM pg_class WHERE relname LIKE '%ccnew%'"),
         "0"
+    );
+
+    // A leftover of an interrupted REINDEX CONCURRENTLY (an invalid _ccnew) is dropped.
+    failed_build("users_id_ccnew");
+    let r = vacuum(c, &db, &e, &["--dry-run", "--table", "users"]);
+    let plan = of_kind(&r, "vacuum.plan");
+    let left: Vec<_> = plan.iter().filter(|p| p["index"] == "users_id_ccnew").collect();
+    assert_eq!(left[0]["action"], "drop_invalid_index", "{r:?}");
+
+    c.psql(&db, "DELETE FROM users WHERE id = 0");
+    let r = vacuum(c, &db, &e, &["--table", "users"]);
+    r.expect_code(0);
+    let recs = of_kind(&r, "vacuum.table");
+    assert!(recs.iter().all(|v| v["status"] == "done"), "{r:?}");
+    assert_eq!(valid(), "t");
+    assert_eq!(
+        c.psql(&db, "SELECT count(*) FROM pg_class WHERE relname LIKE '%ccnew%'"),
+        "0"
+    );
+    assert_eq!(c.psql(&db, "SELECT count(*) FROM pg_index WHERE NOT indisvalid"), "0");
+}
+
+#[test]
+fn wraparound_age_ranks_first_and_is_frozen_and_partitioned_parents_get_statistics() {
+    let c = shared();
+    let db = c.fresh_db("vac_freeze");
+    bloated(c, &db, "busy", 3_000, 10);
+    c.psql(
+        &db,
+        "CREATE TABLE old (id int) WITH (autovacuum_enabled = false);
+         INSERT INTO old SELECT generate_series(1, 100);
+         CREATE TABLE events (at int, v int) PARTITION BY RANGE (at);
+         CREATE TABLE events_1 PARTITION OF events FOR VALUES FROM (0) TO (1000);
+         INSERT INTO events SELECT g, g FROM generate_series(0, 999) g;",
+    );
+    c.psql(&db, "VACUUM ANALYZE old; ANALYZE events_1");
+    // Age "old" by 60 transactions (each psql -c below is one).
+    for _ in 0..6 {
+        c.psql(&db, "SELECT txid_current(); SELECT txid_current(); SELECT txid_current(); SELECT txid_current(); SELECT txid_current(); SELECT txid_current(); SELECT txid_current(); SELECT txid_current(); SELECT txid_current(); SELECT txid_current()");
+    }
+    let age = |t: &str| -> i64 {
+        c.psql(
+            &db,
+            &format!("SELECT age(relfrozenxid) FROM pg_class WHERE relname = '{t}'"),
+        )
+        .parse()
+        .unwrap()
+    };
+    assert!(age("old") >= 60);
+    let e = env();
+    let r = vacuum(c, &db, &e, &["--dry-run", "--table", "public.*", "--freeze-age", "50"]);
+    let plan = of_kind(&r, "vacuum.plan");
+    // Every table is now past the (tiny) freeze age, so freezing outranks
+    // the dead tuples in "busy"; "old" gets a FREEZE though nothing else is wrong with it.
+    assert_eq!(plan[0]["action"], "vacuum_freeze_analyze", "{r:?}");
+    let old: Vec<_> = plan.iter().filter(|p| p["table"] == "old").collect();
+    assert_eq!(old[0]["action"], "vacuum_freeze_analyze", "{r:?}");
+    assert!(old[0]["reason"].as_str().unwrap().contains("--freeze-age 50"), "{r:?}");
+    let parent: Vec<_> = plan.iter().filter(|p| p["table"] == "events").collect();
+    assert_eq!(parent.len(), 1, "{r:?}");
+    assert_eq!(parent[0]["action"], "analyze");
+
+    let r = vacuum(c, &db, &e, &["--table", "public.*", "--freeze-age", "50"]);
+    r.expect_code(0);
+    let recs = of_kind(&r, "vacuum.table");
+    assert!(recs.iter().all(|v| v["status"] == "done"), "{r:?}");
+    assert!(age("old") < 50, "relfrozenxid did not advance");
+    assert!(
+        c.psql(
+            &db,
+            "SELECT count(*) FROM pg_stats WHERE tablename = 'events' AND inherited"
+        )
+        .parse::<i64>()
+        .unwrap()
+            > 0
     );
 }
 

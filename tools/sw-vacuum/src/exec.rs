@@ -283,7 +283,33 @@ async fn run_all(ctx: Rc<Ctx>, target: Target) -> Result<()> {
             break;
         }
         ctx.totals.borrow_mut().databases += 1;
-        run_database(&ctx, &target.with_dbname(db)).await?;
+        match run_database(&ctx, &target.with_dbname(db)).await {
+            Ok(()) => {}
+            // One database: its error is the run's error.
+            Err(e) if dbs.len() == 1 || ctx.cancel.get() => return Err(e),
+            // Several: record it and go on with the others.
+            Err(e) => {
+                log::error!("database {db}: {e}");
+                ctx.pids.borrow_mut().clear();
+                #[derive(Serialize)]
+                struct DbFailed<'a> {
+                    database: &'a str,
+                    status: &'static str,
+                    error: String,
+                }
+                ctx.out.borrow_mut().record(
+                    "vacuum.database",
+                    &DbFailed {
+                        database: db,
+                        status: "failed",
+                        error: e.to_string(),
+                    },
+                )?;
+                let mut t = ctx.totals.borrow_mut();
+                t.failed += 1;
+                t.worst = Some(t.worst.unwrap_or(Exit::Ok).worst(e.exit()));
+            }
+        }
     }
     let totals = ctx.totals.borrow();
     #[derive(Serialize)]
@@ -315,7 +341,7 @@ async fn run_all(ctx: Rc<Ctx>, target: Target) -> Result<()> {
         Some(e) if e != Exit::Ok => Err(Error::new(
             e,
             format!(
-                "{} of {} actions failed (see the vacuum.table records)",
+                "{} of {} actions failed (see the vacuum.table and vacuum.database records)",
                 totals.failed, totals.planned
             ),
         )),
@@ -613,13 +639,15 @@ async fn run_item(ctx: &Ctx, client: &Client, it: &Item) -> Result<TableRec> {
             .as_db_error()
             .is_some_and(|d| d.message().contains("statement timeout"));
         let err = Error::pg(format!("{} on {qualified}", it.action.rate_key()), e);
-        let leftover = if it.action == Action::Reindex {
-            " (an invalid _ccnew index may be left; the next run drops it)"
+        let leftover = if it.action == Action::Reindex && !ctx.cancel.get() {
+            drop_leftovers(ctx, client, it).await
+        } else if it.action == Action::Reindex {
+            " (an invalid _ccnew index may be left; the next run drops it)".to_owned()
         } else {
-            ""
+            String::new()
         };
         match code.as_str() {
-            "55P03" => return Ok(rec.skip(format!("lock_timeout: {}", err.message()))),
+            "55P03" => return Ok(rec.skip(format!("lock_timeout: {}{leftover}", err.message()))),
             "57014" if ctx.cancel.get() => {
                 rec.status = "canceled";
                 rec.error = Some(format!("cancelled by SIGTERM/SIGINT{leftover}"));
@@ -654,4 +682,43 @@ async fn run_item(ctx: &Ctx, client: &Client, it: &Item) -> Result<TableRec> {
     }
     ctx.state.borrow_mut().record(it, ms);
     Ok(rec)
+}
+
+/// After a failed REINDEX CONCURRENTLY: drop the invalid `_ccnew` copy it
+/// left (same lock timeout, so this cannot block either). Returns a note
+/// for the record.
+async fn drop_leftovers(ctx: &Ctx, client: &Client, it: &Item) -> String {
+    let Some(index) = &it.index else { return String::new() };
+    let rows = client
+        .query(
+            "SELECT c.relname::text FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+             WHERE i.indrelid = $1::int8::oid AND NOT i.indisvalid
+               AND left(c.relname, length($2)) = $2 AND substr(c.relname, length($2) + 1) ~ '^_ccnew[0-9]*$'",
+            &[&it.table_oid, index],
+        )
+        .await;
+    let names: Vec<String> = match rows {
+        Ok(r) => r.iter().map(|r| r.get(0)).collect(),
+        Err(e) => return format!(" (could not look for a leftover _ccnew index: {e})"),
+    };
+    let mut notes = Vec::new();
+    for name in names {
+        if ctx.cancel.get() {
+            break;
+        }
+        let sql = format!(
+            "DROP INDEX CONCURRENTLY IF EXISTS {}.{}",
+            pg::quote_ident(&it.schema),
+            pg::quote_ident(&name)
+        );
+        match client.batch_execute(&sql).await {
+            Ok(()) => notes.push(format!("dropped the leftover {name}")),
+            Err(e) => notes.push(format!("the leftover {name} remains, the next run drops it ({e})")),
+        }
+    }
+    if notes.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", notes.join("; "))
+    }
 }

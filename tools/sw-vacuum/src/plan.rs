@@ -183,7 +183,13 @@ fn wraparound(t: &Table, s: &Snapshot, p: &Policy) -> Option<(f64, String)> {
         return None;
     }
     let frac = xid_frac.max(mxid_frac);
-    let reason = if mxid_frac > xid_frac {
+    let reason = if !by_ratio {
+        format!(
+            "xid age {} (at or above --freeze-age {})",
+            t.xid_age,
+            p.freeze_age.unwrap_or(0)
+        )
+    } else if mxid_frac > xid_frac {
         format!(
             "multixact age {} ({:.0}% of autovacuum_multixact_freeze_max_age)",
             t.mxid_age,
@@ -255,6 +261,17 @@ pub fn plan(s: &Snapshot, p: &Policy) -> Vec<Item> {
             table_oid: t.oid,
             object_oid: t.oid,
         };
+        if t.partitioned {
+            // Only missing statistics apply; its partitions are planned on their own.
+            if t.never_analyzed && t.live_tuples > 0 {
+                items.push(base(
+                    Action::Analyze,
+                    1.9999,
+                    "no statistics on the partitioned table (autovacuum never analyzes it)".to_owned(),
+                ));
+            }
+            continue;
+        }
         let wrap = wraparound(t, s, p);
         let table_item = if p.vacuum_full.contains(&qname) {
             let score = wrap.as_ref().map_or(2.0, |w| w.0);
@@ -382,6 +399,7 @@ mod tests {
             mod_since_analyze: 0,
             never_analyzed: false,
             vacuum_running: None,
+            partitioned: false,
         }
     }
 
@@ -510,6 +528,24 @@ mod tests {
             ]
         );
         assert!(items[1].reason.contains("never analyzed"));
+    }
+
+    #[test]
+    fn partitioned_parents_are_only_analyzed_when_they_lack_statistics() {
+        let mut parent = table("parent");
+        parent.partitioned = true;
+        parent.never_analyzed = true;
+        parent.xid_age = 0;
+        parent.dead_tuples = 0;
+        let mut analyzed = parent.clone();
+        analyzed.table = "analyzed".into();
+        analyzed.never_analyzed = false;
+        analyzed.mod_since_analyze = 1_000_000;
+        let mut empty = parent.clone();
+        empty.table = "empty".into();
+        empty.live_tuples = 0;
+        let items = plan(&snap(vec![parent, analyzed, empty], vec![]), &Policy::default());
+        assert_eq!(names(&items), vec![("parent".into(), Action::Analyze)]);
     }
 
     #[test]

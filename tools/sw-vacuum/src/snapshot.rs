@@ -27,6 +27,9 @@ pub struct Table {
     pub never_analyzed: bool,
     /// "autovacuum" or "another session's VACUUM" when one is on it now.
     pub vacuum_running: Option<String>,
+    /// A partitioned parent: no storage of its own, so only ANALYZE applies
+    /// (autovacuum never analyses these); `live_tuples` sums its leaves.
+    pub partitioned: bool,
 }
 
 impl Table {
@@ -93,13 +96,18 @@ SELECT c.oid::int8, n.nspname::text, c.relname::text,
   c.relpages::int8 * current_setting('block_size')::int8,
   COALESCE(t.relpages, 0)::int8 * current_setting('block_size')::int8,
   c.reltuples::float8,
-  greatest(age(c.relfrozenxid), COALESCE(age(t.relfrozenxid), 0))::int8,
-  greatest(mxid_age(c.relminmxid), COALESCE(mxid_age(t.relminmxid), 0))::int8,
-  COALESCE(s.n_live_tup, 0)::int8, COALESCE(s.n_dead_tup, 0)::int8,
+  CASE WHEN c.relkind = 'p' THEN 0 ELSE greatest(age(c.relfrozenxid), COALESCE(age(t.relfrozenxid), 0)) END::int8,
+  CASE WHEN c.relkind = 'p' THEN 0 ELSE greatest(mxid_age(c.relminmxid), COALESCE(mxid_age(t.relminmxid), 0)) END::int8,
+  CASE WHEN c.relkind = 'p' THEN
+    COALESCE((SELECT sum(l.n_live_tup) FROM pg_partition_tree(c.oid) pt
+              JOIN pg_stat_all_tables l ON l.relid = pt.relid WHERE pt.isleaf), 0)
+  ELSE COALESCE(s.n_live_tup, 0) END::int8,
+  COALESCE(s.n_dead_tup, 0)::int8,
   COALESCE(s.n_mod_since_analyze, 0)::int8,
   -- pg_statistic is the one table ANALYZE never analyses.
   (c.oid <> 'pg_catalog.pg_statistic'::regclass AND (c.reltuples < 0 OR z.tablename IS NULL)),
-  CASE WHEN r.relid IS NULL THEN NULL WHEN r.auto THEN 'autovacuum' ELSE 'another session''s VACUUM' END
+  CASE WHEN r.relid IS NULL THEN NULL WHEN r.auto THEN 'autovacuum' ELSE 'another session''s VACUUM' END,
+  c.relkind = 'p'
 FROM pg_class c
 JOIN pg_namespace n ON n.oid = c.relnamespace
 LEFT JOIN pg_class t ON t.oid = c.reltoastrelid
@@ -107,7 +115,7 @@ LEFT JOIN pg_stat_all_tables s ON s.relid = c.oid
 LEFT JOIN running r ON r.relid = c.oid
 LEFT JOIN analyzed z ON z.schemaname = n.nspname AND z.tablename = c.relname
 CROSS JOIN me
-WHERE c.relkind IN ('r', 'm') AND c.relpersistence <> 't'
+WHERE c.relkind IN ('r', 'm', 'p') AND c.relpersistence <> 't'
   AND n.nspname <> 'pg_toast' AND n.nspname !~ '^pg_temp_' AND n.nspname !~ '^pg_toast_temp_'
   AND (me.rolsuper OR pg_has_role(c.relowner, 'USAGE')
        OR (NOT c.relisshared AND pg_has_role((SELECT datdba FROM pg_database WHERE datname = current_database()), 'USAGE')))
@@ -186,6 +194,7 @@ async fn read(client: &Client) -> Result<Snapshot> {
             mod_since_analyze: r.get(10),
             never_analyzed: r.get(11),
             vacuum_running: r.get(12),
+            partitioned: r.get(13),
         })
         .collect::<Vec<_>>();
     let indexes = client
