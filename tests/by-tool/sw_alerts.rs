@@ -589,3 +589,25 @@ fn smtp_requires_tls_by_default() {
     r.expect_code(75);
     assert!(r.stderr.contains("does not offer STARTTLS"), "{}", r.stderr);
 }
+
+#[test]
+fn channels_come_from_a_config_file_and_hand_made_events_are_completed() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("exec.out");
+    let cfg = dir.path().join("notify.toml");
+    std::fs::write(
+        &cfg,
+        format!("exec = [\"cat >> '{}'\"]\nno_resolved = [\"slack\"]\n", out.display()),
+    )
+    .unwrap();
+    // The shape scripts/sw-maintenance sends: no fingerprint, endsAt or time.
+    let ev = "{\"kind\":\"alert\",\"schema\":1,\"status\":\"firing\",\"alertname\":\"sw-maintenance\",\"labels\":{\"job\":\"sw-maintenance\"},\"annotations\":{\"summary\":\"done\"},\"startsAt\":\"2026-01-01T00:00:00Z\"}\n";
+    let r = notify(&["--config", cfg.to_str().unwrap()], &dir.path().join("ob"), ev);
+    r.expect_code(0);
+    let got: Value = serde_json::from_str(std::fs::read_to_string(&out).unwrap().trim()).unwrap();
+    assert_eq!(got["labels"]["alertname"], "sw-maintenance");
+    assert_eq!(got["fingerprint"].as_str().unwrap().len(), 16);
+    std::fs::write(&cfg, "bogus = 1\n").unwrap();
+    notify(&["--config", cfg.to_str().unwrap()], &dir.path().join("ob"), "").expect_code(78);
+    notify(&[], &dir.path().join("ob"), "").expect_code(64);
+}

@@ -10,13 +10,15 @@ pub struct AlertEvent {
     /// `firing` or `resolved`.
     pub status: String,
     pub alertname: String,
+    #[serde(default)]
     pub fingerprint: String,
+    #[serde(default)]
     pub labels: BTreeMap<String, String>,
     #[serde(default)]
     pub annotations: BTreeMap<String, String>,
-    #[serde(rename = "startsAt")]
+    #[serde(rename = "startsAt", default)]
     pub starts_at: String,
-    #[serde(rename = "endsAt")]
+    #[serde(rename = "endsAt", default)]
     pub ends_at: String,
     #[serde(default)]
     pub value: Option<f64>,
@@ -24,7 +26,35 @@ pub struct AlertEvent {
     #[serde(default)]
     pub repeat: bool,
     /// When eval produced it.
+    #[serde(default)]
     pub time: String,
+}
+
+impl AlertEvent {
+    /// Fill what a hand-made event may leave out: the alertname label,
+    /// the fingerprint, endsAt and time.
+    pub fn complete(&mut self) {
+        let now = sw_core::output::now_rfc3339();
+        self.labels
+            .entry("alertname".to_owned())
+            .or_insert_with(|| self.alertname.clone());
+        if self.fingerprint.is_empty() {
+            self.fingerprint = fingerprint(&self.labels);
+        }
+        if self.ends_at.is_empty() {
+            self.ends_at = if self.status == "resolved" {
+                now.clone()
+            } else {
+                "0001-01-01T00:00:00Z".to_owned()
+            };
+        }
+        if self.starts_at.is_empty() {
+            self.starts_at = now.clone();
+        }
+        if self.time.is_empty() {
+            self.time = now;
+        }
+    }
 }
 
 /// A stable 16-hex-digit fingerprint of a label set (FNV-1a over sorted labels).

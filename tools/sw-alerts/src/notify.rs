@@ -20,8 +20,12 @@ use crate::event::AlertEvent;
 use crate::smtp::{self, SmtpConfig, SmtpTls};
 
 /// Flags of `sw-alerts notify`.
-#[derive(Args, Debug)]
+#[derive(Args, Debug, Clone)]
 pub struct NotifyArgs {
+    /// TOML file with channels (keys webhook, slack, teams, exec, no_resolved as lists, and an
+    /// [smtp] table: server, tls, from, to, credentials, ca); added to the flags.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
     /// POST the Alertmanager webhook payload (version 4) to this URL; repeatable.
     /// `@FILE` reads the URL from a file (keeps tokens off argv).
     #[arg(long, value_name = "URL|@FILE")]
@@ -378,12 +382,79 @@ fn default_outbox() -> PathBuf {
     crate::state_dir().join("outbox")
 }
 
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConfigFile {
+    #[serde(default)]
+    webhook: Vec<String>,
+    #[serde(default)]
+    slack: Vec<String>,
+    #[serde(default)]
+    teams: Vec<String>,
+    #[serde(default)]
+    exec: Vec<String>,
+    #[serde(default)]
+    no_resolved: Vec<String>,
+    smtp: Option<SmtpSection>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SmtpSection {
+    server: String,
+    tls: Option<String>,
+    from: String,
+    to: Vec<String>,
+    credentials: Option<PathBuf>,
+    ca: Option<PathBuf>,
+}
+
+/// Flags plus the --config file.
+fn merged(a: &NotifyArgs) -> Result<NotifyArgs> {
+    use clap::ValueEnum;
+    let mut m = a.clone();
+    let Some(path) = &a.config else { return Ok(m) };
+    let text = std::fs::read_to_string(path).io_context(|| format!("reading {}", q(path)))?;
+    let f: ConfigFile =
+        toml::from_str(&text).map_err(|e| Error::config(format!("{}: {}", q(path), e.message().trim())))?;
+    m.webhook.extend(f.webhook);
+    m.slack.extend(f.slack);
+    m.teams.extend(f.teams);
+    m.exec.extend(f.exec);
+    for k in &f.no_resolved {
+        m.no_resolved.push(
+            ChannelKind::from_str(k, true)
+                .map_err(|_| Error::config(format!("{}: no_resolved: unknown channel kind {k:?}", q(path))))?,
+        );
+    }
+    if let Some(s) = f.smtp {
+        if m.smtp_server.is_some() {
+            return Err(Error::usage(format!("SMTP is set both by flags and in {}", q(path))));
+        }
+        m.smtp_server = Some(s.server);
+        if let Some(t) = s.tls {
+            m.smtp_tls = SmtpTls::from_str(&t, true).map_err(|_| {
+                Error::config(format!(
+                    "{}: smtp.tls {t:?}: starttls, implicit or plain-insecure",
+                    q(path)
+                ))
+            })?;
+        }
+        m.smtp_from = Some(s.from);
+        m.smtp_to = s.to;
+        m.smtp_credentials = s.credentials;
+        m.smtp_ca = s.ca;
+    }
+    Ok(m)
+}
+
 /// Run `notify`.
 pub fn run(a: &NotifyArgs, pretty: bool) -> Result<()> {
+    let a = &merged(a)?;
     let chans = channels(a)?;
     if chans.is_empty() {
         return Err(Error::usage(
-            "no channel: give --webhook, --slack, --teams, --smtp-server or --exec",
+            "no channel: give --config, --webhook, --slack, --teams, --smtp-server or --exec",
         ));
     }
     // Validate all input before anything is queued.
@@ -391,8 +462,9 @@ pub fn run(a: &NotifyArgs, pretty: bool) -> Result<()> {
     let mut events = Vec::new();
     for r in &recs {
         r.expect("stdin", &["alert"])?;
-        let e: AlertEvent = serde_json::from_value(r.value.clone())
+        let mut e: AlertEvent = serde_json::from_value(r.value.clone())
             .map_err(|e| Error::data(format!("stdin:{}: not an alert event: {e}", r.line)))?;
+        e.complete();
         if e.status != "firing" && e.status != "resolved" {
             return Err(Error::data(format!(
                 "stdin:{}: status {:?} is neither firing nor resolved",
