@@ -253,6 +253,64 @@ fn unlisted_networks_are_refused_and_passwords_rotate_on_request() {
 }
 
 #[test]
+fn replica_streams_rows_written_on_the_primary() {
+    let primary = Site::new();
+    primary.local(&[]).expect_code(0);
+    let standby = Site::new();
+    let (dir, port) = (standby.dir.to_str().unwrap(), standby.port.to_string());
+    let env_file = primary.env_file();
+    let args = [
+        "replica",
+        "--of",
+        env_file.to_str().unwrap(),
+        "--dir",
+        dir,
+        "--port",
+        &port,
+    ];
+    let r = provision(&args);
+    r.expect_code(0);
+    let rec = r.one("provision.replica");
+    assert_eq!(rec["status"], "streaming", "{rec}");
+    let url = primary.env("DATABASE_URL");
+    let ro = primary.env("DATABASE_URL_READONLY");
+    assert!(ro.contains(&format!(":{port}/app?")), "{ro}");
+    assert!(!r.stdout.contains(&sw_core::conninfo::parse(&url).unwrap()["password"]));
+
+    psql(
+        &url,
+        "CREATE TABLE t (v text); INSERT INTO t VALUES ('from the primary')",
+    )
+    .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        match psql(&ro, "SELECT v FROM t") {
+            Ok(v) if v == "from the primary" => break,
+            other => assert!(std::time::Instant::now() < deadline, "never replicated: {other:?}"),
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(
+        psql(&ro, "INSERT INTO t VALUES ('x')")
+            .unwrap_err()
+            .contains("read-only")
+    );
+    assert_eq!(
+        psql(&ro, "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()").unwrap(),
+        "t"
+    );
+
+    // Again: nothing to do. Destroying the standby drops its slot on the primary.
+    assert_eq!(
+        provision(&args).expect_code(0).one("provision.replica")["changed"],
+        false
+    );
+    let slot = rec["slot"].as_str().unwrap();
+    let d = provision(&["destroy", "--dir", dir, "--yes"]);
+    assert_eq!(d.expect_code(0).one("provision.destroy")["dropped_slot"], slot);
+}
+
+#[test]
 fn bad_flags_are_usage_errors() {
     let r = provision(&["local", "--allow", "300.1.1.1/8", "--dry-run"]);
     r.expect_code(64);

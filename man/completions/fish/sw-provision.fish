@@ -32,6 +32,7 @@ complete -c sw-provision -n "__fish_sw_provision_needs_command" -s V -l version 
 complete -c sw-provision -n "__fish_sw_provision_needs_command" -f -a "local" -d 'Create or converge a local cluster in --dir (TLS, SCRAM, tuned, app role + database, env file)'
 complete -c sw-provision -n "__fish_sw_provision_needs_command" -f -a "status" -d 'Report whether the local cluster in --dir exists and runs'
 complete -c sw-provision -n "__fish_sw_provision_needs_command" -f -a "destroy" -d 'Stop the local cluster in --dir and delete it (needs --yes)'
+complete -c sw-provision -n "__fish_sw_provision_needs_command" -f -a "replica" -d 'Make a streaming standby of a primary (base backup, slot, standby settings) in --dir'
 complete -c sw-provision -n "__fish_sw_provision_needs_command" -f -a "azure" -d 'Create or converge an Azure Flexible Server; `azure replica|status|delete`'
 complete -c sw-provision -n "__fish_sw_provision_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c sw-provision -n "__fish_sw_provision_using_subcommand local" -l dir -d 'The provision directory (cluster in DIR/data, CA for clients in DIR/ca.crt)' -r -F
@@ -73,6 +74,18 @@ complete -c sw-provision -n "__fish_sw_provision_using_subcommand destroy" -s v 
 complete -c sw-provision -n "__fish_sw_provision_using_subcommand destroy" -s q -l quiet -d 'Only errors on stderr'
 complete -c sw-provision -n "__fish_sw_provision_using_subcommand destroy" -l pretty -d 'Indent JSON output for people (still valid JSON, no longer one record per line)'
 complete -c sw-provision -n "__fish_sw_provision_using_subcommand destroy" -s h -l help -d 'Print help'
+complete -c sw-provision -n "__fish_sw_provision_using_subcommand replica" -l of -d 'The primary: its env file (DATABASE_URL) or a postgresql:// URL' -r
+complete -c sw-provision -n "__fish_sw_provision_using_subcommand replica" -l dir -d 'Directory for the standby (like `local --dir`; must not be the primary\'s)' -r -F
+complete -c sw-provision -n "__fish_sw_provision_using_subcommand replica" -l port -d 'TCP port of the standby' -r
+complete -c sw-provision -n "__fish_sw_provision_using_subcommand replica" -l env-file -d 'Env file that gains DATABASE_URL_READONLY (default: --of when it is a file)' -r -F
+complete -c sw-provision -n "__fish_sw_provision_using_subcommand replica" -l slot -d 'Replication slot name on the primary (default: derived from --dir and --port)' -r
+complete -c sw-provision -n "__fish_sw_provision_using_subcommand replica" -l timeout -d 'How long to wait for the standby to start and stream' -r
+complete -c sw-provision -n "__fish_sw_provision_using_subcommand replica" -l os-user -d 'OS user the server programs run as when sw-provision runs as root' -r
+complete -c sw-provision -n "__fish_sw_provision_using_subcommand replica" -l pg-bindir -d 'Directory of initdb/pg_ctl/postgres' -r -F
+complete -c sw-provision -n "__fish_sw_provision_using_subcommand replica" -s v -l verbose -d 'More logging on stderr (-v info, -vv debug, -vvv trace); SW_LOG overrides'
+complete -c sw-provision -n "__fish_sw_provision_using_subcommand replica" -s q -l quiet -d 'Only errors on stderr'
+complete -c sw-provision -n "__fish_sw_provision_using_subcommand replica" -l pretty -d 'Indent JSON output for people (still valid JSON, no longer one record per line)'
+complete -c sw-provision -n "__fish_sw_provision_using_subcommand replica" -s h -l help -d 'Print help'
 complete -c sw-provision -n "__fish_sw_provision_using_subcommand azure; and not __fish_seen_subcommand_from replica status delete help" -l subscription -d 'Subscription id (default: AZURE_SUBSCRIPTION_ID)' -r
 complete -c sw-provision -n "__fish_sw_provision_using_subcommand azure; and not __fish_seen_subcommand_from replica status delete help" -l resource-group -d 'Resource group (must exist)' -r
 complete -c sw-provision -n "__fish_sw_provision_using_subcommand azure; and not __fish_seen_subcommand_from replica status delete help" -l name -d 'Server name (3-63 lowercase letters, digits and inner hyphens)' -r
@@ -179,11 +192,12 @@ complete -c sw-provision -n "__fish_sw_provision_using_subcommand azure; and __f
 complete -c sw-provision -n "__fish_sw_provision_using_subcommand azure; and __fish_seen_subcommand_from help" -f -a "status" -d 'Print the server\'s state'
 complete -c sw-provision -n "__fish_sw_provision_using_subcommand azure; and __fish_seen_subcommand_from help" -f -a "delete" -d 'Delete the server (needs --yes)'
 complete -c sw-provision -n "__fish_sw_provision_using_subcommand azure; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c sw-provision -n "__fish_sw_provision_using_subcommand help; and not __fish_seen_subcommand_from local status destroy azure help" -f -a "local" -d 'Create or converge a local cluster in --dir (TLS, SCRAM, tuned, app role + database, env file)'
-complete -c sw-provision -n "__fish_sw_provision_using_subcommand help; and not __fish_seen_subcommand_from local status destroy azure help" -f -a "status" -d 'Report whether the local cluster in --dir exists and runs'
-complete -c sw-provision -n "__fish_sw_provision_using_subcommand help; and not __fish_seen_subcommand_from local status destroy azure help" -f -a "destroy" -d 'Stop the local cluster in --dir and delete it (needs --yes)'
-complete -c sw-provision -n "__fish_sw_provision_using_subcommand help; and not __fish_seen_subcommand_from local status destroy azure help" -f -a "azure" -d 'Create or converge an Azure Flexible Server; `azure replica|status|delete`'
-complete -c sw-provision -n "__fish_sw_provision_using_subcommand help; and not __fish_seen_subcommand_from local status destroy azure help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c sw-provision -n "__fish_sw_provision_using_subcommand help; and not __fish_seen_subcommand_from local status destroy replica azure help" -f -a "local" -d 'Create or converge a local cluster in --dir (TLS, SCRAM, tuned, app role + database, env file)'
+complete -c sw-provision -n "__fish_sw_provision_using_subcommand help; and not __fish_seen_subcommand_from local status destroy replica azure help" -f -a "status" -d 'Report whether the local cluster in --dir exists and runs'
+complete -c sw-provision -n "__fish_sw_provision_using_subcommand help; and not __fish_seen_subcommand_from local status destroy replica azure help" -f -a "destroy" -d 'Stop the local cluster in --dir and delete it (needs --yes)'
+complete -c sw-provision -n "__fish_sw_provision_using_subcommand help; and not __fish_seen_subcommand_from local status destroy replica azure help" -f -a "replica" -d 'Make a streaming standby of a primary (base backup, slot, standby settings) in --dir'
+complete -c sw-provision -n "__fish_sw_provision_using_subcommand help; and not __fish_seen_subcommand_from local status destroy replica azure help" -f -a "azure" -d 'Create or converge an Azure Flexible Server; `azure replica|status|delete`'
+complete -c sw-provision -n "__fish_sw_provision_using_subcommand help; and not __fish_seen_subcommand_from local status destroy replica azure help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c sw-provision -n "__fish_sw_provision_using_subcommand help; and __fish_seen_subcommand_from azure" -f -a "replica" -d 'Create or converge a read replica (createMode Replica; another region allowed)'
 complete -c sw-provision -n "__fish_sw_provision_using_subcommand help; and __fish_seen_subcommand_from azure" -f -a "status" -d 'Print the server\'s state'
 complete -c sw-provision -n "__fish_sw_provision_using_subcommand help; and __fish_seen_subcommand_from azure" -f -a "delete" -d 'Delete the server (needs --yes)'

@@ -12,12 +12,14 @@ mod azure;
 mod certs;
 mod local;
 mod psql;
+mod replica;
 mod tune;
 
 use clap::{Parser, Subcommand};
 use sw_core::cli::{CommonOpts, Tool};
 
 pub use local::{DestroyArgs, LocalArgs, StatusArgs};
+pub use replica::ReplicaArgs;
 
 /// Provision PostgreSQL (a local cluster or an Azure Flexible Server) and
 /// write its connection strings to an env file.
@@ -39,6 +41,8 @@ pub enum Cmd {
     Status(StatusArgs),
     /// Stop the local cluster in --dir and delete it (needs --yes).
     Destroy(DestroyArgs),
+    /// Make a streaming standby of a primary (base backup, slot, standby settings) in --dir.
+    Replica(Box<ReplicaArgs>),
     /// Create or converge an Azure Flexible Server; `azure replica|status|delete`.
     Azure(Box<azure::AzureCmd>),
 }
@@ -62,6 +66,7 @@ pub fn run(cli: Cli) -> sw_core::Result<()> {
         Cmd::Local(a) => local::run(&a, pretty),
         Cmd::Status(a) => local::status(&a, pretty),
         Cmd::Destroy(a) => local::destroy(&a, pretty),
+        Cmd::Replica(a) => replica::run(&a, pretty),
         Cmd::Azure(a) => azure::run(*a, pretty),
     }
 }

@@ -236,7 +236,7 @@ impl Ctx<'_> {
     }
 }
 
-fn user_can_reach(runner: &Runner, dir: &Path) -> bool {
+pub(crate) fn user_can_reach(runner: &Runner, dir: &Path) -> bool {
     let Some(u) = &runner.user else { return true };
     let mut c = Command::new("test");
     c.arg("-x").arg(dir);
@@ -245,7 +245,7 @@ fn user_can_reach(runner: &Runner, dir: &Path) -> bool {
     c.output().map(|o| o.status.success()).unwrap_or(false)
 }
 
-fn mkdir(path: &Path, mode: u32) -> Result<()> {
+pub(crate) fn mkdir(path: &Path, mode: u32) -> Result<()> {
     use std::os::unix::fs::PermissionsExt;
     std::fs::create_dir_all(path).io_context(|| format!("creating {}", q(path)))?;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
@@ -805,8 +805,19 @@ pub fn destroy(a: &DestroyArgs, pretty: bool) -> Result<()> {
     if matches!(st, Status::Running(_)) {
         cluster.stop(StopMode::Fast)?;
     }
+    // A standby's slot on its primary would keep WAL forever.
+    let dropped_slot = crate::replica::drop_slot_of(&dir, &cluster.runner)?;
     let mut removed = Vec::new();
-    for name in ["data", "tls", "sock", "server.log", "ca.crt", STATE_FILE] {
+    for name in [
+        "data",
+        "tls",
+        "sock",
+        "server.log",
+        "ca.crt",
+        STATE_FILE,
+        "replica.json",
+        "replication.env",
+    ] {
         let p = dir.join(name);
         if std::fs::symlink_metadata(&p).is_ok() {
             let r = if p.is_dir() {
@@ -835,6 +846,6 @@ pub fn destroy(a: &DestroyArgs, pretty: bool) -> Result<()> {
     let _ = std::fs::remove_dir(&dir);
     Output::stdout(pretty).record(
         "provision.destroy",
-        &serde_json::json!({"time": now_rfc3339(), "dir": dir, "removed": removed}),
+        &serde_json::json!({"time": now_rfc3339(), "dir": dir, "removed": removed, "dropped_slot": dropped_slot}),
     )
 }

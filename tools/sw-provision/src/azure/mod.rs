@@ -24,7 +24,7 @@ use sw_core::envfile::EnvFile;
 use sw_core::output::{Output, now_rfc3339};
 use sw_core::{Error, Result};
 
-pub use apply::ApplyArgs;
+pub use apply::{ApplyArgs, url_from};
 
 /// The api-version every request uses.
 pub const API_VERSION: &str = "2025-08-01";
@@ -382,7 +382,7 @@ fn replica(a: &ReplicaArgs, pretty: bool) -> Result<()> {
             .ok_or_else(|| Error::unavailable("the replica has no fullyQualifiedDomainName yet"))?;
         let mut p = sw_core::conninfo::parse(url)?;
         p.insert("host".into(), fqdn.to_owned());
-        let ro = apply::url_from(&p);
+        let ro = url_from(&p);
         if env.get("DATABASE_URL_READONLY") != Some(ro.as_str()) {
             env.set("DATABASE_URL_READONLY", &ro);
             env.write(env_file)?;
