@@ -274,6 +274,16 @@ async fn databases(ctx: &Ctx, side: &Client, target: &Target) -> Result<Vec<Stri
 async fn run_all(ctx: Rc<Ctx>, target: Target) -> Result<()> {
     let side = Rc::new(connect(&ctx, &target, Duration::from_secs(30)).await?);
     *ctx.side.borrow_mut() = Some(side.clone());
+    let standby: bool = side
+        .query_one("SELECT pg_is_in_recovery()", &[])
+        .await
+        .pg_context(|| "checking the server's role".into())?
+        .get(0);
+    if standby && !ctx.cli.dry_run {
+        return Err(Error::config(format!(
+            "{target} is a standby (in recovery): VACUUM, ANALYZE and REINDEX run on the primary"
+        )));
+    }
     let dbs = databases(&ctx, &side, &target).await?;
     if dbs.is_empty() {
         log::warn!("no database matches the --database/--exclude-database patterns");
@@ -677,7 +687,7 @@ async fn run_item(ctx: &Ctx, client: &Client, it: &Item) -> Result<TableRec> {
             Action::Reindex | Action::DropInvalidIndex => false,
         };
         if skipped {
-            return Ok(rec.skip("locked: SKIP_LOCKED found the table locked"));
+            return Ok(rec.skip("locked: SKIP_LOCKED found the table locked (its vacuum/analyze counter did not move)"));
         }
     }
     ctx.state.borrow_mut().record(it, ms);

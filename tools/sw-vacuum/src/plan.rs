@@ -218,6 +218,10 @@ fn dead(t: &Table, p: &Policy) -> Option<(f64, String)> {
 }
 
 fn stale(t: &Table, p: &Policy) -> Option<(f64, String)> {
+    // ANALYZE never analyses pg_statistic itself.
+    if t.schema == "pg_catalog" && t.table == "pg_statistic" {
+        return None;
+    }
     let rows = t.reltuples.max(0.0);
     if t.never_analyzed && (t.live_tuples > 0 || t.heap_bytes > 0) {
         return Some((1.9999, "no statistics (never analyzed)".to_owned()));
@@ -519,7 +523,10 @@ mod tests {
             freeze_age: Some(2_000),
             ..Policy::default()
         };
-        let items = plan(&snap(vec![young, fresh, empty], vec![]), &p);
+        let mut stat = table("pg_statistic");
+        stat.schema = "pg_catalog".into();
+        stat.mod_since_analyze = 1_000_000;
+        let items = plan(&snap(vec![young, fresh, empty, stat], vec![]), &p);
         assert_eq!(
             names(&items),
             vec![
