@@ -492,6 +492,8 @@ fn database_patterns_and_bad_input() {
         vec!["--cost-delay", "1s"],
         vec!["--jobs", "0"],
         vec!["--vacuum-full", "nodot"],
+        vec!["--buffer-usage-limit", "lots"],
+        vec!["--max-connection-use", "150"],
     ] {
         let r = vacuum(c, &db, &e, &bad);
         r.expect_code(64);

@@ -23,6 +23,7 @@ complete -c sw-vacuum -l min-dead-ratio -d '...making up at least this fraction 
 complete -c sw-vacuum -l analyze-ratio -d 'ANALYZE when more than 50 + RATIO x rows were modified since the last analyze' -r
 complete -c sw-vacuum -l index-bloat-ratio -d 'REINDEX a btree index whose estimated bloat is at least this fraction...' -r
 complete -c sw-vacuum -l min-index-mb -d '...and that is at least this many MiB (smaller estimates are unreliable)' -r
+complete -c sw-vacuum -l buffer-usage-limit -d 'BUFFER_USAGE_LIMIT for VACUUM and ANALYZE, e.g. 256MB (PostgreSQL 16 and later; ignored with a warning on older servers)' -r
 complete -c sw-vacuum -l vacuum-full -d 'Run VACUUM FULL on this table (SCHEMA.TABLE, repeatable). Never done otherwise' -r
 complete -c sw-vacuum -s v -l verbose -d 'More logging on stderr (-v info, -vv debug, -vvv trace); SW_LOG overrides'
 complete -c sw-vacuum -s q -l quiet -d 'Only errors on stderr'

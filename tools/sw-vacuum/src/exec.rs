@@ -134,6 +134,7 @@ fn policy(cli: &Cli) -> Policy {
         min_index_bytes: cli.min_index_mb.saturating_mul(1 << 20),
         vacuum_full: cli.vacuum_full.clone(),
         reindex: !cli.no_reindex,
+        buffer_usage_limit: cli.buffer_usage_limit.clone(),
     }
 }
 
@@ -387,6 +388,13 @@ async fn run_database(ctx: &Rc<Ctx>, target: &Target) -> Result<()> {
     };
     let mut snap = snap;
     snap.tables.retain(|t| filter.table(&t.schema, &t.table));
+    if ctx.cli.buffer_usage_limit.is_some() && snap.server_version_num < 160_000 {
+        log::warn!(
+            "--buffer-usage-limit needs PostgreSQL 16 or later; {} runs {}: ignored",
+            snap.database,
+            snap.server_version_num
+        );
+    }
     let items = plan::plan(&snap, &policy(&ctx.cli));
     ctx.totals.borrow_mut().planned += items.len();
     if ctx.cli.dry_run {

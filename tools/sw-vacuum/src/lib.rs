@@ -138,6 +138,10 @@ pub struct Cli {
     /// Never REINDEX or drop invalid indexes.
     #[arg(long)]
     pub no_reindex: bool,
+    /// BUFFER_USAGE_LIMIT for VACUUM and ANALYZE, e.g. 256MB (PostgreSQL 16 and later;
+    /// ignored with a warning on older servers).
+    #[arg(long, value_name = "SIZE")]
+    pub buffer_usage_limit: Option<String>,
     /// Run VACUUM FULL on this table (SCHEMA.TABLE, repeatable). Never done otherwise.
     #[arg(long, value_name = "SCHEMA.TABLE")]
     pub vacuum_full: Vec<String>,
@@ -184,6 +188,15 @@ fn validate(cli: &Cli) -> Result<()> {
     }
     if cli.min_dead_tuples < 0 || cli.min_index_mb < 0 || cli.freeze_age.is_some_and(|a| a < 0) {
         return Err(Error::usage("counts and sizes must not be negative"));
+    }
+    if let Some(b) = &cli.buffer_usage_limit {
+        let digits = b.trim_end_matches(|c: char| c.is_ascii_alphabetic());
+        let unit = &b[digits.len()..];
+        if digits.is_empty() || !digits.chars().all(|c| c.is_ascii_digit()) || !["", "kB", "MB", "GB"].contains(&unit) {
+            return Err(Error::usage(format!(
+                "--buffer-usage-limit takes a size such as 256MB (units kB, MB, GB), got {b:?}"
+            )));
+        }
     }
     for t in &cli.vacuum_full {
         if t.split('.').count() != 2 || t.split('.').any(str::is_empty) {

@@ -30,12 +30,16 @@ impl Action {
         matches!(self, Action::Reindex | Action::DropInvalidIndex)
     }
 
-    /// The SQL for an object (already quoted, schema-qualified).
-    pub fn sql(self, qualified: &str) -> String {
+    /// The SQL for an object (already quoted, schema-qualified);
+    /// `buffers` is a BUFFER_USAGE_LIMIT (PostgreSQL 16+) for VACUUM/ANALYZE.
+    pub fn sql(self, qualified: &str, buffers: Option<&str>) -> String {
+        let b = buffers
+            .map(|b| format!(", BUFFER_USAGE_LIMIT '{b}'"))
+            .unwrap_or_default();
         match self {
-            Action::VacuumFreezeAnalyze => format!("VACUUM (FREEZE, ANALYZE, SKIP_LOCKED) {qualified}"),
-            Action::VacuumAnalyze => format!("VACUUM (ANALYZE, SKIP_LOCKED) {qualified}"),
-            Action::Analyze => format!("ANALYZE (SKIP_LOCKED) {qualified}"),
+            Action::VacuumFreezeAnalyze => format!("VACUUM (FREEZE, ANALYZE, SKIP_LOCKED{b}) {qualified}"),
+            Action::VacuumAnalyze => format!("VACUUM (ANALYZE, SKIP_LOCKED{b}) {qualified}"),
+            Action::Analyze => format!("ANALYZE (SKIP_LOCKED{b}) {qualified}"),
             Action::Reindex => format!("REINDEX INDEX CONCURRENTLY {qualified}"),
             Action::DropInvalidIndex => format!("DROP INDEX CONCURRENTLY IF EXISTS {qualified}"),
             Action::VacuumFull => format!("VACUUM (FULL, ANALYZE, SKIP_LOCKED) {qualified}"),
@@ -69,6 +73,8 @@ pub struct Policy {
     /// `schema.table` names for VACUUM FULL (asked for by name).
     pub vacuum_full: Vec<String>,
     pub reindex: bool,
+    /// BUFFER_USAGE_LIMIT for VACUUM and ANALYZE (used on PostgreSQL 16+ only).
+    pub buffer_usage_limit: Option<String>,
 }
 
 impl Default for Policy {
@@ -83,6 +89,7 @@ impl Default for Policy {
             min_index_bytes: 8 << 20,
             vacuum_full: Vec::new(),
             reindex: true,
+            buffer_usage_limit: None,
         }
     }
 }
@@ -241,6 +248,10 @@ fn stale(t: &Table, p: &Policy) -> Option<(f64, String)> {
 /// Plan one database's snapshot: every action, ranked, best first.
 pub fn plan(s: &Snapshot, p: &Policy) -> Vec<Item> {
     let mut items = Vec::new();
+    let buffers = p
+        .buffer_usage_limit
+        .as_deref()
+        .filter(|_| s.server_version_num >= 160_000);
     for t in &s.tables {
         let qname = format!("{}.{}", t.schema, t.table);
         let base = |action: Action, score: f64, reason: String| Item {
@@ -250,7 +261,7 @@ pub fn plan(s: &Snapshot, p: &Policy) -> Vec<Item> {
             table: t.table.clone(),
             index: None,
             action,
-            sql: action.sql(&qualified(&t.schema, &t.table)),
+            sql: action.sql(&qualified(&t.schema, &t.table), buffers),
             reason,
             score,
             xid_age: t.xid_age,
@@ -307,7 +318,7 @@ pub fn plan(s: &Snapshot, p: &Policy) -> Vec<Item> {
             let index_item = |action: Action, score: f64, reason: String, bloat: Option<f64>| {
                 let mut it = base(action, score, reason);
                 it.index = Some(ix.index.clone());
-                it.sql = action.sql(&qualified(&t.schema, &ix.index));
+                it.sql = action.sql(&qualified(&t.schema, &ix.index), None);
                 it.index_bytes = Some(ix.pages * s.block_size);
                 it.index_bloat_ratio = bloat;
                 it.object_oid = ix.oid;
@@ -413,6 +424,7 @@ mod tests {
             block_size: 8192,
             freeze_max_age: 200_000_000,
             multixact_freeze_max_age: 400_000_000,
+            server_version_num: 150_000,
             tables,
             indexes,
         }
@@ -575,6 +587,23 @@ mod tests {
         );
         assert_eq!(items[1].sql, "REINDEX INDEX CONCURRENTLY \"public\".\"t_email_idx\"");
         assert!(is_leftover("x_ccold2") && !is_leftover("x_ccnewer") && !is_leftover("plain"));
+    }
+
+    #[test]
+    fn buffer_usage_limit_only_on_16_and_later() {
+        let mut t = table("t");
+        t.dead_tuples = 9_000;
+        let p = Policy {
+            buffer_usage_limit: Some("256MB".into()),
+            ..Policy::default()
+        };
+        let mut s = snap(vec![t], vec![]);
+        assert_eq!(plan(&s, &p)[0].sql, "VACUUM (ANALYZE, SKIP_LOCKED) \"public\".\"t\"");
+        s.server_version_num = 160_002;
+        assert_eq!(
+            plan(&s, &p)[0].sql,
+            "VACUUM (ANALYZE, SKIP_LOCKED, BUFFER_USAGE_LIMIT '256MB') \"public\".\"t\""
+        );
     }
 
     #[test]

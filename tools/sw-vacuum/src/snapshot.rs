@@ -75,6 +75,7 @@ pub struct Snapshot {
     pub block_size: i64,
     pub freeze_max_age: i64,
     pub multixact_freeze_max_age: i64,
+    pub server_version_num: i32,
     pub tables: Vec<Table>,
     pub indexes: Vec<Index>,
 }
@@ -82,7 +83,8 @@ pub struct Snapshot {
 const SETTINGS: &str = "SELECT current_database()::text,
   current_setting('block_size')::int8,
   current_setting('autovacuum_freeze_max_age')::int8,
-  current_setting('autovacuum_multixact_freeze_max_age')::int8";
+  current_setting('autovacuum_multixact_freeze_max_age')::int8,
+  current_setting('server_version_num')::int4";
 
 /// Tables the session may vacuum (owner, database owner or superuser).
 const TABLES: &str = "
@@ -225,6 +227,7 @@ async fn read(client: &Client) -> Result<Snapshot> {
         block_size: row.get(1),
         freeze_max_age: row.get(2),
         multixact_freeze_max_age: row.get(3),
+        server_version_num: row.get(4),
         tables,
         indexes,
     })
