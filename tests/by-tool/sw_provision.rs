@@ -311,6 +311,16 @@ fn replica_streams_rows_written_on_the_primary() {
 }
 
 #[test]
+fn dry_run_on_a_fresh_directory_plans_and_touches_nothing() {
+    let s = Site::new();
+    let r = s.local(&["--dry-run"]);
+    let rec = r.expect_code(0).one("provision.local");
+    assert_eq!(rec["dry_run"], true);
+    assert_eq!(rec["changes"][0]["action"], "initdb");
+    assert!(!s.dir.exists());
+}
+
+#[test]
 fn bad_flags_are_usage_errors() {
     let r = provision(&["local", "--allow", "300.1.1.1/8", "--dry-run"]);
     r.expect_code(64);
@@ -547,6 +557,47 @@ fn azure_create_sends_the_official_shapes_polls_and_converges() {
         std::fs::read_to_string(&env_file).unwrap(),
         text,
         "the password is kept"
+    );
+
+    // A parameter that needs a restart: reported, or done with --restart.
+    let r = azure(&fake, &example_args(ef, &["--param", "shared_buffers=1GB"]));
+    let rec = r.expect_code(0).one("provision.azure");
+    assert_eq!(rec["restart_pending"], true, "{rec}");
+    assert!(r.stderr.contains("--restart"), "{r:?}");
+    assert_eq!(fake.count("POST", "/restart"), 0);
+    let r = azure(
+        &fake,
+        &example_args(ef, &["--param", "shared_buffers=2GB", "--restart"]),
+    );
+    assert_eq!(r.expect_code(0).one("provision.azure")["restart_pending"], false);
+    assert_eq!(fake.count("POST", "/restart"), 1);
+
+    // --allow-ip auto asks the configured echo service; offline is one clear line.
+    let my_ip_url = format!("{}/myip", fake.url);
+    let r = azure(
+        &fake,
+        &example_args(ef, &["--allow-ip", "auto", "--my-ip-url", &my_ip_url]),
+    );
+    r.expect_code(0);
+    let fw = exact(
+        &fake,
+        "PUT",
+        &format!(
+            "{}/firewallrules/sw-198_51_100_23-198_51_100_23",
+            server_path("exampleserver")
+        ),
+    );
+    assert_eq!(fw.len(), 1, "{r:?}");
+    let r = azure(
+        &fake,
+        &example_args(ef, &["--allow-ip", "auto", "--my-ip-url", "http://127.0.0.1:9/"]),
+    );
+    r.expect_code(69);
+    assert!(
+        r.stderr
+            .contains("detecting this host's public IP from http://127.0.0.1:9/")
+            && r.stderr.contains("--allow-ip CIDR"),
+        "{r:?}"
     );
 
     // A changed retention is one PATCH with just that field.

@@ -22,6 +22,8 @@ use serde_json::{Value, json};
 pub const CLIENT_SECRET: &str = "fake-client-secret-7f3a9c";
 /// Subscription id used in tests (the fixtures' own).
 pub const SUBSCRIPTION: &str = "ffffffff-ffff-ffff-ffff-ffffffffffff";
+/// The address `GET /myip` reports.
+pub const MY_IP: &str = "198.51.100.23";
 /// The api-version the fixtures' monitor URLs carry (not the request's).
 pub const MONITOR_API_VERSION: &str = "2025-06-01-preview";
 
@@ -289,6 +291,10 @@ fn route(s: &mut State, req: &Request, base: &str) -> Reply {
     let path = req.path();
     if req.method == "POST" && path.ends_with("/oauth2/v2.0/token") {
         return token(s, req);
+    }
+    if req.method == "GET" && path == "/myip" {
+        // A what-is-my-address echo service for `--allow-ip auto`.
+        return Reply::json(200, json!(MY_IP));
     }
     if !req
         .header("authorization")

@@ -544,15 +544,21 @@ fn converge(cx: &mut Ctx<'_>, host: &Host, role: &str, env_file: &Path) -> Resul
     app_role_and_db(cx, role, env_file, matches!(status, Status::Running(_)))
 }
 
-pub(crate) fn password_in(env: &EnvFile) -> Option<String> {
+/// The password of `user` in the env file's DATABASE_URL (none when the
+/// URL is for another role, e.g. a superuser URL from an older set-up).
+pub(crate) fn password_in(env: &EnvFile, user: &str) -> Option<String> {
     let url = env.get("DATABASE_URL")?;
-    sw_core::conninfo::parse(url).ok()?.get("password").cloned()
+    let p = sw_core::conninfo::parse(url).ok()?;
+    if p.get("user").map(String::as_str) != Some(user) {
+        return None;
+    }
+    p.get("password").cloned()
 }
 
 fn app_role_and_db(cx: &mut Ctx<'_>, role: &str, env_file: &Path, was_running: bool) -> Result<()> {
     let a = cx.a;
     let env = EnvFile::read_or_default(env_file)?;
-    let known = password_in(&env);
+    let known = password_in(&env, role);
     if let Some(p) = &known {
         sw_core::secret::register(p);
     }

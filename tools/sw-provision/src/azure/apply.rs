@@ -345,7 +345,7 @@ pub fn run(t: &Target, a: &ApplyArgs, pretty: bool) -> Result<()> {
         .clone()
         .unwrap_or_else(|| PathBuf::from(format!("{}.env", t.name)));
     let env = EnvFile::read_or_default(&env_file)?;
-    let known_pw = crate::local::password_in(&env);
+    let known_pw = crate::local::password_in(&env, &a.admin_user);
     let mut warnings = Vec::new();
     let mut steps = Vec::new();
 
