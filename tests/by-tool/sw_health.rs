@@ -922,3 +922,78 @@ fn a_standby_with_replay_paused_shows_its_lag_on_both_sides() {
     assert!(standbys[0]["replay_lag_bytes"].as_f64().unwrap() > 0.0, "{lag}");
     sb.psql(&c, "SELECT pg_wal_replay_resume()");
 }
+
+#[test]
+fn backup_age_comes_from_the_newest_complete_backup_in_the_repository() {
+    use sw_core::repo::{Repo, manifest::BackupManifest, wal::Lsn};
+    let c = shared();
+    let st = tempfile::tempdir().unwrap();
+    let root = st.path().join("repo");
+    let repo = Repo::init(&root).unwrap();
+    let url = c.url("postgres");
+    let run = || {
+        report(&[
+            "--db",
+            &url,
+            "--state-dir",
+            st.path().to_str().unwrap(),
+            "--checks",
+            "backup_age",
+            "--backup-repo",
+            root.to_str().unwrap(),
+        ])
+    };
+    let (r, rec) = run();
+    let b = check(&rec, "backup_age");
+    assert_eq!(b["status"], "CRITICAL", "{b}");
+    assert!(b["message"].as_str().unwrap().starts_with("no complete backup"), "{b}");
+    assert_eq!(r.code, 2);
+    let area = repo.ensure_area("7000000000000000001", 15, 16 * 1024 * 1024).unwrap();
+    let stop = chrono::Utc::now() - chrono::Duration::hours(30);
+    for (id, age_h) in [("20260101T000000Z", 60), ("20260102T000000Z", 30)] {
+        let stop_time = chrono::Utc::now() - chrono::Duration::hours(age_h);
+        let m = BackupManifest {
+            format: 1,
+            id: id.into(),
+            label: None,
+            pinned: false,
+            system_identifier: "7000000000000000001".into(),
+            pg_version_num: 150_000,
+            pg_major: 15,
+            timeline: 1,
+            start_lsn: Lsn(0x100_0000 * (70 - age_h as u64)),
+            stop_lsn: Lsn(0x100_0000 * (70 - age_h as u64) + 100),
+            start_time: stop_time,
+            stop_time,
+            wal_segment_size: 16 * 1024 * 1024,
+            start_wal: "000000010000000000000001".into(),
+            stop_wal: "000000010000000000000001".into(),
+            method: "pg_basebackup".into(),
+            database_bytes: 1,
+            stored_bytes: 1,
+            files: vec![],
+        };
+        let dir = area.backup_dir().join(id);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("manifest.json"), serde_json::to_vec(&m).unwrap()).unwrap();
+    }
+    let (_, rec) = run();
+    let b = check(&rec, "backup_age");
+    assert_eq!(b["details"]["backup"], "20260102T000000Z", "{b}");
+    let age = b["value"].as_f64().unwrap();
+    let want = (chrono::Utc::now() - stop).num_seconds() as f64;
+    assert!((age - want).abs() < 600.0, "{age} vs {want}");
+    assert_eq!(b["status"], "WARNING", "30 h is past the 26 h warning: {b}");
+    // A repository that is not there: UNKNOWN, not OK.
+    let (_, rec) = report(&[
+        "--db",
+        &url,
+        "--state-dir",
+        st.path().to_str().unwrap(),
+        "--checks",
+        "backup_age",
+        "--backup-repo",
+        "/nonexistent/repo",
+    ]);
+    assert_eq!(check(&rec, "backup_age")["status"], "UNKNOWN");
+}

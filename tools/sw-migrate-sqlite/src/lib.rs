@@ -124,6 +124,6 @@ pub fn run(cli: Cli) -> sw_core::Result<()> {
             out.record("migrate.plan", &p)?;
             out.flush()
         }
-        Cmd::Run(a) => run::run(&a, cli.common.pretty),
+        Cmd::Run(a) => run::run(&a, cli.common.pretty, cli.common.quiet),
     }
 }

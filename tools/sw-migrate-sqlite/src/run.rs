@@ -5,8 +5,9 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::io::{BufWriter, IsTerminal, Write};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -43,6 +44,47 @@ struct Job {
     name: String,
     cols: Vec<Col>,
     rowid: bool,
+    /// Index of the table in the plan.
+    table: usize,
+    /// A rowid range of a big table loaded in parts: (first, last, PostgreSQL column holding the rowid).
+    part: Option<(i64, i64, String)>,
+}
+
+/// Rows above which a table with a rowid alias is loaded in `--jobs` parts.
+const SPLIT_ROWS: i64 = 400_000;
+
+/// Split a big table's job into rowid ranges (one per job slot).
+fn split(reader: &Connection, job: Job, id_col: Option<&str>, parts: usize) -> Vec<Job> {
+    let Some(col) = id_col else { return vec![job] };
+    if parts < 2 || !job.rowid {
+        return vec![job];
+    }
+    let range: Option<(i64, i64)> = reader
+        .query_row(
+            &format!("SELECT min(_rowid_), max(_rowid_) FROM {}", q(&job.source)),
+            [],
+            |r| Ok(r.get::<_, Option<i64>>(0)?.zip(r.get::<_, Option<i64>>(1)?)),
+        )
+        .ok()
+        .flatten();
+    let Some((lo, hi)) = range else { return vec![job] };
+    let span = i128::from(hi) - i128::from(lo) + 1;
+    if span < i128::from(SPLIT_ROWS) {
+        return vec![job];
+    }
+    let n = i128::try_from(parts).unwrap_or(2);
+    let mut out = Vec::new();
+    for k in 0..n {
+        let a = i128::from(lo) + span * k / n;
+        let b = i128::from(lo) + span * (k + 1) / n - 1;
+        let (Ok(a), Ok(b)) = (i64::try_from(a), i64::try_from(b)) else {
+            return vec![job];
+        };
+        let mut j = job.clone();
+        j.part = Some((a, b, col.to_owned()));
+        out.push(j);
+    }
+    out
 }
 
 #[derive(Debug, Default, Clone)]
@@ -93,7 +135,7 @@ struct Rejects {
 }
 
 /// Run a migration.
-pub fn run(args: &RunArgs, pretty: bool) -> Result<()> {
+pub fn run(args: &RunArgs, pretty: bool, quiet: bool) -> Result<()> {
     let started = Instant::now();
     let (source, loaded_plan) = match (&args.plan, &args.source) {
         (Some(p), src) => {
@@ -152,7 +194,9 @@ pub fn run(args: &RunArgs, pretty: bool) -> Result<()> {
         rejects: rejects.clone(),
         seqs,
         pretty,
+        progress: Arc::new(AtomicU64::new(0)),
     };
+    let bar = Progress::start(ctx.progress.clone(), quiet);
     let res = sw_core::cli::block_on(async {
         if args.data_only {
             ctx.data_only(readers).await
@@ -160,6 +204,7 @@ pub fn run(args: &RunArgs, pretty: bool) -> Result<()> {
             ctx.full(readers).await
         }
     });
+    drop(bar);
     if let Some(r) = &rejects
         && let Ok(mut r) = r.lock()
     {
@@ -226,6 +271,53 @@ struct Ctx<'a> {
     seqs: HashMap<String, i64>,
     #[allow(dead_code)]
     pretty: bool,
+    /// Rows read so far (all tables), for the progress display.
+    progress: Arc<AtomicU64>,
+}
+
+/// A one-line progress display on stderr, only when it is a terminal.
+struct Progress {
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Progress {
+    fn start(rows: Arc<AtomicU64>, quiet: bool) -> Progress {
+        let stop = Arc::new(AtomicBool::new(false));
+        let thread = if !quiet && std::io::stderr().is_terminal() {
+            let stop = stop.clone();
+            std::thread::Builder::new()
+                .name("progress".into())
+                .spawn(move || {
+                    let t0 = Instant::now();
+                    while !stop.load(Ordering::Relaxed) {
+                        std::thread::sleep(std::time::Duration::from_millis(250));
+                        let n = rows.load(Ordering::Relaxed);
+                        let secs = t0.elapsed().as_secs_f64().max(0.001);
+                        #[allow(clippy::cast_precision_loss)]
+                        let rate = n as f64 / secs;
+                        eprint!(
+                            "\r{NAME}: {n} rows read, {rate:.0} rows/s, {secs:.1}s   ",
+                            NAME = crate::NAME
+                        );
+                    }
+                    eprint!("\r{:60}\r", "");
+                })
+                .ok()
+        } else {
+            None
+        };
+        Progress { stop, thread }
+    }
+}
+
+impl Drop for Progress {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
 }
 
 type Outcome = (Vec<TableRecord>, String, usize);
@@ -289,6 +381,8 @@ fn job_for(t: &TablePlan, schema: &str, pgcols: &[(String, String)], data_only: 
         name: t.name.clone(),
         cols,
         rowid: !t.without_rowid,
+        table: 0,
+        part: None,
     })
 }
 
@@ -401,9 +495,40 @@ impl Ctx<'_> {
                 .await
                 .pg_context(|| format!("creating table {} ({})", t.name, one_line(&t.create)))?;
             let cols = pg_columns(main, stage, &t.name).await?;
-            plan_jobs.push(job_for(t, stage, &cols, false)?);
+            let mut job = job_for(t, stage, &cols, false)?;
+            job.table = plan_jobs.len();
+            plan_jobs.push(job);
         }
-        let results = self.load_all(readers, plan_jobs, true).await?;
+        // Big tables go first, in parts loaded side by side.
+        let mut jobs = Vec::new();
+        let mut rest = Vec::new();
+        for j in plan_jobs {
+            let id = self.plan.tables[j.table].identity.as_ref().map(|i| i.column.clone());
+            let parts = split(&readers[0], j, id.as_deref(), readers.len());
+            if parts.len() > 1 {
+                jobs.extend(parts);
+            } else {
+                rest.extend(parts);
+            }
+        }
+        jobs.extend(rest);
+        let t_load = Instant::now();
+        let per_job = self.load_all(readers, jobs.clone(), true).await?;
+        let mut results: Vec<Loaded> = vec![(Stats::default(), 0.0, None); self.plan.tables.len()];
+        for (j, (st, sec, ver)) in jobs.iter().zip(per_job) {
+            let r = &mut results[j.table];
+            r.0.read += st.read;
+            r.0.loaded += st.loaded;
+            r.0.rejected += st.rejected;
+            r.0.checksum += st.checksum;
+            r.1 = f64::max(r.1, sec);
+            r.2 = match (r.2, ver) {
+                (Some(false), _) | (_, Some(false)) => Some(false),
+                (_, v) => v,
+            };
+        }
+        log::info!("data loaded and verified in {:.2}s", secs(t_load));
+        let t_post = Instant::now();
         // Constraints and indexes after the data, then foreign keys.
         let mut skipped: HashMap<String, Vec<String>> = HashMap::new();
         for t in &self.plan.tables {
@@ -433,9 +558,12 @@ impl Ctx<'_> {
                     .await?;
             }
         }
+        log::info!("constraints, indexes and foreign keys in {:.2}s", secs(t_post));
+        let t_an = Instant::now();
         main.batch_execute("ANALYZE")
             .await
             .pg_context(|| "ANALYZE".to_owned())?;
+        log::info!("ANALYZE in {:.2}s", secs(t_an));
         // Swap into the target schema in one transaction.
         let mut sql = format!("BEGIN; CREATE SCHEMA IF NOT EXISTS {};", q(schema));
         for c in &moved_collations {
@@ -645,7 +773,9 @@ impl Ctx<'_> {
                     let t0 = Instant::now();
                     let (r, stats) = self.copy_table(&client, reader, &job).await?;
                     reader = r;
+                    log::info!("{}: {} rows copied in {:.2}s", job.source, stats.loaded, secs(t0));
                     let verified = self.verify(&client, &job, &stats).await?;
+                    log::info!("{}: verified after {:.2}s", job.source, secs(t0));
                     results.lock().map_err(|_| Error::software("results poisoned"))?[i] =
                         Some((stats, secs(t0), verified));
                 }
@@ -682,8 +812,12 @@ impl Ctx<'_> {
                 .join(" || ")
         };
         let sql = format!(
-            "SELECT count(*), coalesce(sum(('x' || left(md5({row_expr}), 16))::bit(64)::bigint), 0)::text FROM {}",
-            job.qualified
+            "SELECT count(*), coalesce(sum(('x' || left(md5({row_expr}), 16))::bit(64)::bigint), 0)::text FROM {}{}",
+            job.qualified,
+            job.part.as_ref().map_or_else(String::new, |(a, b, col)| format!(
+                " WHERE {} BETWEEN {a} AND {b}",
+                q(col)
+            ))
         );
         let row = c
             .query_one(&sql, &[])
@@ -708,10 +842,11 @@ impl Ctx<'_> {
         let rjob = job.clone();
         let rejects = self.rejects.clone();
         let on_error = self.args.on_error;
+        let progress = self.progress.clone();
         let handle = std::thread::Builder::new()
             .name(format!("read {}", job.name))
             .spawn(move || {
-                let res = read_table(&reader, &rjob, &tx, rejects.as_ref(), on_error);
+                let res = read_table(&reader, &rjob, &tx, rejects.as_ref(), on_error, &progress);
                 (reader, res)
             })
             .map_err(|e| Error::software("starting a reader thread").with_source(e))?;
@@ -814,10 +949,15 @@ fn read_table(
     tx: &tokio::sync::mpsc::Sender<Bytes>,
     rejects: Option<&Arc<Mutex<Rejects>>>,
     on_error: OnError,
+    progress: &AtomicU64,
 ) -> Result<Stats> {
     let cols: Vec<String> = job.cols.iter().map(|c| q(&c.source)).collect();
+    let range = job
+        .part
+        .as_ref()
+        .map_or_else(String::new, |(a, b, _)| format!(" WHERE _rowid_ BETWEEN {a} AND {b}"));
     let select = format!(
-        "SELECT {}{} FROM {}",
+        "SELECT {}{} FROM {}{range}",
         if job.rowid { "_rowid_, " } else { "NULL, " },
         if cols.is_empty() {
             "NULL".to_owned()
@@ -916,6 +1056,9 @@ fn read_table(
         first.copy_from_slice(&d[..8]);
         stats.checksum += i128::from(i64::from_be_bytes(first));
         stats.loaded += 1;
+        if stats.read % 4096 == 0 {
+            progress.fetch_add(4096, Ordering::Relaxed);
+        }
         chunk.extend_from_slice(&row_buf);
         if chunk.len() >= CHUNK {
             let full = std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK + 4096));
