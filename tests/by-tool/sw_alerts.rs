@@ -611,3 +611,139 @@ fn channels_come_from_a_config_file_and_hand_made_events_are_completed() {
     notify(&["--config", cfg.to_str().unwrap()], &dir.path().join("ob"), "").expect_code(78);
     notify(&[], &dir.path().join("ob"), "").expect_code(64);
 }
+
+trait Rw: Read + Write {}
+impl<T: Read + Write> Rw for T {}
+
+fn read_line(s: &mut dyn Rw) -> Option<String> {
+    let mut out = Vec::new();
+    let mut b = [0u8; 1];
+    loop {
+        match s.read(&mut b) {
+            Ok(0) | Err(_) => return None,
+            Ok(_) => {}
+        }
+        out.push(b[0]);
+        if b[0] == b'\n' {
+            return Some(String::from_utf8_lossy(&out).into_owned());
+        }
+    }
+}
+
+/// An SMTP server with real TLS (implicit, or after STARTTLS); records the
+/// conversation after the handshake.
+fn smtp_tls_server(l: TcpListener, certs: sw_testkit::tls::Certs, implicit: bool) -> mpsc::Receiver<String> {
+    use openssl::ssl::{SslAcceptor, SslFiletype, SslMethod};
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut b = SslAcceptor::mozilla_intermediate_v5(SslMethod::tls_server()).unwrap();
+        b.set_certificate_file(&certs.server_cert, SslFiletype::PEM).unwrap();
+        b.set_private_key_file(&certs.server_key, SslFiletype::PEM).unwrap();
+        let acceptor = b.build();
+        let (tcp, _) = l.accept().unwrap();
+        let mut s: Box<dyn Rw> = if implicit {
+            Box::new(acceptor.accept(tcp).unwrap())
+        } else {
+            let mut tcp = tcp;
+            tcp.write_all(b"220 test ESMTP\r\n").unwrap();
+            loop {
+                let line = read_line(&mut tcp).unwrap();
+                if line.to_ascii_uppercase().starts_with("STARTTLS") {
+                    tcp.write_all(b"220 go ahead\r\n").unwrap();
+                    break;
+                }
+                tcp.write_all(b"250-test\r\n250 STARTTLS\r\n").unwrap();
+            }
+            Box::new(acceptor.accept(tcp).unwrap())
+        };
+        if implicit {
+            s.write_all(b"220 test ESMTP\r\n").unwrap();
+        }
+        let mut log = String::new();
+        while let Some(line) = read_line(&mut *s) {
+            log.push_str(&line);
+            let up = line.to_ascii_uppercase();
+            let reply: &[u8] = if up.starts_with("EHLO") {
+                b"250-test\r\n250 AUTH PLAIN\r\n"
+            } else if up.starts_with("AUTH") {
+                b"235 ok\r\n"
+            } else if up.starts_with("DATA") {
+                s.write_all(b"354 go\r\n").unwrap();
+                while let Some(l) = read_line(&mut *s) {
+                    log.push_str(&l);
+                    if l == ".\r\n" {
+                        break;
+                    }
+                }
+                b"250 queued\r\n"
+            } else if up.starts_with("QUIT") {
+                s.write_all(b"221 bye\r\n").unwrap();
+                break;
+            } else {
+                b"250 ok\r\n"
+            };
+            s.write_all(reply).unwrap();
+        }
+        tx.send(log).unwrap();
+    });
+    rx
+}
+
+#[test]
+fn email_over_starttls_and_implicit_tls_verifies_the_server() {
+    let events = firing_event();
+    let firing = events.lines().next().unwrap().to_owned() + "\n";
+    let dir = tempfile::tempdir().unwrap();
+    let creds = dir.path().join("smtp.env");
+    std::fs::write(&creds, "SMTP_USER=alerts\nSMTP_PASSWORD=Sm7pS3cret\n").unwrap();
+    for (mode, implicit) in [("starttls", false), ("implicit", true)] {
+        let certs = sw_testkit::tls::make(&dir.path().join(format!("tls-{mode}")), &["localhost"]);
+        let ca = certs.ca_cert.clone();
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let server = format!("localhost:{}", l.local_addr().unwrap().port());
+        let rx = smtp_tls_server(l, certs, implicit);
+        let r = notify(
+            &[
+                "--smtp-server",
+                &server,
+                "--smtp-tls",
+                mode,
+                "--smtp-ca",
+                ca.to_str().unwrap(),
+                "--smtp-from",
+                "sw@example.org",
+                "--smtp-to",
+                "dba@example.org",
+                "--smtp-credentials",
+                creds.to_str().unwrap(),
+            ],
+            &dir.path().join(format!("ob-{mode}")),
+            &firing,
+        );
+        r.expect_code(0);
+        let log = rx.recv_timeout(Duration::from_secs(20)).unwrap();
+        assert!(log.contains("AUTH PLAIN "), "{mode}: {log}");
+        assert!(log.contains("Subject: [FIRING] Deadlocks"), "{mode}: {log}");
+    }
+    // Without the CA the server's certificate is not trusted: nothing is sent.
+    let certs = sw_testkit::tls::make(&dir.path().join("tls-untrusted"), &["localhost"]);
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let server = format!("localhost:{}", l.local_addr().unwrap().port());
+    let _rx = smtp_tls_server(l, certs, true);
+    let r = notify(
+        &[
+            "--smtp-server",
+            &server,
+            "--smtp-tls",
+            "implicit",
+            "--smtp-from",
+            "sw@example.org",
+            "--smtp-to",
+            "dba@example.org",
+        ],
+        &dir.path().join("ob-untrusted"),
+        &firing,
+    );
+    r.expect_code(75);
+    assert!(r.stderr.contains("TLS handshake"), "{}", r.stderr);
+}

@@ -139,12 +139,22 @@ fn header_safe(s: &str) -> String {
 
 /// Send one message.
 pub fn send(cfg: &SmtpConfig, subject: &str, body: &str) -> Result<(), String> {
-    let addr = (cfg.host.as_str(), cfg.port)
+    let addrs: Vec<_> = (cfg.host.as_str(), cfg.port)
         .to_socket_addrs()
         .map_err(|e| format!("resolving {}: {e}", cfg.host))?
-        .next()
-        .ok_or_else(|| format!("{} has no address", cfg.host))?;
-    let tcp = TcpStream::connect_timeout(&addr, cfg.timeout).map_err(|e| format!("connecting to {addr}: {e}"))?;
+        .collect();
+    let mut last = format!("{} has no address", cfg.host);
+    let mut conn = None;
+    for addr in addrs {
+        match TcpStream::connect_timeout(&addr, cfg.timeout) {
+            Ok(t) => {
+                conn = Some(t);
+                break;
+            }
+            Err(e) => last = format!("connecting to {addr}: {e}"),
+        }
+    }
+    let tcp = conn.ok_or(last)?;
     tcp.set_read_timeout(Some(cfg.timeout)).map_err(|e| e.to_string())?;
     tcp.set_write_timeout(Some(cfg.timeout)).map_err(|e| e.to_string())?;
     let stream = match cfg.tls {
