@@ -317,6 +317,17 @@ fn dry_run_on_a_fresh_directory_plans_and_touches_nothing() {
     let rec = r.expect_code(0).one("provision.local");
     assert_eq!(rec["dry_run"], true);
     assert_eq!(rec["changes"][0]["action"], "initdb");
+    // `local` is the default subcommand.
+    let bare = provision(&["--dir", s.dir.to_str().unwrap(), "--memory", "1GB", "--dry-run"]);
+    let actions = |r: &Value| {
+        r["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["action"].clone())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(actions(&bare.expect_code(0).one("provision.local")), actions(&rec));
     assert!(!s.dir.exists());
 }
 

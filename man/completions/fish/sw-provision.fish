@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_sw_provision_global_optspecs
-    string join \n v/verbose q/quiet pretty h/help V/version
+    string join \n v/verbose q/quiet pretty dir= os-user= pg-bindir= port= listen= allow= host= cert-name= database= role= env-file= param= memory= cpus= storage= max-connections= rotate-password dry-run start-timeout= h/help V/version
 end
 
 function __fish_sw_provision_needs_command
@@ -24,9 +24,29 @@ function __fish_sw_provision_using_subcommand
     contains -- $cmd[1] $argv
 end
 
+complete -c sw-provision -n "__fish_sw_provision_needs_command" -l dir -d 'The provision directory (cluster in DIR/data, CA for clients in DIR/ca.crt)' -r -F
+complete -c sw-provision -n "__fish_sw_provision_needs_command" -l os-user -d 'OS user the server programs run as when sw-provision runs as root' -r
+complete -c sw-provision -n "__fish_sw_provision_needs_command" -l pg-bindir -d 'Directory of initdb/pg_ctl/postgres (default: SW_PG_BINDIR, PATH, pg_config, /usr/lib/postgresql/*/bin)' -r -F
+complete -c sw-provision -n "__fish_sw_provision_needs_command" -l port -d 'TCP port' -r
+complete -c sw-provision -n "__fish_sw_provision_needs_command" -l listen -d 'Addresses to listen on (listen_addresses; repeatable)' -r
+complete -c sw-provision -n "__fish_sw_provision_needs_command" -l allow -d 'Networks allowed to connect (TLS + SCRAM only; repeatable; default loopback)' -r
+complete -c sw-provision -n "__fish_sw_provision_needs_command" -l host -d 'Host name clients use (in the connection strings and the server certificate)' -r
+complete -c sw-provision -n "__fish_sw_provision_needs_command" -l cert-name -d 'More names for the server certificate (DNS names or IP addresses; repeatable)' -r
+complete -c sw-provision -n "__fish_sw_provision_needs_command" -l database -d 'The application database' -r
+complete -c sw-provision -n "__fish_sw_provision_needs_command" -l role -d 'The application role (default: the database name)' -r
+complete -c sw-provision -n "__fish_sw_provision_needs_command" -l env-file -d 'Env file for the connection strings (default: DIR/app.env)' -r -F
+complete -c sw-provision -n "__fish_sw_provision_needs_command" -l param -d 'Set a server parameter, overriding the tuned value (repeatable)' -r
+complete -c sw-provision -n "__fish_sw_provision_needs_command" -l memory -d 'Memory to tune for (default: the host\'s, or its cgroup limit)' -r
+complete -c sw-provision -n "__fish_sw_provision_needs_command" -l cpus -d 'Cores to tune for (default: those available)' -r
+complete -c sw-provision -n "__fish_sw_provision_needs_command" -l storage -d 'Storage class, for random_page_cost and effective_io_concurrency' -r -f -a "ssd\t''
+hdd\t''"
+complete -c sw-provision -n "__fish_sw_provision_needs_command" -l max-connections -d 'max_connections (work_mem is sized from it)' -r
+complete -c sw-provision -n "__fish_sw_provision_needs_command" -l start-timeout -d 'How long to wait for the server to start' -r
 complete -c sw-provision -n "__fish_sw_provision_needs_command" -s v -l verbose -d 'More logging on stderr (-v info, -vv debug, -vvv trace); SW_LOG overrides'
 complete -c sw-provision -n "__fish_sw_provision_needs_command" -s q -l quiet -d 'Only errors on stderr'
 complete -c sw-provision -n "__fish_sw_provision_needs_command" -l pretty -d 'Indent JSON output for people (still valid JSON, no longer one record per line)'
+complete -c sw-provision -n "__fish_sw_provision_needs_command" -l rotate-password -d 'Give the application role a new password (default: keep it)'
+complete -c sw-provision -n "__fish_sw_provision_needs_command" -l dry-run -d 'Print the plan; change nothing'
 complete -c sw-provision -n "__fish_sw_provision_needs_command" -s h -l help -d 'Print help'
 complete -c sw-provision -n "__fish_sw_provision_needs_command" -s V -l version -d 'Print version'
 complete -c sw-provision -n "__fish_sw_provision_needs_command" -f -a "local" -d 'Create or converge a local cluster in --dir (TLS, SCRAM, tuned, app role + database, env file)'

@@ -23,13 +23,18 @@ pub use replica::ReplicaArgs;
 
 /// Provision PostgreSQL (a local cluster or an Azure Flexible Server) and
 /// write its connection strings to an env file.
+///
+/// Without a subcommand it runs `local` with the flags given.
 #[derive(Parser, Debug)]
-#[command(name = "sw-provision", version, about, long_about = None)]
+#[command(name = "sw-provision", version, about, long_about = None, args_conflicts_with_subcommands = true)]
 pub struct Cli {
     #[command(flatten)]
     pub common: CommonOpts,
     #[command(subcommand)]
-    pub cmd: Cmd,
+    pub cmd: Option<Cmd>,
+    /// `local`, the default.
+    #[command(flatten)]
+    pub local: Box<LocalArgs>,
 }
 
 /// Subcommands.
@@ -63,10 +68,11 @@ pub fn command() -> clap::Command {
 pub fn run(cli: Cli) -> sw_core::Result<()> {
     let pretty = cli.common.pretty;
     match cli.cmd {
-        Cmd::Local(a) => local::run(&a, pretty),
-        Cmd::Status(a) => local::status(&a, pretty),
-        Cmd::Destroy(a) => local::destroy(&a, pretty),
-        Cmd::Replica(a) => replica::run(&a, pretty),
-        Cmd::Azure(a) => azure::run(*a, pretty),
+        None => local::run(&cli.local, pretty),
+        Some(Cmd::Local(a)) => local::run(&a, pretty),
+        Some(Cmd::Status(a)) => local::status(&a, pretty),
+        Some(Cmd::Destroy(a)) => local::destroy(&a, pretty),
+        Some(Cmd::Replica(a)) => replica::run(&a, pretty),
+        Some(Cmd::Azure(a)) => azure::run(*a, pretty),
     }
 }
