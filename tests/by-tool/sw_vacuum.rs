@@ -671,7 +671,11 @@ fn the_maintenance_pipeline_runs_every_step_and_exits_with_the_worst() {
             rec("check", "CHECK")
         ),
     );
-    stub(&bin, "sw-alerts", "cat >/dev/null; echo '{\"kind\":\"alerts\"}'");
+    stub(
+        &bin,
+        "sw-alerts",
+        "if [ \"$1\" = notify ] && [ -n \"${NOTIFY_LOG:-}\" ]; then cat >>\"$NOTIFY_LOG\"; else cat >/dev/null; fi; echo '{\"kind\":\"alerts\"}'",
+    );
     let logs = tmp.path().join("log");
     let script = repo().join("scripts/sw-maintenance");
     let run = |envs: &[(&str, &str)]| -> Run {
@@ -732,6 +736,43 @@ fn the_maintenance_pipeline_runs_every_step_and_exits_with_the_worst() {
     assert_eq!(s["steps"]["prune"], 0);
     assert_eq!(s["steps"]["storage"], 66);
     assert_eq!(s["steps"]["alerts"], 0);
+    // --skip and the summary mail through sw-alerts notify.
+    let notify_log = tmp.path().join("notify.jsonl");
+    let mut c = Command::new(&script);
+    c.env("SW_BIN_DIR", &bin)
+        .env("NOTIFY_LOG", &notify_log)
+        .env("HEALTH", "1")
+        .args(["--log-dir", logs.to_str().unwrap(), "--skip", "prune", "--mail"]);
+    let r = cmd::run_cmd(&mut c, None);
+    r.expect_code(1);
+    let s = r.one("maintenance.summary");
+    assert_eq!(s["steps"]["prune"], "skipped");
+    let mail = std::fs::read_to_string(&notify_log).unwrap();
+    let summary: Vec<Value> = mail
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|v| v["alertname"] == "sw-maintenance")
+        .collect();
+    assert_eq!(summary.len(), 1, "{mail}");
+    assert_eq!(summary[0]["severity"], "warning");
+    assert_eq!(summary[0]["status"], "firing");
+    // A second run while one holds the lock exits 75 at once.
+    let mut holder = Command::new("flock")
+        .arg(logs.join(".maintenance.lock"))
+        .args(["-o", "-c", "echo held; sleep 10"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(holder.stdout.as_mut().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert_eq!(line.trim(), "held");
+    let r = run(&[]);
+    let _ = holder.kill();
+    let _ = holder.wait();
+    r.expect_code(75);
+    assert!(r.stderr.contains("another sw-maintenance run"), "{r:?}");
     // Bad usage is one line and 64.
     let mut c = Command::new(&script);
     let r = cmd::run_cmd(c.arg("--bogus"), None);
