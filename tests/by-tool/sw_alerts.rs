@@ -217,6 +217,30 @@ fn an_unknown_check_is_its_own_alert_and_does_not_resolve_others() {
 }
 
 #[test]
+fn a_report_without_the_check_changes_nothing_but_a_skipped_check_resolves() {
+    let e = Env::new(
+        &RULES
+            .replace("for = \"5m\"", "for = \"0s\"")
+            .replace("\"3m\"", "\"0s\""),
+    );
+    assert_eq!(e.eval(&t(0), &deadlocks(&t(0), 9.0)).len(), 1);
+    // The server is down: the report has only the connection check.
+    let down = report(
+        &t(1),
+        json!([{"name": "connection", "status": "CRITICAL", "value": null}]),
+    );
+    assert!(
+        e.eval(&t(1), &down).is_empty(),
+        "Deadlocks must not resolve while nothing is known"
+    );
+    let mut skipped: Value = serde_json::from_str(&report(&t(2), json!([]))).unwrap();
+    skipped["skipped"] = json!(["deadlocks"]);
+    let ev = e.eval(&t(2), &(skipped.to_string() + "\n"));
+    assert_eq!(ev.len(), 1);
+    assert_eq!(ev[0]["status"], "resolved");
+}
+
+#[test]
 fn the_default_rule_pack_covers_the_asked_for_rules() {
     let r = alerts(&["default-rules"], "");
     r.expect_code(0);

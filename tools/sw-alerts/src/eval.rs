@@ -171,14 +171,17 @@ impl Eval<'_> {
         self.state.alerts.insert(fp, a);
     }
 
-    /// Every alert of `alertname` for `instance` not observed in this run is false now.
-    fn settle(&mut self, alertname: &str, instance: &str, t: Timing) {
+    /// Every alert of `alertname` for `instance` not observed in this run is
+    /// false now, if the report still has (or deliberately skipped) its check:
+    /// a check missing from a report (the server is down, say) changes nothing.
+    fn settle(&mut self, alertname: &str, instance: &str, present: &BTreeSet<String>, t: Timing) {
         let stale: Vec<(String, AlertState)> = self
             .state
             .alerts
             .iter()
             .filter(|(fp, a)| {
                 !self.touched.contains(*fp)
+                    && a.labels.get("check").is_some_and(|c| present.contains(c))
                     && a.labels.get("alertname").map(String::as_str) == Some(alertname)
                     && a.labels.get("instance").map(String::as_str) == Some(instance)
             })
@@ -254,6 +257,8 @@ struct Report {
     instance: String,
     time: DateTime<Utc>,
     checks: Vec<Value>,
+    /// Names of the checks present or deliberately skipped.
+    present: BTreeSet<String>,
 }
 
 fn parse_report(rec: &sw_core::input::Record) -> Result<Report> {
@@ -284,11 +289,19 @@ fn parse_report(rec: &sw_core::input::Record) -> Result<Report> {
             return Err(bad("has a check without a \"name\""));
         }
     }
+    let mut present: BTreeSet<String> = checks
+        .iter()
+        .filter_map(|c| c.get("name").and_then(Value::as_str).map(str::to_owned))
+        .collect();
+    if let Some(sk) = rec.value.get("skipped").and_then(Value::as_array) {
+        present.extend(sk.iter().filter_map(|v| v.as_str().map(str::to_owned)));
+    }
     Ok(Report {
         line: rec.line,
         instance,
         time,
         checks,
+        present,
     })
 }
 
@@ -429,7 +442,7 @@ pub fn run(args: &EvalArgs, pretty: bool) -> Result<()> {
                     .collect();
                 ev.step(labels, ann, value, condition(rule, c), t);
             }
-            ev.settle(&rule.name, inst, t);
+            ev.settle(&rule.name, inst, &r.present, t);
         }
         // UNKNOWN checks.
         let t = Timing {
@@ -452,7 +465,7 @@ pub fn run(args: &EvalArgs, pretty: bool) -> Result<()> {
             )]);
             ev.step(labels, ann, None, Some(unknown), t);
         }
-        ev.settle("SwHealthCheckUnknown", inst, t);
+        ev.settle("SwHealthCheckUnknown", inst, &r.present, t);
     }
     // Events first (a failed write leaves the state as it was, so they come again).
     let mut out = Output::stdout(pretty);
