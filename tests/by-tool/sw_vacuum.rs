@@ -758,8 +758,9 @@ fn the_maintenance_pipeline_runs_every_step_and_exits_with_the_worst() {
     assert_eq!(summary[0]["status"], "firing");
     // A second run while one holds the lock exits 75 at once.
     let mut holder = Command::new("flock")
+        .arg("-o")
         .arg(logs.join(".maintenance.lock"))
-        .args(["-o", "-c", "echo held; sleep 10"])
+        .args(["-c", "echo held; sleep 10"])
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
