@@ -287,7 +287,8 @@ fn wraparound_age_ranks_first_and_is_frozen_and_partitioned_parents_get_statisti
         "CREATE TABLE old (id int) WITH (autovacuum_enabled = false);
          INSERT INTO old SELECT generate_series(1, 100);
          CREATE TABLE events (at int, v int) PARTITION BY RANGE (at);
-         CREATE TABLE events_1 PARTITION OF events FOR VALUES FROM (0) TO (1000);
+         CREATE TABLE events_1 PARTITION OF events FOR VALUES FROM (0) TO (1000)
+           WITH (autovacuum_enabled = false);
          INSERT INTO events SELECT g, g FROM generate_series(0, 999) g;",
     );
     c.psql(&db, "VACUUM ANALYZE old; ANALYZE events_1");
