@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use bytes::Bytes;
-use futures_util::SinkExt;
+use futures_util::{SinkExt, StreamExt};
 use md5::{Digest, Md5};
 use rusqlite::Connection;
 use serde::Serialize;
@@ -128,6 +128,15 @@ struct Summary {
 }
 
 type Loaded = (Stats, f64, Option<bool>);
+
+/// A post-data statement.
+#[derive(Debug, Clone)]
+struct Ddl {
+    table: String,
+    sql: String,
+    /// Translated from SQLite expressions: skipped (and reported) when PostgreSQL refuses it.
+    optional: bool,
+}
 
 struct Rejects {
     out: BufWriter<File>,
@@ -530,20 +539,42 @@ impl Ctx<'_> {
         log::info!("data loaded and verified in {:.2}s", secs(t_load));
         let t_post = Instant::now();
         // Constraints and indexes after the data, then foreign keys.
+        // Keys first (one table's statements in order, tables side by side),
+        // then every index side by side (CREATE INDEX locks do not conflict).
         let mut skipped: HashMap<String, Vec<String>> = HashMap::new();
-        for t in &self.plan.tables {
-            for c in &t.constraints {
-                let optional = c.contains(" CHECK (");
-                exec_ddl(main, c, optional, skipped.entry(t.source.clone()).or_default()).await?;
-            }
-            for i in &t.indexes {
-                exec_ddl(
-                    main,
-                    &i.create,
-                    i.partial || i.expression,
-                    skipped.entry(t.source.clone()).or_default(),
-                )
-                .await?;
+        let keys: Vec<Vec<Ddl>> = self
+            .plan
+            .tables
+            .iter()
+            .map(|t| {
+                t.constraints
+                    .iter()
+                    .map(|c| Ddl {
+                        table: t.source.clone(),
+                        sql: c.clone(),
+                        optional: c.contains(" CHECK ("),
+                    })
+                    .collect()
+            })
+            .collect();
+        let indexes: Vec<Vec<Ddl>> = self
+            .plan
+            .tables
+            .iter()
+            .flat_map(|t| {
+                t.indexes.iter().map(|i| {
+                    vec![Ddl {
+                        table: t.source.clone(),
+                        sql: i.create.clone(),
+                        optional: i.partial || i.expression,
+                    }]
+                })
+            })
+            .collect();
+        let width = usize::from(self.args.jobs).max(1);
+        for phase in [keys, indexes] {
+            for (table, msg) in self.ddl_parallel(phase, width, &path).await? {
+                skipped.entry(table).or_default().push(msg);
             }
         }
         for t in &self.plan.tables {
@@ -560,9 +591,19 @@ impl Ctx<'_> {
         }
         log::info!("constraints, indexes and foreign keys in {:.2}s", secs(t_post));
         let t_an = Instant::now();
-        main.batch_execute("ANALYZE")
-            .await
-            .pg_context(|| "ANALYZE".to_owned())?;
+        let analyze: Vec<Vec<Ddl>> = self
+            .plan
+            .tables
+            .iter()
+            .map(|t| {
+                vec![Ddl {
+                    table: t.source.clone(),
+                    sql: format!("ANALYZE {}.{}", q(stage), q(&t.name)),
+                    optional: false,
+                }]
+            })
+            .collect();
+        self.ddl_parallel(analyze, width, &path).await?;
         log::info!("ANALYZE in {:.2}s", secs(t_an));
         // Swap into the target schema in one transaction.
         let mut sql = format!("BEGIN; CREATE SCHEMA IF NOT EXISTS {};", q(schema));
@@ -638,6 +679,45 @@ impl Ctx<'_> {
             first.untranslated.extend(view_skips);
         }
         Ok((records, target.to_owned(), views))
+    }
+
+    /// Run groups of statements on up to `width` sessions at once (each
+    /// group in order on one session). Returns the skipped optional ones.
+    async fn ddl_parallel(&self, groups: Vec<Vec<Ddl>>, width: usize, setup: &str) -> Result<Vec<(String, String)>> {
+        let groups: Vec<Vec<Ddl>> = groups.into_iter().filter(|g| !g.is_empty()).collect();
+        if groups.is_empty() {
+            return Ok(Vec::new());
+        }
+        let queue: Arc<Mutex<VecDeque<Vec<Ddl>>>> = Arc::new(Mutex::new(groups.into_iter().collect()));
+        let n = width.min(queue.lock().map_err(|_| Error::software("queue poisoned"))?.len());
+        let workers = (0..n).map(|_| {
+            let queue = queue.clone();
+            async move {
+                let (_, client) = connect(self.args).await?;
+                client
+                    .batch_execute(setup)
+                    .await
+                    .pg_context(|| "setting search_path".to_owned())?;
+                let mut skipped = Vec::new();
+                loop {
+                    let next = queue.lock().map_err(|_| Error::software("queue poisoned"))?.pop_front();
+                    let Some(group) = next else { break };
+                    for d in group {
+                        let mut s = Vec::new();
+                        let t0 = Instant::now();
+                        exec_ddl(&client, &d.sql, d.optional, &mut s).await?;
+                        log::info!("{:.2}s: {}", secs(t0), one_line(&d.sql));
+                        skipped.extend(s.into_iter().map(|m| (d.table.clone(), m)));
+                    }
+                }
+                Ok::<_, Error>(skipped)
+            }
+        });
+        let mut out = Vec::new();
+        for r in futures_util::future::join_all(workers).await {
+            out.extend(r?);
+        }
+        Ok(out)
     }
 
     async fn restart_identity(&self, c: &Client, schema: &str, table: &str, col: &str, source: &str) -> Result<()> {
@@ -796,40 +876,41 @@ impl Ctx<'_> {
         if self.args.no_verify {
             return Ok(None);
         }
-        let row_expr = if job.cols.is_empty() {
-            "'\\x'::bytea".to_owned()
-        } else {
-            job.cols
-                .iter()
-                .map(|c| {
-                    let s = c.kind.checksum_sql(&q(&c.name));
-                    format!(
-                        "CASE WHEN {col} IS NULL THEN '\\x00'::bytea ELSE '\\x01'::bytea || int4send(octet_length({s})) || {s} END",
-                        col = q(&c.name)
-                    )
-                })
-                .collect::<Vec<_>>()
-                .join(" || ")
-        };
+        // PostgreSQL sends every stored value back in its binary form (the
+        // send functions, i.e. what we wrote); numeric as its text, jsonb
+        // only as present/absent. The checksum over that stream must equal
+        // the one computed while reading SQLite.
+        let select: Vec<String> = job.cols.iter().map(|c| c.kind.checksum_select(&q(&c.name))).collect();
         let sql = format!(
-            "SELECT count(*), coalesce(sum(('x' || left(md5({row_expr}), 16))::bit(64)::bigint), 0)::text FROM {}{}",
+            "COPY (SELECT {} FROM {}{}) TO STDOUT (FORMAT binary)",
+            if select.is_empty() {
+                "1".to_owned()
+            } else {
+                select.join(", ")
+            },
             job.qualified,
             job.part.as_ref().map_or_else(String::new, |(a, b, col)| format!(
                 " WHERE {} BETWEEN {a} AND {b}",
                 q(col)
             ))
         );
-        let row = c
-            .query_one(&sql, &[])
+        let stream = c
+            .copy_out(&sql)
             .await
             .pg_context(|| format!("verifying {}", job.qualified))?;
-        let count: i64 = row.get(0);
-        let sum: String = row.get(1);
-        let ok = u64::try_from(count).ok() == Some(stats.loaded) && sum == stats.checksum.to_string();
+        let mut stream = Box::pin(stream);
+        let mut sum = RowSums::new(job.cols.is_empty());
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.pg_context(|| format!("verifying {}", job.qualified))?;
+            sum.feed(&chunk)
+                .map_err(|e| Error::software(format!("verifying {}: {e}", job.qualified)))?;
+        }
+        let (count, checksum) = (sum.rows, sum.checksum);
+        let ok = count == stats.loaded && checksum == stats.checksum;
         if !ok {
             return Err(Error::data(format!(
-                "verification failed for {}: {} rows with checksum {sum} in PostgreSQL, {} rows with checksum {} read from SQLite",
-                job.source, count, stats.loaded, stats.checksum
+                "verification failed for {}: {count} rows with checksum {checksum} in PostgreSQL, {} rows with checksum {} read from SQLite",
+                job.source, stats.loaded, stats.checksum
             )));
         }
         Ok(Some(true))
@@ -940,6 +1021,115 @@ async fn exec_ddl(c: &Client, sql: &str, optional: bool, skipped: &mut Vec<Strin
 fn getrandom_fill(b: &mut [u8]) -> std::io::Result<()> {
     use std::io::Read;
     File::open("/dev/urandom")?.read_exact(b)
+}
+
+/// Row count and checksum over a binary COPY stream (same hashing as the reader).
+struct RowSums {
+    buf: Vec<u8>,
+    pos: usize,
+    header: bool,
+    done: bool,
+    /// The query selected a constant instead of columns: hash nothing.
+    no_cols: bool,
+    rows: u64,
+    checksum: i128,
+}
+
+impl RowSums {
+    fn new(no_cols: bool) -> RowSums {
+        RowSums {
+            buf: Vec::new(),
+            pos: 0,
+            header: false,
+            done: false,
+            no_cols,
+            rows: 0,
+            checksum: 0,
+        }
+    }
+
+    fn feed(&mut self, data: &[u8]) -> std::result::Result<(), String> {
+        if self.pos > 0 && self.pos * 2 > self.buf.len() {
+            self.buf.drain(..self.pos);
+            self.pos = 0;
+        }
+        self.buf.extend_from_slice(data);
+        if !self.header {
+            if self.buf.len() < 19 {
+                return Ok(());
+            }
+            if &self.buf[..11] != b"PGCOPY\n\xff\r\n\0" {
+                return Err("unexpected COPY header".into());
+            }
+            let ext = u32::from_be_bytes([self.buf[15], self.buf[16], self.buf[17], self.buf[18]]) as usize;
+            if self.buf.len() < 19 + ext {
+                return Ok(());
+            }
+            self.pos = 19 + ext;
+            self.header = true;
+        }
+        while !self.done {
+            let Some(end) = self.row_end() else { break };
+            let b = &self.buf[self.pos..end];
+            let n = i16::from_be_bytes([b[0], b[1]]);
+            if n == -1 {
+                self.done = true;
+                self.pos = end;
+                break;
+            }
+            let mut h = Md5::new();
+            if !self.no_cols {
+                let mut i = 2;
+                for _ in 0..n {
+                    let len = i32::from_be_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
+                    i += 4;
+                    if len < 0 {
+                        h.update([0u8]);
+                    } else {
+                        let l = len as usize;
+                        h.update([1u8]);
+                        h.update(len.to_be_bytes());
+                        h.update(&b[i..i + l]);
+                        i += l;
+                    }
+                }
+            }
+            let d = h.finalize();
+            let mut first = [0u8; 8];
+            first.copy_from_slice(&d[..8]);
+            self.checksum += i128::from(i64::from_be_bytes(first));
+            self.rows += 1;
+            self.pos = end;
+        }
+        Ok(())
+    }
+
+    /// Where the row starting at `pos` ends, when it is complete in the buffer.
+    fn row_end(&self) -> Option<usize> {
+        let b = &self.buf[self.pos..];
+        if b.len() < 2 {
+            return None;
+        }
+        let n = i16::from_be_bytes([b[0], b[1]]);
+        if n == -1 {
+            return Some(self.pos + 2);
+        }
+        let mut i = 2;
+        for _ in 0..n {
+            if b.len() < i + 4 {
+                return None;
+            }
+            let len = i32::from_be_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
+            i += 4;
+            if len > 0 {
+                i += len as usize;
+            }
+            if b.len() < i {
+                return None;
+            }
+        }
+        Some(self.pos + i)
+    }
 }
 
 /// Read every row of a table, convert, and send COPY chunks.

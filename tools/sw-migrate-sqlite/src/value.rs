@@ -71,24 +71,13 @@ impl Kind {
         })
     }
 
-    /// The SQL expression whose bytes the checksum covers for column `c`
-    /// (must produce exactly what [`encode`] gives as the canonical bytes).
-    pub fn checksum_sql(self, c: &str) -> String {
+    /// What to select for column `c` so that its binary COPY output is
+    /// exactly the canonical bytes [`encode`] gives.
+    pub fn checksum_select(self, c: &str) -> String {
         match self {
-            Kind::Int2 => format!("int2send({c})"),
-            Kind::Int4 => format!("int4send({c})"),
-            Kind::Int8 => format!("int8send({c})"),
-            Kind::Bool => format!("boolsend({c})"),
-            Kind::Float4 => format!("float4send({c})"),
-            Kind::Float8 => format!("float8send({c})"),
-            Kind::Numeric { .. } => format!("textsend({c}::text)"),
-            Kind::Text { .. } | Kind::Json => format!("textsend({c}::text)"),
-            Kind::Bytea => c.to_owned(),
-            Kind::Date => format!("date_send({c})"),
-            Kind::Timestamp => format!("timestamp_send({c})"),
-            Kind::Timestamptz => format!("timestamptz_send({c})"),
-            Kind::Jsonb => "'\\x'::bytea".to_owned(),
-            Kind::Uuid => format!("uuid_send({c})"),
+            Kind::Numeric { .. } => format!("{c}::text"),
+            Kind::Jsonb => format!("CASE WHEN {c} IS NULL THEN NULL ELSE '\\x'::bytea END"),
+            _ => c.to_owned(),
         }
     }
 }
