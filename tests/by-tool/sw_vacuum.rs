@@ -334,6 +334,40 @@ fn wraparound_age_ranks_first_and_is_frozen_and_partitioned_parents_get_statisti
     );
 }
 
+#[test]
+fn a_bloated_btree_is_estimated_and_rebuilt_smaller() {
+    let c = shared();
+    let db = c.fresh_db("vac_bloat");
+    c.psql(
+        &db,
+        "CREATE TABLE b (id int PRIMARY KEY, v int) WITH (autovacuum_enabled = false);
+         INSERT INTO b SELECT g, g FROM generate_series(1, 200000) g;",
+    );
+    // Every leaf page keeps a tenth of its entries: nothing for btree
+    // page deletion, about 90% bloat.
+    c.psql(&db, "DELETE FROM b WHERE id % 10 <> 0");
+    c.psql(&db, "VACUUM ANALYZE b");
+    let e = env();
+    let r = vacuum(c, &db, &e, &["--dry-run", "--table", "b", "--min-index-mb", "1"]);
+    let plan = of_kind(&r, "vacuum.plan");
+    assert_eq!(plan.len(), 1, "{r:?}");
+    assert_eq!(plan[0]["index"], "b_pkey");
+    assert_eq!(plan[0]["action"], "reindex");
+    let ratio = plan[0]["index_bloat_ratio"].as_f64().unwrap();
+    assert!(ratio > 0.8, "{r:?}");
+    // Below the minimum size the estimate is not trusted.
+    let r = vacuum(c, &db, &e, &["--dry-run", "--table", "b", "--min-index-mb", "64"]);
+    assert!(of_kind(&r, "vacuum.plan").is_empty(), "{r:?}");
+
+    let r = vacuum(c, &db, &e, &["--table", "b", "--min-index-mb", "1"]);
+    r.expect_code(0);
+    let rec = r.one("vacuum.table");
+    assert_eq!(rec["status"], "done", "{r:?}");
+    let before = rec["bytes_before"].as_i64().unwrap();
+    let after = rec["bytes_after"].as_i64().unwrap();
+    assert!(after * 3 < before, "{before} -> {after}");
+}
+
 /// A table whose VACUUM takes minutes under `--cost-delay 100ms --cost-limit 1`.
 fn slow_table(c: &TestCluster, db: &str, name: &str) {
     bloated(c, db, name, 40_000, 100);
