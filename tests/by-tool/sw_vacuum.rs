@@ -789,7 +789,7 @@ fn the_maintenance_pipeline_runs_every_step_and_exits_with_the_worst() {
         .filter(|v| v["alertname"] == "sw-maintenance")
         .collect();
     assert_eq!(summary.len(), 1, "{mail}");
-    assert_eq!(summary[0]["severity"], "warning");
+    assert_eq!(summary[0]["labels"]["severity"], "warning");
     assert_eq!(summary[0]["status"], "firing");
     // A second run while one holds the lock exits 75 at once.
     let mut holder = Command::new("flock")
