@@ -180,6 +180,7 @@ fn provoke_cluster() -> std::sync::MutexGuard<'static, TestCluster> {
                 ("archive_mode".into(), "on".into()),
                 ("archive_command".into(), "/bin/false".into()),
                 ("deadlock_timeout".into(), "200ms".into()),
+                ("max_prepared_transactions".into(), "5".into()),
             ],
             ..Opts::default()
         }))
@@ -825,6 +826,8 @@ impl Standby {
                 ("listen_addresses".into(), "127.0.0.1".into()),
                 ("unix_socket_directories".into(), socket_dir.display().to_string()),
                 ("fsync".into(), "off".into()),
+                // A hot standby needs at least the primary's value.
+                ("max_prepared_transactions".into(), "5".into()),
             ])
             .unwrap();
         cluster.start(&dir.join("server.log"), 60).unwrap();
@@ -996,4 +999,73 @@ fn backup_age_comes_from_the_newest_complete_backup_in_the_repository() {
         "/nonexistent/repo",
     ]);
     assert_eq!(check(&rec, "backup_age")["status"], "UNKNOWN");
+}
+
+#[test]
+fn dead_tuples_vacuum_debt_and_old_prepared_transactions_are_seen() {
+    let c = provoke_cluster();
+    let db = c.fresh_db("dead");
+    c.psql(
+        &db,
+        "CREATE TABLE dt (id int PRIMARY KEY, pad text) WITH (autovacuum_enabled = false); \
+         INSERT INTO dt SELECT g, md5(g::text) FROM generate_series(1, 40000) g; \
+         DELETE FROM dt WHERE id % 2 = 0; \
+         CREATE TABLE px (x int); BEGIN; INSERT INTO px VALUES (1); PREPARE TRANSACTION 'sw_px';",
+    );
+    wait_for(
+        &c,
+        &db,
+        "SELECT coalesce(n_dead_tup, 0) >= 20000 FROM pg_stat_user_tables WHERE relname = 'dt'",
+        "t",
+    );
+    let st = tempfile::tempdir().unwrap();
+    let (_, rec) = report(&[
+        "--db",
+        &c.url(&db),
+        "--state-dir",
+        st.path().to_str().unwrap(),
+        "--checks",
+        "dead_tuples,autovacuum,prepared_xacts",
+        "--warn",
+        "prepared_xacts=0",
+        "--warn",
+        "autovacuum=0",
+    ]);
+    let dead = check(&rec, "dead_tuples");
+    assert_eq!(dead["status"], "CRITICAL", "{dead}");
+    assert_eq!(dead["details"]["tables"][0]["table"], "public.dt");
+    assert!((dead["value"].as_f64().unwrap() - 50.0).abs() < 5.0, "{dead}");
+    let av = check(&rec, "autovacuum");
+    assert_eq!(av["details"]["tables"][0]["table"], "public.dt", "{av}");
+    assert_eq!(av["status"], "WARNING", "{av}");
+    let px = check(&rec, "prepared_xacts");
+    assert_eq!(px["status"], "WARNING", "{px}");
+    assert_eq!(px["details"]["oldest_gid"], "sw_px");
+    c.psql(&db, "ROLLBACK PREPARED 'sw_px'");
+}
+
+#[test]
+fn a_restart_between_runs_is_visible() {
+    let c = provoke_cluster();
+    let st = tempfile::tempdir().unwrap();
+    let url = c.url("postgres");
+    let args = [
+        "--db",
+        url.as_str(),
+        "--state-dir",
+        st.path().to_str().unwrap(),
+        "--checks",
+        "uptime",
+    ];
+    let (_, rec) = report(&args);
+    assert_eq!(check(&rec, "uptime")["details"]["restarted_since_last_run"], false);
+    c.stop();
+    c.restart();
+    let (r, rec) = report(&args);
+    let up = check(&rec, "uptime");
+    assert_eq!(up["status"], "WARNING", "{up}");
+    assert_eq!(up["details"]["restarted_since_last_run"], true);
+    assert_eq!(r.code, 1);
+    let (_, rec) = report(&args);
+    assert_eq!(check(&rec, "uptime")["status"], "OK");
 }

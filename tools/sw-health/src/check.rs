@@ -128,6 +128,9 @@ struct State {
     /// Host CPU (busy, total) jiffies and when they were read (unix seconds).
     #[serde(default)]
     cpu: Option<(u64, u64, f64)>,
+    /// pg_postmaster_start_time() seen by the previous run.
+    #[serde(default)]
+    started_at: Option<String>,
 }
 
 /// Why a check produced no value.
@@ -507,19 +510,38 @@ async fn collect(
             ),
         );
     }
+    let prev = load_state(state_path);
+    let started_at = text(&row, 7);
+    let mut next = State {
+        time: prev.as_ref().map_or(0.0, |p| p.time),
+        counters: prev.as_ref().map(|p| p.counters.clone()).unwrap_or_default(),
+        cpu: None,
+        started_at: Some(started_at.clone()),
+    };
     if selected("uptime") {
         let up = num(&row, 3);
+        // A different start time than the previous run saw: restarted in between.
+        let restarted = prev
+            .as_ref()
+            .and_then(|p| p.started_at.as_deref())
+            .is_some_and(|p| p != started_at);
         let d = catalogue::def("uptime").ok_or_else(|| Error::software("catalogue"))?;
-        r.push(
-            d,
-            None,
-            Measured::new(
-                up,
-                format!("up {:.0} s, PostgreSQL {}", up.unwrap_or(0.0), text(&row, 1)),
-                json!({"version": text(&row, 1), "version_num": version_num, "started_at": text(&row, 7),
-                       "restarted_recently": up.is_some_and(|u| u < 300.0)}),
+        let m = Measured::new(
+            up,
+            format!(
+                "up {:.0} s, PostgreSQL {}{}",
+                up.unwrap_or(0.0),
+                text(&row, 1),
+                if restarted {
+                    "; restarted since the previous run"
+                } else {
+                    ""
+                }
             ),
+            json!({"version": text(&row, 1), "version_num": version_num, "started_at": started_at,
+                   "restarted_recently": up.is_some_and(|u| u < 300.0), "restarted_since_last_run": restarted}),
         );
+        r.push(d, None, if restarted { m.floor(Status::Warning) } else { m });
     }
     if selected("role") {
         let d = catalogue::def("role").ok_or_else(|| Error::software("catalogue"))?;
@@ -574,12 +596,6 @@ async fn collect(
         }
     }
 
-    let prev = load_state(state_path);
-    let mut next = State {
-        time: prev.as_ref().map_or(0.0, |p| p.time),
-        counters: prev.as_ref().map(|p| p.counters.clone()).unwrap_or_default(),
-        cpu: None,
-    };
     cluster_checks(
         &mut r,
         &mut s,
@@ -784,8 +800,7 @@ async fn collect(
             }
         }
     }
-    if (next.time > 0.0 || next.cpu.is_some())
-        && let Ok(data) = serde_json::to_vec(&next)
+    if let Ok(data) = serde_json::to_vec(&next)
         && let Err(e) = sw_core::fsutil::atomic_write(state_path, &data, 0o600)
     {
         log::warn!("cannot save rate counters: {e}");
