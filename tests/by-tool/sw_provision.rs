@@ -816,6 +816,39 @@ fn azure_dry_run_prints_requests_and_cost_stably_without_secrets() {
 }
 
 #[test]
+fn azure_managed_identity_tokens_come_through_azure_identity() {
+    let fake = FakeArm::start();
+    fake.with(|s| s.in_progress_polls = 0);
+    let tmp = tempfile::tempdir().unwrap();
+    let ef = tmp.path().join("db.env");
+    azure(&fake, &example_args(ef.to_str().unwrap(), &[])).expect_code(0);
+    let mut c = cmd::command(BIN.as_ref());
+    c.envs(fake.env())
+        .env_remove("AZURE_CLIENT_SECRET")
+        .env("IDENTITY_ENDPOINT", format!("{}/msi/token", fake.url))
+        .env("IDENTITY_HEADER", sw_testkit::azure::IDENTITY_HEADER)
+        .args([
+            "azure",
+            "status",
+            "--auth",
+            "managed-identity",
+            "--resource-group",
+            "exampleresourcegroup",
+        ])
+        .args(["--name", "exampleserver"]);
+    let r = cmd::run_cmd(&mut c, None);
+    assert_eq!(r.expect_code(0).one("provision.azure.status")["state"], "Ready");
+    let mi: Vec<_> = fake
+        .requests()
+        .into_iter()
+        .filter(|q| q.path() == "/msi/token")
+        .collect();
+    assert_eq!(mi.len(), 1, "{r:?}");
+    assert!(mi[0].target.contains("resource="), "{}", mi[0].target);
+    assert!(!r.stderr.contains(sw_testkit::azure::IDENTITY_HEADER));
+}
+
+#[test]
 fn azure_replica_status_and_delete() {
     let fake = FakeArm::start();
     fake.with(|s| s.in_progress_polls = 1);

@@ -22,6 +22,9 @@ use serde_json::{Value, json};
 pub const CLIENT_SECRET: &str = "fake-client-secret-7f3a9c";
 /// Subscription id used in tests (the fixtures' own).
 pub const SUBSCRIPTION: &str = "ffffffff-ffff-ffff-ffff-ffffffffffff";
+/// The `IDENTITY_HEADER` the fake App Service managed-identity endpoint
+/// (`GET /msi/token`) accepts.
+pub const IDENTITY_HEADER: &str = "fake-identity-header-5d1e";
 /// The address `GET /myip` reports.
 pub const MY_IP: &str = "198.51.100.23";
 /// The api-version the fixtures' monitor URLs carry (not the request's).
@@ -292,6 +295,9 @@ fn route(s: &mut State, req: &Request, base: &str) -> Reply {
     if req.method == "POST" && path.ends_with("/oauth2/v2.0/token") {
         return token(s, req);
     }
+    if req.method == "GET" && path == "/msi/token" {
+        return msi_token(s, req);
+    }
     if req.method == "GET" && path == "/myip" {
         // A what-is-my-address echo service for `--allow-ip auto`.
         return Reply::json(200, json!(MY_IP));
@@ -359,6 +365,30 @@ fn token(s: &mut State, req: &Request) -> Reply {
     Reply::json(
         200,
         json!({"token_type": "Bearer", "expires_in": 3599, "ext_expires_in": 3599, "access_token": format!("fake-token-{}", s.tokens_issued)}),
+    )
+}
+
+/// App Service managed identity: `expires_on` is a string of epoch seconds.
+fn msi_token(s: &mut State, req: &Request) -> Reply {
+    if req.header("x-identity-header") != Some(IDENTITY_HEADER)
+        || query_param(&req.target, "api-version").as_deref() != Some("2019-08-01")
+        || query_param(&req.target, "resource").is_none()
+    {
+        return Reply::json(
+            400,
+            json!({"error": "invalid_request", "error_description": "bad managed identity request"}),
+        );
+    }
+    s.tokens_issued += 1;
+    let expires = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 3600;
+    Reply::json(
+        200,
+        json!({"access_token": format!("fake-token-mi-{}", s.tokens_issued), "expires_on": expires.to_string(),
+               "resource": query_param(&req.target, "resource"), "token_type": "Bearer"}),
     )
 }
 

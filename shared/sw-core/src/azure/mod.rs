@@ -20,6 +20,7 @@
 //! See `../shared/fixtures/azure-arm/README.md` §2-4 for the behaviour this
 //! follows.
 
+pub mod identity;
 pub mod token;
 
 use std::io::Read as _;

@@ -1,26 +1,23 @@
 //! Bearer tokens for ARM behind one small trait, so tests inject a local
 //! token endpoint and tools never see how a token was obtained.
 //!
-//! Why not `azure_identity`: with default features it pulls reqwest, hyper,
-//! tokio and a second TLS stack (aws-lc-sys, a C build) into a workspace
-//! that has one blocking HTTP client; with defaults off its transport is a
-//! `NoopClient` that panics, so an async `HttpClient` adapter over ureq is
-//! needed on every credential, plus `time`, `url`, `futures`, `tracing`,
-//! `async-trait` and `uuid` (89 crates; STYLE.md §8), and its authority
-//! must be https, so a plain-http test endpoint needs yet another seam.
-//! The four flows we need are each one HTTP request (or one `az` call) and
-//! are documented (fixtures README §8), so they are written here directly:
-//! client secret, workload identity (federated token file), managed
-//! identity (App Service `IDENTITY_ENDPOINT` or IMDS), and the Azure CLI.
-//! Tokens are cached and refreshed 300 s before expiry, as azure_identity does.
+//! - client secret: our own form post to `{authority}/{tenant}/oauth2/v2.0/token`
+//!   (the authority is overridable and may be plain http in tests;
+//!   azure_identity insists on https);
+//! - workload identity, managed identity (App Service, IMDS, ...) and the
+//!   Azure CLI: `azure_identity` through [`super::identity`], on our ureq
+//!   transport.
+//!
+//! Our client-secret tokens are cached and refreshed 300 s before expiry,
+//! as azure_identity does for its own.
 
 use std::path::PathBuf;
-use std::process::Command;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+use super::identity::Identity;
 use super::{Endpoints, agent, error_summary, send};
 use crate::config::Env;
 use crate::error::{Error, Result};
@@ -65,12 +62,8 @@ pub enum AuthMethod {
 
 #[derive(Debug, Clone)]
 enum Flow {
-    /// POST a client-credentials form (secret or federated assertion).
+    /// POST a client-credentials form.
     Form { url: String, form: Vec<(String, String)> },
-    /// GET a managed-identity endpoint.
-    Identity { url: String, header: (String, String) },
-    /// `az account get-access-token`.
-    Cli { resource: String },
 }
 
 /// A token flow with a cache.
@@ -131,134 +124,20 @@ impl Credential {
         ))
     }
 
-    /// Workload identity: `AZURE_TENANT_ID`, `AZURE_CLIENT_ID`,
-    /// `AZURE_FEDERATED_TOKEN_FILE` (re-read on every refresh: it rotates).
-    pub fn workload_identity(env: &Env, ep: &Endpoints) -> Result<Credential> {
-        let why = "workload-identity authentication";
-        let tenant = need(env, "AZURE_TENANT_ID", why)?;
-        let client = need(env, "AZURE_CLIENT_ID", why)?;
-        let file = need(env, "AZURE_FEDERATED_TOKEN_FILE", why)?;
-        Ok(Credential::new(
-            Flow::Form {
-                url: format!("{}/{}/oauth2/v2.0/token", ep.authority, secret::percent_encode(&tenant)),
-                form: vec![
-                    ("client_id".into(), client),
-                    (
-                        "client_assertion_type".into(),
-                        "urn:ietf:params:oauth:client-assertion-type:jwt-bearer".into(),
-                    ),
-                    ("client_assertion".into(), format!("@file:{file}")),
-                    ("grant_type".into(), "client_credentials".into()),
-                    ("scope".into(), format!("{}.default", ep.resource())),
-                ],
-            },
-            "workload identity",
-        ))
-    }
-
-    /// Managed identity: App Service (`IDENTITY_ENDPOINT` + `IDENTITY_HEADER`)
-    /// or the VM metadata service; `AZURE_CLIENT_ID` picks a user-assigned identity.
-    pub fn managed_identity(env: &Env, ep: &Endpoints) -> Credential {
-        let resource = secret::percent_encode(&ep.resource());
-        let client = env
-            .get("AZURE_CLIENT_ID")
-            .map(|c| format!("&client_id={}", secret::percent_encode(&c)))
-            .unwrap_or_default();
-        match (env.get("IDENTITY_ENDPOINT"), env.get("IDENTITY_HEADER")) {
-            (Some(endpoint), Some(header)) => {
-                secret::register(&header);
-                Credential::new(
-                    Flow::Identity {
-                        url: format!("{endpoint}?api-version=2019-08-01&resource={resource}{client}"),
-                        header: ("x-identity-header".into(), header),
-                    },
-                    "managed identity (App Service)",
-                )
-            }
-            _ => Credential::new(
-                Flow::Identity {
-                    url: format!(
-                        "http://169.254.169.254/metadata/identity/oauth2/token?api-version=2019-08-01&resource={resource}{client}"
-                    ),
-                    header: ("Metadata".into(), "true".into()),
-                },
-                "managed identity (IMDS)",
-            ),
-        }
-    }
-
-    /// The Azure CLI's logged-in account.
-    pub fn azure_cli(ep: &Endpoints) -> Credential {
-        Credential::new(
-            Flow::Cli {
-                resource: ep.resource(),
-            },
-            "Azure CLI",
-        )
-    }
-
     fn fetch(&self) -> Result<(String, Duration)> {
-        match &self.flow {
-            Flow::Form { url, form } => {
-                let mut form = form.clone();
-                for (_, v) in &mut form {
-                    if let Some(path) = v.strip_prefix("@file:") {
-                        let p = PathBuf::from(path);
-                        *v = std::fs::read_to_string(&p)
-                            .map_err(|e| {
-                                Error::config(format!("reading the federated token file {}", crate::fsutil::q(&p)))
-                                    .with_source(e)
-                            })?
-                            .trim()
-                            .to_owned();
-                        secret::register(v);
-                    }
-                }
-                let body = form_encode(&form).into_bytes();
-                let r = send(
-                    &agent(),
-                    "POST",
-                    url,
-                    &[
-                        ("Content-Type", "application/x-www-form-urlencoded"),
-                        ("Accept", "application/json"),
-                    ],
-                    Some(body),
-                )?;
-                parse_token(self.kind, r.status, &r.body)
-            }
-            Flow::Identity { url, header } => {
-                let r = send(&agent(), "GET", url, &[(header.0.as_str(), header.1.as_str())], None)
-                    .map_err(|e| e.context(format!("{} token endpoint", self.kind)))?;
-                parse_token(self.kind, r.status, &r.body)
-            }
-            Flow::Cli { resource } => {
-                let out = Command::new("az")
-                    .args([
-                        "account",
-                        "get-access-token",
-                        "--output",
-                        "json",
-                        "--resource",
-                        resource,
-                    ])
-                    .output()
-                    .map_err(|e| {
-                        Error::unavailable("running `az account get-access-token` (is the Azure CLI installed?)")
-                            .with_source(e)
-                    })?;
-                if !out.status.success() {
-                    let err = String::from_utf8_lossy(&out.stderr);
-                    let line = err.lines().find(|l| !l.trim().is_empty()).unwrap_or("").trim();
-                    return Err(Error::no_perm(format!(
-                        "az account get-access-token failed: {line} (run `az login`)"
-                    )));
-                }
-                let v: Value = serde_json::from_slice(&out.stdout)
-                    .map_err(|e| Error::unavailable("az account get-access-token printed no JSON").with_source(e))?;
-                parse_token(self.kind, 200, &v)
-            }
-        }
+        let Flow::Form { url, form } = &self.flow;
+        let body = form_encode(form).into_bytes();
+        let r = send(
+            &agent(),
+            "POST",
+            url,
+            &[
+                ("Content-Type", "application/x-www-form-urlencoded"),
+                ("Accept", "application/json"),
+            ],
+            Some(body),
+        )?;
+        parse_token(self.kind, r.status, &r.body)
     }
 }
 
@@ -330,24 +209,32 @@ pub fn token_source_from_env(env: &Env, ep: &Endpoints, method: AuthMethod) -> R
         secret::register(&t);
         return Ok(Box::new(StaticToken(t)));
     }
-    let c = match method {
-        AuthMethod::ClientSecret => Credential::client_secret(env, ep)?,
-        AuthMethod::WorkloadIdentity => Credential::workload_identity(env, ep)?,
-        AuthMethod::ManagedIdentity => Credential::managed_identity(env, ep),
-        AuthMethod::AzureCli => Credential::azure_cli(ep),
-        AuthMethod::Auto => {
-            if env.get("AZURE_CLIENT_SECRET").is_some() {
-                Credential::client_secret(env, ep)?
-            } else if env.get("AZURE_FEDERATED_TOKEN_FILE").is_some() {
-                Credential::workload_identity(env, ep)?
-            } else if env.get("IDENTITY_ENDPOINT").is_some() || !on_path(env, "az") {
-                Credential::managed_identity(env, ep)
-            } else {
-                Credential::azure_cli(ep)
-            }
+    let method = match method {
+        AuthMethod::Auto if env.get("AZURE_CLIENT_SECRET").is_some() => AuthMethod::ClientSecret,
+        AuthMethod::Auto if env.get("AZURE_FEDERATED_TOKEN_FILE").is_some() => AuthMethod::WorkloadIdentity,
+        AuthMethod::Auto if env.get("IDENTITY_ENDPOINT").is_some() || !on_path(env, "az") => {
+            AuthMethod::ManagedIdentity
         }
+        AuthMethod::Auto => AuthMethod::AzureCli,
+        m => m,
     };
-    Ok(Box::new(c))
+    let resource = ep.resource();
+    Ok(match method {
+        AuthMethod::ClientSecret => Box::new(Credential::client_secret(env, ep)?),
+        AuthMethod::WorkloadIdentity => {
+            let why = "workload-identity authentication";
+            Box::new(Identity::workload(
+                &resource,
+                need(env, "AZURE_TENANT_ID", why)?,
+                need(env, "AZURE_CLIENT_ID", why)?,
+                PathBuf::from(need(env, "AZURE_FEDERATED_TOKEN_FILE", why)?),
+            )?)
+        }
+        AuthMethod::ManagedIdentity | AuthMethod::Auto => {
+            Box::new(Identity::managed(&resource, env.get("AZURE_CLIENT_ID"))?)
+        }
+        AuthMethod::AzureCli => Box::new(Identity::azure_cli(&resource)?),
+    })
 }
 
 #[cfg(test)]
@@ -385,7 +272,7 @@ mod tests {
         assert_eq!(s.describe(), "client secret");
         let env = Env::fixed([("PATH", "/nonexistent")]);
         let s = token_source_from_env(&env, &ep, AuthMethod::Auto).unwrap();
-        assert_eq!(s.describe(), "managed identity (IMDS)");
+        assert_eq!(s.describe(), "managed identity");
         let e = token_source_from_env(&env, &ep, AuthMethod::ClientSecret)
             .err()
             .unwrap();
