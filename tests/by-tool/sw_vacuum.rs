@@ -6,7 +6,7 @@
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, ChildStdin, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -138,8 +138,9 @@ fn mass_update_bloat_is_ranked_first_and_cleaned() {
     assert!(of_kind(&r, "vacuum.plan").is_empty(), "{r:?}");
 }
 
-/// A psql session holding a lock until dropped.
-struct Holder(Child);
+/// A psql session holding a lock until dropped (its stdin stays open, so
+/// the transaction does too).
+struct Holder(Child, #[allow(dead_code)] ChildStdin);
 
 impl Holder {
     fn lock(c: &TestCluster, db: &str, sql: &str) -> Holder {
@@ -162,9 +163,7 @@ impl Holder {
             .read_line(&mut line)
             .unwrap();
         assert_eq!(line.trim(), "held");
-        // Keep stdin open (the transaction stays open) by leaking it into the struct's lifetime.
-        std::mem::forget(stdin);
-        Holder(child)
+        Holder(child, stdin)
     }
 }
 

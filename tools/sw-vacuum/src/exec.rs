@@ -360,27 +360,28 @@ async fn run_all(ctx: Rc<Ctx>, target: Target) -> Result<()> {
     }
 }
 
+/// One worker session: throttling set, pid recorded for cancellation.
+async fn worker_session(ctx: &Ctx, target: &Target) -> Result<Client> {
+    let c = connect(ctx, target, Duration::ZERO).await?;
+    let setup = format!(
+        "SET vacuum_cost_delay = {}; SET vacuum_cost_limit = {}",
+        quote_literal(&format!("{}ms", sw_core::duration::millis(ctx.cli.cost_delay))),
+        ctx.cli.cost_limit
+    );
+    c.batch_execute(&setup)
+        .await
+        .pg_context(|| format!("setting up a session on {target}"))?;
+    let pid: i32 = c
+        .query_one("SELECT pg_backend_pid()", &[])
+        .await
+        .pg_context(|| "reading our backend pid".into())?
+        .get(0);
+    ctx.pids.borrow_mut().push(pid);
+    Ok(c)
+}
+
 async fn run_database(ctx: &Rc<Ctx>, target: &Target) -> Result<()> {
-    let jobs = if ctx.cli.dry_run { 1 } else { usize::from(ctx.cli.jobs) };
-    let mut clients = Vec::with_capacity(jobs);
-    for _ in 0..jobs {
-        let c = connect(ctx, target, Duration::ZERO).await?;
-        let setup = format!(
-            "SET vacuum_cost_delay = {}; SET vacuum_cost_limit = {}",
-            quote_literal(&format!("{}ms", sw_core::duration::millis(ctx.cli.cost_delay))),
-            ctx.cli.cost_limit
-        );
-        c.batch_execute(&setup)
-            .await
-            .pg_context(|| format!("setting up a session on {target}"))?;
-        let pid: i32 = c
-            .query_one("SELECT pg_backend_pid()", &[])
-            .await
-            .pg_context(|| "reading our backend pid".into())?
-            .get(0);
-        ctx.pids.borrow_mut().push(pid);
-        clients.push(c);
-    }
+    let mut clients = vec![worker_session(ctx, target).await?];
     let snap = crate::snapshot::take(&clients[0]).await?;
     let filter = Filter {
         include: ctx.cli.tables.clone(),
@@ -429,6 +430,11 @@ async fn run_database(ctx: &Rc<Ctx>, target: &Target) -> Result<()> {
     }
     for (_, v) in &mut groups {
         v.sort_by_key(|i| i.action.on_index());
+    }
+    // No more sessions than tables to work on.
+    let jobs = usize::from(ctx.cli.jobs).min(groups.len());
+    while clients.len() < jobs && !ctx.cancel.get() {
+        clients.push(worker_session(ctx, target).await?);
     }
     let queue: RefCell<VecDeque<Vec<Item>>> = RefCell::new(groups.into_iter().map(|(_, v)| v).collect());
     let workers = clients.iter().map(|c| worker(ctx, c, &queue));
