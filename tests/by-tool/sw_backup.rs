@@ -1,0 +1,362 @@
+//! sw-backup end to end: real clusters archiving into real repositories.
+
+#![allow(clippy::unwrap_used)]
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use sw_testkit::cmd::{self, Run};
+use sw_testkit::pg::{Opts, TestCluster};
+
+const BIN: &str = env!("CARGO_BIN_EXE_sw-backup");
+
+/// A cluster archiving into `repo` through a copy of sw-backup the server's
+/// OS user can run (the checkout may be private).
+struct Archived {
+    tc: TestCluster,
+    repo: PathBuf,
+    bin: PathBuf,
+}
+
+impl Archived {
+    fn new() -> Archived {
+        let tc = TestCluster::start_with(&Opts {
+            fsync: true,
+            ..Opts::default()
+        });
+        let bindir = tc.dir.join("bin");
+        std::fs::create_dir_all(&bindir).unwrap();
+        let bin = bindir.join("sw-backup");
+        std::fs::copy(BIN, &bin).unwrap();
+        std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).unwrap();
+        tc.runner().hand_over(&bindir).unwrap();
+        let repo = tc.dir.join("repo");
+        let a = Archived { tc, repo, bin };
+        let r = a.run(&["setup", "--pgdata", a.tc.datadir().to_str().unwrap()]);
+        r.expect_code(0);
+        let rec = r.one("backup.setup");
+        assert_eq!(rec["restart_required"], true);
+        assert!(rec["archive_command"].as_str().unwrap().contains("wal-push"));
+        a.tc.stop();
+        a.tc.restart();
+        a
+    }
+
+    fn run(&self, args: &[&str]) -> Run {
+        let mut v: Vec<&str> = args.to_vec();
+        v.push("--repo");
+        v.push(self.repo.to_str().unwrap());
+        cmd::run(&self.bin, &v, None)
+    }
+
+    fn db(&self) -> String {
+        self.tc.url("postgres")
+    }
+
+    fn full(&self, extra: &[&str]) -> Run {
+        let db = self.db();
+        let mut v = vec!["full", "--db", db.as_str(), "--wal-timeout", "60s"];
+        v.extend_from_slice(extra);
+        self.run(&v)
+    }
+
+    fn area(&self) -> PathBuf {
+        std::fs::read_dir(&self.repo)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| p.join("area.json").exists())
+            .unwrap()
+    }
+
+    /// Switch to a new segment and wait until the finished one is stored.
+    fn switch_and_wait(&self) -> String {
+        let seg = self.tc.psql("postgres", "SELECT pg_walfile_name(pg_switch_wal())");
+        wait_for(|| self.stored(&seg), &format!("{seg} archived"));
+        seg
+    }
+
+    fn stored(&self, seg: &str) -> bool {
+        let dir = self.area().join("wal").join(&seg[..16]);
+        std::fs::read_dir(dir)
+            .map(|rd| {
+                rd.flatten()
+                    .any(|e| e.file_name().to_string_lossy().starts_with(&format!("{seg}-")))
+            })
+            .unwrap_or(false)
+    }
+
+    fn stored_path(&self, seg: &str) -> PathBuf {
+        let dir = self.area().join("wal").join(&seg[..16]);
+        std::fs::read_dir(dir)
+            .unwrap()
+            .flatten()
+            .find(|e| e.file_name().to_string_lossy().starts_with(&format!("{seg}-")))
+            .unwrap()
+            .path()
+    }
+}
+
+fn wait_for(mut f: impl FnMut() -> bool, what: &str) {
+    let end = Instant::now() + Duration::from_secs(60);
+    while !f() {
+        assert!(Instant::now() < end, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn listing(dir: &Path) -> Vec<String> {
+    let mut v = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            v.extend(listing(&p));
+        } else {
+            v.push(p.display().to_string());
+        }
+    }
+    v.sort();
+    v
+}
+
+#[test]
+fn full_backup_is_listed_with_its_window_and_verifies() {
+    let a = Archived::new();
+    a.tc.psql(
+        "postgres",
+        "CREATE TABLE t AS SELECT g FROM generate_series(1, 10000) g",
+    );
+    let r = a.full(&["--label", "first", "--pin"]);
+    r.expect_code(0);
+    let b = r.one("backup.full");
+    assert_eq!(b["label"], "first");
+    assert_eq!(b["pinned"], true);
+    assert!(b["stored_bytes"].as_u64().unwrap() > 0);
+    let id = b["id"].as_str().unwrap().to_owned();
+    // The backup directory and its manifest.
+    let m: Value = serde_json::from_str(
+        &std::fs::read_to_string(a.area().join("backup").join(&id).join("manifest.json")).unwrap(),
+    )
+    .unwrap();
+    let names: Vec<&str> = m["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["name"].as_str().unwrap())
+        .collect();
+    assert!(
+        names.contains(&"base.tar.zst") && names.contains(&"backup_manifest"),
+        "{names:?}"
+    );
+    assert_eq!(m["system_identifier"], b["system_identifier"]);
+    a.switch_and_wait();
+    let l = a.run(&["list"]);
+    l.expect_code(0);
+    let rec = l.one("backup");
+    assert_eq!(rec["id"], id.as_str());
+    assert!(rec["restorable_until_lsn"].is_string(), "{rec}");
+    assert!(rec["wal_gap"].is_null());
+    let v = a.run(&["verify"]);
+    v.expect_code(0);
+    assert_eq!(v.one("verify.summary")["ok"], true);
+    // A second full while one holds the lock exits 75.
+    let area = a.area();
+    let _held = sw_core::lock::Lock::try_acquire(&area.join("lock"), "test").unwrap();
+    a.full(&[]).expect_code(75);
+}
+
+#[test]
+fn verify_names_a_flipped_byte_and_a_missing_segment() {
+    let a = Archived::new();
+    let r = a.full(&[]);
+    r.expect_code(0);
+    let id = r.one("backup.full")["id"].as_str().unwrap().to_owned();
+    let mut segs = Vec::new();
+    for i in 0..3 {
+        a.tc.psql("postgres", &format!("CREATE TABLE t{i} AS SELECT 1 AS x"));
+        segs.push(a.switch_and_wait());
+    }
+    // Flip one byte in the middle of the stored base backup.
+    let base = a.area().join("backup").join(&id).join("base.tar.zst");
+    let mut bytes = std::fs::read(&base).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0xFF;
+    std::fs::write(&base, &bytes).unwrap();
+    let v = a.run(&["verify"]);
+    v.expect_code(65);
+    let probs: Vec<Value> = v
+        .records()
+        .into_iter()
+        .filter(|r| r["kind"] == "verify.problem")
+        .collect();
+    assert_eq!(probs.len(), 1, "{v:?}");
+    assert_eq!(probs[0]["problem"], "bad_object");
+    assert_eq!(probs[0]["object"], format!("backup/{id}/base.tar.zst"));
+    bytes[mid] ^= 0xFF;
+    std::fs::write(&base, &bytes).unwrap();
+    a.run(&["verify"]).expect_code(0);
+    // Remove a segment from the middle.
+    std::fs::remove_file(a.stored_path(&segs[1])).unwrap();
+    let v = a.run(&["verify"]);
+    v.expect_code(65);
+    let p = v.one("verify.problem");
+    assert_eq!(p["problem"], "missing_segment");
+    assert_eq!(p["object"], segs[1].as_str());
+    assert_eq!(a.run(&["list"]).one("backup")["wal_gap"], segs[1].as_str());
+}
+
+/// A copy of the segment the server is writing, under its own name.
+fn current_segment(a: &Archived, dir: &Path) -> PathBuf {
+    let name = a.tc.psql("postgres", "SELECT pg_walfile_name(pg_current_wal_lsn())");
+    let src = a.tc.datadir().join("pg_wal").join(&name);
+    let dst = dir.join(&name);
+    std::fs::copy(src, &dst).unwrap();
+    dst
+}
+
+#[test]
+fn wal_push_duplicates_foreign_and_bad_files() {
+    let a = Archived::new();
+    let tmp = tempfile::tempdir().unwrap();
+    let seg = current_segment(&a, tmp.path());
+    let pgdata = a.tc.datadir().to_str().unwrap().to_owned();
+    let push = |p: &Path| a.run(&["wal-push", "--pgdata", &pgdata, p.to_str().unwrap()]);
+    push(&seg).expect_code(0);
+    let before = listing(&a.repo);
+    // Identical duplicate: 0, nothing new.
+    push(&seg).expect_code(0);
+    assert_eq!(listing(&a.repo), before);
+    // Different content under the same name: refused, repository unchanged.
+    let mut bytes = std::fs::read(&seg).unwrap();
+    let n = bytes.len();
+    bytes[n - 100] ^= 0x55;
+    std::fs::write(&seg, &bytes).unwrap();
+    let r = push(&seg);
+    assert!(r.code > 0 && r.code <= 125, "{r:?}");
+    assert!(r.stderr.contains("DIFFERENT"), "{r:?}");
+    assert_eq!(listing(&a.repo), before);
+    // Another cluster's segment (system identifier in the header).
+    bytes[n - 100] ^= 0x55;
+    bytes[24] ^= 0x01;
+    let other = tmp.path().join("x");
+    std::fs::create_dir_all(&other).unwrap();
+    let foreign = other.join(seg.file_name().unwrap());
+    std::fs::write(&foreign, &bytes).unwrap();
+    let r = push(&foreign);
+    r.expect_code(65);
+    assert!(r.stderr.contains("another cluster"), "{r:?}");
+    // Bad name, short file.
+    let bad = tmp.path().join("not-a-wal-file");
+    std::fs::write(&bad, b"x").unwrap();
+    push(&bad).expect_code(65);
+    let short = other.join("000000010000000000000099");
+    std::fs::write(&short, b"short").unwrap();
+    push(&short).expect_code(65);
+    assert_eq!(listing(&a.repo), before);
+    // A repository nobody set up.
+    let empty = tempfile::tempdir().unwrap();
+    let r = cmd::run(
+        &a.bin,
+        &[
+            "wal-push",
+            "--repo",
+            empty.path().to_str().unwrap(),
+            "--pgdata",
+            &pgdata,
+            seg.to_str().unwrap(),
+        ],
+        None,
+    );
+    r.expect_code(66);
+}
+
+fn archiver(a: &Archived) -> (i64, String) {
+    let s = a.tc.psql(
+        "postgres",
+        "SELECT failed_count, coalesce(last_archived_wal, '') FROM pg_stat_archiver",
+    );
+    let (f, l) = s.split_once('|').unwrap();
+    (f.parse().unwrap(), l.to_owned())
+}
+
+/// Make the repository's WAL directories unwritable for the server's user
+/// (root ignores modes, the archiver does not), or writable again.
+fn wal_writable(a: &Archived, yes: bool) {
+    let mode = if yes { 0o755 } else { 0o555 };
+    let wal = a.area().join("wal");
+    std::fs::set_permissions(&wal, std::fs::Permissions::from_mode(mode)).unwrap();
+    for e in std::fs::read_dir(&wal).unwrap().flatten() {
+        if e.path().is_dir() {
+            std::fs::set_permissions(e.path(), std::fs::Permissions::from_mode(mode)).unwrap();
+        }
+    }
+}
+
+#[test]
+fn unwritable_repository_fails_counts_and_catches_up() {
+    let a = Archived::new();
+    a.switch_and_wait();
+    let (failed0, _) = archiver(&a);
+    wal_writable(&a, false);
+    a.tc.psql("postgres", "CREATE TABLE during_outage AS SELECT 1 AS x");
+    let seg = a.tc.psql("postgres", "SELECT pg_walfile_name(pg_switch_wal())");
+    wait_for(|| archiver(&a).0 > failed0, "the archiver's failed count to rise");
+    assert!(!a.stored(&seg));
+    wal_writable(&a, true);
+    wait_for(|| a.stored(&seg), "archiving to catch up");
+    wait_for(|| archiver(&a).1 >= seg, "pg_stat_archiver to report the segment");
+}
+
+#[test]
+fn kill_during_full_leaves_nothing_complete_and_the_next_run_succeeds() {
+    let a = Archived::new();
+    a.tc.psql(
+        "postgres",
+        "CREATE TABLE t AS SELECT g FROM generate_series(1, 10000) g",
+    );
+    // Stall archiving so `full` waits for its WAL, then kill it there.
+    a.switch_and_wait();
+    wal_writable(&a, false);
+    let db = a.db();
+    let mut c = cmd::command(&a.bin);
+    c.args(["full", "--repo", a.repo.to_str().unwrap(), "--db", &db])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    std::os::unix::process::CommandExt::process_group(&mut c, 0);
+    let mut child = c.spawn().unwrap();
+    let backup_dir = a.area().join("backup");
+    wait_for(
+        || {
+            std::fs::read_dir(&backup_dir)
+                .unwrap()
+                .flatten()
+                .any(|e| e.path().join("base.tar.zst").exists())
+        },
+        "the base backup to be written",
+    );
+    let pgid = nix::unistd::Pid::from_raw(-i32::try_from(child.id()).unwrap());
+    nix::sys::signal::kill(pgid, nix::sys::signal::Signal::SIGKILL).unwrap();
+    child.wait().unwrap();
+    let l = a.run(&["list"]);
+    l.expect_code(0);
+    assert!(l.records().is_empty(), "{l:?}");
+    wal_writable(&a, true);
+    let r = a.full(&[]);
+    r.expect_code(0);
+    let names: Vec<String> = std::fs::read_dir(&backup_dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, vec![r.one("backup.full")["id"].as_str().unwrap().to_owned()]);
+    assert_eq!(a.run(&["list"]).records().len(), 1);
+}
+
+#[test]
+fn bad_invocations_exit_with_usage_or_missing_repo() {
+    cmd::run(BIN.as_ref(), &["full"], None).expect_code(64);
+    let r = cmd::run(BIN.as_ref(), &["list", "--repo", "/nonexistent/sw-repo"], None);
+    r.expect_code(66);
+    assert_eq!(r.stderr.lines().count(), 1, "{r:?}");
+}

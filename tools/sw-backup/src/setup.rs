@@ -1,0 +1,133 @@
+//! `sw-backup setup`: register a local cluster in the repository and write
+//! its archive settings into sw.conf (other settings there are kept).
+
+use std::path::PathBuf;
+
+use clap::Args;
+use serde::Serialize;
+use sw_core::cluster::Status;
+use sw_core::fsutil::q;
+use sw_core::output::Output;
+use sw_core::repo::Repo;
+use sw_core::{Error, IoContext, Result};
+
+use crate::common::{ClusterOpts, RepoOpts, identity};
+
+/// Flags of `sw-backup setup`.
+#[derive(Args, Debug)]
+pub struct SetupArgs {
+    #[command(flatten)]
+    pub repo: RepoOpts,
+    #[command(flatten)]
+    pub cluster: ClusterOpts,
+    /// The sw-backup binary archive_command runs (default: this one); the server's OS user must be able to run it.
+    #[arg(long, value_name = "PATH")]
+    pub sw_backup: Option<PathBuf>,
+    /// archive_timeout: force a segment switch after this long so idle periods are archived too (bounds the RPO).
+    #[arg(long, value_name = "DURATION", default_value = "60s")]
+    pub archive_timeout: String,
+}
+
+#[derive(Serialize)]
+struct SetupRecord {
+    pgdata: String,
+    repo: String,
+    area: String,
+    system_identifier: String,
+    pg_major: u32,
+    wal_segment_size: u64,
+    archive_command: String,
+    /// archive_mode or wal_level changed: restart the server for them to apply.
+    restart_required: bool,
+    reloaded: bool,
+}
+
+fn shell_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "'\\''"))
+}
+
+pub fn run(a: &SetupArgs, pretty: bool) -> Result<()> {
+    let cluster = a.cluster.cluster()?;
+    let datadir = cluster.datadir.clone();
+    let (sysid, major) = identity(&datadir)?;
+    let out = cluster
+        .runner
+        .run("pg_controldata", ["-D", &datadir.display().to_string()])?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let seg: u64 = text
+        .lines()
+        .find_map(|l| l.strip_prefix("Bytes per WAL segment:"))
+        .and_then(|v| v.trim().parse().ok())
+        .ok_or_else(|| Error::software("pg_controldata did not report the WAL segment size"))?;
+    let exe = match &a.sw_backup {
+        Some(p) => std::path::absolute(p).io_context(|| format!("resolving {}", q(p)))?,
+        None => std::env::current_exe().io_context(|| "finding this program's path".into())?,
+    };
+    let repo_path = std::path::absolute(&a.repo.repo).io_context(|| format!("resolving {}", q(&a.repo.repo)))?;
+    let fresh = !repo_path.join(sw_core::repo::MARKER).exists();
+    let repo = Repo::init(&repo_path)?;
+    // The archiver runs as the server's OS user: the repository must be its.
+    if let Some(u) = &cluster.runner.user {
+        use std::os::unix::fs::MetadataExt;
+        let m = std::fs::metadata(&repo.root).io_context(|| format!("reading {}", q(&repo.root)))?;
+        if fresh || m.uid() == 0 {
+            sw_core::cluster::chown_recursive(&repo.root, u.uid, u.gid)?;
+        }
+    }
+    let area = repo.ensure_area(&sysid, major, seg)?;
+    // Prove the server's user can run the archive command before relying on it.
+    let mut probe = std::process::Command::new(&exe);
+    cluster.runner.prepare(&mut probe);
+    probe.arg("--version");
+    sw_core::cluster::run_checked(&mut probe, &format!("{} (as the server's OS user)", exe.display()))
+        .map_err(|e| e.with_exit(sw_core::Exit::NoPerm).context(format!(
+            "the server's OS user cannot run {}; install sw-backup where it can (e.g. /usr/local/bin) or pass --sw-backup",
+            q(&exe)
+        )))?;
+    let command = format!(
+        "{} wal-push --repo {} %p",
+        shell_quote(&exe.display().to_string()),
+        shell_quote(&repo.root.display().to_string())
+    );
+    let mut settings = cluster.read_settings()?;
+    let before = settings.clone();
+    let mut set = |k: &str, v: &str| {
+        if let Some(e) = settings.iter_mut().find(|(key, _)| key == k) {
+            e.1 = v.to_owned();
+        } else {
+            settings.push((k.to_owned(), v.to_owned()));
+        }
+    };
+    set("archive_mode", "on");
+    set("archive_command", &command);
+    set("archive_timeout", &a.archive_timeout);
+    let keep_logical = before.iter().any(|(k, v)| k == "wal_level" && v == "logical");
+    if !keep_logical {
+        set("wal_level", "replica");
+    }
+    let get = |s: &[(String, String)], k: &str| s.iter().find(|(key, _)| key == k).map(|(_, v)| v.clone());
+    let restart_required = get(&before, "archive_mode") != get(&settings, "archive_mode")
+        || get(&before, "wal_level") != get(&settings, "wal_level");
+    cluster.write_settings(&settings)?;
+    let mut reloaded = false;
+    if let Status::Running(_) = cluster.status()? {
+        cluster
+            .runner
+            .run("pg_ctl", ["reload", "-D", &datadir.display().to_string()])?;
+        reloaded = true;
+    }
+    Output::stdout(pretty).record(
+        "backup.setup",
+        &SetupRecord {
+            pgdata: datadir.display().to_string(),
+            repo: repo.root.display().to_string(),
+            area: area.dir.display().to_string(),
+            system_identifier: sysid,
+            pg_major: major,
+            wal_segment_size: seg,
+            archive_command: command,
+            restart_required,
+            reloaded,
+        },
+    )
+}

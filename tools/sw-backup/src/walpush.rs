@@ -1,0 +1,153 @@
+//! `sw-backup wal-push %p`: the archive_command.
+//!
+//! Exit 0 only once the file is durable in the repository (temp file,
+//! fsync, rename without replace, directory fsync), or when an identical
+//! copy is already stored. A different copy under the same name is refused
+//! and the repository left unchanged. Every failure exits 1..125 (sw's
+//! codes are at most 78): PostgreSQL treats higher codes like a signal.
+
+use std::io::Read;
+use std::path::PathBuf;
+
+use clap::Args;
+use sw_core::fsutil::{self, q};
+use sw_core::repo::object::{self, ReadFailure};
+use sw_core::repo::wal::{self, WalKind, WalName};
+use sw_core::repo::{Area, Repo};
+use sw_core::{Error, IoContext, Result};
+
+use crate::common::{RepoOpts, identity};
+
+/// Flags of `sw-backup wal-push`.
+#[derive(Args, Debug)]
+pub struct WalPushArgs {
+    #[command(flatten)]
+    pub repo: RepoOpts,
+    /// The cluster's data directory (default: the current directory, where the archiver runs archive_command).
+    #[arg(long, value_name = "DIR")]
+    pub pgdata: Option<PathBuf>,
+    /// The WAL file to archive (%p).
+    #[arg(value_name = "PATH")]
+    pub path: PathBuf,
+}
+
+/// Largest history or backup-label file accepted.
+const SMALL_MAX: u64 = 1 << 20;
+
+pub fn run(a: &WalPushArgs) -> Result<()> {
+    let file = a
+        .path
+        .file_name()
+        .map(|f| f.to_string_lossy().into_owned())
+        .ok_or_else(|| Error::usage(format!("{} has no file name", q(&a.path))))?;
+    let name = WalName::parse(&file)?;
+    let pgdata = match &a.pgdata {
+        Some(p) => p.clone(),
+        None => std::env::current_dir().io_context(|| "reading the current directory".into())?,
+    };
+    let (sysid, major) = identity(&pgdata).map_err(|e| {
+        e.context(format!(
+            "wal-push needs the cluster's data directory (run by the archiver from it, or pass --pgdata); {} is not one",
+            q(&pgdata)
+        ))
+    })?;
+    let repo = Repo::open(&a.repo.repo)?;
+    let area = repo.area_required(&sysid, major)?;
+    let path = if a.path.is_absolute() {
+        a.path.clone()
+    } else {
+        pgdata.join(&a.path)
+    };
+    let mut f = fsutil::open_nofollow(&path)?;
+    let mut data = Vec::new();
+    f.read_to_end(&mut data)
+        .io_context(|| format!("reading {}", q(&path)))?;
+    validate(&area, &name, &data, &sysid, major)?;
+    push(&area, &name, &data)
+}
+
+fn validate(area: &Area, name: &WalName, data: &[u8], sysid: &str, major: u32) -> Result<()> {
+    let seg = area.info.wal_segment_size;
+    match name.kind {
+        WalKind::Segment | WalKind::Partial => {
+            if data.len() as u64 != seg {
+                return Err(Error::data(format!(
+                    "{} is {} bytes; WAL segments of this cluster are {seg}",
+                    name.name,
+                    data.len()
+                )));
+            }
+            let h = wal::long_header(data)
+                .ok_or_else(|| Error::data(format!("{} does not start with a WAL long page header", name.name)))?;
+            if wal::major_for_magic(h.magic) != Some(major) {
+                return Err(Error::data(format!(
+                    "{} has WAL page magic {:#06X}, not PostgreSQL {major}'s",
+                    name.name, h.magic
+                )));
+            }
+            if h.system_identifier.to_string() != sysid {
+                return Err(Error::data(format!(
+                    "{} belongs to system identifier {}, not {sysid}; refusing WAL from another cluster",
+                    name.name, h.system_identifier
+                )));
+            }
+            if h.pageaddr != name.segno(seg) * seg || u64::from(h.seg_size) != seg {
+                return Err(Error::data(format!(
+                    "{}'s header (address {:X}, segment size {}) does not match its name",
+                    name.name, h.pageaddr, h.seg_size
+                )));
+            }
+        }
+        WalKind::History | WalKind::Backup => {
+            if data.len() as u64 > SMALL_MAX || std::str::from_utf8(data).is_err() {
+                return Err(Error::data(format!("{} is not a text file under 1 MB", name.name)));
+            }
+            if name.kind == WalKind::History {
+                sw_core::repo::history::parse_history(name.timeline, &String::from_utf8_lossy(data))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn push(area: &Area, name: &WalName, data: &[u8]) -> Result<()> {
+    let existing = area.find_wal(name)?;
+    if let Some(o) = existing.first() {
+        let want = object::sha256_hex(data);
+        let mut sink = std::io::sink();
+        return match object::decompress_checked(&o.path, Some(&o.sha256), &mut sink) {
+            Ok((_, raw)) if raw == want => {
+                log::info!("{} is already archived with identical content", name.name);
+                Ok(())
+            }
+            Ok(_) => Err(Error::data(format!(
+                "{} is already archived with DIFFERENT content ({}); repository left unchanged. Another cluster with the same system identifier may be archiving here",
+                name.name,
+                q(&o.path)
+            ))),
+            Err(ReadFailure::Corrupt(msg)) => Err(Error::data(format!(
+                "{} is already archived but the stored copy is corrupt ({msg}); repository left unchanged: run `sw-backup verify`",
+                name.name
+            ))),
+            Err(ReadFailure::Io(e)) => Err(e),
+        };
+    }
+    let dir = area.wal_dir_for(name);
+    if !dir.is_dir() {
+        std::fs::create_dir_all(&dir).io_context(|| format!("creating {}", q(&dir)))?;
+        fsutil::fsync_dir(&area.wal_dir())?;
+        area.repo.adopt(&dir)?;
+    }
+    let near = dir.join(&name.name);
+    let (tmp, st) = object::compress_to_temp(&mut &data[..], &near, object::WAL_LEVEL)?;
+    let final_path = dir.join(format!("{}-{}.zst", name.name, st.sha256));
+    match fsutil::persist_new(tmp, &final_path) {
+        Ok(()) => {}
+        // A concurrent push of the identical file won: same name means same bytes.
+        Err(e) if e.exit() == sw_core::Exit::CantCreat => {}
+        Err(e) => return Err(e),
+    }
+    area.repo.adopt(&final_path)?;
+    log::info!("archived {} ({} -> {} bytes)", name.name, st.raw_size, st.size);
+    Ok(())
+}

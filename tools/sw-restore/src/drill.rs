@@ -1,0 +1,242 @@
+//! `sw-restore drill`: prove the newest backup restores. Restore it (to the
+//! end of the archive, or a given time) into a scratch directory on a free
+//! port, start and promote it, check it (amcheck on every B-tree index when
+//! the extension is available, an optional SQL file), record the measured
+//! RTO and the RPO to the repository's drill log, then stop and delete it.
+
+use std::io::Write;
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use chrono::Utc;
+use clap::Args;
+use serde::Serialize;
+use sw_core::cluster::{Bindir, Cluster, Runner, StopMode};
+use sw_core::config::Env;
+use sw_core::fsutil::q;
+use sw_core::output::{Output, rfc3339};
+use sw_core::repo::Repo;
+use sw_core::{Error, IoContext, Result};
+
+use crate::restore::{self, RestoreArgs, TargetOpts, psql};
+
+/// Flags of `sw-restore drill`.
+#[derive(Args, Debug)]
+pub struct DrillArgs {
+    /// The backup repository (a directory).
+    #[arg(long, value_name = "DIR", env = "SW_BACKUP_REPO")]
+    pub repo: PathBuf,
+    /// Restore to this time instead of the end of the archive (RFC 3339).
+    #[arg(long, value_name = "TIME")]
+    pub target_time: Option<String>,
+    /// The cluster to drill, when the repository holds several.
+    #[arg(long, value_name = "ID")]
+    pub system_identifier: Option<String>,
+    /// SQL file run against the copy (database postgres); any error fails the drill.
+    #[arg(long, value_name = "FILE")]
+    pub sql: Option<PathBuf>,
+    /// Parent directory for the scratch copy (default: the system temp directory).
+    #[arg(long, value_name = "DIR")]
+    pub scratch: Option<PathBuf>,
+    /// Keep the copy running and its directory (for inspection) instead of deleting it.
+    #[arg(long)]
+    pub keep: bool,
+    /// OS user the server runs as (used when invoked as root).
+    #[arg(long, value_name = "USER", default_value = sw_core::cluster::DEFAULT_OS_USER)]
+    pub os_user: String,
+    /// Database superuser used to check the copy over its socket.
+    #[arg(long, value_name = "NAME", default_value = "postgres")]
+    pub superuser: String,
+    /// Directory holding the PostgreSQL server programs.
+    #[arg(long, value_name = "DIR")]
+    pub bindir: Option<PathBuf>,
+    /// The sw-restore binary the copy's restore_command runs (default: this one).
+    #[arg(long, value_name = "PATH")]
+    pub sw_restore: Option<PathBuf>,
+}
+
+/// The `restore.drill` record (also appended to the drill log).
+#[derive(Serialize, Debug)]
+struct DrillRecord {
+    time: String,
+    ok: bool,
+    backup: Option<String>,
+    target: String,
+    /// Seconds from the start of the drill until the copy answered queries.
+    rto_seconds: Option<f64>,
+    /// Seconds between the end of the archived WAL and the drill's start.
+    rpo_seconds: Option<f64>,
+    reached_lsn: Option<String>,
+    reached_time: Option<String>,
+    databases: Option<u64>,
+    indexes_checked: Option<u64>,
+    amcheck: bool,
+    sql_file: Option<String>,
+    duration_ms: u64,
+    error: Option<String>,
+    pgdata: String,
+    kept: bool,
+}
+
+pub fn run(a: &DrillArgs, pretty: bool) -> Result<()> {
+    let t0 = Instant::now();
+    let started_at = Utc::now();
+    let repo = Repo::open(&a.repo)?;
+    let area = {
+        let areas = repo.areas()?;
+        let mut fit: Vec<_> = areas
+            .into_iter()
+            .filter(|x| {
+                a.system_identifier
+                    .as_deref()
+                    .is_none_or(|s| x.info.system_identifier == s)
+            })
+            .collect();
+        if fit.len() != 1 {
+            return Err(Error::usage(format!(
+                "repository {} holds {} matching clusters; pass --system-identifier",
+                q(&repo.root),
+                fit.len()
+            )));
+        }
+        fit.remove(0)
+    };
+    let rpo = restore::archive_end(&area)?.map(|t| (started_at - t).num_milliseconds() as f64 / 1000.0);
+    let runner = Runner::new(Bindir::find(a.bindir.as_deref(), &Env::process())?, &a.os_user)?;
+    let parent = a.scratch.clone().unwrap_or_else(std::env::temp_dir);
+    let scratch = tempfile::Builder::new()
+        .prefix("sw-drill.")
+        .tempdir_in(&parent)
+        .io_context(|| format!("creating a scratch directory in {}", q(&parent)))?
+        .keep();
+    runner.hand_over(&scratch)?;
+    let port = TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .io_context(|| "finding a free port".into())?
+        .port();
+    let pgdata = scratch.join("data");
+    let ra = RestoreArgs {
+        repo: Some(a.repo.clone()),
+        pgdata: Some(pgdata.clone()),
+        target: TargetOpts {
+            target_time: a.target_time.clone(),
+            target_lsn: None,
+            target_name: None,
+            immediate: false,
+            latest: a.target_time.is_none(),
+        },
+        backup: None,
+        system_identifier: Some(area.info.system_identifier.clone()),
+        as_primary: false,
+        start: true,
+        port: Some(port),
+        socket_dir: Some(scratch.clone()),
+        timeout: std::time::Duration::from_secs(3600),
+        os_user: a.os_user.clone(),
+        superuser: a.superuser.clone(),
+        bindir: a.bindir.clone(),
+        sw_restore: a.sw_restore.clone(),
+    };
+    let mut rec = DrillRecord {
+        time: rfc3339(started_at),
+        ok: false,
+        backup: None,
+        target: a
+            .target_time
+            .clone()
+            .map_or_else(|| "latest".into(), |t| format!("time {t}")),
+        rto_seconds: None,
+        rpo_seconds: rpo,
+        reached_lsn: None,
+        reached_time: None,
+        databases: None,
+        indexes_checked: None,
+        amcheck: false,
+        sql_file: a.sql.as_ref().map(|p| p.display().to_string()),
+        duration_ms: 0,
+        error: None,
+        pgdata: pgdata.display().to_string(),
+        kept: a.keep,
+    };
+    let cluster = Cluster::new(&pgdata, runner.clone())?;
+    let result = restore::execute(&ra).and_then(|o| {
+        rec.backup = Some(o.backup.clone());
+        rec.rto_seconds = o.seconds_to_queryable;
+        rec.reached_lsn = o.reached_lsn.clone();
+        rec.reached_time = o.reached_time.clone();
+        check(a, &cluster, &scratch, port, &mut rec)
+    });
+    if let Err(e) = &result {
+        rec.error = Some(e.to_string());
+    } else {
+        rec.ok = true;
+    }
+    if !a.keep {
+        let _ = cluster.stop(StopMode::Immediate);
+        let _ = std::fs::remove_dir_all(&scratch);
+    }
+    rec.duration_ms = u64::try_from(t0.elapsed().as_millis()).unwrap_or(u64::MAX);
+    append_log(&area.drill_log(), &rec)?;
+    repo.adopt(&area.drill_log())?;
+    Output::stdout(pretty).record("restore.drill", &rec)?;
+    result.map_err(|e| e.context("the restore drill failed"))
+}
+
+fn check(a: &DrillArgs, cluster: &Cluster, sock: &std::path::Path, port: u16, rec: &mut DrillRecord) -> Result<()> {
+    let u = &a.superuser;
+    let dbs = psql(
+        cluster,
+        sock,
+        port,
+        u,
+        "postgres",
+        "SELECT string_agg(datname, ',') FROM pg_database WHERE datallowconn",
+    )?;
+    let dbs: Vec<String> = dbs.split(',').filter(|s| !s.is_empty()).map(str::to_owned).collect();
+    rec.databases = Some(dbs.len() as u64);
+    let avail = psql(
+        cluster,
+        sock,
+        port,
+        u,
+        "postgres",
+        "SELECT count(*) FROM pg_available_extensions WHERE name = 'amcheck'",
+    )?;
+    if avail == "1" {
+        rec.amcheck = true;
+        let mut n = 0u64;
+        for db in &dbs {
+            psql(cluster, sock, port, u, db, "CREATE EXTENSION IF NOT EXISTS amcheck")?;
+            let c = psql(
+                cluster,
+                sock,
+                port,
+                u,
+                db,
+                "SELECT count(bt_index_check(c.oid)) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid \
+                 JOIN pg_am am ON am.oid = c.relam WHERE am.amname = 'btree' AND c.relpersistence <> 't' AND i.indisready AND i.indisvalid",
+            )
+            .map_err(|e| e.context(format!("amcheck found a problem in database {db}")))?;
+            n += c.parse::<u64>().unwrap_or(0);
+        }
+        rec.indexes_checked = Some(n);
+    }
+    if let Some(f) = &a.sql {
+        let sql = std::fs::read_to_string(f).io_context(|| format!("reading {}", q(f)))?;
+        psql(cluster, sock, port, u, "postgres", &sql)
+            .map_err(|e| e.context(format!("the drill SQL {} failed", q(f))))?;
+    }
+    Ok(())
+}
+
+fn append_log(path: &std::path::Path, rec: &DrillRecord) -> Result<()> {
+    let line = sw_core::output::render("restore.drill", rec, false)?;
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .io_context(|| format!("opening {}", q(path)))?;
+    writeln!(f, "{line}").io_context(|| format!("writing {}", q(path)))?;
+    f.sync_all().io_context(|| format!("syncing {}", q(path)))
+}

@@ -1,0 +1,62 @@
+//! sw-restore: point-in-time restore from an sw backup repository.
+//!
+//! - `sw-restore --pgdata DIR --target-time T` (or `--target-lsn`,
+//!   `--target-name`, `--immediate`, `--latest`): picks the backup, checks
+//!   that the archived WAL and timeline reach the target before copying
+//!   anything, restores into an empty directory, writes the recovery
+//!   settings; `--start --port P` starts it, waits for the target and
+//!   promotes.
+//! - `wal-fetch %f %p` is the restore_command.
+//! - `drill` restores into a scratch directory, checks it, records the RTO.
+
+mod drill;
+mod restore;
+mod walfetch;
+
+use clap::{Parser, Subcommand};
+use sw_core::cli::{CommonOpts, Tool};
+
+pub use restore::RestoreArgs;
+
+/// Point-in-time restore from an sw backup repository, WAL fetch, restore drills.
+#[derive(Parser, Debug)]
+#[command(name = "sw-restore", version, about, long_about = None, args_conflicts_with_subcommands = true)]
+pub struct Cli {
+    #[command(flatten)]
+    pub common: CommonOpts,
+    #[command(flatten)]
+    pub restore: RestoreArgs,
+    #[command(subcommand)]
+    pub cmd: Option<Cmd>,
+}
+
+/// Subcommands (without one, sw-restore restores).
+#[derive(Subcommand, Debug)]
+pub enum Cmd {
+    /// Fetch one WAL file from the repository (the restore_command): 0 found, 1 absent, 126 corrupt or unreadable.
+    WalFetch(walfetch::WalFetchArgs),
+    /// Restore the newest backup (or a given time) into a scratch directory, start and check it, record the RTO, clean up.
+    Drill(drill::DrillArgs),
+}
+
+impl Tool for Cli {
+    const NAME: &'static str = "sw-restore";
+    fn common(&self) -> &CommonOpts {
+        &self.common
+    }
+}
+
+/// The clap definition (for man pages and completions).
+pub fn command() -> clap::Command {
+    <Cli as clap::CommandFactory>::command()
+}
+
+/// Run the tool.
+pub fn run(cli: Cli) -> sw_core::Result<()> {
+    let pretty = cli.common.pretty;
+    match cli.cmd {
+        Some(Cmd::WalFetch(a)) => walfetch::run(&a),
+        Some(Cmd::Drill(a)) => drill::run(&a, pretty),
+        None => restore::run(&cli.restore, pretty),
+    }
+}
