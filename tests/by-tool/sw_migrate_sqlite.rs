@@ -572,3 +572,99 @@ fn killed_during_copy_leaves_the_target_unchanged() {
         "0"
     );
 }
+
+#[test]
+fn consistent_snapshot_while_the_application_writes() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let c = shared();
+    let db = c.fresh_db("snapshot");
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("live.db");
+    let s = rusqlite::Connection::open(&src).unwrap();
+    s.execute_batch(
+        "PRAGMA journal_mode = WAL;
+         CREATE TABLE a (id INTEGER PRIMARY KEY, v TEXT);
+         CREATE TABLE b (id INTEGER PRIMARY KEY, v TEXT);
+         WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < 150000)
+         INSERT INTO a SELECT x, hex(randomblob(16)) FROM n;
+         INSERT INTO b SELECT * FROM a;",
+    )
+    .unwrap();
+    // The application keeps writing one row to each table per transaction.
+    let stop = Arc::new(AtomicBool::new(false));
+    let writer = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            let mut n = 0;
+            while !stop.load(Ordering::Relaxed) {
+                s.execute_batch(
+                    "BEGIN IMMEDIATE; INSERT INTO a (v) VALUES ('w'); INSERT INTO b (v) VALUES ('w'); COMMIT;",
+                )
+                .unwrap();
+                n += 1;
+                std::thread::sleep(std::time::Duration::from_millis(3));
+            }
+            n
+        })
+    };
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    let r = run_into(c, &db, &src, &["--jobs", "2"]);
+    stop.store(true, Ordering::Relaxed);
+    let writes = writer.join().unwrap();
+    r.expect_code(0);
+    assert!(writes > 0);
+    let ts = tables(&r);
+    assert_eq!(ts[0]["rows_loaded"], ts[1]["rows_loaded"], "{r:?}");
+    assert_eq!(
+        c.psql(&db, "SELECT (SELECT count(*) FROM a) = (SELECT count(*) FROM b)"),
+        "t"
+    );
+    assert_eq!(
+        c.psql(&db, "SELECT (SELECT max(id) FROM a) = (SELECT max(id) FROM b)"),
+        "t"
+    );
+}
+
+#[test]
+fn run_executes_an_edited_plan() {
+    let c = shared();
+    let db = c.fresh_db("edited");
+    let src = fixture("sqlite/Chinook_Sqlite.sqlite");
+    let p = mig(&["plan", src.to_str().unwrap(), "--schema", "music"]);
+    p.expect_code(0);
+    let mut plan = p.one("migrate.plan");
+    // Keep two tables; Genre.Name becomes text; Track loses its indexes and foreign keys.
+    let tables: Vec<Value> = plan["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["source"] == "Genre" || t["source"] == "MediaType")
+        .cloned()
+        .collect();
+    plan["tables"] = Value::Array(tables);
+    let genre = &mut plan["tables"][0];
+    assert_eq!(genre["source"], "Genre");
+    let create = genre["create"]
+        .as_str()
+        .unwrap()
+        .replace("character varying(120)", "text");
+    genre["create"] = Value::String(create);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("plan.json");
+    std::fs::write(&file, serde_json::to_string_pretty(&plan).unwrap()).unwrap();
+    let url = c.url(&db);
+    let r = mig(&["run", "--plan", file.to_str().unwrap(), "--db", &url]);
+    r.expect_code(0);
+    assert_eq!(r.one("summary")["target_schema"], "music");
+    assert_eq!(c.psql(&db, "SELECT count(*) FROM music.\"Genre\""), "25");
+    assert_eq!(c.psql(&db, "SELECT count(*) FROM music.\"MediaType\""), "5");
+    assert_eq!(
+        c.psql(&db, "SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = 'music.\"Genre\"'::regclass AND attname = 'Name'"),
+        "text"
+    );
+    assert_eq!(
+        c.psql(&db, "SELECT count(*) FROM pg_tables WHERE schemaname = 'music'"),
+        "2"
+    );
+}

@@ -124,6 +124,8 @@ struct Summary {
     reject_file: Option<String>,
     verified: bool,
     untranslated: usize,
+    /// Objects not migrated (triggers, virtual tables, views PostgreSQL refused), with the reason.
+    not_migrated: Vec<String>,
     seconds: f64,
 }
 
@@ -242,6 +244,11 @@ pub fn run(args: &RunArgs, pretty: bool, quiet: bool) -> Result<()> {
             .and_then(|r| r.lock().ok().map(|r| r.path.to_string_lossy().into_owned())),
         verified: !args.no_verify,
         untranslated: plan.untranslatable.len(),
+        not_migrated: plan
+            .untranslatable
+            .iter()
+            .map(|u| format!("{}: {}", u.object, u.reason))
+            .collect(),
         seconds: 0.0,
     };
     for r in &records {
