@@ -771,3 +771,60 @@ fn email_over_starttls_and_implicit_tls_verifies_the_server() {
     r.expect_code(75);
     assert!(r.stderr.contains("TLS handshake"), "{}", r.stderr);
 }
+
+#[test]
+fn https_webhooks_verify_the_receiver() {
+    use openssl::ssl::{SslAcceptor, SslFiletype, SslMethod};
+    let events = firing_event();
+    let firing = events.lines().next().unwrap().to_owned() + "\n";
+    let dir = tempfile::tempdir().unwrap();
+    let certs = sw_testkit::tls::make(&dir.path().join("tls"), &["localhost"]);
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    let (tx, rx) = mpsc::channel();
+    let (cert, key) = (certs.server_cert.clone(), certs.server_key.clone());
+    std::thread::spawn(move || {
+        let mut b = SslAcceptor::mozilla_intermediate_v5(SslMethod::tls_server()).unwrap();
+        b.set_certificate_file(&cert, SslFiletype::PEM).unwrap();
+        b.set_private_key_file(&key, SslFiletype::PEM).unwrap();
+        let acceptor = b.build();
+        for _ in 0..3 {
+            let (tcp, _) = l.accept().unwrap();
+            let Ok(mut s) = acceptor.accept(tcp) else { continue };
+            let mut head = String::new();
+            while let Some(line) = read_line(&mut s) {
+                if line == "\r\n" {
+                    break;
+                }
+                head.push_str(&line);
+            }
+            let len: usize = head
+                .lines()
+                .find_map(|l| {
+                    l.to_ascii_lowercase()
+                        .strip_prefix("content-length:")
+                        .map(|v| v.trim().parse().unwrap())
+                })
+                .unwrap();
+            let mut body = vec![0; len];
+            s.read_exact(&mut body).unwrap();
+            s.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
+                .unwrap();
+            tx.send(serde_json::from_slice::<Value>(&body).unwrap()).unwrap();
+        }
+    });
+    let url = format!("https://localhost:{port}/hook");
+    // Not trusted without the CA: kept in the outbox.
+    let ob = dir.path().join("ob");
+    let r = notify(&["--webhook", &url], &ob, &firing);
+    r.expect_code(75);
+    let r = notify(
+        &["--webhook", &url, "--webhook-ca", certs.ca_cert.to_str().unwrap()],
+        &ob,
+        "",
+    );
+    r.expect_code(0);
+    let got = rx.recv_timeout(Duration::from_secs(20)).unwrap();
+    assert_eq!(got["version"], "4");
+    assert_eq!(got["alerts"][0]["status"], "firing");
+}

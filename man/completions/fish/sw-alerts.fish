@@ -45,6 +45,7 @@ complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand notify" -l config -d
 complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand notify" -l webhook -d 'POST the Alertmanager webhook payload (version 4) to this URL; repeatable. `@FILE` reads the URL from a file (keeps tokens off argv)' -r
 complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand notify" -l slack -d 'Slack incoming-webhook URL (or @FILE); repeatable' -r
 complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand notify" -l teams -d 'Microsoft Teams workflow webhook URL (or @FILE); repeatable' -r
+complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand notify" -l webhook-ca -d 'CA certificate (PEM) to verify https webhook receivers with, instead of the system store' -r -F
 complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand notify" -l exec -d 'Run this shell command per event with the event (one JSON line) on stdin; exit 0 is delivered' -r
 complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand notify" -l smtp-server -d 'Send email through this SMTP server (HOST:PORT)' -r
 complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand notify" -l smtp-tls -d 'SMTP transport security: starttls (587), implicit (465), or plain-insecure (no TLS at all)' -r -f -a "starttls\t'Plain connection upgraded with STARTTLS (port 587); fails when the server does not offer it'

@@ -36,6 +36,9 @@ pub struct NotifyArgs {
     /// Microsoft Teams workflow webhook URL (or @FILE); repeatable.
     #[arg(long, value_name = "URL|@FILE")]
     pub teams: Vec<String>,
+    /// CA certificate (PEM) to verify https webhook receivers with, instead of the system store.
+    #[arg(long, value_name = "FILE")]
+    pub webhook_ca: Option<PathBuf>,
     /// Run this shell command per event with the event (one JSON line) on stdin; exit 0 is delivered.
     #[arg(long, value_name = "CMD")]
     pub exec: Vec<String>,
@@ -502,9 +505,25 @@ pub fn run(a: &NotifyArgs, pretty: bool) -> Result<()> {
         .filter(|p| p.extension().is_some_and(|x| x == "json"))
         .collect();
     files.sort();
+    let roots = match &a.webhook_ca {
+        None => ureq::tls::RootCerts::PlatformVerifier,
+        Some(p) => {
+            let pem = std::fs::read(p).io_context(|| format!("reading {}", q(p)))?;
+            let certs: Vec<ureq::tls::Certificate<'static>> = ureq::tls::parse_pem(&pem)
+                .filter_map(|i| match i {
+                    Ok(ureq::tls::PemItem::Certificate(c)) => Some(c),
+                    _ => None,
+                })
+                .collect();
+            if certs.is_empty() {
+                return Err(Error::config(format!("{} holds no PEM certificate", q(p))));
+            }
+            ureq::tls::RootCerts::Specific(std::sync::Arc::new(certs))
+        }
+    };
     let tls = ureq::tls::TlsConfig::builder()
         .provider(ureq::tls::TlsProvider::NativeTls)
-        .root_certs(ureq::tls::RootCerts::PlatformVerifier)
+        .root_certs(roots)
         .build();
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .timeout_global(Some(a.timeout))
