@@ -217,6 +217,7 @@ fn local_provisions_a_tls_only_tuned_cluster_and_converges() {
     provision(&["destroy", "--dir", dir]).expect_code(64);
     provision(&["destroy", "--dir", dir, "--yes"]).expect_code(0);
     assert!(!s.dir.join("data").exists() && !s.env_file().exists());
+    assert!(!s.dir.exists(), "destroy left files behind");
     provision(&["status", "--dir", dir]).expect_code(66);
 }
 

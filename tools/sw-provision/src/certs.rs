@@ -24,7 +24,8 @@ use sw_core::{Error, IoContext, Result};
 pub struct Paths {
     /// The CA certificate for clients (0644).
     pub ca_cert: PathBuf,
-    /// The CA key (0600, never leaves the directory).
+    /// The CA key (0600, owned by whoever runs sw-provision, not by the
+    /// server's OS user: the server never needs it).
     pub ca_key: PathBuf,
     pub server_cert: PathBuf,
     pub server_key: PathBuf,
@@ -35,7 +36,7 @@ impl Paths {
     pub fn under(dir: &Path) -> Paths {
         Paths {
             ca_cert: dir.join("ca.crt"),
-            ca_key: dir.join("tls/ca.key"),
+            ca_key: dir.join("ca.key"),
             server_cert: dir.join("tls/server.crt"),
             server_key: dir.join("tls/server.key"),
         }

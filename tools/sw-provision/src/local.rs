@@ -439,7 +439,6 @@ fn converge(cx: &mut Ctx<'_>, host: &Host, role: &str, env_file: &Path) -> Resul
             format!("{} (for clients: sslrootcert)", q(&cx.tls.ca_cert)),
         );
         if !cx.dry {
-            mkdir(&tls_dir, 0o700)?;
             certs::ensure_ca(&cx.tls)?;
         }
     }
@@ -454,6 +453,7 @@ fn converge(cx: &mut Ctx<'_>, host: &Host, role: &str, env_file: &Path) -> Resul
         cx.note("issue_server_certificate", names.join(","));
         reload = true;
         if !cx.dry {
+            mkdir(&tls_dir, 0o700)?;
             certs::issue_server(&cx.tls, &names)?;
         }
     }
@@ -820,6 +820,7 @@ pub fn destroy(a: &DestroyArgs, pretty: bool) -> Result<()> {
         "sock",
         "server.log",
         "ca.crt",
+        "ca.key",
         STATE_FILE,
         "replica.json",
         "replication.env",
