@@ -469,6 +469,59 @@ fn sigterm_cancels_our_statements_and_exits_75() {
 }
 
 #[test]
+fn a_table_another_vacuum_is_processing_is_skipped() {
+    let c = shared();
+    let db = c.fresh_db("vac_busy");
+    slow_table(c, &db, "busy");
+    // Another session's throttled VACUUM, seen in pg_stat_progress_vacuum.
+    let mut other = c
+        .runner()
+        .command("psql")
+        .args(["-X", "-q", "-h"])
+        .arg(&c.socket_dir)
+        .args(["-p", &c.port.to_string(), "-U", "postgres", "-d", &db])
+        .args(["-c", "SET application_name = 'other_vacuum'"])
+        .args([
+            "-c",
+            "SET vacuum_cost_delay = 100",
+            "-c",
+            "SET vacuum_cost_limit = 1",
+            "-c",
+            "VACUUM busy",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while c.psql(
+        &db,
+        "SELECT count(*) FROM pg_stat_progress_vacuum WHERE relid = 'busy'::regclass",
+    ) != "1"
+    {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "the other VACUUM never started"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let e = env();
+    let r = vacuum(c, &db, &e, &["--dry-run", "--table", "busy"]);
+    let plan = r.one("vacuum.plan");
+    assert_eq!(plan["skip"], "another session's VACUUM is processing it now", "{r:?}");
+    let r = vacuum(c, &db, &e, &["--table", "busy"]);
+    r.expect_code(0);
+    let rec = r.one("vacuum.table");
+    assert_eq!(rec["status"], "skipped");
+    assert_eq!(rec["skip_reason"], "another session's VACUUM is processing it now");
+    c.psql(
+        "postgres",
+        "SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE application_name = 'other_vacuum'",
+    );
+    let _ = other.wait();
+}
+
+#[test]
 fn a_guard_above_its_limit_pauses_then_skips() {
     let c = shared();
     let db = c.fresh_db("vac_guard");
