@@ -205,6 +205,17 @@ fn local_provisions_a_tls_only_tuned_cluster_and_converges() {
     assert_eq!(acts, ["set_parameters", "reload"], "{rec}");
     assert_eq!(rec["changes"][0]["detail"], "work_mem");
     assert_eq!(psql(&url, "SHOW work_mem").unwrap(), "16MB");
+    // One that only a restart applies: restarted, and in effect.
+    let changed = s.local(&["--param", "work_mem=16MB", "--param", "shared_buffers=128MB"]);
+    let rec = changed.one("provision.local");
+    let acts: Vec<&str> = rec["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(acts, ["set_parameters", "restart"], "{rec}");
+    assert_eq!(psql(&url, "SHOW shared_buffers").unwrap(), "128MB");
 
     // status, then destroy (which insists on --yes).
     let dir = s.dir.to_str().unwrap();
