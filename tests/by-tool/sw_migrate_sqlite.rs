@@ -534,7 +534,7 @@ fn killed_during_copy_leaves_the_target_unchanged() {
     loop {
         let n = c.psql(
             &db,
-            "SELECT coalesce(max(tuples_processed), 0) FROM pg_stat_progress_copy",
+            "SELECT coalesce(max(tuples_processed), 0) FROM pg_stat_progress_copy WHERE datname = current_database()",
         );
         if n.parse::<i64>().unwrap() > 0 {
             break;
