@@ -867,3 +867,34 @@ fn the_maintenance_pipeline_runs_every_step_and_exits_with_the_worst() {
     r.expect_code(64);
     assert!(r.stderr.starts_with("sw-maintenance: error: unknown argument"), "{r:?}");
 }
+
+#[test]
+fn the_monitor_pipeline_exits_with_the_worst_of_its_three_programs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bin = tmp.path().join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    stub(
+        &bin,
+        "sw-health",
+        "echo '{\"kind\":\"health.report\"}'; exit ${HEALTH:-0}",
+    );
+    stub(
+        &bin,
+        "sw-alerts",
+        "cat >/dev/null; echo '{\"kind\":\"alert\"}'; if [ \"$1\" = notify ]; then exit ${NOTIFY_EXIT:-0}; fi",
+    );
+    let script = repo().join("scripts/systemd/sw-monitor");
+    let run = |envs: &[(&str, &str)]| -> Run {
+        let mut c = Command::new(&script);
+        let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
+        c.env("PATH", path);
+        for (k, v) in envs {
+            c.env(k, v);
+        }
+        cmd::run_cmd(&mut c, None)
+    };
+    run(&[]).expect_code(0);
+    run(&[("HEALTH", "2")]).expect_code(2);
+    run(&[("HEALTH", "2"), ("NOTIFY_EXIT", "75")]).expect_code(75);
+    run(&[("HEALTH", "3"), ("NOTIFY_EXIT", "0")]).expect_code(3);
+}
