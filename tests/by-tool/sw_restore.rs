@@ -2,22 +2,378 @@
 
 #![allow(clippy::unwrap_used)]
 
-use sw_testkit::cmd;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use sw_testkit::cmd::{self, Run};
+use sw_testkit::pg::{Opts, TestCluster};
 
 const BIN: &str = env!("CARGO_BIN_EXE_sw-restore");
 
-#[test]
-fn a_restore_without_a_target_is_a_usage_error() {
-    let d = tempfile::tempdir().unwrap();
-    let r = cmd::run(
-        BIN.as_ref(),
-        &[
-            "--repo",
-            d.path().to_str().unwrap(),
+/// The sw-backup binary beside ours (built when a lone `cargo test -p
+/// sw-restore` did not build it).
+fn sw_backup_bin() -> PathBuf {
+    static B: OnceLock<PathBuf> = OnceLock::new();
+    B.get_or_init(|| {
+        let p = Path::new(BIN).parent().unwrap().join("sw-backup");
+        if !p.exists() {
+            let st = std::process::Command::new(env!("CARGO"))
+                .args(["build", "-p", "sw-backup"])
+                .status()
+                .unwrap();
+            assert!(st.success(), "building sw-backup");
+        }
+        p
+    })
+    .clone()
+}
+
+/// A cluster archiving into `repo`, with copies of both tools the
+/// server's OS user can run.
+struct Archived {
+    tc: TestCluster,
+    repo: PathBuf,
+    backup: PathBuf,
+    restore: PathBuf,
+}
+
+impl Archived {
+    fn new() -> Archived {
+        let tc = TestCluster::start_with(&Opts {
+            fsync: true,
+            ..Opts::default()
+        });
+        let bindir = tc.dir.join("bin");
+        std::fs::create_dir_all(&bindir).unwrap();
+        let backup = bindir.join("sw-backup");
+        let restore = bindir.join("sw-restore");
+        std::fs::copy(sw_backup_bin(), &backup).unwrap();
+        std::fs::copy(BIN, &restore).unwrap();
+        for b in [&backup, &restore] {
+            std::fs::set_permissions(b, std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
+        tc.runner().hand_over(&bindir).unwrap();
+        let repo = tc.dir.join("repo");
+        let a = Archived {
+            tc,
+            repo,
+            backup,
+            restore,
+        };
+        let pgdata = a.tc.datadir().to_str().unwrap().to_owned();
+        a.backup_cmd(&["setup", "--pgdata", &pgdata]).expect_code(0);
+        a.tc.stop();
+        a.tc.restart();
+        a
+    }
+
+    fn backup_cmd(&self, args: &[&str]) -> Run {
+        let mut v: Vec<&str> = args.to_vec();
+        v.extend(["--repo", self.repo.to_str().unwrap()]);
+        cmd::run(&self.backup, &v, None)
+    }
+
+    fn restore_cmd(&self, args: &[&str]) -> Run {
+        let mut v: Vec<&str> = vec!["--repo", self.repo.to_str().unwrap()];
+        v.extend_from_slice(args);
+        cmd::run(&self.restore, &v, None)
+    }
+
+    fn full(&self) -> String {
+        let db = self.tc.url("postgres");
+        let r = self.backup_cmd(&["full", "--db", &db]);
+        r.expect_code(0);
+        r.one("backup.full")["id"].as_str().unwrap().to_owned()
+    }
+
+    fn area(&self) -> PathBuf {
+        std::fs::read_dir(&self.repo)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| p.join("area.json").exists())
+            .unwrap()
+    }
+
+    fn stored(&self, seg: &str) -> Option<PathBuf> {
+        let dir = self.area().join("wal").join(&seg[..16]);
+        std::fs::read_dir(dir)
+            .ok()?
+            .flatten()
+            .map(|e| e.path())
+            .find(|p| p.file_name().unwrap().to_string_lossy().starts_with(&format!("{seg}-")))
+    }
+
+    /// Switch to a new segment and wait until the finished one is stored.
+    fn switch_and_wait(&self) -> String {
+        let seg = self.tc.psql("postgres", "SELECT pg_walfile_name(pg_switch_wal())");
+        let end = Instant::now() + Duration::from_secs(60);
+        while self.stored(&seg).is_none() {
+            assert!(Instant::now() < end, "timed out waiting for {seg} to be archived");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        seg
+    }
+
+    /// A restore target directory beside the cluster.
+    fn scratch(&self, name: &str) -> PathBuf {
+        self.tc.dir.join(name)
+    }
+
+    /// Start a restore with --start on a free port; returns (record, port).
+    fn restore_started(&self, name: &str, target: &[&str]) -> (serde_json::Value, u16) {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port()
+            .to_string();
+        let dir = self.scratch(name);
+        let sock = self.tc.socket_dir.to_str().unwrap().to_owned();
+        let mut args = vec![
             "--pgdata",
-            d.path().join("x").to_str().unwrap(),
+            dir.to_str().unwrap(),
+            "--start",
+            "--port",
+            &port,
+            "--socket-dir",
+            &sock,
+        ];
+        args.extend_from_slice(target);
+        let r = self.restore_cmd(&args);
+        r.expect_code(0);
+        (r.one("restore"), port.parse().unwrap())
+    }
+
+    /// Query a restored copy.
+    fn query(&self, port: u16, sql: &str) -> String {
+        let mut c = self.tc.runner().command("psql");
+        c.args(["-X", "-A", "-t", "-h"]).arg(&self.tc.socket_dir).args([
+            "-p",
+            &port.to_string(),
+            "-U",
+            "postgres",
+            "-d",
+            "postgres",
+            "-c",
+            sql,
+        ]);
+        let o = c.output().unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8_lossy(&o.stdout).trim().to_owned()
+    }
+
+    fn stop_copy(&self, name: &str) {
+        let c = sw_core::cluster::Cluster::new(&self.scratch(name), self.tc.runner().clone()).unwrap();
+        c.stop(sw_core::cluster::StopMode::Immediate).unwrap();
+    }
+}
+
+#[test]
+fn point_in_time_restores_are_exact_for_time_and_lsn() {
+    let a = Archived::new();
+    a.tc.psql("postgres", "CREATE TABLE t (x int)");
+    a.full();
+    a.tc.psql("postgres", "INSERT INTO t VALUES (1)");
+    a.tc.psql("postgres", "SELECT pg_sleep(0.05)");
+    let t1 = a.tc.psql(
+        "postgres",
+        "SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')",
+    );
+    a.tc.psql("postgres", "SELECT pg_sleep(0.05)");
+    a.tc.psql("postgres", "INSERT INTO t VALUES (2)");
+    let lsn = a.tc.psql("postgres", "SELECT pg_current_wal_insert_lsn()");
+    a.tc.psql("postgres", "INSERT INTO t VALUES (3)");
+    a.switch_and_wait();
+
+    let (rec, port) = a.restore_started("by_time", &["--target-time", &t1]);
+    assert_eq!(rec["promoted"], true);
+    assert!(rec["reached_lsn"].is_string());
+    assert!(rec["conninfo"].as_str().unwrap().contains(&port.to_string()));
+    assert_eq!(a.query(port, "SELECT string_agg(x::text, ',' ORDER BY x) FROM t"), "1");
+    assert_eq!(a.query(port, "SELECT pg_is_in_recovery()"), "f");
+    assert_eq!(a.query(port, "SHOW archive_mode"), "off");
+    // Restored files belong to the server's OS user, and so does pg_control.
+    if let Some(u) = &a.tc.runner().user {
+        use std::os::unix::fs::MetadataExt;
+        let m = std::fs::metadata(a.scratch("by_time").join("global/pg_control")).unwrap();
+        assert_eq!(m.uid(), u.uid);
+    }
+    a.stop_copy("by_time");
+
+    let (_, port) = a.restore_started("by_lsn", &["--target-lsn", &lsn]);
+    assert_eq!(
+        a.query(port, "SELECT string_agg(x::text, ',' ORDER BY x) FROM t"),
+        "1,2"
+    );
+    a.stop_copy("by_lsn");
+
+    let (_, port) = a.restore_started("latest", &["--latest"]);
+    assert_eq!(
+        a.query(port, "SELECT string_agg(x::text, ',' ORDER BY x) FROM t"),
+        "1,2,3"
+    );
+    a.stop_copy("latest");
+
+    // Past the end of the archive: refused before any data is copied.
+    let dir = a.scratch("future");
+    let r = a.restore_cmd(&[
+        "--pgdata",
+        dir.to_str().unwrap(),
+        "--target-time",
+        "2999-01-01T00:00:00Z",
+    ]);
+    r.expect_code(65);
+    assert!(r.stderr.contains("past the end"), "{r:?}");
+    assert!(!dir.exists());
+}
+
+#[test]
+fn a_missing_middle_segment_limits_restores_and_fails_them_before_copying() {
+    let a = Archived::new();
+    a.tc.psql("postgres", "CREATE TABLE t (x int)");
+    a.full();
+    a.tc.psql("postgres", "INSERT INTO t VALUES (1)");
+    let t1 = a.tc.psql(
+        "postgres",
+        "SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')",
+    );
+    a.tc.psql("postgres", "SELECT pg_sleep(0.05)");
+    a.tc.psql("postgres", "INSERT INTO t VALUES (2)");
+    a.switch_and_wait();
+    a.tc.psql("postgres", "INSERT INTO t VALUES (3)");
+    let lost = a.switch_and_wait();
+    a.tc.psql("postgres", "INSERT INTO t VALUES (4)");
+    let t2 = a.tc.psql(
+        "postgres",
+        "SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')",
+    );
+    a.tc.psql("postgres", "SELECT pg_sleep(0.05)");
+    a.tc.psql("postgres", "INSERT INTO t VALUES (5)");
+    a.switch_and_wait();
+    std::fs::remove_file(a.stored(&lost).unwrap()).unwrap();
+
+    let dir = a.scratch("after_gap");
+    let r = a.restore_cmd(&["--pgdata", dir.to_str().unwrap(), "--target-time", &t2]);
+    r.expect_code(65);
+    assert!(r.stderr.contains(&lost), "{r:?}");
+    assert!(!dir.exists(), "nothing may be copied");
+    let r = a.restore_cmd(&["--pgdata", dir.to_str().unwrap(), "--latest"]);
+    r.expect_code(65);
+    assert!(!dir.exists());
+
+    let (_, port) = a.restore_started("before_gap", &["--target-time", &t1]);
+    assert_eq!(a.query(port, "SELECT string_agg(x::text, ',' ORDER BY x) FROM t"), "1");
+    a.stop_copy("before_gap");
+}
+
+#[test]
+fn restore_refuses_non_empty_directories_and_running_clusters() {
+    let a = Archived::new();
+    a.full();
+    a.tc.psql("postgres", "CREATE TABLE t AS SELECT 1 AS x");
+    a.switch_and_wait();
+    let busy = a.scratch("busy");
+    std::fs::create_dir_all(&busy).unwrap();
+    std::fs::write(busy.join("keep.txt"), "mine").unwrap();
+    let r = a.restore_cmd(&["--pgdata", busy.to_str().unwrap(), "--latest"]);
+    r.expect_code(73);
+    assert!(r.stderr.contains("not empty"), "{r:?}");
+    assert_eq!(std::fs::read_dir(&busy).unwrap().count(), 1);
+    let r = a.restore_cmd(&["--pgdata", a.tc.datadir().to_str().unwrap(), "--latest"]);
+    r.expect_code(73);
+    assert!(r.stderr.contains("running"), "{r:?}");
+    assert_eq!(a.tc.psql("postgres", "SELECT x FROM t"), "1");
+    // Without a target: a usage error, nothing touched.
+    let r = a.restore_cmd(&["--pgdata", a.scratch("none").to_str().unwrap()]);
+    r.expect_code(64);
+}
+
+#[test]
+fn wal_fetch_exit_codes_follow_the_restore_command_contract() {
+    let a = Archived::new();
+    a.tc.psql("postgres", "CREATE TABLE t AS SELECT 1 AS x");
+    let seg = a.switch_and_wait();
+    let out = tempfile::tempdir().unwrap();
+    let dest = out.path().join("RECOVERYXLOG");
+    let fetch = |name: &str| {
+        cmd::run(
+            &a.restore,
+            &[
+                "wal-fetch",
+                "--repo",
+                a.repo.to_str().unwrap(),
+                name,
+                dest.to_str().unwrap(),
+            ],
+            None,
+        )
+    };
+    fetch(&seg).expect_code(0);
+    assert_eq!(std::fs::metadata(&dest).unwrap().len(), 16 << 20);
+    let r = fetch("0000000100000000000000FF");
+    r.expect_code(1);
+    assert!(r.stderr.is_empty(), "{r:?}");
+    fetch("00000009.history").expect_code(1);
+    // A corrupt stored copy: above 125 so recovery stops.
+    std::fs::remove_file(&dest).unwrap();
+    let stored = a.stored(&seg).unwrap();
+    let mut b = std::fs::read(&stored).unwrap();
+    let n = b.len() / 2;
+    b[n] ^= 0xFF;
+    std::fs::write(&stored, &b).unwrap();
+    let r = fetch(&seg);
+    assert!(r.code > 125, "{r:?}");
+    assert!(!dest.exists(), "nothing written under the final name");
+}
+
+#[test]
+fn a_drill_restores_a_backup_taken_under_load_and_reports_its_rto() {
+    let a = Archived::new();
+    let bindir = a.tc.runner().bindir.prog("pgbench");
+    let sock = a.tc.socket_dir.to_str().unwrap().to_owned();
+    let port = a.tc.port.to_string();
+    let mut init = a.tc.runner().command(bindir.to_str().unwrap());
+    init.args([
+        "-i", "-s", "1", "-q", "-h", &sock, "-p", &port, "-U", "postgres", "postgres",
+    ]);
+    assert!(init.output().unwrap().status.success());
+    // Writes run while the backup is taken.
+    let mut bench = a.tc.runner().command(bindir.to_str().unwrap());
+    bench
+        .args([
+            "-T", "4", "-c", "2", "-h", &sock, "-p", &port, "-U", "postgres", "postgres",
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    let mut child = bench.spawn().unwrap();
+    a.full();
+    child.wait().unwrap();
+    a.switch_and_wait();
+    let r = cmd::run(
+        &a.restore,
+        &[
+            "drill",
+            "--repo",
+            a.repo.to_str().unwrap(),
+            "--scratch",
+            a.tc.dir.to_str().unwrap(),
         ],
         None,
     );
-    r.expect_code(64);
+    r.expect_code(0);
+    let d = r.one("restore.drill");
+    assert_eq!(d["ok"], true);
+    assert!(d["rto_seconds"].as_f64().unwrap() > 0.0);
+    assert!(d["rpo_seconds"].is_number());
+    let log = std::fs::read_to_string(a.area().join("drills.jsonl")).unwrap();
+    assert_eq!(log.lines().count(), 1);
+    // The scratch copy is gone.
+    assert!(
+        !std::fs::read_dir(&a.tc.dir)
+            .unwrap()
+            .flatten()
+            .any(|e| e.file_name().to_string_lossy().starts_with("sw-drill."))
+    );
 }
