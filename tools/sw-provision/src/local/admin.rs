@@ -1,0 +1,122 @@
+//! `sw-provision status` and `destroy` for a local cluster directory.
+
+use std::path::PathBuf;
+
+use serde::Serialize;
+use sw_core::cluster::{Cluster, Status, StopMode};
+use sw_core::envfile::EnvFile;
+use sw_core::fsutil::q;
+use sw_core::output::{Output, now_rfc3339};
+use sw_core::{Error, IoContext, Result};
+
+use super::{DestroyArgs, ENV_KEYS, STATE_FILE, StatusArgs, read_state};
+
+/// The `provision.status` record.
+#[derive(Debug, Serialize)]
+struct StatusResult {
+    time: String,
+    dir: PathBuf,
+    status: &'static str,
+    pid: Option<u32>,
+    port: Option<u16>,
+    database: Option<String>,
+    env_file: Option<PathBuf>,
+}
+
+/// Run `status`: exit 0 running, 2 stopped, 66 when nothing is there.
+pub fn status(a: &StatusArgs, pretty: bool) -> Result<()> {
+    let dir = a.server.dir()?;
+    let cluster = Cluster::new(&dir.join("data"), a.server.runner()?)?;
+    let st = cluster.status()?;
+    if st == Status::Absent {
+        return Err(Error::no_input(format!("no cluster in {}", q(&dir))));
+    }
+    let state = read_state(&dir)?;
+    let rec = StatusResult {
+        time: now_rfc3339(),
+        dir: dir.clone(),
+        status: if matches!(st, Status::Running(_)) {
+            "running"
+        } else {
+            "stopped"
+        },
+        pid: if let Status::Running(p) = st { Some(p) } else { None },
+        port: state.as_ref().map(|s| s.port),
+        database: state.as_ref().map(|s| s.database.clone()),
+        env_file: state.map(|s| s.env_file),
+    };
+    Output::stdout(pretty).record("provision.status", &rec)?;
+    if matches!(st, Status::Running(_)) {
+        Ok(())
+    } else {
+        Err(Error::new(
+            sw_core::Exit::Critical,
+            format!("the cluster in {} is not running", q(&dir)),
+        ))
+    }
+}
+
+/// Run `destroy --yes`.
+pub fn destroy(a: &DestroyArgs, pretty: bool) -> Result<()> {
+    let dir = a.server.dir()?;
+    if !a.yes {
+        return Err(Error::usage(format!(
+            "destroy deletes the cluster in {} and its data; pass --yes",
+            q(&dir)
+        )));
+    }
+    let cluster = Cluster::new(&dir.join("data"), a.server.runner()?)?;
+    let state = read_state(&dir)?;
+    let st = cluster.status()?;
+    if st == Status::Absent && state.is_none() {
+        return Err(Error::no_input(format!("no cluster in {}", q(&dir))));
+    }
+    let _lock = sw_core::lock::Lock::try_acquire(&dir.join(".sw-provision.lock"), "sw-provision")?;
+    if matches!(st, Status::Running(_)) {
+        cluster.stop(StopMode::Fast)?;
+    }
+    // A standby's slot on its primary would keep WAL forever.
+    let dropped_slot = crate::replica::drop_slot_of(&dir, &cluster.runner)?;
+    let mut removed = Vec::new();
+    for name in [
+        "data",
+        "tls",
+        "sock",
+        "server.log",
+        "ca.crt",
+        "ca.key",
+        STATE_FILE,
+        "replica.json",
+        "replication.env",
+    ] {
+        let p = dir.join(name);
+        if std::fs::symlink_metadata(&p).is_ok() {
+            let r = if p.is_dir() {
+                std::fs::remove_dir_all(&p)
+            } else {
+                std::fs::remove_file(&p)
+            };
+            r.io_context(|| format!("removing {}", q(&p)))?;
+            removed.push(p);
+        }
+    }
+    let env_file = state.map_or_else(|| dir.join("app.env"), |s| s.env_file);
+    if env_file.exists() {
+        let mut env = EnvFile::read(&env_file)?;
+        for k in ENV_KEYS {
+            env.remove(k);
+        }
+        if env.vars().is_empty() {
+            std::fs::remove_file(&env_file).io_context(|| format!("removing {}", q(&env_file)))?;
+        } else {
+            env.write(&env_file)?;
+        }
+        removed.push(env_file);
+    }
+    let _ = std::fs::remove_file(dir.join(".sw-provision.lock"));
+    let _ = std::fs::remove_dir(&dir);
+    Output::stdout(pretty).record(
+        "provision.destroy",
+        &serde_json::json!({"time": now_rfc3339(), "dir": dir, "removed": removed, "dropped_slot": dropped_slot}),
+    )
+}

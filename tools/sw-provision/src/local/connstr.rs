@@ -1,0 +1,87 @@
+//! The connection strings sw-provision writes, in the forms applications
+//! read, and reading a password back from an env file.
+
+use sw_core::envfile::EnvFile;
+
+/// The password of `user` in the env file's DATABASE_URL (none when the
+/// URL is for another role, e.g. a superuser URL from an older set-up).
+pub(crate) fn password_in(env: &EnvFile, user: &str) -> Option<String> {
+    let url = env.get("DATABASE_URL")?;
+    let p = sw_core::conninfo::parse(url).ok()?;
+    if p.get("user").map(String::as_str) != Some(user) {
+        return None;
+    }
+    p.get("password").cloned()
+}
+
+/// The env-file keys sw-provision owns.
+pub const ENV_KEYS: &[&str] = &[
+    "DATABASE_URL",
+    "DATABASE_URL_SQLALCHEMY",
+    "DATABASE_URL_JDBC",
+    "DATABASE_DJANGO",
+    "DATABASE_DSN",
+    "DATABASE_URL_READONLY",
+];
+
+/// Connection strings in the forms applications read.
+///
+/// `ca` is the CA file clients verify against, or `system` for the
+/// system store (JDBC then uses the Java trust store).
+pub fn connection_vars(host: &str, port: u16, db: &str, user: &str, pw: &str, ca: &str) -> Vec<(String, String)> {
+    use sw_core::secret::percent_encode as pe;
+    let hostpart = if host.contains(':') {
+        format!("[{host}]")
+    } else {
+        host.to_owned()
+    };
+    let ca_s = ca.to_owned();
+    let query = format!("sslmode=verify-full&sslrootcert={}", pe(&ca_s));
+    let auth = format!("{}:{}@{hostpart}:{port}/{}", pe(user), pe(pw), pe(db));
+    let django = serde_json::json!({
+        "ENGINE": "django.db.backends.postgresql",
+        "NAME": db, "USER": user, "PASSWORD": pw, "HOST": host, "PORT": port.to_string(),
+        "OPTIONS": {"sslmode": "verify-full", "sslrootcert": ca_s},
+    });
+    // libpq keyword/value: quote only when needed, so the common case reads plainly.
+    let kv = |v: &str| {
+        if !v.is_empty() && !v.contains(|c: char| c.is_whitespace() || c == '\'' || c == '\\') {
+            v.to_owned()
+        } else {
+            format!("'{}'", v.replace('\\', "\\\\").replace('\'', "\\'"))
+        }
+    };
+    vec![
+        ("DATABASE_URL".into(), format!("postgresql://{auth}?{query}")),
+        (
+            "DATABASE_URL_SQLALCHEMY".into(),
+            format!("postgresql+psycopg://{auth}?{query}"),
+        ),
+        (
+            "DATABASE_URL_JDBC".into(),
+            format!(
+                "jdbc:postgresql://{hostpart}:{port}/{}?user={}&password={}&ssl=true&{}",
+                pe(db),
+                pe(user),
+                pe(pw),
+                if ca == "system" {
+                    "sslmode=verify-full"
+                } else {
+                    query.as_str()
+                }
+            ),
+        ),
+        ("DATABASE_DJANGO".into(), django.to_string()),
+        (
+            "DATABASE_DSN".into(),
+            format!(
+                "host={} port={port} dbname={} user={} password={} sslmode=verify-full sslrootcert={}",
+                kv(host),
+                kv(db),
+                kv(user),
+                kv(pw),
+                kv(&ca_s)
+            ),
+        ),
+    ]
+}
