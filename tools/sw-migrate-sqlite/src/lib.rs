@@ -83,8 +83,11 @@ pub struct RunArgs {
     /// Where --on-error=reject writes rejected rows (JSON Lines; must not exist). Default: ./STEM.rejects.jsonl.
     #[arg(long, value_name = "FILE")]
     pub reject_file: Option<PathBuf>,
+    /// Compare each table's row count and content checksum on both sides (the default).
+    #[arg(long, overrides_with = "no_verify")]
+    pub verify: bool,
     /// Skip the per-table row count and checksum comparison.
-    #[arg(long)]
+    #[arg(long, overrides_with = "verify")]
     pub no_verify: bool,
     /// Load into tables that already exist in the target schema (columns mapped by name), in one transaction.
     #[arg(long)]

@@ -34,6 +34,13 @@ pub enum Kind {
 impl Kind {
     /// From `format_type(atttypid, atttypmod)`.
     pub fn from_pg(t: &str) -> Option<Kind> {
+        if let Some(rest) = t.strip_prefix("timestamp(") {
+            return match rest.split_once(')').map(|(_, z)| z.trim()) {
+                Some("without time zone") => Some(Kind::Timestamp),
+                Some("with time zone") => Some(Kind::Timestamptz),
+                _ => None,
+            };
+        }
         let (base, args) = match t.find('(') {
             Some(p) => (
                 &t[..p],
