@@ -29,11 +29,14 @@ pub fn detect_memory() -> Result<u64> {
         .and_then(|v| v.parse().ok())
         .ok_or_else(|| Error::unavailable("no MemTotal in /proc/meminfo; pass --memory"))?;
     let mut mem = total_kb * 1024;
-    // A container's limit is what the server really gets.
-    if let Ok(limit) = std::fs::read_to_string("/sys/fs/cgroup/memory.max")
-        && let Ok(l) = limit.trim().parse::<u64>()
-    {
-        mem = mem.min(l);
+    // A container's limit is what the server really gets (cgroup v2, then
+    // v1; "max" and v1's huge "unlimited" value do not parse or are larger).
+    for f in ["/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"] {
+        if let Ok(limit) = std::fs::read_to_string(f)
+            && let Ok(l) = limit.trim().parse::<u64>()
+        {
+            mem = mem.min(l);
+        }
     }
     Ok(mem)
 }
