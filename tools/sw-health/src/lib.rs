@@ -22,7 +22,7 @@ pub use ping::PingArgs;
 /// Check a PostgreSQL server and print the result as JSON. Without a
 /// subcommand, runs `check` with the flags given.
 #[derive(Parser, Debug)]
-#[command(name = "sw-health", version, about, long_about = None, args_conflicts_with_subcommands = true)]
+#[command(name = "sw-health", version, about, long_about = None, args_conflicts_with_subcommands = true, after_help = check_list())]
 pub struct Cli {
     #[command(flatten)]
     pub common: CommonOpts,
@@ -43,16 +43,21 @@ pub enum Cmd {
 }
 
 fn check_list() -> String {
-    let mut s = String::from("Checks (name, unit, default warn/crit):\n");
+    let mut s = String::from(
+        "The checks run in one read-only transaction per database with lock_timeout 100 ms and \
+         statement_timeout --check-timeout per check (--lock-timeout and --statement-timeout apply \
+         outside it). Exit: the worst status (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN).\n\n\
+         Checks (name, unit, default warn/crit; \"below\": lower is worse):\n",
+    );
     for d in catalogue::CATALOGUE {
         let t = |v: Option<f64>| v.map_or("-".to_owned(), |v| v.to_string());
         s.push_str(&format!(
-            "  {:<20} {:<8} {}/{}{}  {}\n",
+            "  {} ({}, {}/{}{}): {}\n",
             d.name,
             if d.unit.is_empty() { "-" } else { d.unit },
             t(d.warn),
             t(d.crit),
-            if d.below { " (below)" } else { "" },
+            if d.below { ", below" } else { "" },
             d.help
         ));
     }
