@@ -869,10 +869,8 @@ impl Ctx<'_> {
                 Ok::<(), Error>(())
             }
         });
-        let outcomes = futures_util::future::join_all(workers).await;
-        for o in outcomes {
-            o?;
-        }
+        // The first failure ends the load: the other copies are dropped unfinished (aborted).
+        futures_util::future::try_join_all(workers).await?;
         let r = std::mem::take(&mut *results.lock().map_err(|_| Error::software("results poisoned"))?);
         r.into_iter()
             .map(|x| x.ok_or_else(|| Error::software("a table was not loaded")))

@@ -15,7 +15,7 @@ pub fn open(path: &Path) -> Result<Connection> {
             sw_core::fsutil::q(path)
         )));
     }
-    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI;
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let c = Connection::open_with_flags(path, flags)
         .map_err(|e| Error::no_input(format!("opening {}", sw_core::fsutil::q(path))).with_source(e))?;
     c.busy_timeout(Duration::from_secs(30))
