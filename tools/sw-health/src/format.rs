@@ -168,3 +168,69 @@ pub fn prometheus(r: &Report) -> String {
     }
     o
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn result(name: &'static str, db: Option<&str>, value: f64, unit: &'static str, below: bool) -> CheckResult {
+        CheckResult {
+            name,
+            database: db.map(str::to_owned),
+            status: Status::Warning,
+            value: Some(value),
+            unit,
+            warn: Some(98.0),
+            crit: Some(90.5),
+            below,
+            message: "a | b".into(),
+            details: serde_json::Value::Null,
+        }
+    }
+
+    fn report(checks: Vec<CheckResult>) -> Report {
+        Report {
+            time: "t".into(),
+            target: "u@h:5432/d\"x".into(),
+            status: Status::Warning,
+            server_version: None,
+            role: None,
+            databases: vec![],
+            duration_ms: 1.5,
+            checks,
+            skipped: vec![],
+        }
+    }
+
+    #[test]
+    fn nagios_perfdata_quotes_labels_and_writes_ranges() {
+        let r = report(vec![
+            result("cache_hit", None, 95.25, "%", true),
+            result("dead_tuples", Some("my db"), 1e16, "count", false),
+        ]);
+        let out = nagios(&r);
+        let first = out.lines().next().unwrap();
+        assert!(first.starts_with("SW-HEALTH WARNING: "), "{first}");
+        let (text, perf) = first.split_once(" | ").unwrap();
+        assert!(!text.contains('|'));
+        assert!(perf.contains("cache_hit=95.25%;98:;90.5:;0;100"), "{perf}");
+        assert!(perf.contains("'dead_tuples:my db'=10000000000000000;98;90.5"), "{perf}");
+        assert!(
+            !perf.contains("e16") && !perf.contains("e+"),
+            "no exponent notation: {perf}"
+        );
+    }
+
+    #[test]
+    fn prometheus_escapes_label_values() {
+        let out = prometheus(&report(vec![result("connections", None, 5.0, "%", false)]));
+        assert!(out.contains("instance=\"u@h:5432/d\\\"x\""), "{out}");
+        assert!(
+            out.contains(
+                "sw_health_check_value{instance=\"u@h:5432/d\\\"x\",check=\"connections\",database=\"\",unit=\"%\"} 5\n"
+            ),
+            "{out}"
+        );
+    }
+}
