@@ -360,3 +360,69 @@ fn bad_invocations_exit_with_usage_or_missing_repo() {
     r.expect_code(66);
     assert_eq!(r.stderr.lines().count(), 1, "{r:?}");
 }
+
+#[test]
+fn check_reports_health_and_prune_keeps_pinned_and_newest_exactly_as_dry_run_said() {
+    let a = Archived::new();
+    let db = a.db();
+    // No backup yet: CRITICAL.
+    let r = a.run(&["check", "--db", &db]);
+    r.expect_code(2);
+    let recs = r.records();
+    let nb = recs.iter().find(|x| x["check"] == "newest_backup").unwrap();
+    assert_eq!(nb["status"], "critical");
+    assert_eq!(
+        recs.iter().find(|x| x["check"] == "live_archive").unwrap()["status"],
+        "ok"
+    );
+    let pinned = a.full(&["--pin", "--label", "keep"]).one("backup.full")["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    a.tc.psql("postgres", "CREATE TABLE t1 AS SELECT 1 AS x");
+    a.switch_and_wait();
+    let old = a.full(&[]).one("backup.full")["id"].as_str().unwrap().to_owned();
+    a.tc.psql("postgres", "CREATE TABLE t2 AS SELECT 1 AS x");
+    a.switch_and_wait();
+    let newest = a.full(&[]).one("backup.full")["id"].as_str().unwrap().to_owned();
+    a.switch_and_wait();
+    a.run(&["check", "--db", &db]).expect_code(0);
+    assert_eq!(
+        a.run(&["check", "--db", &db]).one("backup.check.summary")["status"],
+        "ok"
+    );
+
+    let names = |r: &Run| -> Vec<(String, String)> {
+        r.records()
+            .into_iter()
+            .filter(|x| x["kind"] == "backup.prune")
+            .map(|x| {
+                (
+                    x["object"].as_str().unwrap().to_owned(),
+                    x["name"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect()
+    };
+    let before = listing(&a.repo);
+    let dry = a.run(&["prune", "--retention-days", "0", "--min-full", "1", "--dry-run"]);
+    dry.expect_code(0);
+    assert_eq!(listing(&a.repo), before, "a dry run removes nothing");
+    let planned = names(&dry);
+    assert!(planned.contains(&("backup".into(), old.clone())), "{planned:?}");
+    assert!(!planned.iter().any(|(_, n)| n == &pinned || n == &newest));
+    let real = a.run(&["prune", "--retention-days", "0", "--min-full", "1"]);
+    real.expect_code(0);
+    assert_eq!(names(&real), planned);
+    let ids: Vec<String> = a
+        .run(&["list"])
+        .records()
+        .iter()
+        .map(|x| x["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(ids, vec![pinned, newest]);
+    // Both remaining backups still verify (pinned keeps its own WAL).
+    a.run(&["verify"]).expect_code(0);
+    let _held = sw_core::lock::Lock::try_acquire(&a.area().join("lock"), "test").unwrap();
+    a.run(&["prune", "--retention-days", "0"]).expect_code(75);
+}

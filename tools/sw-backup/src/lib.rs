@@ -7,9 +7,11 @@
 //!   only once the WAL it needs is stored.
 //! - `list`, `verify`, `check`, `prune` read and maintain the repository.
 
+mod check;
 mod common;
 mod full;
 mod list;
+mod prune;
 mod setup;
 mod verify;
 mod walpush;
@@ -42,6 +44,10 @@ pub enum Cmd {
     List(list::ListArgs),
     /// Re-hash every stored object and check WAL continuity; non-zero on any problem.
     Verify(verify::VerifyArgs),
+    /// Monitoring check of archiving and backups (exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN).
+    Check(check::CheckArgs),
+    /// Remove backups and WAL outside the retention window (pinned backups and history files are kept).
+    Prune(prune::PruneArgs),
 }
 
 impl Tool for Cli {
@@ -65,5 +71,7 @@ pub fn run(cli: Cli) -> sw_core::Result<()> {
         Cmd::Full(a) => full::run(&a, pretty),
         Cmd::List(a) => list::run(&a, pretty),
         Cmd::Verify(a) => verify::run(&a, pretty),
+        Cmd::Check(a) => check::run(&a, pretty),
+        Cmd::Prune(a) => prune::run(&a, pretty),
     }
 }

@@ -1,0 +1,203 @@
+//! `sw-backup prune`: remove what the retention policy no longer needs.
+//!
+//! Kept: pinned backups (and the WAL that makes each consistent), the
+//! newest `--min-full` backups, every backup needed to restore to any point
+//! of the last `--retention-days` (the newest backup ending before the
+//! window starts, and all later ones), all WAL from the oldest kept
+//! unpinned backup on, and every timeline history file. `--dry-run` prints
+//! exactly what the real run removes (both use the same plan).
+
+use std::collections::BTreeSet;
+
+use chrono::{Duration as ChronoDuration, Utc};
+use clap::Args;
+use serde::Serialize;
+use sw_core::fsutil::{self, q};
+use sw_core::lock::Lock;
+use sw_core::output::Output;
+use sw_core::repo::{Area, Repo, WalKind};
+use sw_core::{IoContext, Result};
+
+use crate::common::RepoOpts;
+
+/// Flags of `sw-backup prune`.
+#[derive(Args, Debug)]
+pub struct PruneArgs {
+    #[command(flatten)]
+    pub repo: RepoOpts,
+    /// Keep everything needed to restore to any point within this many days.
+    #[arg(long, value_name = "DAYS", value_parser = clap::value_parser!(u32).range(0..=36500))]
+    pub retention_days: u32,
+    /// Always keep at least this many newest backups.
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=10000))]
+    pub min_full: u32,
+    /// Print what would be removed and remove nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Serialize, Debug, Clone)]
+struct Removal {
+    /// `remove` or `would_remove`.
+    action: &'static str,
+    area: String,
+    /// `backup` or `wal`.
+    object: &'static str,
+    name: String,
+    bytes: u64,
+}
+
+#[derive(Serialize)]
+struct Summary {
+    dry_run: bool,
+    backups_kept: usize,
+    backups_removed: usize,
+    wal_removed: usize,
+    bytes_removed: u64,
+}
+
+struct Plan {
+    backups: Vec<(String, std::path::PathBuf, u64)>,
+    wal: Vec<(String, std::path::PathBuf, u64)>,
+    kept: usize,
+}
+
+fn dir_size(p: &std::path::Path) -> u64 {
+    std::fs::read_dir(p)
+        .map(|rd| rd.flatten().filter_map(|e| e.metadata().ok()).map(|m| m.len()).sum())
+        .unwrap_or(0)
+}
+
+fn plan(area: &Area, a: &PruneArgs) -> Result<Plan> {
+    let backups = area.backups()?;
+    let seg = area.info.wal_segment_size;
+    let window_start = Utc::now() - ChronoDuration::days(i64::from(a.retention_days));
+    let mut keep = BTreeSet::new();
+    let n = backups.len();
+    for (i, b) in backups.iter().enumerate() {
+        if b.pinned || i + (a.min_full as usize) >= n || b.stop_time > window_start {
+            keep.insert(b.id.clone());
+        }
+    }
+    // The newest backup ending before the window starts covers its start.
+    if let Some(b) = backups.iter().rev().find(|b| b.stop_time <= window_start) {
+        keep.insert(b.id.clone());
+    }
+    let kept_unpinned: Vec<_> = backups.iter().filter(|b| keep.contains(&b.id) && !b.pinned).collect();
+    let kept_all: Vec<_> = backups.iter().filter(|b| keep.contains(&b.id)).collect();
+    let threshold = kept_unpinned
+        .iter()
+        .map(|b| b.start_lsn.segno(seg))
+        .min()
+        .or_else(|| kept_all.iter().map(|b| b.start_lsn.segno(seg)).min());
+    let pinned_ranges: Vec<(u64, u64)> = kept_all
+        .iter()
+        .filter(|b| b.pinned)
+        .map(|b| {
+            (
+                b.start_lsn.segno(seg),
+                b.stop_lsn.0.saturating_sub(1).max(b.start_lsn.0) / seg,
+            )
+        })
+        .collect();
+    let mut p = Plan {
+        backups: Vec::new(),
+        wal: Vec::new(),
+        kept: keep.len(),
+    };
+    for b in &backups {
+        if !keep.contains(&b.id) {
+            let dir = area.backup_dir().join(&b.id);
+            let size = dir_size(&dir);
+            p.backups.push((b.id.clone(), dir, size));
+        }
+    }
+    // Never remove WAL when no backup remains to use it.
+    if let Some(threshold) = threshold {
+        for o in area.wal_objects()?.into_values() {
+            if o.name.kind == WalKind::History {
+                continue;
+            }
+            let s = o.name.segno(seg);
+            if s >= threshold || pinned_ranges.iter().any(|(lo, hi)| s >= *lo && s <= *hi) {
+                continue;
+            }
+            p.wal.push((o.name.name.clone(), o.path.clone(), o.size));
+        }
+    }
+    Ok(p)
+}
+
+pub fn run(a: &PruneArgs, pretty: bool) -> Result<()> {
+    let repo = Repo::open(&a.repo.repo)?;
+    let mut out = Output::stdout(pretty);
+    let action = if a.dry_run { "would_remove" } else { "remove" };
+    let mut sum = Summary {
+        dry_run: a.dry_run,
+        backups_kept: 0,
+        backups_removed: 0,
+        wal_removed: 0,
+        bytes_removed: 0,
+    };
+    for area in repo.areas()? {
+        let _lock = Lock::try_acquire(&area.lock_path(), "sw-backup full or prune")?;
+        let an = area
+            .dir
+            .file_name()
+            .map(|f| f.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let p = plan(&area, a)?;
+        sum.backups_kept += p.kept;
+        for (id, dir, bytes) in &p.backups {
+            if !a.dry_run {
+                // Out of the catalog first (atomic rename), then delete.
+                let doomed = area.backup_dir().join(format!(".tmp-prune-{id}"));
+                std::fs::rename(dir, &doomed).io_context(|| format!("renaming {}", q(dir)))?;
+                fsutil::fsync_dir(&area.backup_dir())?;
+                std::fs::remove_dir_all(&doomed).io_context(|| format!("removing {}", q(&doomed)))?;
+            }
+            sum.backups_removed += 1;
+            sum.bytes_removed += bytes;
+            out.record(
+                "backup.prune",
+                &Removal {
+                    action,
+                    area: an.clone(),
+                    object: "backup",
+                    name: id.clone(),
+                    bytes: *bytes,
+                },
+            )?;
+        }
+        let mut dirs = BTreeSet::new();
+        for (name, path, bytes) in &p.wal {
+            if !a.dry_run {
+                std::fs::remove_file(path).io_context(|| format!("removing {}", q(path)))?;
+                if let Some(d) = path.parent() {
+                    dirs.insert(d.to_path_buf());
+                }
+            }
+            sum.wal_removed += 1;
+            sum.bytes_removed += bytes;
+            out.record(
+                "backup.prune",
+                &Removal {
+                    action,
+                    area: an.clone(),
+                    object: "wal",
+                    name: name.clone(),
+                    bytes: *bytes,
+                },
+            )?;
+        }
+        for d in dirs {
+            fsutil::fsync_dir(&d)?;
+            // Drop emptied per-log directories.
+            if std::fs::read_dir(&d).map(|mut r| r.next().is_none()).unwrap_or(false) {
+                let _ = std::fs::remove_dir(&d);
+            }
+        }
+    }
+    out.record("backup.prune.summary", &sum)?;
+    Ok(())
+}
