@@ -10,6 +10,8 @@ use clap::Command;
 pub fn tools() -> Vec<Command> {
     vec![
         sw_health::command(),
+        sw_backup::command(),
+        sw_restore::command(),
         sw_alerts::command(),
         sw_provision::command(),
         sw_vacuum::command(),

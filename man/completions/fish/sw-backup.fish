@@ -1,0 +1,116 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_sw_backup_global_optspecs
+    string join \n v/verbose q/quiet pretty h/help V/version
+end
+
+function __fish_sw_backup_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_sw_backup_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_sw_backup_using_subcommand
+    set -l cmd (__fish_sw_backup_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c sw-backup -n "__fish_sw_backup_needs_command" -s v -l verbose -d 'More logging on stderr (-v info, -vv debug, -vvv trace); SW_LOG overrides'
+complete -c sw-backup -n "__fish_sw_backup_needs_command" -s q -l quiet -d 'Only errors on stderr'
+complete -c sw-backup -n "__fish_sw_backup_needs_command" -l pretty -d 'Indent JSON output for people (still valid JSON, no longer one record per line)'
+complete -c sw-backup -n "__fish_sw_backup_needs_command" -s h -l help -d 'Print help'
+complete -c sw-backup -n "__fish_sw_backup_needs_command" -s V -l version -d 'Print version'
+complete -c sw-backup -n "__fish_sw_backup_needs_command" -f -a "setup" -d 'Register a local cluster in the repository and write its archive settings (archive_mode, archive_command, wal_level)'
+complete -c sw-backup -n "__fish_sw_backup_needs_command" -f -a "wal-push" -d 'Archive one WAL file (the archive_command): checked, compressed, hashed, durable before exit 0'
+complete -c sw-backup -n "__fish_sw_backup_needs_command" -f -a "full" -d 'Take a full base backup of a running cluster; complete only once the WAL it needs is stored'
+complete -c sw-backup -n "__fish_sw_backup_needs_command" -f -a "list" -d 'One record per complete backup with the restorable window it gives'
+complete -c sw-backup -n "__fish_sw_backup_needs_command" -f -a "verify" -d 'Re-hash every stored object and check WAL continuity; non-zero on any problem'
+complete -c sw-backup -n "__fish_sw_backup_needs_command" -f -a "check" -d 'Monitoring check of archiving and backups (exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN)'
+complete -c sw-backup -n "__fish_sw_backup_needs_command" -f -a "prune" -d 'Remove backups and WAL outside the retention window (pinned backups and history files are kept)'
+complete -c sw-backup -n "__fish_sw_backup_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand setup" -l repo -d 'The backup repository (a directory)' -r -F
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand setup" -l pgdata -d 'The cluster\'s data directory' -r -F
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand setup" -l os-user -d 'OS user the server runs as (used when invoked as root)' -r
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand setup" -l bindir -d 'Directory holding the PostgreSQL server programs (default: found on PATH or /usr/lib/postgresql)' -r -F
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand setup" -l sw-backup -d 'The sw-backup binary archive_command runs (default: this one); the server\'s OS user must be able to run it' -r -F
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand setup" -l archive-timeout -d 'archive_timeout: force a segment switch after this long so idle periods are archived too (bounds the RPO)' -r
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand setup" -s v -l verbose -d 'More logging on stderr (-v info, -vv debug, -vvv trace); SW_LOG overrides'
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand setup" -s q -l quiet -d 'Only errors on stderr'
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand setup" -l pretty -d 'Indent JSON output for people (still valid JSON, no longer one record per line)'
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand setup" -s h -l help -d 'Print help'
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand wal-push" -l repo -d 'The backup repository (a directory)' -r -F
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand wal-push" -l pgdata -d 'The cluster\'s data directory (default: the current directory, where the archiver runs archive_command)' -r -F
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand wal-push" -s v -l verbose -d 'More logging on stderr (-v info, -vv debug, -vvv trace); SW_LOG overrides'
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand wal-push" -s q -l quiet -d 'Only errors on stderr'
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand wal-push" -l pretty -d 'Indent JSON output for people (still valid JSON, no longer one record per line)'
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand wal-push" -s h -l help -d 'Print help'
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand full" -l repo -d 'The backup repository (a directory)' -r -F
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand full" -l db -d 'Target database: a postgresql:// URI or key=value conninfo. Prefer --env-file or DATABASE_URL for targets with passwords (argv is visible to other users)' -r
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand full" -l env-file -d 'Read DATABASE_URL from this env file (KEY=value lines)' -r -F
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand full" -l connect-timeout -d 'Give up connecting after this long (unless the target sets connect_timeout)' -r
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand full" -l statement-timeout -d 'statement_timeout for the session' -r
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand full" -l lock-timeout -d 'lock_timeout for the session' -r
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand full" -l application-name -d 'application_name for the session (default: the program\'s name)' -r
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand full" -l label -d 'A label stored with the backup' -r
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand full" -l workers -d 'Server-side zstd compression workers' -r
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand full" -l level -d 'zstd level' -r
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand full" -l wal-timeout -d 'How long to wait for the WAL the backup needs to be archived' -r
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand full" -l bindir -d 'Directory holding pg_basebackup (default: found on PATH or /usr/lib/postgresql)' -r -F
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand full" -l pin -d 'Exempt this backup from retention (a manual, long-term backup)'
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand full" -s v -l verbose -d 'More logging on stderr (-v info, -vv debug, -vvv trace); SW_LOG overrides'
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand full" -s q -l quiet -d 'Only errors on stderr'
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand full" -l pretty -d 'Indent JSON output for people (still valid JSON, no longer one record per line)'
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand full" -s h -l help -d 'Print help'
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand list" -l repo -d 'The backup repository (a directory)' -r -F
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand list" -s v -l verbose -d 'More logging on stderr (-v info, -vv debug, -vvv trace); SW_LOG overrides'
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand list" -s q -l quiet -d 'Only errors on stderr'
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand list" -l pretty -d 'Indent JSON output for people (still valid JSON, no longer one record per line)'
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand list" -s h -l help -d 'Print help'
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand verify" -l repo -d 'The backup repository (a directory)' -r -F
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand verify" -l jobs -d 'Hashing threads' -r
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand verify" -s v -l verbose -d 'More logging on stderr (-v info, -vv debug, -vvv trace); SW_LOG overrides'
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand verify" -s q -l quiet -d 'Only errors on stderr'
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand verify" -l pretty -d 'Indent JSON output for people (still valid JSON, no longer one record per line)'
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand verify" -s h -l help -d 'Print help'
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand check" -l repo -d 'The backup repository (a directory)' -r -F
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand check" -l db -d 'Target database: a postgresql:// URI or key=value conninfo. Prefer --env-file or DATABASE_URL for targets with passwords (argv is visible to other users)' -r
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand check" -l env-file -d 'Read DATABASE_URL from this env file (KEY=value lines)' -r -F
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand check" -l connect-timeout -d 'Give up connecting after this long (unless the target sets connect_timeout)' -r
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand check" -l statement-timeout -d 'statement_timeout for the session' -r
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand check" -l lock-timeout -d 'lock_timeout for the session' -r
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand check" -l application-name -d 'application_name for the session (default: the program\'s name)' -r
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand check" -l backup-warn -d 'WARNING when the newest complete backup is older than this' -r
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand check" -l backup-crit -d 'CRITICAL when the newest complete backup is older than this' -r
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand check" -l archive-warn -d 'WARNING when nothing was archived for this long' -r
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand check" -l live-timeout -d 'How long the live test waits for the segment' -r
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand check" -l min-free-percent -d 'WARNING below this much free space on the repository\'s filesystem (percent; CRITICAL below half of it)' -r
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand check" -l no-live -d 'Skip the live test (pg_switch_wal() and waiting until the segment is stored)'
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand check" -s v -l verbose -d 'More logging on stderr (-v info, -vv debug, -vvv trace); SW_LOG overrides'
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand check" -s q -l quiet -d 'Only errors on stderr'
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand check" -l pretty -d 'Indent JSON output for people (still valid JSON, no longer one record per line)'
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand check" -s h -l help -d 'Print help'
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand prune" -l repo -d 'The backup repository (a directory)' -r -F
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand prune" -l retention-days -d 'Keep everything needed to restore to any point within this many days' -r
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand prune" -l min-full -d 'Always keep at least this many newest backups' -r
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand prune" -l dry-run -d 'Print what would be removed and remove nothing'
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand prune" -s v -l verbose -d 'More logging on stderr (-v info, -vv debug, -vvv trace); SW_LOG overrides'
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand prune" -s q -l quiet -d 'Only errors on stderr'
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand prune" -l pretty -d 'Indent JSON output for people (still valid JSON, no longer one record per line)'
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand prune" -s h -l help -d 'Print help'
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand help; and not __fish_seen_subcommand_from setup wal-push full list verify check prune help" -f -a "setup" -d 'Register a local cluster in the repository and write its archive settings (archive_mode, archive_command, wal_level)'
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand help; and not __fish_seen_subcommand_from setup wal-push full list verify check prune help" -f -a "wal-push" -d 'Archive one WAL file (the archive_command): checked, compressed, hashed, durable before exit 0'
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand help; and not __fish_seen_subcommand_from setup wal-push full list verify check prune help" -f -a "full" -d 'Take a full base backup of a running cluster; complete only once the WAL it needs is stored'
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand help; and not __fish_seen_subcommand_from setup wal-push full list verify check prune help" -f -a "list" -d 'One record per complete backup with the restorable window it gives'
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand help; and not __fish_seen_subcommand_from setup wal-push full list verify check prune help" -f -a "verify" -d 'Re-hash every stored object and check WAL continuity; non-zero on any problem'
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand help; and not __fish_seen_subcommand_from setup wal-push full list verify check prune help" -f -a "check" -d 'Monitoring check of archiving and backups (exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN)'
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand help; and not __fish_seen_subcommand_from setup wal-push full list verify check prune help" -f -a "prune" -d 'Remove backups and WAL outside the retention window (pinned backups and history files are kept)'
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand help; and not __fish_seen_subcommand_from setup wal-push full list verify check prune help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
