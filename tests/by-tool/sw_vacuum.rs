@@ -96,6 +96,8 @@ fn mass_update_bloat_is_ranked_first_and_cleaned() {
     assert_eq!(plan[0]["table"], "hot", "{r:?}");
     assert_eq!(plan[0]["action"], "vacuum_analyze");
     assert_eq!(plan[0]["rank"], 1);
+    assert_eq!(plan[0]["schema"], 1, "the record format version is not overwritten");
+    assert_eq!(plan[0]["table_schema"], "public");
     assert!(plan[0]["reason"].as_str().unwrap().contains("dead tuples"));
     assert!(plan[0]["score"].as_f64().unwrap() >= 2.0);
     let stale: Vec<_> = plan.iter().filter(|p| p["table"] == "stale").collect();
@@ -114,6 +116,8 @@ fn mass_update_bloat_is_ranked_first_and_cleaned() {
     let hot = for_table(&recs, "hot");
     assert_eq!(hot.len(), 1, "{r:?}");
     assert_eq!(hot[0]["status"], "done", "{r:?}");
+    assert_eq!(hot[0]["schema"], 1);
+    assert_eq!(hot[0]["table_schema"], "public");
     assert!(hot[0]["dead_tuples_before"].as_i64().unwrap() >= 19_000, "{r:?}");
     assert!(hot[0]["dead_tuples_after"].as_i64().unwrap() < 100, "{r:?}");
     assert!(hot[0]["duration_ms"].as_u64().is_some());

@@ -82,6 +82,7 @@ struct PlanRec<'a> {
 #[derive(Serialize, Default)]
 struct TableRec {
     database: String,
+    #[serde(rename = "table_schema")]
     schema: String,
     table: String,
     index: Option<String>,

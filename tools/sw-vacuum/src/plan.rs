@@ -99,6 +99,8 @@ impl Default for Policy {
 pub struct Item {
     pub rank: usize,
     pub database: String,
+    /// `table_schema` in records: `schema` is the record format's version.
+    #[serde(rename = "table_schema")]
     pub schema: String,
     pub table: String,
     pub index: Option<String>,
