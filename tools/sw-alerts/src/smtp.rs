@@ -186,8 +186,13 @@ pub fn send(cfg: &SmtpConfig, subject: &str, body: &str) -> Result<(), String> {
     }
     c.cmd("DATA", &[354], "DATA")?;
     let date = chrono::Utc::now().format("%a, %d %b %Y %H:%M:%S +0000");
+    let id = format!(
+        "{}.{}@sw-alerts",
+        chrono::Utc::now().timestamp_nanos_opt().unwrap_or(0),
+        std::process::id()
+    );
     let msg = format!(
-        "From: <{}>\r\nTo: {}\r\nSubject: {}\r\nDate: {date}\r\nMIME-Version: 1.0\r\n\
+        "From: <{}>\r\nTo: {}\r\nSubject: {}\r\nDate: {date}\r\nMessage-ID: <{id}>\r\nMIME-Version: 1.0\r\n\
          Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n{}.\r\n",
         cfg.from,
         cfg.to.iter().map(|t| format!("<{t}>")).collect::<Vec<_>>().join(", "),
