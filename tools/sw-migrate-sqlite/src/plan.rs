@@ -231,9 +231,43 @@ pub fn build(conn: &Connection, source: &str, target_schema: &str) -> Result<Pla
     let mut rel = Names::default();
     let mut global = NameMap::default();
     let mut table_names: HashMap<String, String> = HashMap::new();
+    // Shadow tables of virtual tables (FTS3/4/5, R-tree) belong to their module.
+    let virtuals: Vec<String> = objects
+        .iter()
+        .filter(|o| {
+            o.0 == "table"
+                && o.3
+                    .as_deref()
+                    .is_some_and(|s| s.trim_start().to_uppercase().starts_with("CREATE VIRTUAL"))
+        })
+        .map(|o| o.1.to_lowercase())
+        .collect();
+    let shadow = |name: &str| {
+        let n = name.to_lowercase();
+        virtuals.iter().any(|v| {
+            n.strip_prefix(v.as_str())
+                .and_then(|r| r.strip_prefix('_'))
+                .is_some_and(|suffix| {
+                    matches!(
+                        suffix,
+                        "data"
+                            | "idx"
+                            | "content"
+                            | "docsize"
+                            | "config"
+                            | "segments"
+                            | "segdir"
+                            | "stat"
+                            | "node"
+                            | "parent"
+                            | "rowid"
+                    )
+                })
+        })
+    };
     let tables: Vec<_> = objects
         .iter()
-        .filter(|o| o.0 == "table" && !o.1.to_lowercase().starts_with("sqlite_"))
+        .filter(|o| o.0 == "table" && !o.1.to_lowercase().starts_with("sqlite_") && !shadow(&o.1))
         .collect();
     for (_, name, _, sqltext) in &tables {
         let sqltext = sqltext.clone().unwrap_or_default();
@@ -317,7 +351,7 @@ pub fn build(conn: &Connection, source: &str, target_schema: &str) -> Result<Pla
                     let pg = rel.take(name);
                     plan.views.push(ViewPlan {
                         source: name.clone(),
-                        create: format!("CREATE VIEW {} AS {body}", q(&pg)),
+                        create: format!("CREATE VIEW {} {body}", q(&pg)),
                         name: pg,
                     });
                 }
@@ -1009,18 +1043,29 @@ fn index(sqltext: &str, _table: &str, map: &NameMap) -> std::result::Result<(boo
     Ok((unique, partial, expression, out))
 }
 
-/// Translate CREATE VIEW to the body after AS.
+/// Translate CREATE VIEW to "[(columns)] AS body".
 fn view(sqltext: &str, map: &NameMap) -> std::result::Result<String, String> {
     let toks = sql::tokenize(sqltext)?;
     let mut i = 0;
+    let mut cols = String::new();
     while i < toks.len() && !toks[i].is_kw("as") {
         if toks[i] == Tok::LParen {
-            return Err("views with a column list are not translated".into());
+            let (g, next) = sql::group(&toks, i).ok_or("unbalanced parentheses")?;
+            let names: Vec<String> = sql::split_commas(g)
+                .iter()
+                .map(|c| match c.as_slice() {
+                    [Tok::Ident { text, .. }] => Ok(q(&sql::shorten(text))),
+                    _ => Err("unexpected view column list".to_owned()),
+                })
+                .collect::<std::result::Result<_, _>>()?;
+            cols = format!("({}) ", names.join(", "));
+            i = next;
+            continue;
         }
         i += 1;
     }
     if i >= toks.len() {
         return Err("no AS in the view definition".into());
     }
-    sql::translate(&toks[i + 1..], map)
+    Ok(format!("{cols}AS {}", sql::translate(&toks[i + 1..], map)?))
 }

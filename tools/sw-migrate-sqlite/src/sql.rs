@@ -334,6 +334,7 @@ fn function(name: &str) -> Option<&'static str> {
         "substr" | "substring" => "substr",
         "instr" => "strpos",
         "count" => "count",
+        "cast" => "CAST",
         "sum" => "sum",
         "avg" => "avg",
         "min" => "min",
@@ -394,6 +395,16 @@ pub fn translate(toks: &[Tok], map: &NameMap) -> Result<String, String> {
                     }
                 } else if *quoted {
                     out.push(quote_ident(text));
+                } else if i > 0 && toks[i - 1].is_kw("as") {
+                    // A column alias keeps its case; CAST(x AS type) gets the PostgreSQL type.
+                    match lower.as_str() {
+                        "integer" | "int" => out.push("bigint".into()),
+                        "text" => out.push("text".into()),
+                        "real" => out.push("double precision".into()),
+                        "numeric" => out.push("numeric".into()),
+                        "blob" => out.push("bytea".into()),
+                        _ => out.push(quote_ident(text)),
+                    }
                 } else {
                     out.push(text.clone());
                 }
