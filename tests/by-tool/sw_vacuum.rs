@@ -121,7 +121,7 @@ fn mass_update_bloat_is_ranked_first_and_cleaned() {
     assert!(hot[0]["dead_tuples_before"].as_i64().unwrap() >= 19_000, "{r:?}");
     assert!(hot[0]["dead_tuples_after"].as_i64().unwrap() < 100, "{r:?}");
     assert!(hot[0]["duration_ms"].as_u64().is_some());
-    assert!(hot[0]["bytes_before"].as_i64().unwrap() > 0);
+    assert!(hot[0]["size_before_bytes"].as_i64().unwrap() > 0);
     assert!(dead_tuples(c, &db, "hot") < 100);
     assert_eq!(for_table(&recs, "stale")[0]["status"], "done");
     let s = r.one("summary");
@@ -366,8 +366,8 @@ fn a_bloated_btree_is_estimated_and_rebuilt_smaller() {
     r.expect_code(0);
     let rec = r.one("vacuum.table");
     assert_eq!(rec["status"], "done", "{r:?}");
-    let before = rec["bytes_before"].as_i64().unwrap();
-    let after = rec["bytes_after"].as_i64().unwrap();
+    let before = rec["size_before_bytes"].as_i64().unwrap();
+    let after = rec["size_after_bytes"].as_i64().unwrap();
     assert!(after * 3 < before, "{before} -> {after}");
 }
 

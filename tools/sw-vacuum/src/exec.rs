@@ -95,8 +95,8 @@ struct TableRec {
     started_at: Option<String>,
     dead_tuples_before: Option<i64>,
     dead_tuples_after: Option<i64>,
-    bytes_before: Option<i64>,
-    bytes_after: Option<i64>,
+    size_before_bytes: Option<i64>,
+    size_after_bytes: Option<i64>,
     duration_ms: Option<u64>,
     est_ms: u64,
 }
@@ -652,7 +652,7 @@ async fn run_item(ctx: &Ctx, client: &Client, it: &Item) -> Result<TableRec> {
     let mut rec = rec;
     rec.started_at = Some(now_rfc3339());
     rec.dead_tuples_before = before.dead;
-    rec.bytes_before = before.bytes;
+    rec.size_before_bytes = before.bytes;
     let t0 = Instant::now();
     let result = client.batch_execute(&it.sql).await;
     let ms = sw_core::duration::millis(t0.elapsed());
@@ -693,7 +693,7 @@ async fn run_item(ctx: &Ctx, client: &Client, it: &Item) -> Result<TableRec> {
     let after = stats(client, it, &qualified).await.ok();
     if let Some(a) = &after {
         rec.dead_tuples_after = a.dead;
-        rec.bytes_after = a.bytes;
+        rec.size_after_bytes = a.bytes;
         let vacuumed = a.vacuums > before.vacuums;
         let analyzed = a.analyzes > before.analyzes;
         let skipped = match it.action {
