@@ -141,3 +141,71 @@ pub fn default_path() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("."));
     home.join(".local/state/sw/vacuum-state.json")
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::plan::Action;
+
+    fn item(action: Action, table_bytes: i64) -> Item {
+        Item {
+            rank: 1,
+            database: "app".into(),
+            schema: "public".into(),
+            table: "t".into(),
+            index: None,
+            action,
+            sql: String::new(),
+            reason: String::new(),
+            score: 2.0,
+            xid_age: 0,
+            mxid_age: 0,
+            dead_tuples: 0,
+            dead_ratio: 0.0,
+            mod_since_analyze: 0,
+            table_bytes,
+            index_bytes: None,
+            index_bloat_ratio: None,
+            skip: None,
+            table_oid: 1,
+            object_oid: 1,
+        }
+    }
+
+    #[test]
+    fn estimates_scale_past_runs_by_size_and_learn_rates() {
+        let mut s = State::default();
+        let small = item(Action::VacuumAnalyze, 150_000_000);
+        // Nothing learned: 150 MB at the default 150 MB/s, plus overhead.
+        assert_eq!(s.estimate_ms(&small), 1050);
+        s.record(&small, 4_000);
+        assert_eq!(s.estimate_ms(&small), 4050);
+        // The same table twice as big: twice as long.
+        let big = item(Action::VacuumAnalyze, 300_000_000);
+        assert_eq!(s.estimate_ms(&big), 8050);
+        // Another table uses the learned rate (37.5 MB/s folded into 150 MB/s).
+        let mut other = item(Action::VacuumAnalyze, 150_000_000);
+        other.table = "u".into();
+        let rate = s.rates["vacuum"];
+        assert!((rate - (0.7 * 37.5e6 + 0.3 * 37.5e6)).abs() < 1.0, "{rate}");
+        assert_eq!(s.estimate_ms(&other), 4050);
+        // ANALYZE reads a bounded sample, not the whole table.
+        let huge = item(Action::Analyze, 100_000_000_000);
+        assert!(s.estimate_ms(&huge) < 1_000);
+    }
+
+    #[test]
+    fn the_file_round_trips_and_a_damaged_one_is_ignored() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("sub/state.json");
+        let mut s = State::default();
+        s.record(&item(Action::Reindex, 1_000_000), 500);
+        s.save(&p).unwrap();
+        let back = State::load(&p);
+        assert_eq!(back.version, 1);
+        assert_eq!(back.runs.len(), 1);
+        std::fs::write(&p, "{not json").unwrap();
+        assert!(State::load(&p).runs.is_empty());
+    }
+}
