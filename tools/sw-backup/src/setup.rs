@@ -1,5 +1,6 @@
 //! `sw-backup setup`: register a local cluster in the repository and write
-//! its archive settings into sw.conf (other settings there are kept).
+//! its archive settings into sw-backup.conf (included from postgresql.conf
+//! after sw.conf, so tools that rewrite sw.conf do not drop them).
 
 use std::path::PathBuf;
 
@@ -40,6 +41,55 @@ struct SetupRecord {
     /// archive_mode or wal_level changed: restart the server for them to apply.
     restart_required: bool,
     reloaded: bool,
+}
+
+/// sw-backup's own settings file, included from postgresql.conf after
+/// sw.conf (which other tools rewrite), so archive settings survive them.
+pub const CONF: &str = "sw-backup.conf";
+
+fn read_conf(path: &std::path::Path) -> Result<Vec<(String, String)>> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(Error::io(format!("reading {}", q(path))).with_source(e)),
+    };
+    Ok(text
+        .lines()
+        .filter(|l| !l.trim_start().starts_with('#'))
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| {
+            let v = v.trim();
+            let v = v
+                .strip_prefix('\'')
+                .and_then(|x| x.strip_suffix('\''))
+                .map_or_else(|| v.to_owned(), |x| x.replace("''", "'"));
+            (k.trim().to_owned(), v)
+        })
+        .collect())
+}
+
+fn write_conf(cluster: &sw_core::cluster::Cluster, settings: &[(String, String)]) -> Result<()> {
+    use std::fmt::Write as _;
+    use std::io::Write as _;
+    let mut text = String::from("# Written by sw-backup setup (archiving).\n");
+    for (k, v) in settings {
+        let _ = writeln!(text, "{k} = {}", sw_core::cluster::conf_quote(v));
+    }
+    let path = cluster.datadir.join(CONF);
+    sw_core::fsutil::atomic_write(&path, text.as_bytes(), 0o600)?;
+    cluster.runner.hand_over(&path)?;
+    let main = cluster.datadir.join("postgresql.conf");
+    let body = std::fs::read_to_string(&main).io_context(|| format!("reading {}", q(&main)))?;
+    let include = format!("include_if_exists = '{CONF}'");
+    if !body.lines().any(|l| l.trim() == include) {
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&main)
+            .io_context(|| format!("opening {}", q(&main)))?;
+        writeln!(f, "\n{include}").io_context(|| format!("writing {}", q(&main)))?;
+        f.sync_all().io_context(|| format!("syncing {}", q(&main)))?;
+    }
+    Ok(())
 }
 
 fn shell_quote(s: &str) -> String {
@@ -89,8 +139,8 @@ pub fn run(a: &SetupArgs, pretty: bool) -> Result<()> {
         shell_quote(&exe.display().to_string()),
         shell_quote(&repo.root.display().to_string())
     );
-    let mut settings = cluster.read_settings()?;
-    let before = settings.clone();
+    let before = read_conf(&datadir.join(CONF))?;
+    let mut settings = before.clone();
     let mut set = |k: &str, v: &str| {
         if let Some(e) = settings.iter_mut().find(|(key, _)| key == k) {
             e.1 = v.to_owned();
@@ -101,14 +151,18 @@ pub fn run(a: &SetupArgs, pretty: bool) -> Result<()> {
     set("archive_mode", "on");
     set("archive_command", &command);
     set("archive_timeout", &a.archive_timeout);
-    let keep_logical = before.iter().any(|(k, v)| k == "wal_level" && v == "logical");
-    if !keep_logical {
-        set("wal_level", "replica");
-    }
+    // wal_level: replica unless the cluster already runs logical.
+    let main_conf = std::fs::read_to_string(datadir.join("postgresql.conf")).unwrap_or_default();
+    let sw_conf = cluster.read_settings()?;
+    let logical = sw_conf.iter().any(|(k, v)| k == "wal_level" && v == "logical")
+        || main_conf
+            .lines()
+            .any(|l| l.trim_start().starts_with("wal_level") && l.contains("logical"));
+    set("wal_level", if logical { "logical" } else { "replica" });
     let get = |s: &[(String, String)], k: &str| s.iter().find(|(key, _)| key == k).map(|(_, v)| v.clone());
     let restart_required = get(&before, "archive_mode") != get(&settings, "archive_mode")
         || get(&before, "wal_level") != get(&settings, "wal_level");
-    cluster.write_settings(&settings)?;
+    write_conf(&cluster, &settings)?;
     let mut reloaded = false;
     if let Status::Running(_) = cluster.status()? {
         cluster

@@ -473,6 +473,17 @@ pub fn execute(a: &RestoreArgs) -> Result<Outcome> {
     // Do not inherit a hot standby's connection to the old primary.
     set("primary_conninfo", String::new());
     cluster.write_settings(&settings)?;
+    // sw-backup keeps the source's archive settings in its own file,
+    // included after sw.conf: the copy must not archive into the source's
+    // repository unless asked.
+    let archive_conf = dest.join("sw-backup.conf");
+    if !a.as_primary && archive_conf.exists() {
+        fsutil::atomic_write(
+            &archive_conf,
+            b"# Written by sw-restore: a restored copy does not archive (see --as-primary).\narchive_mode = 'off'\n",
+            0o600,
+        )?;
+    }
     for stale in [
         "postmaster.pid",
         "postmaster.opts",
