@@ -526,6 +526,25 @@ fn a_table_another_vacuum_is_processing_is_skipped() {
 }
 
 #[test]
+fn vacuum_full_runs_only_on_the_table_named() {
+    let c = shared();
+    let db = c.fresh_db("vac_full");
+    bloated(c, &db, "named", 5_000, 100);
+    bloated(c, &db, "other", 5_000, 100);
+    let e = env();
+    let r = vacuum(c, &db, &e, &["--table", "public.*", "--vacuum-full", "public.named"]);
+    r.expect_code(0);
+    let recs = of_kind(&r, "vacuum.table");
+    let named = for_table(&recs, "named");
+    assert_eq!(named[0]["action"], "vacuum_full", "{r:?}");
+    assert_eq!(named[0]["status"], "done", "{r:?}");
+    let before = named[0]["size_before_bytes"].as_i64().unwrap();
+    let after = named[0]["size_after_bytes"].as_i64().unwrap();
+    assert!(after * 3 < before * 2, "{before} -> {after}");
+    assert_eq!(for_table(&recs, "other")[0]["action"], "vacuum_analyze");
+}
+
+#[test]
 fn a_guard_above_its_limit_pauses_then_skips() {
     let c = shared();
     let db = c.fresh_db("vac_guard");

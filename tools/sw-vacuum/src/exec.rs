@@ -543,17 +543,21 @@ struct Stats {
     vacuums: i64,
     analyzes: i64,
     bytes: Option<i64>,
+    /// The table's relfilenode: VACUUM FULL gives it a new one.
+    filenode: Option<i64>,
 }
 
 async fn stats(client: &Client, it: &Item, qualified: &str) -> Result<Stats> {
     // Sizes open the relation (ACCESS SHARE); lock_timeout bounds that wait.
     let sql = if it.action.on_index() {
         "SELECT s.n_dead_tup, COALESCE(s.vacuum_count, 0), COALESCE(s.analyze_count, 0),
-           (SELECT pg_relation_size(to_regclass($2)))
+           (SELECT pg_relation_size(to_regclass($2))),
+           (SELECT pg_relation_filenode(x.relid::oid)::int8)
          FROM (SELECT $1::int8 AS relid) x LEFT JOIN pg_stat_all_tables s ON s.relid = x.relid::oid"
     } else {
         "SELECT s.n_dead_tup, COALESCE(s.vacuum_count, 0), COALESCE(s.analyze_count, 0),
-           (SELECT pg_table_size(to_regclass($2)))
+           (SELECT pg_table_size(to_regclass($2))),
+           (SELECT pg_relation_filenode(x.relid::oid)::int8)
          FROM (SELECT $1::int8 AS relid) x LEFT JOIN pg_stat_all_tables s ON s.relid = x.relid::oid"
     };
     let row = client
@@ -565,6 +569,7 @@ async fn stats(client: &Client, it: &Item, qualified: &str) -> Result<Stats> {
         vacuums: row.get(1),
         analyzes: row.get(2),
         bytes: row.get(3),
+        filenode: row.get(4),
     })
 }
 
@@ -697,7 +702,9 @@ async fn run_item(ctx: &Ctx, client: &Client, it: &Item) -> Result<TableRec> {
         let vacuumed = a.vacuums > before.vacuums;
         let analyzed = a.analyzes > before.analyzes;
         let skipped = match it.action {
-            Action::VacuumAnalyze | Action::VacuumFreezeAnalyze | Action::VacuumFull => !vacuumed,
+            Action::VacuumAnalyze | Action::VacuumFreezeAnalyze => !vacuumed,
+            // VACUUM FULL is a rewrite: it counts as no vacuum, but gets a new file.
+            Action::VacuumFull => a.filenode == before.filenode,
             Action::Analyze => !analyzed,
             Action::Reindex | Action::DropInvalidIndex => false,
         };
