@@ -64,7 +64,7 @@ fn ping_a_closed_port_exits_2() {
     let rec = r.one("health.ping");
     assert_eq!(rec["status"], "unreachable");
     assert!(
-        r.stderr.starts_with("sw-health: error: connecting to u@127.0.0.1:"),
+        r.stderr.starts_with("sw-health: critical: connecting to u@127.0.0.1:"),
         "{}",
         r.stderr
     );

@@ -124,9 +124,15 @@ pub fn main<C: Tool>(run: fn(C) -> Result<()>) -> ExitCode {
 /// Print an error as one line and return its exit code. A broken pipe
 /// (exit "Ok") is silent.
 pub fn report(name: &str, e: &Error) -> ExitCode {
-    if e.exit() != Exit::Ok {
-        eprintln!("{name}: error: {e}");
-    }
+    // Check results (1/2/3) are verdicts, not failures of the tool: say so.
+    let level = match e.exit() {
+        Exit::Ok => return ExitCode::SUCCESS,
+        Exit::Warning => "warning",
+        Exit::Critical => "critical",
+        Exit::Unknown => "unknown",
+        _ => "error",
+    };
+    eprintln!("{name}: {level}: {e}");
     ExitCode::from(e.exit().code())
 }
 
