@@ -496,19 +496,29 @@ async fn guard(ctx: &Ctx) -> Result<Option<String>> {
         .pg_context(|| "checking the guards".into())?;
     let used: f64 = row.get::<_, f64>(0) * 100.0;
     let lag: f64 = row.get(1);
-    if used > ctx.cli.max_connection_use {
-        return Ok(Some(format!(
-            "connection use {used:.0}% is above --max-connection-use {}%",
-            ctx.cli.max_connection_use
-        )));
+    Ok(guard_reason(
+        used,
+        lag,
+        ctx.cli.max_connection_use,
+        ctx.cli.max_replication_lag,
+    ))
+}
+
+/// Why to pause, given connection use (percent) and the worst standby's
+/// replay lag (seconds); None when both are within their limits.
+pub fn guard_reason(used_pct: f64, lag_s: f64, max_use_pct: f64, max_lag: Duration) -> Option<String> {
+    if used_pct > max_use_pct {
+        return Some(format!(
+            "connection use {used_pct:.0}% is above --max-connection-use {max_use_pct}%"
+        ));
     }
-    if lag > ctx.cli.max_replication_lag.as_secs_f64() {
-        return Ok(Some(format!(
-            "replication lag {lag:.0}s is above --max-replication-lag {}s",
-            ctx.cli.max_replication_lag.as_secs()
-        )));
+    if lag_s > max_lag.as_secs_f64() {
+        return Some(format!(
+            "replication lag {lag_s:.0}s is above --max-replication-lag {}s",
+            max_lag.as_secs()
+        ));
     }
-    Ok(None)
+    None
 }
 
 fn remaining(ctx: &Ctx) -> Option<Duration> {
@@ -752,5 +762,21 @@ async fn drop_leftovers(ctx: &Ctx, client: &Client, it: &Item) -> String {
         String::new()
     } else {
         format!(" ({})", notes.join("; "))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn guards() {
+        let lag = Duration::from_secs(300);
+        assert_eq!(guard_reason(50.0, 10.0, 90.0, lag), None);
+        let why = guard_reason(95.0, 0.0, 90.0, lag).unwrap_or_default();
+        assert!(why.starts_with("connection use 95%"), "{why}");
+        let why = guard_reason(10.0, 301.0, 90.0, lag).unwrap_or_default();
+        assert_eq!(why, "replication lag 301s is above --max-replication-lag 300s");
+        assert_eq!(guard_reason(90.0, 300.0, 90.0, lag), None);
     }
 }
