@@ -125,7 +125,7 @@ impl Target {
 
     fn describe(&self) -> String {
         match self {
-            Target::Time(t) => format!("time {}", rfc3339(*t)),
+            Target::Time(t) => format!("time {}", t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)),
             Target::Lsn(l) => format!("lsn {l}"),
             Target::Name(n) => format!("restore point {n:?}"),
             Target::Immediate => "immediate".into(),
