@@ -594,7 +594,7 @@ async fn conflicting_lock(client: &Client, it: &Item) -> Result<Option<String>> 
         "SELECT l.pid, l.mode, l.granted, COALESCE(a.backend_type, '')
          FROM pg_locks l LEFT JOIN pg_stat_activity a ON a.pid = l.pid
          WHERE l.locktype = 'relation'
-           AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+           AND l.database IN (0, (SELECT oid FROM pg_database WHERE datname = current_database()))
            AND l.relation::int8 = $1 AND l.pid IS DISTINCT FROM pg_backend_pid()
            AND l.mode IN ({modes})
          ORDER BY l.granted DESC LIMIT 1"
