@@ -13,9 +13,9 @@ use std::time::Instant;
 
 use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
-use md5::{Digest, Md5};
 use rusqlite::Connection;
 use serde::Serialize;
+use std::hash::{DefaultHasher, Hasher};
 use sw_core::output::Output;
 use sw_core::pg::{quote_ident as q, quote_literal};
 use sw_core::{Error, PgContext, Result};
@@ -1082,27 +1082,24 @@ impl RowSums {
                 self.pos = end;
                 break;
             }
-            let mut h = Md5::new();
+            let mut h = DefaultHasher::new();
             if !self.no_cols {
                 let mut i = 2;
                 for _ in 0..n {
                     let len = i32::from_be_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
                     i += 4;
                     if len < 0 {
-                        h.update([0u8]);
+                        h.write_u8(0);
                     } else {
                         let l = len as usize;
-                        h.update([1u8]);
-                        h.update(len.to_be_bytes());
-                        h.update(&b[i..i + l]);
+                        h.write_u8(1);
+                        h.write(&len.to_be_bytes());
+                        h.write(&b[i..i + l]);
                         i += l;
                     }
                 }
             }
-            let d = h.finalize();
-            let mut first = [0u8; 8];
-            first.copy_from_slice(&d[..8]);
-            self.checksum += i128::from(i64::from_be_bytes(first));
+            self.checksum += i128::from(h.finish().cast_signed());
             self.rows += 1;
             self.pos = end;
         }
@@ -1182,7 +1179,7 @@ fn read_table(
         stats.read += 1;
         row_buf.clear();
         row_buf.extend_from_slice(&ncols.to_be_bytes());
-        let mut hasher = Md5::new();
+        let mut hasher = DefaultHasher::new();
         let mut bad: Option<(usize, String)> = None;
         for (i, c) in job.cols.iter().enumerate() {
             let v = row
@@ -1191,15 +1188,15 @@ fn read_table(
             match value::encode(c.kind, v, &mut field, &mut canon) {
                 Ok(false) => {
                     row_buf.extend_from_slice(&(-1i32).to_be_bytes());
-                    hasher.update([0u8]);
+                    hasher.write_u8(0);
                 }
                 Ok(true) => {
                     let len = i32::try_from(field.len()).map_err(|_| Error::data("value larger than 2 GB"))?;
                     row_buf.extend_from_slice(&len.to_be_bytes());
                     row_buf.extend_from_slice(&field);
-                    hasher.update([1u8]);
-                    hasher.update(u32::try_from(canon.len()).unwrap_or(u32::MAX).to_be_bytes());
-                    hasher.update(&canon);
+                    hasher.write_u8(1);
+                    hasher.write(&u32::try_from(canon.len()).unwrap_or(u32::MAX).to_be_bytes());
+                    hasher.write(&canon);
                 }
                 Err(rule) => {
                     bad = Some((i, rule));
@@ -1246,10 +1243,7 @@ fn read_table(
                 }
             }
         }
-        let d = hasher.finalize();
-        let mut first = [0u8; 8];
-        first.copy_from_slice(&d[..8]);
-        stats.checksum += i128::from(i64::from_be_bytes(first));
+        stats.checksum += i128::from(hasher.finish().cast_signed());
         stats.loaded += 1;
         if stats.read % 4096 == 0 {
             progress.fetch_add(4096, Ordering::Relaxed);
