@@ -584,13 +584,26 @@ impl Ctx<'_> {
                 skipped.entry(table).or_default().push(msg);
             }
         }
+        // Foreign keys: one table's in order, tables side by side (those
+        // sharing a parent wait for each other: the staging schema is ours
+        // alone, so the sessions wait without a lock timeout).
+        let fks: Vec<Vec<Ddl>> = self
+            .plan
+            .tables
+            .iter()
+            .map(|t| {
+                t.foreign_keys
+                    .iter()
+                    .map(|f| Ddl {
+                        table: t.source.clone(),
+                        sql: f.clone(),
+                        optional: false,
+                    })
+                    .collect()
+            })
+            .collect();
+        self.ddl_parallel(fks, width, &path).await?;
         for t in &self.plan.tables {
-            for f in &t.foreign_keys {
-                main.batch_execute(f).await.map_err(|e| {
-                    Error::pg(format!("adding a foreign key on {} ({})", t.name, one_line(f)), e)
-                        .with_exit(sw_core::Exit::DataErr)
-                })?;
-            }
             if let Some(id) = &t.identity {
                 self.restart_identity(main, stage, &t.name, &id.column, &t.source)
                     .await?;
@@ -702,7 +715,7 @@ impl Ctx<'_> {
             async move {
                 let (_, client) = connect(self.args).await?;
                 client
-                    .batch_execute(setup)
+                    .batch_execute(&format!("{setup}; SET lock_timeout = 0"))
                     .await
                     .pg_context(|| "setting search_path".to_owned())?;
                 let mut skipped = Vec::new();
