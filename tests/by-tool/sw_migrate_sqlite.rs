@@ -668,3 +668,36 @@ fn run_executes_an_edited_plan() {
         "2"
     );
 }
+
+#[test]
+fn broken_foreign_keys_stop_the_run_and_change_nothing() {
+    let c = shared();
+    let db = c.fresh_db("brokenfk");
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("fk.db");
+    let s = rusqlite::Connection::open(&src).unwrap();
+    // SQLite does not enforce foreign keys unless asked to.
+    s.execute_batch(
+        "PRAGMA foreign_keys = OFF;
+         CREATE TABLE parent (id INTEGER PRIMARY KEY);
+         CREATE TABLE child (id INTEGER PRIMARY KEY, parent_id INTEGER REFERENCES parent (id));
+         INSERT INTO parent VALUES (1); INSERT INTO child VALUES (1, 1), (2, 42);",
+    )
+    .unwrap();
+    drop(s);
+    let r = run_into(c, &db, &src, &[]);
+    r.expect_code(65);
+    assert_eq!(r.stderr.lines().count(), 1, "{r:?}");
+    assert!(r.stderr.contains("(parent_id)=(42)"), "{r:?}");
+    assert_eq!(
+        c.psql(&db, "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"),
+        "0"
+    );
+    assert_eq!(
+        c.psql(
+            &db,
+            "SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'sw_migrate%'"
+        ),
+        "0"
+    );
+}
