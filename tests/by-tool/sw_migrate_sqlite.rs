@@ -216,6 +216,8 @@ fn hazard_db(path: &Path) {
         CREATE TABLE t_utf8 (id INTEGER PRIMARY KEY, s TEXT);
         CREATE TABLE t_epoch (id INTEGER PRIMARY KEY, at DATETIME);
         CREATE TABLE t_julian (id INTEGER PRIMARY KEY, at DATETIME, d DATE);
+        CREATE TABLE t_jint (id INTEGER PRIMARY KEY, at DATETIME);
+        CREATE TABLE t_ms (id INTEGER PRIMARY KEY, at TIMESTAMP);
         CREATE TABLE t_bigint (id INTEGER PRIMARY KEY, v INT8 NOT NULL);
         CREATE TABLE t_real (id INTEGER PRIMARY KEY, v REAL);
         CREATE TABLE t_bool (id INTEGER PRIMARY KEY, b BOOLEAN NOT NULL DEFAULT 0);
@@ -249,6 +251,8 @@ fn hazard_db(path: &Path) {
         INSERT INTO t_utf8 VALUES (1, 'fine'), (2, CAST(X'61FF62' AS TEXT));
         INSERT INTO t_epoch VALUES (1, 1700000000), (2, '2023-11-14 22:13:20'), (3, '2023-11-14T23:13:20+01:00');
         INSERT INTO t_julian VALUES (1, 2460000.5, 2460000.5), (2, julianday('2021-03-04 05:06:07.250'), '2021-03-04');
+        INSERT INTO t_jint VALUES (1, julianday('2021-06-01 12:00:00')), (2, 2459367.25);
+        INSERT INTO t_ms VALUES (1, 1700000000123);
         INSERT INTO t_bigint VALUES (1, 9223372036854775807), (2, -9223372036854775808);
         INSERT INTO t_real VALUES (1, 741.5504997598328), (2, 0.1), (3, 0.0), (4, 1.7976931348623157e308), (5, 5e-324);
         INSERT INTO t_bool (id, b) VALUES (1, 0), (2, 1), (3, 't'), (4, 'false');
@@ -305,6 +309,18 @@ fn hazards_arrive_exactly_or_are_named_in_rejections() {
     assert_eq!(ty("g"), "bigint");
     assert_eq!(ty("h"), "jsonb");
     assert_eq!(ty("u"), "uuid");
+    let rule = |t: &str| {
+        plan["tables"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["source"] == t)
+            .unwrap()["columns"][1]["integers"]
+            .clone()
+    };
+    assert_eq!(rule("t_jint"), "julian-day");
+    assert_eq!(rule("t_ms"), "unix-milliseconds");
+    assert_eq!(rule("t_epoch"), "unix-seconds");
 
     // Default: the first bad value stops the run with exit 65 and one line naming it.
     let db = c.fresh_db("hazard");

@@ -75,6 +75,11 @@ pub struct ColumnPlan {
     /// A generated column: its value is computed by PostgreSQL, not copied.
     #[serde(default)]
     pub generated: bool,
+    /// Date/time columns holding integers: how they are read
+    /// (`unix-seconds`, `unix-milliseconds` or `julian-day`), chosen from
+    /// the values' range; edit to override.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub integers: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -384,7 +389,7 @@ pub fn build(conn: &Connection, source: &str, target_schema: &str) -> Result<Pla
 
 fn value_rules() -> BTreeMap<String, String> {
     let mut m = BTreeMap::new();
-    m.insert("date".into(), "ISO-8601 text (YYYY-MM-DD[ HH:MM[:SS[.ffffff]]], T allowed, Z or ±HH:MM converted to UTC); integers are Unix epoch seconds (UTC); reals are Julian day numbers (rounded to the millisecond, as SQLite does); a date column rejects values with a time of day".into());
+    m.insert("date".into(), "ISO-8601 text (YYYY-MM-DD[ HH:MM[:SS[.ffffff]]], T allowed, Z or ±HH:MM converted to UTC); integers follow the column's `integers` rule: unix-seconds (UTC), unix-milliseconds, or julian-day, chosen from the values' range (edit the plan to override); reals are Julian day numbers (rounded to the millisecond, as SQLite does); a date column rejects values with a time of day".into());
     m.insert(
         "boolean".into(),
         "0/1, 0.0/1.0, 't'/'f'/'true'/'false' (any case); anything else is rejected".into(),
@@ -507,6 +512,14 @@ fn table(
                 }
             },
         };
+        let integers = if matches!(
+            pg_type.as_str(),
+            "date" | "timestamp without time zone" | "timestamp with time zone"
+        ) {
+            int_dates(conn, name, &c.name)?
+        } else {
+            None
+        };
         columns.push(ColumnPlan {
             source: c.name.clone(),
             name: pg,
@@ -515,6 +528,7 @@ fn table(
             not_null: c.notnull || (c.pk > 0 && (parsed.without_rowid || is_alias)),
             default,
             collation,
+            integers,
             reason,
             generated: false,
         });
@@ -816,6 +830,35 @@ fn seen(conn: &Connection, table: &str, col: &str) -> Result<types::Seen> {
         })
     })
     .map_err(sqerr("column values"))
+}
+
+/// The rule for integers in a date/time column, from their range: Julian
+/// day numbers when every one lies in 1900..2200 as a Julian day (as Unix
+/// seconds they would all fall in January 1970), milliseconds when they are
+/// beyond year 3000 as seconds, seconds otherwise.
+fn int_dates(conn: &Connection, table: &str, col: &str) -> Result<Option<String>> {
+    let sqlq = format!(
+        "SELECT count(*), min(c), max(c) FROM (SELECT {} AS c FROM {}) WHERE typeof(c) = 'integer'",
+        q(col),
+        q(table)
+    );
+    let (n, lo, hi): (i64, Option<i64>, Option<i64>) = conn
+        .query_row(&sqlq, [], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .map_err(sqerr("date values"))?;
+    let (Some(lo), Some(hi)) = (lo, hi) else {
+        return Ok(None);
+    };
+    if n == 0 {
+        return Ok(None);
+    }
+    let rule = if lo >= 2_415_021 && hi <= 2_524_594 {
+        "julian-day"
+    } else if lo > 32_503_680_000 || hi > 32_503_680_000 {
+        "unix-milliseconds"
+    } else {
+        "unix-seconds"
+    };
+    Ok(Some(rule.to_owned()))
 }
 
 fn detok(toks: &[Tok]) -> String {

@@ -34,6 +34,7 @@ struct Col {
     source: String,
     name: String,
     kind: Kind,
+    int_dates: value::IntDates,
 }
 
 #[derive(Debug, Clone)]
@@ -385,10 +386,20 @@ fn job_for(t: &TablePlan, schema: &str, pgcols: &[(String, String)], data_only: 
                 t.name
             ))
         })?;
+        let int_dates = match c.integers.as_deref() {
+            None => value::IntDates::default(),
+            Some(r) => value::IntDates::parse(r).ok_or_else(|| {
+                Error::data(format!(
+                    "column {}.{}: integers rule {r:?} is not one of unix-seconds, unix-milliseconds, julian-day",
+                    t.source, c.source
+                ))
+            })?,
+        };
         cols.push(Col {
             source: c.source.clone(),
             name: n.clone(),
             kind,
+            int_dates,
         });
     }
     Ok(Job {
@@ -1198,7 +1209,7 @@ fn read_table(
             let v = row
                 .get_ref(i + 1)
                 .map_err(|e| Error::data(format!("reading table {}", job.source)).with_source(e))?;
-            match value::encode(c.kind, v, &mut field, &mut canon) {
+            match value::encode_with(c.kind, c.int_dates, v, &mut field, &mut canon) {
                 Ok(false) => {
                     row_buf.extend_from_slice(&(-1i32).to_be_bytes());
                     hasher.write_u8(0);

@@ -95,6 +95,41 @@ impl Kind {
 /// # Errors
 /// The rule the value breaks.
 pub fn encode(kind: Kind, v: ValueRef<'_>, out: &mut Vec<u8>, canon: &mut Vec<u8>) -> Result<bool, String> {
+    encode_with(kind, IntDates::UnixSeconds, v, out, canon)
+}
+
+/// How integers in a date/time column are read (the plan's `integers` rule).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum IntDates {
+    #[default]
+    UnixSeconds,
+    UnixMilliseconds,
+    JulianDay,
+}
+
+impl IntDates {
+    /// From the plan's text.
+    pub fn parse(s: &str) -> Option<IntDates> {
+        match s {
+            "unix-seconds" => Some(IntDates::UnixSeconds),
+            "unix-milliseconds" => Some(IntDates::UnixMilliseconds),
+            "julian-day" => Some(IntDates::JulianDay),
+            _ => None,
+        }
+    }
+}
+
+/// [`encode`] with an explicit rule for integers in date/time columns.
+///
+/// # Errors
+/// The rule the value breaks.
+pub fn encode_with(
+    kind: Kind,
+    rule: IntDates,
+    v: ValueRef<'_>,
+    out: &mut Vec<u8>,
+    canon: &mut Vec<u8>,
+) -> Result<bool, String> {
     out.clear();
     canon.clear();
     if matches!(v, ValueRef::Null) {
@@ -165,7 +200,7 @@ pub fn encode(kind: Kind, v: ValueRef<'_>, out: &mut Vec<u8>, canon: &mut Vec<u8
             _ => return Err("number in a BLOB column".into()),
         },
         Kind::Date => {
-            let dt = datetime(v)?;
+            let dt = datetime(v, rule)?;
             if dt.time() != NaiveTime::MIN {
                 return Err("has a time of day; the target is a date".into());
             }
@@ -174,7 +209,7 @@ pub fn encode(kind: Kind, v: ValueRef<'_>, out: &mut Vec<u8>, canon: &mut Vec<u8
             out.extend_from_slice(&d.to_be_bytes());
         }
         Kind::Timestamp | Kind::Timestamptz => {
-            let dt = datetime(v)?;
+            let dt = datetime(v, rule)?;
             let us = (dt - pg_epoch()).num_microseconds().ok_or("timestamp out of range")?;
             out.extend_from_slice(&us.to_be_bytes());
         }
@@ -463,12 +498,17 @@ fn numeric_bin(d: &Decimal, precision: Option<u32>, scale: Option<u32>, out: &mu
     Ok(text)
 }
 
-fn datetime(v: ValueRef<'_>) -> Result<NaiveDateTime, String> {
-    match v {
-        ValueRef::Integer(i) => DateTime::from_timestamp(i, 0)
+fn datetime(v: ValueRef<'_>, rule: IntDates) -> Result<NaiveDateTime, String> {
+    match (v, rule) {
+        (ValueRef::Integer(i), IntDates::UnixSeconds) => DateTime::from_timestamp(i, 0)
             .map(|d| d.naive_utc())
             .ok_or_else(|| "epoch seconds out of range".into()),
-        ValueRef::Real(jd) => {
+        (ValueRef::Integer(i), IntDates::UnixMilliseconds) => DateTime::from_timestamp_millis(i)
+            .map(|d| d.naive_utc())
+            .ok_or_else(|| "epoch milliseconds out of range".into()),
+        #[allow(clippy::cast_precision_loss)]
+        (ValueRef::Integer(i), IntDates::JulianDay) => datetime(ValueRef::Real(i as f64), rule),
+        (ValueRef::Real(jd), _) => {
             if !jd.is_finite() {
                 return Err("Julian day is not finite".into());
             }
@@ -478,12 +518,12 @@ fn datetime(v: ValueRef<'_>) -> Result<NaiveDateTime, String> {
                 .map(|d| d.naive_utc())
                 .ok_or_else(|| "Julian day out of range".into())
         }
-        ValueRef::Text(t) => {
+        (ValueRef::Text(t), _) => {
             let s = std::str::from_utf8(t).map_err(|_| "invalid UTF-8 in a date column".to_owned())?;
             parse_iso(s).ok_or_else(|| "not an ISO-8601 date/time".into())
         }
-        ValueRef::Blob(_) => Err("BLOB value in a date/time column".into()),
-        ValueRef::Null => Err("null".into()),
+        (ValueRef::Blob(_), _) => Err("BLOB value in a date/time column".into()),
+        (ValueRef::Null, _) => Err("null".into()),
     }
 }
 
