@@ -377,3 +377,41 @@ fn a_drill_restores_a_backup_taken_under_load_and_reports_its_rto() {
             .any(|e| e.file_name().to_string_lossy().starts_with("sw-drill."))
     );
 }
+
+#[test]
+fn after_a_failover_restores_follow_the_new_timeline() {
+    let a = Archived::new();
+    a.tc.psql("postgres", "CREATE TABLE t (x int)");
+    a.full();
+    a.tc.psql("postgres", "INSERT INTO t VALUES (1)");
+    a.switch_and_wait();
+    // The old primary is gone; a copy restored --as-primary takes over and
+    // archives timeline 2 into the same repository.
+    a.tc.stop();
+    let (rec, port) = a.restore_started("new_primary", &["--latest", "--as-primary"]);
+    assert_eq!(rec["promoted"], true);
+    assert_eq!(a.query(port, "SHOW archive_mode"), "on");
+    a.query(port, "INSERT INTO t VALUES (2)");
+    let seg = a.query(port, "SELECT pg_walfile_name(pg_switch_wal())");
+    assert!(seg.starts_with("00000002"), "{seg}");
+    let end = Instant::now() + Duration::from_secs(60);
+    while a.stored(&seg).is_none() {
+        assert!(Instant::now() < end, "timed out waiting for {seg}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let history = std::fs::read_dir(a.area().join("wal"))
+        .unwrap()
+        .flatten()
+        .any(|e| e.file_name().to_string_lossy().starts_with("00000002.history-"));
+    assert!(history, "the timeline history file is archived");
+    a.backup_cmd(&["verify"]).expect_code(0);
+    let (rec, port2) = a.restore_started("after_failover", &["--latest"]);
+    assert_eq!(rec["timeline"], 2);
+    assert_eq!(
+        a.query(port2, "SELECT string_agg(x::text, ',' ORDER BY x) FROM t"),
+        "1,2"
+    );
+    a.stop_copy("after_failover");
+    a.stop_copy("new_primary");
+    a.tc.restart();
+}
