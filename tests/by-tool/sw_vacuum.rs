@@ -918,6 +918,11 @@ fn the_monitor_pipeline_exits_with_the_worst_of_its_three_programs() {
     };
     run(&[]).expect_code(0);
     run(&[("HEALTH", "2")]).expect_code(2);
-    run(&[("HEALTH", "2"), ("NOTIFY_EXIT", "75")]).expect_code(75);
-    run(&[("HEALTH", "3"), ("NOTIFY_EXIT", "0")]).expect_code(3);
+    let notify = ("SW_NOTIFY_ARGS", "--webhook http://127.0.0.1:9/");
+    run(&[("HEALTH", "2"), ("NOTIFY_EXIT", "75"), notify]).expect_code(75);
+    run(&[("HEALTH", "3"), ("NOTIFY_EXIT", "0"), notify]).expect_code(3);
+    // Without a channel, notify is not run (no usage error every minute).
+    let r = run(&[("NOTIFY_EXIT", "75")]);
+    r.expect_code(0);
+    assert!(r.stderr.contains("SW_NOTIFY_ARGS is empty"), "{r:?}");
 }
