@@ -285,6 +285,21 @@ fn restore_refuses_non_empty_directories_and_running_clusters() {
     r.expect_code(73);
     assert!(r.stderr.contains("running"), "{r:?}");
     assert_eq!(a.tc.psql("postgres", "SELECT x FROM t"), "1");
+    // A corrupt stored backup: the restore fails and leaves nothing behind.
+    let base = std::fs::read_dir(a.area().join("backup"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path().join("base.tar.zst"))
+        .find(|p| p.exists())
+        .unwrap();
+    let mut b = std::fs::read(&base).unwrap();
+    let n = b.len() / 2;
+    b[n] ^= 0xFF;
+    std::fs::write(&base, &b).unwrap();
+    let bad = a.scratch("from_corrupt");
+    let r = a.restore_cmd(&["--pgdata", bad.to_str().unwrap(), "--latest"]);
+    assert!(r.code != 0, "{r:?}");
+    assert!(!bad.exists(), "a failed restore leaves no partial copy");
     // Without a target: a usage error, nothing touched.
     let r = a.restore_cmd(&["--pgdata", a.scratch("none").to_str().unwrap()]);
     r.expect_code(64);

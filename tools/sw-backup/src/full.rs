@@ -135,7 +135,8 @@ pub fn run(a: &FullArgs, pretty: bool) -> Result<()> {
             info.seg_size, area.info.wal_segment_size
         )));
     }
-    let _lock = Lock::try_acquire(&area.lock_path(), "sw-backup full or prune")?;
+    let lock = Lock::try_acquire(&area.lock_path(), "sw-backup full or prune")?;
+    repo.adopt(lock.path())?;
     remove_incomplete(&area)?;
     let id = new_id(&area);
     let tmp = area.backup_dir().join(format!(".tmp-{id}"));

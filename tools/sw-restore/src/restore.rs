@@ -413,7 +413,42 @@ pub fn execute(a: &RestoreArgs) -> Result<Outcome> {
         None => std::env::current_exe().io_context(|| "finding this program's path".into())?,
     };
     let dest = cluster.datadir.clone();
+    let created = !dest.exists();
     std::fs::create_dir_all(&dest).io_context(|| format!("creating {}", q(&dest)))?;
+    let res = restore_into(a, &repo, &cluster, &plan, &exe, t0);
+    // A failure before the copy was started: the directory was missing or
+    // empty, so leave it so. After a start attempt, keep it for its log.
+    if let Err(e) = &res
+        && !cluster.datadir.join("log/sw-restore.log").exists()
+        && !cluster.datadir.join("postmaster.pid").exists()
+    {
+        log::warn!("restore failed ({e}); removing what was written to {}", q(&dest));
+        if created {
+            let _ = std::fs::remove_dir_all(&dest);
+        } else if let Ok(rd) = std::fs::read_dir(&dest) {
+            for e in rd.flatten() {
+                let p = e.path();
+                let _ = if p.is_dir() {
+                    std::fs::remove_dir_all(&p)
+                } else {
+                    std::fs::remove_file(&p)
+                };
+            }
+        }
+    }
+    res
+}
+
+fn restore_into(
+    a: &RestoreArgs,
+    repo: &Repo,
+    cluster: &Cluster,
+    plan: &Plan,
+    exe: &Path,
+    t0: Instant,
+) -> Result<Outcome> {
+    let dest = cluster.datadir.clone();
+    let runner = cluster.runner.clone();
     std::fs::set_permissions(&dest, std::fs::Permissions::from_mode(0o700))
         .io_context(|| format!("setting permissions on {}", q(&dest)))?;
     let bytes = extract(&plan.area, &plan.backup, &dest)?;
@@ -513,8 +548,8 @@ pub fn execute(a: &RestoreArgs) -> Result<Outcome> {
     if a.start {
         start_and_promote(
             a,
-            &cluster,
-            &plan,
+            cluster,
+            plan,
             socket_dir.as_deref().unwrap_or(Path::new("/tmp")),
             &mut out,
             t0,
