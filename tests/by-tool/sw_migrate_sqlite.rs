@@ -242,7 +242,7 @@ fn hazard_db(path: &Path) {
         CREATE TABLE t_inf (id INTEGER PRIMARY KEY, v REAL);
         CREATE TABLE t_numeric (id INTEGER PRIMARY KEY, price NUMERIC(10,2));
         CREATE TABLE t_parent (id INTEGER PRIMARY KEY, code TEXT UNIQUE);
-        CREATE TABLE t_child (id INTEGER PRIMARY KEY, parent_id INTEGER REFERENCES t_parent(id) ON DELETE CASCADE,
+        CREATE TABLE t_child (id INTEGER PRIMARY KEY, parent_id INTEGER REFERENCES t_parent(id) ON DELETE CASCADE DEFERRABLE INITIALLY DEFERRED,
             code TEXT REFERENCES t_parent(code) ON UPDATE CASCADE);
         CREATE TABLE t_gen (id INTEGER PRIMARY KEY, a INTEGER, twice INTEGER GENERATED ALWAYS AS (a * 2) STORED);
         CREATE TABLE t_composite (a TEXT NOT NULL, b INTEGER NOT NULL, v TEXT, PRIMARY KEY (a, b)) WITHOUT ROWID;
@@ -463,7 +463,7 @@ fn hazards_arrive_exactly_or_are_named_in_rejections() {
         q(
             "SELECT string_agg(pg_get_constraintdef(oid), ' | ' ORDER BY conname) FROM pg_constraint WHERE conrelid = 't_child'::regclass AND contype = 'f'"
         ),
-        "FOREIGN KEY (code) REFERENCES t_parent(code) ON UPDATE CASCADE | FOREIGN KEY (parent_id) REFERENCES t_parent(id) ON DELETE CASCADE"
+        "FOREIGN KEY (code) REFERENCES t_parent(code) ON UPDATE CASCADE | FOREIGN KEY (parent_id) REFERENCES t_parent(id) ON DELETE CASCADE DEFERRABLE INITIALLY DEFERRED"
     );
     assert_eq!(q("INSERT INTO t_gen (a) VALUES (5) RETURNING twice"), "10");
     assert_eq!(q("SELECT twice FROM t_gen WHERE id = 1"), "42");

@@ -138,6 +138,8 @@ struct Parsed {
     generated: HashMap<String, Vec<Tok>>,
     pk_name: Option<String>,
     without_rowid: bool,
+    /// Deferrable foreign keys: (child columns, lower-cased; initially deferred).
+    deferrable: Vec<(Vec<String>, bool)>,
 }
 
 fn parse_create_table(sql: &str) -> Parsed {
@@ -177,6 +179,20 @@ fn parse_create_table(sql: &str) -> Parsed {
             }
             if t.is_kw("autoincrement") {
                 p.autoincrement = true;
+            }
+            if t.is_kw("deferrable") && !(i > 0 && item[i - 1].is_kw("not")) {
+                let deferred = item.get(i + 1).is_some_and(|x| x.is_kw("initially"))
+                    && item.get(i + 2).is_some_and(|x| x.is_kw("deferred"));
+                let cols: Vec<String> = if let Some(c) = &col {
+                    vec![c.to_lowercase()]
+                } else {
+                    item.iter()
+                        .position(|x| x.is_kw("key"))
+                        .and_then(|k| sql::group(&item, k + 1))
+                        .map(|(g, _)| g.iter().filter_map(Tok::ident).map(str::to_lowercase).collect())
+                        .unwrap_or_default()
+                };
+                p.deferrable.push((cols, deferred));
             }
             if t.is_kw("collate")
                 && let (Some(c), Some(n)) = (&col, item.get(i + 1).and_then(Tok::ident))
@@ -715,6 +731,16 @@ fn table(
                 action(&fk[0].4),
                 action(&fk[0].5)
             ));
+            let lower: Vec<String> = from.iter().map(|c| c.to_lowercase()).collect();
+            if let Some((_, deferred)) = parsed.deferrable.iter().find(|(c, _)| *c == lower)
+                && let Some(last) = foreign_keys.last_mut()
+            {
+                last.push_str(if *deferred {
+                    " DEFERRABLE INITIALLY DEFERRED"
+                } else {
+                    " DEFERRABLE"
+                });
+            }
         }
     }
     let identity = if rowid_alias {
