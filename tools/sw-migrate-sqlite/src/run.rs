@@ -365,6 +365,12 @@ async fn pg_columns(c: &Client, schema: &str, table: &str) -> Result<Vec<(String
 }
 
 fn job_for(t: &TablePlan, schema: &str, pgcols: &[(String, String)], data_only: bool) -> Result<Job> {
+    if pgcols.is_empty() {
+        return Err(Error::data(format!(
+            "table {} has no table {schema}.{} to load into (check the plan's name and create)",
+            t.source, t.name
+        )));
+    }
     let mut cols = Vec::new();
     for c in t.columns.iter().filter(|c| !c.generated) {
         let found = pgcols
@@ -378,6 +384,11 @@ fn job_for(t: &TablePlan, schema: &str, pgcols: &[(String, String)], data_only: 
                     c.source, t.source, schema, t.name
                 )));
             }
+            log::warn!(
+                "column {}.{} is not in the table created by the plan; its values are not copied",
+                t.source,
+                c.source
+            );
             continue;
         };
         let kind = Kind::from_pg(ty).ok_or_else(|| {
