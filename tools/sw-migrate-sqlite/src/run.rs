@@ -205,7 +205,6 @@ pub fn run(args: &RunArgs, pretty: bool, quiet: bool) -> Result<()> {
         schema: &schema,
         rejects: rejects.clone(),
         seqs,
-        pretty,
         progress: Arc::new(AtomicU64::new(0)),
     };
     let bar = Progress::start(ctx.progress.clone(), quiet);
@@ -286,8 +285,6 @@ struct Ctx<'a> {
     schema: &'a str,
     rejects: Option<Arc<Mutex<Rejects>>>,
     seqs: HashMap<String, i64>,
-    #[allow(dead_code)]
-    pretty: bool,
     /// Rows read so far (all tables), for the progress display.
     progress: Arc<AtomicU64>,
 }
@@ -551,7 +548,7 @@ impl Ctx<'_> {
         }
         jobs.extend(rest);
         let t_load = Instant::now();
-        let per_job = self.load_all(readers, jobs.clone(), true).await?;
+        let per_job = self.load_all(readers, jobs.clone()).await?;
         let mut results: Vec<Loaded> = vec![(Stats::default(), 0.0, None); self.plan.tables.len()];
         for (j, (st, sec, ver)) in jobs.iter().zip(per_job) {
             let r = &mut results[j.table];
@@ -874,12 +871,7 @@ impl Ctx<'_> {
     }
 
     /// Load all jobs with `readers.len()` workers, each with its own PostgreSQL session.
-    async fn load_all(
-        &self,
-        readers: Vec<Connection>,
-        jobs: Vec<Job>,
-        _staged: bool,
-    ) -> Result<Vec<(Stats, f64, Option<bool>)>> {
+    async fn load_all(&self, readers: Vec<Connection>, jobs: Vec<Job>) -> Result<Vec<(Stats, f64, Option<bool>)>> {
         let n = jobs.len();
         let queue: Arc<Mutex<VecDeque<(usize, Job)>>> = Arc::new(Mutex::new(jobs.into_iter().enumerate().collect()));
         let results: Arc<Mutex<Vec<Option<Loaded>>>> = Arc::new(Mutex::new(vec![None; n]));
