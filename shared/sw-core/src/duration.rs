@@ -26,7 +26,7 @@ pub fn parse(s: &str) -> Result<Duration, String> {
     if !secs.is_finite() || secs < 0.0 {
         return Err(format!("invalid duration {s:?}"));
     }
-    Ok(Duration::from_secs_f64(secs))
+    Duration::try_from_secs_f64(secs).map_err(|_| format!("duration {s:?} is too long"))
 }
 
 /// Milliseconds as a whole number, saturating (for PostgreSQL settings).
@@ -53,5 +53,7 @@ mod tests {
         assert_eq!(parse("35d").unwrap(), Duration::from_secs(35 * 86400));
         assert!(parse("ten").is_err());
         assert!(parse("5y").is_err());
+        // Too long for a Duration: an error, not a panic.
+        assert!(parse("100000000000000000d").unwrap_err().contains("too long"));
     }
 }
