@@ -81,6 +81,10 @@ impl Archived {
         cmd::run(&self.restore, &v, None)
     }
 
+    fn sub_cmd(&self, args: &[&str]) -> Run {
+        cmd::run(&self.restore, args, None)
+    }
+
     fn full(&self) -> String {
         let db = self.tc.url("postgres");
         let r = self.backup_cmd(&["full", "--db", &db]);
@@ -429,4 +433,76 @@ fn after_a_failover_restores_follow_the_new_timeline() {
     a.stop_copy("after_failover");
     a.stop_copy("new_primary");
     a.tc.restart();
+}
+
+#[test]
+fn activate_after_data_corruption_restores_before_the_damage_and_repoints_the_env_file() {
+    let a = Archived::new();
+    a.tc.psql("postgres", "CREATE TABLE t (x int)");
+    a.full();
+    a.tc.psql("postgres", "INSERT INTO t VALUES (1)");
+    a.tc.psql("postgres", "SELECT pg_sleep(0.05)");
+    let damage = a.tc.psql(
+        "postgres",
+        "SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')",
+    );
+    a.tc.psql("postgres", "DELETE FROM t");
+    a.switch_and_wait();
+    let env = a.tc.dir.join("app.env");
+    std::fs::write(&env, format!("DATABASE_URL='{}'\nOTHER=kept\n", a.tc.url("postgres"))).unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+        .to_string();
+    let dir = a.scratch("activated");
+    let sock = a.tc.socket_dir.to_str().unwrap().to_owned();
+    let repo = a.repo.to_str().unwrap().to_owned();
+    let r = a.sub_cmd(&[
+        "activate",
+        "--repo",
+        &repo,
+        "--incident",
+        "data_corruption",
+        "--before",
+        &damage,
+        "--pgdata",
+        dir.to_str().unwrap(),
+        "--port",
+        &port,
+        "--socket-dir",
+        &sock,
+        "--env-file",
+        env.to_str().unwrap(),
+    ]);
+    r.expect_code(0);
+    let rec = r.one("restore.activate");
+    assert_eq!(rec["action"], "restored_backup");
+    assert!(rec["checklist"].as_array().unwrap().len() >= 4);
+    assert!(!r.stdout.contains(&a.tc.password), "no secret in the output");
+    let p: u16 = port.parse().unwrap();
+    assert_eq!(
+        a.query(p, "SELECT count(*) FROM t"),
+        "1",
+        "the row deleted after --before is back"
+    );
+    let text = std::fs::read_to_string(&env).unwrap();
+    assert!(text.contains(&format!(":{port}/")), "{text}");
+    assert!(text.contains("OTHER=kept"));
+    use std::os::unix::fs::MetadataExt;
+    assert_eq!(std::fs::metadata(&env).unwrap().mode() & 0o777, 0o600);
+    let audit = std::fs::read_to_string(a.area().join("audit.jsonl")).unwrap();
+    assert!(audit.lines().count() >= 4, "{audit}");
+    assert!(!audit.contains(&a.tc.password));
+    a.stop_copy("activated");
+
+    // The runbook names the backups and says no drill was recorded yet.
+    let out = a.tc.dir.join("runbook.md");
+    let r = a.sub_cmd(&["runbook", "--repo", &repo, "--out", out.to_str().unwrap()]);
+    r.expect_code(0);
+    assert_eq!(r.one("restore.runbook")["backups"], 1);
+    let md = std::fs::read_to_string(&out).unwrap();
+    assert!(md.contains("No drill recorded"), "{md}");
+    assert!(md.contains("--incident data_corruption"));
 }

@@ -49,6 +49,8 @@ complete -c sw-restore -n "__fish_sw_restore_needs_command" -s h -l help -d 'Pri
 complete -c sw-restore -n "__fish_sw_restore_needs_command" -s V -l version -d 'Print version'
 complete -c sw-restore -n "__fish_sw_restore_needs_command" -f -a "wal-fetch" -d 'Fetch one WAL file from the repository (the restore_command): 0 found, 1 absent, 126 corrupt or unreadable'
 complete -c sw-restore -n "__fish_sw_restore_needs_command" -f -a "drill" -d 'Restore the newest backup (or a given time) into a scratch directory, start and check it, record the RTO, clean up'
+complete -c sw-restore -n "__fish_sw_restore_needs_command" -f -a "activate" -d 'Disaster recovery: promote the standby or restore the newest backup (database_failure), or restore to just before the damage (data_corruption); updates the env file, prints a checklist, writes an audit log'
+complete -c sw-restore -n "__fish_sw_restore_needs_command" -f -a "runbook" -d 'Write a Markdown recovery runbook from the repository state and the drill log (measured RTO and RPO)'
 complete -c sw-restore -n "__fish_sw_restore_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c sw-restore -n "__fish_sw_restore_using_subcommand wal-fetch" -l repo -d 'The backup repository (a directory)' -r -F
 complete -c sw-restore -n "__fish_sw_restore_using_subcommand wal-fetch" -l area -d 'The repository area (pg<major>-<system identifier>); needed when the repository holds several' -r
@@ -70,6 +72,34 @@ complete -c sw-restore -n "__fish_sw_restore_using_subcommand drill" -s v -l ver
 complete -c sw-restore -n "__fish_sw_restore_using_subcommand drill" -s q -l quiet -d 'Only errors on stderr'
 complete -c sw-restore -n "__fish_sw_restore_using_subcommand drill" -l pretty -d 'Indent JSON output for people (still valid JSON, no longer one record per line)'
 complete -c sw-restore -n "__fish_sw_restore_using_subcommand drill" -s h -l help -d 'Print help'
-complete -c sw-restore -n "__fish_sw_restore_using_subcommand help; and not __fish_seen_subcommand_from wal-fetch drill help" -f -a "wal-fetch" -d 'Fetch one WAL file from the repository (the restore_command): 0 found, 1 absent, 126 corrupt or unreadable'
-complete -c sw-restore -n "__fish_sw_restore_using_subcommand help; and not __fish_seen_subcommand_from wal-fetch drill help" -f -a "drill" -d 'Restore the newest backup (or a given time) into a scratch directory, start and check it, record the RTO, clean up'
-complete -c sw-restore -n "__fish_sw_restore_using_subcommand help; and not __fish_seen_subcommand_from wal-fetch drill help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c sw-restore -n "__fish_sw_restore_using_subcommand activate" -l repo -d 'The backup repository (a directory)' -r -F
+complete -c sw-restore -n "__fish_sw_restore_using_subcommand activate" -l incident -d 'What happened' -r -f -a "database_failure\t'The primary is gone: promote the standby or restore the newest backup'
+data_corruption\t'Data was damaged at a known time: restore to just before it'"
+complete -c sw-restore -n "__fish_sw_restore_using_subcommand activate" -l before -d 'For data_corruption: when the damage happened (RFC 3339); the restore stops just before it' -r
+complete -c sw-restore -n "__fish_sw_restore_using_subcommand activate" -l standby-pgdata -d 'A standby to promote on database_failure (its data directory)' -r -F
+complete -c sw-restore -n "__fish_sw_restore_using_subcommand activate" -l pgdata -d 'Where to restore the new primary (missing or empty directory)' -r -F
+complete -c sw-restore -n "__fish_sw_restore_using_subcommand activate" -l port -d 'Port of the new primary (the restored copy, or the promoted standby)' -r
+complete -c sw-restore -n "__fish_sw_restore_using_subcommand activate" -l host -d 'Host applications use to reach the new primary (written to the env file)' -r
+complete -c sw-restore -n "__fish_sw_restore_using_subcommand activate" -l socket-dir -d 'Unix socket directory for a restored primary (default /tmp)' -r -F
+complete -c sw-restore -n "__fish_sw_restore_using_subcommand activate" -l env-file -d 'Env file whose DATABASE_URL is pointed at the new primary (user, password and options kept)' -r -F
+complete -c sw-restore -n "__fish_sw_restore_using_subcommand activate" -l audit-log -d 'Audit log (JSON Lines; default: audit.jsonl in the repository area)' -r -F
+complete -c sw-restore -n "__fish_sw_restore_using_subcommand activate" -l os-user -d 'OS user the server runs as (used when invoked as root)' -r
+complete -c sw-restore -n "__fish_sw_restore_using_subcommand activate" -l superuser -d 'Database superuser used to check the new primary over its socket' -r
+complete -c sw-restore -n "__fish_sw_restore_using_subcommand activate" -l bindir -d 'Directory holding the PostgreSQL server programs' -r -F
+complete -c sw-restore -n "__fish_sw_restore_using_subcommand activate" -l sw-restore -d 'The sw-restore binary the copy\'s restore_command runs (default: this one)' -r -F
+complete -c sw-restore -n "__fish_sw_restore_using_subcommand activate" -s v -l verbose -d 'More logging on stderr (-v info, -vv debug, -vvv trace); SW_LOG overrides'
+complete -c sw-restore -n "__fish_sw_restore_using_subcommand activate" -s q -l quiet -d 'Only errors on stderr'
+complete -c sw-restore -n "__fish_sw_restore_using_subcommand activate" -l pretty -d 'Indent JSON output for people (still valid JSON, no longer one record per line)'
+complete -c sw-restore -n "__fish_sw_restore_using_subcommand activate" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c sw-restore -n "__fish_sw_restore_using_subcommand runbook" -l repo -d 'The backup repository (a directory)' -r -F
+complete -c sw-restore -n "__fish_sw_restore_using_subcommand runbook" -l out -d 'Where to write the runbook (Markdown; replaced atomically)' -r -F
+complete -c sw-restore -n "__fish_sw_restore_using_subcommand runbook" -l env-file -d 'The env file applications read (named in the procedures)' -r -F
+complete -c sw-restore -n "__fish_sw_restore_using_subcommand runbook" -s v -l verbose -d 'More logging on stderr (-v info, -vv debug, -vvv trace); SW_LOG overrides'
+complete -c sw-restore -n "__fish_sw_restore_using_subcommand runbook" -s q -l quiet -d 'Only errors on stderr'
+complete -c sw-restore -n "__fish_sw_restore_using_subcommand runbook" -l pretty -d 'Indent JSON output for people (still valid JSON, no longer one record per line)'
+complete -c sw-restore -n "__fish_sw_restore_using_subcommand runbook" -s h -l help -d 'Print help'
+complete -c sw-restore -n "__fish_sw_restore_using_subcommand help; and not __fish_seen_subcommand_from wal-fetch drill activate runbook help" -f -a "wal-fetch" -d 'Fetch one WAL file from the repository (the restore_command): 0 found, 1 absent, 126 corrupt or unreadable'
+complete -c sw-restore -n "__fish_sw_restore_using_subcommand help; and not __fish_seen_subcommand_from wal-fetch drill activate runbook help" -f -a "drill" -d 'Restore the newest backup (or a given time) into a scratch directory, start and check it, record the RTO, clean up'
+complete -c sw-restore -n "__fish_sw_restore_using_subcommand help; and not __fish_seen_subcommand_from wal-fetch drill activate runbook help" -f -a "activate" -d 'Disaster recovery: promote the standby or restore the newest backup (database_failure), or restore to just before the damage (data_corruption); updates the env file, prints a checklist, writes an audit log'
+complete -c sw-restore -n "__fish_sw_restore_using_subcommand help; and not __fish_seen_subcommand_from wal-fetch drill activate runbook help" -f -a "runbook" -d 'Write a Markdown recovery runbook from the repository state and the drill log (measured RTO and RPO)'
+complete -c sw-restore -n "__fish_sw_restore_using_subcommand help; and not __fish_seen_subcommand_from wal-fetch drill activate runbook help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

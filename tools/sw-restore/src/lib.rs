@@ -8,9 +8,13 @@
 //!   promotes.
 //! - `wal-fetch %f %p` is the restore_command.
 //! - `drill` restores into a scratch directory, checks it, records the RTO.
+//! - `activate` (disaster recovery) and `runbook` (Markdown from the
+//!   repository and drill log).
 
+mod activate;
 mod drill;
 mod restore;
+mod runbook;
 mod walfetch;
 
 use clap::{Parser, Subcommand};
@@ -37,6 +41,10 @@ pub enum Cmd {
     WalFetch(walfetch::WalFetchArgs),
     /// Restore the newest backup (or a given time) into a scratch directory, start and check it, record the RTO, clean up.
     Drill(drill::DrillArgs),
+    /// Disaster recovery: promote the standby or restore the newest backup (database_failure), or restore to just before the damage (data_corruption); updates the env file, prints a checklist, writes an audit log.
+    Activate(activate::ActivateArgs),
+    /// Write a Markdown recovery runbook from the repository state and the drill log (measured RTO and RPO).
+    Runbook(runbook::RunbookArgs),
 }
 
 impl Tool for Cli {
@@ -57,6 +65,8 @@ pub fn run(cli: Cli) -> sw_core::Result<()> {
     match cli.cmd {
         Some(Cmd::WalFetch(a)) => walfetch::run(&a),
         Some(Cmd::Drill(a)) => drill::run(&a, pretty),
+        Some(Cmd::Activate(a)) => activate::run(&a, pretty),
+        Some(Cmd::Runbook(a)) => runbook::run(&a, pretty),
         None => restore::run(&cli.restore, pretty),
     }
 }

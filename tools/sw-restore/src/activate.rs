@@ -1,0 +1,339 @@
+//! `sw-restore activate`: disaster recovery in one command.
+//!
+//! - `--incident database_failure`: promote the configured standby
+//!   (`--standby-pgdata`) when it runs in recovery; otherwise restore the
+//!   newest backup to the end of the archive into `--pgdata`, started on
+//!   `--port` as the new primary (it archives into the same repository, on
+//!   a new timeline).
+//! - `--incident data_corruption --before TIME`: restore to just before the
+//!   damage into `--pgdata`, started on `--port` as the new primary.
+//!
+//! Both point DATABASE_URL in `--env-file` at the new primary (atomic,
+//! 0600, other keys kept), print an `restore.activate` record with the
+//! activation checklist, and append every action to an audit log (JSON
+//! Lines, fsynced; default `audit.jsonl` in the repository area).
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use chrono::Utc;
+use clap::{Args, ValueEnum};
+use serde::Serialize;
+use sw_core::cluster::{Bindir, Cluster, Runner, Status};
+use sw_core::config::Env;
+use sw_core::envfile::EnvFile;
+use sw_core::fsutil::q;
+use sw_core::output::{Output, now_rfc3339};
+use sw_core::repo::Repo;
+use sw_core::target::Target as DbTarget;
+use sw_core::{Error, IoContext, Result};
+
+use crate::restore::{self, RestoreArgs, TargetOpts};
+
+/// What happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[value(rename_all = "snake_case")]
+pub enum Incident {
+    /// The primary is gone: promote the standby or restore the newest backup.
+    DatabaseFailure,
+    /// Data was damaged at a known time: restore to just before it.
+    DataCorruption,
+}
+
+/// Flags of `sw-restore activate`.
+#[derive(Args, Debug)]
+pub struct ActivateArgs {
+    /// The backup repository (a directory).
+    #[arg(long, value_name = "DIR", env = "SW_BACKUP_REPO")]
+    pub repo: PathBuf,
+    /// What happened.
+    #[arg(long, value_enum)]
+    pub incident: Incident,
+    /// For data_corruption: when the damage happened (RFC 3339); the restore stops just before it.
+    #[arg(long, value_name = "TIME")]
+    pub before: Option<String>,
+    /// A standby to promote on database_failure (its data directory).
+    #[arg(long, value_name = "DIR")]
+    pub standby_pgdata: Option<PathBuf>,
+    /// Where to restore the new primary (missing or empty directory).
+    #[arg(long, value_name = "DIR")]
+    pub pgdata: Option<PathBuf>,
+    /// Port of the new primary (the restored copy, or the promoted standby).
+    #[arg(long, value_name = "PORT")]
+    pub port: u16,
+    /// Host applications use to reach the new primary (written to the env file).
+    #[arg(long, value_name = "HOST", default_value = "127.0.0.1")]
+    pub host: String,
+    /// Unix socket directory for a restored primary (default /tmp).
+    #[arg(long, value_name = "DIR")]
+    pub socket_dir: Option<PathBuf>,
+    /// Env file whose DATABASE_URL is pointed at the new primary (user, password and options kept).
+    #[arg(long, value_name = "FILE")]
+    pub env_file: Option<PathBuf>,
+    /// Audit log (JSON Lines; default: audit.jsonl in the repository area).
+    #[arg(long, value_name = "FILE")]
+    pub audit_log: Option<PathBuf>,
+    /// OS user the server runs as (used when invoked as root).
+    #[arg(long, value_name = "USER", default_value = sw_core::cluster::DEFAULT_OS_USER)]
+    pub os_user: String,
+    /// Database superuser used to check the new primary over its socket.
+    #[arg(long, value_name = "NAME", default_value = "postgres")]
+    pub superuser: String,
+    /// Directory holding the PostgreSQL server programs.
+    #[arg(long, value_name = "DIR")]
+    pub bindir: Option<PathBuf>,
+    /// The sw-restore binary the copy's restore_command runs (default: this one).
+    #[arg(long, value_name = "PATH")]
+    pub sw_restore: Option<PathBuf>,
+}
+
+#[derive(Serialize)]
+struct AuditLine<'a> {
+    time: String,
+    incident: Incident,
+    action: &'a str,
+    ok: bool,
+    detail: String,
+}
+
+struct Audit {
+    path: PathBuf,
+    incident: Incident,
+}
+
+impl Audit {
+    fn log(&self, action: &str, ok: bool, detail: String) -> Result<()> {
+        let line = serde_json::to_string(&AuditLine {
+            time: now_rfc3339(),
+            incident: self.incident,
+            action,
+            ok,
+            detail: sw_core::secret::redact(&detail),
+        })
+        .map_err(|e| Error::software("rendering the audit line").with_source(e))?;
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.path)
+            .io_context(|| format!("opening the audit log {}", q(&self.path)))?;
+        writeln!(f, "{line}").io_context(|| format!("writing {}", q(&self.path)))?;
+        f.sync_all().io_context(|| format!("syncing {}", q(&self.path)))
+    }
+}
+
+#[derive(Serialize)]
+struct Activation {
+    incident: Incident,
+    /// `promoted_standby` or `restored_backup`.
+    action: &'static str,
+    pgdata: String,
+    host: String,
+    port: u16,
+    backup: Option<String>,
+    reached_lsn: Option<String>,
+    reached_time: Option<String>,
+    env_file_updated: Option<String>,
+    audit_log: String,
+    duration_ms: u64,
+    checklist: Vec<String>,
+}
+
+pub fn run(a: &ActivateArgs, pretty: bool) -> Result<()> {
+    let t0 = Instant::now();
+    if a.incident == Incident::DataCorruption && a.before.is_none() {
+        return Err(Error::usage(
+            "--incident data_corruption needs --before TIME (when the damage happened)",
+        ));
+    }
+    let repo = Repo::open(&a.repo)?;
+    let areas = repo.areas()?;
+    let area = match areas.as_slice() {
+        [one] => one.clone(),
+        _ => {
+            return Err(Error::usage(format!(
+                "activate needs a repository with exactly one cluster; {} holds {}",
+                q(&repo.root),
+                areas.len()
+            )));
+        }
+    };
+    let audit = Audit {
+        path: a.audit_log.clone().unwrap_or_else(|| area.dir.join("audit.jsonl")),
+        incident: a.incident,
+    };
+    audit.log("start", true, format!("activate {:?} on port {}", a.incident, a.port))?;
+    let res = activate(a, &audit);
+    match &res {
+        Ok(_) => audit.log("done", true, "activation complete".into())?,
+        Err(e) => audit.log("failed", false, e.to_string())?,
+    }
+    let (action, pgdata, backup, lsn, time) = res?;
+    let mut env_updated = None;
+    if let Some(f) = &a.env_file {
+        repoint(f, &a.host, a.port)?;
+        audit.log(
+            "env_file",
+            true,
+            format!("DATABASE_URL in {} now points at {}:{}", q(f), a.host, a.port),
+        )?;
+        env_updated = Some(f.display().to_string());
+    }
+    repo.adopt(&audit.path)?;
+    let mut checklist = vec![
+        format!(
+            "Point applications at {}:{}{}",
+            a.host,
+            a.port,
+            a.env_file
+                .as_ref()
+                .map(|f| format!(" (DATABASE_URL in {} is updated; restart or reload them)", f.display()))
+                .unwrap_or_default()
+        ),
+        "Keep the old primary down: starting it as a primary again splits the history (fence it, then rebuild it as a standby)".into(),
+        format!(
+            "Take a new full backup of the new primary now: sw-backup full --repo {} --db ...",
+            repo.root.display()
+        ),
+        format!("Check archiving from the new primary: sw-backup check --repo {} --db ...", repo.root.display()),
+    ];
+    if a.incident == Incident::DataCorruption {
+        checklist.push(
+            "Find what was changed after the restore point on the old primary and re-apply what is still wanted".into(),
+        );
+    }
+    checklist.push(format!(
+        "Record the incident; the audit log is {}",
+        audit.path.display()
+    ));
+    Output::stdout(pretty).record(
+        "restore.activate",
+        &Activation {
+            incident: a.incident,
+            action,
+            pgdata,
+            host: a.host.clone(),
+            port: a.port,
+            backup,
+            reached_lsn: lsn,
+            reached_time: time,
+            env_file_updated: env_updated,
+            audit_log: audit.path.display().to_string(),
+            duration_ms: u64::try_from(t0.elapsed().as_millis()).unwrap_or(u64::MAX),
+            checklist,
+        },
+    )
+}
+
+type Done = (&'static str, String, Option<String>, Option<String>, Option<String>);
+
+fn activate(a: &ActivateArgs, audit: &Audit) -> Result<Done> {
+    if a.incident == Incident::DatabaseFailure
+        && let Some(sb) = &a.standby_pgdata
+    {
+        let runner = Runner::new(Bindir::find(a.bindir.as_deref(), &Env::process())?, &a.os_user)?;
+        let c = Cluster::new(sb, runner)?;
+        let running = matches!(c.status()?, Status::Running(_));
+        if running && sb.join("standby.signal").exists() {
+            audit.log("promote_standby", true, format!("promoting the standby in {}", q(sb)))?;
+            c.promote()?;
+            audit.log("promoted", true, format!("{} is now a primary", q(sb)))?;
+            return Ok(("promoted_standby", c.datadir.display().to_string(), None, None, None));
+        }
+        audit.log(
+            "standby_unusable",
+            false,
+            format!(
+                "{} is not a running standby; restoring the newest backup instead",
+                q(sb)
+            ),
+        )?;
+    }
+    let pgdata = a
+        .pgdata
+        .clone()
+        .ok_or_else(|| Error::usage("restoring needs --pgdata (an empty directory for the new primary)"))?;
+    let target = match a.incident {
+        Incident::DatabaseFailure => TargetOpts {
+            target_time: None,
+            target_lsn: None,
+            target_name: None,
+            immediate: false,
+            latest: true,
+        },
+        Incident::DataCorruption => {
+            let t = a.before.clone().unwrap_or_default();
+            let parsed = chrono::DateTime::parse_from_rfc3339(&t)
+                .map_err(|e| Error::usage(format!("--before {t:?} is not an RFC 3339 time: {e}")))?;
+            // Just before the damage: recovery stops after the last commit before it.
+            let just_before = parsed.with_timezone(&Utc) - chrono::Duration::microseconds(1);
+            TargetOpts {
+                target_time: Some(just_before.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)),
+                target_lsn: None,
+                target_name: None,
+                immediate: false,
+                latest: false,
+            }
+        }
+    };
+    let ra = RestoreArgs {
+        repo: Some(a.repo.clone()),
+        pgdata: Some(pgdata.clone()),
+        target,
+        backup: None,
+        system_identifier: None,
+        as_primary: true,
+        start: true,
+        port: Some(a.port),
+        socket_dir: a.socket_dir.clone(),
+        timeout: std::time::Duration::from_secs(6 * 3600),
+        os_user: a.os_user.clone(),
+        superuser: a.superuser.clone(),
+        bindir: a.bindir.clone(),
+        sw_restore: a.sw_restore.clone(),
+    };
+    audit.log(
+        "restore",
+        true,
+        format!("restoring into {} ({:?})", q(&pgdata), a.incident),
+    )?;
+    let o = restore::execute(&ra)?;
+    audit.log(
+        "restored",
+        true,
+        format!(
+            "backup {} restored to {}, reached {} at {}; promoted on port {}",
+            o.backup,
+            o.target,
+            o.reached_lsn.clone().unwrap_or_default(),
+            o.reached_time.clone().unwrap_or_default(),
+            a.port
+        ),
+    )?;
+    Ok((
+        "restored_backup",
+        o.pgdata.clone(),
+        Some(o.backup),
+        o.reached_lsn,
+        o.reached_time,
+    ))
+}
+
+/// Point DATABASE_URL in `path` at host:port, keeping the rest.
+fn repoint(path: &Path, host: &str, port: u16) -> Result<()> {
+    let mut env = EnvFile::read_or_default(path)?;
+    let url = match env.get("DATABASE_URL") {
+        Some(_) => {
+            let empty: Vec<(String, String)> = Vec::new();
+            let mut t = DbTarget::resolve(None, Some(path), &Env::fixed(empty))?;
+            t.hosts = vec![host.to_owned()];
+            t.hostaddrs = vec![None];
+            t.ports = vec![port];
+            t.to_url(true)
+        }
+        None => format!("postgresql://postgres@{host}:{port}/postgres"),
+    };
+    env.set("DATABASE_URL", &url);
+    env.write(path)
+}
