@@ -157,7 +157,8 @@ pub fn main(cli: Cli) -> Result<()> {
     let pretty = cli.common.pretty;
     let dry_run = cli.dry_run;
     let ctx = Rc::new(Ctx {
-        deadline: cli.time_budget.map(|b| Instant::now() + b),
+        // A budget too far away to represent is no budget.
+        deadline: cli.time_budget.and_then(|b| Instant::now().checked_add(b)),
         cli,
         out: RefCell::new(Output::stdout(pretty)),
         state: RefCell::new(state),
@@ -521,6 +522,15 @@ pub fn guard_reason(used_pct: f64, lag_s: f64, max_use_pct: f64, max_lag: Durati
     None
 }
 
+/// statement_timeout for the time left: at least 1 ms (0 would mean no
+/// limit), and 0 (none) when the window is longer than the setting can hold.
+pub fn statement_timeout_ms(left: Duration) -> u64 {
+    match sw_core::duration::millis(left) {
+        ms if ms > i32::MAX as u64 => 0,
+        ms => ms.max(1),
+    }
+}
+
 fn remaining(ctx: &Ctx) -> Option<Duration> {
     ctx.deadline.map(|d| d.saturating_duration_since(Instant::now()))
 }
@@ -659,7 +669,8 @@ async fn run_item(ctx: &Ctx, client: &Client, it: &Item) -> Result<TableRec> {
         Err(e) => return Err(e),
     };
     // The statement may run until the window ends (0 = no limit).
-    let timeout = remaining(ctx).map_or(0, |r| sw_core::duration::millis(r).max(1));
+    // (statement_timeout is an int4 of milliseconds: a longer window is no limit.)
+    let timeout = remaining(ctx).map_or(0, |r| statement_timeout_ms(r));
     client
         .batch_execute(&format!("SET statement_timeout = {timeout}"))
         .await
@@ -778,5 +789,17 @@ mod tests {
         let why = guard_reason(10.0, 301.0, 90.0, lag).unwrap_or_default();
         assert_eq!(why, "replication lag 301s is above --max-replication-lag 300s");
         assert_eq!(guard_reason(90.0, 300.0, 90.0, lag), None);
+    }
+
+    #[test]
+    fn statement_timeout_fits_the_setting() {
+        assert_eq!(statement_timeout_ms(Duration::ZERO), 1);
+        assert_eq!(statement_timeout_ms(Duration::from_secs(90)), 90_000);
+        // 30 days is more than int4 milliseconds: no limit rather than an error.
+        assert_eq!(statement_timeout_ms(Duration::from_secs(30 * 86_400)), 0);
+        assert_eq!(
+            statement_timeout_ms(Duration::from_millis(i32::MAX as u64)),
+            i32::MAX as u64
+        );
     }
 }

@@ -183,6 +183,13 @@ fn validate(cli: &Cli) -> Result<()> {
     if cli.time_budget.is_some_and(|b| b.is_zero()) {
         return Err(Error::usage("--time-budget must be more than 0"));
     }
+    // 0 would switch lock_timeout off: REINDEX CONCURRENTLY, DROP INDEX
+    // CONCURRENTLY and the size reads could then wait in a lock queue forever.
+    if cli.conn.lock_timeout.is_zero() {
+        return Err(Error::usage(
+            "--lock-timeout must be more than 0 (0 would let a lock wait last forever)",
+        ));
+    }
     if cli.guard_interval.is_zero() {
         return Err(Error::usage("--guard-interval must be more than 0"));
     }
