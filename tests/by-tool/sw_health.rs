@@ -698,6 +698,31 @@ fn nagios_output_follows_the_plugin_api() {
 }
 
 #[test]
+fn an_unreachable_server_is_critical_and_lists_no_check_as_skipped() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let st = tempfile::tempdir().unwrap();
+    let r = health(&[
+        "--db",
+        &format!("postgresql://u:pw@127.0.0.1:{port}/d"),
+        "--state-dir",
+        st.path().to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 2, "{r:?}");
+    let rec = r.one("health.report");
+    assert_eq!(rec["status"], "CRITICAL");
+    let checks = rec["checks"].as_array().unwrap();
+    assert_eq!(checks.len(), 1, "{rec}");
+    assert_eq!(checks[0]["name"], "connection");
+    assert!(checks[0]["value"].is_null());
+    // Not "skipped" (that means: does not apply, and resolves alerts downstream).
+    assert_eq!(rec["skipped"], serde_json::json!([]), "{rec}");
+}
+
+#[test]
 fn the_prometheus_file_is_never_seen_half_written() {
     let c = shared();
     let st = tempfile::tempdir().unwrap();

@@ -293,7 +293,16 @@ fn parse_report(rec: &sw_core::input::Record) -> Result<Report> {
         .iter()
         .filter_map(|c| c.get("name").and_then(Value::as_str).map(str::to_owned))
         .collect();
-    if let Some(sk) = rec.value.get("skipped").and_then(Value::as_array) {
+    // A report from a server that could not be reached says nothing about its
+    // other checks, whatever it lists as skipped: keep their alerts as they are.
+    let unreachable = checks.iter().any(|c| {
+        c.get("name").and_then(Value::as_str) == Some("connection")
+            && c.get("value").is_none_or(Value::is_null)
+            && c.get("status").and_then(Value::as_str) != Some("OK")
+    });
+    if unreachable {
+        present.retain(|n| n == "connection");
+    } else if let Some(sk) = rec.value.get("skipped").and_then(Value::as_array) {
         present.extend(sk.iter().filter_map(|v| v.as_str().map(str::to_owned)));
     }
     Ok(Report {

@@ -456,11 +456,9 @@ async fn collect(
             report.checks = r.results;
             report.status = Status::Critical;
             report.duration_ms = round3(started.elapsed().as_secs_f64() * 1000.0);
-            for d in CATALOGUE {
-                if d.name != "connection" && selected(d.name) {
-                    report.skipped.push(d.name);
-                }
-            }
+            // The other checks are not listed as skipped: they apply but could
+            // not run, and a consumer must not read them as "no longer true"
+            // (sw-alerts would resolve their alerts).
             return Ok(report);
         }
     };
