@@ -670,7 +670,7 @@ async fn run_item(ctx: &Ctx, client: &Client, it: &Item) -> Result<TableRec> {
     };
     // The statement may run until the window ends (0 = no limit).
     // (statement_timeout is an int4 of milliseconds: a longer window is no limit.)
-    let timeout = remaining(ctx).map_or(0, |r| statement_timeout_ms(r));
+    let timeout = remaining(ctx).map_or(0, statement_timeout_ms);
     client
         .batch_execute(&format!("SET statement_timeout = {timeout}"))
         .await
