@@ -425,11 +425,26 @@ pub fn conf_quote(v: &str) -> String {
 }
 
 fn conf_unquote(v: &str) -> String {
-    let v = v.split(" #").next().unwrap_or(v).trim();
-    match v.strip_prefix('\'').and_then(|s| s.strip_suffix('\'')) {
-        Some(inner) => inner.replace("''", "'").replace("\\\\", "\\"),
-        None => v.to_owned(),
+    let Some(rest) = v.strip_prefix('\'') else {
+        // Unquoted: the value ends at a comment.
+        let v = v.split('#').next().unwrap_or(v).trim();
+        return v.to_owned();
+    };
+    // Quoted: '' and \' are quotes, \\ a backslash; a '#' inside is data.
+    let mut out = String::new();
+    let mut chars = rest.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\'' if chars.peek() == Some(&'\'') => {
+                chars.next();
+                out.push('\'');
+            }
+            '\'' => break,
+            '\\' => out.extend(chars.next()),
+            c => out.push(c),
+        }
     }
+    out
 }
 
 #[cfg(test)]
@@ -438,7 +453,7 @@ mod tests {
 
     #[test]
     fn conf_quoting_roundtrips() {
-        for v in ["plain", "it's", "a\\b", "/var/run/x y"] {
+        for v in ["plain", "it's", "a\\b", "/var/run/x y", "%m [%p] # x", "ends in ''"] {
             assert_eq!(conf_unquote(&conf_quote(v)), v);
         }
     }
