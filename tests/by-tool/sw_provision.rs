@@ -205,8 +205,16 @@ fn local_provisions_a_tls_only_tuned_cluster_and_converges() {
     assert_eq!(acts, ["set_parameters", "reload"], "{rec}");
     assert_eq!(rec["changes"][0]["detail"], "work_mem");
     assert_eq!(psql(&url, "SHOW work_mem").unwrap(), "16MB");
-    // One that only a restart applies: restarted, and in effect.
-    let changed = s.local(&["--param", "work_mem=16MB", "--param", "shared_buffers=128MB"]);
+    // Ones that only a restart applies (the server's own list decides):
+    // restarted, and in effect.
+    let changed = s.local(&[
+        "--param",
+        "work_mem=16MB",
+        "--param",
+        "shared_buffers=128MB",
+        "--param",
+        "max_files_per_process=900",
+    ]);
     let rec = changed.one("provision.local");
     let acts: Vec<&str> = rec["changes"]
         .as_array()
@@ -216,6 +224,13 @@ fn local_provisions_a_tls_only_tuned_cluster_and_converges() {
         .collect();
     assert_eq!(acts, ["set_parameters", "restart"], "{rec}");
     assert_eq!(psql(&url, "SHOW shared_buffers").unwrap(), "128MB");
+    assert_eq!(psql(&url, "SHOW max_files_per_process").unwrap(), "900");
+    // A misspelt parameter is refused before anything is written.
+    let before = std::fs::read_to_string(s.dir.join("data/sw.conf")).unwrap();
+    let r = s.local(&["--param", "wrok_mem=16MB"]);
+    r.expect_code(64);
+    assert!(r.stderr.contains("wrok_mem"), "{r:?}");
+    assert_eq!(std::fs::read_to_string(s.dir.join("data/sw.conf")).unwrap(), before);
 
     // status, then destroy (which insists on --yes).
     let dir = s.dir.to_str().unwrap();
@@ -348,6 +363,10 @@ fn bad_flags_are_usage_errors() {
     let r = provision(&["local", "--allow", "300.1.1.1/8", "--dry-run"]);
     r.expect_code(64);
     let r = provision(&["local", "--param", "no equals", "--dry-run"]);
+    r.expect_code(64);
+    assert!(r.stdout.is_empty());
+    // A newline would smuggle another setting into the configuration file.
+    let r = provision(&["local", "--param", "work_mem=4MB\nfsync=off", "--dry-run"]);
     r.expect_code(64);
     assert!(r.stdout.is_empty());
 }

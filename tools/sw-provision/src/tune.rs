@@ -31,7 +31,10 @@ pub fn detect_memory() -> Result<u64> {
     let mut mem = total_kb * 1024;
     // A container's limit is what the server really gets (cgroup v2, then
     // v1; "max" and v1's huge "unlimited" value do not parse or are larger).
-    for f in ["/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"] {
+    for f in [
+        "/sys/fs/cgroup/memory.max",
+        "/sys/fs/cgroup/memory/memory.limit_in_bytes",
+    ] {
         if let Ok(limit) = std::fs::read_to_string(f)
             && let Ok(l) = limit.trim().parse::<u64>()
         {

@@ -167,7 +167,35 @@ fn parse_param(s: &str) -> std::result::Result<(String, String), String> {
     if k.is_empty() || !k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.') {
         return Err(format!("invalid parameter name {k:?}"));
     }
+    if v.chars().any(char::is_control) {
+        return Err(format!("the value of {k} holds a control character (newline, tab...)"));
+    }
     Ok((k, v.trim().to_owned()))
+}
+
+/// The server's parameters and their contexts (`postmaster`: only a
+/// restart applies it), from `postgres --describe-config`, which needs no
+/// running cluster.
+fn describe_config(runner: &Runner) -> Result<std::collections::HashMap<String, String>> {
+    let out = runner.run("postgres", ["--describe-config"])?;
+    Ok(String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| {
+            let mut f = l.split('\t');
+            Some((f.next()?.to_owned(), f.next()?.to_owned()))
+        })
+        .collect())
+}
+
+/// Refuse `--param` names the server does not know (a typo would make the
+/// next start fail); names with a dot are extensions' and pass.
+fn check_param_names(a: &LocalArgs, known: &std::collections::HashMap<String, String>) -> Result<()> {
+    for (k, _) in &a.params {
+        if !k.contains('.') && !known.contains_key(k) {
+            return Err(Error::usage(format!("--param {k}: the server has no such parameter")));
+        }
+    }
+    Ok(())
 }
 
 /// What a run did or would do.
@@ -232,6 +260,8 @@ struct Ctx<'a> {
     tls: Paths,
     dry: bool,
     changes: Vec<Change>,
+    /// Parameter name -> context, from `postgres --describe-config`.
+    contexts: std::collections::HashMap<String, String>,
 }
 
 impl Ctx<'_> {
@@ -263,6 +293,8 @@ pub(crate) fn mkdir(path: &Path, mode: u32) -> Result<()> {
 pub fn run(a: &LocalArgs, pretty: bool) -> Result<()> {
     let dir = a.server.dir()?;
     let runner = a.server.runner()?;
+    let contexts = describe_config(&runner)?;
+    check_param_names(a, &contexts)?;
     let cluster = Cluster::new(&dir.join("data"), runner.clone())?;
     let host = Host {
         memory_bytes: match a.memory {
@@ -285,6 +317,7 @@ pub fn run(a: &LocalArgs, pretty: bool) -> Result<()> {
         cluster,
         dry: a.dry_run,
         changes: Vec::new(),
+        contexts,
     };
     let _lock = if cx.dry {
         None
@@ -488,7 +521,15 @@ fn converge(cx: &mut Ctx<'_>, host: &Host, role: &str, env_file: &Path) -> Resul
                     .map(|(k, _)| k.clone()),
             )
             .collect();
-        restart_for = differing.iter().filter(|k| tune::needs_restart(k)).cloned().collect();
+        restart_for = differing
+            .iter()
+            .filter(|k| {
+                cx.contexts
+                    .get(k.as_str())
+                    .map_or_else(|| tune::needs_restart(k), |c| c == "postmaster")
+            })
+            .cloned()
+            .collect();
         cx.note("set_parameters", differing.join(","));
         reload = true;
         if !cx.dry {
