@@ -598,30 +598,39 @@ impl Ctx<'_> {
             })
             .collect();
         let width = usize::from(self.args.jobs).max(1);
-        for phase in [keys, indexes] {
-            for (table, msg) in self.ddl_parallel(phase, width, &path).await? {
-                skipped.entry(table).or_default().push(msg);
-            }
+        for (table, msg) in self.ddl_parallel(keys, width, &path).await? {
+            skipped.entry(table).or_default().push(msg);
         }
-        // Foreign keys: one table's in order, tables side by side (those
-        // sharing a parent wait for each other: the staging schema is ours
-        // alone, so the sessions wait without a lock timeout).
-        let fks: Vec<Vec<Ddl>> = self
-            .plan
-            .tables
-            .iter()
-            .map(|t| {
-                t.foreign_keys
-                    .iter()
-                    .map(|f| Ddl {
+        // Foreign keys are declared NOT VALID (no scan, needs only the parent
+        // keys), then validated side by side with the index builds: VALIDATE
+        // does not block CREATE INDEX on the parent. The sessions wait for
+        // each other without a lock timeout (the staging schema is ours alone).
+        let mut second = indexes;
+        for t in &self.plan.tables {
+            for f in &t.foreign_keys {
+                match fk_name(f) {
+                    Some(name) => {
+                        main.batch_execute(&format!("{f} NOT VALID")).await.map_err(|e| {
+                            Error::pg(format!("adding a foreign key on {} ({})", t.name, one_line(f)), e)
+                                .with_exit(sw_core::Exit::DataErr)
+                        })?;
+                        second.push(vec![Ddl {
+                            table: t.source.clone(),
+                            sql: format!("ALTER TABLE {} VALIDATE CONSTRAINT {name}", q(&t.name)),
+                            optional: false,
+                        }]);
+                    }
+                    None => second.push(vec![Ddl {
                         table: t.source.clone(),
                         sql: f.clone(),
                         optional: false,
-                    })
-                    .collect()
-            })
-            .collect();
-        self.ddl_parallel(fks, width, &path).await?;
+                    }]),
+                }
+            }
+        }
+        for (table, msg) in self.ddl_parallel(second, width, &path).await? {
+            skipped.entry(table).or_default().push(msg);
+        }
         for t in &self.plan.tables {
             if let Some(id) = &t.identity {
                 self.restart_identity(main, stage, &t.name, &id.column, &t.source)
@@ -1009,6 +1018,25 @@ impl Ctx<'_> {
         }
         Ok((reader, stats))
     }
+}
+
+/// The quoted constraint name of a plan's `ALTER TABLE .. ADD CONSTRAINT "x" FOREIGN KEY ..`.
+fn fk_name(sql: &str) -> Option<String> {
+    let rest = sql.split_once(" ADD CONSTRAINT \"")?.1;
+    let mut name = String::from("\"");
+    let mut chars = rest.chars().peekable();
+    while let Some(c) = chars.next() {
+        name.push(c);
+        if c == '"' {
+            if chars.peek() == Some(&'"') {
+                name.push('"');
+                chars.next();
+            } else {
+                return chars.collect::<String>().starts_with(" FOREIGN KEY").then_some(name);
+            }
+        }
+    }
+    None
 }
 
 fn one_line(s: &str) -> String {
