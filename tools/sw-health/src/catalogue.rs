@@ -110,7 +110,7 @@ pub const CATALOGUE: &[Def] = &[
         Some(20.0),
         false,
         Scope::Cluster,
-        "deadlocks since the previous run, scaled to 5 minutes when runs are further apart",
+        "deadlocks in the last 5 minutes (counters kept in the state dir; scaled when runs are further apart)",
     ),
     d(
         "failed_sessions",

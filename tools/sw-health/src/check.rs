@@ -131,6 +131,66 @@ struct State {
     /// pg_postmaster_start_time() seen by the previous run.
     #[serde(default)]
     started_at: Option<String>,
+    /// Counter samples of recent runs (server time), enough to measure the
+    /// last 5 minutes: every sample of that window plus the newest older one.
+    #[serde(default)]
+    history: Vec<Sample>,
+}
+
+/// Counters at one time (unix seconds, server clock).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct Sample {
+    time: f64,
+    counters: BTreeMap<String, f64>,
+}
+
+/// The window the counter rates are measured over.
+const RATE_WINDOW_S: f64 = 300.0;
+
+impl State {
+    /// Earlier samples, oldest first (a state file from before the history
+    /// was kept gives its single sample).
+    fn samples(&self) -> Vec<Sample> {
+        if self.history.is_empty() && !self.counters.is_empty() {
+            return vec![Sample {
+                time: self.time,
+                counters: self.counters.clone(),
+            }];
+        }
+        self.history.clone()
+    }
+}
+
+/// Events in the last 5 minutes from a counter: (delta, seconds covered,
+/// value). With a sample at least 5 minutes old, the delta since the newest
+/// such sample scaled to 5 minutes; with only younger samples, the delta
+/// since the oldest (a lower bound, not extrapolated). Samples from before a
+/// counter reset are ignored. None without a usable earlier sample.
+fn window_rate(earlier: &[(f64, f64)], now: f64, cur: f64) -> Option<(f64, f64, f64)> {
+    let mut usable: Vec<(f64, f64)> = earlier.iter().copied().filter(|(t, _)| *t < now).collect();
+    usable.sort_by(|a, b| a.0.total_cmp(&b.0));
+    if let Some(i) = usable.iter().rposition(|(_, v)| *v > cur) {
+        usable.drain(..=i);
+    }
+    let base = usable
+        .iter()
+        .rev()
+        .find(|(t, _)| now - t >= RATE_WINDOW_S)
+        .or_else(|| usable.first())?;
+    let (delta, elapsed) = (cur - base.1, now - base.0);
+    Some((delta, elapsed, delta * RATE_WINDOW_S / elapsed.max(RATE_WINDOW_S)))
+}
+
+/// Keep the samples a later run needs: those inside the window and the
+/// newest one before it.
+fn prune_history(mut h: Vec<Sample>, now: f64) -> Vec<Sample> {
+    h.retain(|s| s.time <= now);
+    h.sort_by(|a, b| a.time.total_cmp(&b.time));
+    let old = h.iter().filter(|s| now - s.time >= RATE_WINDOW_S).count();
+    h.drain(..old.saturating_sub(1));
+    let excess = h.len().saturating_sub(1000);
+    h.drain(..excess);
+    h
 }
 
 /// Why a check produced no value.
@@ -515,6 +575,7 @@ async fn collect(
         counters: prev.as_ref().map(|p| p.counters.clone()).unwrap_or_default(),
         cpu: None,
         started_at: Some(started_at.clone()),
+        history: prev.as_ref().map(State::samples).unwrap_or_default(),
     };
     if selected("uptime") {
         let up = num(&row, 3);
@@ -936,6 +997,7 @@ async fn cluster_checks(
             Ok(rows) => {
                 let row = rows.first().cloned().unwrap_or_default();
                 let now = num(&row, 2).unwrap_or(0.0);
+                let earlier = prev.map(State::samples).unwrap_or_default();
                 next.time = now;
                 next.counters.clear();
                 for (i, name) in [(0, "deadlocks"), (1, "failed_sessions")] {
@@ -951,19 +1013,17 @@ async fn cluster_checks(
                         skipped.push(d.name);
                         continue;
                     };
-                    let base = prev.and_then(|p| p.counters.get(name).map(|v| (p.time, *v)));
-                    let m = match base {
-                        Some((t0, c0)) if c >= c0 && now > t0 => {
-                            let delta = c - c0;
-                            let elapsed = now - t0;
-                            let rate = delta * 300.0 / elapsed.max(300.0);
-                            Measured::new(
-                                Some(rate),
-                                format!("{delta:.0} {} in the last {elapsed:.0} s", name.replace('_', " ")),
-                                json!({"delta": delta, "interval_s": round3(elapsed), "total": c}),
-                            )
-                        }
-                        _ => Measured::new(
+                    let points: Vec<(f64, f64)> = earlier
+                        .iter()
+                        .filter_map(|s| s.counters.get(name).map(|v| (s.time, *v)))
+                        .collect();
+                    let m = match window_rate(&points, now, c) {
+                        Some((delta, elapsed, rate)) => Measured::new(
+                            Some(rate),
+                            format!("{delta:.0} {} in the last {elapsed:.0} s", name.replace('_', " ")),
+                            json!({"delta": delta, "interval_s": round3(elapsed), "total": c}),
+                        ),
+                        None => Measured::new(
                             None,
                             "first sample (or counters reset): a rate needs the next run",
                             json!({"total": c}),
@@ -971,6 +1031,12 @@ async fn cluster_checks(
                     };
                     r.push(d, None, m);
                 }
+                let mut h = std::mem::take(&mut next.history);
+                h.push(Sample {
+                    time: now,
+                    counters: next.counters.clone(),
+                });
+                next.history = prune_history(h, now);
             }
             Err(f) => {
                 let why = match f {
@@ -1395,5 +1461,38 @@ async fn database_checks(r: &mut Runner<'_>, s: &mut Sess, selected: &dyn Fn(&st
             },
         )
         .await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn rates_cover_the_last_five_minutes_whatever_the_run_interval() {
+        // One run a minute, 20 events a minute: 100 in the last 5 minutes, not 20.
+        let earlier: Vec<(f64, f64)> = (0..6).map(|i| (f64::from(i) * 60.0, f64::from(i) * 20.0)).collect();
+        let (delta, elapsed, rate) = window_rate(&earlier, 360.0, 120.0).unwrap();
+        assert_eq!((delta, elapsed, rate), (100.0, 300.0, 100.0));
+        // Runs 10 minutes apart: scaled down to 5 minutes.
+        assert_eq!(window_rate(&[(0.0, 0.0)], 600.0, 40.0).unwrap().2, 20.0);
+        // Only 2 minutes of history: what happened so far, not extrapolated.
+        assert_eq!(window_rate(&[(0.0, 0.0), (60.0, 5.0)], 120.0, 8.0).unwrap().2, 8.0);
+        // A counter reset: samples from before it are ignored.
+        assert!(window_rate(&[(0.0, 50.0)], 60.0, 3.0).is_none());
+        assert_eq!(window_rate(&[(0.0, 50.0), (60.0, 1.0)], 120.0, 3.0).unwrap().0, 2.0);
+        assert!(window_rate(&[], 60.0, 3.0).is_none());
+    }
+
+    #[test]
+    fn history_keeps_the_window_and_one_older_sample() {
+        let s = |t: f64| Sample {
+            time: t,
+            counters: BTreeMap::new(),
+        };
+        let h = prune_history((0..20).map(|i| s(f64::from(i) * 60.0)).collect(), 1140.0);
+        let times: Vec<f64> = h.iter().map(|x| x.time).collect();
+        assert_eq!(times, vec![840.0, 900.0, 960.0, 1020.0, 1080.0, 1140.0]);
     }
 }
