@@ -336,11 +336,16 @@ impl Drop for Progress {
 
 type Outcome = (Vec<TableRecord>, String, usize);
 
-async fn connect(args: &RunArgs) -> Result<(String, Client)> {
+/// A session. `bulk`: for copies, index builds and validation, which on big
+/// tables outlast any sensible statement timeout, so it has none; other
+/// sessions keep --statement-timeout.
+async fn connect(args: &RunArgs, bulk: bool) -> Result<(String, Client)> {
     let (t, c) = args.pg.connect(crate::NAME).await?;
-    // Copies and index builds of big tables outlast any sensible statement timeout.
+    let timeout = if bulk { "SET statement_timeout = 0; " } else { "" };
     c.client
-        .batch_execute("SET statement_timeout = 0; SET synchronous_commit = off; SET maintenance_work_mem = '256MB'")
+        .batch_execute(&format!(
+            "{timeout}SET synchronous_commit = off; SET maintenance_work_mem = '256MB'"
+        ))
         .await
         .pg_context(|| "setting up the session".to_owned())?;
     Ok((t.to_string(), c.client))
@@ -436,7 +441,7 @@ impl Ctx<'_> {
     }
 
     async fn full(&self, readers: Vec<Connection>) -> Result<Outcome> {
-        let (target, main) = connect(self.args).await?;
+        let (target, main) = connect(self.args, self.args.data_only).await?;
         let schema = self.schema;
         // Drop staging schemas of runs that died (nobody holds their lock).
         let stale = main
@@ -741,7 +746,7 @@ impl Ctx<'_> {
         let workers = (0..n).map(|_| {
             let queue = queue.clone();
             async move {
-                let (_, client) = connect(self.args).await?;
+                let (_, client) = connect(self.args, true).await?;
                 client
                     .batch_execute(&format!("{setup}; SET lock_timeout = 0"))
                     .await
@@ -796,7 +801,7 @@ impl Ctx<'_> {
     }
 
     async fn data_only(&self, readers: Vec<Connection>) -> Result<Outcome> {
-        let (target, main) = connect(self.args).await?;
+        let (target, main) = connect(self.args, self.args.data_only).await?;
         let schema = self.schema;
         let mut jobs = Vec::new();
         for t in &self.plan.tables {
@@ -888,7 +893,7 @@ impl Ctx<'_> {
             let queue = queue.clone();
             let results = results.clone();
             async move {
-                let (_, client) = connect(self.args).await?;
+                let (_, client) = connect(self.args, true).await?;
                 let mut reader = reader;
                 loop {
                     let next = queue.lock().map_err(|_| Error::software("queue poisoned"))?.pop_front();
