@@ -277,6 +277,26 @@ fn unlisted_networks_are_refused_and_passwords_rotate_on_request() {
             .contains("password authentication failed")
     );
     assert_eq!(psql(&new_url, "SELECT 1").unwrap(), "1");
+
+    // The role's password changed behind sw-provision's back: a re-run
+    // notices and sets it back to the env file's, which stays as it is.
+    let su = sw_testkit::pg::runner()
+        .command("psql")
+        .arg("-h")
+        .arg(s.dir.join("sock"))
+        .args(["-p", &s.port.to_string(), "-U", "postgres", "-d", "postgres", "-Xqc"])
+        .arg("ALTER ROLE app PASSWORD 'changed-by-hand'")
+        .output()
+        .unwrap();
+    assert!(su.status.success(), "{su:?}");
+    assert!(psql(&new_url, "SELECT 1").is_err());
+    let r = s.local(&["--allow", "127.0.0.1"]);
+    let rec = r.expect_code(0).one("provision.local");
+    assert_eq!(rec["changes"][0]["action"], "set_password", "{rec}");
+    assert_eq!(s.env("DATABASE_URL"), new_url);
+    assert_eq!(psql(&new_url, "SELECT 1").unwrap(), "1");
+    let r = s.local(&["--allow", "127.0.0.1"]);
+    assert_eq!(r.expect_code(0).one("provision.local")["changed"], false);
 }
 
 #[test]

@@ -592,6 +592,37 @@ fn converge(cx: &mut Ctx<'_>, host: &Host, role: &str, env_file: &Path) -> Resul
     app_role_and_db(cx, role, env_file, matches!(status, Status::Running(_)))
 }
 
+/// Whether `password` matches a SCRAM-SHA-256 verifier as stored in
+/// `pg_authid.rolpassword` (`SCRAM-SHA-256$iter:salt$StoredKey:ServerKey`).
+/// Our passwords are ASCII, for which SASLprep changes nothing.
+pub(crate) fn scram_matches(stored: &str, password: &str) -> bool {
+    use openssl::base64::decode_block;
+    use openssl::hash::MessageDigest;
+    use openssl::pkey::PKey;
+    use openssl::sign::Signer;
+    let check = || -> Option<bool> {
+        let rest = stored.strip_prefix("SCRAM-SHA-256$")?;
+        let (params, keys) = rest.split_once('$')?;
+        let (iter, salt) = params.split_once(':')?;
+        let (stored_key, server_key) = keys.split_once(':')?;
+        let iter: usize = iter.parse().ok()?;
+        let salt = decode_block(salt).ok()?;
+        let mut salted = [0u8; 32];
+        openssl::pkcs5::pbkdf2_hmac(password.as_bytes(), &salt, iter, MessageDigest::sha256(), &mut salted).ok()?;
+        let hmac = |msg: &[u8]| -> Option<Vec<u8>> {
+            let key = PKey::hmac(&salted).ok()?;
+            let mut s = Signer::new(MessageDigest::sha256(), &key).ok()?;
+            s.update(msg).ok()?;
+            s.sign_to_vec().ok()
+        };
+        let client_key = hmac(b"Client Key")?;
+        let ok = openssl::sha::sha256(&client_key).as_slice() == decode_block(stored_key).ok()?.as_slice()
+            && hmac(b"Server Key")? == decode_block(server_key).ok()?;
+        Some(ok)
+    };
+    check().unwrap_or(false)
+}
+
 fn app_role_and_db(cx: &mut Ctx<'_>, role: &str, env_file: &Path, was_running: bool) -> Result<()> {
     let a = cx.a;
     let env = EnvFile::read_or_default(env_file)?;
@@ -616,6 +647,21 @@ fn app_role_and_db(cx: &mut Ctx<'_>, role: &str, env_file: &Path, was_running: b
     } else {
         (false, false)
     };
+    // Does the env file's password still open the role? (Someone may have
+    // changed it, or an earlier run stopped between the two writes.)
+    let known_works = match (&known, role_exists) {
+        (Some(pw), true) => {
+            let stored = sql(
+                "postgres",
+                &format!(
+                    "SELECT coalesce(rolpassword, '') FROM pg_authid WHERE rolname = {}",
+                    sw_core::pg::quote_literal(role)
+                ),
+            )?;
+            scram_matches(&stored, pw)
+        }
+        _ => false,
+    };
     let mut password = known.clone();
     let set_pw = if !role_exists {
         cx.note("create_role", role.to_owned());
@@ -627,54 +673,20 @@ fn app_role_and_db(cx: &mut Ctx<'_>, role: &str, env_file: &Path, was_running: b
     } else if known.is_none() {
         cx.note("set_password", format!("{role} (the env file had none)"));
         true
+    } else if !known_works {
+        cx.note(
+            "set_password",
+            format!("{role} (to the env file's, which the role did not accept)"),
+        );
+        true
     } else {
         false
     };
-    if set_pw && !cx.dry {
-        let pw = match password.take() {
-            Some(p) => p,
-            None => sw_core::secret::generate_password()?,
-        };
-        let verb = if role_exists { "ALTER" } else { "CREATE" };
-        // Keep the statement (with its password) out of the server log.
-        sql(
-            "postgres",
-            &format!(
-                "SET log_statement = 'none'; SET log_min_error_statement = 'panic';\n{verb} ROLE {} LOGIN PASSWORD {};",
-                quote_ident(role),
-                sw_core::pg::quote_literal(&pw)
-            ),
-        )?;
-        password = Some(pw);
-    }
-    if !db_exists {
-        cx.note("create_database", format!("{} owned by {role}", a.database));
-        if !cx.dry {
-            let d = quote_ident(&a.database);
-            sql(
-                "postgres",
-                &format!(
-                    "CREATE DATABASE {d} OWNER {} ENCODING 'UTF8' TEMPLATE template0",
-                    quote_ident(role)
-                ),
-            )?;
-            sql(
-                "postgres",
-                &format!(
-                    "REVOKE ALL ON DATABASE {d} FROM PUBLIC; GRANT CONNECT, TEMPORARY ON DATABASE {d} TO {}",
-                    quote_ident(role)
-                ),
-            )?;
-            sql(
-                &a.database,
-                &format!(
-                    "REVOKE CREATE ON SCHEMA public FROM PUBLIC; ALTER SCHEMA public OWNER TO {}",
-                    quote_ident(role)
-                ),
-            )?;
-        }
-    }
-    let pw = password.unwrap_or_default();
+    let pw = match password.take() {
+        Some(p) => p,
+        None if cx.dry => String::new(),
+        None => sw_core::secret::generate_password()?,
+    };
     let vars = connection_vars(
         &a.host,
         a.port,
@@ -684,11 +696,15 @@ fn app_role_and_db(cx: &mut Ctx<'_>, role: &str, env_file: &Path, was_running: b
         &cx.tls.ca_cert.display().to_string(),
     );
     if cx.dry {
-        if vars.iter().any(|(k, v)| env.get(k) != Some(v.as_str())) || set_pw {
+        if set_pw || vars.iter().any(|(k, v)| env.get(k) != Some(v.as_str())) {
             cx.note("write_env_file", env_file.display().to_string());
+        }
+        if !db_exists {
+            cx.note("create_database", format!("{} owned by {role}", a.database));
         }
         return Ok(());
     }
+    // The env file first: a password the role has but no file knows would be lost.
     let mut env = env;
     if vars.iter().any(|(k, v)| env.get(k) != Some(v.as_str())) {
         for (k, v) in &vars {
@@ -708,6 +724,43 @@ fn app_role_and_db(cx: &mut Ctx<'_>, role: &str, env_file: &Path, was_running: b
             std::fs::set_permissions(env_file, std::fs::Permissions::from_mode(0o600))
                 .io_context(|| format!("setting permissions on {}", q(env_file)))?;
         }
+    }
+    if set_pw {
+        let verb = if role_exists { "ALTER" } else { "CREATE" };
+        // Keep the statement (with its password) out of the server log.
+        sql(
+            "postgres",
+            &format!(
+                "SET log_statement = 'none'; SET log_min_error_statement = 'panic';\n{verb} ROLE {} LOGIN PASSWORD {};",
+                quote_ident(role),
+                sw_core::pg::quote_literal(&pw)
+            ),
+        )?;
+    }
+    if !db_exists {
+        cx.note("create_database", format!("{} owned by {role}", a.database));
+        let d = quote_ident(&a.database);
+        sql(
+            "postgres",
+            &format!(
+                "CREATE DATABASE {d} OWNER {} ENCODING 'UTF8' TEMPLATE template0",
+                quote_ident(role)
+            ),
+        )?;
+        sql(
+            "postgres",
+            &format!(
+                "REVOKE ALL ON DATABASE {d} FROM PUBLIC; GRANT CONNECT, TEMPORARY ON DATABASE {d} TO {}",
+                quote_ident(role)
+            ),
+        )?;
+        sql(
+            &a.database,
+            &format!(
+                "REVOKE CREATE ON SCHEMA public FROM PUBLIC; ALTER SCHEMA public OWNER TO {}",
+                quote_ident(role)
+            ),
+        )?;
     }
     Ok(())
 }
