@@ -394,7 +394,7 @@ pub fn run(args: &CheckArgs, pretty: bool) -> Result<()> {
     match (&res, args.format) {
         (Err(e), Format::Nagios) if !matches!(e.exit().code(), 0..=3) => {
             // Plugin API: anything that kept the check from running is UNKNOWN.
-            println!("SW-HEALTH UNKNOWN: {}", e.message().replace('|', "/"));
+            println!("SW-HEALTH UNKNOWN: {}", format::one_line(e.message()));
             res.map_err(|e| e.with_exit(Exit::Unknown))
         }
         _ => res,

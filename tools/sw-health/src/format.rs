@@ -47,7 +47,19 @@ fn uom(unit: &str) -> &'static str {
     }
 }
 
+/// One line of plugin output: no `|` (it starts perfdata) and no line breaks.
+pub(crate) fn one_line(s: &str) -> String {
+    s.chars()
+        .map(|c| match c {
+            '|' => '/',
+            c if c.is_control() => ' ',
+            c => c,
+        })
+        .collect()
+}
+
 fn perf_label(s: &str) -> String {
+    let s = &one_line(s);
     if s.contains([' ', '=', '\'']) {
         format!("'{}'", s.replace('\'', "''"))
     } else {
@@ -86,15 +98,19 @@ pub fn nagios(r: &Report) -> String {
         );
         perf.push(p.trim_end_matches(';').to_owned());
     }
-    let text = summary(r).replace('|', "/");
-    let mut out = format!("SW-HEALTH {}: {text} | {}\n", r.status.as_str(), perf.join(" "));
+    let text = one_line(&summary(r));
+    let mut out = if perf.is_empty() {
+        format!("SW-HEALTH {}: {text}\n", r.status.as_str())
+    } else {
+        format!("SW-HEALTH {}: {text} | {}\n", r.status.as_str(), perf.join(" "))
+    };
     for c in &r.checks {
         let _ = writeln!(
             out,
             "{} {}: {}",
-            label(c),
+            one_line(&label(c)),
             c.status.as_str(),
-            c.message.replace('|', "/")
+            one_line(&c.message)
         );
     }
     out
@@ -220,6 +236,22 @@ mod tests {
             !perf.contains("e16") && !perf.contains("e+"),
             "no exponent notation: {perf}"
         );
+    }
+
+    #[test]
+    fn nagios_output_stays_on_its_lines() {
+        let mut c = result("connection", Some("a|b\nc"), 1.0, "ms", false);
+        c.message = "could not connect:\nConnection refused | retry".into();
+        let out = nagios(&report(vec![c.clone()]));
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(lines.len(), 2, "{out}");
+        assert_eq!(lines[0].matches('|').count(), 1, "{out}");
+        assert!(lines[0].ends_with(" | 'connection:a/b c'=1ms;98;90.5;0"), "{out}");
+        // No value: no perfdata and no dangling separator.
+        c.value = None;
+        let out = nagios(&report(vec![c]));
+        let first = out.lines().next().unwrap();
+        assert!(!first.contains('|') && !first.ends_with(' '), "{first:?}");
     }
 
     #[test]
