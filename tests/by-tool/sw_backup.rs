@@ -196,6 +196,13 @@ fn verify_names_a_flipped_byte_and_a_missing_segment() {
     bytes[mid] ^= 0xFF;
     std::fs::write(&base, &bytes).unwrap();
     a.run(&["verify"]).expect_code(0);
+    // A file the manifest does not name.
+    let extra = a.area().join("backup").join(&id).join("extra.tar.zst");
+    std::fs::write(&extra, b"x").unwrap();
+    let v = a.run(&["verify"]);
+    v.expect_code(65);
+    assert_eq!(v.one("verify.problem")["problem"], "extra_object");
+    std::fs::remove_file(&extra).unwrap();
     // Remove a segment from the middle.
     std::fs::remove_file(a.stored_path(&segs[1])).unwrap();
     let v = a.run(&["verify"]);

@@ -30,7 +30,7 @@ pub struct VerifyArgs {
 #[derive(Serialize)]
 struct Problem {
     area: String,
-    /// `bad_object`, `missing_object`, `missing_segment`, `unreadable_history`.
+    /// `bad_object`, `missing_object`, `extra_object`, `missing_segment`, `unreadable_history`.
     problem: &'static str,
     /// The object or segment concerned.
     object: String,
@@ -75,6 +75,22 @@ pub fn run(a: &VerifyArgs, pretty: bool) -> Result<()> {
         nbackups += backups.len();
         nwal += objects.len();
         for b in &backups {
+            // Files the manifest does not name (someone added or renamed one).
+            let dir = area.backup_dir().join(&b.id);
+            if let Ok(rd) = std::fs::read_dir(&dir) {
+                for e in rd.flatten() {
+                    let name = e.file_name().to_string_lossy().into_owned();
+                    if name != sw_core::repo::MANIFEST_FILE && !b.files.iter().any(|f| f.name == name) {
+                        problems.push(Problem {
+                            area: an.clone(),
+                            problem: "extra_object",
+                            object: format!("backup/{}/{name}", b.id),
+                            backup: Some(b.id.clone()),
+                            detail: "not named in the backup's manifest".into(),
+                        });
+                    }
+                }
+            }
             for f in &b.files {
                 jobs.push(Job {
                     path: area.backup_dir().join(&b.id).join(&f.name),
