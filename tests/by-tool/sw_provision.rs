@@ -749,6 +749,21 @@ fn azure_throttling_is_waited_out_and_interrupted_creates_are_reattached() {
     let r = azure(&fake, &example_args(ef, &["--operation-timeout", "1s"]));
     r.expect_code(75);
     assert!(r.stderr.contains("run again to re-attach"), "{r:?}");
+    // The password sent was saved before the create went out.
+    let sent = exact(&fake, "PUT", &server_path("exampleserver")).pop().unwrap().body;
+    let pw = sent["properties"]["administratorLoginPassword"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let saved = || {
+        let env = sw_core::envfile::EnvFile::parse(&std::fs::read_to_string(ef).unwrap()).unwrap();
+        let url = env.get("DATABASE_URL").unwrap().to_owned();
+        (
+            sw_core::conninfo::parse(&url).unwrap()["password"].clone(),
+            env.get("SW_PROVISION_PASSWORD_UNCONFIRMED").map(str::to_owned),
+        )
+    };
+    assert_eq!(saved(), (pw.clone(), Some("create".to_owned())));
     fake.with(|s| s.retry_after = 0);
     let r = azure(&fake, &example_args(ef, &[]));
     r.expect_code(0);
@@ -760,6 +775,31 @@ fn azure_throttling_is_waited_out_and_interrupted_creates_are_reattached() {
         1,
         "the server was created twice"
     );
+    // Re-attached with the password it was created with: no rotation.
+    assert!(exact(&fake, "PATCH", &server_path("exampleserver")).is_empty());
+    assert_eq!(saved(), (pw.clone(), None));
+
+    // A rotation that fails is sent again by the next run, with the saved password.
+    fake.with(|s| {
+        s.fail_next.push((
+            "flexibleServers/exampleserver".into(),
+            "InternalServerError".into(),
+            "An unexpected error occured.".into(),
+        ));
+    });
+    azure(&fake, &example_args(ef, &["--rotate-password"])).expect_code(69);
+    let (new_pw, mark) = saved();
+    assert_ne!(new_pw, pw);
+    assert_eq!(mark.as_deref(), Some("update"));
+    // (A failed update leaves the server running.)
+    fake.with(|s| {
+        let srv = s.resources.get_mut(&server_path("exampleserver")).unwrap();
+        srv["properties"]["state"] = "Ready".into();
+    });
+    azure(&fake, &example_args(ef, &[])).expect_code(0);
+    let patch = exact(&fake, "PATCH", &server_path("exampleserver")).pop().unwrap().body;
+    assert_eq!(patch["properties"]["administratorLoginPassword"], new_pw.as_str());
+    assert_eq!(saved(), (new_pw, None));
 
     // 429 with Retry-After: waited out (not earlier), then answered.
     fake.with(|s| s.throttle = Some((1, 1)));

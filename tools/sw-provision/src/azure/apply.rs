@@ -344,8 +344,10 @@ pub fn run(t: &Target, a: &ApplyArgs, pretty: bool) -> Result<()> {
         .env_file
         .clone()
         .unwrap_or_else(|| PathBuf::from(format!("{}.env", t.name)));
-    let env = EnvFile::read_or_default(&env_file)?;
+    let mut env = EnvFile::read_or_default(&env_file)?;
     let known_pw = crate::local::password_in(&env, &a.admin_user);
+    // An earlier run saved a password and stopped before Azure confirmed it.
+    let pending = env.get(PENDING_KEY).map(str::to_owned);
     let mut warnings = Vec::new();
     let mut steps = Vec::new();
 
@@ -434,10 +436,15 @@ pub fn run(t: &Target, a: &ApplyArgs, pretty: bool) -> Result<()> {
             } else {
                 s
             };
+            // The server exists, so the create that carried the saved password went through.
+            let finished_create = pending.as_deref() == Some("create");
             let rotate = if a.rotate_password || password.is_none() {
                 let pw = new_pw(a.dry_run)?;
                 password = Some(pw.clone());
                 Some(pw)
+            } else if pending.is_some() && !finished_create {
+                // Not known to have reached the server: send it (again).
+                password.clone()
             } else {
                 None
             };
@@ -488,6 +495,17 @@ pub fn run(t: &Target, a: &ApplyArgs, pretty: bool) -> Result<()> {
         }
     } else if !steps.is_empty() {
         let _lock = c.write_lock(&t.server_id(), &Env::process())?;
+        // A password about to be sent is saved first (marked unconfirmed), so
+        // an interrupted or failed run never leaves one that no file knows.
+        let sends_pw = steps.iter().find_map(|s| {
+            let b = s.body.as_ref()?;
+            b.pointer("/properties/administratorLoginPassword")?;
+            Some(if s.method == "PUT" { "create" } else { "update" })
+        });
+        if let Some(kind) = sends_pw {
+            let guess = server.clone().unwrap_or(Value::Null);
+            write_env(t, a, &env_file, &mut env, &guess, password.as_deref(), Some(kind))?;
+        }
         for s in &steps {
             let res = c.mutate(s.method, &s.path, s.body.as_ref())?;
             changes.push(json!({"action": s.action, "detail": s.detail}));
@@ -512,7 +530,7 @@ pub fn run(t: &Target, a: &ApplyArgs, pretty: bool) -> Result<()> {
     let env_changed = if a.dry_run {
         false
     } else {
-        write_env(t, a, &env_file, env, &final_server, password.as_deref())?
+        write_env(t, a, &env_file, &mut env, &final_server, password.as_deref(), None)?
     };
     if env_changed {
         changes.push(json!({"action": "write_env_file", "detail": env_file.display().to_string()}));
@@ -672,13 +690,18 @@ fn plan_params(a: &ApplyArgs, c: &ArmClient, t: &Target, exists: bool, steps: &m
     Ok(restart)
 }
 
+/// Env-file key marking a password saved before Azure confirmed it
+/// (`create` or `update`); removed once the run succeeds.
+pub const PENDING_KEY: &str = "SW_PROVISION_PASSWORD_UNCONFIRMED";
+
 fn write_env(
     t: &Target,
     a: &ApplyArgs,
     path: &std::path::Path,
-    mut env: EnvFile,
+    env: &mut EnvFile,
     server: &Value,
     password: Option<&str>,
+    pending: Option<&str>,
 ) -> Result<bool> {
     let Some(pw) = password else { return Ok(false) };
     let fqdn = match text(server, "/properties/fullyQualifiedDomainName") {
@@ -692,11 +715,15 @@ fn write_env(
     // Azure's server certificates chain to public roots: verify-full against
     // the system store (libpq >= 16 understands sslrootcert=system).
     let vars = crate::local::connection_vars(&fqdn, 5432, &a.database, user, pw, "system");
-    if vars.iter().all(|(k, v)| env.get(k) == Some(v.as_str())) {
+    if vars.iter().all(|(k, v)| env.get(k) == Some(v.as_str())) && env.get(PENDING_KEY) == pending {
         return Ok(false);
     }
     for (k, v) in &vars {
         env.set(k, v);
+    }
+    match pending {
+        Some(p) => env.set(PENDING_KEY, p),
+        None => env.remove(PENDING_KEY),
     }
     env.write(path)?;
     Ok(true)
