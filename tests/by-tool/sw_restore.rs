@@ -506,3 +506,56 @@ fn activate_after_data_corruption_restores_before_the_damage_and_repoints_the_en
     assert!(md.contains("No drill recorded"), "{md}");
     assert!(md.contains("--incident data_corruption"));
 }
+
+#[test]
+fn activate_after_database_failure_promotes_a_running_standby() {
+    let a = Archived::new();
+    a.tc.psql("postgres", "CREATE TABLE t AS SELECT 1 AS x");
+    a.full();
+    a.switch_and_wait();
+    // A standby fed from the archive: a restore, not started, made a standby.
+    let dir = a.scratch("standby");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+        .to_string();
+    let sock = a.tc.socket_dir.to_str().unwrap().to_owned();
+    a.restore_cmd(&[
+        "--pgdata",
+        dir.to_str().unwrap(),
+        "--latest",
+        "--port",
+        &port,
+        "--socket-dir",
+        &sock,
+    ])
+    .expect_code(0);
+    std::fs::remove_file(dir.join("recovery.signal")).unwrap();
+    std::fs::write(dir.join("standby.signal"), "").unwrap();
+    a.tc.runner().hand_over(&dir).unwrap();
+    let standby = sw_core::cluster::Cluster::new(&dir, a.tc.runner().clone()).unwrap();
+    standby.start(&a.tc.dir.join("standby.log"), 60).unwrap();
+    let p: u16 = port.parse().unwrap();
+    assert_eq!(a.query(p, "SELECT pg_is_in_recovery()"), "t");
+    a.tc.stop();
+    let repo = a.repo.to_str().unwrap().to_owned();
+    let r = a.sub_cmd(&[
+        "activate",
+        "--repo",
+        &repo,
+        "--incident",
+        "database_failure",
+        "--standby-pgdata",
+        dir.to_str().unwrap(),
+        "--port",
+        &port,
+    ]);
+    r.expect_code(0);
+    assert_eq!(r.one("restore.activate")["action"], "promoted_standby");
+    assert_eq!(a.query(p, "SELECT pg_is_in_recovery()"), "f");
+    assert_eq!(a.query(p, "SELECT x FROM t"), "1");
+    a.stop_copy("standby");
+    a.tc.restart();
+}
