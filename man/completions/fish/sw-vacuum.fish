@@ -9,7 +9,7 @@ complete -c sw-vacuum -l table -d 'Tables to consider: glob on TABLE or SCHEMA.T
 complete -c sw-vacuum -l exclude-table -d 'Tables to leave alone: glob on TABLE or SCHEMA.TABLE (repeatable)' -r
 complete -c sw-vacuum -s j -l jobs -d 'Parallel jobs (one connection each), across tables' -r
 complete -c sw-vacuum -l time-budget -d 'Stop starting work that will not fit in this window (judged from size and past runs) and cancel what is still running when it ends' -r
-complete -c sw-vacuum -l state-file -d 'Where past durations are kept (default /var/lib/sw/vacuum-state.json as root, else ~/.local/state/sw/vacuum-state.json)' -r -F
+complete -c sw-vacuum -l state-file -d 'Where past durations are kept (default $XDG_STATE_HOME/sw/vacuum-state.json, else /var/lib/sw/vacuum-state.json as root, else ~/.local/state/sw/vacuum-state.json)' -r -F
 complete -c sw-vacuum -l cost-delay -d 'vacuum_cost_delay for our sessions (0 = unthrottled, PostgreSQL\'s manual default; max 100ms)' -r
 complete -c sw-vacuum -l cost-limit -d 'vacuum_cost_limit for our sessions' -r
 complete -c sw-vacuum -l max-replication-lag -d 'Pause while a standby\'s replay lag is above this' -r

@@ -91,8 +91,8 @@ pub struct Cli {
     /// past runs) and cancel what is still running when it ends.
     #[arg(long, value_name = "DURATION", value_parser = sw_core::duration::parse)]
     pub time_budget: Option<Duration>,
-    /// Where past durations are kept (default /var/lib/sw/vacuum-state.json as root,
-    /// else ~/.local/state/sw/vacuum-state.json).
+    /// Where past durations are kept (default $XDG_STATE_HOME/sw/vacuum-state.json,
+    /// else /var/lib/sw/vacuum-state.json as root, else ~/.local/state/sw/vacuum-state.json).
     #[arg(long, value_name = "FILE")]
     pub state_file: Option<PathBuf>,
     /// vacuum_cost_delay for our sessions (0 = unthrottled, PostgreSQL's manual default; max 100ms).

@@ -131,15 +131,22 @@ impl State {
     }
 }
 
-/// The default state file: /var/lib/sw for root, else ~/.local/state/sw.
+/// The default state file: $XDG_STATE_HOME/sw when set (the systemd units
+/// set it to /var/lib), else /var/lib/sw for root, else ~/.local/state/sw.
 pub fn default_path() -> PathBuf {
-    if nix::unistd::geteuid().is_root() {
-        return PathBuf::from("/var/lib/sw/vacuum-state.json");
+    default_path_in(&sw_core::config::Env::process(), nix::unistd::geteuid().is_root())
+}
+
+fn default_path_in(env: &sw_core::config::Env, root: bool) -> PathBuf {
+    const FILE: &str = "vacuum-state.json";
+    if let Some(x) = env.get("XDG_STATE_HOME").filter(|s| s.starts_with('/')) {
+        return PathBuf::from(x).join("sw").join(FILE);
     }
-    let home = sw_core::config::Env::process()
-        .home()
-        .unwrap_or_else(|| PathBuf::from("."));
-    home.join(".local/state/sw/vacuum-state.json")
+    if root {
+        return PathBuf::from("/var/lib/sw").join(FILE);
+    }
+    let home = env.home().unwrap_or_else(|| PathBuf::from("."));
+    home.join(".local/state/sw").join(FILE)
 }
 
 #[cfg(test)]
@@ -207,5 +214,26 @@ mod tests {
         assert_eq!(back.runs.len(), 1);
         std::fs::write(&p, "{not json").unwrap();
         assert!(State::load(&p).runs.is_empty());
+    }
+
+    #[test]
+    fn default_path_follows_xdg_state_home() {
+        use sw_core::config::Env;
+        let xdg = Env::fixed([("XDG_STATE_HOME", "/var/lib"), ("HOME", "/home/u")]);
+        assert_eq!(
+            default_path_in(&xdg, false),
+            PathBuf::from("/var/lib/sw/vacuum-state.json")
+        );
+        let home = Env::fixed([("HOME", "/home/u")]);
+        assert_eq!(
+            default_path_in(&home, false),
+            PathBuf::from("/home/u/.local/state/sw/vacuum-state.json")
+        );
+        assert_eq!(
+            default_path_in(&home, true),
+            PathBuf::from("/var/lib/sw/vacuum-state.json")
+        );
+        let relative = Env::fixed([("XDG_STATE_HOME", "state"), ("HOME", "/home/u")]);
+        assert!(default_path_in(&relative, false).starts_with("/home/u"));
     }
 }
