@@ -679,10 +679,6 @@ fn repo() -> PathBuf {
 #[test]
 fn systemd_units_pass_systemd_analyze_verify() {
     let units = repo().join("scripts/systemd");
-    let Ok(sa) = which("systemd-analyze") else {
-        eprintln!("systemd-analyze not installed: unit verification not possible here");
-        return;
-    };
     let tmp = tempfile::tempdir().unwrap();
     // Point ExecStart at binaries that exist here so verify checks everything else.
     let fake = tmp.path().join("bin");
@@ -701,10 +697,13 @@ fn systemd_units_pass_systemd_analyze_verify() {
                 "NoNewPrivileges=yes",
                 "PrivateTmp=yes",
                 "ProtectSystem=strict",
-                "User=sw",
+                // The repository's owner (sw-backup setup hands it to the server's user).
+                "User=postgres",
+                "Environment=XDG_STATE_HOME=/var/lib",
             ] {
                 assert!(text.contains(key), "{name} lacks {key}");
             }
+            exec_start_parses(&name, &text);
         }
         let text = text.replace("/usr/local/bin/", &format!("{}/", fake.display()));
         std::fs::write(tmp.path().join(&name), text).unwrap();
@@ -732,6 +731,11 @@ fn systemd_units_pass_systemd_analyze_verify() {
         std::fs::write(&p, "#!/bin/sh\nexit 0\n").unwrap();
         std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
     }
+    // The content checks above run everywhere; verify where systemd is.
+    let Ok(sa) = which("systemd-analyze") else {
+        eprintln!("systemd-analyze not installed: unit verification not possible here");
+        return;
+    };
     let mut cmd = Command::new(sa);
     cmd.arg("verify").arg("--man=no").arg("--recursive-errors=no");
     for n in &names {
@@ -751,6 +755,45 @@ fn systemd_units_pass_systemd_analyze_verify() {
     assert!(out.status.success(), "systemd-analyze verify: {stderr}");
 }
 
+/// The unit's ExecStart, with `${VAR}` from its Environment= lines and
+/// SW_BACKUP_REPO from the env file, parses with the real program.
+fn exec_start_parses(name: &str, text: &str) {
+    let mut vars = std::collections::HashMap::new();
+    for l in text.lines().filter_map(|l| l.strip_prefix("Environment=")) {
+        for kv in l.split_whitespace() {
+            if let Some((k, v)) = kv.split_once('=') {
+                vars.insert(format!("${{{k}}}"), v.to_owned());
+            }
+        }
+    }
+    let line = text
+        .lines()
+        .find_map(|l| l.strip_prefix("ExecStart="))
+        .unwrap_or_else(|| panic!("{name}: no ExecStart"));
+    let mut argv: Vec<String> = line
+        .split_whitespace()
+        .map(|w| vars.get(w).cloned().unwrap_or_else(|| w.to_owned()))
+        .collect();
+    assert!(
+        argv.iter().all(|a| !a.contains('$')),
+        "{name}: unset variable in {argv:?}"
+    );
+    argv[0] = argv[0].rsplit('/').next().unwrap().to_owned();
+    match argv[0].as_str() {
+        // Scripts: checked by their own tests below.
+        "sw-maintenance" | "sw-monitor" => {}
+        _ => {
+            if matches!(argv[0].as_str(), "sw-backup" | "sw-restore") {
+                // SW_BACKUP_REPO comes from /etc/sw/sw.env.
+                argv.extend(["--repo".to_owned(), "/var/backups/sw".to_owned()]);
+            }
+            if let Err(e) = parses(&argv) {
+                panic!("{name}: {e}");
+            }
+        }
+    }
+}
+
 fn which(name: &str) -> Result<PathBuf, ()> {
     for dir in ["/usr/bin", "/bin", "/usr/local/bin", "/usr/sbin"] {
         let p = Path::new(dir).join(name);
@@ -761,10 +804,58 @@ fn which(name: &str) -> Result<PathBuf, ()> {
     Err(())
 }
 
+/// A stand-in program; with ARGV_LOG set it appends its argv (name first,
+/// fields separated by 0x1f) so the test can check every call against the
+/// real program's argument parser.
 fn stub(dir: &Path, name: &str, body: &str) {
     let p = dir.join(name);
-    std::fs::write(&p, format!("#!/bin/sh\n{body}\n")).unwrap();
+    // One write per call (programs in a pipeline run at the same time).
+    let record = "if [ -n \"${ARGV_LOG:-}\" ]; then l=$(printf '%s\\037' \"${0##*/}\" \"$@\"); printf '%s\\n' \"$l\" >>\"$ARGV_LOG\"; fi";
+    std::fs::write(&p, format!("#!/bin/sh\n{record}\n{body}\n")).unwrap();
     std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+/// Parse one call with the real program's clap definition.
+fn parses(argv: &[String]) -> Result<(), String> {
+    let cmd = match argv[0].as_str() {
+        "sw-backup" => sw_backup::command(),
+        "sw-restore" => sw_restore::command(),
+        "sw-health" => sw_health::command(),
+        "sw-alerts" => sw_alerts::command(),
+        "sw-vacuum" => sw_vacuum::command(),
+        other => return Err(format!("unknown program {other}")),
+    };
+    cmd.try_get_matches_from(argv)
+        .map(|_| ())
+        .map_err(|e| format!("{argv:?}: {e}"))
+}
+
+/// The calls recorded in an ARGV_LOG, each checked with the real parser;
+/// returns "program subcommand" for each.
+fn checked_calls(log: &Path) -> Vec<String> {
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    text.lines()
+        .map(|l| {
+            let argv: Vec<String> = l.split('\u{1f}').filter(|a| !a.is_empty()).map(str::to_owned).collect();
+            if let Err(e) = parses(&argv) {
+                panic!("a script calls a program with arguments it rejects: {e}");
+            }
+            match argv.get(1) {
+                Some(sub) if !sub.starts_with('-') => format!("{} {sub}", argv[0]),
+                _ => argv[0].clone(),
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn the_parser_check_rejects_unknown_flags() {
+    // The check above must be able to fail.
+    let v = |a: &[&str]| a.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+    assert!(parses(&v(&["sw-backup", "prune", "--repo", "/r", "--retention-days", "7"])).is_ok());
+    assert!(parses(&v(&["sw-backup", "prune", "--repo", "/r", "--keep-days", "7"])).is_err());
+    assert!(parses(&v(&["sw-backup", "prune", "--repo", "/r"])).is_err());
+    assert!(parses(&v(&["sw-restore", "drill", "--bogus"])).is_err());
 }
 
 #[test]
@@ -778,7 +869,14 @@ fn the_maintenance_pipeline_runs_every_step_and_exits_with_the_worst() {
         format!("echo \"{{\\\"kind\\\":\\\"{tool}\\\",\\\"args\\\":\\\"$*\\\"}}\"; exit ${{{code}:-0}}")
     };
     stub(&bin, "sw-vacuum", &rec("vacuum", "VAC"));
-    stub(&bin, "sw-health", &rec("health", "HEALTH"));
+    stub(
+        &bin,
+        "sw-health",
+        &format!(
+            "if [ -n \"${{BUSY:-}}\" ] && [ ! -e \"$BUSY\" ]; then : >\"$BUSY\"; echo 'sw-health: error: held' >&2; exit 75; fi; {}",
+            rec("health", "HEALTH")
+        ),
+    );
     stub(
         &bin,
         "sw-backup",
@@ -798,8 +896,16 @@ fn the_maintenance_pipeline_runs_every_step_and_exits_with_the_worst() {
     let script = repo().join("scripts/sw-maintenance");
     let run = |envs: &[(&str, &str)]| -> Run {
         let mut c = Command::new(&script);
-        c.env("SW_BIN_DIR", &bin)
-            .args(["--log-dir", logs.to_str().unwrap(), "--retention-days", "7"]);
+        c.env("SW_BIN_DIR", &bin).args([
+            "--log-dir",
+            logs.to_str().unwrap(),
+            "--retention-days",
+            "7",
+            "--repo",
+            "/srv/sw-repo",
+            "--rules",
+            "/etc/sw/rules.toml",
+        ]);
         for (k, v) in envs {
             c.env(k, v);
         }
@@ -841,6 +947,40 @@ fn the_maintenance_pipeline_runs_every_step_and_exits_with_the_worst() {
         ]
     );
     assert!(log.contains("--retention-days 7 --min-full 2"), "{log}");
+    // Every call parses with the real programs' flags; without a notify
+    // channel the alert events are only logged (no usage error every week).
+    let argv_log = tmp.path().join("argv-plain");
+    let r = run(&[("ARGV_LOG", argv_log.to_str().unwrap())]);
+    r.expect_code(0);
+    assert!(r.stderr.contains("SW_NOTIFY_ARGS is empty"), "{r:?}");
+    assert_eq!(
+        checked_calls(&argv_log),
+        [
+            "sw-vacuum",
+            "sw-health check",
+            "sw-backup verify",
+            "sw-backup prune",
+            "sw-backup check",
+            "sw-alerts eval"
+        ]
+    );
+    let argv_log = tmp.path().join("argv-notify");
+    let r = run(&[
+        ("ARGV_LOG", argv_log.to_str().unwrap()),
+        ("SW_NOTIFY_ARGS", "--exec true --outbox /var/lib/sw/outbox"),
+    ]);
+    r.expect_code(0);
+    let calls = checked_calls(&argv_log);
+    assert_eq!(calls.last().map(String::as_str), Some("sw-alerts notify"), "{calls:?}");
+    // sw-monitor's health run holds the lock for a moment: 75, wait, retry.
+    let busy = tmp.path().join("busy");
+    let r = run(&[("BUSY", busy.to_str().unwrap()), ("SW_HEALTH_RETRY_S", "0")]);
+    r.expect_code(0);
+    assert!(busy.exists());
+    std::fs::remove_file(&busy).unwrap();
+    let r = run(&[("BUSY", busy.to_str().unwrap()), ("SW_HEALTH_TRIES", "1")]);
+    r.expect_code(75);
+    assert_eq!(r.one("maintenance.summary")["steps"]["health"], 75);
     // A CRITICAL check, a temporary failure and a missing input: every step
     // still runs and the hard error wins; 75 beats CRITICAL.
     let r = run(&[("HEALTH", "2"), ("VERIFY", "75")]);
@@ -855,9 +995,16 @@ fn the_maintenance_pipeline_runs_every_step_and_exits_with_the_worst() {
     assert_eq!(s["steps"]["storage"], 66);
     assert_eq!(s["steps"]["alerts"], 0);
     // --skip and the summary mail through sw-alerts notify.
+    let mut c = Command::new(&script);
+    c.env("SW_BIN_DIR", &bin)
+        .args(["--log-dir", logs.to_str().unwrap(), "--mail"]);
+    let r = cmd::run_cmd(&mut c, None);
+    r.expect_code(64);
+    assert!(r.stderr.contains("--mail needs a channel"), "{r:?}");
     let notify_log = tmp.path().join("notify.jsonl");
     let mut c = Command::new(&script);
     c.env("SW_BIN_DIR", &bin)
+        .env("SW_NOTIFY_ARGS", "--exec true")
         .env("NOTIFY_LOG", &notify_log)
         .env("HEALTH", "1")
         .args(["--log-dir", logs.to_str().unwrap(), "--skip", "prune", "--mail"]);
@@ -924,6 +1071,18 @@ fn the_monitor_pipeline_exits_with_the_worst_of_its_three_programs() {
         }
         cmd::run_cmd(&mut c, None)
     };
+    let argv_log = tmp.path().join("argv");
+    run(&[
+        ("ARGV_LOG", argv_log.to_str().unwrap()),
+        ("SW_ENV_FILE", "/etc/sw/sw.env"),
+        ("SW_ALERT_RULES", "/etc/sw/rules.toml"),
+        ("SW_NOTIFY_ARGS", "--config /etc/sw/notify.toml"),
+    ])
+    .expect_code(0);
+    assert_eq!(
+        checked_calls(&argv_log),
+        ["sw-health check", "sw-alerts eval", "sw-alerts notify"]
+    );
     run(&[]).expect_code(0);
     run(&[("HEALTH", "2")]).expect_code(2);
     let notify = ("SW_NOTIFY_ARGS", "--webhook http://127.0.0.1:9/");
