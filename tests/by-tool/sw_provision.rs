@@ -620,6 +620,27 @@ fn azure_create_sends_the_official_shapes_polls_and_converges() {
         text,
         "the password is kept"
     );
+    // A run naming only the server (say, on call, to see where it stands)
+    // changes nothing either: shape flags left out keep what the server
+    // has, the firewall rules stay, the database and administrator are the
+    // env file's and the server's.
+    let bare = azure(
+        &fake,
+        &[
+            "--resource-group",
+            "exampleresourcegroup",
+            "--name",
+            "exampleserver",
+            "--poll-interval",
+            "10ms",
+            "--env-file",
+            ef,
+        ],
+    );
+    let rec = bare.expect_code(0).one("provision.azure");
+    assert_eq!(rec["changed"], false, "{rec}");
+    assert_eq!(writes(&fake), before, "a bare re-run sent writes: {rec}");
+    assert_eq!(std::fs::read_to_string(&env_file).unwrap(), text);
 
     // A parameter that needs a restart: reported, or done with --restart.
     let r = azure(&fake, &example_args(ef, &["--param", "shared_buffers=1GB"]));

@@ -119,27 +119,27 @@ complete -c sw-provision -n "__fish_sw_provision_using_subcommand azure; and not
 complete -c sw-provision -n "__fish_sw_provision_using_subcommand azure; and not __fish_seen_subcommand_from replica status delete help" -l poll-interval -d 'Poll interval when Azure sends no Retry-After' -r
 complete -c sw-provision -n "__fish_sw_provision_using_subcommand azure; and not __fish_seen_subcommand_from replica status delete help" -l operation-timeout -d 'Give up waiting for one operation after this long (exit 75; run again to re-attach)' -r
 complete -c sw-provision -n "__fish_sw_provision_using_subcommand azure; and not __fish_seen_subcommand_from replica status delete help" -l location -d 'Region (required to create; an existing server keeps its own)' -r
-complete -c sw-provision -n "__fish_sw_provision_using_subcommand azure; and not __fish_seen_subcommand_from replica status delete help" -l sku -d 'Compute SKU name (ARM sku.name), e.g. Standard_D2ds_v5, Standard_B1ms' -r
-complete -c sw-provision -n "__fish_sw_provision_using_subcommand azure; and not __fish_seen_subcommand_from replica status delete help" -l tier -d 'Pricing tier (ARM sku.tier), separate from the SKU name' -r -f -a "burstable\t''
+complete -c sw-provision -n "__fish_sw_provision_using_subcommand azure; and not __fish_seen_subcommand_from replica status delete help" -l sku -d 'Compute SKU name (ARM sku.name), e.g. Standard_D2ds_v5, Standard_B1ms [create default: Standard_D2ds_v5]' -r
+complete -c sw-provision -n "__fish_sw_provision_using_subcommand azure; and not __fish_seen_subcommand_from replica status delete help" -l tier -d 'Pricing tier (ARM sku.tier), separate from the SKU name [create default: general-purpose]' -r -f -a "burstable\t''
 general-purpose\t''
 memory-optimized\t''"
-complete -c sw-provision -n "__fish_sw_provision_using_subcommand azure; and not __fish_seen_subcommand_from replica status delete help" -l pg-version -d 'PostgreSQL major version' -r
-complete -c sw-provision -n "__fish_sw_provision_using_subcommand azure; and not __fish_seen_subcommand_from replica status delete help" -l storage-gb -d 'Storage size in GB (one of the sizes the region offers; storage only grows)' -r
-complete -c sw-provision -n "__fish_sw_provision_using_subcommand azure; and not __fish_seen_subcommand_from replica status delete help" -l auto-grow -d 'Storage auto-grow' -r -f -a "enabled\t''
+complete -c sw-provision -n "__fish_sw_provision_using_subcommand azure; and not __fish_seen_subcommand_from replica status delete help" -l pg-version -d 'PostgreSQL major version [create default: 17]' -r
+complete -c sw-provision -n "__fish_sw_provision_using_subcommand azure; and not __fish_seen_subcommand_from replica status delete help" -l storage-gb -d 'Storage size in GB (one of the sizes the region offers; storage only grows) [create default: 128]' -r
+complete -c sw-provision -n "__fish_sw_provision_using_subcommand azure; and not __fish_seen_subcommand_from replica status delete help" -l auto-grow -d 'Storage auto-grow [create default: enabled]' -r -f -a "enabled\t''
 disabled\t''"
 complete -c sw-provision -n "__fish_sw_provision_using_subcommand azure; and not __fish_seen_subcommand_from replica status delete help" -l storage-tier -d 'Storage performance tier (P4...P80; default: the size\'s own)' -r
-complete -c sw-provision -n "__fish_sw_provision_using_subcommand azure; and not __fish_seen_subcommand_from replica status delete help" -l ha -d 'High availability' -r -f -a "disabled\t''
+complete -c sw-provision -n "__fish_sw_provision_using_subcommand azure; and not __fish_seen_subcommand_from replica status delete help" -l ha -d 'High availability [create default: zone-redundant]' -r -f -a "disabled\t''
 zone-redundant\t''
 same-zone\t''"
 complete -c sw-provision -n "__fish_sw_provision_using_subcommand azure; and not __fish_seen_subcommand_from replica status delete help" -l zone -d 'Availability zone of the primary (create only)' -r
 complete -c sw-provision -n "__fish_sw_provision_using_subcommand azure; and not __fish_seen_subcommand_from replica status delete help" -l standby-zone -d 'Availability zone of the HA standby' -r
-complete -c sw-provision -n "__fish_sw_provision_using_subcommand azure; and not __fish_seen_subcommand_from replica status delete help" -l backup-retention-days -d 'Backup retention in days (7-35)' -r
-complete -c sw-provision -n "__fish_sw_provision_using_subcommand azure; and not __fish_seen_subcommand_from replica status delete help" -l geo-redundant-backup -d 'Geo-redundant backup (create only)' -r -f -a "enabled\t''
+complete -c sw-provision -n "__fish_sw_provision_using_subcommand azure; and not __fish_seen_subcommand_from replica status delete help" -l backup-retention-days -d 'Backup retention in days (7-35) [create default: 35]' -r
+complete -c sw-provision -n "__fish_sw_provision_using_subcommand azure; and not __fish_seen_subcommand_from replica status delete help" -l geo-redundant-backup -d 'Geo-redundant backup (create only) [create default: enabled]' -r -f -a "enabled\t''
 disabled\t''"
 complete -c sw-provision -n "__fish_sw_provision_using_subcommand azure; and not __fish_seen_subcommand_from replica status delete help" -l allow-ip -d 'Allow connections from this IPv4 CIDR, or `auto` for this host\'s public address (repeatable)' -r
 complete -c sw-provision -n "__fish_sw_provision_using_subcommand azure; and not __fish_seen_subcommand_from replica status delete help" -l my-ip-url -d 'Where `--allow-ip auto` asks for this host\'s public address (plain-text answer)' -r
 complete -c sw-provision -n "__fish_sw_provision_using_subcommand azure; and not __fish_seen_subcommand_from replica status delete help" -l param -d 'Set a server parameter (value + source user-override; repeatable)' -r
-complete -c sw-provision -n "__fish_sw_provision_using_subcommand azure; and not __fish_seen_subcommand_from replica status delete help" -l database -d 'The application database' -r
+complete -c sw-provision -n "__fish_sw_provision_using_subcommand azure; and not __fish_seen_subcommand_from replica status delete help" -l database -d 'The application database [default: the env file\'s, else app]' -r
 complete -c sw-provision -n "__fish_sw_provision_using_subcommand azure; and not __fish_seen_subcommand_from replica status delete help" -l admin-user -d 'Administrator login (create only)' -r
 complete -c sw-provision -n "__fish_sw_provision_using_subcommand azure; and not __fish_seen_subcommand_from replica status delete help" -l env-file -d 'Env file for the connection strings (default: NAME.env)' -r -F
 complete -c sw-provision -n "__fish_sw_provision_using_subcommand azure; and not __fish_seen_subcommand_from replica status delete help" -l tag -d 'Resource tag (repeatable)' -r

@@ -103,39 +103,42 @@ pub struct ApplyArgs {
     /// Region (required to create; an existing server keeps its own).
     #[arg(long, value_name = "REGION")]
     pub location: Option<String>,
-    /// Compute SKU name (ARM sku.name), e.g. Standard_D2ds_v5, Standard_B1ms.
-    #[arg(long, value_name = "NAME", default_value = "Standard_D2ds_v5")]
-    pub sku: String,
-    /// Pricing tier (ARM sku.tier), separate from the SKU name.
-    #[arg(long, value_enum, default_value_t = Tier::GeneralPurpose)]
-    pub tier: Tier,
-    /// PostgreSQL major version.
-    #[arg(long, value_name = "N", default_value = "17")]
-    pub pg_version: String,
-    /// Storage size in GB (one of the sizes the region offers; storage only grows).
-    #[arg(long, value_name = "GB", default_value_t = 128)]
-    pub storage_gb: u32,
-    /// Storage auto-grow.
-    #[arg(long, value_enum, default_value_t = OnOff::Enabled)]
-    pub auto_grow: OnOff,
+    /// Compute SKU name (ARM sku.name), e.g. Standard_D2ds_v5, Standard_B1ms [create default: Standard_D2ds_v5].
+    ///
+    /// This and the other shape flags below change an existing server only
+    /// when given; left out, the server keeps what it has.
+    #[arg(long, value_name = "NAME")]
+    pub sku: Option<String>,
+    /// Pricing tier (ARM sku.tier), separate from the SKU name [create default: general-purpose].
+    #[arg(long, value_enum)]
+    pub tier: Option<Tier>,
+    /// PostgreSQL major version [create default: 17].
+    #[arg(long, value_name = "N")]
+    pub pg_version: Option<String>,
+    /// Storage size in GB (one of the sizes the region offers; storage only grows) [create default: 128].
+    #[arg(long, value_name = "GB")]
+    pub storage_gb: Option<u32>,
+    /// Storage auto-grow [create default: enabled].
+    #[arg(long, value_enum)]
+    pub auto_grow: Option<OnOff>,
     /// Storage performance tier (P4...P80; default: the size's own).
     #[arg(long, value_name = "TIER")]
     pub storage_tier: Option<String>,
-    /// High availability.
-    #[arg(long, value_enum, default_value_t = Ha::ZoneRedundant)]
-    pub ha: Ha,
+    /// High availability [create default: zone-redundant].
+    #[arg(long, value_enum)]
+    pub ha: Option<Ha>,
     /// Availability zone of the primary (create only).
     #[arg(long, value_name = "ZONE")]
     pub zone: Option<String>,
     /// Availability zone of the HA standby.
     #[arg(long, value_name = "ZONE")]
     pub standby_zone: Option<String>,
-    /// Backup retention in days (7-35).
-    #[arg(long, value_name = "DAYS", default_value_t = 35, value_parser = clap::value_parser!(u16).range(7..=35))]
-    pub backup_retention_days: u16,
-    /// Geo-redundant backup (create only).
-    #[arg(long, value_enum, default_value_t = OnOff::Enabled)]
-    pub geo_redundant_backup: OnOff,
+    /// Backup retention in days (7-35) [create default: 35].
+    #[arg(long, value_name = "DAYS", value_parser = clap::value_parser!(u16).range(7..=35))]
+    pub backup_retention_days: Option<u16>,
+    /// Geo-redundant backup (create only) [create default: enabled].
+    #[arg(long, value_enum)]
+    pub geo_redundant_backup: Option<OnOff>,
     /// Allow connections from this IPv4 CIDR, or `auto` for this host's public address (repeatable).
     #[arg(long = "allow-ip", value_name = "CIDR|auto", value_parser = parse_allow_ip)]
     pub allow_ip: Vec<String>,
@@ -151,9 +154,9 @@ pub struct ApplyArgs {
     /// Restart the server when a changed parameter needs it (default: report restart_pending).
     #[arg(long)]
     pub restart: bool,
-    /// The application database.
-    #[arg(long, value_name = "NAME", default_value = "app", value_parser = parse_db_name)]
-    pub database: String,
+    /// The application database [default: the env file's, else app].
+    #[arg(long, value_name = "NAME", value_parser = parse_db_name)]
+    pub database: Option<String>,
     /// Administrator login (create only).
     #[arg(long, value_name = "NAME", default_value = "swadmin")]
     pub admin_user: String,
@@ -169,6 +172,72 @@ pub struct ApplyArgs {
     /// Print the requests that would be sent and a monthly cost estimate; change nothing.
     #[arg(long)]
     pub dry_run: bool,
+}
+
+/// The server's shape: each flag given, else (for an existing server) what
+/// it has, else the create default. An existing server is changed only in
+/// what the flags name.
+struct Want {
+    sku: String,
+    tier: Tier,
+    pg_version: String,
+    storage_gb: u32,
+    auto_grow: OnOff,
+    ha: Ha,
+    backup_retention_days: u16,
+    geo_redundant_backup: OnOff,
+}
+
+fn from_arm<T: ValueEnum + Copy>(s: &str, arm: fn(T) -> &'static str) -> Option<T> {
+    T::value_variants().iter().copied().find(|v| same(arm(*v), s))
+}
+
+impl Want {
+    fn resolve(a: &ApplyArgs, server: Option<&Value>) -> Want {
+        let have = |ptr: &str| server.map(|s| text(s, ptr)).filter(|v| !v.is_empty());
+        Want {
+            sku: a
+                .sku
+                .clone()
+                .or_else(|| have("/sku/name").map(str::to_owned))
+                .unwrap_or_else(|| "Standard_D2ds_v5".into()),
+            tier: a
+                .tier
+                .or_else(|| from_arm(have("/sku/tier")?, Tier::arm))
+                .unwrap_or(Tier::GeneralPurpose),
+            pg_version: a
+                .pg_version
+                .clone()
+                .or_else(|| have("/properties/version").map(str::to_owned))
+                .unwrap_or_else(|| "17".into()),
+            storage_gb: a
+                .storage_gb
+                .or_else(|| {
+                    let gb = server?.pointer("/properties/storage/storageSizeGB")?.as_u64()?;
+                    u32::try_from(gb).ok()
+                })
+                .unwrap_or(128),
+            auto_grow: a
+                .auto_grow
+                .or_else(|| from_arm(have("/properties/storage/autoGrow")?, OnOff::arm))
+                .unwrap_or(OnOff::Enabled),
+            ha: a
+                .ha
+                .or_else(|| from_arm(have("/properties/highAvailability/mode")?, Ha::arm))
+                .unwrap_or(Ha::ZoneRedundant),
+            backup_retention_days: a
+                .backup_retention_days
+                .or_else(|| {
+                    let d = server?.pointer("/properties/backup/backupRetentionDays")?.as_u64()?;
+                    u16::try_from(d).ok()
+                })
+                .unwrap_or(35),
+            geo_redundant_backup: a
+                .geo_redundant_backup
+                .or_else(|| from_arm(have("/properties/backup/geoRedundantBackup")?, OnOff::arm))
+                .unwrap_or(OnOff::Enabled),
+        }
+    }
 }
 
 /// A write to send.
@@ -197,22 +266,22 @@ fn same(a: &str, b: &str) -> bool {
     a.eq_ignore_ascii_case(b)
 }
 
-fn create_body(a: &ApplyArgs, location: &str, password: &str) -> Value {
-    let mut storage = json!({"storageSizeGB": a.storage_gb, "autoGrow": a.auto_grow.arm()});
+fn create_body(a: &ApplyArgs, w: &Want, location: &str, password: &str) -> Value {
+    let mut storage = json!({"storageSizeGB": w.storage_gb, "autoGrow": w.auto_grow.arm()});
     if let Some(t) = &a.storage_tier {
         storage["tier"] = json!(t);
     }
-    let mut ha = json!({"mode": a.ha.arm()});
-    if let (Some(z), false) = (&a.standby_zone, a.ha == Ha::Disabled) {
+    let mut ha = json!({"mode": w.ha.arm()});
+    if let (Some(z), false) = (&a.standby_zone, w.ha == Ha::Disabled) {
         ha["standbyAvailabilityZone"] = json!(z);
     }
     let mut props = json!({
         "administratorLogin": a.admin_user,
         "administratorLoginPassword": password,
-        "version": a.pg_version,
+        "version": w.pg_version,
         "createMode": "Create",
         "storage": storage,
-        "backup": {"backupRetentionDays": a.backup_retention_days, "geoRedundantBackup": a.geo_redundant_backup.arm()},
+        "backup": {"backupRetentionDays": w.backup_retention_days, "geoRedundantBackup": w.geo_redundant_backup.arm()},
         "network": {"publicNetworkAccess": "Enabled"},
         "highAvailability": ha,
     });
@@ -221,7 +290,7 @@ fn create_body(a: &ApplyArgs, location: &str, password: &str) -> Value {
     }
     let mut body = json!({
         "location": location,
-        "sku": {"tier": a.tier.arm(), "name": a.sku},
+        "sku": {"tier": w.tier.arm(), "name": w.sku},
         "properties": props,
     });
     if !a.tags.is_empty() {
@@ -233,31 +302,32 @@ fn create_body(a: &ApplyArgs, location: &str, password: &str) -> Value {
 /// The PATCH that brings `server` to what `a` asks for (empty: nothing).
 fn update_body(
     a: &ApplyArgs,
+    w: &Want,
     server: &Value,
     rotate: Option<&str>,
     warnings: &mut Vec<String>,
 ) -> Result<Map<String, Value>> {
     let mut patch = Map::new();
     let mut props = Map::new();
-    if !same(text(server, "/sku/name"), &a.sku) || !same(text(server, "/sku/tier"), a.tier.arm()) {
-        patch.insert("sku".into(), json!({"name": a.sku, "tier": a.tier.arm()}));
+    if !same(text(server, "/sku/name"), &w.sku) || !same(text(server, "/sku/tier"), w.tier.arm()) {
+        patch.insert("sku".into(), json!({"name": w.sku, "tier": w.tier.arm()}));
     }
     let have_gb = server
         .pointer("/properties/storage/storageSizeGB")
         .and_then(Value::as_u64)
         .unwrap_or(0);
     let mut storage = Map::new();
-    if have_gb > u64::from(a.storage_gb) {
+    if have_gb > u64::from(w.storage_gb) {
         return Err(Error::data(format!(
             "storage only grows: the server has {have_gb} GB, --storage-gb asks for {}",
-            a.storage_gb
+            w.storage_gb
         )));
     }
-    if have_gb < u64::from(a.storage_gb) {
-        storage.insert("storageSizeGB".into(), json!(a.storage_gb));
+    if have_gb < u64::from(w.storage_gb) {
+        storage.insert("storageSizeGB".into(), json!(w.storage_gb));
     }
-    if !same(text(server, "/properties/storage/autoGrow"), a.auto_grow.arm()) {
-        storage.insert("autoGrow".into(), json!(a.auto_grow.arm()));
+    if !same(text(server, "/properties/storage/autoGrow"), w.auto_grow.arm()) {
+        storage.insert("autoGrow".into(), json!(w.auto_grow.arm()));
     }
     if let Some(t) = &a.storage_tier
         && !same(text(server, "/properties/storage/tier"), t)
@@ -270,33 +340,33 @@ fn update_body(
     let have_days = server
         .pointer("/properties/backup/backupRetentionDays")
         .and_then(Value::as_u64);
-    if have_days != Some(u64::from(a.backup_retention_days)) {
-        props.insert("backup".into(), json!({"backupRetentionDays": a.backup_retention_days}));
+    if have_days != Some(u64::from(w.backup_retention_days)) {
+        props.insert("backup".into(), json!({"backupRetentionDays": w.backup_retention_days}));
     }
     if !same(
         text(server, "/properties/backup/geoRedundantBackup"),
-        a.geo_redundant_backup.arm(),
+        w.geo_redundant_backup.arm(),
     ) {
         warnings.push(format!(
             "geo-redundant backup is {} and can only be chosen at create time",
             text(server, "/properties/backup/geoRedundantBackup")
         ));
     }
-    if !same(text(server, "/properties/version"), &a.pg_version) {
+    if !same(text(server, "/properties/version"), &w.pg_version) {
         warnings.push(format!(
             "the server runs PostgreSQL {}; sw-provision does not do major-version upgrades",
             text(server, "/properties/version")
         ));
     }
     let have_ha = text(server, "/properties/highAvailability/mode");
-    if !same(have_ha, a.ha.arm()) {
-        let mut ha = json!({"mode": a.ha.arm()});
-        if let (Some(z), false) = (&a.standby_zone, a.ha == Ha::Disabled) {
+    if !same(have_ha, w.ha.arm()) {
+        let mut ha = json!({"mode": w.ha.arm()});
+        if let (Some(z), false) = (&a.standby_zone, w.ha == Ha::Disabled) {
             ha["standbyAvailabilityZone"] = json!(z);
         }
         props.insert("highAvailability".into(), ha);
     } else {
-        zone_drift(a, server, warnings);
+        zone_drift(a, w, server, warnings);
     }
     if let Some(pw) = rotate {
         props.insert("administratorLoginPassword".into(), json!(pw));
@@ -320,7 +390,7 @@ fn update_body(
 
 /// Zones are create-time choices, and a failover swaps primary and standby
 /// zones: a swapped pair is the same deployment, not drift.
-fn zone_drift(a: &ApplyArgs, server: &Value, warnings: &mut Vec<String>) {
+fn zone_drift(a: &ApplyArgs, w: &Want, server: &Value, warnings: &mut Vec<String>) {
     let have = (
         text(server, "/properties/availabilityZone"),
         text(server, "/properties/highAvailability/standbyAvailabilityZone"),
@@ -328,7 +398,7 @@ fn zone_drift(a: &ApplyArgs, server: &Value, warnings: &mut Vec<String>) {
     let want = (a.zone.as_deref(), a.standby_zone.as_deref());
     let matches = |w: Option<&str>, h: &str| w.is_none_or(|w| w == h);
     let straight = matches(want.0, have.0) && matches(want.1, have.1);
-    let swapped = a.ha != Ha::Disabled && matches(want.0, have.1) && matches(want.1, have.0);
+    let swapped = w.ha != Ha::Disabled && matches(want.0, have.1) && matches(want.1, have.0);
     if !straight && !swapped {
         warnings.push(format!(
             "zones are {}/{} (primary/standby), not as asked; zones are chosen at create time",
@@ -345,13 +415,30 @@ pub fn run(t: &Target, a: &ApplyArgs, pretty: bool) -> Result<()> {
         .clone()
         .unwrap_or_else(|| PathBuf::from(format!("{}.env", t.name)));
     let mut env = EnvFile::read_or_default(&env_file)?;
-    let known_pw = crate::local::password_in(&env, &a.admin_user);
     // An earlier run saved a password and stopped before Azure confirmed it.
     let pending = env.get(PENDING_KEY).map(str::to_owned);
     let mut warnings = Vec::new();
     let mut steps = Vec::new();
 
     let server = c.get_opt(&t.path(""))?;
+    // The administrator is the server's own (set at create time); the
+    // database the env file's unless named.
+    let admin = server
+        .as_ref()
+        .map(|s| text(s, "/properties/administratorLogin"))
+        .filter(|u| !u.is_empty())
+        .unwrap_or(&a.admin_user)
+        .to_owned();
+    let known_pw = crate::local::password_in(&env, &admin);
+    let database = match &a.database {
+        Some(d) => d.clone(),
+        None => env
+            .get("DATABASE_URL")
+            .and_then(|u| sw_core::conninfo::parse(u).ok())
+            .and_then(|p| p.get("dbname").cloned())
+            .filter(|d| parse_db_name(d).is_ok())
+            .unwrap_or_else(|| "app".into()),
+    };
     let location = match (&server, &a.location) {
         (Some(s), _) => text(s, "/location").to_owned(),
         (None, Some(l)) => l.clone(),
@@ -368,6 +455,7 @@ pub fn run(t: &Target, a: &ApplyArgs, pretty: bool) -> Result<()> {
     {
         warnings.push(format!("the server is in {location}; a server cannot move regions"));
     }
+    let w = Want::resolve(a, server.as_ref());
     let caps_path = format!(
         "/subscriptions/{}/providers/Microsoft.DBforPostgreSQL/locations/{}/capabilities?api-version={API_VERSION}",
         t.subscription(),
@@ -378,21 +466,21 @@ pub fn run(t: &Target, a: &ApplyArgs, pretty: bool) -> Result<()> {
         &location,
         &caps_body,
         &caps::Wanted {
-            tier: a.tier.arm(),
-            sku: &a.sku,
+            tier: w.tier.arm(),
+            sku: &w.sku,
             version: server
                 .as_ref()
-                .map_or(a.pg_version.as_str(), |s| text(s, "/properties/version")),
-            storage_gb: a.storage_gb,
-            ha_mode: a.ha.arm(),
+                .map_or(w.pg_version.as_str(), |s| text(s, "/properties/version")),
+            storage_gb: w.storage_gb,
+            ha_mode: w.ha.arm(),
             zone: if server.is_none() { a.zone.as_deref() } else { None },
             standby_zone: a.standby_zone.as_deref(),
-            geo_backup: server.is_none() && a.geo_redundant_backup == OnOff::Enabled,
-            auto_grow: a.auto_grow == OnOff::Enabled,
+            geo_backup: server.is_none() && w.geo_redundant_backup == OnOff::Enabled,
+            auto_grow: w.auto_grow == OnOff::Enabled,
         },
     )?;
     let vcores = if vcores == 0 {
-        cost::vcores_from_sku(&a.sku)
+        cost::vcores_from_sku(&w.sku)
     } else {
         vcores
     };
@@ -417,14 +505,14 @@ pub fn run(t: &Target, a: &ApplyArgs, pretty: bool) -> Result<()> {
             steps.push(Step {
                 method: "PUT",
                 path: t.path(""),
-                body: Some(create_body(a, &location, &pw)),
+                body: Some(create_body(a, &w, &location, &pw)),
                 action: "create_server",
                 detail: format!(
                     "{} {} {} in {location}, PostgreSQL {}",
                     t.name,
-                    a.tier.arm(),
-                    a.sku,
-                    a.pg_version
+                    w.tier.arm(),
+                    w.sku,
+                    w.pg_version
                 ),
             });
             None
@@ -448,7 +536,7 @@ pub fn run(t: &Target, a: &ApplyArgs, pretty: bool) -> Result<()> {
             } else {
                 None
             };
-            let patch = update_body(a, &s, rotate.as_deref(), &mut warnings)?;
+            let patch = update_body(a, &w, &s, rotate.as_deref(), &mut warnings)?;
             if !patch.is_empty() {
                 let keys = describe_patch(&patch);
                 steps.push(Step {
@@ -464,13 +552,13 @@ pub fn run(t: &Target, a: &ApplyArgs, pretty: bool) -> Result<()> {
     };
     plan_firewall(a, &c, t, server.is_some(), &mut steps, &mut warnings)?;
     let mut restart_needed = plan_params(a, &c, t, server.is_some(), &mut steps)?;
-    if server.is_none() || c.get_opt(&t.path(&format!("/databases/{}", a.database)))?.is_none() {
+    if server.is_none() || c.get_opt(&t.path(&format!("/databases/{database}")))?.is_none() {
         steps.push(Step {
             method: "PUT",
-            path: t.path(&format!("/databases/{}", a.database)),
+            path: t.path(&format!("/databases/{database}")),
             body: Some(json!({"properties": {"charset": "UTF8", "collation": "en_US.utf8"}})),
             action: "create_database",
-            detail: a.database.clone(),
+            detail: database.clone(),
         });
     }
     if restart_needed && a.restart {
@@ -504,7 +592,16 @@ pub fn run(t: &Target, a: &ApplyArgs, pretty: bool) -> Result<()> {
         });
         if let Some(kind) = sends_pw {
             let guess = server.clone().unwrap_or(Value::Null);
-            write_env(t, a, &env_file, &mut env, &guess, password.as_deref(), Some(kind))?;
+            write_env(
+                t,
+                a,
+                &database,
+                &env_file,
+                &mut env,
+                &guess,
+                password.as_deref(),
+                Some(kind),
+            )?;
         }
         for s in &steps {
             let res = c.mutate(s.method, &s.path, s.body.as_ref())?;
@@ -530,7 +627,16 @@ pub fn run(t: &Target, a: &ApplyArgs, pretty: bool) -> Result<()> {
     let env_changed = if a.dry_run {
         false
     } else {
-        write_env(t, a, &env_file, &mut env, &final_server, password.as_deref(), None)?
+        write_env(
+            t,
+            a,
+            &database,
+            &env_file,
+            &mut env,
+            &final_server,
+            password.as_deref(),
+            None,
+        )?
     };
     if env_changed {
         changes.push(json!({"action": "write_env_file", "detail": env_file.display().to_string()}));
@@ -539,11 +645,11 @@ pub fn run(t: &Target, a: &ApplyArgs, pretty: bool) -> Result<()> {
         log::warn!("{w}");
     }
     let est = cost::estimate(
-        a.tier.arm(),
+        w.tier.arm(),
         vcores,
-        a.storage_gb,
-        a.ha != Ha::Disabled,
-        a.geo_redundant_backup == OnOff::Enabled,
+        w.storage_gb,
+        w.ha != Ha::Disabled,
+        w.geo_redundant_backup == OnOff::Enabled,
     );
     let mut rec = json!({
         "dry_run": a.dry_run,
@@ -626,6 +732,11 @@ fn plan_firewall(
         });
     }
     if want.is_empty() {
+        if exists {
+            // Nothing asked: the rules stay as they are (a run to change
+            // something else must not lock every client out).
+            return Ok(());
+        }
         warnings.push("no --allow-ip: the firewall admits no client addresses".into());
     }
     let have = if exists {
@@ -694,9 +805,11 @@ fn plan_params(a: &ApplyArgs, c: &ArmClient, t: &Target, exists: bool, steps: &m
 /// (`create` or `update`); removed once the run succeeds.
 pub const PENDING_KEY: &str = "SW_PROVISION_PASSWORD_UNCONFIRMED";
 
+#[allow(clippy::too_many_arguments)]
 fn write_env(
     t: &Target,
     a: &ApplyArgs,
+    database: &str,
     path: &std::path::Path,
     env: &mut EnvFile,
     server: &Value,
@@ -714,7 +827,7 @@ fn write_env(
     };
     // Azure's server certificates chain to public roots: verify-full against
     // the system store (libpq >= 16 understands sslrootcert=system).
-    let vars = crate::local::connection_vars(&fqdn, 5432, &a.database, user, pw, "system");
+    let vars = crate::local::connection_vars(&fqdn, 5432, database, user, pw, "system");
     if vars.iter().all(|(k, v)| env.get(k) == Some(v.as_str())) && env.get(PENDING_KEY) == pending {
         return Ok(false);
     }
