@@ -347,6 +347,11 @@ fn replica_streams_rows_written_on_the_primary() {
         "t"
     );
 
+    // `local` on the standby's directory is refused, not half-applied.
+    let r = provision(&["local", "--dir", dir, "--port", &port]);
+    r.expect_code(64);
+    assert!(r.stderr.contains("holds a standby"), "{r:?}");
+
     // Again: nothing to do. Destroying the standby drops its slot on the primary.
     assert_eq!(
         provision(&args).expect_code(0).one("provision.replica")["changed"],

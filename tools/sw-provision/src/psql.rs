@@ -37,6 +37,30 @@ pub fn run(runner: &Runner, sock: &Path, port: u16, db: &str, sql: &str) -> Resu
     } else {
         let err = String::from_utf8_lossy(&out.stderr);
         let line = err.lines().find(|l| !l.trim().is_empty()).unwrap_or("").trim();
-        Err(Error::software(format!("psql: {}", sw_core::secret::redact(line))))
+        let msg = format!("psql: {}", sw_core::secret::redact(line));
+        // Not reaching the server is "unavailable" (69), not a bug of ours.
+        if err.contains("connection to server") || err.contains("could not connect") {
+            Err(Error::unavailable(msg))
+        } else {
+            Err(Error::software(msg))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unreachable_server_is_unavailable_not_internal() {
+        let env = sw_core::config::Env::process();
+        let runner = Runner::new(
+            sw_core::cluster::Bindir::find(None, &env).unwrap(),
+            sw_core::cluster::DEFAULT_OS_USER,
+        )
+        .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let e = run(&runner, dir.path(), 1, "postgres", "SELECT 1").unwrap_err();
+        assert_eq!(e.exit(), sw_core::Exit::Unavailable, "{e}");
     }
 }

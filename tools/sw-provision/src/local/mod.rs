@@ -335,6 +335,12 @@ pub fn run(a: &LocalArgs, pretty: bool) -> Result<()> {
             q(&dir)
         )));
     }
+    if cx.cluster.datadir.join("standby.signal").exists() {
+        return Err(Error::usage(format!(
+            "{} holds a standby; `sw-provision replica` manages it",
+            q(&cx.cluster.datadir)
+        )));
+    }
     converge(&mut cx, &host, &role, &env_file)?;
     let state = State {
         port: a.port,
