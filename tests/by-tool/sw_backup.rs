@@ -354,6 +354,11 @@ fn kill_during_full_leaves_nothing_complete_and_the_next_run_succeeds() {
     a.switch_and_wait();
     wal_writable(&a, false);
     let db = a.db();
+    // With archiving stalled, --wal-timeout bounds the wait (exit 75).
+    let r = a.run(&["full", "--db", &db, "--wal-timeout", "1s"]);
+    r.expect_code(75);
+    assert!(r.stderr.contains("not complete"), "{r:?}");
+    assert!(a.run(&["list"]).records().is_empty());
     let mut c = cmd::command(&a.bin);
     c.args(["full", "--repo", a.repo.to_str().unwrap(), "--db", &db])
         .stdout(std::process::Stdio::null())

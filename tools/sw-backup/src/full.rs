@@ -17,7 +17,7 @@ use chrono::Utc;
 use clap::Args;
 use serde::Serialize;
 use sw_core::cli::PgOpts;
-use sw_core::cluster::{Bindir, run_checked};
+use sw_core::cluster::Bindir;
 use sw_core::config::Env;
 use sw_core::fsutil::{self, q};
 use sw_core::lock::Lock;
@@ -264,8 +264,68 @@ fn basebackup(a: &FullArgs, dir: &Path, id: &str) -> Result<()> {
         .args(["-Ft", "-X", "none", "--checkpoint=fast", "--no-password"])
         .arg(format!("--compress={compress}"))
         .arg(format!("--label=sw-backup {id}"))
-        .stdout(Stdio::null());
-    run_checked(&mut c, "pg_basebackup").map(|_| ())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    let mut child = c
+        .spawn()
+        .map_err(|e| Error::unavailable("running pg_basebackup").with_source(e))?;
+    // The server waits for the archiver before it ends a backup, without a
+    // limit: give up after --wal-timeout once it says it is waiting.
+    let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let reader = child.stderr.take().map(|err| {
+        let lines = std::sync::Arc::clone(&lines);
+        std::thread::spawn(move || {
+            use std::io::BufRead;
+            for l in std::io::BufReader::new(err).lines().map_while(std::result::Result::ok) {
+                if let Ok(mut v) = lines.lock() {
+                    v.push(l);
+                }
+            }
+        })
+    });
+    let mut waiting_since: Option<Instant> = None;
+    let status = loop {
+        if let Some(st) = child.try_wait().io_context(|| "waiting for pg_basebackup".into())? {
+            break st;
+        }
+        let waiting = lines
+            .lock()
+            .map(|v| {
+                v.iter().any(|l| {
+                    l.contains("waiting for required WAL segments to be archived")
+                        || l.contains("still waiting for all required WAL segments")
+                })
+            })
+            .unwrap_or(false);
+        if waiting {
+            let since = *waiting_since.get_or_insert_with(Instant::now);
+            if since.elapsed() > a.wal_timeout {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(Error::temp(format!(
+                    "the server has been waiting for the archiver for over {}s to end the backup; the backup is not complete. Check archiving (`sw-backup check`) and the server log",
+                    a.wal_timeout.as_secs()
+                )));
+            }
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    if let Some(r) = reader {
+        let _ = r.join();
+    }
+    if status.success() {
+        return Ok(());
+    }
+    let gist = lines
+        .lock()
+        .ok()
+        .and_then(|v| v.iter().rev().find(|l| !l.trim().is_empty()).cloned())
+        .unwrap_or_default();
+    Err(Error::software(format!(
+        "pg_basebackup failed ({status}): {}",
+        gist.trim()
+    )))
 }
 
 /// Timeline, start and end LSN, and total file bytes from PostgreSQL's backup_manifest.
