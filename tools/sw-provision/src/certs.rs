@@ -133,6 +133,15 @@ pub fn cert_names(path: &Path) -> Result<Vec<String>> {
     Ok(out)
 }
 
+/// Whether the certificate at `path` expires within `days` days (then a
+/// re-run issues a new one rather than let clients fail on expiry).
+pub fn expires_within(path: &Path, days: u32) -> Result<bool> {
+    let cert = X509::from_pem(&read_pem(path)?)
+        .map_err(|e| Error::data(format!("{} is not a PEM certificate", q(path))).with_source(e))?;
+    let limit = Asn1Time::days_from_now(days).map_err(ssl)?;
+    Ok(cert.not_after() < limit)
+}
+
 /// Create the CA when missing.
 pub fn ensure_ca(p: &Paths) -> Result<()> {
     if p.ca_cert.exists() && p.ca_key.exists() {
@@ -167,5 +176,14 @@ mod tests {
         ensure_ca(&p).unwrap();
         issue_server(&p, &["localhost".into(), "127.0.0.1".into(), "::1".into()]).unwrap();
         assert_eq!(cert_names(&p.server_cert).unwrap(), ["localhost", "127.0.0.1", "::1"]);
+        assert!(!expires_within(&p.server_cert, 30).unwrap());
+        // A certificate about to expire is due for renewal.
+        let key = new_key().unwrap();
+        let ca = X509::from_pem(&std::fs::read(&p.ca_cert).unwrap()).unwrap();
+        let ca_key = PKey::private_key_from_pem(&std::fs::read(&p.ca_key).unwrap()).unwrap();
+        let short = build("localhost", &key, Some((&ca, &ca_key)), &["localhost".into()], 5).unwrap();
+        let f = d.path().join("short.crt");
+        std::fs::write(&f, short.to_pem().unwrap()).unwrap();
+        assert!(expires_within(&f, 30).unwrap());
     }
 }

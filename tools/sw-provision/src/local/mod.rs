@@ -495,8 +495,14 @@ fn converge(cx: &mut Ctx<'_>, host: &Host, role: &str, env_file: &Path) -> Resul
         Vec::new()
     };
     let mut reload = false;
-    if have != names {
-        cx.note("issue_server_certificate", names.join(","));
+    let expiring = cx.tls.server_cert.exists() && certs::expires_within(&cx.tls.server_cert, 30)?;
+    if have != names || expiring {
+        let why = if expiring && have == names {
+            " (renewal: the old one expires within 30 days)"
+        } else {
+            ""
+        };
+        cx.note("issue_server_certificate", format!("{}{why}", names.join(",")));
         reload = true;
         if !cx.dry {
             mkdir(&tls_dir, 0o700)?;
