@@ -390,6 +390,10 @@ fn bad_flags_are_usage_errors() {
     let r = provision(&["local", "--param", "no equals", "--dry-run"]);
     r.expect_code(64);
     assert!(r.stdout.is_empty());
+    for bad in [["--port", "0"], ["--database", ""], ["--role", ""], ["--host", ""]] {
+        let r = provision(&["local", bad[0], bad[1], "--dry-run"]);
+        r.expect_code(64);
+    }
     // A newline would smuggle another setting into the configuration file.
     let r = provision(&["local", "--param", "work_mem=4MB\nfsync=off", "--dry-run"]);
     r.expect_code(64);

@@ -40,7 +40,7 @@ pub struct ReplicaArgs {
     #[arg(long, value_name = "DIR")]
     pub dir: PathBuf,
     /// TCP port of the standby.
-    #[arg(long, default_value_t = 5433)]
+    #[arg(long, default_value_t = 5433, value_parser = clap::value_parser!(u16).range(1..))]
     pub port: u16,
     /// Env file that gains DATABASE_URL_READONLY (default: --of when it is a file).
     #[arg(long, value_name = "FILE")]

@@ -72,7 +72,7 @@ pub struct LocalArgs {
     #[command(flatten)]
     pub server: ServerOpts,
     /// TCP port.
-    #[arg(long, default_value_t = 5432)]
+    #[arg(long, default_value_t = 5432, value_parser = clap::value_parser!(u16).range(1..))]
     pub port: u16,
     /// Addresses to listen on (listen_addresses; repeatable).
     #[arg(long = "listen", value_name = "ADDR", default_values_t = ["localhost".to_owned()])]
@@ -81,16 +81,16 @@ pub struct LocalArgs {
     #[arg(long = "allow", value_name = "CIDR", value_parser = parse_cidr)]
     pub allow: Vec<String>,
     /// Host name clients use (in the connection strings and the server certificate).
-    #[arg(long, value_name = "NAME", default_value = "localhost")]
+    #[arg(long, value_name = "NAME", default_value = "localhost", value_parser = parse_pg_name)]
     pub host: String,
     /// More names for the server certificate (DNS names or IP addresses; repeatable).
     #[arg(long = "cert-name", value_name = "NAME")]
     pub cert_names: Vec<String>,
     /// The application database.
-    #[arg(long, value_name = "NAME", default_value = "app")]
+    #[arg(long, value_name = "NAME", default_value = "app", value_parser = parse_pg_name)]
     pub database: String,
     /// The application role (default: the database name).
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", value_parser = parse_pg_name)]
     pub role: Option<String>,
     /// Env file for the connection strings (default: DIR/app.env).
     #[arg(long, value_name = "FILE")]
@@ -157,6 +157,14 @@ pub fn parse_cidr(s: &str) -> std::result::Result<String, String> {
         None => max,
     };
     Ok(format!("{ip}/{len}"))
+}
+
+/// A database, role or host name: 1-63 bytes, no control characters.
+fn parse_pg_name(s: &str) -> std::result::Result<String, String> {
+    if s.is_empty() || s.len() > 63 || s.chars().any(char::is_control) {
+        return Err(format!("{s:?}: names are 1-63 bytes without control characters"));
+    }
+    Ok(s.to_owned())
 }
 
 fn parse_param(s: &str) -> std::result::Result<(String, String), String> {
