@@ -347,6 +347,17 @@ fn replica_streams_rows_written_on_the_primary() {
         "t"
     );
 
+    // A new password on the primary reaches the read-only URL too.
+    primary.local(&["--rotate-password"]).expect_code(0);
+    let (url, ro) = (primary.env("DATABASE_URL"), primary.env("DATABASE_URL_READONLY"));
+    let pw = |u: &str| sw_core::conninfo::parse(u).unwrap()["password"].clone();
+    assert_eq!(pw(&ro), pw(&url));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while let Err(e) = psql(&ro, "SELECT 1") {
+        assert!(std::time::Instant::now() < deadline, "{e}");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+
     // `local` on the standby's directory is refused, not half-applied.
     let r = provision(&["local", "--dir", dir, "--port", &port]);
     r.expect_code(64);

@@ -707,7 +707,7 @@ fn app_role_and_db(cx: &mut Ctx<'_>, role: &str, env_file: &Path, was_running: b
         None if cx.dry => String::new(),
         None => sw_core::secret::generate_password()?,
     };
-    let vars = connection_vars(
+    let mut vars = connection_vars(
         &a.host,
         a.port,
         &a.database,
@@ -715,6 +715,17 @@ fn app_role_and_db(cx: &mut Ctx<'_>, role: &str, env_file: &Path, was_running: b
         &pw,
         &cx.tls.ca_cert.display().to_string(),
     );
+    // A standby's read-only URL (from `replica`) uses the same role: it
+    // follows the password.
+    if let Some(mut p) = env
+        .get("DATABASE_URL_READONLY")
+        .and_then(|u| sw_core::conninfo::parse(u).ok())
+        && p.get("user").map(String::as_str) == Some(role)
+        && !pw.is_empty()
+    {
+        p.insert("password".into(), pw.clone());
+        vars.push(("DATABASE_URL_READONLY".into(), crate::azure::url_from(&p)));
+    }
     if cx.dry {
         if set_pw || vars.iter().any(|(k, v)| env.get(k) != Some(v.as_str())) {
             cx.note("write_env_file", env_file.display().to_string());
