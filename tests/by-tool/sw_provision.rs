@@ -1017,6 +1017,12 @@ fn azure_replica_status_and_delete() {
     // Again: nothing to do.
     let again = azure(&fake, &args);
     assert_eq!(again.expect_code(0).one("provision.azure.replica")["changed"], false);
+    // A new administrator password on the primary reaches the read-only URL.
+    azure(&fake, &example_args(ef, &["--rotate-password"])).expect_code(0);
+    let env = sw_core::envfile::EnvFile::parse(&std::fs::read_to_string(&env_file).unwrap()).unwrap();
+    let pw = |k: &str| sw_core::conninfo::parse(env.get(k).unwrap()).unwrap()["password"].clone();
+    assert_eq!(pw("DATABASE_URL_READONLY"), pw("DATABASE_URL"));
+    assert!(!text.contains(&pw("DATABASE_URL")), "not rotated");
 
     let mut st = vec!["status", "--name", "examplereplica"];
     st.extend_from_slice(&rg);

@@ -827,7 +827,16 @@ fn write_env(
     };
     // Azure's server certificates chain to public roots: verify-full against
     // the system store (libpq >= 16 understands sslrootcert=system).
-    let vars = crate::local::connection_vars(&fqdn, 5432, database, user, pw, "system");
+    let mut vars = crate::local::connection_vars(&fqdn, 5432, database, user, pw, "system");
+    // The replica's read-only URL (from `azure replica`) follows the password.
+    if let Some(mut p) = env
+        .get("DATABASE_URL_READONLY")
+        .and_then(|u| sw_core::conninfo::parse(u).ok())
+        && p.get("user").map(String::as_str) == Some(user)
+    {
+        p.insert("password".into(), pw.to_owned());
+        vars.push(("DATABASE_URL_READONLY".into(), url_from(&p)));
+    }
     if vars.iter().all(|(k, v)| env.get(k) == Some(v.as_str())) && env.get(PENDING_KEY) == pending {
         return Ok(false);
     }
