@@ -206,8 +206,9 @@ pub fn run(args: &RunArgs, pretty: bool, quiet: bool) -> Result<()> {
         rejects: rejects.clone(),
         seqs,
         progress: Arc::new(AtomicU64::new(0)),
+        expected: Arc::new(AtomicU64::new(0)),
     };
-    let bar = Progress::start(ctx.progress.clone(), quiet);
+    let bar = Progress::start(ctx.progress.clone(), ctx.expected.clone(), quiet);
     let res = sw_core::cli::block_on(async {
         if args.data_only {
             ctx.data_only(readers).await
@@ -287,6 +288,27 @@ struct Ctx<'a> {
     seqs: HashMap<String, i64>,
     /// Rows read so far (all tables), for the progress display.
     progress: Arc<AtomicU64>,
+    /// Rows expected (estimated from rowid ranges), for the progress bar.
+    expected: Arc<AtomicU64>,
+}
+
+/// Estimate the rows of the jobs (rowid span, or a count without rowid).
+fn estimate(reader: &Connection, jobs: &[Job]) -> u64 {
+    jobs.iter()
+        .map(|j| {
+            let sql = match (&j.part, j.rowid) {
+                (Some((a, b, _)), _) => format!("SELECT {b} - {a} + 1"),
+                (None, true) => format!(
+                    "SELECT coalesce(max(_rowid_) - min(_rowid_) + 1, 0) FROM {}",
+                    q(&j.source)
+                ),
+                (None, false) => format!("SELECT count(*) FROM {}", q(&j.source)),
+            };
+            reader
+                .query_row(&sql, [], |r| r.get::<_, i64>(0))
+                .map_or(0, i64::unsigned_abs)
+        })
+        .sum()
 }
 
 /// A one-line progress display on stderr, only when it is a terminal.
@@ -296,7 +318,7 @@ struct Progress {
 }
 
 impl Progress {
-    fn start(rows: Arc<AtomicU64>, quiet: bool) -> Progress {
+    fn start(rows: Arc<AtomicU64>, expected: Arc<AtomicU64>, quiet: bool) -> Progress {
         let stop = Arc::new(AtomicBool::new(false));
         let thread = if !quiet && std::io::stderr().is_terminal() {
             let stop = stop.clone();
@@ -310,12 +332,25 @@ impl Progress {
                         let secs = t0.elapsed().as_secs_f64().max(0.001);
                         #[allow(clippy::cast_precision_loss)]
                         let rate = n as f64 / secs;
+                        let expected = expected.load(Ordering::Relaxed);
+                        if expected == 0 {
+                            continue;
+                        }
+                        let total = expected.max(n);
+                        #[allow(
+                            clippy::cast_precision_loss,
+                            clippy::cast_possible_truncation,
+                            clippy::cast_sign_loss
+                        )]
+                        let filled = (((n as f64 / total as f64) * 30.0) as usize).min(30);
                         eprint!(
-                            "\r{NAME}: {n} rows read, {rate:.0} rows/s, {secs:.1}s   ",
+                            "\r{NAME}: [{}{}] {n}/{total} rows, {rate:.0} rows/s, {secs:.1}s ",
+                            "#".repeat(filled),
+                            ".".repeat(30 - filled),
                             NAME = crate::NAME
                         );
                     }
-                    eprint!("\r{:60}\r", "");
+                    eprint!("\r{:100}\r", "");
                 })
                 .ok()
         } else {
@@ -552,6 +587,7 @@ impl Ctx<'_> {
             }
         }
         jobs.extend(rest);
+        self.expected.store(estimate(&readers[0], &jobs), Ordering::Relaxed);
         let t_load = Instant::now();
         let per_job = self.load_all(readers, jobs.clone()).await?;
         let mut results: Vec<Loaded> = vec![(Stats::default(), 0.0, None); self.plan.tables.len()];
@@ -873,6 +909,7 @@ impl Ctx<'_> {
         main: &Client,
     ) -> Result<Vec<(Stats, f64, Option<bool>)>> {
         let mut conn = readers.pop().ok_or_else(|| Error::software("no reader"))?;
+        self.expected.store(estimate(&conn, &jobs), Ordering::Relaxed);
         let mut out = Vec::new();
         for j in jobs {
             let t0 = Instant::now();
