@@ -1030,6 +1030,17 @@ fn azure_replica_status_and_delete() {
         azure(&fake, &st).expect_code(0).one("provision.azure.status")["replication_role"],
         "AsyncReplica"
     );
+    // Not serving is critical (2), busy a warning (1), with the record still printed.
+    for (state, code) in [("Stopped", 2), ("Updating", 1)] {
+        fake.with(|s| {
+            s.resources.get_mut(&server_path("examplereplica")).unwrap()["properties"]["state"] = state.into();
+        });
+        let r = azure(&fake, &st);
+        assert_eq!(r.expect_code(code).one("provision.azure.status")["state"], state);
+    }
+    fake.with(|s| {
+        s.resources.get_mut(&server_path("examplereplica")).unwrap()["properties"]["state"] = "Ready".into();
+    });
     let mut del = vec!["delete", "--name", "examplereplica"];
     del.extend_from_slice(&rg);
     azure(&fake, &del).expect_code(64);

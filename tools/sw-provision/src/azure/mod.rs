@@ -288,7 +288,27 @@ fn status(a: &StatusArgs, pretty: bool) -> Result<()> {
         "provision.azure.status",
         json!({"time": now_rfc3339()}),
         summary(&server),
-    )
+    )?;
+    // As `status` of a local cluster: 0 ready, 1 busy with an operation,
+    // 2 not serving (stopped, disabled, inaccessible, being dropped).
+    let state = s(&server, "/properties/state").unwrap_or("");
+    if state.eq_ignore_ascii_case("Ready") {
+        Ok(())
+    } else if is_busy(state) && !state.eq_ignore_ascii_case("Dropping") {
+        Err(Error::new(
+            sw_core::Exit::Warning,
+            format!("server {} is {state}", a.target.name),
+        ))
+    } else {
+        Err(Error::new(
+            sw_core::Exit::Critical,
+            format!(
+                "server {} is {}",
+                a.target.name,
+                if state.is_empty() { "in no known state" } else { state }
+            ),
+        ))
+    }
 }
 
 fn delete(a: &DeleteArgs, pretty: bool) -> Result<()> {
