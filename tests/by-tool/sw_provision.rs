@@ -628,6 +628,8 @@ fn azure_create_sends_the_official_shapes_polls_and_converges() {
         let srv = s.resources.get_mut(&server_path("exampleserver")).unwrap();
         srv["properties"]["availabilityZone"] = "2".into();
         srv["properties"]["highAvailability"]["standbyAvailabilityZone"] = "1".into();
+        // ARM may answer with the region's display name.
+        srv["location"] = "East US".into();
     });
     let swapped = azure(&fake, &example_args(ef, &["--standby-zone", "2"]));
     swapped.expect_code(0);

@@ -101,7 +101,7 @@ fn parse_db_name(s: &str) -> std::result::Result<String, String> {
 #[derive(Args, Debug)]
 pub struct ApplyArgs {
     /// Region (required to create; an existing server keeps its own).
-    #[arg(long, value_name = "REGION")]
+    #[arg(long, value_name = "REGION", value_parser = super::parse_region)]
     pub location: Option<String>,
     /// Compute SKU name (ARM sku.name), e.g. Standard_D2ds_v5, Standard_B1ms [create default: Standard_D2ds_v5].
     ///
@@ -440,7 +440,7 @@ pub fn run(t: &Target, a: &ApplyArgs, pretty: bool) -> Result<()> {
             .unwrap_or_else(|| "app".into()),
     };
     let location = match (&server, &a.location) {
-        (Some(s), _) => text(s, "/location").to_owned(),
+        (Some(s), _) => super::region(text(s, "/location")),
         (None, Some(l)) => l.clone(),
         (None, None) => {
             return Err(Error::usage(format!(

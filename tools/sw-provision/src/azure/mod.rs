@@ -134,6 +134,24 @@ pub fn parse_server_name(s: &str) -> std::result::Result<String, String> {
     }
 }
 
+/// A region's name as ARM paths take it: `East US` -> `eastus` (GETs may
+/// answer with the display name).
+pub fn region(s: &str) -> String {
+    s.chars()
+        .filter(|c| !c.is_whitespace())
+        .collect::<String>()
+        .to_ascii_lowercase()
+}
+
+/// `--location`: letters and digits (spaces dropped).
+pub fn parse_region(s: &str) -> std::result::Result<String, String> {
+    let r = region(s);
+    if r.is_empty() || !r.chars().all(|c| c.is_ascii_alphanumeric()) {
+        return Err(format!("{s:?} is not an Azure region name (e.g. westeurope)"));
+    }
+    Ok(r)
+}
+
 /// `sw-provision azure ...`.
 #[derive(Args, Debug)]
 #[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
@@ -166,7 +184,7 @@ pub struct ReplicaArgs {
     #[arg(long, value_name = "NAME|ID")]
     pub of: String,
     /// Region of the replica (default: the primary's).
-    #[arg(long, value_name = "REGION")]
+    #[arg(long, value_name = "REGION", value_parser = parse_region)]
     pub location: Option<String>,
     /// Env file holding the primary's DATABASE_URL; gains DATABASE_URL_READONLY.
     #[arg(long, value_name = "FILE")]
@@ -350,7 +368,7 @@ fn replica(a: &ReplicaArgs, pretty: bool) -> Result<()> {
     let location = a
         .location
         .clone()
-        .or_else(|| primary.get("location").and_then(Value::as_str).map(str::to_owned))
+        .or_else(|| primary.get("location").and_then(Value::as_str).map(region))
         .ok_or_else(|| Error::data("the primary has no location; pass --location"))?;
     let mut out = Output::stdout(pretty);
     let mut changes = Vec::new();
