@@ -427,6 +427,59 @@ fn the_time_budget_is_respected() {
 }
 
 #[test]
+fn a_running_vacuum_gives_way_to_a_session_queued_behind_it() {
+    let c = shared();
+    let db = c.fresh_db("vac_yield");
+    slow_table(c, &db, "slow");
+    let e = env();
+    let app = format!("swv_yield_{}", std::process::id());
+    let url = c.url(&db);
+    let child = cmd::command(BIN.as_ref())
+        .args([
+            "--db",
+            &url,
+            "--state-file",
+            e.state.to_str().unwrap(),
+            "--cost-delay",
+            "100ms",
+            "--cost-limit",
+            "1",
+            "--table",
+            "slow",
+            "--application-name",
+            &app,
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while !active_statements(c, &app).contains("VACUUM") {
+        assert!(start.elapsed() < Duration::from_secs(30), "VACUUM never started");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // An ALTER TABLE-like lock request queues behind our VACUUM: we cancel
+    // ours within a second or so instead of holding it (and every reader
+    // that would queue behind it) up until the VACUUM ends.
+    let t = Instant::now();
+    c.psql(
+        &db,
+        "SET lock_timeout = '20s'; BEGIN; LOCK TABLE slow IN ACCESS EXCLUSIVE MODE; COMMIT;",
+    );
+    assert!(t.elapsed() < Duration::from_secs(10), "waited {:?}", t.elapsed());
+    let out: Run = child.wait_with_output().unwrap().into();
+    out.expect_code(0);
+    let rec = out.one("vacuum.table");
+    assert_eq!(rec["status"], "skipped", "{out:?}");
+    let why = rec["skip_reason"].as_str().unwrap();
+    assert!(
+        why.starts_with("yielded: pid") && why.contains("AccessExclusiveLock on slow"),
+        "{why}"
+    );
+    assert_eq!(active_statements(c, &app), "");
+}
+
+#[test]
 fn sigterm_cancels_our_statements_and_exits_75() {
     let c = shared();
     let db = c.fresh_db("vac_term");

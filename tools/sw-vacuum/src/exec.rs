@@ -5,6 +5,9 @@
 //! - VACUUM and ANALYZE run with SKIP_LOCKED (never queued); whether they
 //!   were skipped anyway is read back from the vacuum/analyze counters.
 //!   REINDEX CONCURRENTLY runs under `lock_timeout` (default 1 s).
+//! - While a statement runs, a session queued behind one of its locks
+//!   makes us cancel it (autovacuum's behaviour), except for
+//!   wraparound-urgent vacuums and VACUUM FULL.
 //! - `--time-budget`: an action whose estimate (from its size and past
 //!   runs in the state file) does not fit in what is left is not started;
 //!   each statement gets `statement_timeout` = the time left.
@@ -363,7 +366,7 @@ async fn run_all(ctx: Rc<Ctx>, target: Target) -> Result<()> {
 }
 
 /// One worker session: throttling set, pid recorded for cancellation.
-async fn worker_session(ctx: &Ctx, target: &Target) -> Result<Client> {
+async fn worker_session(ctx: &Ctx, target: &Target) -> Result<(Client, i32)> {
     let c = connect(ctx, target, Duration::ZERO).await?;
     let setup = format!(
         "SET vacuum_cost_delay = {}; SET vacuum_cost_limit = {}",
@@ -379,12 +382,12 @@ async fn worker_session(ctx: &Ctx, target: &Target) -> Result<Client> {
         .pg_context(|| "reading our backend pid".into())?
         .get(0);
     ctx.pids.borrow_mut().push(pid);
-    Ok(c)
+    Ok((c, pid))
 }
 
 async fn run_database(ctx: &Rc<Ctx>, target: &Target) -> Result<()> {
     let mut clients = vec![worker_session(ctx, target).await?];
-    let snap = crate::snapshot::take(&clients[0]).await?;
+    let snap = crate::snapshot::take(&clients[0].0).await?;
     let filter = Filter {
         include: ctx.cli.tables.clone(),
         exclude: ctx.cli.exclude_tables.clone(),
@@ -439,7 +442,7 @@ async fn run_database(ctx: &Rc<Ctx>, target: &Target) -> Result<()> {
         clients.push(worker_session(ctx, target).await?);
     }
     let queue: RefCell<VecDeque<Vec<Item>>> = RefCell::new(groups.into_iter().map(|(_, v)| v).collect());
-    let workers = clients.iter().map(|c| worker(ctx, c, &queue));
+    let workers = clients.iter().map(|(c, pid)| worker(ctx, c, *pid, &queue));
     let results = futures_util::future::join_all(workers).await;
     ctx.pids.borrow_mut().clear();
     results.into_iter().collect::<Result<Vec<()>>>()?;
@@ -469,12 +472,12 @@ fn emit(ctx: &Ctx, rec: TableRec) -> Result<()> {
     ctx.out.borrow_mut().record("vacuum.table", &rec)
 }
 
-async fn worker(ctx: &Ctx, client: &Client, queue: &RefCell<VecDeque<Vec<Item>>>) -> Result<()> {
+async fn worker(ctx: &Ctx, client: &Client, pid: i32, queue: &RefCell<VecDeque<Vec<Item>>>) -> Result<()> {
     loop {
         let next = queue.borrow_mut().pop_front();
         let Some(group) = next else { return Ok(()) };
         for it in group {
-            let rec = run_item(ctx, client, &it).await?;
+            let rec = run_item(ctx, client, pid, &it).await?;
             emit(ctx, rec)?;
         }
     }
@@ -639,7 +642,7 @@ fn qualified_object(it: &Item) -> String {
     )
 }
 
-async fn run_item(ctx: &Ctx, client: &Client, it: &Item) -> Result<TableRec> {
+async fn run_item(ctx: &Ctx, client: &Client, pid: i32, it: &Item) -> Result<TableRec> {
     let est = ctx.state.borrow().estimate_ms(it);
     let rec = TableRec::for_item(it, est);
     if ctx.cancel.get() {
@@ -680,7 +683,7 @@ async fn run_item(ctx: &Ctx, client: &Client, it: &Item) -> Result<TableRec> {
     rec.dead_tuples_before = before.dead;
     rec.size_before_bytes = before.bytes;
     let t0 = Instant::now();
-    let result = client.batch_execute(&it.sql).await;
+    let (result, yielded) = run_yielding(ctx, client, pid, it).await;
     let ms = sw_core::duration::millis(t0.elapsed());
     rec.duration_ms = Some(ms);
     let _ = client.batch_execute("SET statement_timeout = 0").await;
@@ -699,6 +702,9 @@ async fn run_item(ctx: &Ctx, client: &Client, it: &Item) -> Result<TableRec> {
         };
         match code.as_str() {
             "55P03" => return Ok(rec.skip(format!("lock_timeout: {}{leftover}", err.message()))),
+            "57014" if yielded.is_some() && !ctx.cancel.get() => {
+                return Ok(rec.skip(format!("{}{leftover}", yielded.unwrap_or_default())));
+            }
             "57014" if ctx.cancel.get() => {
                 rec.status = "canceled";
                 rec.error = Some(format!("cancelled by SIGTERM/SIGINT{leftover}"));
@@ -735,6 +741,86 @@ async fn run_item(ctx: &Ctx, client: &Client, it: &Item) -> Result<TableRec> {
     }
     ctx.state.borrow_mut().record(it, ms);
     Ok(rec)
+}
+
+/// How often a running action looks for sessions waiting on its locks.
+const YIELD_CHECK: Duration = Duration::from_millis(500);
+
+/// Whether an action gives way to a session queued behind its lock, as
+/// autovacuum does: all but wraparound-urgent vacuums and VACUUM FULL
+/// (asked for by name, and blocking by nature).
+fn yields(it: &Item) -> bool {
+    it.score < 3.0 && it.action != Action::VacuumFull
+}
+
+/// Run the action's statement. Meanwhile, from the side connection, look
+/// for another session waiting for a lock this session holds (an ALTER
+/// TABLE queued behind our VACUUM would queue every reader behind it): then
+/// cancel our statement and return why (the action is reported skipped).
+async fn run_yielding(
+    ctx: &Ctx,
+    client: &Client,
+    pid: i32,
+    it: &Item,
+) -> (std::result::Result<(), tokio_postgres::Error>, Option<String>) {
+    let exec = client.batch_execute(&it.sql);
+    tokio::pin!(exec);
+    if !yields(it) {
+        return (exec.await, None);
+    }
+    let why = tokio::select! {
+        r = &mut exec => return (r, None),
+        why = waiter_behind(ctx, pid) => why,
+    };
+    log::info!("{}: {why}; cancelling it", it.sql);
+    let side = ctx.side.borrow().clone();
+    if let Some(side) = side {
+        // Only this statement, and only while it still runs.
+        let r = side
+            .query(
+                "SELECT pg_cancel_backend(pid) FROM pg_stat_activity
+                 WHERE pid = $1 AND state = 'active' AND query = $2",
+                &[&pid, &it.sql],
+            )
+            .await;
+        if let Err(e) = r {
+            log::warn!("cancelling our statement to let pid wait less: {e}");
+        }
+    }
+    (exec.await, Some(why))
+}
+
+/// Resolves once another session waits for a lock `pid` holds.
+async fn waiter_behind(ctx: &Ctx, pid: i32) -> String {
+    loop {
+        tokio::time::sleep(YIELD_CHECK).await;
+        let side = ctx.side.borrow().clone();
+        let Some(side) = side else { continue };
+        let ours = ctx.pids.borrow().clone();
+        let row = side
+            .query_opt(
+                "SELECT w.pid, w.mode, COALESCE(c.relname::text, w.locktype)
+                 FROM pg_locks w LEFT JOIN pg_class c ON c.oid = w.relation AND w.database =
+                   (SELECT oid FROM pg_database WHERE datname = current_database())
+                 WHERE NOT w.granted AND w.pid <> ALL($2) AND $1 = ANY(pg_blocking_pids(w.pid))
+                 LIMIT 1",
+                &[&pid, &ours],
+            )
+            .await;
+        match row {
+            Ok(Some(r)) => {
+                let waiter: Option<i32> = r.get(0);
+                let mode: String = r.get(1);
+                let what: String = r.get(2);
+                return format!(
+                    "yielded: pid {} was waiting for {mode} on {what} behind us",
+                    waiter.map_or_else(|| "?".to_owned(), |p| p.to_string())
+                );
+            }
+            Ok(None) => {}
+            Err(e) => log::warn!("looking for sessions waiting on our locks: {e}"),
+        }
+    }
 }
 
 /// After a failed REINDEX CONCURRENTLY: drop the invalid `_ccnew` copy it

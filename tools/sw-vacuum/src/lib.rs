@@ -58,7 +58,8 @@ impl ConnOpts {
 ///
 /// Ranks tables by wraparound urgency, then dead tuples, then stale or
 /// missing statistics, then index bloat; never waits in a lock queue
-/// (SKIP_LOCKED, a conflicting-lock check, lock_timeout); never runs VACUUM
+/// (SKIP_LOCKED, a conflicting-lock check, lock_timeout) and cancels its own
+/// statement when a session queues behind its lock; never runs VACUUM
 /// FULL unless a table is named with --vacuum-full. Prints vacuum.plan
 /// records with --dry-run, else one vacuum.table record per action and a
 /// summary.
