@@ -878,6 +878,45 @@ mod tests {
     }
 
     #[test]
+    fn wraparound_urgent_vacuums_and_vacuum_full_do_not_give_way() {
+        use crate::snapshot::{Snapshot, Table};
+        let table = |name: &str, xid_age: i64| Table {
+            oid: i64::from(name.as_bytes()[0]),
+            schema: "public".into(),
+            table: name.into(),
+            heap_bytes: 8192,
+            toast_bytes: 0,
+            reltuples: 10_000.0,
+            xid_age,
+            mxid_age: 0,
+            live_tuples: 5_000,
+            dead_tuples: 5_000,
+            mod_since_analyze: 0,
+            never_analyzed: false,
+            vacuum_running: None,
+            partitioned: false,
+        };
+        let snap = Snapshot {
+            database: "app".into(),
+            block_size: 8192,
+            freeze_max_age: 200_000_000,
+            multixact_freeze_max_age: 400_000_000,
+            server_version_num: 150_000,
+            tables: vec![table("dead", 1_000), table("old", 190_000_000), table("full", 1_000)],
+            indexes: Vec::new(),
+        };
+        let p = Policy {
+            vacuum_full: vec!["public.full".into()],
+            ..Policy::default()
+        };
+        let items = plan::plan(&snap, &p);
+        let by = |t: &str| items.iter().find(|i| i.table == t).map(yields);
+        assert_eq!(by("dead"), Some(true));
+        assert_eq!(by("old"), Some(false));
+        assert_eq!(by("full"), Some(false));
+    }
+
+    #[test]
     fn statement_timeout_fits_the_setting() {
         assert_eq!(statement_timeout_ms(Duration::ZERO), 1);
         assert_eq!(statement_timeout_ms(Duration::from_secs(90)), 90_000);
