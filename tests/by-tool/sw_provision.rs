@@ -1058,3 +1058,59 @@ fn azure_replica_status_and_delete() {
         false
     );
 }
+
+#[test]
+fn azure_cli_tokens_come_from_az_on_the_path() {
+    let fake = FakeArm::start();
+    fake.with(|s| s.in_progress_polls = 0);
+    let tmp = tempfile::tempdir().unwrap();
+    let ef = tmp.path().join("db.env");
+    azure(&fake, &example_args(ef.to_str().unwrap(), &[])).expect_code(0);
+    // A stand-in `az` that records its arguments and prints what
+    // `az account get-access-token -o json` prints.
+    let bin = tmp.path().join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    let args_file = tmp.path().join("az.args");
+    std::fs::write(
+        bin.join("az"),
+        format!(
+            "#!/bin/sh\necho \"$@\" > '{}'\necho '{{\"accessToken\":\"fake-token-cli\",\"expiresOn\":\"2030-01-02 03:04:05.000000\",\"expires_on\":1893553445,\"tokenType\":\"Bearer\"}}'\n",
+            args_file.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(bin.join("az"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
+    // Both asked for (--auth azure-cli) and picked by auto when no secret
+    // or identity variables are set and `az` is on PATH.
+    for auth in ["azure-cli", "auto"] {
+        let mut c = cmd::command(BIN.as_ref());
+        c.envs(fake.env())
+            .env_remove("AZURE_CLIENT_SECRET")
+            .env_remove("AZURE_FEDERATED_TOKEN_FILE")
+            .env_remove("IDENTITY_ENDPOINT")
+            .env("PATH", &path)
+            .args([
+                "azure",
+                "status",
+                "--auth",
+                auth,
+                "--resource-group",
+                "exampleresourcegroup",
+            ])
+            .args(["--name", "exampleserver"]);
+        let r = cmd::run_cmd(&mut c, None);
+        assert_eq!(
+            r.expect_code(0).one("provision.azure.status")["state"],
+            "Ready",
+            "{auth}"
+        );
+        let args = std::fs::read_to_string(&args_file).unwrap();
+        assert!(
+            args.contains("account get-access-token") && args.contains(&format!("{}/.default", fake.url)),
+            "{args}"
+        );
+        std::fs::remove_file(&args_file).unwrap();
+        assert!(!r.stderr.contains("fake-token-cli"));
+    }
+}
