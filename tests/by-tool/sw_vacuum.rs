@@ -480,6 +480,47 @@ fn a_running_vacuum_gives_way_to_a_session_queued_behind_it() {
 }
 
 #[test]
+fn a_table_dropped_after_the_plan_is_skipped_not_failed() {
+    let c = shared();
+    let db = c.fresh_db("vac_gone");
+    slow_table(c, &db, "slow");
+    bloated(c, &db, "gone", 2_000, 10);
+    let e = env();
+    let app = format!("swv_gone_{}", std::process::id());
+    let url = c.url(&db);
+    // One job: "slow" (more dead tuples) first, then "gone".
+    let child = cmd::command(BIN.as_ref())
+        .args(["--db", &url, "--state-file", e.state.to_str().unwrap()])
+        .args(["--cost-delay", "100ms", "--cost-limit", "1", "--table", "public.*"])
+        .args(["--application-name", &app])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while !active_statements(c, &app).contains("VACUUM") {
+        assert!(start.elapsed() < Duration::from_secs(30), "VACUUM never started");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    c.psql(&db, "DROP TABLE gone");
+    // (and make the slow one give way, so the run moves on)
+    c.psql(
+        &db,
+        "SET lock_timeout = '20s'; BEGIN; LOCK TABLE slow IN ACCESS EXCLUSIVE MODE; COMMIT;",
+    );
+    let out: Run = child.wait_with_output().unwrap().into();
+    out.expect_code(0);
+    let recs = of_kind(&out, "vacuum.table");
+    let gone = for_table(&recs, "gone");
+    assert_eq!(gone[0]["status"], "skipped", "{out:?}");
+    assert!(
+        gone[0]["skip_reason"].as_str().unwrap().starts_with("no longer exists"),
+        "{out:?}"
+    );
+    assert_eq!(out.one("summary")["failed"], 0);
+}
+
+#[test]
 fn sigterm_cancels_our_statements_and_exits_75() {
     let c = shared();
     let db = c.fresh_db("vac_term");

@@ -568,6 +568,8 @@ struct Stats {
     bytes: Option<i64>,
     /// The table's relfilenode: VACUUM FULL gives it a new one.
     filenode: Option<i64>,
+    /// The table (by oid) and the object (by name) still exist.
+    exists: bool,
 }
 
 async fn stats(client: &Client, it: &Item, qualified: &str) -> Result<Stats> {
@@ -575,12 +577,14 @@ async fn stats(client: &Client, it: &Item, qualified: &str) -> Result<Stats> {
     let sql = if it.action.on_index() {
         "SELECT s.n_dead_tup, COALESCE(s.vacuum_count, 0), COALESCE(s.analyze_count, 0),
            (SELECT pg_relation_size(to_regclass($2))),
-           (SELECT pg_relation_filenode(x.relid::oid)::int8)
+           (SELECT pg_relation_filenode(x.relid::oid)::int8),
+           EXISTS (SELECT 1 FROM pg_class WHERE oid = x.relid::oid) AND to_regclass($2) IS NOT NULL
          FROM (SELECT $1::int8 AS relid) x LEFT JOIN pg_stat_all_tables s ON s.relid = x.relid::oid"
     } else {
         "SELECT s.n_dead_tup, COALESCE(s.vacuum_count, 0), COALESCE(s.analyze_count, 0),
            (SELECT pg_table_size(to_regclass($2))),
-           (SELECT pg_relation_filenode(x.relid::oid)::int8)
+           (SELECT pg_relation_filenode(x.relid::oid)::int8),
+           EXISTS (SELECT 1 FROM pg_class WHERE oid = x.relid::oid) AND to_regclass($2) IS NOT NULL
          FROM (SELECT $1::int8 AS relid) x LEFT JOIN pg_stat_all_tables s ON s.relid = x.relid::oid"
     };
     let row = client
@@ -593,6 +597,7 @@ async fn stats(client: &Client, it: &Item, qualified: &str) -> Result<Stats> {
         analyzes: row.get(2),
         bytes: row.get(3),
         filenode: row.get(4),
+        exists: row.get(5),
     })
 }
 
@@ -634,6 +639,9 @@ async fn conflicting_lock(client: &Client, it: &Item) -> Result<Option<String>> 
     }))
 }
 
+/// Skip reason for an object dropped or renamed after the snapshot.
+const GONE: &str = "no longer exists: dropped or renamed since the plan was made";
+
 fn qualified_object(it: &Item) -> String {
     format!(
         "{}.{}",
@@ -671,6 +679,9 @@ async fn run_item(ctx: &Ctx, client: &Client, pid: i32, it: &Item) -> Result<Tab
         Err(e) if e.exit() == Exit::TempFail => return Ok(rec.skip(format!("locked: {e}"))),
         Err(e) => return Err(e),
     };
+    if !before.exists {
+        return Ok(rec.skip(GONE));
+    }
     // The statement may run until the window ends (0 = no limit).
     // (statement_timeout is an int4 of milliseconds: a longer window is no limit.)
     let timeout = remaining(ctx).map_or(0, statement_timeout_ms);
@@ -701,6 +712,8 @@ async fn run_item(ctx: &Ctx, client: &Client, pid: i32, it: &Item) -> Result<Tab
             String::new()
         };
         match code.as_str() {
+            // undefined_table / undefined_object: dropped or renamed just now.
+            "42P01" | "42704" if !ctx.cancel.get() => return Ok(rec.skip(format!("{GONE}{leftover}"))),
             "55P03" => return Ok(rec.skip(format!("lock_timeout: {}{leftover}", err.message()))),
             "57014" if yielded.is_some() && !ctx.cancel.get() => {
                 return Ok(rec.skip(format!("{}{leftover}", yielded.unwrap_or_default())));
