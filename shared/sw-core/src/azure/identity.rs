@@ -168,10 +168,26 @@ impl Identity {
         client_id: String,
         token_file: std::path::PathBuf,
     ) -> Result<Identity> {
+        Identity::workload_at(resource, None, tenant_id, client_id, token_file)
+    }
+
+    /// Workload identity at a given authority host (sovereign clouds;
+    /// `None`: `AZURE_AUTHORITY_HOST`, else the public cloud). https only.
+    pub fn workload_at(
+        resource: &str,
+        authority: Option<&str>,
+        tenant_id: String,
+        client_id: String,
+        token_file: std::path::PathBuf,
+    ) -> Result<Identity> {
+        let mut client_options = client_options();
+        if let Some(host) = authority {
+            let mut cloud = azure_core::cloud::CustomConfiguration::default();
+            cloud.authority_host = host.to_owned();
+            client_options.cloud = Some(Arc::new(cloud.into()));
+        }
         let o = azure_identity::WorkloadIdentityCredentialOptions {
-            credential_options: azure_identity::ClientAssertionCredentialOptions {
-                client_options: client_options(),
-            },
+            credential_options: azure_identity::ClientAssertionCredentialOptions { client_options },
             tenant_id: Some(tenant_id),
             client_id: Some(client_id),
             token_file_path: Some(token_file),

@@ -223,8 +223,9 @@ pub fn token_source_from_env(env: &Env, ep: &Endpoints, method: AuthMethod) -> R
         AuthMethod::ClientSecret => Box::new(Credential::client_secret(env, ep)?),
         AuthMethod::WorkloadIdentity => {
             let why = "workload-identity authentication";
-            Box::new(Identity::workload(
+            Box::new(Identity::workload_at(
                 &resource,
+                Some(&ep.authority),
                 need(env, "AZURE_TENANT_ID", why)?,
                 need(env, "AZURE_CLIENT_ID", why)?,
                 PathBuf::from(need(env, "AZURE_FEDERATED_TOKEN_FILE", why)?),
@@ -257,6 +258,27 @@ mod tests {
         .unwrap_err();
         assert_eq!(e.exit(), crate::Exit::NoPerm);
         assert!(e.to_string().contains("invalid_client"));
+    }
+
+    #[test]
+    fn workload_identity_uses_the_configured_authority() {
+        let dir = std::env::temp_dir().join(format!("sw-wi-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("token");
+        std::fs::write(&file, "federated").unwrap();
+        let env = Env::fixed([
+            ("AZURE_TENANT_ID", "00000000-0000-0000-0000-000000000001"),
+            ("AZURE_CLIENT_ID", "c"),
+            ("AZURE_FEDERATED_TOKEN_FILE", file.to_str().unwrap()),
+        ]);
+        // --token-endpoint reaches azure_identity (which insists on https).
+        let ep = Endpoints::from_env(&env, None, Some("http://127.0.0.1:9"));
+        let e = token_source_from_env(&env, &ep, AuthMethod::WorkloadIdentity)
+            .err()
+            .unwrap();
+        let _ = std::fs::remove_dir_all(&dir);
+        assert!(e.to_string().contains("http://127.0.0.1:9"), "{e}");
+        assert_eq!(e.exit(), crate::Exit::Config);
     }
 
     #[test]
