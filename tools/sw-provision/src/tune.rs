@@ -114,6 +114,54 @@ pub fn params(h: &Host) -> Vec<(String, String)> {
     v.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
 }
 
+/// Memory parameters sized from the host.
+const SIZED: &[&str] = &[
+    "shared_buffers",
+    "effective_cache_size",
+    "work_mem",
+    "maintenance_work_mem",
+    "wal_buffers",
+];
+
+/// A memory setting as PostgreSQL writes it (`6026MB`, `10485kB`), in bytes.
+fn setting_bytes(v: &str) -> Option<u64> {
+    let split = v.find(|c: char| !c.is_ascii_digit())?;
+    let (n, unit) = v.split_at(split);
+    let n: u64 = n.parse().ok()?;
+    let mul = match unit {
+        "kB" => 1024,
+        "MB" => MB,
+        "GB" => GB,
+        _ => return None,
+    };
+    n.checked_mul(mul)
+}
+
+/// Keep the value a cluster already has for a host-sized memory parameter
+/// when it is within 10% of the newly tuned one: a host whose memory reads
+/// a little differently after a reboot must not restart the server on a
+/// re-run. Values given with `--param` are always taken as given.
+pub fn keep_close(
+    mut want: Vec<(String, String)>,
+    have: &[(String, String)],
+    given: &[(String, String)],
+) -> Vec<(String, String)> {
+    for (k, v) in &mut want {
+        if !SIZED.contains(&k.as_str()) || given.iter().any(|(g, _)| g == k) {
+            continue;
+        }
+        let Some((_, old)) = have.iter().find(|(h, _)| h == k) else {
+            continue;
+        };
+        if let (Some(w), Some(o)) = (setting_bytes(v), setting_bytes(old))
+            && w.abs_diff(o) <= w / 10
+        {
+            v.clone_from(old);
+        }
+    }
+    want
+}
+
 /// Parameters that take effect only after a restart (the rest reload).
 pub fn needs_restart(name: &str) -> bool {
     matches!(
@@ -172,6 +220,33 @@ mod tests {
         assert_eq!(get(&p, "work_mem"), "5242kB");
         assert_eq!(get(&p, "max_wal_size"), "1024MB");
         assert_eq!(get(&p, "random_page_cost"), "4");
+    }
+
+    #[test]
+    fn small_memory_differences_keep_the_current_values() {
+        let kv = |k: &str, v: &str| (k.to_owned(), v.to_owned());
+        let want = vec![
+            kv("shared_buffers", "262MB"),
+            kv("work_mem", "20000kB"),
+            kv("port", "5433"),
+        ];
+        let have = vec![
+            kv("shared_buffers", "256MB"),
+            kv("work_mem", "10000kB"),
+            kv("port", "5432"),
+        ];
+        let got = keep_close(want.clone(), &have, &[]);
+        assert_eq!(
+            got,
+            [
+                kv("shared_buffers", "256MB"),
+                kv("work_mem", "20000kB"),
+                kv("port", "5433")
+            ]
+        );
+        // --param wins as given.
+        let got = keep_close(want, &have, &[kv("shared_buffers", "262MB")]);
+        assert_eq!(got[0], kv("shared_buffers", "262MB"));
     }
 
     #[test]

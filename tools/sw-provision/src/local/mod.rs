@@ -523,12 +523,12 @@ fn converge(cx: &mut Ctx<'_>, host: &Host, role: &str, env_file: &Path) -> Resul
         cx.runner.hand_over(&tls_dir)?;
     }
     // 3. Parameters.
-    let want = desired_settings(cx, host);
     let have = if existed {
         cx.cluster.read_settings()?
     } else {
         Vec::new()
     };
+    let want = tune::keep_close(desired_settings(cx, host), &have, &a.params);
     let mut restart_for = Vec::new();
     if have != want {
         let differing: Vec<String> = want
