@@ -107,7 +107,12 @@ pub fn main<C: Tool>(run: fn(C) -> Result<()>) -> ExitCode {
             crate::secret::redact(&msg).replace('\n', " ")
         );
     }));
-    let cli = match C::try_parse() {
+    // A panicking value parser is an internal error (70) like any other.
+    let parsed = match std::panic::catch_unwind(C::try_parse) {
+        Ok(p) => p,
+        Err(_) => return ExitCode::from(Exit::Software.code()),
+    };
+    let cli = match parsed {
         Ok(c) => c,
         Err(e) => return clap_exit(name, &e),
     };
