@@ -617,6 +617,15 @@ fn azure_create_sends_the_official_shapes_polls_and_converges() {
     let url = env.get("DATABASE_URL").unwrap();
     let pw = put["properties"]["administratorLoginPassword"].as_str().unwrap();
     assert!(url.starts_with(&format!("postgresql://exampleadministratorlogin:{pw}@exampleserver.postgres.database.azure.com:5432/exampledatabase?sslmode=verify-full")), "{url}");
+    // The roots: the system's CA bundle as a file (libpq 15 and most
+    // drivers read sslrootcert as a path), `system` only when there is none.
+    let root = sw_core::conninfo::parse(url).unwrap()["sslrootcert"].clone();
+    if Path::new("/etc/ssl/certs/ca-certificates.crt").is_file() {
+        assert_eq!(root, "/etc/ssl/certs/ca-certificates.crt");
+    } else {
+        assert!(root == "system" || Path::new(&root).is_file(), "{root}");
+    }
+    assert!(!env.get("DATABASE_URL_JDBC").unwrap().contains("sslrootcert"));
     for k in [
         "DATABASE_URL_SQLALCHEMY",
         "DATABASE_URL_JDBC",

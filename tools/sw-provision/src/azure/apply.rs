@@ -826,8 +826,19 @@ fn write_env(
         u => u,
     };
     // Azure's server certificates chain to public roots: verify-full against
-    // the system store (libpq >= 16 understands sslrootcert=system).
-    let mut vars = crate::local::connection_vars(&fqdn, 5432, database, user, pw, "system");
+    // the system's CA bundle, named as a file (libpq before 16, and drivers
+    // such as node-postgres, read sslrootcert as a path and know no
+    // `system`); JDBC uses the Java trust store.
+    let roots = system_ca_bundle();
+    let mut vars = crate::local::connection_vars(&fqdn, 5432, database, user, pw, &roots);
+    if roots != "system" {
+        let jdbc = crate::local::connection_vars(&fqdn, 5432, database, user, pw, "system");
+        for (k, v) in &mut vars {
+            if let Some((_, j)) = jdbc.iter().find(|(jk, _)| jk == k && k == "DATABASE_URL_JDBC") {
+                v.clone_from(j);
+            }
+        }
+    }
     // The replica's read-only URL (from `azure replica`) follows the password.
     if let Some(mut p) = env
         .get("DATABASE_URL_READONLY")
@@ -849,6 +860,19 @@ fn write_env(
     }
     env.write(path)?;
     Ok(true)
+}
+
+/// The system's CA bundle file (Debian/Ubuntu, RHEL, Alpine/BSD), else
+/// libpq's `system` (which libpq >= 16 resolves itself).
+fn system_ca_bundle() -> String {
+    [
+        "/etc/ssl/certs/ca-certificates.crt",
+        "/etc/pki/tls/certs/ca-bundle.crt",
+        "/etc/ssl/cert.pem",
+    ]
+    .iter()
+    .find(|p| std::path::Path::new(p).is_file())
+    .map_or_else(|| "system".to_owned(), |p| (*p).to_owned())
 }
 
 /// A postgresql:// URL from conninfo parameters.
