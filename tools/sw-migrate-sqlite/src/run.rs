@@ -15,7 +15,7 @@ use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
 use rusqlite::Connection;
 use serde::Serialize;
-use std::hash::{DefaultHasher, Hasher};
+use std::hash::Hasher;
 use sw_core::output::Output;
 use sw_core::pg::{quote_ident as q, quote_literal};
 use sw_core::{Error, PgContext, Result};
@@ -1125,6 +1125,38 @@ fn getrandom_fill(b: &mut [u8]) -> std::io::Result<()> {
     File::open("/dev/urandom")?.read_exact(b)
 }
 
+/// The per-row content hash: a multiply-rotate mix over 8-byte words with
+/// a final avalanche (fast; both sides are hashed by this same code).
+#[derive(Default)]
+struct RowHasher(u64);
+
+impl Hasher for RowHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        const K: u64 = 0x517c_c1b7_2722_0a95;
+        let mut h = self.0;
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(c);
+            h = (h.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(K);
+        }
+        let rest = chunks.remainder();
+        let mut w = [0u8; 8];
+        w[..rest.len()].copy_from_slice(rest);
+        h = (h.rotate_left(5) ^ u64::from_le_bytes(w) ^ ((rest.len() as u64) << 59)).wrapping_mul(K);
+        self.0 = h;
+    }
+
+    fn finish(&self) -> u64 {
+        let mut k = self.0;
+        k ^= k >> 33;
+        k = k.wrapping_mul(0xff51_afd7_ed55_8ccd);
+        k ^= k >> 33;
+        k = k.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+        k ^ (k >> 33)
+    }
+}
+
 /// Row count and checksum over a binary COPY stream (same hashing as the reader).
 struct RowSums {
     buf: Vec<u8>,
@@ -1179,7 +1211,7 @@ impl RowSums {
                 self.pos = end;
                 break;
             }
-            let mut h = DefaultHasher::new();
+            let mut h = RowHasher::default();
             if !self.no_cols {
                 let mut i = 2;
                 for _ in 0..n {
@@ -1276,7 +1308,7 @@ fn read_table(
         stats.read += 1;
         row_buf.clear();
         row_buf.extend_from_slice(&ncols.to_be_bytes());
-        let mut hasher = DefaultHasher::new();
+        let mut hasher = RowHasher::default();
         let mut bad: Option<(usize, String)> = None;
         for (i, c) in job.cols.iter().enumerate() {
             let v = row

@@ -2,7 +2,7 @@
 //! Every conversion either keeps the value exactly (by the documented rule)
 //! or fails with the rule it breaks: nothing is changed silently.
 
-use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Timelike};
+use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime};
 use rusqlite::types::ValueRef;
 
 /// The PostgreSQL column types we write, as the server reports them.
@@ -541,21 +541,52 @@ pub fn parse_iso(s: &str) -> Option<NaiveDateTime> {
     } else {
         (s, 0)
     };
-    let dt = if body.len() == 10 {
-        NaiveDate::parse_from_str(body, "%Y-%m-%d")
-            .ok()?
-            .and_time(NaiveTime::MIN)
-    } else {
-        let norm = body.replacen('T', " ", 1);
-        let parsed = NaiveDateTime::parse_from_str(&norm, "%Y-%m-%d %H:%M:%S%.f")
-            .or_else(|_| NaiveDateTime::parse_from_str(&norm, "%Y-%m-%d %H:%M"))
-            .ok()?;
-        if parsed.nanosecond() % 1000 != 0 {
+    let dt = iso_body(body.as_bytes())?;
+    Some(dt - chrono::Duration::seconds(offset_secs))
+}
+
+/// `YYYY-MM-DD`, or that plus `[ T]HH:MM[:SS[.f]]` with at most microsecond
+/// precision (digits past the sixth must be zero).
+fn iso_body(b: &[u8]) -> Option<NaiveDateTime> {
+    fn num(b: &[u8]) -> Option<u32> {
+        if b.is_empty() || !b.iter().all(u8::is_ascii_digit) {
             return None;
         }
-        parsed
-    };
-    Some(dt - chrono::Duration::seconds(offset_secs))
+        Some(b.iter().fold(0u32, |a, d| a * 10 + u32::from(d - b'0')))
+    }
+    if b.len() < 10 || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    let date = NaiveDate::from_ymd_opt(i32::try_from(num(&b[..4])?).ok()?, num(&b[5..7])?, num(&b[8..10])?)?;
+    if b.len() == 10 {
+        return Some(date.and_time(NaiveTime::MIN));
+    }
+    if b.len() < 16 || !(b[10] == b' ' || b[10] == b'T') || b[13] != b':' {
+        return None;
+    }
+    let (h, mi) = (num(&b[11..13])?, num(&b[14..16])?);
+    let (mut sec, mut micros) = (0, 0);
+    if b.len() > 16 {
+        if b.len() < 19 || b[16] != b':' {
+            return None;
+        }
+        sec = num(&b[17..19])?;
+        if b.len() > 19 {
+            let frac = &b[20..];
+            if b[19] != b'.' || frac.is_empty() || frac.len() > 9 || !frac.iter().all(u8::is_ascii_digit) {
+                return None;
+            }
+            if frac.len() > 6 && frac[6..].iter().any(|d| *d != b'0') {
+                return None;
+            }
+            let mut us = 0;
+            for k in 0..6 {
+                us = us * 10 + frac.get(k).map_or(0, |d| u32::from(d - b'0'));
+            }
+            micros = us;
+        }
+    }
+    Some(date.and_time(NaiveTime::from_hms_micro_opt(h, mi, sec, micros)?))
 }
 
 /// Check a default literal the same way as data (for DDL defaults).
