@@ -218,6 +218,12 @@ fn point_in_time_restores_are_exact_for_time_and_lsn() {
     a.tc.psql("postgres", "INSERT INTO t VALUES (2)");
     let lsn = a.tc.psql("postgres", "SELECT pg_current_wal_insert_lsn()");
     a.tc.psql("postgres", "INSERT INTO t VALUES (3)");
+    // After the last commit but before its segment is archived: no commit
+    // after it exists to prove recovery reached it.
+    let after_last = a.tc.psql(
+        "postgres",
+        "SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')",
+    );
     a.switch_and_wait();
 
     let (rec, port) = a.restore_started("by_time", &["--target-time", &t1]);
@@ -259,6 +265,10 @@ fn point_in_time_restores_are_exact_for_time_and_lsn() {
     ]);
     r.expect_code(65);
     assert!(r.stderr.contains("past the end"), "{r:?}");
+    assert!(!dir.exists());
+    let r = a.restore_cmd(&["--pgdata", dir.to_str().unwrap(), "--target-time", &after_last]);
+    r.expect_code(65);
+    assert!(r.stderr.contains("last archived transaction ended at"), "{r:?}");
     assert!(!dir.exists());
 }
 

@@ -16,6 +16,7 @@ mod drill;
 mod restore;
 mod runbook;
 mod walfetch;
+mod walscan;
 
 use clap::{Parser, Subcommand};
 use sw_core::cli::{CommonOpts, Tool};

@@ -185,7 +185,13 @@ fn pick_area(repo: &Repo, sysid: Option<&str>) -> Result<Area> {
 
 /// Choose the backup and check, without touching the target directory,
 /// that the archived WAL and timeline reach the target.
-pub fn plan(repo: &Repo, sysid: Option<&str>, backup_id: Option<&str>, target: Target) -> Result<Plan> {
+pub fn plan(
+    repo: &Repo,
+    bindir: &Bindir,
+    sysid: Option<&str>,
+    backup_id: Option<&str>,
+    target: Target,
+) -> Result<Plan> {
     let area = pick_area(repo, sysid)?;
     let backups = area.backups()?;
     if backups.is_empty() {
@@ -259,6 +265,26 @@ pub fn plan(repo: &Repo, sysid: Option<&str>, backup_id: Option<&str>, target: T
                     rfc3339(*t),
                     backup.id,
                     until_time.map(rfc3339).unwrap_or_default(),
+                    gap()
+                )));
+            }
+            // Recovery to a time stops at the first transaction end after
+            // it: without one in the reachable WAL it would run to the end
+            // and fail (or, worse, be mistaken for the target).
+            let last_xact =
+                crate::walscan::last_xact_time(bindir, &area, &objects, &chain, backup.start_lsn.segno(seg))?;
+            if last_xact.is_none_or(|x| x <= *t) {
+                return Err(Error::data(format!(
+                    "target time {} is past the end of the archive from backup {}: {}; recovery could not prove it reached the target. Pick an earlier time or --latest{}",
+                    rfc3339(*t),
+                    backup.id,
+                    last_xact.map_or_else(
+                        || "the archived WAL after the backup holds no transaction commit".to_owned(),
+                        |x| format!(
+                            "the last archived transaction ended at {}",
+                            x.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+                        )
+                    ),
                     gap()
                 )));
             }
@@ -404,10 +430,16 @@ pub fn execute(a: &RestoreArgs) -> Result<Outcome> {
     let pgdata = a.pgdata.as_ref().ok_or_else(|| Error::usage("--pgdata is required"))?;
     let repo = Repo::open(repo_path)?;
     let bindir = Bindir::find(a.bindir.as_deref(), &Env::process())?;
-    let runner = Runner::new(bindir, &a.os_user)?;
+    let runner = Runner::new(bindir.clone(), &a.os_user)?;
     let cluster = Cluster::new(pgdata, runner.clone())?;
     check_destination(&cluster)?;
-    let plan = plan(&repo, a.system_identifier.as_deref(), a.backup.as_deref(), target)?;
+    let plan = plan(
+        &repo,
+        &bindir,
+        a.system_identifier.as_deref(),
+        a.backup.as_deref(),
+        target,
+    )?;
     let exe = match &a.sw_restore {
         Some(p) => std::path::absolute(p).io_context(|| format!("resolving {}", q(p)))?,
         None => std::env::current_exe().io_context(|| "finding this program's path".into())?,
@@ -624,9 +656,24 @@ fn start_and_promote(
                 let lsn = f.get(2).map(|s| (*s).to_owned()).filter(|s| !s.is_empty());
                 let time = f.get(3).map(|s| (*s).to_owned()).filter(|s| !s.is_empty());
                 if !in_recovery {
+                    if plan.target != Target::Latest {
+                        // We asked recovery to pause at the target; leaving
+                        // recovery on its own means it never got there.
+                        let _ = cluster.stop(StopMode::Fast);
+                        return Err(Error::data(format!(
+                            "recovery ended without stopping at {} (reached {} / {}); the copy was stopped: do not use it",
+                            plan.target.describe(),
+                            lsn.unwrap_or_default(),
+                            time.unwrap_or_default()
+                        )));
+                    }
                     break (lsn, time);
                 }
                 if paused {
+                    if let Err(e) = check_reached(&plan.target, lsn.as_deref(), time.as_deref()) {
+                        let _ = cluster.stop(StopMode::Fast);
+                        return Err(e);
+                    }
                     psql(
                         cluster,
                         socket_dir,
@@ -700,6 +747,38 @@ fn start_and_promote(
     Ok(())
 }
 
+/// Once recovery paused at its target: the replayed LSN must have reached
+/// an LSN target, and no transaction after a time target may have been
+/// replayed. Anything else fails loudly rather than promote a wrong copy.
+pub fn check_reached(target: &Target, lsn: Option<&str>, time: Option<&str>) -> Result<()> {
+    match target {
+        Target::Lsn(want) => {
+            let got = lsn.map(Lsn::parse).transpose()?;
+            if got.is_none_or(|g| g < *want) {
+                return Err(Error::data(format!(
+                    "recovery paused at {} before the target lsn {want}; the copy was stopped: do not use it",
+                    lsn.unwrap_or("an unknown location")
+                )));
+            }
+        }
+        Target::Time(want) => {
+            if let Some(t) = time {
+                let got = DateTime::parse_from_rfc3339(t)
+                    .map_err(|e| Error::software(format!("the copy reported a replay time {t:?}: {e}")))?
+                    .with_timezone(&Utc);
+                if got > *want {
+                    return Err(Error::data(format!(
+                        "recovery replayed a transaction of {t}, after the target {}; the copy was stopped: do not use it",
+                        target.describe()
+                    )));
+                }
+            }
+        }
+        Target::Name(_) | Target::Immediate | Target::Latest => {}
+    }
+    Ok(())
+}
+
 pub fn run(a: &RestoreArgs, pretty: bool) -> Result<()> {
     let o = execute(a)?;
     Output::stdout(pretty).record("restore", &o)
@@ -714,4 +793,26 @@ pub fn archive_end(area: &Area) -> Result<Option<DateTime<Utc>>> {
     };
     let c = chain::walk(area, &objects, &histories, &b, None)?;
     Ok(c.last.map(|o| o.mtime))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_copy_paused_short_of_or_past_its_target_is_refused() {
+        let lsn = Target::Lsn(Lsn::parse("0/3000060").unwrap());
+        assert!(check_reached(&lsn, Some("0/3000100"), None).is_ok());
+        assert!(check_reached(&lsn, Some("0/3000060"), None).is_ok());
+        assert_eq!(
+            check_reached(&lsn, Some("0/3000000"), None).unwrap_err().exit(),
+            sw_core::Exit::DataErr
+        );
+        assert!(check_reached(&lsn, None, None).is_err());
+        let t = Target::Time("2026-11-27T00:00:00Z".parse().unwrap());
+        assert!(check_reached(&t, Some("0/1"), Some("2026-11-26T23:59:59.999999Z")).is_ok());
+        assert!(check_reached(&t, Some("0/1"), Some("2026-11-27T00:00:00.000000Z")).is_ok());
+        assert!(check_reached(&t, Some("0/1"), Some("2026-11-27T00:00:00.000001Z")).is_err());
+        assert!(check_reached(&t, Some("0/1"), None).is_ok());
+    }
 }
