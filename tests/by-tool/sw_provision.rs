@@ -1063,10 +1063,43 @@ fn azure_replica_status_and_delete() {
     del.extend_from_slice(&rg);
     azure(&fake, &del).expect_code(64);
     del.push("--yes");
+    // Operations answered with only a Location header are polled there
+    // (202 running, then 204 done; a failure's code comes through, and a
+    // busy server is a temporary failure, 75).
+    fake.with(|s| {
+        s.location_only = true;
+        s.in_progress_polls = 2;
+        s.fail_next.push((
+            "flexibleServers/examplereplica".into(),
+            "ServerIsBusy".into(),
+            "Another operation is in progress.".into(),
+        ));
+    });
+    let r = azure(&fake, &del);
+    r.expect_code(75);
+    assert!(
+        r.stderr.contains("ServerIsBusy: Another operation is in progress."),
+        "{r:?}"
+    );
+    fake.with(|s| {
+        s.resources.get_mut(&server_path("examplereplica")).unwrap()["properties"]["state"] = "Ready".into();
+    });
+    let n = fake.requests().len();
     assert_eq!(
         azure(&fake, &del).expect_code(0).one("provision.azure.delete")["deleted"],
         true
     );
+    let polls = fake.requests()[n..]
+        .iter()
+        .filter(|q| q.method == "GET" && q.path().contains("/operationresults/"))
+        .count();
+    assert_eq!(polls, 3, "Location not polled until done");
+    assert!(
+        !fake.requests()[n..]
+            .iter()
+            .any(|q| q.path().contains("/azureasyncoperation/"))
+    );
+    fake.with(|s| s.location_only = false);
     azure(&fake, &st).expect_code(66);
     // Deleting what is gone is not an error.
     assert_eq!(

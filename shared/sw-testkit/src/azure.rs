@@ -112,6 +112,9 @@ pub struct State {
     pub fail_next: Vec<(String, String, String)>,
     /// The next N ARM requests get 429 with this Retry-After (seconds).
     pub throttle: Option<(u32, u64)>,
+    /// 202s carry only `Location` (no `Azure-AsyncOperation`), as some
+    /// operations and older api-versions answer.
+    pub location_only: bool,
     pub tokens_issued: u32,
     next_id: u32,
 }
@@ -176,6 +179,7 @@ impl FakeArm {
             scripted: Vec::new(),
             fail_next: Vec::new(),
             throttle: None,
+            location_only: false,
             tokens_issued: 0,
             next_id: 0,
         }));
@@ -415,19 +419,25 @@ fn start_op(s: &mut State, resource: Option<String>, delete: bool, base: &str) -
         },
     );
     let loc = format!("{base}/subscriptions/{SUBSCRIPTION}/providers/Microsoft.DBforPostgreSQL/locations/eastus");
-    Reply {
-        status: 202,
-        headers: vec![
+    let mut headers = vec![
+        (
+            "Location".into(),
+            format!("{loc}/operationResults/{id}?api-version={MONITOR_API_VERSION}"),
+        ),
+        ("Retry-After".into(), s.retry_after.to_string()),
+    ];
+    if !s.location_only {
+        headers.insert(
+            0,
             (
                 "Azure-AsyncOperation".into(),
                 format!("{loc}/azureAsyncOperation/{id}?api-version={MONITOR_API_VERSION}"),
             ),
-            (
-                "Location".into(),
-                format!("{loc}/operationResults/{id}?api-version={MONITOR_API_VERSION}"),
-            ),
-            ("Retry-After".into(), s.retry_after.to_string()),
-        ],
+        );
+    }
+    Reply {
+        status: 202,
+        headers,
         body: None,
     }
 }

@@ -214,10 +214,17 @@ pub fn exit_for_status(status: u16) -> Exit {
     }
 }
 
-/// Exit code for a failed long-running operation: the service rejected
-/// what we asked for (65), or could not do it (69).
+/// Exit code for a failed long-running operation: the server was busy with
+/// another operation (75: run again), the service rejected what we asked
+/// for (65), or could not do it (69).
 pub fn exit_for_operation_error(code: &str) -> Exit {
     let c = code.to_ascii_lowercase();
+    if ["busy", "anotheroperation", "retryable", "operationinprogress"]
+        .iter()
+        .any(|r| c.contains(r))
+    {
+        return Exit::TempFail;
+    }
     let rejected = [
         "invalid",
         "notvalid",
@@ -508,7 +515,9 @@ impl ArmClient {
                 s if (200..300).contains(&s) => return Ok(r.body),
                 _ => {
                     let e = self.http_error("GET", location, &r);
-                    return Err(Error::new(e.exit(), format!("{what}: failed: {}", e.message())));
+                    // As for a status monitor: the error code decides.
+                    let exit = error_summary(&r.body).map_or(e.exit(), |(code, _)| exit_for_operation_error(&code));
+                    return Err(Error::new(exit, format!("{what}: failed: {}", e.message())));
                 }
             }
         }
@@ -557,6 +566,11 @@ mod tests {
         assert_eq!(exit_for_status(503), Exit::TempFail);
         assert_eq!(exit_for_operation_error("PrivateDnsZoneNameNotValid"), Exit::DataErr);
         assert_eq!(exit_for_operation_error("InternalServerError"), Exit::Unavailable);
+        assert_eq!(exit_for_operation_error("ServerIsBusy"), Exit::TempFail);
+        assert_eq!(
+            exit_for_operation_error("RetryableErrorDueToAnotherOperation"),
+            Exit::TempFail
+        );
     }
 
     #[test]
