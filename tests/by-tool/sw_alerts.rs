@@ -327,6 +327,12 @@ fn malformed_input_exits_65_naming_the_line() {
         "[]\n",
     );
     r.expect_code(65);
+    // Absurd durations are usage errors, not a panic in clock arithmetic.
+    for flag in ["--timeout", "--retry-delay"] {
+        let r = alerts(&["notify", "--exec", "true", flag, "200000000000000d"], "");
+        r.expect_code(64);
+        assert!(r.stderr.contains("too long"), "{}", r.stderr);
+    }
     // Bad rules are configuration errors.
     std::fs::write(&rules, "[[rule]]\nname = \"X\"\ncheck = \"c\"\n").unwrap();
     let r = alerts(&args, "");

@@ -150,6 +150,12 @@ fn usage_errors_exit_64_with_one_line_and_help_exits_0() {
     assert!(r.stderr.starts_with("sw-health: error: "));
     health(&["--help"]).expect_code(0);
     health(&["ping", "--help"]).expect_code(0);
+    // Absurd durations are refused up front, not a panic in clock arithmetic.
+    for flag in ["--deadline", "--check-timeout"] {
+        let r = health(&["--db", "postgresql://u@127.0.0.1:1/d", flag, "200000000000000d"]);
+        r.expect_code(64);
+        assert!(r.stderr.contains("too long"), "{}", r.stderr);
+    }
 }
 
 #[test]

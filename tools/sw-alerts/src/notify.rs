@@ -19,6 +19,16 @@ use sw_core::{Error, IoContext, Result};
 use crate::event::AlertEvent;
 use crate::smtp::{self, SmtpConfig, SmtpTls};
 
+/// A duration flag of at most a day (longer ones are mistakes, and would
+/// overflow clock arithmetic).
+pub fn bounded_duration(s: &str) -> std::result::Result<Duration, String> {
+    let d = sw_core::duration::parse(s)?;
+    if d > Duration::from_secs(86_400) {
+        return Err(format!("duration {s:?} is too long (at most 1d)"));
+    }
+    Ok(d)
+}
+
 /// Flags of `sw-alerts notify`.
 #[derive(Args, Debug, Clone)]
 pub struct NotifyArgs {
@@ -71,10 +81,10 @@ pub struct NotifyArgs {
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=20))]
     pub attempts: u32,
     /// Wait before the first retry; doubles for each further one.
-    #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = sw_core::duration::parse)]
+    #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = bounded_duration)]
     pub retry_delay: Duration,
     /// Timeout of one delivery attempt.
-    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = sw_core::duration::parse)]
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = bounded_duration)]
     pub timeout: Duration,
 }
 
@@ -561,7 +571,9 @@ pub fn run(a: &NotifyArgs, pretty: bool) -> Result<()> {
         if err.is_none() {
             for i in 0..a.attempts {
                 if i > 0 {
-                    std::thread::sleep(a.retry_delay * 2u32.saturating_pow(i - 1));
+                    // Doubling, but never more than 5 minutes (or the delay given) at a time.
+                    let backoff = a.retry_delay.saturating_mul(2u32.saturating_pow(i - 1));
+                    std::thread::sleep(backoff.min(a.retry_delay.max(Duration::from_secs(300))));
                 }
                 attempts += 1;
                 match deliver(c, &agent, &job.event, a.timeout) {

@@ -38,6 +38,16 @@ pub enum Format {
     Prometheus,
 }
 
+/// A duration flag of at most a day (longer ones are mistakes, and would
+/// overflow clock arithmetic).
+pub fn bounded_duration(s: &str) -> std::result::Result<Duration, String> {
+    let d = sw_core::duration::parse(s)?;
+    if d > Duration::from_secs(86_400) {
+        return Err(format!("duration {s:?} is too long (at most 1d)"));
+    }
+    Ok(d)
+}
+
 /// Flags of `sw-health check`.
 #[derive(Args, Debug, Clone)]
 pub struct CheckArgs {
@@ -63,10 +73,10 @@ pub struct CheckArgs {
     #[arg(long, value_name = "FILE")]
     pub thresholds: Option<PathBuf>,
     /// statement_timeout of each check; a check that runs longer is UNKNOWN.
-    #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = sw_core::duration::parse)]
+    #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = bounded_duration)]
     pub check_timeout: Duration,
     /// Deadline for the whole run (connecting included); checks not started by then are UNKNOWN.
-    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = sw_core::duration::parse)]
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = bounded_duration)]
     pub deadline: Duration,
     /// Round trips for the latency check.
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=1000))]
