@@ -239,6 +239,43 @@ fn local_provisions_a_tls_only_tuned_cluster_and_converges() {
     assert!(r.stderr.contains("wrok_mem"), "{r:?}");
     assert_eq!(std::fs::read_to_string(s.dir.join("data/sw.conf")).unwrap(), before);
 
+    // A dry run against the stopped cluster plans the start, and does not
+    // claim the role and database are missing.
+    let data = s.dir.join("data");
+    let stop = sw_testkit::pg::runner()
+        .command("pg_ctl")
+        .args(["stop", "-m", "fast", "-D"])
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert!(stop.status.success(), "{stop:?}");
+    let dry = s.local(&[
+        "--param",
+        "work_mem=16MB",
+        "--param",
+        "shared_buffers=128MB",
+        "--param",
+        "max_files_per_process=900",
+        "--dry-run",
+    ]);
+    let rec = dry.expect_code(0).one("provision.local");
+    let acts: Vec<&str> = rec["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(acts, ["start", "check_role_and_database"], "{rec}");
+    s.local(&[
+        "--param",
+        "work_mem=16MB",
+        "--param",
+        "shared_buffers=128MB",
+        "--param",
+        "max_files_per_process=900",
+    ])
+    .expect_code(0);
+
     // status, then destroy (which insists on --yes).
     let dir = s.dir.to_str().unwrap();
     assert_eq!(

@@ -609,6 +609,14 @@ fn converge(cx: &mut Ctx<'_>, host: &Host, role: &str, env_file: &Path) -> Resul
         }
     }
     // 6. Role, database, env file.
+    if cx.dry && existed && !matches!(status, Status::Running(_)) {
+        // A stopped cluster's catalog cannot be read without starting it.
+        cx.note(
+            "check_role_and_database",
+            format!("{role}/{} (the cluster is stopped; checked once started)", a.database),
+        );
+        return Ok(());
+    }
     app_role_and_db(cx, role, env_file, matches!(status, Status::Running(_)))
 }
 
