@@ -605,6 +605,55 @@ fn email_goes_out_over_smtp_with_credentials_from_a_file() {
 }
 
 #[test]
+fn a_server_echoing_the_credentials_does_not_get_them_printed() {
+    let events = firing_event();
+    let firing = events.lines().next().unwrap().to_owned() + "\n";
+    let dir = tempfile::tempdir().unwrap();
+    let creds = dir.path().join("smtp.env");
+    std::fs::write(&creds, "SMTP_USER=alerts\nSMTP_PASSWORD=Sm7pS3cret\n").unwrap();
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let server = format!("127.0.0.1:{}", l.local_addr().unwrap().port());
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let (s, _) = l.accept().unwrap();
+        let mut w = s.try_clone().unwrap();
+        let mut r = BufReader::new(s);
+        w.write_all(b"220 test ESMTP\r\n").unwrap();
+        let mut line = String::new();
+        r.read_line(&mut line).unwrap();
+        w.write_all(b"250 AUTH PLAIN\r\n").unwrap();
+        line.clear();
+        r.read_line(&mut line).unwrap();
+        w.write_all(format!("535 rejected {}\r\n", line.trim()).as_bytes())
+            .unwrap();
+        tx.send(line).unwrap();
+    });
+    let r = notify(
+        &[
+            "--smtp-server",
+            &server,
+            "--smtp-tls",
+            "plain-insecure",
+            "--smtp-from",
+            "sw@example.org",
+            "--smtp-to",
+            "dba@example.org",
+            "--smtp-credentials",
+            creds.to_str().unwrap(),
+        ],
+        &dir.path().join("ob"),
+        &firing,
+    );
+    r.expect_code(75);
+    let auth = rx.recv_timeout(Duration::from_secs(20)).unwrap();
+    let token = auth.trim().strip_prefix("AUTH PLAIN ").unwrap();
+    assert!(r.stdout.contains("535 rejected"), "{}", r.stdout);
+    for out in [&r.stdout, &r.stderr] {
+        assert!(!out.contains(token) && !out.contains("Sm7pS3cret"), "{out}");
+    }
+}
+
+#[test]
 fn smtp_requires_tls_by_default() {
     let events = firing_event();
     let firing = events.lines().next().unwrap().to_owned() + "\n";

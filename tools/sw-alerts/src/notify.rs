@@ -154,6 +154,8 @@ fn channels(a: &NotifyArgs) -> Result<Vec<Channel>> {
     ] {
         for v in list {
             let url = read_url(v)?;
+            // Webhook URLs carry their token in the path: never print one.
+            sw_core::secret::register(&url);
             out.push(Channel {
                 kind,
                 id: format!("{}-{}", kind_name(kind), hash(&url)),
@@ -369,6 +371,7 @@ fn deliver(c: &Channel, agent: &ureq::Agent, e: &AlertEvent, timeout: Duration) 
         Target::Smtp(cfg) => smtp::send(cfg, &headline(e), &text_body(e)),
         Target::Exec(cmd) => exec(cmd, e, timeout),
     }
+    .map_err(|e| sw_core::secret::redact(&e))
 }
 
 /// An outbox entry.
