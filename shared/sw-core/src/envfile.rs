@@ -140,8 +140,30 @@ impl EnvFile {
     }
 
     /// Write atomically with mode 0600; refuses a symlink at `path`.
+    ///
+    /// A file that exists keeps its owner and group (when we may set them):
+    /// an application reading its own 0600 env file must still be able to
+    /// after a tool running as root rewrote it.
     pub fn write(&self, path: &Path) -> Result<()> {
-        fsutil::atomic_write(path, self.render().as_bytes(), 0o600)
+        use std::io::Write as _;
+        use std::os::unix::fs::MetadataExt;
+        fsutil::refuse_symlink(path)?;
+        let owner = std::fs::metadata(path).ok().map(|m| (m.uid(), m.gid()));
+        let mut tmp = fsutil::temp_for(path, 0o600)?;
+        tmp.write_all(self.render().as_bytes())
+            .io_context(|| format!("writing {}", q(path)))?;
+        if let Some((uid, gid)) = owner {
+            // Only root (or the owner itself) may; otherwise the file is ours anyway.
+            let _ = std::os::unix::fs::fchown(tmp.as_file(), Some(uid), Some(gid));
+        }
+        tmp.as_file().sync_all().io_context(|| format!("syncing {}", q(path)))?;
+        tmp.persist(path)
+            .map_err(|e| Error::io(format!("renaming into {}", q(path))).with_source(e.error))?;
+        let dir = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+        fsutil::fsync_dir(dir)
     }
 }
 
@@ -188,6 +210,28 @@ fn quote(v: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rewriting_keeps_the_owner_and_mode_0600() {
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("app.env");
+        std::fs::write(&p, "A=1\n").unwrap();
+        // As root (CI), hand it to another user first; otherwise it stays ours.
+        let (uid, gid) = if nix::unistd::geteuid().is_root() {
+            (4242, 4243)
+        } else {
+            let m = std::fs::metadata(&p).unwrap();
+            (m.uid(), m.gid())
+        };
+        std::os::unix::fs::chown(&p, Some(uid), Some(gid)).unwrap();
+        let mut env = EnvFile::read(&p).unwrap();
+        env.set("B", "2");
+        env.write(&p).unwrap();
+        let m = std::fs::metadata(&p).unwrap();
+        assert_eq!((m.uid(), m.gid(), m.permissions().mode() & 0o777), (uid, gid, 0o600));
+        assert_eq!(EnvFile::read(&p).unwrap().get("B"), Some("2"));
+    }
 
     #[test]
     fn keeps_foreign_lines_and_roundtrips() {
