@@ -306,6 +306,68 @@ fn wal_push_duplicates_foreign_and_bad_files() {
     r.expect_code(66);
 }
 
+#[test]
+fn concurrent_pushes_of_different_copies_store_exactly_one() {
+    let a = Archived::new();
+    let tmp = tempfile::tempdir().unwrap();
+    let one = current_segment(&a, tmp.path());
+    let name = one.file_name().unwrap().to_string_lossy().into_owned();
+    let mut bytes = std::fs::read(&one).unwrap();
+    let n = bytes.len();
+    bytes[n - 100] ^= 0x55;
+    let other_dir = tmp.path().join("other");
+    std::fs::create_dir_all(&other_dir).unwrap();
+    let other = other_dir.join(&name);
+    std::fs::write(&other, &bytes).unwrap();
+    let pgdata = a.tc.datadir().to_str().unwrap().to_owned();
+    let repo = a.repo.to_str().unwrap().to_owned();
+    // Both copies at once, several times each.
+    let children: Vec<(bool, std::process::Child)> = (0..8)
+        .map(|i| {
+            let file = if i % 2 == 0 { &one } else { &other };
+            let mut c = cmd::command(&a.bin);
+            c.args(["wal-push", "--repo", &repo, "--pgdata", &pgdata, file.to_str().unwrap()])
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null());
+            (i % 2 == 0, c.spawn().unwrap())
+        })
+        .collect();
+    let mut ok = [0, 0];
+    for (first, mut c) in children {
+        let code = c.wait().unwrap().code().unwrap();
+        assert!((0..=125).contains(&code), "exit {code}");
+        if code == 0 {
+            ok[usize::from(!first)] += 1;
+        }
+    }
+    let dir = a.area().join("wal").join(&name[..16]);
+    let stored: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|f| f.starts_with(&name))
+        .collect();
+    assert_eq!(stored.len(), 1, "{stored:?}");
+    // Only pushes of the stored copy succeed (the archiver may have stored
+    // the live segment, a third copy, first).
+    assert!(ok[0] == 0 || ok[1] == 0, "both copies acknowledged: {ok:?}");
+    // A push that cannot finish (here: another push holds the directory)
+    // gives up after --timeout with 75, acknowledging nothing.
+    let held = std::fs::File::open(&dir).unwrap();
+    held.lock().unwrap();
+    let r = a.run(&[
+        "wal-push",
+        "--timeout",
+        "1s",
+        "--pgdata",
+        &pgdata,
+        one.to_str().unwrap(),
+    ]);
+    r.expect_code(75);
+    assert!(r.stderr.contains("--timeout"), "{r:?}");
+    drop(held);
+}
+
 fn archiver(a: &Archived) -> (i64, String) {
     let s = a.tc.psql(
         "postgres",

@@ -49,6 +49,7 @@ complete -c sw-backup -n "__fish_sw_backup_using_subcommand setup" -l pretty -d 
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand setup" -s h -l help -d 'Print help'
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand wal-push" -l repo -d 'The backup repository (a directory)' -r -F
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand wal-push" -l pgdata -d 'The cluster\'s data directory (default: the current directory, where the archiver runs archive_command)' -r -F
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand wal-push" -l timeout -d 'Give up (exit 75, nothing acknowledged) when archiving this file takes longer, so a hung filesystem cannot stall the archiver for ever' -r
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand wal-push" -s v -l verbose -d 'More logging on stderr (-v info, -vv debug, -vvv trace); SW_LOG overrides'
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand wal-push" -s q -l quiet -d 'Only errors on stderr'
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand wal-push" -l pretty -d 'Indent JSON output for people (still valid JSON, no longer one record per line)'

@@ -6,8 +6,10 @@
 //! and the repository left unchanged. Every failure exits 1..125 (sw's
 //! codes are at most 78): PostgreSQL treats higher codes like a signal.
 
+use std::fs::{File, TryLockError};
 use std::io::Read;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use clap::Args;
 use sw_core::fsutil::{self, q};
@@ -26,6 +28,9 @@ pub struct WalPushArgs {
     /// The cluster's data directory (default: the current directory, where the archiver runs archive_command).
     #[arg(long, value_name = "DIR")]
     pub pgdata: Option<PathBuf>,
+    /// Give up (exit 75, nothing acknowledged) when archiving this file takes longer, so a hung filesystem cannot stall the archiver for ever.
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = sw_core::duration::parse)]
+    pub timeout: Duration,
     /// The WAL file to archive (%p).
     #[arg(value_name = "PATH")]
     pub path: PathBuf,
@@ -34,7 +39,25 @@ pub struct WalPushArgs {
 /// Largest history or backup-label file accepted.
 const SMALL_MAX: u64 = 1 << 20;
 
+/// Exit status when --timeout expires (EX_TEMPFAIL: the archiver retries).
+const EXIT_TIMEOUT: i32 = 75;
+
+/// End the process with 75 once `timeout` has passed: nothing was
+/// acknowledged, and a temp file left behind is never taken for an object.
+#[allow(clippy::disallowed_methods)]
+fn watchdog(timeout: Duration, what: String) {
+    std::thread::spawn(move || {
+        std::thread::sleep(timeout);
+        eprintln!(
+            "sw-backup: error: archiving {what} took longer than {}s (--timeout); nothing was acknowledged",
+            timeout.as_secs()
+        );
+        std::process::exit(EXIT_TIMEOUT);
+    });
+}
+
 pub fn run(a: &WalPushArgs) -> Result<()> {
+    watchdog(a.timeout, a.path.display().to_string());
     let file = a
         .path
         .file_name()
@@ -110,13 +133,49 @@ fn validate(area: &Area, name: &WalName, data: &[u8], sysid: &str, major: u32) -
     Ok(())
 }
 
+/// Hold an exclusive lock on the directory a WAL file is stored in, so two
+/// pushes of one name (e.g. two different copies at the same moment) are
+/// decided one after the other. Released when the file is dropped.
+fn lock_dir(dir: &Path) -> Result<File> {
+    let f = File::open(dir).io_context(|| format!("opening {}", q(dir)))?;
+    loop {
+        match f.try_lock() {
+            Ok(()) => return Ok(f),
+            Err(TryLockError::WouldBlock) => std::thread::sleep(Duration::from_millis(20)),
+            Err(TryLockError::Error(e)) => return Err(Error::io(format!("locking {}", q(dir))).with_source(e)),
+        }
+    }
+}
+
 fn push(area: &Area, name: &WalName, data: &[u8]) -> Result<()> {
+    let dir = area.wal_dir_for(name);
+    if !dir.is_dir() {
+        std::fs::create_dir_all(&dir).io_context(|| format!("creating {}", q(&dir)))?;
+        area.repo.adopt(&dir)?;
+    }
+    // Make the directory's own entry durable before anything is stored in it.
+    fsutil::fsync_dir(dir.parent().unwrap_or(&dir))?;
+    let t = Instant::now();
+    let _lock = lock_dir(&dir)?;
+    if t.elapsed() > Duration::from_secs(1) {
+        log::info!(
+            "waited {:.1}s for another push into {}",
+            t.elapsed().as_secs_f64(),
+            q(&dir)
+        );
+    }
     let existing = area.find_wal(name)?;
     if let Some(o) = existing.first() {
         let want = object::sha256_hex(data);
         let mut sink = std::io::sink();
         return match object::decompress_checked(&o.path, Some(&o.sha256), &mut sink) {
             Ok((_, raw)) if raw == want => {
+                // It may be there from a push that died before making it
+                // durable: make sure before acknowledging.
+                File::open(&o.path)
+                    .and_then(|f| f.sync_all())
+                    .io_context(|| format!("syncing {}", q(&o.path)))?;
+                fsutil::fsync_dir(&dir)?;
                 log::info!("{} is already archived with identical content", name.name);
                 Ok(())
             }
@@ -132,21 +191,11 @@ fn push(area: &Area, name: &WalName, data: &[u8]) -> Result<()> {
             Err(ReadFailure::Io(e)) => Err(e),
         };
     }
-    let dir = area.wal_dir_for(name);
-    if !dir.is_dir() {
-        std::fs::create_dir_all(&dir).io_context(|| format!("creating {}", q(&dir)))?;
-        fsutil::fsync_dir(&area.wal_dir())?;
-        area.repo.adopt(&dir)?;
-    }
     let near = dir.join(&name.name);
     let (tmp, st) = object::compress_to_temp(&mut &data[..], &near, object::WAL_LEVEL)?;
     let final_path = dir.join(format!("{}-{}.zst", name.name, st.sha256));
-    match fsutil::persist_new(tmp, &final_path) {
-        Ok(()) => {}
-        // A concurrent push of the identical file won: same name means same bytes.
-        Err(e) if e.exit() == sw_core::Exit::CantCreat => {}
-        Err(e) => return Err(e),
-    }
+    // Under the directory lock nobody else can have stored it meanwhile.
+    fsutil::persist_new(tmp, &final_path)?;
     area.repo.adopt(&final_path)?;
     log::info!("archived {} ({} -> {} bytes)", name.name, st.raw_size, st.size);
     Ok(())
