@@ -502,8 +502,9 @@ fn slots_archiving_sequences_and_invalid_indexes_are_judged() {
         "--checks",
         "replication_slots,archiver,sequences,invalid_indexes",
     ]);
+    // Inactive, but not yet for the 10 minutes a WARNING needs.
     let slots = check(&rec, "replication_slots");
-    assert_eq!(slots["status"], "WARNING", "{slots}");
+    assert_eq!(slots["status"], "OK", "{slots}");
     assert_eq!(slots["details"]["inactive"][0], "sw_idle_slot");
     let arch = check(&rec, "archiver");
     assert_eq!(arch["status"], "CRITICAL", "{arch}");
@@ -524,6 +525,33 @@ fn slots_archiving_sequences_and_invalid_indexes_are_judged() {
     assert_eq!(inv["status"], "WARNING", "{inv}");
     assert_eq!(inv["details"]["indexes"][0], "u_v");
     assert_eq!(r.code, 2);
+    // The state file remembers since when: 11 minutes ago makes it a WARNING.
+    let state = std::fs::read_dir(st.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|x| x == "json"))
+        .unwrap();
+    let mut v: Value = serde_json::from_str(&std::fs::read_to_string(&state).unwrap()).unwrap();
+    let since = v["slots_inactive_since"]["sw_idle_slot"].as_f64().unwrap();
+    v["slots_inactive_since"]["sw_idle_slot"] = serde_json::json!(since - 660.0);
+    std::fs::write(&state, v.to_string()).unwrap();
+    let (_, rec) = report(&[
+        "--db",
+        &c.url(&db),
+        "--state-dir",
+        st.path().to_str().unwrap(),
+        "--checks",
+        "replication_slots",
+    ]);
+    let slots = check(&rec, "replication_slots");
+    assert_eq!(slots["status"], "WARNING", "{slots}");
+    let idle = slots["details"]["slots"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["slot"] == "sw_idle_slot")
+        .unwrap();
+    assert!(idle["inactive_s"].as_f64().unwrap() >= 600.0, "{slots}");
     c.psql(&db, "SELECT pg_drop_replication_slot('sw_idle_slot')");
 }
 

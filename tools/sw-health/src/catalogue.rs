@@ -155,7 +155,7 @@ pub const CATALOGUE: &[Def] = &[
         Some(10.0 * GIB),
         false,
         Scope::Cluster,
-        "most WAL retained by a slot; an inactive slot is WARNING, wal_status lost/unreserved CRITICAL",
+        "most WAL retained by a slot; a slot inactive for 10 minutes (across runs) is WARNING, wal_status lost/unreserved CRITICAL",
     ),
     d(
         "archiver",

@@ -145,7 +145,14 @@ struct State {
     /// last 5 minutes: every sample of that window plus the newest older one.
     #[serde(default)]
     history: Vec<Sample>,
+    /// Replication slots seen inactive, and since when (unix seconds, server clock).
+    #[serde(default)]
+    slots_inactive_since: BTreeMap<String, f64>,
 }
+
+/// How long a slot may be inactive before it is a WARNING (a standby
+/// restarting or reconnecting is not worth waking anyone).
+const SLOT_INACTIVE_GRACE_S: f64 = 600.0;
 
 /// Counters at one time (unix seconds, server clock).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -586,6 +593,10 @@ async fn collect(
         cpu: None,
         started_at: Some(started_at.clone()),
         history: prev.as_ref().map(State::samples).unwrap_or_default(),
+        slots_inactive_since: prev
+            .as_ref()
+            .map(|p| p.slots_inactive_since.clone())
+            .unwrap_or_default(),
     };
     if selected("uptime") {
         let up = num(&row, 3);
@@ -1157,28 +1168,43 @@ async fn cluster_checks(
             None,
             "SELECT slot_name, slot_type, active, coalesce(wal_status, ''), \
              coalesce(pg_wal_lsn_diff(CASE WHEN pg_is_in_recovery() THEN pg_last_wal_receive_lsn() \
-               ELSE pg_current_wal_lsn() END, restart_lsn), 0) FROM pg_replication_slots ORDER BY slot_name",
+               ELSE pg_current_wal_lsn() END, restart_lsn), 0), extract(epoch from clock_timestamp()) \
+             FROM pg_replication_slots ORDER BY slot_name",
             |rows| {
                 let mut worst: f64 = 0.0;
                 let mut floor = Status::Ok;
                 let mut inactive = Vec::new();
                 let mut list = Vec::new();
+                let mut seen_inactive = BTreeMap::new();
                 for row in &rows {
                     let name = text(row, 0);
                     let active = flag(row, 2);
                     let status = text(row, 3);
                     let bytes = num(row, 4).unwrap_or(0.0);
                     worst = worst.max(bytes);
+                    let mut inactive_s = None;
                     if !active {
-                        floor = floor.worst(Status::Warning);
+                        let now = num(row, 5).unwrap_or(0.0);
+                        let since = next
+                            .slots_inactive_since
+                            .get(&name)
+                            .copied()
+                            .filter(|t| *t <= now)
+                            .unwrap_or(now);
+                        seen_inactive.insert(name.clone(), since);
+                        if now - since >= SLOT_INACTIVE_GRACE_S {
+                            floor = floor.worst(Status::Warning);
+                        }
+                        inactive_s = Some(round3(now - since));
                         inactive.push(name.clone());
                     }
                     if status == "lost" || status == "unreserved" {
                         floor = floor.worst(Status::Critical);
                     }
                     list.push(json!({"slot": name, "type": text(row, 1), "active": active,
-                        "wal_status": status, "retained_bytes": bytes}));
+                        "inactive_s": inactive_s, "wal_status": status, "retained_bytes": bytes}));
                 }
+                next.slots_inactive_since = seen_inactive;
                 let msg = if rows.is_empty() {
                     "no replication slots".to_owned()
                 } else if inactive.is_empty() {
