@@ -265,6 +265,13 @@ impl Area {
         let text = std::fs::read_to_string(&p).io_context(|| format!("reading {}", q(&p)))?;
         let info: AreaInfo =
             serde_json::from_str(&text).map_err(|e| Error::data(format!("{} is malformed", q(&p))).with_source(e))?;
+        let seg = info.wal_segment_size;
+        if !seg.is_power_of_two() || !((1 << 20)..=(1 << 30)).contains(&seg) {
+            return Err(Error::data(format!(
+                "{} records WAL segment size {seg}; PostgreSQL's is a power of two from 1 MB to 1 GB",
+                q(&p)
+            )));
+        }
         Ok(Area {
             repo,
             dir: dir.to_path_buf(),
@@ -442,5 +449,9 @@ mod tests {
         assert_eq!(r.area_required("7311", 15).unwrap().dir, a.dir);
         assert!(r.area_required("9999", 15).is_err());
         assert_eq!(newest_complete_backup(d.path()).unwrap(), None);
+        // A tampered area.json is refused, not divided by.
+        let text = std::fs::read_to_string(a.dir.join("area.json")).unwrap();
+        std::fs::write(a.dir.join("area.json"), text.replace("16777216", "0")).unwrap();
+        assert_eq!(r.areas().unwrap_err().exit(), crate::Exit::DataErr);
     }
 }

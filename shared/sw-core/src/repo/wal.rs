@@ -100,7 +100,11 @@ impl WalName {
         let kind = match rest {
             "" => WalKind::Segment,
             ".partial" => WalKind::Partial,
-            r if r.len() == 16 && r.ends_with(".backup") && hex8(&r[1..9]).is_some() && r.starts_with('.') => {
+            r if r.len() == 16
+                && r.starts_with('.')
+                && r.ends_with(".backup")
+                && r.get(1..9).and_then(hex8).is_some() =>
+            {
                 WalKind::Backup
             }
             _ => return Err(bad()),
@@ -234,6 +238,9 @@ mod tests {
             "000000010000000000000003.tmp",
             "../etc/passwd",
             "0000000a0000000000000001",
+            "000000010000000000000003\u{e9}1234567.backup",
+            "000000010000000000000003.\u{e9}123456.backup",
+            "\u{e9}0000001000000000000000",
         ] {
             assert!(WalName::parse(bad).is_err(), "{bad}");
         }
