@@ -756,8 +756,9 @@ async fn run_item(ctx: &Ctx, client: &Client, pid: i32, it: &Item) -> Result<Tab
     Ok(rec)
 }
 
-/// How often a running action looks for sessions waiting on its locks.
-const YIELD_CHECK: Duration = Duration::from_millis(500);
+/// How often a running action looks for sessions waiting on its locks
+/// (autovacuum gives way after deadlock_timeout, 1 s by default).
+const YIELD_CHECK: Duration = Duration::from_secs(1);
 
 /// Whether an action gives way to a session queued behind its lock, as
 /// autovacuum does: all but wraparound-urgent vacuums and VACUUM FULL
