@@ -717,6 +717,23 @@ fn azure_create_sends_the_official_shapes_polls_and_converges() {
     assert_eq!(writes(&fake), before, "a bare re-run sent writes: {rec}");
     assert_eq!(std::fs::read_to_string(&env_file).unwrap(), text);
 
+    // An enumerated value in another case is the same value (ARM stores
+    // `on`): no write.
+    fake.with(|s| {
+        let cfg = s
+            .resources
+            .get_mut(&format!(
+                "{}/configurations/constraint_exclusion",
+                server_path("exampleserver")
+            ))
+            .unwrap();
+        cfg["properties"]["allowedValues"] = "on,off,partition".into();
+    });
+    let r = azure(&fake, &example_args(ef, &["--param", "constraint_exclusion=ON"]));
+    // (example_args passes it as `on` too: neither spelling is a change.)
+    assert_eq!(r.expect_code(0).one("provision.azure")["changed"], false, "{r:?}");
+    assert_eq!(writes(&fake), before);
+
     // A parameter that needs a restart: reported, or done with --restart.
     let r = azure(&fake, &example_args(ef, &["--param", "shared_buffers=1GB"]));
     let rec = r.expect_code(0).one("provision.azure");

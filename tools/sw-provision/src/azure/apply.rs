@@ -778,7 +778,14 @@ fn plan_params(a: &ApplyArgs, c: &ArmClient, t: &Target, exists: bool, steps: &m
                 .get_opt(&path)?
                 .ok_or_else(|| Error::data(format!("server parameter {k:?} does not exist")))?;
             let pending = cur.pointer("/properties/isConfigPendingRestart") == Some(&json!(true));
-            if text(&cur, "/properties/value") == v.as_str() {
+            // Enumerations and booleans come back in the server's spelling
+            // (`ON` is stored as `on`): compare those without case.
+            let enumerated = text(&cur, "/properties/allowedValues").contains(',')
+                || ["boolean", "enumeration"]
+                    .iter()
+                    .any(|t| same(text(&cur, "/properties/dataType"), t));
+            let have = text(&cur, "/properties/value");
+            if have == v.as_str() || (enumerated && same(have, v)) {
                 restart |= pending;
                 continue;
             }
