@@ -515,6 +515,44 @@ fn exec_gets_the_event_on_stdin_and_resolved_can_be_turned_off_per_channel() {
     r.expect_code(75);
 }
 
+#[test]
+fn resolved_notifications_can_be_turned_off_for_one_channel_of_a_kind() {
+    let events = firing_event();
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    let rx = http_server(l, 3);
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("notify.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "webhook = [\"http://127.0.0.1:{port}/all\", {{ url = \"http://127.0.0.1:{port}/pager\", send_resolved = false }}]\n"
+        ),
+    )
+    .unwrap();
+    let r = notify(&["--config", cfg.to_str().unwrap()], &dir.path().join("ob"), &events);
+    r.expect_code(0);
+    let mut got: Vec<(String, String)> = (0..3)
+        .map(|_| {
+            let (p, b) = rx.recv_timeout(Duration::from_secs(20)).unwrap();
+            (p, b["status"].as_str().unwrap().to_owned())
+        })
+        .collect();
+    got.sort();
+    let want = [("/all", "firing"), ("/all", "resolved"), ("/pager", "firing")];
+    assert_eq!(
+        got,
+        want.map(|(p, s)| (p.to_owned(), s.to_owned())).to_vec(),
+        "{}",
+        r.stdout
+    );
+    assert_eq!(r.records().len(), 3);
+    // A table with an unknown key is a configuration error.
+    std::fs::write(&cfg, "webhook = [{ url = \"http://x/\", send_resolve = false }]\n").unwrap();
+    let r = notify(&["--config", cfg.to_str().unwrap()], &dir.path().join("ob"), "");
+    r.expect_code(78);
+}
+
 /// A minimal SMTP server: records the conversation, accepts one message.
 fn smtp_server(l: TcpListener, starttls: bool) -> mpsc::Receiver<String> {
     let (tx, rx) = mpsc::channel();

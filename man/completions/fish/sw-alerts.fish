@@ -41,7 +41,7 @@ complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand eval" -s v -l verbos
 complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand eval" -s q -l quiet -d 'Only errors on stderr'
 complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand eval" -l pretty -d 'Indent JSON output for people (still valid JSON, no longer one record per line)'
 complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand eval" -s h -l help -d 'Print help'
-complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand notify" -l config -d 'TOML file with channels (keys webhook, slack, teams, exec, no_resolved as lists, and an [smtp] table: server, tls, from, to, credentials, ca); added to the flags' -r -F
+complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand notify" -l config -d 'TOML file with channels (keys webhook, slack, teams, exec, no_resolved as lists, and an [smtp] table: server, tls, from, to, credentials, ca); added to the flags. A list entry may be a table { url = "...", send_resolved = false } ({ command = ... } for exec), and [smtp] may set send_resolved: resolved notifications per channel' -r -F
 complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand notify" -l webhook -d 'POST the Alertmanager webhook payload (version 4) to this URL; repeatable. `@FILE` reads the URL from a file (keeps tokens off argv)' -r
 complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand notify" -l slack -d 'Slack incoming-webhook URL (or @FILE); repeatable' -r
 complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand notify" -l teams -d 'Microsoft Teams workflow webhook URL (or @FILE); repeatable' -r

@@ -33,9 +33,17 @@ pub fn bounded_duration(s: &str) -> std::result::Result<Duration, String> {
 #[derive(Args, Debug, Clone)]
 pub struct NotifyArgs {
     /// TOML file with channels (keys webhook, slack, teams, exec, no_resolved as lists, and an
-    /// [smtp] table: server, tls, from, to, credentials, ca); added to the flags.
+    /// [smtp] table: server, tls, from, to, credentials, ca); added to the flags. A list entry
+    /// may be a table { url = "...", send_resolved = false } ({ command = ... } for exec), and
+    /// [smtp] may set send_resolved: resolved notifications per channel.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+    /// Per-channel send_resolved from --config, by the channel's URL (or @FILE) or command.
+    #[arg(skip)]
+    pub send_resolved: BTreeMap<String, bool>,
+    /// send_resolved of the --config [smtp] table.
+    #[arg(skip)]
+    pub smtp_send_resolved: Option<bool>,
     /// POST the Alertmanager webhook payload (version 4) to this URL; repeatable.
     /// `@FILE` reads the URL from a file (keeps tokens off argv).
     #[arg(long, value_name = "URL|@FILE")]
@@ -110,6 +118,8 @@ enum Target {
 struct Channel {
     kind: ChannelKind,
     id: String,
+    /// Resolved notifications go to this channel.
+    send_resolved: bool,
     /// Safe to print (no path, query or token).
     name: String,
     target: Target,
@@ -159,6 +169,7 @@ fn channels(a: &NotifyArgs) -> Result<Vec<Channel>> {
             out.push(Channel {
                 kind,
                 id: format!("{}-{}", kind_name(kind), hash(&url)),
+                send_resolved: resolved(a, kind, v),
                 name: format!("{} {}", kind_name(kind), url_name(&url)),
                 target: Target::Url(url),
             });
@@ -168,6 +179,7 @@ fn channels(a: &NotifyArgs) -> Result<Vec<Channel>> {
         out.push(Channel {
             kind: ChannelKind::Exec,
             id: format!("exec-{}", hash(cmd)),
+            send_resolved: resolved(a, ChannelKind::Exec, cmd),
             name: "exec".to_owned(),
             target: Target::Exec(cmd.clone()),
         });
@@ -210,6 +222,9 @@ fn channels(a: &NotifyArgs) -> Result<Vec<Channel>> {
         };
         out.push(Channel {
             kind: ChannelKind::Email,
+            send_resolved: a
+                .smtp_send_resolved
+                .unwrap_or(!a.no_resolved.contains(&ChannelKind::Email)),
             id: format!(
                 "email-{}",
                 hash(&format!("{host}:{port}:{from}:{}", a.smtp_to.join(",")))
@@ -228,6 +243,15 @@ fn channels(a: &NotifyArgs) -> Result<Vec<Channel>> {
         });
     }
     Ok(out)
+}
+
+/// Whether a channel gets resolved notifications: its own send_resolved from
+/// --config, else not when --no-resolved names its kind.
+fn resolved(a: &NotifyArgs, kind: ChannelKind, spec: &str) -> bool {
+    a.send_resolved
+        .get(spec)
+        .copied()
+        .unwrap_or(!a.no_resolved.contains(&kind))
 }
 
 fn kind_name(k: ChannelKind) -> &'static str {
@@ -398,17 +422,33 @@ fn default_outbox() -> PathBuf {
     crate::state_dir().join("outbox")
 }
 
+/// A channel in the config file: the URL (or command), or a table with
+/// its own send_resolved.
+#[derive(Debug, Deserialize)]
+#[serde(untagged, deny_unknown_fields)]
+enum Entry {
+    Plain(String),
+    Url {
+        url: String,
+        send_resolved: Option<bool>,
+    },
+    Command {
+        command: String,
+        send_resolved: Option<bool>,
+    },
+}
+
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ConfigFile {
     #[serde(default)]
-    webhook: Vec<String>,
+    webhook: Vec<Entry>,
     #[serde(default)]
-    slack: Vec<String>,
+    slack: Vec<Entry>,
     #[serde(default)]
-    teams: Vec<String>,
+    teams: Vec<Entry>,
     #[serde(default)]
-    exec: Vec<String>,
+    exec: Vec<Entry>,
     #[serde(default)]
     no_resolved: Vec<String>,
     smtp: Option<SmtpSection>,
@@ -423,6 +463,7 @@ struct SmtpSection {
     to: Vec<String>,
     credentials: Option<PathBuf>,
     ca: Option<PathBuf>,
+    send_resolved: Option<bool>,
 }
 
 /// Flags plus the --config file.
@@ -433,10 +474,31 @@ fn merged(a: &NotifyArgs) -> Result<NotifyArgs> {
     let text = std::fs::read_to_string(path).io_context(|| format!("reading {}", q(path)))?;
     let f: ConfigFile =
         toml::from_str(&text).map_err(|e| Error::config(format!("{}: {}", q(path), e.message().trim())))?;
-    m.webhook.extend(f.webhook);
-    m.slack.extend(f.slack);
-    m.teams.extend(f.teams);
-    m.exec.extend(f.exec);
+    for (key, entries, list) in [
+        ("webhook", f.webhook, &mut m.webhook),
+        ("slack", f.slack, &mut m.slack),
+        ("teams", f.teams, &mut m.teams),
+        ("exec", f.exec, &mut m.exec),
+    ] {
+        for e in entries {
+            let (spec, send) = match (e, key == "exec") {
+                (Entry::Plain(v), _) => (v, None),
+                (Entry::Url { url, send_resolved }, false) => (url, send_resolved),
+                (Entry::Command { command, send_resolved }, true) => (command, send_resolved),
+                _ => {
+                    return Err(Error::config(format!(
+                        "{}: {key} entries are strings or tables with {} and send_resolved",
+                        q(path),
+                        if key == "exec" { "command" } else { "url" }
+                    )));
+                }
+            };
+            if let Some(b) = send {
+                m.send_resolved.insert(spec.clone(), b);
+            }
+            list.push(spec);
+        }
+    }
     for k in &f.no_resolved {
         m.no_resolved.push(
             ChannelKind::from_str(k, true)
@@ -460,6 +522,7 @@ fn merged(a: &NotifyArgs) -> Result<NotifyArgs> {
         m.smtp_to = s.to;
         m.smtp_credentials = s.credentials;
         m.smtp_ca = s.ca;
+        m.smtp_send_resolved = s.send_resolved;
     }
     Ok(m)
 }
@@ -498,7 +561,7 @@ pub fn run(a: &NotifyArgs, pretty: bool) -> Result<()> {
     let mut seq = 0u32;
     for e in &events {
         for c in &chans {
-            if e.status == "resolved" && a.no_resolved.contains(&c.kind) {
+            if e.status == "resolved" && !c.send_resolved {
                 continue;
             }
             let job = Job {
