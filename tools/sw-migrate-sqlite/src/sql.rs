@@ -358,7 +358,23 @@ pub fn translate(toks: &[Tok], map: &NameMap) -> Result<String, String> {
         match t {
             Tok::Ident { text, quoted } => {
                 let lower = text.to_lowercase();
-                if !quoted && next == Some(&Tok::LParen) {
+                if !quoted && next == Some(&Tok::LParen) && lower == "group_concat" {
+                    // group_concat(x [, sep]) -> string_agg(x::text, sep), ',' by default.
+                    let (args, after) = group(toks, i + 1).ok_or("unbalanced parentheses")?;
+                    let parts = split_commas(args);
+                    let (x, sep) = match parts.as_slice() {
+                        [x] => (translate(x, map)?, "','".to_owned()),
+                        [x, sep] => (translate(x, map)?, translate(sep, map)?),
+                        _ => return Err("group_concat with DISTINCT or more arguments is not translated".into()),
+                    };
+                    if x.to_lowercase().starts_with("distinct") {
+                        return Err("group_concat(DISTINCT ...) is not translated".into());
+                    }
+                    out.push(format!("string_agg(({x})::text, {sep})"));
+                    i = after;
+                    last_bool_cmp = false;
+                    continue;
+                } else if !quoted && next == Some(&Tok::LParen) {
                     match function(text) {
                         Some(f) => out.push(f.to_owned()),
                         None => return Err(format!("function {text}() has no known PostgreSQL equivalent")),
@@ -369,11 +385,23 @@ pub fn translate(toks: &[Tok], map: &NameMap) -> Result<String, String> {
                         lower.to_uppercase()
                     ));
                 } else if !quoted && lower == "is" {
-                    let ok = next.is_some_and(|n| n.is_kw("null") || n.is_kw("not"));
-                    if !ok {
-                        return Err("SQLite's IS between values has no direct equivalent here".into());
+                    // SQLite's IS compares any values, NULL-safe: IS [NOT] DISTINCT FROM.
+                    let simple =
+                        |t: Option<&Tok>| t.is_some_and(|n| n.is_kw("null") || n.is_kw("true") || n.is_kw("false"));
+                    if simple(next) {
+                        out.push("IS".into());
+                    } else if next.is_some_and(|n| n.is_kw("not")) {
+                        if simple(toks.get(i + 2)) {
+                            out.push("IS".into());
+                        } else {
+                            out.push("IS DISTINCT FROM".into());
+                            i += 2;
+                            last_bool_cmp = false;
+                            continue;
+                        }
+                    } else {
+                        out.push("IS NOT DISTINCT FROM".into());
                     }
-                    out.push("IS".into());
                 } else if !quoted && lower == "collate" {
                     let coll = next.and_then(Tok::ident).unwrap_or("").to_lowercase();
                     match coll.as_str() {
@@ -514,6 +542,16 @@ mod tests {
         assert_eq!(
             translate(&t, &m).unwrap(),
             "\"Id\" > 0 AND \"active\" = true AND lower(x) = 'a'"
+        );
+        let t = tokenize("a IS b AND c IS NOT d AND e IS NOT NULL").unwrap();
+        assert_eq!(
+            translate(&t, &m).unwrap(),
+            "a IS NOT DISTINCT FROM b AND c IS DISTINCT FROM d AND e IS NOT NULL"
+        );
+        let t = tokenize("group_concat(x) || group_concat(x, '; ')").unwrap();
+        assert_eq!(
+            translate(&t, &m).unwrap(),
+            "string_agg((x)::text, ',') || string_agg((x)::text, '; ')"
         );
         let t = tokenize("x GLOB 'a*'").unwrap();
         assert!(translate(&t, &m).is_err());
