@@ -207,7 +207,9 @@ fn first_line(s: &str) -> String {
 /// Exit code for an HTTP error status (README exit-code table).
 pub fn exit_for_status(status: u16) -> Exit {
     match status {
-        400 | 404 | 409 | 412 | 422 => Exit::DataErr,
+        // A resource group, server or parent that must exist does not.
+        404 => Exit::NoInput,
+        400 | 409 | 412 | 422 => Exit::DataErr,
         401 | 403 => Exit::NoPerm,
         408 | 429 | 500..=599 => Exit::TempFail,
         _ => Exit::Unavailable,
@@ -562,6 +564,7 @@ mod tests {
     #[test]
     fn exit_codes_follow_the_table() {
         assert_eq!(exit_for_status(409), Exit::DataErr);
+        assert_eq!(exit_for_status(404), Exit::NoInput);
         assert_eq!(exit_for_status(403), Exit::NoPerm);
         assert_eq!(exit_for_status(503), Exit::TempFail);
         assert_eq!(exit_for_operation_error("PrivateDnsZoneNameNotValid"), Exit::DataErr);
