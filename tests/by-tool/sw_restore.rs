@@ -273,6 +273,38 @@ fn point_in_time_restores_are_exact_for_time_and_lsn() {
 }
 
 #[test]
+fn a_restore_point_picks_the_backup_that_reaches_it_or_fails_before_copying() {
+    let a = Archived::new();
+    a.tc.psql("postgres", "CREATE TABLE t (x int)");
+    let older = a.full();
+    a.tc.psql("postgres", "INSERT INTO t VALUES (1)");
+    a.tc.psql("postgres", "SELECT pg_create_restore_point('rp_old')");
+    a.tc.psql("postgres", "INSERT INTO t VALUES (2)");
+    let newer = a.full();
+    a.tc.psql("postgres", "INSERT INTO t VALUES (3)");
+    a.tc.psql("postgres", "SELECT pg_create_restore_point('rp_new')");
+    a.tc.psql("postgres", "INSERT INTO t VALUES (4)");
+    a.switch_and_wait();
+
+    // Older than the newest backup: the older backup is the one that reaches it.
+    let (rec, port) = a.restore_started("rp_old", &["--target-name", "rp_old"]);
+    assert_eq!(rec["backup"], older.as_str());
+    assert_eq!(a.query(port, "SELECT string_agg(x::text, ',' ORDER BY x) FROM t"), "1");
+    a.stop_copy("rp_old");
+
+    let dir = a.scratch("rp_new");
+    let r = a.restore_cmd(&["--pgdata", dir.to_str().unwrap(), "--target-name", "rp_new"]);
+    r.expect_code(0);
+    assert_eq!(r.one("restore")["backup"], newer.as_str());
+
+    let dir = a.scratch("rp_none");
+    let r = a.restore_cmd(&["--pgdata", dir.to_str().unwrap(), "--target-name", "no such point"]);
+    r.expect_code(65);
+    assert!(r.stderr.contains("no such point"), "{r:?}");
+    assert!(!dir.exists(), "nothing may be copied");
+}
+
+#[test]
 fn a_missing_middle_segment_limits_restores_and_fails_them_before_copying() {
     let a = Archived::new();
     a.tc.psql("postgres", "CREATE TABLE t (x int)");

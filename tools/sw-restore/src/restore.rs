@@ -227,8 +227,18 @@ pub fn plan(
     };
     let objects = area.wal_objects()?;
     let histories = area.histories()?;
-    let chain = chain::walk(&area, &objects, &histories, &backup, None)?;
     let seg = area.info.wal_segment_size;
+    let backup = match &target {
+        Target::Name(n) => {
+            let candidates: Vec<&BackupManifest> = match backup_id {
+                Some(_) => vec![&backup],
+                None => backups.iter().rev().collect(),
+            };
+            pick_for_restore_point(bindir, &area, &objects, &histories, &candidates, n)?
+        }
+        _ => backup,
+    };
+    let chain = chain::walk(&area, &objects, &histories, &backup, None)?;
     let stop_segno = backup.stop_lsn.0.saturating_sub(1).max(backup.start_lsn.0) / seg;
     let gap = || {
         chain
@@ -304,6 +314,55 @@ pub fn plan(
         chain,
         target,
     })
+}
+
+/// The newest of `candidates` (newest first) from which recovery meets a
+/// restore point named `name` after its consistency point, within its
+/// contiguous archived WAL. Recovery stops at the first restore point of
+/// that name after the backup's start, so that is the one that counts.
+fn pick_for_restore_point(
+    bindir: &Bindir,
+    area: &Area,
+    objects: &BTreeMap<String, sw_core::repo::WalObject>,
+    histories: &BTreeMap<u32, String>,
+    candidates: &[&BackupManifest],
+    name: &str,
+) -> Result<BackupManifest> {
+    let seg = area.info.wal_segment_size;
+    let mut hits = std::collections::BTreeSet::new();
+    let mut scanned_from: Option<u64> = None;
+    let mut early: Option<(String, Lsn)> = None;
+    for b in candidates {
+        let c = chain::walk(area, objects, histories, b, None)?;
+        let Some(last) = c.last_segno else { continue };
+        let lo = b.start_lsn.segno(seg);
+        if scanned_from.is_none_or(|s| lo < s) {
+            // Overlap one segment with what was read: a record may cross.
+            let hi = scanned_from.map_or(last, |s| s.min(last));
+            hits.extend(crate::walscan::find_restore_points(
+                bindir, area, objects, &c, lo, hi, name,
+            )?);
+            scanned_from = Some(lo);
+        }
+        let Some(first) = hits.iter().copied().find(|h| *h >= b.start_lsn) else {
+            continue;
+        };
+        if first.segno(seg) > last {
+            continue;
+        }
+        if first < b.stop_lsn {
+            early.get_or_insert((b.id.clone(), first));
+            continue;
+        }
+        return Ok((*b).clone());
+    }
+    let why = early.map_or_else(
+        || "it is not in the contiguous archived WAL after any backup".to_owned(),
+        |(id, l)| format!("it is at {l}, before backup {id} is consistent, and no older backup reaches it"),
+    );
+    Err(Error::data(format!(
+        "restore point {name:?} cannot be reached: {why}; nothing was copied"
+    )))
 }
 
 /// Refuse a running cluster or a non-empty directory.

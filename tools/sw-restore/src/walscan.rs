@@ -3,7 +3,6 @@
 //! first commit (or abort) after it, so the archive must hold one.
 
 use std::collections::BTreeMap;
-use std::path::Path;
 use std::process::{Command, Stdio};
 
 use chrono::{DateTime, NaiveDateTime, Utc};
@@ -12,7 +11,7 @@ use sw_core::fsutil::q;
 use sw_core::repo::chain::Chain;
 use sw_core::repo::history::timeline_for_segment;
 use sw_core::repo::object::{self, ReadFailure};
-use sw_core::repo::wal::segment_name;
+use sw_core::repo::wal::{Lsn, segment_name};
 use sw_core::repo::{Area, WalObject};
 use sw_core::{Error, IoContext, Result};
 
@@ -47,58 +46,95 @@ pub fn newest_xact_time(dump: &str) -> Option<DateTime<Utc>> {
     best
 }
 
-fn materialize(o: &WalObject, dir: &Path, name: &str) -> Result<()> {
-    let dest = dir.join(name);
-    if dest.exists() {
-        return Ok(());
-    }
-    let mut f = std::fs::File::create(&dest).io_context(|| format!("creating {}", q(&dest)))?;
-    match object::decompress_checked(&o.path, Some(&o.sha256), &mut f) {
-        Ok(_) => Ok(()),
-        Err(ReadFailure::Corrupt(msg)) => Err(Error::data(msg)),
-        Err(ReadFailure::Io(e)) => Err(e),
-    }
+/// The LSNs of restore points named `name` in `pg_waldump --rmgr=XLOG`
+/// output: `... lsn: 0/015167D8, prev 0/..., desc: RESTORE_POINT name`.
+pub fn restore_points(dump: &str, name: &str) -> Vec<Lsn> {
+    dump.lines()
+        .filter_map(|line| {
+            let (head, desc) = line.split_once("desc: ")?;
+            if desc.strip_prefix("RESTORE_POINT ")? != name {
+                return None;
+            }
+            let lsn = head.split_once("lsn: ")?.1.split(',').next()?;
+            Lsn::parse(lsn).ok()
+        })
+        .collect()
 }
 
-/// The time of the newest commit or abort in the contiguous WAL of `chain`
-/// at or after segment `from_segno`, reading segments backwards from its
-/// end until one holds a transaction end. `Ok(None)` when none does;
-/// `Err` with exit 69 when pg_waldump cannot run.
-pub fn last_xact_time(
-    bindir: &Bindir,
-    area: &Area,
-    objects: &BTreeMap<String, WalObject>,
-    chain: &Chain,
-    from_segno: u64,
-) -> Result<Option<DateTime<Utc>>> {
-    let seg = area.info.wal_segment_size;
-    let Some(last) = chain.last_segno else {
-        return Ok(None);
-    };
-    let tmp = tempfile::Builder::new()
-        .prefix("sw-restore-walscan.")
-        .tempdir()
-        .io_context(|| "creating a temp directory for pg_waldump".into())?;
-    let name_at = |n: u64| segment_name(timeline_for_segment(&chain.path, n, seg), n, seg);
-    let mut n = last;
-    loop {
-        // Segment n and its successor (a record may end in the next one).
-        let first = name_at(n);
-        let end = name_at((n + 1).min(last));
-        for name in [&first, &end] {
-            let o = objects
+/// Segments per pg_waldump run (each decompressed into a temp directory).
+const WINDOW: u64 = 8;
+
+/// Runs pg_waldump over archived segments of one chain, decompressed into
+/// a private temp directory a window at a time.
+struct Scanner<'a> {
+    bindir: &'a Bindir,
+    objects: &'a BTreeMap<String, WalObject>,
+    chain: &'a Chain,
+    seg: u64,
+    tmp: tempfile::TempDir,
+}
+
+impl<'a> Scanner<'a> {
+    fn new(
+        bindir: &'a Bindir,
+        area: &Area,
+        objects: &'a BTreeMap<String, WalObject>,
+        chain: &'a Chain,
+    ) -> Result<Self> {
+        let tmp = tempfile::Builder::new()
+            .prefix("sw-restore-walscan.")
+            .tempdir()
+            .io_context(|| "creating a temp directory for pg_waldump".into())?;
+        Ok(Scanner {
+            bindir,
+            objects,
+            chain,
+            seg: area.info.wal_segment_size,
+            tmp,
+        })
+    }
+
+    fn tli(&self, n: u64) -> u32 {
+        timeline_for_segment(&self.chain.path, n, self.seg)
+    }
+
+    fn name_at(&self, n: u64) -> String {
+        segment_name(self.tli(n), n, self.seg)
+    }
+
+    /// pg_waldump's records of `rmgr` in segments `s..=e` (one timeline).
+    fn dump(&self, s: u64, e: u64, rmgr: &str) -> Result<String> {
+        let keep: Vec<String> = (s..=e).map(|n| self.name_at(n)).collect();
+        for e in std::fs::read_dir(self.tmp.path()).io_context(|| "listing the scan directory".into())? {
+            let e = e.io_context(|| "listing the scan directory".into())?;
+            if !keep.iter().any(|k| e.file_name().to_string_lossy() == k.as_str()) {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
+        for name in &keep {
+            let dest = self.tmp.path().join(name);
+            if dest.exists() {
+                continue;
+            }
+            let o = self
+                .objects
                 .get(name.as_str())
                 .ok_or_else(|| Error::software(format!("{name} vanished from the repository while it was read")))?;
-            materialize(o, tmp.path(), name)?;
+            let mut f = std::fs::File::create(&dest).io_context(|| format!("creating {}", q(&dest)))?;
+            match object::decompress_checked(&o.path, Some(&o.sha256), &mut f) {
+                Ok(_) => {}
+                Err(ReadFailure::Corrupt(msg)) => return Err(Error::data(msg)),
+                Err(ReadFailure::Io(e)) => return Err(e),
+            }
         }
-        let out = Command::new(bindir.prog("pg_waldump"))
+        let out = Command::new(self.bindir.prog("pg_waldump"))
             .env("TZ", "UTC")
             .env_remove("PGDATA")
-            .arg("--rmgr=Transaction")
+            .arg(format!("--rmgr={rmgr}"))
             .arg("--path")
-            .arg(tmp.path())
-            .arg(&first)
-            .arg(&end)
+            .arg(self.tmp.path())
+            .arg(&keep[0])
+            .arg(&keep[keep.len() - 1])
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -106,17 +142,88 @@ pub fn last_xact_time(
             .map_err(|e| Error::unavailable("running pg_waldump").with_source(e))?;
         // pg_waldump ends with an error at the end of the available WAL:
         // its exit status says nothing; what it printed counts.
-        if let Some(t) = newest_xact_time(&String::from_utf8_lossy(&out.stdout)) {
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+
+    /// The first segment of the window ending at `e` (at most WINDOW
+    /// segments, not before `lo`, on `e`'s timeline).
+    fn window_start(&self, lo: u64, e: u64) -> u64 {
+        let mut s = e.saturating_sub(WINDOW - 1).max(lo);
+        while self.tli(s) != self.tli(e) {
+            s += 1;
+        }
+        s
+    }
+
+    /// The last segment of the window starting at `s`.
+    fn window_end(&self, s: u64, hi: u64) -> u64 {
+        let mut e = (s + WINDOW - 1).min(hi);
+        while self.tli(e) != self.tli(s) {
+            e -= 1;
+        }
+        e
+    }
+}
+
+/// The time of the newest commit or abort in the contiguous WAL of `chain`
+/// at or after segment `from_segno`, reading windows of segments backwards
+/// from its end until one holds a transaction end. `Ok(None)` when none
+/// does; exit 69 when pg_waldump cannot run.
+pub fn last_xact_time(
+    bindir: &Bindir,
+    area: &Area,
+    objects: &BTreeMap<String, WalObject>,
+    chain: &Chain,
+    from_segno: u64,
+) -> Result<Option<DateTime<Utc>>> {
+    let Some(last) = chain.last_segno else {
+        return Ok(None);
+    };
+    if last < from_segno {
+        return Ok(None);
+    }
+    let sc = Scanner::new(bindir, area, objects, chain)?;
+    let mut e = last;
+    loop {
+        let s = sc.window_start(from_segno, e);
+        if let Some(t) = newest_xact_time(&sc.dump(s, e, "Transaction")?) {
             return Ok(Some(t));
         }
-        if n != last {
-            let _ = std::fs::remove_file(tmp.path().join(&end));
-        }
-        if n <= from_segno {
+        if s <= from_segno {
             return Ok(None);
         }
-        n -= 1;
+        // Overlap one segment (a record may cross into the next), except
+        // across a timeline switch.
+        e = if sc.tli(s - 1) == sc.tli(s) && s < e { s } else { s - 1 };
     }
+}
+
+/// The LSNs of restore points named `name` in the contiguous WAL of
+/// `chain` from segment `lo` to `hi` (inclusive), in order.
+pub fn find_restore_points(
+    bindir: &Bindir,
+    area: &Area,
+    objects: &BTreeMap<String, WalObject>,
+    chain: &Chain,
+    lo: u64,
+    hi: u64,
+    name: &str,
+) -> Result<Vec<Lsn>> {
+    let mut found = std::collections::BTreeSet::new();
+    if hi < lo {
+        return Ok(Vec::new());
+    }
+    let sc = Scanner::new(bindir, area, objects, chain)?;
+    let mut s = lo;
+    loop {
+        let e = sc.window_end(s, hi);
+        found.extend(restore_points(&sc.dump(s, e, "XLOG")?, name));
+        if e >= hi {
+            break;
+        }
+        s = if sc.tli(e + 1) == sc.tli(e) && e > s { e } else { e + 1 };
+    }
+    Ok(found.into_iter().collect())
 }
 
 #[cfg(test)]
@@ -133,5 +240,15 @@ rmgr: Transaction len (rec/tot):     34/    34, tx:        0, lsn: 0/015008D0, p
         assert_eq!(t.to_rfc3339(), "2026-11-27T00:01:03.000001+00:00");
         assert_eq!(newest_xact_time(""), None);
         assert_eq!(newest_xact_time("desc: COMMIT garbage"), None);
+    }
+
+    #[test]
+    fn finds_restore_points_by_exact_name() {
+        let dump = "rmgr: XLOG        len (rec/tot):     98/    98, tx:          0, lsn: 0/015167D8, prev 0/01516770, desc: RESTORE_POINT my point\n\
+rmgr: XLOG        len (rec/tot):     98/    98, tx:          0, lsn: 0/02000028, prev 0/015167D8, desc: RESTORE_POINT my point 2\n\
+rmgr: XLOG        len (rec/tot):    114/   114, tx:          0, lsn: 0/02000100, prev 0/02000028, desc: CHECKPOINT_ONLINE redo 0/2000028\n";
+        assert_eq!(restore_points(dump, "my point"), vec![Lsn(0x0151_67D8)]);
+        assert_eq!(restore_points(dump, "my point 2"), vec![Lsn(0x0200_0028)]);
+        assert!(restore_points(dump, "other").is_empty());
     }
 }
