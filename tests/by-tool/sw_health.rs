@@ -734,6 +734,17 @@ fn nagios_output_follows_the_plugin_api() {
     ]);
     assert_eq!(r.code, 3, "{r:?}");
     assert!(r.stdout.starts_with("SW-HEALTH UNKNOWN: "));
+    // So are bad arguments.
+    for bad in [
+        &["--format", "nagios", "--no-such-flag"][..],
+        &["--format=nagios", "--deadline", "forever"][..],
+    ] {
+        let r = health(bad);
+        assert_eq!(r.code, 3, "{r:?}");
+        assert_eq!(r.stdout.lines().count(), 1, "{r:?}");
+        assert!(r.stdout.starts_with("SW-HEALTH UNKNOWN: "), "{r:?}");
+    }
+    health(&["--format", "nagios", "--help"]).expect_code(0);
 }
 
 #[test]

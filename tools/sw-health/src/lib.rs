@@ -76,6 +76,33 @@ pub fn command() -> clap::Command {
     <Cli as clap::CommandFactory>::command()
 }
 
+/// With `--format nagios`, bad arguments follow the monitoring plugin API
+/// too: an `SW-HEALTH UNKNOWN:` status line and exit 3 (instead of clap's 64).
+/// None when the arguments parse (or nagios output was not asked for).
+pub fn nagios_argument_error(args: &[std::ffi::OsString]) -> Option<u8> {
+    let s: Vec<String> = args.iter().map(|a| a.to_string_lossy().into_owned()).collect();
+    let nagios =
+        s.windows(2).any(|w| w[0] == "--format" && w[1] == "nagios") || s.iter().any(|a| a == "--format=nagios");
+    if !nagios {
+        return None;
+    }
+    let e = Cli::try_parse_from(args).err()?;
+    if matches!(
+        e.kind(),
+        clap::error::ErrorKind::DisplayHelp
+            | clap::error::ErrorKind::DisplayVersion
+            | clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
+        return None;
+    }
+    let text = e.to_string();
+    let first = text.lines().next().unwrap_or("bad arguments");
+    let msg = sw_core::secret::redact(first.trim_start_matches("error: "));
+    println!("SW-HEALTH UNKNOWN: {}", format::one_line(&msg));
+    eprintln!("sw-health: error: {msg} (see sw-health --help)");
+    Some(3)
+}
+
 /// Run the tool.
 pub fn run(cli: Cli) -> sw_core::Result<()> {
     match cli.cmd {
