@@ -421,10 +421,13 @@ impl Thresholds {
         } else {
             slot.0 = v;
         }
-        // Remember an explicit "none" so the default does not come back.
+        // Remember an explicit "none" so the default does not come back (and
+        // forget it when a later flag sets a value: the last flag wins).
+        let key = format!("{name}#{}", if crit { "crit" } else { "warn" });
         if v.is_none() {
-            let key = format!("{name}#{}", if crit { "crit" } else { "warn" });
             self.over.insert(key, (None, None));
+        } else {
+            self.over.remove(&key);
         }
         Ok(())
     }
@@ -491,6 +494,10 @@ mod tests {
         assert!(t.set_flag("nope=1", false).is_err());
         assert!(t.set_flag("connections=x", false).is_err());
         assert_eq!(t.get(def("long_query").unwrap()), (Some(300.0), Some(1800.0)));
+        // The last flag wins, also after "none".
+        t.set_flag("connections=none", false).unwrap();
+        t.set_flag("connections=70", false).unwrap();
+        assert_eq!(t.get(def("connections").unwrap()).0, Some(70.0));
     }
 
     #[test]
