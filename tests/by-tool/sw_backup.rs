@@ -190,8 +190,22 @@ fn full_backup_is_listed_with_its_window_and_verifies() {
     assert_eq!(v.one("verify.summary")["ok"], true);
     // A second full while one holds the lock exits 75.
     let area = a.area();
-    let _held = sw_core::lock::Lock::try_acquire(&area.join("lock"), "test").unwrap();
+    let held = sw_core::lock::Lock::try_acquire(&area.join("lock"), "test").unwrap();
     a.full(&[]).expect_code(75);
+    drop(held);
+    // A cluster with a tablespace: refused (no restore could use the
+    // backup), nothing listed.
+    let ts = a.tc.dir.join("ts");
+    std::fs::create_dir_all(&ts).unwrap();
+    a.tc.runner().hand_over(&ts).unwrap();
+    a.tc.psql(
+        "postgres",
+        &format!("CREATE TABLESPACE extra LOCATION '{}'", ts.display()),
+    );
+    let r = a.full(&[]);
+    r.expect_code(69);
+    assert!(r.stderr.contains("extra"), "{r:?}");
+    assert_eq!(a.run(&["list"]).records().len(), 1);
 }
 
 #[test]

@@ -88,6 +88,8 @@ struct ServerInfo {
     version_num: u32,
     seg_size: u64,
     archive_mode: String,
+    /// User tablespaces (names), if any.
+    tablespaces: Option<String>,
 }
 
 async fn server_info(pg: &PgOpts) -> Result<ServerInfo> {
@@ -98,7 +100,9 @@ async fn server_info(pg: &PgOpts) -> Result<ServerInfo> {
             "SELECT (SELECT system_identifier::text FROM pg_control_system()), \
                     current_setting('server_version_num')::int, \
                     (SELECT setting::bigint FROM pg_settings WHERE name = 'wal_segment_size'), \
-                    current_setting('archive_mode')",
+                    current_setting('archive_mode'), \
+                    (SELECT string_agg(spcname, ', ' ORDER BY spcname) FROM pg_tablespace \
+                      WHERE spcname NOT IN ('pg_default', 'pg_global'))",
             &[],
         )
         .await
@@ -110,6 +114,7 @@ async fn server_info(pg: &PgOpts) -> Result<ServerInfo> {
         version_num: u32::try_from(v).unwrap_or(0),
         seg_size: u64::try_from(seg).unwrap_or(16 << 20),
         archive_mode: row.get(3),
+        tablespaces: row.get(4),
     })
 }
 
@@ -120,6 +125,13 @@ pub fn run(a: &FullArgs, pretty: bool) -> Result<()> {
     if major < 15 {
         return Err(Error::unavailable(format!(
             "PostgreSQL {major} cannot compress base backups on the server; sw-backup full needs 15 or later"
+        )));
+    }
+    if let Some(ts) = &info.tablespaces {
+        // sw-restore cannot put them back: refuse rather than list a backup
+        // as complete that no restore can use.
+        return Err(Error::unavailable(format!(
+            "the cluster has tablespaces ({ts}); sw-backup does not back up tablespaces yet, so no backup was taken"
         )));
     }
     if info.archive_mode == "off" {
