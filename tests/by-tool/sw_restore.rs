@@ -378,6 +378,10 @@ fn restore_refuses_non_empty_directories_and_running_clusters() {
     // Without a target: a usage error, nothing touched.
     let r = a.restore_cmd(&["--pgdata", a.scratch("none").to_str().unwrap()]);
     r.expect_code(64);
+    // --start without --port: refused before anything is copied.
+    let r = a.restore_cmd(&["--pgdata", a.scratch("noport").to_str().unwrap(), "--latest", "--start"]);
+    r.expect_code(64);
+    assert!(!a.scratch("noport").exists());
 }
 
 #[test]

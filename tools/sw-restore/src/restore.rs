@@ -487,6 +487,11 @@ pub fn execute(a: &RestoreArgs) -> Result<Outcome> {
         .as_ref()
         .ok_or_else(|| Error::usage("--repo (or SW_BACKUP_REPO) is required"))?;
     let pgdata = a.pgdata.as_ref().ok_or_else(|| Error::usage("--pgdata is required"))?;
+    if a.start && a.port.is_none() {
+        return Err(Error::usage(
+            "--start needs --port (the copy must not collide with the source)",
+        ));
+    }
     let repo = Repo::open(repo_path)?;
     let bindir = Bindir::find(a.bindir.as_deref(), &Env::process())?;
     let runner = Runner::new(bindir.clone(), &a.os_user)?;
