@@ -773,6 +773,31 @@ fn an_unreachable_server_is_critical_and_lists_no_check_as_skipped() {
 }
 
 #[test]
+fn a_reader_that_goes_away_is_not_an_internal_error() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let st = tempfile::tempdir().unwrap();
+    let db = format!("postgresql://u:pw@127.0.0.1:{port}/d");
+    for format in ["prometheus", "nagios", "json"] {
+        let mut child = cmd::command(BIN.as_ref())
+            .args(["--db", &db, "--state-dir", st.path().to_str().unwrap()])
+            .args(["--format", format])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{format}: {stderr}");
+        assert!(!stderr.contains("internal error"), "{format}: {stderr}");
+    }
+}
+
+#[test]
 fn the_prometheus_file_is_never_seen_half_written() {
     let c = shared();
     let st = tempfile::tempdir().unwrap();

@@ -68,8 +68,17 @@ pub fn run(cli: Cli) -> sw_core::Result<()> {
         Cmd::Eval(a) => eval::run(&a, cli.common.pretty),
         Cmd::Notify(a) => notify::run(&a, cli.common.pretty),
         Cmd::DefaultRules => {
-            print!("{}", rules::DEFAULT_RULES);
-            Ok(())
+            use std::io::Write;
+            let mut out = std::io::stdout().lock();
+            match out
+                .write_all(rules::DEFAULT_RULES.as_bytes())
+                .and_then(|()| out.flush())
+            {
+                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+                    Err(sw_core::Error::io("writing stdout").with_source(e))
+                }
+                _ => Ok(()),
+            }
         }
     }
 }

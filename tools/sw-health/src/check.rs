@@ -411,7 +411,7 @@ pub fn run(args: &CheckArgs, pretty: bool) -> Result<()> {
     match (&res, args.format) {
         (Err(e), Format::Nagios) if !matches!(e.exit().code(), 0..=3) => {
             // Plugin API: anything that kept the check from running is UNKNOWN.
-            println!("SW-HEALTH UNKNOWN: {}", format::one_line(e.message()));
+            let _ = write_stdout(&format!("SW-HEALTH UNKNOWN: {}\n", format::one_line(e.message())));
             res.map_err(|e| e.with_exit(Exit::Unknown))
         }
         _ => res,
@@ -452,22 +452,17 @@ fn run_inner(args: &CheckArgs, pretty: bool) -> Result<()> {
         Status::Unknown => Exit::Unknown,
     };
     match args.format {
-        Format::Json => Output::stdout(pretty).record("health.report", &report)?,
-        Format::Nagios => {
-            let text = format::nagios(&report);
-            use std::io::Write;
-            let mut out = std::io::stdout().lock();
-            match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
-                Ok(()) => {}
-                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
-                Err(e) => return Err(Error::io("writing stdout").with_source(e)),
-            }
-        }
+        Format::Json => match Output::stdout(pretty).record("health.report", &report) {
+            // The reader went away: the verdict still decides the exit code.
+            Err(e) if e.exit() != Exit::Ok => return Err(e),
+            _ => {}
+        },
+        Format::Nagios => write_stdout(&format::nagios(&report))?,
         Format::Prometheus => {
             let text = format::prometheus(&report);
             match &args.prom_file {
                 Some(p) => sw_core::fsutil::atomic_write(p, text.as_bytes(), 0o644)?,
-                None => print!("{text}"),
+                None => write_stdout(&text)?,
             }
         }
     }
@@ -478,6 +473,17 @@ fn run_inner(args: &CheckArgs, pretty: bool) -> Result<()> {
             exit,
             format!("{}: {}", report.status.as_str(), format::summary(&report)),
         ))
+    }
+}
+
+/// Write text to stdout; a reader that went away (broken pipe) is not an error.
+pub(crate) fn write_stdout(text: &str) -> Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => Err(Error::io("writing stdout").with_source(e)),
     }
 }
 

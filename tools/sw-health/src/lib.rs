@@ -98,7 +98,7 @@ pub fn nagios_argument_error(args: &[std::ffi::OsString]) -> Option<u8> {
     let text = e.to_string();
     let first = text.lines().next().unwrap_or("bad arguments");
     let msg = sw_core::secret::redact(first.trim_start_matches("error: "));
-    println!("SW-HEALTH UNKNOWN: {}", format::one_line(&msg));
+    let _ = check::write_stdout(&format!("SW-HEALTH UNKNOWN: {}\n", format::one_line(&msg)));
     eprintln!("sw-health: error: {msg} (see sw-health --help)");
     Some(3)
 }
