@@ -445,17 +445,29 @@ fn a_drill_restores_a_backup_taken_under_load_and_reports_its_rto() {
     a.full();
     child.wait().unwrap();
     a.switch_and_wait();
-    let r = cmd::run(
-        &a.restore,
-        &[
+    // pgbench's invariant: every transfer is in the history and the balances.
+    let sql = a.tc.dir.join("consistent.sql");
+    std::fs::write(
+        &sql,
+        "DO $$ BEGIN IF (SELECT sum(abalance) FROM pgbench_accounts) IS DISTINCT FROM \
+         (SELECT coalesce(sum(delta), 0) FROM pgbench_history) OR (SELECT sum(bbalance) FROM pgbench_branches) \
+         IS DISTINCT FROM (SELECT coalesce(sum(delta), 0) FROM pgbench_history) \
+         THEN RAISE EXCEPTION 'pgbench balances do not add up'; END IF; END $$",
+    )
+    .unwrap();
+    let rows = a.tc.dir.join("rows.jsonl");
+    let drill = |extra: &[&str]| {
+        let mut v = vec![
             "drill",
             "--repo",
             a.repo.to_str().unwrap(),
             "--scratch",
             a.tc.dir.to_str().unwrap(),
-        ],
-        None,
-    );
+        ];
+        v.extend_from_slice(extra);
+        cmd::run(&a.restore, &v, None)
+    };
+    let r = drill(&["--sql", sql.to_str().unwrap(), "--save-rows", rows.to_str().unwrap()]);
     r.expect_code(0);
     let d = r.one("restore.drill");
     assert_eq!(d["ok"], true);
@@ -463,6 +475,31 @@ fn a_drill_restores_a_backup_taken_under_load_and_reports_its_rto() {
     assert!(d["rpo_seconds"].is_number());
     let log = std::fs::read_to_string(a.area().join("drills.jsonl")).unwrap();
     assert_eq!(log.lines().count(), 1);
+    let saved = std::fs::read_to_string(&rows).unwrap();
+    assert!(
+        saved.contains(r#""database":"postgres","schema":"public","table":"pgbench_accounts","min_rows":100000"#),
+        "{saved}"
+    );
+    // The saved counts hold; a table short of its expectation fails the drill.
+    let expect = a.tc.dir.join("expect.jsonl");
+    std::fs::write(
+        &expect,
+        format!(
+            "{saved}{{\"database\":\"postgres\",\"schema\":\"public\",\"table\":\"pgbench_branches\",\"min_rows\":2}}\n"
+        ),
+    )
+    .unwrap();
+    let r = drill(&["--expect-rows", expect.to_str().unwrap()]);
+    assert_ne!(r.code, 0, "{r:?}");
+    let d = r.one("restore.drill");
+    assert_eq!(d["ok"], false);
+    assert_eq!(d["tables_checked"], saved.lines().count() as u64 + 1);
+    let err = d["error"].as_str().unwrap();
+    assert!(
+        err.contains("pgbench_branches in database postgres has 1 rows"),
+        "{err}"
+    );
+    assert!(!err.contains("pgbench_accounts"), "{err}");
     // The scratch copy is gone.
     assert!(
         !std::fs::read_dir(&a.tc.dir)

@@ -62,6 +62,8 @@ complete -c sw-restore -n "__fish_sw_restore_using_subcommand drill" -l repo -d 
 complete -c sw-restore -n "__fish_sw_restore_using_subcommand drill" -l target-time -d 'Restore to this time instead of the end of the archive (RFC 3339)' -r
 complete -c sw-restore -n "__fish_sw_restore_using_subcommand drill" -l system-identifier -d 'The cluster to drill, when the repository holds several' -r
 complete -c sw-restore -n "__fish_sw_restore_using_subcommand drill" -l sql -d 'SQL file run against the copy (database postgres); any error fails the drill' -r -F
+complete -c sw-restore -n "__fish_sw_restore_using_subcommand drill" -l expect-rows -d 'Row counts the copy must reach, JSON Lines of {"database", "schema", "table", "min_rows"} (as --save-rows writes them); a missing table or fewer rows fails the drill' -r -F
+complete -c sw-restore -n "__fish_sw_restore_using_subcommand drill" -l save-rows -d 'After the checks pass, write every user table\'s row count in the copy to FILE (JSON Lines in the --expect-rows format), as the expectation for later drills' -r -F
 complete -c sw-restore -n "__fish_sw_restore_using_subcommand drill" -l scratch -d 'Parent directory for the scratch copy (default: the system temp directory)' -r -F
 complete -c sw-restore -n "__fish_sw_restore_using_subcommand drill" -l os-user -d 'OS user the server runs as (used when invoked as root)' -r
 complete -c sw-restore -n "__fish_sw_restore_using_subcommand drill" -l superuser -d 'Database superuser used to check the copy over its socket' -r

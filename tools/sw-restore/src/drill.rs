@@ -6,12 +6,12 @@
 
 use std::io::Write;
 use std::net::TcpListener;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use chrono::Utc;
 use clap::Args;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sw_core::cluster::{Bindir, Cluster, Runner, StopMode};
 use sw_core::config::Env;
 use sw_core::fsutil::q;
@@ -36,6 +36,12 @@ pub struct DrillArgs {
     /// SQL file run against the copy (database postgres); any error fails the drill.
     #[arg(long, value_name = "FILE")]
     pub sql: Option<PathBuf>,
+    /// Row counts the copy must reach, JSON Lines of {"database", "schema", "table", "min_rows"} (as --save-rows writes them); a missing table or fewer rows fails the drill.
+    #[arg(long, value_name = "FILE")]
+    pub expect_rows: Option<PathBuf>,
+    /// After the checks pass, write every user table's row count in the copy to FILE (JSON Lines in the --expect-rows format), as the expectation for later drills.
+    #[arg(long, value_name = "FILE")]
+    pub save_rows: Option<PathBuf>,
     /// Parent directory for the scratch copy (default: the system temp directory).
     #[arg(long, value_name = "DIR")]
     pub scratch: Option<PathBuf>,
@@ -71,6 +77,8 @@ struct DrillRecord {
     reached_time: Option<String>,
     databases: Option<u64>,
     indexes_checked: Option<u64>,
+    /// Tables whose row counts were checked against --expect-rows.
+    tables_checked: Option<u64>,
     amcheck: bool,
     sql_file: Option<String>,
     duration_ms: u64,
@@ -101,6 +109,10 @@ pub fn run(a: &DrillArgs, pretty: bool) -> Result<()> {
             )));
         }
         fit.remove(0)
+    };
+    let expect = match &a.expect_rows {
+        Some(p) => read_expectations(p)?,
+        None => Vec::new(),
     };
     let rpo = restore::archive_end(&area)?.map(|t| (started_at - t).num_milliseconds() as f64 / 1000.0);
     let runner = Runner::new(Bindir::find(a.bindir.as_deref(), &Env::process())?, &a.os_user)?;
@@ -152,6 +164,7 @@ pub fn run(a: &DrillArgs, pretty: bool) -> Result<()> {
         reached_time: None,
         databases: None,
         indexes_checked: None,
+        tables_checked: None,
         amcheck: false,
         sql_file: a.sql.as_ref().map(|p| p.display().to_string()),
         duration_ms: 0,
@@ -165,7 +178,7 @@ pub fn run(a: &DrillArgs, pretty: bool) -> Result<()> {
         rec.rto_seconds = o.seconds_to_queryable;
         rec.reached_lsn = o.reached_lsn.clone();
         rec.reached_time = o.reached_time.clone();
-        check(a, &cluster, &scratch, port, &mut rec)
+        check(a, &cluster, &scratch, port, &expect, &mut rec)
     });
     if let Err(e) = &result {
         rec.error = Some(e.to_string());
@@ -183,7 +196,81 @@ pub fn run(a: &DrillArgs, pretty: bool) -> Result<()> {
     result.map_err(|e| e.context("the restore drill failed"))
 }
 
-fn check(a: &DrillArgs, cluster: &Cluster, sock: &std::path::Path, port: u16, rec: &mut DrillRecord) -> Result<()> {
+/// One expected row count (a line of --expect-rows / --save-rows).
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct RowExpectation {
+    pub database: String,
+    pub schema: String,
+    pub table: String,
+    pub min_rows: u64,
+}
+
+fn read_expectations(path: &Path) -> Result<Vec<RowExpectation>> {
+    let text = std::fs::read_to_string(path).io_context(|| format!("reading {}", q(path)))?;
+    let mut v = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let e: RowExpectation = serde_json::from_str(line).map_err(|e| {
+            Error::data(format!(
+                "{} line {}: expected {{\"database\", \"schema\", \"table\", \"min_rows\"}}: {e}",
+                q(path),
+                i + 1
+            ))
+        })?;
+        v.push(e);
+    }
+    Ok(v)
+}
+
+/// Every user table's exact row count, one database.
+const COUNT_ALL: &str = "SELECT coalesce(json_agg(json_build_object('schema', nspname, 'table', relname, 'rows', n) \
+     ORDER BY nspname, relname), '[]') FROM (SELECT ns.nspname, c.relname, \
+     (xpath('/row/c/text()', query_to_xml(format('SELECT count(*) AS c FROM %I.%I', ns.nspname, c.relname), false, true, '')))[1]::text::bigint AS n \
+     FROM pg_class c JOIN pg_namespace ns ON ns.oid = c.relnamespace \
+     WHERE c.relkind IN ('r', 'p') AND c.relpersistence = 'p' \
+       AND ns.nspname NOT IN ('pg_catalog', 'information_schema') AND ns.nspname NOT LIKE 'pg\\_%') s";
+
+fn save_rows(path: &Path, cluster: &Cluster, sock: &Path, port: u16, user: &str, dbs: &[String]) -> Result<u64> {
+    #[derive(Deserialize)]
+    struct Counted {
+        schema: String,
+        table: String,
+        rows: u64,
+    }
+    let mut text = String::new();
+    let mut n = 0;
+    for db in dbs {
+        let json = psql(cluster, sock, port, user, db, COUNT_ALL)?;
+        let rows: Vec<Counted> = serde_json::from_str(&json)
+            .map_err(|e| Error::software(format!("reading row counts of database {db}: {e}")))?;
+        for r in rows {
+            let line = serde_json::to_string(&RowExpectation {
+                database: db.clone(),
+                schema: r.schema,
+                table: r.table,
+                min_rows: r.rows,
+            })
+            .map_err(|e| Error::software("rendering JSON").with_source(e))?;
+            text.push_str(&line);
+            text.push('\n');
+            n += 1;
+        }
+    }
+    sw_core::fsutil::atomic_write(path, text.as_bytes(), 0o644)?;
+    Ok(n)
+}
+
+fn check(
+    a: &DrillArgs,
+    cluster: &Cluster,
+    sock: &Path,
+    port: u16,
+    expect: &[RowExpectation],
+    rec: &mut DrillRecord,
+) -> Result<()> {
     let u = &a.superuser;
     let dbs = psql(
         cluster,
@@ -222,15 +309,69 @@ fn check(a: &DrillArgs, cluster: &Cluster, sock: &std::path::Path, port: u16, re
         }
         rec.indexes_checked = Some(n);
     }
+    let mut short = Vec::new();
+    for e in expect {
+        if !dbs.contains(&e.database) {
+            short.push(format!("database {} is missing", e.database));
+            continue;
+        }
+        let exists = psql(
+            cluster,
+            sock,
+            port,
+            u,
+            &e.database,
+            &format!(
+                "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = {} AND c.relname = {} AND c.relkind IN ('r', 'p', 'v', 'm', 'f')",
+                sw_core::pg::quote_literal(&e.schema),
+                sw_core::pg::quote_literal(&e.table)
+            ),
+        )?;
+        if exists != "1" {
+            short.push(format!(
+                "table {}.{} is missing in database {}",
+                e.schema, e.table, e.database
+            ));
+            continue;
+        }
+        let rows = psql(
+            cluster,
+            sock,
+            port,
+            u,
+            &e.database,
+            &format!(
+                "SELECT count(*) FROM {}.{}",
+                sw_core::pg::quote_ident(&e.schema),
+                sw_core::pg::quote_ident(&e.table)
+            ),
+        )?;
+        let rows: u64 = rows.parse().unwrap_or(0);
+        if rows < e.min_rows {
+            short.push(format!(
+                "{}.{} in database {} has {rows} rows, expected at least {}",
+                e.schema, e.table, e.database, e.min_rows
+            ));
+        }
+    }
+    if !expect.is_empty() {
+        rec.tables_checked = Some(expect.len() as u64);
+    }
+    if !short.is_empty() {
+        return Err(Error::data(format!("row counts: {}", short.join("; "))));
+    }
     if let Some(f) = &a.sql {
         let sql = std::fs::read_to_string(f).io_context(|| format!("reading {}", q(f)))?;
         psql(cluster, sock, port, u, "postgres", &sql)
             .map_err(|e| e.context(format!("the drill SQL {} failed", q(f))))?;
     }
+    if let Some(p) = &a.save_rows {
+        save_rows(p, cluster, sock, port, u, &dbs)?;
+    }
     Ok(())
 }
 
-fn append_log(path: &std::path::Path, rec: &DrillRecord) -> Result<()> {
+fn append_log(path: &Path, rec: &DrillRecord) -> Result<()> {
     let line = sw_core::output::render("restore.drill", rec, false)?;
     let mut f = std::fs::OpenOptions::new()
         .create(true)
