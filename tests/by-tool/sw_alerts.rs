@@ -158,6 +158,47 @@ fn silences_hold_notifications_until_they_expire() {
     let s = ["--silences", sil.to_str().unwrap()];
     assert!(e.eval_with(&t(0), &deadlocks(&t(0), 9.0), &s).is_empty());
     assert!(e.eval_with(&t(1), &deadlocks(&t(1), 0.0), &s).is_empty());
+    // Alertmanager-style matchers: regular expressions and negation.
+    let e = Env::new(&RULES.replace("for = \"5m\"", "for = \"0s\""));
+    let sil = e.p("silences.toml");
+    std::fs::write(
+        &sil,
+        "[[silence]]\nmatchers = [\"alertname=~Dead.*\", \"instance=~app@db[0-9]+:5432/app\", \"severity!=critical\"]\nends_at = \"2026-01-01T10:30:00Z\"\n",
+    )
+    .unwrap();
+    let s = ["--silences", sil.to_str().unwrap()];
+    assert!(e.eval_with(&t(0), &deadlocks(&t(0), 9.0), &s).is_empty(), "silenced");
+    std::fs::write(
+        &sil,
+        "[[silence]]\nmatchers = [\"alertname=~Dead\"]\nends_at = \"2026-01-01T10:30:00Z\"\n",
+    )
+    .unwrap();
+    assert_eq!(
+        e.eval_with(&t(1), &deadlocks(&t(1), 9.0), &s).len(),
+        1,
+        "anchored: Dead does not match Deadlocks"
+    );
+    std::fs::write(
+        &sil,
+        "[[silence]]\nmatchers = [\"alertname=~(\"]\nends_at = \"2026-01-01T10:30:00Z\"\n",
+    )
+    .unwrap();
+    let rules = e.p("rules.toml");
+    let state = e.p("state.json");
+    let r = alerts(
+        &[
+            "eval",
+            "--rules",
+            rules.to_str().unwrap(),
+            "--state",
+            state.to_str().unwrap(),
+            "--silences",
+            sil.to_str().unwrap(),
+        ],
+        "",
+    );
+    r.expect_code(78);
+    assert!(r.stderr.contains("bad regular expression"), "{}", r.stderr);
 }
 
 #[test]

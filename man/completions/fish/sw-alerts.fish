@@ -35,7 +35,7 @@ complete -c sw-alerts -n "__fish_sw_alerts_needs_command" -f -a "default-rules" 
 complete -c sw-alerts -n "__fish_sw_alerts_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand eval" -l rules -d 'Rule file (TOML); the built-in default pack when not given (see `sw-alerts default-rules`)' -r -F
 complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand eval" -l state -d 'State file (alert states per rule and label set; flock-protected, replaced atomically). Default: $XDG_STATE_HOME/sw/alerts.json or ~/.local/state/sw/alerts.json' -r -F
-complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand eval" -l silences -d 'Silences (TOML `[[silence]]` tables: matchers = { label = "value" }, starts_at, ends_at, comment)' -r -F
+complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand eval" -l silences -d 'Silences (TOML `[[silence]]` tables: matchers = { label = "value" } or Alertmanager-style ["label=value", "label!=value", "label=~regex", "label!~regex"], starts_at, ends_at, comment)' -r -F
 complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand eval" -l now -d 'Evaluate as of this time (RFC 3339) instead of now; for tests and replays' -r
 complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand eval" -s v -l verbose -d 'More logging on stderr (-v info, -vv debug, -vvv trace); SW_LOG overrides'
 complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand eval" -s q -l quiet -d 'Only errors on stderr'

@@ -27,7 +27,8 @@ pub struct EvalArgs {
     /// replaced atomically). Default: $XDG_STATE_HOME/sw/alerts.json or ~/.local/state/sw/alerts.json.
     #[arg(long, value_name = "FILE")]
     pub state: Option<PathBuf>,
-    /// Silences (TOML `[[silence]]` tables: matchers = { label = "value" }, starts_at, ends_at, comment).
+    /// Silences (TOML `[[silence]]` tables: matchers = { label = "value" } or Alertmanager-style
+    /// ["label=value", "label!=value", "label=~regex", "label!~regex"], starts_at, ends_at, comment).
     #[arg(long, value_name = "FILE")]
     pub silences: Option<PathBuf>,
     /// Evaluate as of this time (RFC 3339) instead of now; for tests and replays.
