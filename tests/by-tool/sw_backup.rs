@@ -539,6 +539,15 @@ fn check_reports_health_and_prune_keeps_pinned_and_newest_exactly_as_dry_run_sai
     assert_eq!(ids, vec![pinned, newest]);
     // Both remaining backups still verify (pinned keeps its own WAL).
     a.run(&["verify"]).expect_code(0);
+    // Run as root, prune leaves the lock file to the repository's owner
+    // (the server's user runs `full` next).
+    std::fs::remove_file(a.area().join("lock")).unwrap();
+    a.run(&["prune", "--retention-days", "0", "--min-full", "1"])
+        .expect_code(0);
+    if let Some(u) = &a.tc.runner().user {
+        use std::os::unix::fs::MetadataExt;
+        assert_eq!(std::fs::metadata(a.area().join("lock")).unwrap().uid(), u.uid);
+    }
     let _held = sw_core::lock::Lock::try_acquire(&a.area().join("lock"), "test").unwrap();
     a.run(&["prune", "--retention-days", "0"]).expect_code(75);
 }

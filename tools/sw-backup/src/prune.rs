@@ -140,7 +140,9 @@ pub fn run(a: &PruneArgs, pretty: bool) -> Result<()> {
         bytes_removed: 0,
     };
     for area in repo.areas()? {
-        let _lock = Lock::try_acquire(&area.lock_path(), "sw-backup full or prune")?;
+        let lock = Lock::try_acquire(&area.lock_path(), "sw-backup full or prune")?;
+        // Run as root, the lock file must stay usable by the owner's runs.
+        repo.adopt(lock.path())?;
         let an = area
             .dir
             .file_name()
