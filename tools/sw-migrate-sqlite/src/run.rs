@@ -960,8 +960,8 @@ impl Ctx<'_> {
             return Ok(None);
         }
         // PostgreSQL sends every stored value back in its binary form (the
-        // send functions, i.e. what we wrote); numeric as its text, jsonb
-        // only as present/absent. The checksum over that stream must equal
+        // send functions, i.e. what we wrote); numeric and jsonb as their
+        // text (jsonb compared with the text its rules give for what we sent). The checksum over that stream must equal
         // the one computed while reading SQLite.
         let select: Vec<String> = job.cols.iter().map(|c| c.kind.checksum_select(&q(&c.name))).collect();
         let sql = format!(

@@ -49,7 +49,12 @@ pub fn map_declared(decl: &str) -> Option<(String, String)> {
                 "timestamp with zone; values without an offset are UTC",
             );
         }
-        "JSON" | "JSONB" => return t("jsonb", "JSON: validated and stored as jsonb"),
+        "JSON" | "JSONB" => {
+            return t(
+                "jsonb",
+                "JSON: validated and stored as jsonb; an object with a duplicate key is rejected (jsonb keeps one)",
+            );
+        }
         "UUID" | "GUID" | "UNIQUEIDENTIFIER" => return t("uuid", "UUID: text or 16-byte values"),
         "BLOB" | "BYTEA" | "BINARY" | "VARBINARY" | "BYTE[]" | "IMAGE" | "LONGBLOB" | "MEDIUMBLOB" => {
             return t("bytea", "binary data");
