@@ -312,7 +312,13 @@ fn the_default_action_runs_the_whole_catalogue_in_one_record() {
     }
     assert!(check(&rec, "connections")["value"].as_f64().unwrap() > 0.0);
     assert_eq!(check(&rec, "connections")["warn"], 80.0);
-    assert!(check(&rec, "xid_wraparound")["value"].as_f64().unwrap() >= 0.0);
+    let xid = check(&rec, "xid_wraparound");
+    assert!(xid["value"].as_f64().unwrap() >= 0.0);
+    // Where to start vacuuming: the oldest tables of the database checked.
+    assert_eq!(xid["details"]["tables_of"], "postgres", "{xid}");
+    let tables = xid["details"]["oldest_tables"].as_array().unwrap();
+    assert!(!tables.is_empty() && tables[0]["age"].as_f64().unwrap() > 0.0, "{xid}");
+    assert!(check(&rec, "mxid_wraparound")["details"]["oldest_tables"].is_array());
     assert!(!r.stdout.contains(&c.password));
     // `check` is the same action; selection and thresholds by flag.
     let (r, rec) = report(&[

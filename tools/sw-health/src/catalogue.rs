@@ -128,7 +128,7 @@ pub const CATALOGUE: &[Def] = &[
         Some(1.5e9),
         false,
         Scope::Cluster,
-        "age(datfrozenxid) of the oldest database",
+        "age(datfrozenxid) of the oldest database; the 5 oldest tables (heap or TOAST) of the database checked in details",
     ),
     d(
         "mxid_wraparound",
@@ -137,7 +137,7 @@ pub const CATALOGUE: &[Def] = &[
         Some(1.5e9),
         false,
         Scope::Cluster,
-        "mxid_age(datminmxid) of the oldest database",
+        "mxid_age(datminmxid) of the oldest database; the 5 oldest tables of the database checked in details",
     ),
     d(
         "replication_lag",

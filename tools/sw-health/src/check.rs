@@ -1086,7 +1086,15 @@ async fn cluster_checks(
                 s.q(
                     "SELECT max(age(datfrozenxid)), max(mxid_age(datminmxid)), \
                      (SELECT datname FROM pg_database ORDER BY age(datfrozenxid) DESC LIMIT 1), \
-                     (SELECT datname FROM pg_database ORDER BY mxid_age(datminmxid) DESC LIMIT 1) FROM pg_database",
+                     (SELECT datname FROM pg_database ORDER BY mxid_age(datminmxid) DESC LIMIT 1), \
+                     (SELECT coalesce(json_agg(x), '[]') FROM (SELECT c.oid::regclass::text AS \"table\", \
+                        greatest(age(c.relfrozenxid), age(t.relfrozenxid)) AS age FROM pg_class c \
+                        LEFT JOIN pg_class t ON t.oid = c.reltoastrelid WHERE c.relkind IN ('r', 'm') \
+                        ORDER BY 2 DESC LIMIT 5) x), \
+                     (SELECT coalesce(json_agg(x), '[]') FROM (SELECT c.oid::regclass::text AS \"table\", \
+                        greatest(mxid_age(c.relminmxid), mxid_age(t.relminmxid)) AS age FROM pg_class c \
+                        LEFT JOIN pg_class t ON t.oid = c.reltoastrelid WHERE c.relkind IN ('r', 'm') \
+                        ORDER BY 2 DESC LIMIT 5) x), current_database() FROM pg_database",
                     t,
                 )
                 .await
@@ -1103,13 +1111,16 @@ async fn cluster_checks(
                     let row = rows.first().cloned().unwrap_or_default();
                     let v = num(&row, i);
                     let db = text(&row, i + 2);
+                    // Where to start: the oldest tables (heap or TOAST) of the database checked.
+                    let tables: Value = serde_json::from_str(&text(&row, i + 4)).unwrap_or(Value::Null);
                     r.push(
                         d,
                         None,
                         Measured::new(
                             v,
                             format!("oldest database {db}: age {:.0}", v.unwrap_or(0.0)),
-                            json!({"database": db, "limit": 2_147_483_647_i64}),
+                            json!({"database": db, "limit": 2_147_483_647_i64,
+                                   "oldest_tables": tables, "tables_of": text(&row, 6)}),
                         ),
                     );
                 }
