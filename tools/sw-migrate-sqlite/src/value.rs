@@ -949,7 +949,18 @@ pub fn short(v: ValueRef<'_>) -> String {
         ValueRef::Null => "NULL".to_owned(),
         ValueRef::Integer(i) => i.to_string(),
         ValueRef::Real(f) => format!("{f:?}"),
-        ValueRef::Text(t) => format!("'{}'", String::from_utf8_lossy(t).replace('\0', "\\0")),
+        // Control characters escaped: the error stays one line.
+        ValueRef::Text(t) => format!(
+            "'{}'",
+            String::from_utf8_lossy(t)
+                .chars()
+                .map(|c| if c.is_control() {
+                    c.escape_default().to_string()
+                } else {
+                    c.to_string()
+                })
+                .collect::<String>()
+        ),
         ValueRef::Blob(b) => format!(
             "x'{}'",
             b.iter().take(24).map(|x| format!("{x:02x}")).collect::<String>()
@@ -1051,6 +1062,12 @@ mod tests {
         assert_eq!(k, br#"{"a": 2, "b": 1}"#);
         assert!(enc(Kind::Jsonb, ValueRef::Text(br#"{"a":1,"a":2}"#)).is_err());
         assert!(enc(Kind::Json, ValueRef::Text(br#"{"a":1,"a":2}"#)).is_ok());
+    }
+
+    #[test]
+    fn short_values_stay_on_one_line() {
+        assert_eq!(short(ValueRef::Text(b"a\nb\0c\x1b")), "'a\\nb\\u{0}c\\u{1b}'");
+        assert_eq!(short(ValueRef::Text(b"\xffx")), "'\u{fffd}x'");
     }
 
     #[test]
