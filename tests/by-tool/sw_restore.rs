@@ -523,6 +523,12 @@ fn after_a_failover_restores_follow_the_new_timeline() {
     assert_eq!(rec["promoted"], true);
     assert_eq!(a.query(port, "SHOW archive_mode"), "on");
     a.query(port, "INSERT INTO t VALUES (2)");
+    let t2 = a.query(
+        port,
+        "SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')",
+    );
+    a.query(port, "SELECT pg_sleep(0.05)");
+    a.query(port, "INSERT INTO t VALUES (3)");
     let seg = a.query(port, "SELECT pg_walfile_name(pg_switch_wal())");
     assert!(seg.starts_with("00000002"), "{seg}");
     let end = Instant::now() + Duration::from_secs(60);
@@ -540,9 +546,17 @@ fn after_a_failover_restores_follow_the_new_timeline() {
     assert_eq!(rec["timeline"], 2);
     assert_eq!(
         a.query(port2, "SELECT string_agg(x::text, ',' ORDER BY x) FROM t"),
-        "1,2"
+        "1,2,3"
     );
     a.stop_copy("after_failover");
+    // A time on the new timeline: checked across the switch, exact.
+    let (rec, port3) = a.restore_started("time_on_tli2", &["--target-time", &t2]);
+    assert_eq!(rec["timeline"], 2);
+    assert_eq!(
+        a.query(port3, "SELECT string_agg(x::text, ',' ORDER BY x) FROM t"),
+        "1,2"
+    );
+    a.stop_copy("time_on_tli2");
     a.stop_copy("new_primary");
     a.tc.restart();
 }

@@ -61,8 +61,9 @@ pub fn restore_points(dump: &str, name: &str) -> Vec<Lsn> {
         .collect()
 }
 
-/// Segments per pg_waldump run (each decompressed into a temp directory).
-const WINDOW: u64 = 8;
+/// Bytes of WAL per pg_waldump run (decompressed into a temp directory):
+/// 8 segments of the default 16 MB, at least 2 of larger ones.
+const WINDOW_BYTES: u64 = 128 << 20;
 
 /// Runs pg_waldump over archived segments of one chain, decompressed into
 /// a private temp directory a window at a time.
@@ -92,6 +93,11 @@ impl<'a> Scanner<'a> {
             seg: area.info.wal_segment_size,
             tmp,
         })
+    }
+
+    /// Segments per pg_waldump run.
+    fn window(&self) -> u64 {
+        (WINDOW_BYTES / self.seg.max(1)).clamp(2, 8)
     }
 
     fn tli(&self, n: u64) -> u32 {
@@ -145,10 +151,10 @@ impl<'a> Scanner<'a> {
         Ok(String::from_utf8_lossy(&out.stdout).into_owned())
     }
 
-    /// The first segment of the window ending at `e` (at most WINDOW
+    /// The first segment of the window ending at `e` (at most window()
     /// segments, not before `lo`, on `e`'s timeline).
     fn window_start(&self, lo: u64, e: u64) -> u64 {
-        let mut s = e.saturating_sub(WINDOW - 1).max(lo);
+        let mut s = e.saturating_sub(self.window() - 1).max(lo);
         while self.tli(s) != self.tli(e) {
             s += 1;
         }
@@ -157,7 +163,7 @@ impl<'a> Scanner<'a> {
 
     /// The last segment of the window starting at `s`.
     fn window_end(&self, s: u64, hi: u64) -> u64 {
-        let mut e = (s + WINDOW - 1).min(hi);
+        let mut e = (s + self.window() - 1).min(hi);
         while self.tli(e) != self.tli(s) {
             e -= 1;
         }
