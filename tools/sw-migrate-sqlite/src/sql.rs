@@ -384,6 +384,12 @@ pub fn translate(toks: &[Tok], map: &NameMap) -> Result<String, String> {
                         "operator {} has no exact PostgreSQL equivalent",
                         lower.to_uppercase()
                     ));
+                } else if !quoted && lower == "like" {
+                    // Translating it as is would change which rows match.
+                    return Err(
+                        "LIKE ignores ASCII case and has no escape character in SQLite; PostgreSQL's LIKE does neither"
+                            .into(),
+                    );
                 } else if !quoted && lower == "is" {
                     // SQLite's IS compares any values, NULL-safe: IS [NOT] DISTINCT FROM.
                     let simple =
@@ -557,5 +563,7 @@ mod tests {
         assert!(translate(&t, &m).is_err());
         let t = tokenize("printf('%d', x)").unwrap();
         assert!(translate(&t, &m).is_err());
+        let t = tokenize("name NOT LIKE 'a%'").unwrap();
+        assert!(translate(&t, &m).unwrap_err().contains("LIKE"));
     }
 }
