@@ -133,8 +133,14 @@ fn dot_stuff(body: &str) -> String {
     out
 }
 
+/// A header value on one line; non-ASCII text as an RFC 2047 encoded word.
 fn header_safe(s: &str) -> String {
-    s.replace(['\r', '\n'], " ")
+    let s = s.replace(['\r', '\n'], " ");
+    if s.is_ascii() {
+        s
+    } else {
+        format!("=?UTF-8?B?{}?=", openssl::base64::encode_block(s.as_bytes()))
+    }
 }
 
 /// Send one message.
@@ -205,4 +211,16 @@ pub fn send(cfg: &SmtpConfig, subject: &str, body: &str) -> Result<(), String> {
     c.reply(&[250], "end of DATA")?;
     let _ = c.cmd("QUIT", &[221], "QUIT");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn headers_stay_on_one_line_and_ascii() {
+        assert_eq!(header_safe("a\r\nb"), "a  b");
+        assert_eq!(header_safe("[FIRING] x"), "[FIRING] x");
+        assert_eq!(header_safe("été"), "=?UTF-8?B?w6l0w6k=?=");
+    }
 }
