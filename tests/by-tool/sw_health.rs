@@ -562,6 +562,33 @@ fn slots_archiving_sequences_and_invalid_indexes_are_judged() {
 }
 
 #[test]
+fn a_server_that_connects_but_does_not_answer_is_critical_with_a_report() {
+    let c = provoke_cluster();
+    let db = c.fresh_db("noanswer");
+    // Something holds a lock every session needs for the server facts.
+    let mut holder = Bg::open(&c, &db);
+    holder.send("BEGIN; LOCK TABLE pg_catalog.pg_stat_ssl IN ACCESS EXCLUSIVE MODE;");
+    wait_for(
+        &c,
+        "postgres",
+        &format!("SELECT count(*) FROM pg_stat_activity WHERE datname = '{db}' AND state = 'idle in transaction'"),
+        "1",
+    );
+    let st = tempfile::tempdir().unwrap();
+    let t = Instant::now();
+    let r = health(&["--db", &c.url(&db), "--state-dir", st.path().to_str().unwrap()]);
+    assert!(t.elapsed() < Duration::from_secs(20));
+    assert_eq!(r.code, 2, "{r:?}");
+    let rec = r.one("health.report");
+    let conn = check(&rec, "connection");
+    assert_eq!(conn["status"], "CRITICAL", "{rec}");
+    assert!(conn["value"].is_null(), "{rec}");
+    assert!(conn["message"].as_str().unwrap().contains("does not answer"), "{rec}");
+    assert_eq!(rec["skipped"], serde_json::json!([]), "{rec}");
+    drop(holder);
+}
+
+#[test]
 fn a_check_stuck_behind_a_lock_is_unknown_and_the_others_still_run() {
     let c = provoke_cluster();
     let db = c.fresh_db("locked");

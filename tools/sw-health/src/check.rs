@@ -531,45 +531,53 @@ async fn collect(
     let conn = match sw_core::pg::connect(target, &session).await {
         Ok(c) => c,
         Err(e) if matches!(e.exit(), Exit::Usage | Exit::Software | Exit::Config) => return Err(e),
-        Err(e) => {
-            // Server down: one CRITICAL connection check.
-            let d = catalogue::def("connection").ok_or_else(|| Error::software("catalogue"))?;
-            let m = Measured::new(None, sw_core::secret::redact(&e.to_string()), Value::Null).floor(Status::Critical);
-            r.push(d, None, m);
-            report.checks = r.results;
-            report.status = Status::Critical;
-            report.duration_ms = round3(started.elapsed().as_secs_f64() * 1000.0);
-            // The other checks are not listed as skipped: they apply but could
-            // not run, and a consumer must not read them as "no longer true"
-            // (sw-alerts would resolve their alerts).
-            return Ok(report);
-        }
+        Err(e) => return down_report(r, report, started, sw_core::secret::redact(&e.to_string())),
     };
     let connect_ms = conn.connect_time.as_secs_f64() * 1000.0;
     let mut s = Sess {
         client: conn.client,
         dead: false,
     };
-    s.client
-        .batch_execute("BEGIN READ ONLY; SET LOCAL lock_timeout = 100")
-        .await
-        .map_err(|e| Error::pg("starting the read-only transaction", e))?;
-
-    // Server facts every check may need.
-    let info = s
-        .q(
-            "SELECT current_setting('server_version_num'), current_setting('server_version'), \
-             pg_is_in_recovery(), extract(epoch from clock_timestamp() - pg_postmaster_start_time()), \
-             current_database(), coalesce(x.ssl, false), coalesce(x.version, ''), \
-             pg_postmaster_start_time(), current_setting('archive_mode') \
-             FROM (SELECT 1) one LEFT JOIN pg_stat_ssl x ON x.pid = pg_backend_pid()",
-            r.timeout().unwrap_or(Duration::from_millis(5)),
-        )
-        .await
-        .map_err(|f| match f {
-            Fail::Timeout => Error::unavailable("reading server facts timed out"),
-            Fail::Error(e) => Error::unavailable(format!("reading server facts: {e}")),
-        })?;
+    // Server facts every check may need. A server that accepts the
+    // connection but does not answer this is as down as one that refuses it.
+    let wait = r.timeout().unwrap_or(Duration::from_millis(5));
+    let begun = match tokio::time::timeout(
+        wait + Duration::from_secs(1),
+        s.client.batch_execute("BEGIN READ ONLY; SET LOCAL lock_timeout = 100"),
+    )
+    .await
+    {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => Err(e
+            .as_db_error()
+            .map(|d| d.message().to_owned())
+            .unwrap_or_else(|| e.to_string())),
+        Err(_) => Err("timed out".to_owned()),
+    };
+    let info = match begun {
+        Ok(()) => s
+            .q(
+                "SELECT current_setting('server_version_num'), current_setting('server_version'), \
+                 pg_is_in_recovery(), extract(epoch from clock_timestamp() - pg_postmaster_start_time()), \
+                 current_database(), coalesce(x.ssl, false), coalesce(x.version, ''), \
+                 pg_postmaster_start_time(), current_setting('archive_mode') \
+                 FROM (SELECT 1) one LEFT JOIN pg_stat_ssl x ON x.pid = pg_backend_pid()",
+                r.timeout().unwrap_or(Duration::from_millis(5)),
+            )
+            .await
+            .map_err(|f| match f {
+                Fail::Timeout => "timed out".to_owned(),
+                Fail::Error(e) => e,
+            }),
+        Err(e) => Err(e),
+    };
+    let info = match info {
+        Ok(rows) => rows,
+        Err(why) => {
+            let msg = format!("connected in {connect_ms:.1} ms, but the server does not answer: {why}");
+            return down_report(r, report, started, sw_core::secret::redact(&msg));
+        }
+    };
     let row = info.first().cloned().unwrap_or_default();
     let version_num = num(&row, 0).unwrap_or(0.0) as i64;
     let standby = flag(&row, 2);
@@ -899,6 +907,23 @@ async fn collect(
     skipped.sort_by_key(|n| order(n));
     skipped.dedup();
     report.skipped = skipped;
+    report.duration_ms = round3(started.elapsed().as_secs_f64() * 1000.0);
+    Ok(report)
+}
+
+/// The report of a server that cannot be reached (or does not answer): one
+/// CRITICAL connection check without a value. The other checks are not
+/// listed as skipped: they apply but could not run, and a consumer must not
+/// read them as "no longer true" (sw-alerts would resolve their alerts).
+fn down_report(mut r: Runner<'_>, mut report: Report, started: Instant, message: String) -> Result<Report> {
+    let d = catalogue::def("connection").ok_or_else(|| Error::software("catalogue"))?;
+    r.push(
+        d,
+        None,
+        Measured::new(None, message, Value::Null).floor(Status::Critical),
+    );
+    report.checks = r.results;
+    report.status = Status::Critical;
     report.duration_ms = round3(started.elapsed().as_secs_f64() * 1000.0);
     Ok(report)
 }
