@@ -558,7 +558,25 @@ fn after_a_failover_restores_follow_the_new_timeline() {
     );
     a.stop_copy("time_on_tli2");
     a.stop_copy("new_primary");
+    // The old primary comes back and keeps writing and backing up on
+    // timeline 1, which the current history left: its backup is a branch.
     a.tc.restart();
+    a.tc.psql("postgres", "INSERT INTO t VALUES (100)");
+    let zombie = a.full();
+    a.switch_and_wait();
+    let (rec, port4) = a.restore_started("after_zombie", &["--latest"]);
+    assert_ne!(rec["backup"], zombie.as_str());
+    assert_eq!(rec["timeline"], 2);
+    assert_eq!(
+        a.query(port4, "SELECT string_agg(x::text, ',' ORDER BY x) FROM t"),
+        "1,2,3"
+    );
+    a.stop_copy("after_zombie");
+    let dir = a.scratch("zombie");
+    let r = a.restore_cmd(&["--pgdata", dir.to_str().unwrap(), "--latest", "--backup", &zombie]);
+    r.expect_code(65);
+    assert!(r.stderr.contains("abandoned branch"), "{r:?}");
+    assert!(!dir.exists());
 }
 
 #[test]

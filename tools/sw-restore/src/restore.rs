@@ -193,10 +193,35 @@ pub fn plan(
     target: Target,
 ) -> Result<Plan> {
     let area = pick_area(repo, sysid)?;
-    let backups = area.backups()?;
-    if backups.is_empty() {
+    let all = area.backups()?;
+    if all.is_empty() {
         return Err(Error::no_input(format!("{} holds no complete backup", q(&area.dir))));
     }
+    let histories = area.histories()?;
+    // The current history: the newest timeline's path. A backup taken on a
+    // timeline after that timeline was left (an old primary that kept
+    // running after a failover) lies on an abandoned branch: restoring it
+    // would bring back the branch's data, not the current history's.
+    let newest_tli = histories.keys().copied().max().unwrap_or(1);
+    let current = area.timeline_path(&histories, newest_tli)?;
+    let forked = |b: &BackupManifest| {
+        b.timeline <= newest_tli && !sw_core::repo::history::path_contains(&current, b.timeline, b.start_lsn)
+    };
+    let left_at = |tli: u32| current.iter().find(|s| s.timeline == tli).and_then(|s| s.end);
+    let fork_note = |b: &BackupManifest| {
+        format!(
+            "backup {} started at {} on timeline {}, after the current history (timeline {newest_tli}) left that timeline{}; it holds an abandoned branch",
+            b.id,
+            b.start_lsn,
+            b.timeline,
+            left_at(b.timeline).map(|l| format!(" at {l}")).unwrap_or_default()
+        )
+    };
+    let skipped: Vec<&BackupManifest> = all.iter().filter(|b| forked(b)).collect();
+    for b in &skipped {
+        log::warn!("skipping {}", fork_note(b));
+    }
+    let backups: Vec<BackupManifest> = all.iter().filter(|b| !forked(b)).cloned().collect();
     let fits = |b: &BackupManifest| match &target {
         Target::Time(t) => b.stop_time <= *t,
         Target::Lsn(l) => b.stop_lsn <= *l,
@@ -204,10 +229,16 @@ pub fn plan(
     };
     let backup = match backup_id {
         Some(id) => {
-            let b = backups
+            let b = all
                 .iter()
                 .find(|b| b.id == id)
                 .ok_or_else(|| Error::no_input(format!("no complete backup {id:?} in {}", q(&area.dir))))?;
+            if forked(b) {
+                return Err(Error::data(format!(
+                    "{}; refusing to restore it (pick a backup on the current timeline)",
+                    fork_note(b)
+                )));
+            }
             if !fits(b) {
                 return Err(Error::usage(format!(
                     "backup {id} ends after the target {}; pick an older backup or a later target",
@@ -216,17 +247,25 @@ pub fn plan(
             }
             b.clone()
         }
-        None => backups.iter().rev().find(|b| fits(b)).cloned().ok_or_else(|| {
-            Error::no_input(format!(
-                "no backup ends before the target {} (the oldest ends at {} / {})",
-                target.describe(),
-                rfc3339(backups[0].stop_time),
-                backups[0].stop_lsn
-            ))
-        })?,
+        None => backups
+            .iter()
+            .rev()
+            .find(|b| fits(b))
+            .cloned()
+            .ok_or_else(|| match backups.first() {
+                Some(oldest) => Error::no_input(format!(
+                    "no backup ends before the target {} (the oldest on the current timeline ends at {} / {})",
+                    target.describe(),
+                    rfc3339(oldest.stop_time),
+                    oldest.stop_lsn
+                )),
+                None => Error::no_input(format!(
+                    "no backup lies on the current history (timeline {newest_tli}): {}",
+                    skipped.iter().map(|b| fork_note(b)).collect::<Vec<_>>().join("; ")
+                )),
+            })?,
     };
     let objects = area.wal_objects()?;
-    let histories = area.histories()?;
     let seg = area.info.wal_segment_size;
     let backup = match &target {
         Target::Name(n) => {
