@@ -225,7 +225,9 @@ impl Sess {
     /// One check, one round trip, rows as text.
     async fn q(&mut self, sql: &str, timeout: Duration) -> std::result::Result<Vec<Vec<Option<String>>>, Fail> {
         if self.dead {
-            return Err(Fail::Error("session lost after an earlier timeout".into()));
+            return Err(Fail::Error(
+                "session unusable after an earlier failure or timeout".into(),
+            ));
         }
         let ms = timeout.as_millis().max(1);
         let full = format!("SAVEPOINT sw_check; SET LOCAL statement_timeout = {ms}; {sql}; RELEASE SAVEPOINT sw_check");
@@ -248,12 +250,8 @@ impl Sess {
                     .as_db_error()
                     .map(|d| d.message().to_owned())
                     .unwrap_or_else(|| e.to_string());
-                if self
-                    .client
-                    .simple_query("ROLLBACK TO SAVEPOINT sw_check")
-                    .await
-                    .is_err()
-                {
+                let rollback = self.client.simple_query("ROLLBACK TO SAVEPOINT sw_check");
+                if !matches!(tokio::time::timeout(Duration::from_secs(1), rollback).await, Ok(Ok(_))) {
                     self.dead = true;
                 }
                 match code.as_deref() {
@@ -262,6 +260,35 @@ impl Sess {
                     _ => Err(Fail::Error(msg)),
                 }
             }
+        }
+    }
+}
+
+impl Sess {
+    /// Start the read-only transaction (lock_timeout 100 ms), waiting at most `wait`.
+    async fn begin(&mut self, wait: Duration) -> std::result::Result<(), String> {
+        let begin = self
+            .client
+            .batch_execute("BEGIN READ ONLY; SET LOCAL lock_timeout = 100");
+        let res = match tokio::time::timeout(wait + Duration::from_secs(1), begin).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(e
+                .as_db_error()
+                .map(|d| d.message().to_owned())
+                .unwrap_or_else(|| e.to_string())),
+            Err(_) => Err("timed out".to_owned()),
+        };
+        if res.is_err() {
+            self.dead = true;
+        }
+        res
+    }
+
+    /// End the transaction; a session lost to a timeout is left alone (a
+    /// COMMIT would queue behind the query that hangs).
+    async fn finish(&mut self) {
+        if !self.dead {
+            let _ = tokio::time::timeout(Duration::from_secs(1), self.client.simple_query("COMMIT")).await;
         }
     }
 }
@@ -540,20 +567,7 @@ async fn collect(
     };
     // Server facts every check may need. A server that accepts the
     // connection but does not answer this is as down as one that refuses it.
-    let wait = r.timeout().unwrap_or(Duration::from_millis(5));
-    let begun = match tokio::time::timeout(
-        wait + Duration::from_secs(1),
-        s.client.batch_execute("BEGIN READ ONLY; SET LOCAL lock_timeout = 100"),
-    )
-    .await
-    {
-        Ok(Ok(())) => Ok(()),
-        Ok(Err(e)) => Err(e
-            .as_db_error()
-            .map(|d| d.message().to_owned())
-            .unwrap_or_else(|| e.to_string())),
-        Err(_) => Err("timed out".to_owned()),
-    };
+    let begun = s.begin(r.timeout().unwrap_or(Duration::from_millis(5))).await;
     let info = match begun {
         Ok(()) => s
             .q(
@@ -661,10 +675,15 @@ async fn collect(
                         break;
                     }
                     let t0 = Instant::now();
-                    if s.client.simple_query("SELECT 1").await.is_err() {
-                        break;
+                    let wait = until.saturating_duration_since(t0) + Duration::from_secs(1);
+                    match tokio::time::timeout(wait, s.client.simple_query("SELECT 1")).await {
+                        Ok(Ok(_)) => samples.push(t0.elapsed().as_secs_f64() * 1000.0),
+                        Ok(Err(_)) => break,
+                        Err(_) => {
+                            s.dead = true;
+                            break;
+                        }
                     }
-                    samples.push(t0.elapsed().as_secs_f64() * 1000.0);
                 }
                 if samples.is_empty() {
                     r.unknown(d, None, "no round trip completed".into());
@@ -736,7 +755,7 @@ async fn collect(
     if any_db_check {
         database_checks(&mut r, &mut s, selected, Some(&current_db)).await;
     }
-    let _ = s.client.simple_query("COMMIT").await;
+    s.finish().await;
     if any_db_check {
         for db in dbs.iter().skip(1) {
             let left = r.deadline.saturating_duration_since(Instant::now());
@@ -748,16 +767,12 @@ async fn collect(
                         client: c.client,
                         dead: false,
                     };
-                    if s2
-                        .client
-                        .batch_execute("BEGIN READ ONLY; SET LOCAL lock_timeout = 100")
-                        .await
-                        .is_err()
-                    {
-                        s2.dead = true;
+                    let wait = r.timeout().unwrap_or(Duration::from_millis(5));
+                    if let Err(e) = s2.begin(wait).await {
+                        log::debug!("{db}: starting the read-only transaction: {e}");
                     }
                     database_checks(&mut r, &mut s2, selected, Some(db)).await;
-                    let _ = s2.client.simple_query("COMMIT").await;
+                    s2.finish().await;
                 }
                 Err(e) => {
                     for d in CATALOGUE
