@@ -588,6 +588,22 @@ fn resolved_notifications_can_be_turned_off_for_one_channel_of_a_kind() {
         r.stdout
     );
     assert_eq!(r.records().len(), 3);
+    // The same channel by flag and in the file is one channel: one delivery per event.
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    let rx = http_server(l, 2);
+    let url = format!("http://127.0.0.1:{port}/all");
+    std::fs::write(&cfg, format!("webhook = [\"{url}\"]\n")).unwrap();
+    let r = notify(
+        &["--config", cfg.to_str().unwrap(), "--webhook", &url],
+        &dir.path().join("ob2"),
+        &events,
+    );
+    r.expect_code(0);
+    assert_eq!(r.records().len(), 2, "{}", r.stdout);
+    for _ in 0..2 {
+        rx.recv_timeout(Duration::from_secs(20)).unwrap();
+    }
     // A table with an unknown key is a configuration error.
     std::fs::write(&cfg, "webhook = [{ url = \"http://x/\", send_resolve = false }]\n").unwrap();
     let r = notify(&["--config", cfg.to_str().unwrap()], &dir.path().join("ob"), "");

@@ -242,6 +242,9 @@ fn channels(a: &NotifyArgs) -> Result<Vec<Channel>> {
             })),
         });
     }
+    // The same channel given twice (flag and --config, say) is one channel.
+    let mut seen = std::collections::BTreeSet::new();
+    out.retain(|c| seen.insert(c.id.clone()));
     Ok(out)
 }
 
