@@ -730,6 +730,26 @@ fn broken_foreign_keys_stop_the_run_and_change_nothing() {
         c.psql(&db, "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"),
         "0"
     );
+    // A small child of a big parent is checked by index probes: same verdict.
+    let src2 = dir.path().join("fk2.db");
+    let s = rusqlite::Connection::open(&src2).unwrap();
+    s.execute_batch(
+        "PRAGMA foreign_keys = OFF;
+         CREATE TABLE parent (id INTEGER PRIMARY KEY);
+         WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < 100) INSERT INTO parent SELECT x FROM n;
+         CREATE TABLE child (id INTEGER PRIMARY KEY, parent_id INTEGER REFERENCES parent (id));
+         INSERT INTO child VALUES (1, 1), (2, 420);",
+    )
+    .unwrap();
+    drop(s);
+    let r = run_into(c, &db, &src2, &["-v"]);
+    r.expect_code(65);
+    assert!(r.stderr.contains("enable_hashjoin = off"), "{r:?}");
+    assert!(r.stderr.contains("(parent_id)=(420)"), "{r:?}");
+    assert_eq!(
+        c.psql(&db, "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"),
+        "0"
+    );
     assert_eq!(
         c.psql(
             &db,
