@@ -324,7 +324,7 @@ pub fn plan(
                 crate::walscan::last_xact_time(bindir, &area, &objects, &chain, backup.start_lsn.segno(seg))?;
             if last_xact.is_none_or(|x| x <= *t) {
                 return Err(Error::data(format!(
-                    "target time {} is past the end of the archive from backup {}: {}; recovery could not prove it reached the target. Pick an earlier time or --latest{}",
+                    "target time {} is past the end of the archive from backup {}: {}; recovery could not prove it reached the target. If later WAL is still on the primary, archive it first (SELECT pg_switch_wal()); otherwise pick an earlier time or --latest{}",
                     rfc3339(*t),
                     backup.id,
                     last_xact.map_or_else(
