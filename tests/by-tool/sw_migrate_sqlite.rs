@@ -537,6 +537,22 @@ fn data_only_loads_existing_tables_by_column_name() {
     mig(&["run", src.to_str().unwrap(), "--data-only", "--db", &url]).expect_code(73);
     mig(&["run", src.to_str().unwrap(), "--data-only", "--truncate", "--db", &url]).expect_code(0);
     assert_eq!(c.psql(&db, "SELECT count(*) FROM users"), "3");
+
+    // A timestamp(0) target would round fractional seconds: named, not rounded.
+    let db2 = c.fresh_db("dataonly_ts");
+    let src2 = dir.path().join("ts.db");
+    let s = rusqlite::Connection::open(&src2).unwrap();
+    s.execute_batch(
+        "CREATE TABLE ev (id INTEGER PRIMARY KEY, at DATETIME);
+         INSERT INTO ev VALUES (1, '2024-01-01 10:00:00'), (2, '2024-01-01 10:00:00.5');",
+    )
+    .unwrap();
+    drop(s);
+    c.psql(&db2, "CREATE TABLE ev (id bigint PRIMARY KEY, at timestamp(0))");
+    let r = mig(&["run", src2.to_str().unwrap(), "--data-only", "--db", &c.url(&db2)]);
+    r.expect_code(65);
+    assert!(r.stderr.contains("table ev rowid 2 column at"), "{r:?}");
+    assert_eq!(c.psql(&db2, "SELECT count(*) FROM ev"), "0");
 }
 
 #[test]

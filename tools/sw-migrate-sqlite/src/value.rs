@@ -24,8 +24,9 @@ pub enum Kind {
     },
     Bytea,
     Date,
-    Timestamp,
-    Timestamptz,
+    /// Fractional-second digits kept (the typmod; 6 without one).
+    Timestamp(u32),
+    Timestamptz(u32),
     Json,
     Jsonb,
     Uuid,
@@ -35,9 +36,11 @@ impl Kind {
     /// From `format_type(atttypid, atttypmod)`.
     pub fn from_pg(t: &str) -> Option<Kind> {
         if let Some(rest) = t.strip_prefix("timestamp(") {
-            return match rest.split_once(')').map(|(_, z)| z.trim()) {
-                Some("without time zone") => Some(Kind::Timestamp),
-                Some("with time zone") => Some(Kind::Timestamptz),
+            let (p, zone) = rest.split_once(')')?;
+            let p = p.trim().parse::<u32>().ok()?.min(6);
+            return match zone.trim() {
+                "without time zone" => Some(Kind::Timestamp(p)),
+                "with time zone" => Some(Kind::Timestamptz(p)),
                 _ => None,
             };
         }
@@ -69,8 +72,8 @@ impl Kind {
             },
             "bytea" => Kind::Bytea,
             "date" => Kind::Date,
-            "timestamp without time zone" => Kind::Timestamp,
-            "timestamp with time zone" => Kind::Timestamptz,
+            "timestamp without time zone" => Kind::Timestamp(6),
+            "timestamp with time zone" => Kind::Timestamptz(6),
             "json" => Kind::Json,
             "jsonb" => Kind::Jsonb,
             "uuid" => Kind::Uuid,
@@ -208,9 +211,13 @@ pub fn encode_with(
             let d = i32::try_from(days).map_err(|_| "date out of range".to_owned())?;
             out.extend_from_slice(&d.to_be_bytes());
         }
-        Kind::Timestamp | Kind::Timestamptz => {
+        Kind::Timestamp(p) | Kind::Timestamptz(p) => {
             let dt = datetime(v, rule)?;
             let us = (dt - pg_epoch()).num_microseconds().ok_or("timestamp out of range")?;
+            // The server would round to the column's precision.
+            if us.rem_euclid(10i64.pow(6 - p.min(6))) != 0 {
+                return Err(format!("has more fractional second digits than timestamp({p})"));
+            }
             out.extend_from_slice(&us.to_be_bytes());
         }
         Kind::Json | Kind::Jsonb => {
@@ -1029,6 +1036,12 @@ mod tests {
             0i32.to_be_bytes()
         );
         assert!(enc(Kind::Date, ValueRef::Text(b"2000-01-01 10:00:00")).is_err());
+        let k = Kind::from_pg("timestamp(3) without time zone").unwrap();
+        assert_eq!(k, Kind::Timestamp(3));
+        assert!(enc(k, ValueRef::Text(b"2000-01-01 10:00:00.123")).is_ok());
+        assert!(enc(k, ValueRef::Text(b"2000-01-01 10:00:00.1234")).is_err());
+        assert!(enc(Kind::Timestamptz(0), ValueRef::Text(b"1969-12-31 23:59:59.5")).is_err());
+        assert!(enc(Kind::Timestamptz(0), ValueRef::Text(b"1969-12-31 23:59:59")).is_ok());
     }
 
     #[test]
