@@ -245,6 +245,14 @@ fn verify_names_a_flipped_byte_and_a_missing_segment() {
     v.expect_code(65);
     assert_eq!(v.one("verify.problem")["problem"], "extra_object");
     std::fs::remove_file(&extra).unwrap();
+    // Two different copies of one segment.
+    let twin = store_conflicting_copy(&a.stored_path(&segs[0]));
+    let v = a.run(&["verify"]);
+    v.expect_code(65);
+    let p = v.one("verify.problem");
+    assert_eq!(p["problem"], "conflicting_copies");
+    assert_eq!(p["object"], segs[0].as_str());
+    std::fs::remove_file(&twin).unwrap();
     // Remove a segment from the middle.
     std::fs::remove_file(a.stored_path(&segs[1])).unwrap();
     let v = a.run(&["verify"]);
@@ -253,6 +261,24 @@ fn verify_names_a_flipped_byte_and_a_missing_segment() {
     assert_eq!(p["problem"], "missing_segment");
     assert_eq!(p["object"], segs[1].as_str());
     assert_eq!(a.run(&["list"]).one("backup")["wal_gap"], segs[1].as_str());
+}
+
+/// Store a valid but different copy of the stored WAL file `stored` (one
+/// byte of its content flipped) beside it, as a racing push of an old
+/// version could have; returns its path.
+fn store_conflicting_copy(stored: &Path) -> PathBuf {
+    use sw_core::repo::object;
+    let mut raw = Vec::new();
+    object::decompress_checked(stored, None, &mut raw).unwrap();
+    let n = raw.len();
+    raw[n - 100] ^= 0x55;
+    let file = stored.file_name().unwrap().to_string_lossy().into_owned();
+    let name = &file[..file.rfind('-').unwrap()];
+    let near = stored.with_file_name(name);
+    let (tmp, st) = object::compress_to_temp(&mut &raw[..], &near, object::WAL_LEVEL).unwrap();
+    let p = stored.with_file_name(format!("{name}-{}.zst", st.sha256));
+    sw_core::fsutil::persist_new(tmp, &p).unwrap();
+    p
 }
 
 /// A copy of the segment the server is writing, under its own name.

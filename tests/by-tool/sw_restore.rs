@@ -203,6 +203,24 @@ impl Archived {
     }
 }
 
+/// Store a valid but different copy of the stored WAL file `stored` (one
+/// byte of its content flipped) beside it, as a racing push of an old
+/// version could have; returns its path.
+fn store_conflicting_copy(stored: &Path) -> PathBuf {
+    use sw_core::repo::object;
+    let mut raw = Vec::new();
+    object::decompress_checked(stored, None, &mut raw).unwrap();
+    let n = raw.len();
+    raw[n - 100] ^= 0x55;
+    let file = stored.file_name().unwrap().to_string_lossy().into_owned();
+    let name = &file[..file.rfind('-').unwrap()];
+    let near = stored.with_file_name(name);
+    let (tmp, st) = object::compress_to_temp(&mut &raw[..], &near, object::WAL_LEVEL).unwrap();
+    let p = stored.with_file_name(format!("{name}-{}.zst", st.sha256));
+    sw_core::fsutil::persist_new(tmp, &p).unwrap();
+    p
+}
+
 #[test]
 fn point_in_time_restores_are_exact_for_time_and_lsn() {
     let a = Archived::new();
@@ -410,6 +428,15 @@ fn wal_fetch_exit_codes_follow_the_restore_command_contract() {
     r.expect_code(1);
     assert!(r.stderr.is_empty(), "{r:?}");
     fetch("00000009.history").expect_code(1);
+    // Two different copies under one name: neither is guessed.
+    let twin = store_conflicting_copy(&a.stored(&seg).unwrap());
+    std::fs::remove_file(&dest).unwrap();
+    let r = fetch(&seg);
+    assert!(r.code > 125, "{r:?}");
+    assert!(r.stderr.contains("different copies"), "{r:?}");
+    assert!(!dest.exists());
+    std::fs::remove_file(&twin).unwrap();
+    fetch(&seg).expect_code(0);
     // A corrupt stored copy: above 125 so recovery stops.
     std::fs::remove_file(&dest).unwrap();
     let stored = a.stored(&seg).unwrap();

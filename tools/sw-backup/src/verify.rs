@@ -4,7 +4,7 @@
 //! stored segment, following timeline history files. Every lost segment
 //! and bad object is named in its own record; any problem exits 65.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -30,7 +30,7 @@ pub struct VerifyArgs {
 #[derive(Serialize)]
 struct Problem {
     area: String,
-    /// `bad_object`, `missing_object`, `extra_object`, `missing_segment`, `unreadable_history`.
+    /// `bad_object`, `missing_object`, `extra_object`, `missing_segment`, `unreadable_history`, `conflicting_copies`.
     problem: &'static str,
     /// The object or segment concerned.
     object: String,
@@ -55,6 +55,28 @@ struct Job {
     area: String,
     backup: Option<String>,
     object: String,
+}
+
+/// How many stored objects each WAL name has (normally one).
+fn copies_per_name(wal: &std::path::Path) -> BTreeMap<String, usize> {
+    let mut m = BTreeMap::new();
+    let mut dirs = vec![wal.to_path_buf()];
+    while let Some(d) = dirs.pop() {
+        let Ok(rd) = std::fs::read_dir(&d) else { continue };
+        for e in rd.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                if d == wal {
+                    dirs.push(p);
+                }
+                continue;
+            }
+            if let Some((name, _)) = sw_core::repo::parse_object_name(&e.file_name().to_string_lossy()) {
+                *m.entry(name.name).or_insert(0) += 1;
+            }
+        }
+    }
+    m
 }
 
 pub fn run(a: &VerifyArgs, pretty: bool) -> Result<()> {
@@ -112,6 +134,19 @@ pub fn run(a: &VerifyArgs, pretty: bool) -> Result<()> {
                 backup: None,
                 object: rel,
             });
+        }
+        // Two different copies stored under one WAL name (the pushes of
+        // old versions could race): restores refuse such a file.
+        for (name, n) in copies_per_name(&area.wal_dir()) {
+            if n > 1 {
+                problems.push(Problem {
+                    area: an.clone(),
+                    problem: "conflicting_copies",
+                    object: name.clone(),
+                    backup: None,
+                    detail: format!("{n} different copies of {name} are stored; keep the one the server wrote and move the others away"),
+                });
+            }
         }
         let histories = match area.histories() {
             Ok(h) => h,

@@ -73,6 +73,15 @@ fn fetch(a: &WalFetchArgs) -> Result<Outcome> {
         }
     };
     let found = area.find_wal(&name)?;
+    if found.len() > 1 {
+        // Two different copies under one name: which one is history is
+        // unknowable here, and guessing could replay the wrong one.
+        return Err(Error::data(format!(
+            "the repository holds {} different copies of {}; run `sw-backup verify`",
+            found.len(),
+            name.name
+        )));
+    }
     let Some(o) = found.first() else {
         return Ok(Outcome::Absent);
     };
