@@ -206,6 +206,19 @@ fn full_backup_is_listed_with_its_window_and_verifies() {
     r.expect_code(69);
     assert!(r.stderr.contains("extra"), "{r:?}");
     assert_eq!(a.run(&["list"]).records().len(), 1);
+    // archive_timeout in sw's units is written in PostgreSQL's (it has no
+    // "5m"), so the server keeps starting; a bad value is a usage error.
+    let pgdata = a.tc.datadir().to_str().unwrap().to_owned();
+    a.run(&["setup", "--pgdata", &pgdata, "--archive-timeout", "5m"])
+        .expect_code(0);
+    wait_for(
+        || a.tc.psql("postgres", "SHOW archive_timeout") == "5min",
+        "archive_timeout to be reloaded",
+    );
+    for bad in ["5 minutes", "1.5s", "500ms"] {
+        a.run(&["setup", "--pgdata", &pgdata, "--archive-timeout", bad])
+            .expect_code(64);
+    }
 }
 
 #[test]

@@ -3,6 +3,7 @@
 //! after sw.conf, so tools that rewrite sw.conf do not drop them).
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::Args;
 use serde::Serialize;
@@ -25,8 +26,18 @@ pub struct SetupArgs {
     #[arg(long, value_name = "PATH")]
     pub sw_backup: Option<PathBuf>,
     /// archive_timeout: force a segment switch after this long so idle periods are archived too (bounds the RPO).
-    #[arg(long, value_name = "DURATION", default_value = "60s")]
-    pub archive_timeout: String,
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = archive_timeout)]
+    pub archive_timeout: Duration,
+}
+
+/// Whole seconds, 0 (off) or 1s up to PostgreSQL's limit: written as `<n>s`,
+/// which PostgreSQL reads (it does not read sw's `5m`).
+fn archive_timeout(s: &str) -> std::result::Result<Duration, String> {
+    let d = sw_core::duration::parse(s)?;
+    if d.subsec_nanos() != 0 || d.as_secs() > 1_073_741_823 {
+        return Err(format!("archive_timeout {s:?} must be whole seconds (0 turns it off)"));
+    }
+    Ok(d)
 }
 
 #[derive(Serialize)]
@@ -150,7 +161,7 @@ pub fn run(a: &SetupArgs, pretty: bool) -> Result<()> {
     };
     set("archive_mode", "on");
     set("archive_command", &command);
-    set("archive_timeout", &a.archive_timeout);
+    set("archive_timeout", &format!("{}s", a.archive_timeout.as_secs()));
     // wal_level: replica unless the cluster already runs logical.
     let main_conf = std::fs::read_to_string(datadir.join("postgresql.conf")).unwrap_or_default();
     let sw_conf = cluster.read_settings()?;
