@@ -44,7 +44,9 @@ struct Job {
     qualified: String,
     name: String,
     cols: Vec<Col>,
-    rowid: bool,
+    /// How the rowid is named in SQL (`_rowid_`, or `rowid`/`oid` when a
+    /// column has that name); `None` for WITHOUT ROWID tables.
+    rowid: Option<&'static str>,
     /// Index of the table in the plan.
     table: usize,
     /// A rowid range of a big table loaded in parts: (first, last, PostgreSQL column holding the rowid).
@@ -57,12 +59,13 @@ const SPLIT_ROWS: i64 = 400_000;
 /// Split a big table's job into rowid ranges (one per job slot).
 fn split(reader: &Connection, job: Job, id_col: Option<&str>, parts: usize) -> Vec<Job> {
     let Some(col) = id_col else { return vec![job] };
-    if parts < 2 || !job.rowid {
+    let Some(rowid) = job.rowid else { return vec![job] };
+    if parts < 2 {
         return vec![job];
     }
     let range: Option<(i64, i64)> = reader
         .query_row(
-            &format!("SELECT min(_rowid_), max(_rowid_) FROM {}", q(&job.source)),
+            &format!("SELECT min({rowid}), max({rowid}) FROM {}", q(&job.source)),
             [],
             |r| Ok(r.get::<_, Option<i64>>(0)?.zip(r.get::<_, Option<i64>>(1)?)),
         )
@@ -298,11 +301,8 @@ fn estimate(reader: &Connection, jobs: &[Job]) -> u64 {
         .map(|j| {
             let sql = match (&j.part, j.rowid) {
                 (Some((a, b, _)), _) => format!("SELECT {b} - {a} + 1"),
-                (None, true) => format!(
-                    "SELECT coalesce(max(_rowid_) - min(_rowid_) + 1, 0) FROM {}",
-                    q(&j.source)
-                ),
-                (None, false) => format!("SELECT count(*) FROM {}", q(&j.source)),
+                (None, Some(r)) => format!("SELECT coalesce(max({r}) - min({r}) + 1, 0) FROM {}", q(&j.source)),
+                (None, None) => format!("SELECT count(*) FROM {}", q(&j.source)),
             };
             reader
                 .query_row(&sql, [], |r| r.get::<_, i64>(0))
@@ -455,7 +455,14 @@ fn job_for(t: &TablePlan, schema: &str, pgcols: &[(String, String)], data_only: 
         qualified: format!("{}.{}", q(schema), q(&t.name)),
         name: t.name.clone(),
         cols,
-        rowid: !t.without_rowid,
+        // A column may take a rowid name; the rowid is then reached by another.
+        rowid: if t.without_rowid {
+            None
+        } else {
+            ["_rowid_", "rowid", "oid"]
+                .into_iter()
+                .find(|r| !t.columns.iter().any(|c| c.source.eq_ignore_ascii_case(r)))
+        },
         table: 0,
         part: None,
     })
@@ -588,6 +595,7 @@ impl Ctx<'_> {
         }
         jobs.extend(rest);
         self.expected.store(estimate(&readers[0], &jobs), Ordering::Relaxed);
+        let counts = source_counts(&readers[0], self.plan)?;
         let t_load = Instant::now();
         let per_job = self.load_all(readers, jobs.clone()).await?;
         let mut results: Vec<Loaded> = vec![(Stats::default(), 0.0, None); self.plan.tables.len()];
@@ -603,6 +611,7 @@ impl Ctx<'_> {
                 (_, v) => v,
             };
         }
+        check_counts(self.plan, &counts, &results)?;
         log::info!("data loaded and verified in {:.2}s", secs(t_load));
         let t_post = Instant::now();
         // Constraints and indexes after the data, then foreign keys.
@@ -894,7 +903,9 @@ impl Ctx<'_> {
                 }
             }
         }
+        let counts = source_counts(&readers[0], self.plan)?;
         let results = self.load_sequential(readers, jobs.clone(), &main).await?;
+        check_counts(self.plan, &counts, &results)?;
         for (t, j) in self.plan.tables.iter().zip(&jobs) {
             for c in &j.cols {
                 if matches!(c.kind, Kind::Int2 | Kind::Int4 | Kind::Int8) {
@@ -1101,6 +1112,34 @@ fn fk_name(sql: &str) -> Option<String> {
         }
     }
     None
+}
+
+/// Every table's row count in the snapshot the readers share.
+fn source_counts(reader: &Connection, plan: &Plan) -> Result<Vec<u64>> {
+    plan.tables
+        .iter()
+        .map(|t| {
+            reader
+                .query_row(&format!("SELECT count(*) FROM {}", q(&t.source)), [], |r| {
+                    r.get::<_, i64>(0)
+                })
+                .map(i64::unsigned_abs)
+                .map_err(|e| Error::data(format!("counting the rows of {}", t.source)).with_source(e))
+        })
+        .collect()
+}
+
+/// Each table's rows read (in all its parts) must be all of its rows.
+fn check_counts(plan: &Plan, counts: &[u64], results: &[Loaded]) -> Result<()> {
+    for ((t, n), r) in plan.tables.iter().zip(counts).zip(results) {
+        if r.0.read != *n {
+            return Err(Error::software(format!(
+                "table {}: {} rows read, but SQLite counts {n}; nothing was changed",
+                t.source, r.0.read
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// The referenced table of a plan's `... REFERENCES "parent" (..)`.
@@ -1320,13 +1359,12 @@ fn read_table(
     progress: &AtomicU64,
 ) -> Result<Stats> {
     let cols: Vec<String> = job.cols.iter().map(|c| q(&c.source)).collect();
-    let range = job
-        .part
-        .as_ref()
-        .map_or_else(String::new, |(a, b, _)| format!(" WHERE _rowid_ BETWEEN {a} AND {b}"));
+    let range = job.part.as_ref().map_or_else(String::new, |(a, b, _)| {
+        format!(" WHERE {} BETWEEN {a} AND {b}", job.rowid.unwrap_or("_rowid_"))
+    });
     let select = format!(
         "SELECT {}{} FROM {}{range}",
-        if job.rowid { "_rowid_, " } else { "NULL, " },
+        job.rowid.map_or_else(|| "NULL, ".to_owned(), |r| format!("{r}, ")),
         if cols.is_empty() {
             "NULL".to_owned()
         } else {
