@@ -242,6 +242,8 @@ fn hazard_db(path: &Path) {
             g UNSIGNED BIG INT, h JSON, u UUID, m MEDIUMTEXT);
         CREATE TABLE t_inf (id INTEGER PRIMARY KEY, v REAL);
         CREATE TABLE t_json (id INTEGER PRIMARY KEY, j JSON);
+        CREATE VIRTUAL TABLE t_fts USING fts5(body);
+        INSERT INTO t_fts (body) VALUES ('hello world');
         CREATE TABLE t_rowidcol (id INTEGER PRIMARY KEY, "_rowid_" INTEGER, rowid TEXT);
         CREATE TABLE t_numeric (id INTEGER PRIMARY KEY, price NUMERIC(10,2));
         CREATE TABLE t_parent (id INTEGER PRIMARY KEY, code TEXT UNIQUE);
@@ -299,6 +301,8 @@ fn hazards_arrive_exactly_or_are_named_in_rejections() {
     let plan = p.one("migrate.plan");
     let un = plan["untranslatable"].to_string();
     assert!(un.contains("trigger t_check_audit"), "{un}");
+    assert!(un.contains("virtual table t_fts"), "{un}");
+    assert!(un.contains("table t_fts_data"), "{un}");
     // SQLite's LIKE ignores ASCII case: a partial index on it is reported, not changed.
     let expr = plan["tables"]
         .as_array()

@@ -286,6 +286,15 @@ pub fn build(conn: &Connection, source: &str, target_schema: &str) -> Result<Pla
                 })
         })
     };
+    // Skipped, but named: a user table that only looks like a shadow table
+    // must not vanish unnoticed.
+    for o in objects.iter().filter(|o| o.0 == "table" && shadow(&o.1)) {
+        plan.untranslatable.push(Untranslatable {
+            object: format!("table {}", o.1),
+            sql: o.3.clone().unwrap_or_default(),
+            reason: "named like a shadow table of a virtual table in this database (its rows belong to that module): not copied".into(),
+        });
+    }
     let tables: Vec<_> = objects
         .iter()
         .filter(|o| o.0 == "table" && !o.1.to_lowercase().starts_with("sqlite_") && !shadow(&o.1))
