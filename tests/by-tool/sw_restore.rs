@@ -225,6 +225,10 @@ fn store_conflicting_copy(stored: &Path) -> PathBuf {
 fn point_in_time_restores_are_exact_for_time_and_lsn() {
     let a = Archived::new();
     a.tc.psql("postgres", "CREATE TABLE t (x int)");
+    // ALTER SYSTEM settings travel in the backup and would override the
+    // restore's own (a stray recovery target, archiving into this repo).
+    a.tc.psql("postgres", "ALTER SYSTEM SET archive_mode = 'on'");
+    a.tc.psql("postgres", "ALTER SYSTEM SET recovery_target_name = 'nowhere'");
     a.full();
     a.tc.psql("postgres", "INSERT INTO t VALUES (1)");
     a.tc.psql("postgres", "SELECT pg_sleep(0.05)");

@@ -654,6 +654,10 @@ fn restore_into(
             0o600,
         )?;
     }
+    // postgresql.auto.conf (ALTER SYSTEM, pg_basebackup -R) is read last
+    // and would override what was just written: drop its recovery and
+    // replication settings, and its archive settings unless --as-primary.
+    scrub_auto_conf(&dest.join("postgresql.auto.conf"), !a.as_primary)?;
     for stale in [
         "postmaster.pid",
         "postmaster.opts",
@@ -692,6 +696,40 @@ fn restore_into(
     }
     out.duration_ms = u64::try_from(t0.elapsed().as_millis()).unwrap_or(u64::MAX);
     Ok(out)
+}
+
+/// Whether a postgresql.conf-style line sets a parameter the restore owns.
+fn owned_setting(line: &str, archive: bool) -> bool {
+    let key = line
+        .trim_start()
+        .split(|c: char| c == '=' || c.is_whitespace())
+        .next()
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    key == "restore_command"
+        || key.starts_with("recovery_target")
+        || key == "primary_conninfo"
+        || key == "primary_slot_name"
+        || (archive && matches!(key.as_str(), "archive_mode" | "archive_command" | "archive_library"))
+}
+
+/// Remove the settings the restore owns from postgresql.auto.conf.
+fn scrub_auto_conf(path: &Path, archive: bool) -> Result<()> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(Error::io(format!("reading {}", q(path))).with_source(e)),
+    };
+    let kept: Vec<&str> = text.lines().filter(|l| !owned_setting(l, archive)).collect();
+    if kept.len() == text.lines().count() {
+        return Ok(());
+    }
+    for l in text.lines().filter(|l| owned_setting(l, archive)) {
+        log::info!("dropping {:?} from {}", l.trim(), q(path));
+    }
+    let mut body = kept.join("\n");
+    body.push('\n');
+    fsutil::atomic_write(path, body.as_bytes(), 0o600)
 }
 
 /// Run SQL on the copy as the superuser over its socket; `None` when the
@@ -901,6 +939,18 @@ pub fn archive_end(area: &Area) -> Result<Option<DateTime<Utc>>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn auto_conf_settings_the_restore_owns_are_recognised() {
+        assert!(owned_setting("primary_conninfo = 'host=x'", false));
+        assert!(owned_setting("recovery_target_name='x'", false));
+        assert!(owned_setting("  restore_command = 'cp'", false));
+        assert!(owned_setting("archive_mode = 'on'", true));
+        assert!(!owned_setting("archive_mode = 'on'", false));
+        assert!(!owned_setting("# primary_conninfo = 'x'", false));
+        assert!(!owned_setting("shared_buffers = '1GB'", true));
+        assert!(!owned_setting("archive_timeout = '60s'", true));
+    }
 
     #[test]
     fn a_copy_paused_short_of_or_past_its_target_is_refused() {
