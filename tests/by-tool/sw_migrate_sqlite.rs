@@ -699,14 +699,14 @@ fn run_executes_an_edited_plan() {
     p.expect_code(0);
     let mut plan = p.one("migrate.plan");
     // Keep two tables; Genre.Name becomes text; Track loses its indexes and foreign keys.
-    let tables: Vec<Value> = plan["tables"]
+    let kept: Vec<Value> = plan["tables"]
         .as_array()
         .unwrap()
         .iter()
         .filter(|t| t["source"] == "Genre" || t["source"] == "MediaType")
         .cloned()
         .collect();
-    plan["tables"] = Value::Array(tables);
+    plan["tables"] = Value::Array(kept);
     let genre = &mut plan["tables"][0];
     assert_eq!(genre["source"], "Genre");
     let create = genre["create"]
@@ -714,6 +714,15 @@ fn run_executes_an_edited_plan() {
         .unwrap()
         .replace("character varying(120)", "text");
     genre["create"] = Value::String(create);
+    // MediaType loses its Name column: reported on the table's record.
+    let media = &mut plan["tables"][1];
+    assert_eq!(media["source"], "MediaType");
+    let create = media["create"]
+        .as_str()
+        .unwrap()
+        .replace(",\n  \"Name\" character varying(120)", "");
+    assert!(!create.contains("Name"), "{create}");
+    media["create"] = Value::String(create);
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("plan.json");
     std::fs::write(&file, serde_json::to_string_pretty(&plan).unwrap()).unwrap();
@@ -723,6 +732,13 @@ fn run_executes_an_edited_plan() {
     assert_eq!(r.one("summary")["target_schema"], "music");
     assert_eq!(c.psql(&db, "SELECT count(*) FROM music.\"Genre\""), "25");
     assert_eq!(c.psql(&db, "SELECT count(*) FROM music.\"MediaType\""), "5");
+    let media = tables(&r).into_iter().find(|t| t["table"] == "MediaType").unwrap();
+    assert!(
+        media["untranslated"]
+            .to_string()
+            .contains("column Name: not in the plan's CREATE TABLE"),
+        "{media}"
+    );
     assert_eq!(
         c.psql(&db, "SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = 'music.\"Genre\"'::regclass AND attname = 'Name'"),
         "text"

@@ -51,6 +51,8 @@ struct Job {
     table: usize,
     /// A rowid range of a big table loaded in parts: (first, last, PostgreSQL column holding the rowid).
     part: Option<(i64, i64, String)>,
+    /// Source columns the (edited) plan's table has no column for.
+    dropped: Vec<String>,
 }
 
 /// Rows above which a table with a rowid alias is loaded in `--jobs` parts.
@@ -409,6 +411,7 @@ fn job_for(t: &TablePlan, schema: &str, pgcols: &[(String, String)], data_only: 
         )));
     }
     let mut cols = Vec::new();
+    let mut dropped = Vec::new();
     for c in t.columns.iter().filter(|c| !c.generated) {
         let found = pgcols
             .iter()
@@ -426,6 +429,10 @@ fn job_for(t: &TablePlan, schema: &str, pgcols: &[(String, String)], data_only: 
                 t.source,
                 c.source
             );
+            dropped.push(format!(
+                "column {}: not in the plan's CREATE TABLE; its values were not copied",
+                c.source
+            ));
             continue;
         };
         let kind = Kind::from_pg(ty).ok_or_else(|| {
@@ -465,6 +472,7 @@ fn job_for(t: &TablePlan, schema: &str, pgcols: &[(String, String)], data_only: 
         },
         table: 0,
         part: None,
+        dropped,
     })
 }
 
@@ -783,6 +791,9 @@ impl Ctx<'_> {
                 .map(|u| format!("{}: {}", u.object, u.reason))
                 .collect();
             untranslated.extend(skipped.remove(&t.source).unwrap_or_default());
+            if let Some(j) = jobs.iter().find(|j| std::ptr::eq(&self.plan.tables[j.table], t)) {
+                untranslated.extend(j.dropped.iter().cloned());
+            }
             records.push(TableRecord {
                 table: t.source.clone(),
                 target: format!("{schema}.{}", t.name),
