@@ -595,6 +595,9 @@ fn after_a_failover_restores_follow_the_new_timeline() {
     a.tc.psql("postgres", "INSERT INTO t VALUES (100)");
     let zombie = a.full();
     a.switch_and_wait();
+    for b in a.backup_cmd(&["list"]).records() {
+        assert_eq!(b["abandoned_branch"], b["id"] == zombie.as_str(), "{b}");
+    }
     let (rec, port4) = a.restore_started("after_zombie", &["--latest"]);
     assert_ne!(rec["backup"], zombie.as_str());
     assert_eq!(rec["timeline"], 2);

@@ -6,9 +6,9 @@ use clap::Args;
 use serde::Serialize;
 use sw_core::Result;
 use sw_core::output::{Output, rfc3339};
-use sw_core::repo::chain;
 use sw_core::repo::wal::Lsn;
 use sw_core::repo::{Area, BackupManifest, Repo};
+use sw_core::repo::{chain, history};
 
 use crate::common::RepoOpts;
 
@@ -44,9 +44,12 @@ pub struct BackupRecord {
     pub wal_timeline: u32,
     /// The first missing segment after the backup, if the archive has a hole.
     pub wal_gap: Option<String>,
+    /// Taken on a timeline after the newest timeline's history left it (an
+    /// old primary still running after a failover): sw-restore skips it.
+    pub abandoned_branch: bool,
 }
 
-pub fn record(area: &Area, c: &chain::Chain, b: &BackupManifest) -> BackupRecord {
+pub fn record(area: &Area, c: &chain::Chain, b: &BackupManifest, abandoned_branch: bool) -> BackupRecord {
     let seg = area.info.wal_segment_size;
     let stop_segno = b.stop_lsn.0.saturating_sub(1).max(b.start_lsn.0) / seg;
     let usable = c.last_segno.is_some_and(|l| l >= stop_segno);
@@ -73,6 +76,7 @@ pub fn record(area: &Area, c: &chain::Chain, b: &BackupManifest) -> BackupRecord
         restorable_until_lsn: if usable { c.end_lsn(seg) } else { None },
         wal_timeline: c.timeline,
         wal_gap: c.missing.first().cloned(),
+        abandoned_branch,
     }
 }
 
@@ -82,9 +86,12 @@ pub fn run(a: &ListArgs, pretty: bool) -> Result<()> {
     for area in repo.areas()? {
         let objects = area.wal_objects()?;
         let histories = area.histories()?;
+        let newest = histories.keys().copied().max().unwrap_or(1);
+        let current = area.timeline_path(&histories, newest)?;
         for b in area.backups()? {
             let c = chain::walk(&area, &objects, &histories, &b, None)?;
-            out.record("backup", &record(&area, &c, &b))?;
+            let abandoned = b.timeline <= newest && !history::path_contains(&current, b.timeline, b.start_lsn);
+            out.record("backup", &record(&area, &c, &b, abandoned))?;
         }
     }
     out.flush()
