@@ -61,6 +61,13 @@ pub fn restore_points(dump: &str, name: &str) -> Vec<Lsn> {
         .collect()
 }
 
+/// The major version in `pg_waldump (PostgreSQL) 15.18 (Debian ...)`.
+fn version_major(v: &str) -> Option<u32> {
+    let t = v.split_whitespace().skip_while(|t| *t != "(PostgreSQL)").nth(1)?;
+    let digits: String = t.chars().take_while(char::is_ascii_digit).collect();
+    digits.parse().ok()
+}
+
 /// Bytes of WAL per pg_waldump run (decompressed into a temp directory):
 /// 8 segments of the default 16 MB, at least 2 of larger ones.
 const WINDOW_BYTES: u64 = 128 << 20;
@@ -82,6 +89,24 @@ impl<'a> Scanner<'a> {
         objects: &'a BTreeMap<String, WalObject>,
         chain: &'a Chain,
     ) -> Result<Self> {
+        // Another major version's pg_waldump reads nothing of this WAL,
+        // which would pass for "no transaction here".
+        let prog = bindir.prog("pg_waldump");
+        let v = Command::new(&prog)
+            .arg("--version")
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|e| Error::unavailable(format!("running {}", prog.display())).with_source(e))?;
+        let v = String::from_utf8_lossy(&v.stdout);
+        let major = version_major(&v);
+        if major != Some(area.info.pg_major) {
+            return Err(Error::unavailable(format!(
+                "{} is {:?}, but the repository holds PostgreSQL {} WAL; pass --bindir with that version's programs",
+                prog.display(),
+                v.trim(),
+                area.info.pg_major
+            )));
+        }
         let tmp = tempfile::Builder::new()
             .prefix("sw-restore-walscan.")
             .tempdir()
@@ -246,6 +271,16 @@ rmgr: Transaction len (rec/tot):     34/    34, tx:        0, lsn: 0/015008D0, p
         assert_eq!(t.to_rfc3339(), "2026-11-27T00:01:03.000001+00:00");
         assert_eq!(newest_xact_time(""), None);
         assert_eq!(newest_xact_time("desc: COMMIT garbage"), None);
+    }
+
+    #[test]
+    fn reads_the_major_version() {
+        assert_eq!(
+            version_major("pg_waldump (PostgreSQL) 15.18 (Debian 15.18-0+deb12u1)\n"),
+            Some(15)
+        );
+        assert_eq!(version_major("pg_waldump (PostgreSQL) 17beta1"), Some(17));
+        assert_eq!(version_major("pg_waldump 15"), None);
     }
 
     #[test]
