@@ -208,12 +208,19 @@ pub fn encode_with(
                 return Err("has a time of day; the target is a date".into());
             }
             let days = (dt.date() - pg_epoch().date()).num_days();
-            let d = i32::try_from(days).map_err(|_| "date out of range".to_owned())?;
+            // PostgreSQL dates start at Julian day 0 (4714-11-24 BC).
+            let d = i32::try_from(days)
+                .ok()
+                .filter(|d| *d >= -2_451_545)
+                .ok_or("date out of PostgreSQL's range")?;
             out.extend_from_slice(&d.to_be_bytes());
         }
         Kind::Timestamp(p) | Kind::Timestamptz(p) => {
             let dt = datetime(v, rule)?;
-            let us = (dt - pg_epoch()).num_microseconds().ok_or("timestamp out of range")?;
+            let us = (dt - pg_epoch())
+                .num_microseconds()
+                .filter(|us| (-211_813_488_000_000_000..9_223_371_331_200_000_000).contains(us))
+                .ok_or("timestamp out of PostgreSQL's range (4713 BC to 294276 AD)")?;
             // The server would round to the column's precision.
             if us.rem_euclid(10i64.pow(6 - p.min(6))) != 0 {
                 return Err(format!("has more fractional second digits than timestamp({p})"));
@@ -1036,6 +1043,10 @@ mod tests {
             0i32.to_be_bytes()
         );
         assert!(enc(Kind::Date, ValueRef::Text(b"2000-01-01 10:00:00")).is_err());
+        assert!(enc(Kind::Timestamp(6), ValueRef::Integer(-210_866_803_200)).is_ok());
+        assert!(enc(Kind::Timestamp(6), ValueRef::Integer(-210_866_803_201)).is_err());
+        assert!(enc(Kind::Timestamp(6), ValueRef::Integer(-220_000_000_000)).is_err());
+        assert!(enc(Kind::Date, ValueRef::Integer(-220_000_000_000)).is_err());
         let k = Kind::from_pg("timestamp(3) without time zone").unwrap();
         assert_eq!(k, Kind::Timestamp(3));
         assert!(enc(k, ValueRef::Text(b"2000-01-01 10:00:00.123")).is_ok());
