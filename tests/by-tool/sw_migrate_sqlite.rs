@@ -801,3 +801,27 @@ fn broken_foreign_keys_stop_the_run_and_change_nothing() {
         "0"
     );
 }
+
+#[test]
+fn generated_columns_are_verified_against_sqlite_values() {
+    let c = shared();
+    let db = c.fresh_db("generated");
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("gen.db");
+    let s = rusqlite::Connection::open(&src).unwrap();
+    // substr() with a negative start counts from the end in SQLite only:
+    // the translated expression computes other values.
+    s.execute_batch(
+        "CREATE TABLE w (id INTEGER PRIMARY KEY, name TEXT, tail TEXT GENERATED ALWAYS AS (substr(name, -2)) VIRTUAL);
+         INSERT INTO w (name) VALUES ('hello');",
+    )
+    .unwrap();
+    drop(s);
+    let r = run_into(c, &db, &src, &[]);
+    r.expect_code(65);
+    assert!(r.stderr.contains("verification failed for w"), "{r:?}");
+    assert_eq!(
+        c.psql(&db, "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"),
+        "0"
+    );
+}

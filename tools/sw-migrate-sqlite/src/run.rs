@@ -53,6 +53,10 @@ struct Job {
     part: Option<(i64, i64, String)>,
     /// Source columns the (edited) plan's table has no column for.
     dropped: Vec<String>,
+    /// Generated columns: not copied (PostgreSQL computes them), but
+    /// SQLite's values are in the checksum, so the translated expression
+    /// is verified to give the same values.
+    generated: Vec<Col>,
 }
 
 /// Rows above which a table with a rowid alias is loaded in `--jobs` parts.
@@ -403,6 +407,21 @@ async fn pg_columns(c: &Client, schema: &str, table: &str) -> Result<Vec<(String
     Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
 }
 
+/// The generated columns of a table: (name, format_type).
+async fn pg_generated(c: &Client, schema: &str, table: &str) -> Result<Vec<(String, String)>> {
+    let rows = c
+        .query(
+            "SELECT a.attname::text, format_type(a.atttypid, a.atttypmod) FROM pg_attribute a \
+             JOIN pg_class r ON r.oid = a.attrelid JOIN pg_namespace n ON n.oid = r.relnamespace \
+             WHERE n.nspname = $1 AND r.relname = $2 AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated <> '' \
+             ORDER BY a.attnum",
+            &[&schema, &table],
+        )
+        .await
+        .pg_context(|| format!("reading the generated columns of {schema}.{table}"))?;
+    Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+}
+
 fn job_for(t: &TablePlan, schema: &str, pgcols: &[(String, String)], data_only: bool) -> Result<Job> {
     if pgcols.is_empty() {
         return Err(Error::data(format!(
@@ -473,6 +492,7 @@ fn job_for(t: &TablePlan, schema: &str, pgcols: &[(String, String)], data_only: 
         table: 0,
         part: None,
         dropped,
+        generated: Vec::new(),
     })
 }
 
@@ -586,6 +606,19 @@ impl Ctx<'_> {
                 .pg_context(|| format!("creating table {} ({})", t.name, one_line(&t.create)))?;
             let cols = pg_columns(main, stage, &t.name).await?;
             let mut job = job_for(t, stage, &cols, false)?;
+            let gen_cols = pg_generated(main, stage, &t.name).await?;
+            for c in t.columns.iter().filter(|c| c.generated) {
+                if let Some((n, ty)) = gen_cols.iter().find(|(n, _)| *n == c.name)
+                    && let Some(kind) = Kind::from_pg(ty)
+                {
+                    job.generated.push(Col {
+                        source: c.source.clone(),
+                        name: n.clone(),
+                        kind,
+                        int_dates: value::IntDates::default(),
+                    });
+                }
+            }
             job.table = plan_jobs.len();
             plan_jobs.push(job);
         }
@@ -1005,9 +1038,15 @@ impl Ctx<'_> {
         }
         // PostgreSQL sends every stored value back in its binary form (the
         // send functions, i.e. what we wrote); numeric and jsonb as their
-        // text (jsonb compared with the text its rules give for what we sent). The checksum over that stream must equal
-        // the one computed while reading SQLite.
-        let select: Vec<String> = job.cols.iter().map(|c| c.kind.checksum_select(&q(&c.name))).collect();
+        // text (jsonb compared with the text its rules give for what we
+        // sent); generated columns as computed there. The checksum over that
+        // stream must equal the one computed while reading SQLite.
+        let select: Vec<String> = job
+            .cols
+            .iter()
+            .chain(&job.generated)
+            .map(|c| c.kind.checksum_select(&q(&c.name)))
+            .collect();
         let sql = format!(
             "COPY (SELECT {} FROM {}{}) TO STDOUT (FORMAT binary)",
             if select.is_empty() {
@@ -1026,7 +1065,7 @@ impl Ctx<'_> {
             .await
             .pg_context(|| format!("verifying {}", job.qualified))?;
         let mut stream = Box::pin(stream);
-        let mut sum = RowSums::new(job.cols.is_empty());
+        let mut sum = RowSums::new(select.is_empty());
         while let Some(chunk) = stream.next().await {
             let chunk = chunk.pg_context(|| format!("verifying {}", job.qualified))?;
             sum.feed(&chunk)
@@ -1369,7 +1408,8 @@ fn read_table(
     on_error: OnError,
     progress: &AtomicU64,
 ) -> Result<Stats> {
-    let cols: Vec<String> = job.cols.iter().map(|c| q(&c.source)).collect();
+    let all: Vec<&Col> = job.cols.iter().chain(&job.generated).collect();
+    let cols: Vec<String> = all.iter().map(|c| q(&c.source)).collect();
     let range = job.part.as_ref().map_or_else(String::new, |(a, b, _)| {
         format!(" WHERE {} BETWEEN {a} AND {b}", job.rowid.unwrap_or("_rowid_"))
     });
@@ -1429,9 +1469,30 @@ fn read_table(
                 }
             }
         }
+        if bad.is_none() {
+            // SQLite's values of the generated columns: hashed only.
+            let n = job.cols.len();
+            for (k, c) in job.generated.iter().enumerate() {
+                let v = row
+                    .get_ref(n + k + 1)
+                    .map_err(|e| Error::data(format!("reading table {}", job.source)).with_source(e))?;
+                match value::encode_with(c.kind, c.int_dates, v, &mut field, &mut canon) {
+                    Ok(false) => hasher.write_u8(0),
+                    Ok(true) => {
+                        hasher.write_u8(1);
+                        hasher.write(&u32::try_from(canon.len()).unwrap_or(u32::MAX).to_be_bytes());
+                        hasher.write(&canon);
+                    }
+                    Err(rule) => {
+                        bad = Some((n + k, format!("generated value: {rule}")));
+                        break;
+                    }
+                }
+            }
+        }
         if let Some((i, rule)) = bad {
             let rowid = row.get_ref(0).ok().and_then(|v| v.as_i64().ok());
-            let c = &job.cols[i];
+            let c = all[i];
             let v = row
                 .get_ref(i + 1)
                 .map_err(|e| Error::data("reading a value").with_source(e))?;
