@@ -559,6 +559,24 @@ fn check_reports_health_and_prune_keeps_pinned_and_newest_exactly_as_dry_run_sai
             })
             .collect()
     };
+    // Temp files of killed pushes: a day-old one goes, a fresh one stays.
+    let log_dir = std::fs::read_dir(a.area().join("wal"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.is_dir())
+        .unwrap();
+    let stale = log_dir.join(".000000010000000000000001.AbCdEf.tmp");
+    let fresh = log_dir.join(".000000010000000000000002.GhIjKl.tmp");
+    for p in [&stale, &fresh] {
+        std::fs::write(p, b"partial").unwrap();
+    }
+    std::fs::File::options()
+        .write(true)
+        .open(&stale)
+        .unwrap()
+        .set_modified(std::time::SystemTime::now() - Duration::from_secs(2 * 86_400))
+        .unwrap();
     let before = listing(&a.repo);
     let dry = a.run(&["prune", "--retention-days", "0", "--min-full", "1", "--dry-run"]);
     dry.expect_code(0);
@@ -566,9 +584,18 @@ fn check_reports_health_and_prune_keeps_pinned_and_newest_exactly_as_dry_run_sai
     let planned = names(&dry);
     assert!(planned.contains(&("backup".into(), old.clone())), "{planned:?}");
     assert!(!planned.iter().any(|(_, n)| n == &pinned || n == &newest));
+    assert!(
+        planned.contains(&("temp".into(), ".000000010000000000000001.AbCdEf.tmp".into())),
+        "{planned:?}"
+    );
+    assert!(
+        !planned.iter().any(|(o, n)| o == "temp" && n.contains("GhIjKl")),
+        "{planned:?}"
+    );
     let real = a.run(&["prune", "--retention-days", "0", "--min-full", "1"]);
     real.expect_code(0);
     assert_eq!(names(&real), planned);
+    assert!(!stale.exists() && fresh.exists());
     let ids: Vec<String> = a
         .run(&["list"])
         .records()

@@ -41,7 +41,7 @@ struct Removal {
     /// `remove` or `would_remove`.
     action: &'static str,
     area: String,
-    /// `backup` or `wal`.
+    /// `backup`, `wal`, or `temp` (left by an interrupted wal-push).
     object: &'static str,
     name: String,
     bytes: u64,
@@ -59,7 +59,41 @@ struct Summary {
 struct Plan {
     backups: Vec<(String, std::path::PathBuf, u64)>,
     wal: Vec<(String, std::path::PathBuf, u64)>,
+    /// Temp files of interrupted pushes (killed, timed out), a day old.
+    temps: Vec<(String, std::path::PathBuf, u64)>,
     kept: usize,
+}
+
+/// Temp files wal-push leaves when it is killed (`.<name>.XXXXXX.tmp`),
+/// older than a day: no push runs that long (--timeout).
+fn stale_temps(wal: &std::path::Path) -> Vec<(String, std::path::PathBuf, u64)> {
+    let mut v = Vec::new();
+    let day = std::time::Duration::from_secs(86_400);
+    let mut dirs = vec![wal.to_path_buf()];
+    while let Some(d) = dirs.pop() {
+        let Ok(rd) = std::fs::read_dir(&d) else { continue };
+        for e in rd.flatten() {
+            let p = e.path();
+            let Ok(m) = std::fs::symlink_metadata(&p) else { continue };
+            if m.is_dir() {
+                if d == wal {
+                    dirs.push(p);
+                }
+                continue;
+            }
+            let name = e.file_name().to_string_lossy().into_owned();
+            let old = m
+                .modified()
+                .ok()
+                .and_then(|t| t.elapsed().ok())
+                .is_some_and(|age| age > day);
+            if m.is_file() && name.starts_with('.') && name.ends_with(".tmp") && old {
+                v.push((name, p, m.len()));
+            }
+        }
+    }
+    v.sort();
+    v
 }
 
 fn dir_size(p: &std::path::Path) -> u64 {
@@ -103,6 +137,7 @@ fn plan(area: &Area, a: &PruneArgs) -> Result<Plan> {
     let mut p = Plan {
         backups: Vec::new(),
         wal: Vec::new(),
+        temps: stale_temps(&area.wal_dir()),
         kept: keep.len(),
     };
     for b in &backups {
@@ -187,6 +222,22 @@ pub fn run(a: &PruneArgs, pretty: bool) -> Result<()> {
                     action,
                     area: an.clone(),
                     object: "wal",
+                    name: name.clone(),
+                    bytes: *bytes,
+                },
+            )?;
+        }
+        for (name, path, bytes) in &p.temps {
+            if !a.dry_run {
+                std::fs::remove_file(path).io_context(|| format!("removing {}", q(path)))?;
+            }
+            sum.bytes_removed += bytes;
+            out.record(
+                "backup.prune",
+                &Removal {
+                    action,
+                    area: an.clone(),
+                    object: "temp",
                     name: name.clone(),
                     bytes: *bytes,
                 },
