@@ -374,6 +374,30 @@ pub fn translate(toks: &[Tok], map: &NameMap) -> Result<String, String> {
                     i = after;
                     last_bool_cmp = false;
                     continue;
+                } else if !quoted && next == Some(&Tok::LParen) && matches!(lower.as_str(), "substr" | "substring") {
+                    // Same meaning only for a positive start and a length >= 0
+                    // (SQLite counts a negative start from the end).
+                    let (args, after) = group(toks, i + 1).ok_or("unbalanced parentheses")?;
+                    let parts = split_commas(args);
+                    let lit = |p: &[Tok], min: u64| match p {
+                        [Tok::Num(n)] => n.parse::<u64>().ok().filter(|v| *v >= min).map(|v| v.to_string()),
+                        _ => None,
+                    };
+                    let found = match parts.as_slice() {
+                        [x, a] => lit(a, 1).map(|a| (x, vec![a])),
+                        [x, a, b] => lit(a, 1).zip(lit(b, 0)).map(|(a, b)| (x, vec![a, b])),
+                        _ => None,
+                    };
+                    let Some((x, rest)) = found else {
+                        return Err(
+                            "substr() is translated only with a literal start >= 1 and length >= 0 (SQLite counts negative ones from the end)"
+                                .into(),
+                        );
+                    };
+                    out.push(format!("substr({}, {})", translate(x, map)?, rest.join(", ")));
+                    i = after;
+                    last_bool_cmp = false;
+                    continue;
                 } else if !quoted && next == Some(&Tok::LParen) {
                     match function(text) {
                         Some(f) => out.push(f.to_owned()),
@@ -563,6 +587,17 @@ mod tests {
         assert!(translate(&t, &m).is_err());
         let t = tokenize("printf('%d', x)").unwrap();
         assert!(translate(&t, &m).is_err());
+        let t = tokenize("substr(name, 2, 3) || substr(name, 1)").unwrap();
+        assert_eq!(translate(&t, &m).unwrap(), "substr(name, 2, 3) || substr(name, 1)");
+        for e in [
+            "substr(name, -2)",
+            "substr(name, 0, 2)",
+            "substr(name, 1, -1)",
+            "substr(name, n)",
+            "substr()",
+        ] {
+            assert!(translate(&tokenize(e).unwrap(), &m).is_err(), "{e}");
+        }
         let t = tokenize("name NOT LIKE 'a%'").unwrap();
         assert!(translate(&t, &m).unwrap_err().contains("LIKE"));
     }
