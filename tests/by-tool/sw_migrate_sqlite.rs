@@ -809,11 +809,11 @@ fn generated_columns_are_verified_against_sqlite_values() {
     let dir = tempfile::tempdir().unwrap();
     let src = dir.path().join("gen.db");
     let s = rusqlite::Connection::open(&src).unwrap();
-    // CAST(real AS INTEGER) truncates in SQLite and rounds in PostgreSQL:
-    // the translated expression computes other values.
+    // SQLite keeps 5 in a NUMERIC column as an integer and divides it as
+    // one (2); PostgreSQL's numeric division gives 2.5.
     s.execute_batch(
-        "CREATE TABLE w (id INTEGER PRIMARY KEY, r REAL, n INTEGER GENERATED ALWAYS AS (CAST(r AS INTEGER)) VIRTUAL);
-         INSERT INTO w (r) VALUES (3.7);",
+        "CREATE TABLE w (id INTEGER PRIMARY KEY, price NUMERIC, half NUMERIC GENERATED ALWAYS AS (price / 2) VIRTUAL);
+         INSERT INTO w (price) VALUES (5);",
     )
     .unwrap();
     drop(s);

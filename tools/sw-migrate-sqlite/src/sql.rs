@@ -374,6 +374,22 @@ pub fn translate(toks: &[Tok], map: &NameMap) -> Result<String, String> {
                     i = after;
                     last_bool_cmp = false;
                     continue;
+                } else if !quoted && next == Some(&Tok::LParen) && lower == "cast" {
+                    let (args, _) = group(toks, i + 1).ok_or("unbalanced parentheses")?;
+                    let target = args
+                        .iter()
+                        .rposition(|t| t.is_kw("as"))
+                        .and_then(|p| args.get(p + 1))
+                        .and_then(Tok::ident)
+                        .unwrap_or("")
+                        .to_lowercase();
+                    if target.contains("int") {
+                        return Err(
+                            "CAST(... AS INTEGER) truncates reals and reads leading digits of text in SQLite; PostgreSQL rounds or fails"
+                                .into(),
+                        );
+                    }
+                    out.push("CAST".into());
                 } else if !quoted && next == Some(&Tok::LParen) && matches!(lower.as_str(), "substr" | "substring") {
                     // Same meaning only for a positive start and a length >= 0
                     // (SQLite counts a negative start from the end).
@@ -598,6 +614,11 @@ mod tests {
         ] {
             assert!(translate(&tokenize(e).unwrap(), &m).is_err(), "{e}");
         }
+        assert!(translate(&tokenize("CAST(r AS INTEGER)").unwrap(), &m).is_err());
+        assert_eq!(
+            translate(&tokenize("CAST(r AS TEXT)").unwrap(), &m).unwrap(),
+            "CAST (r AS text)"
+        );
         let t = tokenize("name NOT LIKE 'a%'").unwrap();
         assert!(translate(&t, &m).unwrap_err().contains("LIKE"));
     }
