@@ -274,7 +274,7 @@ fn hazard_db(path: &Path) {
         INSERT INTO t_untyped (x, y) VALUES (1, 'a'), (2, 3);
         INSERT INTO t_types VALUES (1, 8, 'short', 2.5, '2020-02-29 12:00:00', 12.75, 'str', 123, '{{"k": [1, 2.50]}}',
             'A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11', 'medium');
-        INSERT INTO t_inf VALUES (1, 9e999), (2, -9e999);
+        INSERT INTO t_inf VALUES (1, 9e999), (2, -9e999), (3, 'NaN');
         INSERT INTO t_rowidcol VALUES (1, 1, 'x'), (200000, NULL, 'y'), (500000, 900000, 'z');
         INSERT INTO t_json VALUES (1, '{{"b":1, "a":"\u00e9\/", "n": 1.0e-2, "x":[true,null,-0]}}'), (2, '{{"a":1,"a":2}}');
         INSERT INTO t_numeric VALUES (1, 0.99), (2, 12), (3, 1.005);
@@ -447,7 +447,7 @@ fn hazards_arrive_exactly_or_are_named_in_rejections() {
     );
     assert_eq!(
         q("SELECT string_agg(v::text, ',' ORDER BY id) FROM t_inf"),
-        "Infinity,-Infinity"
+        "Infinity,-Infinity,NaN"
     );
     assert_eq!(
         q("SELECT string_agg(price::text, ',' ORDER BY id) FROM t_numeric"),
