@@ -637,6 +637,18 @@ impl Ctx<'_> {
         jobs.extend(rest);
         self.expected.store(estimate(&readers[0], &jobs), Ordering::Relaxed);
         let counts = source_counts(&readers[0], self.plan)?;
+        // Row counts of the views in the same snapshot: a translated view
+        // that selects other rows is caught at the switch.
+        let view_counts: Vec<Option<i64>> = self
+            .plan
+            .views
+            .iter()
+            .map(|v| {
+                readers[0]
+                    .query_row(&format!("SELECT count(*) FROM {}", q(&v.source)), [], |r| r.get(0))
+                    .ok()
+            })
+            .collect();
         let t_load = Instant::now();
         let per_job = self.load_all(readers, jobs.clone()).await?;
         let mut results: Vec<Loaded> = vec![(Stats::default(), 0.0, None); self.plan.tables.len()];
@@ -790,21 +802,41 @@ impl Ctx<'_> {
             .map_err(|e| Error::pg(format!("moving the tables into schema {schema}"), e))?;
         let mut views = 0;
         let mut view_skips = Vec::new();
-        for v in &self.plan.views {
+        for (v, want) in self.plan.views.iter().zip(&view_counts) {
             main.batch_execute("SAVEPOINT v")
                 .await
                 .pg_context(|| "savepoint".to_owned())?;
-            match main.batch_execute(&v.create).await {
+            let mut res = main.batch_execute(&v.create).await.map_err(|e| {
+                e.as_db_error()
+                    .map_or_else(|| e.to_string(), |d| d.message().to_owned())
+            });
+            if res.is_ok()
+                && let Some(want) = want
+            {
+                let got: std::result::Result<i64, String> = main
+                    .query_one(&format!("SELECT count(*) FROM {}", q(&v.name)), &[])
+                    .await
+                    .map(|r| r.get(0))
+                    .map_err(|e| {
+                        e.as_db_error()
+                            .map_or_else(|| e.to_string(), |d| d.message().to_owned())
+                    });
+                res = match got {
+                    Ok(n) if n == *want => Ok(()),
+                    Ok(n) => Err(format!(
+                        "the translated view returns {n} rows, SQLite's {want}: not created"
+                    )),
+                    Err(m) => Err(m),
+                };
+            }
+            match res {
                 Ok(()) => {
                     views += 1;
                     main.batch_execute("RELEASE SAVEPOINT v")
                         .await
                         .pg_context(|| "savepoint".to_owned())?;
                 }
-                Err(e) => {
-                    let msg = e
-                        .as_db_error()
-                        .map_or_else(|| e.to_string(), |d| d.message().to_owned());
+                Err(msg) => {
                     log::warn!("view {} not created: {msg}", v.source);
                     view_skips.push(format!("view {}: {msg}", v.source));
                     main.batch_execute("ROLLBACK TO SAVEPOINT v")
