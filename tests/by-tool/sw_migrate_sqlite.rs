@@ -379,6 +379,8 @@ fn hazards_arrive_exactly_or_are_named_in_rejections() {
         sum["rows_read"].as_u64().unwrap(),
         sum["rows_loaded"].as_u64().unwrap() + sum["rows_rejected"].as_u64().unwrap()
     );
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(std::fs::metadata(&rej).unwrap().permissions().mode() & 0o777, 0o600);
     let lines: Vec<Value> = std::fs::read_to_string(&rej)
         .unwrap()
         .lines()

@@ -6,6 +6,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::fs::File;
 use std::io::{BufWriter, IsTerminal, Write};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -195,9 +196,11 @@ pub fn run(args: &RunArgs, pretty: bool, quiet: bool) -> Result<()> {
                     .map_or_else(|| "source".into(), |s| s.to_string_lossy().into_owned());
                 PathBuf::from(format!("{stem}.rejects.jsonl"))
             });
+            // Rejected rows are the application's data: readable by the owner only.
             let f = std::fs::OpenOptions::new()
                 .write(true)
                 .create_new(true)
+                .mode(0o600)
                 .open(&path)
                 .map_err(|e| {
                     Error::cant_create(format!("creating the reject file {}", sw_core::fsutil::q(&path))).with_source(e)
