@@ -219,6 +219,7 @@ pub fn run(args: &RunArgs, pretty: bool, quiet: bool) -> Result<()> {
         seqs,
         progress: Arc::new(AtomicU64::new(0)),
         expected: Arc::new(AtomicU64::new(0)),
+        started,
     };
     let bar = Progress::start(ctx.progress.clone(), ctx.expected.clone(), quiet);
     let res = sw_core::cli::block_on(async {
@@ -302,6 +303,8 @@ struct Ctx<'a> {
     progress: Arc<AtomicU64>,
     /// Rows expected (estimated from rowid ranges), for the progress bar.
     expected: Arc<AtomicU64>,
+    /// When the run started (for the phase timings at -v).
+    started: Instant,
 }
 
 /// Estimate the rows of the jobs (rowid span, or a count without rowid).
@@ -640,6 +643,10 @@ impl Ctx<'_> {
         jobs.extend(rest);
         self.expected.store(estimate(&readers[0], &jobs), Ordering::Relaxed);
         let counts = source_counts(&readers[0], self.plan)?;
+        log::info!(
+            "staging tables created and sources counted after {:.2}s",
+            secs(self.started)
+        );
         // Row counts of the views in the same snapshot: a translated view
         // that selects other rows is caught at the switch.
         let view_counts: Vec<Option<i64>> = self
@@ -781,6 +788,7 @@ impl Ctx<'_> {
             .collect();
         self.ddl_parallel(analyze, width, &path).await?;
         log::info!("ANALYZE in {:.2}s", secs(t_an));
+        let t_switch = Instant::now();
         // Swap into the target schema in one transaction.
         let mut sql = format!("BEGIN; CREATE SCHEMA IF NOT EXISTS {};", q(schema));
         for c in &moved_collations {
@@ -851,6 +859,10 @@ impl Ctx<'_> {
         main.batch_execute(&format!("DROP SCHEMA {} CASCADE; COMMIT", q(stage)))
             .await
             .pg_context(|| "committing the switch into the target schema".to_owned())?;
+        log::info!(
+            "switched into schema {schema} (views included) in {:.2}s",
+            secs(t_switch)
+        );
         let mut records = Vec::new();
         for (t, (stats, secs_taken, verified)) in self.plan.tables.iter().zip(results) {
             let mut untranslated: Vec<String> = t
