@@ -45,7 +45,7 @@ complete -c sw-migrate-sqlite -n "__fish_sw_migrate_sqlite_using_subcommand run"
 complete -c sw-migrate-sqlite -n "__fish_sw_migrate_sqlite_using_subcommand run" -l lock-timeout -d 'lock_timeout for the session' -r
 complete -c sw-migrate-sqlite -n "__fish_sw_migrate_sqlite_using_subcommand run" -l application-name -d 'application_name for the session (default: the program\'s name)' -r
 complete -c sw-migrate-sqlite -n "__fish_sw_migrate_sqlite_using_subcommand run" -l schema -d 'Target schema (default: public, or the plan\'s)' -r
-complete -c sw-migrate-sqlite -n "__fish_sw_migrate_sqlite_using_subcommand run" -s j -l jobs -d 'Tables loaded at once (each with a reader thread and a PostgreSQL session)' -r
+complete -c sw-migrate-sqlite -n "__fish_sw_migrate_sqlite_using_subcommand run" -s j -l jobs -d 'Tables loaded at once (each with a reader thread and a PostgreSQL session); --data-only loads in one session, one transaction' -r
 complete -c sw-migrate-sqlite -n "__fish_sw_migrate_sqlite_using_subcommand run" -l on-error -d 'What to do with a value that breaks a rule' -r -f -a "stop\t'Stop the run (exit 65) naming table, rowid, column, value and rule'
 reject\t'Write the row to the reject file and go on'"
 complete -c sw-migrate-sqlite -n "__fish_sw_migrate_sqlite_using_subcommand run" -l reject-file -d 'Where --on-error=reject writes rejected rows (JSON Lines; must not exist). Default: ./STEM.rejects.jsonl' -r -F

@@ -74,7 +74,7 @@ pub struct RunArgs {
     /// Target schema (default: public, or the plan's).
     #[arg(long, value_name = "NAME")]
     pub schema: Option<String>,
-    /// Tables loaded at once (each with a reader thread and a PostgreSQL session).
+    /// Tables loaded at once (each with a reader thread and a PostgreSQL session); --data-only loads in one session, one transaction.
     #[arg(long, short = 'j', default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub jobs: u16,
     /// What to do with a value that breaks a rule.
