@@ -229,7 +229,7 @@ fn hazard_db(path: &Path) {
         CREATE INDEX t_expr_lower ON t_expr (lower(name));
         CREATE INDEX t_expr_like ON t_expr (name) WHERE name LIKE 'a%';
         CREATE TABLE t_defaults (id INTEGER PRIMARY KEY, a DATETIME DEFAULT CURRENT_TIMESTAMP, b TEXT DEFAULT (datetime('now')),
-            c INTEGER DEFAULT (strftime('%s','now')), d TEXT DEFAULT (strftime('%Y-%m-%dT%H:%M','now')), n INTEGER NOT NULL DEFAULT 42, s TEXT DEFAULT 'it''s');
+            c INTEGER DEFAULT (strftime('%s','now')), d TEXT DEFAULT (strftime('%Y-%m-%dT%H:%M','now')), n INTEGER NOT NULL DEFAULT 42, s TEXT DEFAULT 'it''s', r TEXT DEFAULT 1.50);
         CREATE TABLE t_autoinc (id INTEGER PRIMARY KEY AUTOINCREMENT, v TEXT);
         CREATE TABLE t_autoinc_empty (id INTEGER PRIMARY KEY AUTOINCREMENT, v TEXT);
         CREATE TABLE t_empty (id INTEGER PRIMARY KEY, v TEXT);
@@ -485,10 +485,12 @@ fn hazards_arrive_exactly_or_are_named_in_rejections() {
     // Defaults work for new rows.
     assert_eq!(
         q(
-            "INSERT INTO t_defaults DEFAULT VALUES RETURNING id, a IS NOT NULL, b ~ '^\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d$', c > 1600000000, d ~ '^\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d$', n, s"
+            "INSERT INTO t_defaults DEFAULT VALUES RETURNING id, a IS NOT NULL, b ~ '^\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d$', c > 1600000000, d ~ '^\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d$', n, s, r"
         ),
-        "2|t|t|t|t|42|it's"
+        "2|t|t|t|t|42|it's|1.5"
     );
+    // The same text SQLite stored for the row it defaulted.
+    assert_eq!(q("SELECT r FROM t_defaults WHERE id = 1"), "1.5");
     // Identities follow the maximum and sqlite_sequence, also for empty tables.
     assert_eq!(q("INSERT INTO t_autoinc (v) VALUES ('n') RETURNING id"), "4");
     assert_eq!(q("INSERT INTO t_autoinc_empty (v) VALUES ('n') RETURNING id"), "3");

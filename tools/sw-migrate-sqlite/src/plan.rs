@@ -523,8 +523,21 @@ fn table(
         if pg_type == "boolean" {
             map.booleans.insert(c.name.to_lowercase());
         }
+        // A number as the default of a text column: SQLite stores the
+        // number's text as it writes it (1.50 becomes '1.5').
+        let textual = pg_type == "text" || pg_type.starts_with("character varying");
+        let numeric_text = c.dflt.as_deref().filter(|_| textual).and_then(|d| {
+            let toks = sql::tokenize(d).ok()?;
+            match strip_parens(&toks) {
+                [Tok::Num(_)] | [Tok::Op(_), Tok::Num(_)] => conn
+                    .query_row(&format!("SELECT CAST(({d}) AS TEXT)"), [], |r| r.get::<_, String>(0))
+                    .ok(),
+                _ => None,
+            }
+        });
         let default = match &c.dflt {
             None => None,
+            Some(_) if numeric_text.is_some() => numeric_text.as_deref().map(quote_literal),
             Some(d) => match default_expr(d, &pg_type) {
                 Ok(v) => v,
                 Err(reason) => {
