@@ -678,47 +678,56 @@ impl Ctx<'_> {
         log::info!("data loaded and verified in {:.2}s", secs(t_load));
         let t_post = Instant::now();
         // Constraints and indexes after the data, then foreign keys.
-        // Keys first (one table's statements in order, tables side by side),
-        // then every index side by side (CREATE INDEX locks do not conflict).
+        // 1. Every index build side by side, biggest tables first: the
+        //    secondary indexes and the unique indexes behind PRIMARY KEY and
+        //    UNIQUE (CREATE INDEX locks do not conflict, so one table's
+        //    builds run at once). 2. Per table, in order: the keys attached
+        //    to their indexes (`USING INDEX`: no second build; the same
+        //    checks) and the other constraints. 3. Foreign keys NOT VALID,
+        //    then their validation side by side with ANALYZE.
         let mut skipped: HashMap<String, Vec<String>> = HashMap::new();
-        let keys: Vec<Vec<Ddl>> = self
-            .plan
-            .tables
-            .iter()
-            .map(|t| {
-                t.constraints
-                    .iter()
-                    .map(|c| Ddl {
-                        table: t.source.clone(),
-                        sql: c.clone(),
-                        optional: c.contains(" CHECK ("),
-                    })
-                    .collect()
-            })
-            .collect();
-        let indexes: Vec<Vec<Ddl>> = self
-            .plan
-            .tables
-            .iter()
-            .flat_map(|t| {
-                t.indexes.iter().map(|i| {
-                    vec![Ddl {
-                        table: t.source.clone(),
-                        sql: i.create.clone(),
-                        optional: i.partial || i.expression,
-                    }]
-                })
-            })
-            .collect();
+        let mut order: Vec<usize> = (0..self.plan.tables.len()).collect();
+        order.sort_by_key(|&i| std::cmp::Reverse(results[i].0.loaded));
+        let mut builds: Vec<Vec<Ddl>> = Vec::new();
+        let mut keys: Vec<Vec<Ddl>> = Vec::new();
+        for &i in &order {
+            let t = &self.plan.tables[i];
+            let mut attach = Vec::new();
+            for c in &t.constraints {
+                let ddl = |sql: String, optional: bool| Ddl {
+                    table: t.source.clone(),
+                    sql,
+                    optional,
+                };
+                match key_by_index(c) {
+                    Some((build, attach_sql)) => {
+                        builds.push(vec![ddl(build, false)]);
+                        attach.push(ddl(attach_sql, false));
+                    }
+                    None => attach.push(ddl(c.clone(), c.contains(" CHECK ("))),
+                }
+            }
+            keys.push(attach);
+            for ix in &t.indexes {
+                builds.push(vec![Ddl {
+                    table: t.source.clone(),
+                    sql: ix.create.clone(),
+                    optional: ix.partial || ix.expression,
+                }]);
+            }
+        }
         let width = usize::from(self.args.jobs).max(1);
+        for (table, msg) in self.ddl_parallel(builds, width, &path).await? {
+            skipped.entry(table).or_default().push(msg);
+        }
         for (table, msg) in self.ddl_parallel(keys, width, &path).await? {
             skipped.entry(table).or_default().push(msg);
         }
         // Foreign keys are declared NOT VALID (no scan, needs only the parent
-        // keys), then validated side by side with the index builds: VALIDATE
-        // does not block CREATE INDEX on the parent. The sessions wait for
-        // each other without a lock timeout (the staging schema is ours alone).
-        let mut second = indexes;
+        // keys), then validated side by side with ANALYZE of other tables.
+        // The sessions wait for each other without a lock timeout (the
+        // staging schema is ours alone).
+        let mut last = Vec::new();
         for t in &self.plan.tables {
             for f in &t.foreign_keys {
                 match fk_name(f) {
@@ -743,7 +752,7 @@ impl Ctx<'_> {
                             (Some(child), Some(parent)) => child.saturating_mul(8) <= parent,
                             _ => false,
                         };
-                        second.push(vec![Ddl {
+                        last.push(vec![Ddl {
                             table: t.source.clone(),
                             sql: if probe {
                                 format!(
@@ -755,7 +764,7 @@ impl Ctx<'_> {
                             optional: false,
                         }]);
                     }
-                    None => second.push(vec![Ddl {
+                    None => last.push(vec![Ddl {
                         table: t.source.clone(),
                         sql: f.clone(),
                         optional: false,
@@ -763,31 +772,30 @@ impl Ctx<'_> {
                 }
             }
         }
-        for (table, msg) in self.ddl_parallel(second, width, &path).await? {
-            skipped.entry(table).or_default().push(msg);
-        }
         for t in &self.plan.tables {
             if let Some(id) = &t.identity {
                 self.restart_identity(main, stage, &t.name, &id.column, &t.source)
                     .await?;
             }
         }
-        log::info!("constraints, indexes and foreign keys in {:.2}s", secs(t_post));
         let t_an = Instant::now();
-        let analyze: Vec<Vec<Ddl>> = self
-            .plan
-            .tables
-            .iter()
-            .map(|t| {
-                vec![Ddl {
-                    table: t.source.clone(),
-                    sql: format!("ANALYZE {}.{}", q(stage), q(&t.name)),
-                    optional: false,
-                }]
-            })
-            .collect();
-        self.ddl_parallel(analyze, width, &path).await?;
-        log::info!("ANALYZE in {:.2}s", secs(t_an));
+        // ANALYZE after every index (expression indexes get statistics too).
+        last.extend(order.iter().map(|&i| {
+            let t = &self.plan.tables[i];
+            vec![Ddl {
+                table: t.source.clone(),
+                sql: format!("ANALYZE {}.{}", q(stage), q(&t.name)),
+                optional: false,
+            }]
+        }));
+        for (table, msg) in self.ddl_parallel(last, width, &path).await? {
+            skipped.entry(table).or_default().push(msg);
+        }
+        log::info!(
+            "constraints, indexes, foreign keys and ANALYZE in {:.2}s (foreign key validation and ANALYZE {:.2}s)",
+            secs(t_post),
+            secs(t_an)
+        );
         let t_switch = Instant::now();
         // Swap into the target schema in one transaction.
         let mut sql = format!("BEGIN; CREATE SCHEMA IF NOT EXISTS {};", q(schema));
@@ -1190,6 +1198,55 @@ impl Ctx<'_> {
         }
         Ok((reader, stats))
     }
+}
+
+/// A plan's `ALTER TABLE "t" ADD CONSTRAINT "c" PRIMARY KEY|UNIQUE ("a", ..)`
+/// as the build of its unique index (which runs side by side with the
+/// table's other index builds) and the attach `.. USING INDEX`, which
+/// checks the same (NOT NULL, with a scan only where a column lacks it)
+/// without building again. `None` for any other (or edited) shape.
+fn key_by_index(sql: &str) -> Option<(String, String)> {
+    let rest = sql.strip_prefix("ALTER TABLE ")?;
+    let (table, rest) = quoted_prefix(rest)?;
+    let (name, rest) = quoted_prefix(rest.strip_prefix(" ADD CONSTRAINT ")?)?;
+    let (kind, rest) = match rest.strip_prefix(" PRIMARY KEY (") {
+        Some(r) => ("PRIMARY KEY", r),
+        None => ("UNIQUE", rest.strip_prefix(" UNIQUE (")?),
+    };
+    let mut rest = rest.strip_suffix(')')?;
+    let mut cols = Vec::new();
+    loop {
+        let (c, r) = quoted_prefix(rest)?;
+        cols.push(c);
+        if r.is_empty() {
+            break;
+        }
+        rest = r.strip_prefix(", ")?;
+    }
+    Some((
+        format!("CREATE UNIQUE INDEX {name} ON {table} ({})", cols.join(", ")),
+        format!("ALTER TABLE {table} ADD CONSTRAINT {name} {kind} USING INDEX {name}"),
+    ))
+}
+
+/// The double-quoted identifier at the start of `s` and what follows it.
+fn quoted_prefix(s: &str) -> Option<(&str, &str)> {
+    let b = s.as_bytes();
+    if b.first() != Some(&b'"') {
+        return None;
+    }
+    let mut i = 1;
+    while i < b.len() {
+        if b[i] == b'"' {
+            if b.get(i + 1) == Some(&b'"') {
+                i += 2;
+                continue;
+            }
+            return Some((&s[..=i], &s[i + 1..]));
+        }
+        i += 1;
+    }
+    None
 }
 
 /// The quoted constraint name of a plan's `ALTER TABLE .. ADD CONSTRAINT "x" FOREIGN KEY ..`.
@@ -1599,6 +1656,27 @@ fn read_table(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn keys_split_into_build_and_attach() {
+        let (b, a) = key_by_index(r#"ALTER TABLE "T ""q""" ADD CONSTRAINT "T_pkey" PRIMARY KEY ("a", "b c")"#).unwrap();
+        assert_eq!(b, r#"CREATE UNIQUE INDEX "T_pkey" ON "T ""q""" ("a", "b c")"#);
+        assert_eq!(
+            a,
+            r#"ALTER TABLE "T ""q""" ADD CONSTRAINT "T_pkey" PRIMARY KEY USING INDEX "T_pkey""#
+        );
+        let (b, a) = key_by_index(r#"ALTER TABLE "t" ADD CONSTRAINT "t_e_key" UNIQUE ("e")"#).unwrap();
+        assert_eq!(b, r#"CREATE UNIQUE INDEX "t_e_key" ON "t" ("e")"#);
+        assert_eq!(
+            a,
+            r#"ALTER TABLE "t" ADD CONSTRAINT "t_e_key" UNIQUE USING INDEX "t_e_key""#
+        );
+        // Anything else (an edited plan, a CHECK) runs as written.
+        assert!(key_by_index(r#"ALTER TABLE "t" ADD CONSTRAINT "t_check" CHECK ("q" > 0)"#).is_none());
+        assert!(key_by_index(r#"ALTER TABLE "t" ADD CONSTRAINT "k" UNIQUE ("e") DEFERRABLE"#).is_none());
+        assert!(key_by_index(r#"ALTER TABLE "t" ADD CONSTRAINT "k" UNIQUE (lower("e"))"#).is_none());
+        assert!(key_by_index(r#"ALTER TABLE "t" ADD CONSTRAINT "k" PRIMARY KEY ("a" DESC)"#).is_none());
+    }
 
     #[test]
     fn foreign_key_parent() {
