@@ -142,6 +142,9 @@ struct Summary {
 
 type Loaded = (Stats, f64, Option<bool>);
 
+/// A range of heap blocks: `from..to` (open-ended without `to`).
+type Blocks = (u64, Option<u64>);
+
 /// A post-data statement.
 #[derive(Debug, Clone)]
 struct Ddl {
@@ -675,6 +678,8 @@ impl Ctx<'_> {
             };
         }
         check_counts(self.plan, &counts, &results)?;
+        log::info!("data loaded in {:.2}s", secs(t_load));
+        self.verify_tables(main, &jobs, &mut results).await?;
         log::info!("data loaded and verified in {:.2}s", secs(t_load));
         let t_post = Instant::now();
         // Constraints and indexes after the data, then foreign keys.
@@ -1071,10 +1076,7 @@ impl Ctx<'_> {
                     let (r, stats) = self.copy_table(&client, reader, &job).await?;
                     reader = r;
                     log::info!("{}: {} rows copied in {:.2}s", job.source, stats.loaded, secs(t0));
-                    let verified = self.verify(&client, &job, &stats).await?;
-                    log::info!("{}: verified after {:.2}s", job.source, secs(t0));
-                    results.lock().map_err(|_| Error::software("results poisoned"))?[i] =
-                        Some((stats, secs(t0), verified));
+                    results.lock().map_err(|_| Error::software("results poisoned"))?[i] = Some((stats, secs(t0), None));
                 }
                 Ok::<(), Error>(())
             }
@@ -1091,6 +1093,92 @@ impl Ctx<'_> {
         if self.args.no_verify {
             return Ok(None);
         }
+        let (count, checksum) = self.table_sums(c, job, None).await?;
+        let ok = count == stats.loaded && checksum == stats.checksum;
+        if !ok {
+            return Err(Error::data(format!(
+                "verification failed for {}: {count} rows with checksum {checksum} in PostgreSQL, {} rows with checksum {} read from SQLite",
+                job.source, stats.loaded, stats.checksum
+            )));
+        }
+        Ok(Some(true))
+    }
+
+    /// Verify each table in one pass over its heap (all its parts at once;
+    /// row counts and checksums add up), split into block ranges read side
+    /// by side. Sets each table's `verified` and adds the time to its seconds.
+    async fn verify_tables(&self, main: &Client, jobs: &[Job], results: &mut [Loaded]) -> Result<()> {
+        if self.args.no_verify {
+            return Ok(());
+        }
+        let t0 = Instant::now();
+        let mut tasks: VecDeque<(usize, Job, Option<Blocks>)> = VecDeque::new();
+        for (i, _) in self.plan.tables.iter().enumerate() {
+            let Some(first) = jobs.iter().find(|j| j.table == i) else {
+                continue;
+            };
+            let mut job = first.clone();
+            job.part = None;
+            let parts = jobs.iter().filter(|j| j.table == i).count() as u64;
+            if parts < 2 {
+                tasks.push_back((i, job, None));
+                continue;
+            }
+            let blocks: i64 = main
+                .query_one(
+                    "SELECT pg_relation_size($1::text::regclass) / current_setting('block_size')::bigint",
+                    &[&job.qualified],
+                )
+                .await
+                .pg_context(|| format!("reading the size of {}", job.qualified))?
+                .get(0);
+            let blocks = blocks.unsigned_abs();
+            for k in 0..parts {
+                let from = blocks * k / parts;
+                let to = (k + 1 < parts).then(|| blocks * (k + 1) / parts);
+                tasks.push_back((i, job.clone(), Some((from, to))));
+            }
+        }
+        let n_tables = self.plan.tables.len();
+        let width = tasks.len().min(usize::from(self.args.jobs).max(1));
+        let queue = Arc::new(Mutex::new(tasks));
+        let sums: Arc<Mutex<Vec<(u64, i128, f64)>>> = Arc::new(Mutex::new(vec![(0, 0, 0.0); n_tables]));
+        let workers = (0..width).map(|_| {
+            let queue = queue.clone();
+            let sums = sums.clone();
+            async move {
+                let (_, client) = connect(self.args, true).await?;
+                loop {
+                    let next = queue.lock().map_err(|_| Error::software("queue poisoned"))?.pop_front();
+                    let Some((i, job, range)) = next else { break };
+                    let (count, checksum) = self.table_sums(&client, &job, range).await?;
+                    let mut s = sums.lock().map_err(|_| Error::software("sums poisoned"))?;
+                    s[i].0 += count;
+                    s[i].1 += checksum;
+                    s[i].2 = secs(t0);
+                }
+                Ok::<(), Error>(())
+            }
+        });
+        futures_util::future::try_join_all(workers).await?;
+        let sums = std::mem::take(&mut *sums.lock().map_err(|_| Error::software("sums poisoned"))?);
+        for ((t, r), (count, checksum, took)) in self.plan.tables.iter().zip(results.iter_mut()).zip(sums) {
+            if count != r.0.loaded || checksum != r.0.checksum {
+                return Err(Error::data(format!(
+                    "verification failed for {}: {count} rows with checksum {checksum} in PostgreSQL, {} rows with checksum {} read from SQLite",
+                    t.source, r.0.loaded, r.0.checksum
+                )));
+            }
+            log::info!("{}: verified in {took:.2}s", t.source);
+            r.1 += took;
+            r.2 = Some(true);
+        }
+        Ok(())
+    }
+
+    /// Row count and checksum of a table as PostgreSQL sends it back (of
+    /// the job's part, or of a block range: `from..to`, open-ended).
+    async fn table_sums(&self, c: &Client, job: &Job, blocks: Option<Blocks>) -> Result<(u64, i128)> {
         // PostgreSQL sends every stored value back in its binary form (the
         // send functions, i.e. what we wrote); numeric and jsonb as their
         // text (jsonb compared with the text its rules give for what we
@@ -1110,10 +1198,12 @@ impl Ctx<'_> {
                 select.join(", ")
             },
             job.qualified,
-            job.part.as_ref().map_or_else(String::new, |(a, b, col)| format!(
-                " WHERE {} BETWEEN {a} AND {b}",
-                q(col)
-            ))
+            match (&job.part, blocks) {
+                (_, Some((from, Some(to)))) => format!(" WHERE ctid >= '({from},0)'::tid AND ctid < '({to},0)'::tid"),
+                (_, Some((from, None))) => format!(" WHERE ctid >= '({from},0)'::tid"),
+                (Some((a, b, col)), None) => format!(" WHERE {} BETWEEN {a} AND {b}", q(col)),
+                (None, None) => String::new(),
+            }
         );
         let stream = c
             .copy_out(&sql)
@@ -1126,15 +1216,7 @@ impl Ctx<'_> {
             sum.feed(&chunk)
                 .map_err(|e| Error::software(format!("verifying {}: {e}", job.qualified)))?;
         }
-        let (count, checksum) = (sum.rows, sum.checksum);
-        let ok = count == stats.loaded && checksum == stats.checksum;
-        if !ok {
-            return Err(Error::data(format!(
-                "verification failed for {}: {count} rows with checksum {checksum} in PostgreSQL, {} rows with checksum {} read from SQLite",
-                job.source, stats.loaded, stats.checksum
-            )));
-        }
-        Ok(Some(true))
+        Ok((sum.rows, sum.checksum))
     }
 
     /// Stream one table with COPY (binary). The reader thread converts rows
