@@ -608,6 +608,23 @@ impl Ctx<'_> {
         main.batch_execute(&path)
             .await
             .pg_context(|| "setting search_path".to_owned())?;
+        // The sessions for copies, verification, index builds and ANALYZE,
+        // opened once (side by side) and kept for every phase. They wait
+        // for each other's locks without a timeout (the staging schema is
+        // ours alone).
+        let width = usize::from(self.args.jobs).max(1);
+        let pool: Vec<Client> = futures_util::future::try_join_all((0..width).map(|_| {
+            let path = &path;
+            async move {
+                let (_, client) = connect(self.args, true).await?;
+                client
+                    .batch_execute(&format!("{path}; SET lock_timeout = 0"))
+                    .await
+                    .pg_context(|| "setting up a session".to_owned())?;
+                Ok::<_, Error>(client)
+            }
+        }))
+        .await?;
         let mut plan_jobs = Vec::new();
         for t in &self.plan.tables {
             main.batch_execute(&t.create)
@@ -663,7 +680,7 @@ impl Ctx<'_> {
             })
             .collect();
         let t_load = Instant::now();
-        let per_job = self.load_all(readers, jobs.clone()).await?;
+        let per_job = self.load_all(readers, jobs.clone(), &pool).await?;
         let mut results: Vec<Loaded> = vec![(Stats::default(), 0.0, None); self.plan.tables.len()];
         for (j, (st, sec, ver)) in jobs.iter().zip(per_job) {
             let r = &mut results[j.table];
@@ -679,7 +696,7 @@ impl Ctx<'_> {
         }
         check_counts(self.plan, &counts, &results)?;
         log::info!("data loaded in {:.2}s", secs(t_load));
-        self.verify_tables(main, &jobs, &mut results).await?;
+        self.verify_tables(main, &jobs, &mut results, &pool).await?;
         log::info!("data loaded and verified in {:.2}s", secs(t_load));
         let t_post = Instant::now();
         // Constraints and indexes after the data, then foreign keys.
@@ -721,11 +738,10 @@ impl Ctx<'_> {
                 }]);
             }
         }
-        let width = usize::from(self.args.jobs).max(1);
-        for (table, msg) in self.ddl_parallel(builds, width, &path).await? {
+        for (table, msg) in self.ddl_parallel(builds, &pool).await? {
             skipped.entry(table).or_default().push(msg);
         }
-        for (table, msg) in self.ddl_parallel(keys, width, &path).await? {
+        for (table, msg) in self.ddl_parallel(keys, &pool).await? {
             skipped.entry(table).or_default().push(msg);
         }
         // Foreign keys are declared NOT VALID (no scan, needs only the parent
@@ -793,7 +809,7 @@ impl Ctx<'_> {
                 optional: false,
             }]
         }));
-        for (table, msg) in self.ddl_parallel(last, width, &path).await? {
+        for (table, msg) in self.ddl_parallel(last, &pool).await? {
             skipped.entry(table).or_default().push(msg);
         }
         log::info!(
@@ -907,21 +923,18 @@ impl Ctx<'_> {
 
     /// Run groups of statements on up to `width` sessions at once (each
     /// group in order on one session). Returns the skipped optional ones.
-    async fn ddl_parallel(&self, groups: Vec<Vec<Ddl>>, width: usize, setup: &str) -> Result<Vec<(String, String)>> {
+    async fn ddl_parallel(&self, groups: Vec<Vec<Ddl>>, pool: &[Client]) -> Result<Vec<(String, String)>> {
         let groups: Vec<Vec<Ddl>> = groups.into_iter().filter(|g| !g.is_empty()).collect();
         if groups.is_empty() {
             return Ok(Vec::new());
         }
         let queue: Arc<Mutex<VecDeque<Vec<Ddl>>>> = Arc::new(Mutex::new(groups.into_iter().collect()));
-        let n = width.min(queue.lock().map_err(|_| Error::software("queue poisoned"))?.len());
-        let workers = (0..n).map(|_| {
+        let n = pool
+            .len()
+            .min(queue.lock().map_err(|_| Error::software("queue poisoned"))?.len());
+        let workers = pool.iter().take(n).map(|client| {
             let queue = queue.clone();
             async move {
-                let (_, client) = connect(self.args, true).await?;
-                client
-                    .batch_execute(&format!("{setup}; SET lock_timeout = 0"))
-                    .await
-                    .pg_context(|| "setting search_path".to_owned())?;
                 let mut skipped = Vec::new();
                 loop {
                     let next = queue.lock().map_err(|_| Error::software("queue poisoned"))?.pop_front();
@@ -929,7 +942,7 @@ impl Ctx<'_> {
                     for d in group {
                         let mut s = Vec::new();
                         let t0 = Instant::now();
-                        exec_ddl(&client, &d.sql, d.optional, &mut s).await?;
+                        exec_ddl(client, &d.sql, d.optional, &mut s).await?;
                         log::info!("{:.2}s: {}", secs(t0), one_line(&d.sql));
                         skipped.extend(s.into_iter().map(|m| (d.table.clone(), m)));
                     }
@@ -1059,21 +1072,25 @@ impl Ctx<'_> {
     }
 
     /// Load all jobs with `readers.len()` workers, each with its own PostgreSQL session.
-    async fn load_all(&self, readers: Vec<Connection>, jobs: Vec<Job>) -> Result<Vec<(Stats, f64, Option<bool>)>> {
+    async fn load_all(
+        &self,
+        readers: Vec<Connection>,
+        jobs: Vec<Job>,
+        pool: &[Client],
+    ) -> Result<Vec<(Stats, f64, Option<bool>)>> {
         let n = jobs.len();
         let queue: Arc<Mutex<VecDeque<(usize, Job)>>> = Arc::new(Mutex::new(jobs.into_iter().enumerate().collect()));
         let results: Arc<Mutex<Vec<Option<Loaded>>>> = Arc::new(Mutex::new(vec![None; n]));
-        let workers = readers.into_iter().map(|reader| {
+        let workers = readers.into_iter().zip(pool).map(|(reader, client)| {
             let queue = queue.clone();
             let results = results.clone();
             async move {
-                let (_, client) = connect(self.args, true).await?;
                 let mut reader = reader;
                 loop {
                     let next = queue.lock().map_err(|_| Error::software("queue poisoned"))?.pop_front();
                     let Some((i, job)) = next else { break };
                     let t0 = Instant::now();
-                    let (r, stats) = self.copy_table(&client, reader, &job).await?;
+                    let (r, stats) = self.copy_table(client, reader, &job).await?;
                     reader = r;
                     log::info!("{}: {} rows copied in {:.2}s", job.source, stats.loaded, secs(t0));
                     results.lock().map_err(|_| Error::software("results poisoned"))?[i] = Some((stats, secs(t0), None));
@@ -1107,7 +1124,7 @@ impl Ctx<'_> {
     /// Verify each table in one pass over its heap (all its parts at once;
     /// row counts and checksums add up), split into block ranges read side
     /// by side. Sets each table's `verified` and adds the time to its seconds.
-    async fn verify_tables(&self, main: &Client, jobs: &[Job], results: &mut [Loaded]) -> Result<()> {
+    async fn verify_tables(&self, main: &Client, jobs: &[Job], results: &mut [Loaded], pool: &[Client]) -> Result<()> {
         if self.args.no_verify {
             return Ok(());
         }
@@ -1140,18 +1157,17 @@ impl Ctx<'_> {
             }
         }
         let n_tables = self.plan.tables.len();
-        let width = tasks.len().min(usize::from(self.args.jobs).max(1));
+        let width = tasks.len().min(pool.len());
         let queue = Arc::new(Mutex::new(tasks));
         let sums: Arc<Mutex<Vec<(u64, i128, f64)>>> = Arc::new(Mutex::new(vec![(0, 0, 0.0); n_tables]));
-        let workers = (0..width).map(|_| {
+        let workers = pool.iter().take(width).map(|client| {
             let queue = queue.clone();
             let sums = sums.clone();
             async move {
-                let (_, client) = connect(self.args, true).await?;
                 loop {
                     let next = queue.lock().map_err(|_| Error::software("queue poisoned"))?.pop_front();
                     let Some((i, job, range)) = next else { break };
-                    let (count, checksum) = self.table_sums(&client, &job, range).await?;
+                    let (count, checksum) = self.table_sums(client, &job, range).await?;
                     let mut s = sums.lock().map_err(|_| Error::software("sums poisoned"))?;
                     s[i].0 += count;
                     s[i].1 += checksum;
