@@ -1186,7 +1186,7 @@ impl Ctx<'_> {
                 )));
             }
             log::info!("{}: verified in {took:.2}s", t.source);
-            r.1 += took;
+            r.1 = ((r.1 + took) * 1000.0).round() / 1000.0;
             r.2 = Some(true);
         }
         Ok(())
