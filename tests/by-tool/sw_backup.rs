@@ -12,25 +12,6 @@ use sw_testkit::pg::{Opts, TestCluster};
 
 const BIN: &str = env!("CARGO_BIN_EXE_sw-backup");
 
-/// Run a binary copied a moment ago: exec can fail with ETXTBSY while a
-/// parallel test's fork still holds the copy's write descriptor; retry then.
-fn run_copied(bin: &Path, args: &[&str]) -> Run {
-    for _ in 0..50 {
-        match cmd::command(bin)
-            .args(args)
-            .stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .output()
-        {
-            Ok(o) => return o.into(),
-            Err(e) if e.raw_os_error() == Some(26) => std::thread::sleep(Duration::from_millis(100)),
-            Err(e) => panic!("running {}: {e}", bin.display()),
-        }
-    }
-    panic!("{} stayed busy (ETXTBSY)", bin.display());
-}
-
 /// A cluster archiving into `repo` through a copy of sw-backup the server's
 /// OS user can run (the checkout may be private).
 struct Archived {
@@ -45,12 +26,9 @@ impl Archived {
             fsync: true,
             ..Opts::default()
         });
-        let bindir = tc.dir.join("bin");
-        std::fs::create_dir_all(&bindir).unwrap();
-        let bin = bindir.join("sw-backup");
-        std::fs::copy(BIN, &bin).unwrap();
-        std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).unwrap();
-        tc.runner().hand_over(&bindir).unwrap();
+        let [bin] = cmd::install_for_server(tc.runner(), &tc.dir.join("bin"), &[(Path::new(BIN), "sw-backup")])
+            .try_into()
+            .unwrap();
         let repo = tc.dir.join("repo");
         let a = Archived { tc, repo, bin };
         // A binary copied a moment ago can be briefly busy (ETXTBSY) while a
@@ -76,7 +54,7 @@ impl Archived {
         let mut v: Vec<&str> = args.to_vec();
         v.push("--repo");
         v.push(self.repo.to_str().unwrap());
-        run_copied(&self.bin, &v)
+        cmd::run_copied(&self.bin, &v)
     }
 
     fn db(&self) -> String {

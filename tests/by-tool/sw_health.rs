@@ -914,116 +914,16 @@ fn overlapping_runs_do_not_pile_up() {
     assert!(health(&args).code <= 2);
 }
 
-/// A streaming standby of `c`, stopped on drop.
-struct Standby {
-    cluster: sw_core::cluster::Cluster,
-    port: u16,
-    socket_dir: std::path::PathBuf,
-}
-
-impl Standby {
-    fn start(c: &TestCluster) -> Standby {
-        let dir = c.dir.join("standby");
-        let data = dir.join("data");
-        let socket_dir = dir.join("sock");
-        std::fs::create_dir_all(&socket_dir).unwrap();
-        c.runner().hand_over(&dir).unwrap();
-        let out = c
-            .runner()
-            .run(
-                "pg_basebackup",
-                [
-                    "-D",
-                    data.to_str().unwrap(),
-                    "-h",
-                    c.socket_dir.to_str().unwrap(),
-                    "-p",
-                    &c.port.to_string(),
-                    "-U",
-                    "postgres",
-                    "-R",
-                    "-X",
-                    "stream",
-                    "-c",
-                    "fast",
-                ],
-            )
-            .unwrap();
-        assert!(out.status.success(), "{out:?}");
-        let cluster = sw_core::cluster::Cluster::new(&data, c.runner().clone()).unwrap();
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        cluster
-            .write_settings(&[
-                ("port".into(), port.to_string()),
-                ("listen_addresses".into(), "127.0.0.1".into()),
-                ("unix_socket_directories".into(), socket_dir.display().to_string()),
-                ("fsync".into(), "off".into()),
-                // A hot standby needs at least the primary's value.
-                ("max_prepared_transactions".into(), "5".into()),
-            ])
-            .unwrap();
-        cluster.start(&dir.join("server.log"), 60).unwrap();
-        Standby {
-            cluster,
-            port,
-            socket_dir,
-        }
-    }
-
-    fn psql(&self, c: &TestCluster, sql: &str) -> String {
-        let out = c
-            .runner()
-            .command("psql")
-            .args(["-X", "-q", "-A", "-t", "-h"])
-            .arg(&self.socket_dir)
-            .args([
-                "-p",
-                &self.port.to_string(),
-                "-U",
-                "postgres",
-                "-d",
-                "postgres",
-                "-c",
-                sql,
-            ])
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{out:?}");
-        String::from_utf8_lossy(&out.stdout).trim().to_owned()
-    }
-
-    fn wait(&self, c: &TestCluster, sql: &str) {
-        let start = Instant::now();
-        while self.psql(c, sql) != "t" {
-            assert!(
-                start.elapsed() < Duration::from_secs(30),
-                "standby: waited in vain for {sql}"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-impl Drop for Standby {
-    fn drop(&mut self) {
-        let _ = self.cluster.stop(sw_core::cluster::StopMode::Immediate);
-    }
-}
-
 #[test]
 fn a_standby_with_replay_paused_shows_its_lag_on_both_sides() {
     let c = provoke_cluster();
-    let sb = Standby::start(&c);
+    let sb = c.start_standby(&[("max_prepared_transactions", "5")]);
     c.psql("postgres", "CREATE TABLE lag_one (x int)");
-    sb.wait(&c, "SELECT to_regclass('lag_one') IS NOT NULL");
-    sb.psql(&c, "SELECT pg_wal_replay_pause()");
+    sb.wait_until("SELECT to_regclass('lag_one') IS NOT NULL");
+    sb.psql("SELECT pg_wal_replay_pause()");
     std::thread::sleep(Duration::from_millis(1200));
     c.psql("postgres", "CREATE TABLE lag_two AS SELECT generate_series(1, 10000) g");
-    sb.wait(&c, "SELECT pg_last_wal_receive_lsn() > pg_last_wal_replay_lsn()");
+    sb.wait_until("SELECT pg_last_wal_receive_lsn() > pg_last_wal_replay_lsn()");
     let st = tempfile::tempdir().unwrap();
     let standby_url = format!(
         "postgresql://postgres:{}@127.0.0.1:{}/postgres?sslmode=disable",
@@ -1059,7 +959,7 @@ fn a_standby_with_replay_paused_shows_its_lag_on_both_sides() {
     let standbys = lag["details"]["standbys"].as_array().unwrap();
     assert_eq!(standbys.len(), 1, "{lag}");
     assert!(standbys[0]["replay_lag_bytes"].as_f64().unwrap() > 0.0, "{lag}");
-    sb.psql(&c, "SELECT pg_wal_replay_resume()");
+    sb.psql("SELECT pg_wal_replay_resume()");
 }
 
 #[test]

@@ -2,52 +2,13 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use sw_testkit::cmd::{self, Run};
 use sw_testkit::pg::{Opts, TestCluster};
 
 const BIN: &str = env!("CARGO_BIN_EXE_sw-restore");
-
-/// The sw-backup binary beside ours (built when a lone `cargo test -p
-/// sw-restore` did not build it).
-fn sw_backup_bin() -> PathBuf {
-    static B: OnceLock<PathBuf> = OnceLock::new();
-    B.get_or_init(|| {
-        let p = Path::new(BIN).parent().unwrap().join("sw-backup");
-        if !p.exists() {
-            let st = std::process::Command::new(env!("CARGO"))
-                .args(["build", "-p", "sw-backup"])
-                .status()
-                .unwrap();
-            assert!(st.success(), "building sw-backup");
-        }
-        p
-    })
-    .clone()
-}
-
-/// Run a binary copied a moment ago: exec can fail with ETXTBSY while a
-/// parallel test's fork still holds the copy's write descriptor; retry then.
-fn run_copied(bin: &Path, args: &[&str]) -> Run {
-    for _ in 0..50 {
-        match cmd::command(bin)
-            .args(args)
-            .stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .output()
-        {
-            Ok(o) => return o.into(),
-            Err(e) if e.raw_os_error() == Some(26) => std::thread::sleep(Duration::from_millis(100)),
-            Err(e) => panic!("running {}: {e}", bin.display()),
-        }
-    }
-    panic!("{} stayed busy (ETXTBSY)", bin.display());
-}
 
 /// A cluster archiving into `repo`, with copies of both tools the
 /// server's OS user can run.
@@ -64,16 +25,16 @@ impl Archived {
             fsync: true,
             ..Opts::default()
         });
-        let bindir = tc.dir.join("bin");
-        std::fs::create_dir_all(&bindir).unwrap();
-        let backup = bindir.join("sw-backup");
-        let restore = bindir.join("sw-restore");
-        std::fs::copy(sw_backup_bin(), &backup).unwrap();
-        std::fs::copy(BIN, &restore).unwrap();
-        for b in [&backup, &restore] {
-            std::fs::set_permissions(b, std::fs::Permissions::from_mode(0o755)).unwrap();
-        }
-        tc.runner().hand_over(&bindir).unwrap();
+        // The sw-backup binary beside ours (built when a lone `cargo test -p
+        // sw-restore` did not build it).
+        let sw_backup = cmd::sibling_bin(BIN, "sw-backup", "sw-backup");
+        let [backup, restore] = cmd::install_for_server(
+            tc.runner(),
+            &tc.dir.join("bin"),
+            &[(&sw_backup, "sw-backup"), (Path::new(BIN), "sw-restore")],
+        )
+        .try_into()
+        .unwrap();
         let repo = tc.dir.join("repo");
         let a = Archived {
             tc,
@@ -101,17 +62,17 @@ impl Archived {
     fn backup_cmd(&self, args: &[&str]) -> Run {
         let mut v: Vec<&str> = args.to_vec();
         v.extend(["--repo", self.repo.to_str().unwrap()]);
-        run_copied(&self.backup, &v)
+        cmd::run_copied(&self.backup, &v)
     }
 
     fn restore_cmd(&self, args: &[&str]) -> Run {
         let mut v: Vec<&str> = vec!["--repo", self.repo.to_str().unwrap()];
         v.extend_from_slice(args);
-        run_copied(&self.restore, &v)
+        cmd::run_copied(&self.restore, &v)
     }
 
     fn sub_cmd(&self, args: &[&str]) -> Run {
-        run_copied(&self.restore, args)
+        cmd::run_copied(&self.restore, args)
     }
 
     fn full(&self) -> String {

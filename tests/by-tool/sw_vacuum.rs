@@ -667,103 +667,14 @@ fn a_guard_above_its_limit_pauses_then_skips() {
     assert!(dead_tuples(c, &db, "t") >= 1_900);
 }
 
-/// A streaming standby of `c` (replies every second), stopped on drop.
-struct Standby {
-    cluster: sw_core::cluster::Cluster,
-    port: u16,
-    socket_dir: PathBuf,
-}
-
-impl Standby {
-    fn start(c: &TestCluster) -> Standby {
-        let dir = c.dir.join("standby");
-        let data = dir.join("data");
-        let socket_dir = dir.join("sock");
-        std::fs::create_dir_all(&socket_dir).unwrap();
-        c.runner().hand_over(&dir).unwrap();
-        let (sock, port) = (c.socket_dir.to_str().unwrap(), c.port.to_string());
-        let out = c
-            .runner()
-            .run(
-                "pg_basebackup",
-                [
-                    "-D",
-                    data.to_str().unwrap(),
-                    "-h",
-                    sock,
-                    "-p",
-                    &port,
-                    "-U",
-                    "postgres",
-                    "-R",
-                    "-X",
-                    "stream",
-                    "-c",
-                    "fast",
-                ],
-            )
-            .unwrap();
-        assert!(out.status.success(), "{out:?}");
-        let cluster = sw_core::cluster::Cluster::new(&data, c.runner().clone()).unwrap();
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        cluster
-            .write_settings(&[
-                ("port".into(), port.to_string()),
-                ("listen_addresses".into(), "127.0.0.1".into()),
-                ("unix_socket_directories".into(), socket_dir.display().to_string()),
-                ("fsync".into(), "off".into()),
-                ("wal_receiver_status_interval".into(), "1s".into()),
-            ])
-            .unwrap();
-        cluster.start(&dir.join("server.log"), 60).unwrap();
-        Standby {
-            cluster,
-            port,
-            socket_dir,
-        }
-    }
-
-    fn psql(&self, c: &TestCluster, sql: &str) -> String {
-        let out = c
-            .runner()
-            .command("psql")
-            .args(["-X", "-q", "-A", "-t", "-h"])
-            .arg(&self.socket_dir)
-            .args([
-                "-p",
-                &self.port.to_string(),
-                "-U",
-                "postgres",
-                "-d",
-                "postgres",
-                "-c",
-                sql,
-            ])
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{out:?}");
-        String::from_utf8_lossy(&out.stdout).trim().to_owned()
-    }
-}
-
-impl Drop for Standby {
-    fn drop(&mut self) {
-        let _ = self.cluster.stop(sw_core::cluster::StopMode::Immediate);
-    }
-}
-
 #[test]
 fn a_lagging_standby_pauses_the_run_then_it_skips() {
     // A dedicated primary: its standby's lag would pause every other test.
     let c = TestCluster::start();
     let db = c.fresh_db("vac_lag");
     bloated(&c, &db, "t", 2_000, 10);
-    let sb = Standby::start(&c);
-    sb.psql(&c, "SELECT pg_wal_replay_pause()");
+    let sb = c.start_standby(&[("wal_receiver_status_interval", "1s")]);
+    sb.psql("SELECT pg_wal_replay_pause()");
     c.psql("postgres", "CREATE TABLE behind AS SELECT generate_series(1, 10000) g");
     let lag = "SELECT COALESCE(max(EXTRACT(epoch FROM replay_lag)), 0) > 1.5 FROM pg_stat_replication";
     let start = Instant::now();
@@ -801,7 +712,7 @@ fn a_lagging_standby_pauses_the_run_then_it_skips() {
     r.expect_code(0);
     assert_eq!(r.one("vacuum.table")["status"], "done", "{r:?}");
     assert_eq!(r.one("summary")["paused_ms"], 0);
-    sb.psql(&c, "SELECT pg_wal_replay_resume()");
+    sb.psql("SELECT pg_wal_replay_resume()");
 }
 
 #[test]

@@ -86,3 +86,63 @@ pub fn run_cmd(c: &mut Command, stdin: Option<&str>) -> Run {
     }
     child.wait_with_output().unwrap().into()
 }
+
+/// Run a binary copied a moment ago: exec can fail with ETXTBSY while a
+/// parallel test's fork still holds the copy's write descriptor; retry then.
+pub fn run_copied(bin: &Path, args: &[&str]) -> Run {
+    for _ in 0..50 {
+        match command(bin)
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .output()
+        {
+            Ok(o) => return o.into(),
+            Err(e) if e.raw_os_error() == Some(26) => std::thread::sleep(std::time::Duration::from_millis(100)),
+            Err(e) => panic!("running {}: {e}", bin.display()),
+        }
+    }
+    panic!("{} stayed busy (ETXTBSY)", bin.display());
+}
+
+/// Copy binaries into `dir` (created) as `(source, name)` pairs, mode 0755,
+/// and hand `dir` over to the server's OS user, so the server can run them
+/// even when the checkout is private. Returns the copies' paths in order.
+pub fn install_for_server(
+    runner: &sw_core::cluster::Runner,
+    dir: &Path,
+    bins: &[(&Path, &str)],
+) -> Vec<std::path::PathBuf> {
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::create_dir_all(dir).unwrap();
+    let copies: Vec<_> = bins
+        .iter()
+        .map(|(src, name)| {
+            let dst = dir.join(name);
+            std::fs::copy(src, &dst).unwrap_or_else(|e| panic!("copying {} to {}: {e}", src.display(), dst.display()));
+            std::fs::set_permissions(&dst, std::fs::Permissions::from_mode(0o755)).unwrap();
+            dst
+        })
+        .collect();
+    runner.hand_over(dir).unwrap();
+    copies
+}
+
+/// The binary `name` of workspace package `package` beside `bin` (a test's
+/// own `CARGO_BIN_EXE_*`), built first when a lone `cargo test -p X` did not
+/// build it.
+pub fn sibling_bin(bin: &str, package: &str, name: &str) -> std::path::PathBuf {
+    // One build at a time: parallel tests wait for the first.
+    static BUILD: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _guard = BUILD.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let p = Path::new(bin).parent().unwrap().join(name);
+    if !p.exists() {
+        let st = Command::new(env!("CARGO"))
+            .args(["build", "-p", package])
+            .status()
+            .unwrap();
+        assert!(st.success(), "building {package}");
+    }
+    p
+}

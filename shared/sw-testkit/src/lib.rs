@@ -5,9 +5,12 @@
 //!   dedicated ones on demand; always stopped and deleted, even when a test
 //!   panics or the test process is killed; run as an unprivileged OS user
 //!   when the tests run as root. Missing server programs fail the test with
-//!   the install command, never skip it.
+//!   the install command, never skip it. `TestCluster::start_standby` adds
+//!   a streaming standby, cleaned up the same ways.
 //! - [`tls`]: a CA and server certificate made with the openssl crate.
-//! - [`cmd`]: run the tools' binaries and parse their JSON Lines.
+//! - [`cmd`]: run the tools' binaries and parse their JSON Lines; copy
+//!   binaries where the server's OS user can run them (`install_for_server`,
+//!   `run_copied`, `sibling_bin`).
 
 #![allow(clippy::unwrap_used, clippy::missing_panics_doc)]
 

@@ -277,6 +277,119 @@ impl TestCluster {
     pub fn runner(&self) -> &Runner {
         &self.cluster.runner
     }
+
+    /// A streaming standby of this cluster (`pg_basebackup -R -X stream`)
+    /// in `<dir>/standby`, on its own free loopback port and socket, with
+    /// `settings` added to its configuration (a hot standby needs e.g.
+    /// `max_prepared_transactions` at least the primary's). Stopped and
+    /// deleted on drop, or by its reaper when the test process is killed.
+    pub fn start_standby(&self, settings: &[(&str, &str)]) -> Standby {
+        let runner = self.runner().clone();
+        let dir = self.dir.join("standby");
+        let data = dir.join("data");
+        let socket_dir = dir.join("sock");
+        std::fs::create_dir_all(&socket_dir).unwrap();
+        runner.hand_over(&dir).unwrap();
+        let reaper = spawn_reaper(&runner, &dir, &data);
+        let out = runner
+            .run(
+                "pg_basebackup",
+                [
+                    "-D",
+                    data.to_str().unwrap(),
+                    "-h",
+                    self.socket_dir.to_str().unwrap(),
+                    "-p",
+                    &self.port.to_string(),
+                    "-U",
+                    SUPERUSER,
+                    "-R",
+                    "-X",
+                    "stream",
+                    "-c",
+                    "fast",
+                ],
+            )
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        let cluster = Cluster::new(&data, runner).unwrap();
+        let port = free_port();
+        let mut s: Vec<(String, String)> = vec![
+            ("port".into(), port.to_string()),
+            ("listen_addresses".into(), "127.0.0.1".into()),
+            ("unix_socket_directories".into(), socket_dir.display().to_string()),
+            ("fsync".into(), "off".into()),
+        ];
+        s.extend(settings.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
+        cluster.write_settings(&s).unwrap();
+        cluster.start(&dir.join("server.log"), 60).unwrap();
+        Standby {
+            dir,
+            cluster,
+            port,
+            socket_dir,
+            reaper: Mutex::new(reaper),
+        }
+    }
+}
+
+/// A streaming standby made by [`TestCluster::start_standby`].
+pub struct Standby {
+    /// The directory holding its data, socket and log.
+    pub dir: PathBuf,
+    pub cluster: Cluster,
+    pub port: u16,
+    pub socket_dir: PathBuf,
+    reaper: Mutex<Option<ChildStdin>>,
+}
+
+impl Standby {
+    /// Run SQL with `psql -c` over the socket as the superuser on database
+    /// postgres; returns the trimmed unaligned, tuples-only output. Panics on failure.
+    pub fn psql(&self, sql: &str) -> String {
+        let out = self
+            .cluster
+            .runner
+            .command("psql")
+            .args(["-X", "-q", "-A", "-t", "-h"])
+            .arg(&self.socket_dir)
+            .args([
+                "-p",
+                &self.port.to_string(),
+                "-U",
+                SUPERUSER,
+                "-d",
+                "postgres",
+                "-c",
+                sql,
+            ])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    }
+
+    /// Poll `sql` until it returns `t` (panics after 30 seconds).
+    pub fn wait_until(&self, sql: &str) {
+        let start = std::time::Instant::now();
+        while self.psql(sql) != "t" {
+            assert!(
+                start.elapsed() < std::time::Duration::from_secs(30),
+                "standby: waited in vain for {sql}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Standby {
+    fn drop(&mut self) {
+        let _ = self.cluster.stop(StopMode::Immediate);
+        let _ = std::fs::remove_dir_all(&self.dir);
+        if let Ok(mut r) = self.reaper.lock() {
+            r.take();
+        }
+    }
 }
 
 impl Drop for TestCluster {
