@@ -58,51 +58,6 @@ struct SetupRecord {
 /// sw.conf (which other tools rewrite), so archive settings survive them.
 pub const CONF: &str = "sw-backup.conf";
 
-fn read_conf(path: &std::path::Path) -> Result<Vec<(String, String)>> {
-    let text = match std::fs::read_to_string(path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(Error::io(format!("reading {}", q(path))).with_source(e)),
-    };
-    Ok(text
-        .lines()
-        .filter(|l| !l.trim_start().starts_with('#'))
-        .filter_map(|l| l.split_once('='))
-        .map(|(k, v)| {
-            let v = v.trim();
-            let v = v
-                .strip_prefix('\'')
-                .and_then(|x| x.strip_suffix('\''))
-                .map_or_else(|| v.to_owned(), |x| x.replace("''", "'"));
-            (k.trim().to_owned(), v)
-        })
-        .collect())
-}
-
-fn write_conf(cluster: &sw_core::cluster::Cluster, settings: &[(String, String)]) -> Result<()> {
-    use std::fmt::Write as _;
-    use std::io::Write as _;
-    let mut text = String::from("# Written by sw-backup setup (archiving).\n");
-    for (k, v) in settings {
-        let _ = writeln!(text, "{k} = {}", sw_core::cluster::conf_quote(v));
-    }
-    let path = cluster.datadir.join(CONF);
-    sw_core::fsutil::atomic_write(&path, text.as_bytes(), 0o600)?;
-    cluster.runner.hand_over(&path)?;
-    let main = cluster.datadir.join("postgresql.conf");
-    let body = std::fs::read_to_string(&main).io_context(|| format!("reading {}", q(&main)))?;
-    let include = format!("include_if_exists = '{CONF}'");
-    if !body.lines().any(|l| l.trim() == include) {
-        let mut f = std::fs::OpenOptions::new()
-            .append(true)
-            .open(&main)
-            .io_context(|| format!("opening {}", q(&main)))?;
-        writeln!(f, "\n{include}").io_context(|| format!("writing {}", q(&main)))?;
-        f.sync_all().io_context(|| format!("syncing {}", q(&main)))?;
-    }
-    Ok(())
-}
-
 fn shell_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', "'\\''"))
 }
@@ -150,7 +105,7 @@ pub fn run(a: &SetupArgs, pretty: bool) -> Result<()> {
         shell_quote(&exe.display().to_string()),
         shell_quote(&repo.root.display().to_string())
     );
-    let before = read_conf(&datadir.join(CONF))?;
+    let before = cluster.read_conf_file(CONF)?;
     let mut settings = before.clone();
     let mut set = |k: &str, v: &str| {
         if let Some(e) = settings.iter_mut().find(|(key, _)| key == k) {
@@ -173,7 +128,7 @@ pub fn run(a: &SetupArgs, pretty: bool) -> Result<()> {
     let get = |s: &[(String, String)], k: &str| s.iter().find(|(key, _)| key == k).map(|(_, v)| v.clone());
     let restart_required = get(&before, "archive_mode") != get(&settings, "archive_mode")
         || get(&before, "wal_level") != get(&settings, "wal_level");
-    write_conf(&cluster, &settings)?;
+    cluster.write_conf_file(CONF, "# Written by sw-backup setup (archiving).", &settings)?;
     let mut reloaded = false;
     if let Status::Running(_) = cluster.status()? {
         cluster

@@ -279,16 +279,33 @@ impl Cluster {
     /// Write sw's settings file (included from postgresql.conf), replacing
     /// the previous one atomically.
     pub fn write_settings(&self, settings: &[(String, String)]) -> Result<()> {
-        let mut text = String::from("# Written by sw; edit with sw tools or override in postgresql.auto.conf.\n");
+        self.write_conf_file(
+            SW_CONF,
+            "# Written by sw; edit with sw tools or override in postgresql.auto.conf.",
+            settings,
+        )
+    }
+
+    /// Read back sw's settings file.
+    pub fn read_settings(&self) -> Result<Vec<(String, String)>> {
+        self.read_conf_file(SW_CONF)
+    }
+
+    /// Write a settings file `name` in the data directory (atomically, owned
+    /// by the server's OS user) and make sure postgresql.conf includes it.
+    /// Tools that own other settings (e.g. archiving) use their own file so
+    /// that one tool's rewrite never drops another's settings.
+    pub fn write_conf_file(&self, name: &str, header: &str, settings: &[(String, String)]) -> Result<()> {
+        let mut text = format!("{header}\n");
         for (k, v) in settings {
             let _ = writeln!(text, "{k} = {}", conf_quote(v));
         }
-        let path = self.datadir.join(SW_CONF);
+        let path = self.datadir.join(name);
         fsutil::atomic_write(&path, text.as_bytes(), 0o600)?;
         self.runner.hand_over(&path)?;
         let main = self.datadir.join("postgresql.conf");
         let body = std::fs::read_to_string(&main).io_context(|| format!("reading {}", q(&main)))?;
-        let include = format!("include_if_exists = '{SW_CONF}'");
+        let include = format!("include_if_exists = '{name}'");
         if !body.lines().any(|l| l.trim() == include) {
             let mut f = std::fs::OpenOptions::new()
                 .append(true)
@@ -300,9 +317,10 @@ impl Cluster {
         Ok(())
     }
 
-    /// Read back sw's settings file.
-    pub fn read_settings(&self) -> Result<Vec<(String, String)>> {
-        let path = self.datadir.join(SW_CONF);
+    /// Read back a settings file written by [`Cluster::write_conf_file`]
+    /// (empty when it does not exist).
+    pub fn read_conf_file(&self, name: &str) -> Result<Vec<(String, String)>> {
+        let path = self.datadir.join(name);
         let text = match std::fs::read_to_string(&path) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
