@@ -20,7 +20,7 @@ use std::time::Instant;
 use chrono::Utc;
 use clap::{Args, ValueEnum};
 use serde::Serialize;
-use sw_core::cluster::{Bindir, Cluster, Runner, Status};
+use sw_core::cluster::{Cluster, Status};
 use sw_core::config::Env;
 use sw_core::envfile::EnvFile;
 use sw_core::fsutil::q;
@@ -29,7 +29,7 @@ use sw_core::repo::Repo;
 use sw_core::target::Target as DbTarget;
 use sw_core::{Error, IoContext, Result};
 
-use crate::restore::{self, RestoreArgs, TargetOpts};
+use crate::restore::{self, RestoreArgs, ServerOpts, TargetOpts};
 
 /// What happened.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize)]
@@ -75,18 +75,8 @@ pub struct ActivateArgs {
     /// Audit log (JSON Lines; default: audit.jsonl in the repository area).
     #[arg(long, value_name = "FILE")]
     pub audit_log: Option<PathBuf>,
-    /// OS user the server runs as (used when invoked as root).
-    #[arg(long, value_name = "USER", default_value = sw_core::cluster::DEFAULT_OS_USER)]
-    pub os_user: String,
-    /// Database superuser used to check the new primary over its socket.
-    #[arg(long, value_name = "NAME", default_value = "postgres")]
-    pub superuser: String,
-    /// Directory holding the PostgreSQL server programs.
-    #[arg(long, value_name = "DIR")]
-    pub bindir: Option<PathBuf>,
-    /// The sw-restore binary the copy's restore_command runs (default: this one).
-    #[arg(long, value_name = "PATH")]
-    pub sw_restore: Option<PathBuf>,
+    #[command(flatten)]
+    pub server: ServerOpts,
 }
 
 #[derive(Serialize)]
@@ -234,7 +224,7 @@ fn activate(a: &ActivateArgs, audit: &Audit) -> Result<Done> {
     if a.incident == Incident::DatabaseFailure
         && let Some(sb) = &a.standby_pgdata
     {
-        let runner = Runner::new(Bindir::find(a.bindir.as_deref(), &Env::process())?, &a.os_user)?;
+        let runner = a.server.runner()?;
         let c = Cluster::new(sb, runner)?;
         let running = matches!(c.status()?, Status::Running(_));
         if running && sb.join("standby.signal").exists() {
@@ -290,10 +280,7 @@ fn activate(a: &ActivateArgs, audit: &Audit) -> Result<Done> {
         port: Some(a.port),
         socket_dir: a.socket_dir.clone(),
         timeout: std::time::Duration::from_secs(6 * 3600),
-        os_user: a.os_user.clone(),
-        superuser: a.superuser.clone(),
-        bindir: a.bindir.clone(),
-        sw_restore: a.sw_restore.clone(),
+        server: a.server.clone(),
     };
     audit.log(
         "restore",

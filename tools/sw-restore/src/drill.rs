@@ -12,14 +12,13 @@ use std::time::Instant;
 use chrono::Utc;
 use clap::Args;
 use serde::{Deserialize, Serialize};
-use sw_core::cluster::{Bindir, Cluster, Runner, StopMode};
-use sw_core::config::Env;
+use sw_core::cluster::{Cluster, StopMode};
 use sw_core::fsutil::q;
 use sw_core::output::{Output, rfc3339};
 use sw_core::repo::Repo;
 use sw_core::{Error, IoContext, Result};
 
-use crate::restore::{self, RestoreArgs, TargetOpts, psql};
+use crate::restore::{self, RestoreArgs, ServerOpts, TargetOpts, psql};
 
 /// Flags of `sw-restore drill`.
 #[derive(Args, Debug)]
@@ -48,18 +47,8 @@ pub struct DrillArgs {
     /// Keep the copy running and its directory (for inspection) instead of deleting it.
     #[arg(long)]
     pub keep: bool,
-    /// OS user the server runs as (used when invoked as root).
-    #[arg(long, value_name = "USER", default_value = sw_core::cluster::DEFAULT_OS_USER)]
-    pub os_user: String,
-    /// Database superuser used to check the copy over its socket.
-    #[arg(long, value_name = "NAME", default_value = "postgres")]
-    pub superuser: String,
-    /// Directory holding the PostgreSQL server programs.
-    #[arg(long, value_name = "DIR")]
-    pub bindir: Option<PathBuf>,
-    /// The sw-restore binary the copy's restore_command runs (default: this one).
-    #[arg(long, value_name = "PATH")]
-    pub sw_restore: Option<PathBuf>,
+    #[command(flatten)]
+    pub server: ServerOpts,
 }
 
 /// The `restore.drill` record (also appended to the drill log).
@@ -115,7 +104,7 @@ pub fn run(a: &DrillArgs, pretty: bool) -> Result<()> {
         None => Vec::new(),
     };
     let rpo = restore::archive_end(&area)?.map(|t| (started_at - t).num_milliseconds() as f64 / 1000.0);
-    let runner = Runner::new(Bindir::find(a.bindir.as_deref(), &Env::process())?, &a.os_user)?;
+    let runner = a.server.runner()?;
     let parent = a.scratch.clone().unwrap_or_else(std::env::temp_dir);
     let scratch = tempfile::Builder::new()
         .prefix("sw-drill.")
@@ -145,10 +134,7 @@ pub fn run(a: &DrillArgs, pretty: bool) -> Result<()> {
         port: Some(port),
         socket_dir: Some(scratch.clone()),
         timeout: std::time::Duration::from_secs(3600),
-        os_user: a.os_user.clone(),
-        superuser: a.superuser.clone(),
-        bindir: a.bindir.clone(),
-        sw_restore: a.sw_restore.clone(),
+        server: a.server.clone(),
     };
     let mut rec = DrillRecord {
         time: rfc3339(started_at),
@@ -271,7 +257,7 @@ fn check(
     expect: &[RowExpectation],
     rec: &mut DrillRecord,
 ) -> Result<()> {
-    let u = &a.superuser;
+    let u = &a.server.superuser;
     let dbs = psql(
         cluster,
         sock,

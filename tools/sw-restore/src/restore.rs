@@ -75,6 +75,14 @@ pub struct RestoreArgs {
     /// How long --start waits for recovery to reach the target.
     #[arg(long, value_name = "DURATION", default_value = "30m", value_parser = sw_core::duration::parse)]
     pub timeout: Duration,
+    #[command(flatten)]
+    pub server: ServerOpts,
+}
+
+/// Where and as whom the restored server runs (shared by restore, drill and
+/// activate).
+#[derive(Args, Debug, Clone)]
+pub struct ServerOpts {
     /// OS user the server runs as (used when invoked as root; restored files are owned by it).
     #[arg(long, value_name = "USER", default_value = sw_core::cluster::DEFAULT_OS_USER)]
     pub os_user: String,
@@ -87,6 +95,13 @@ pub struct RestoreArgs {
     /// The sw-restore binary restore_command runs (default: this one); the server's OS user must be able to run it.
     #[arg(long, value_name = "PATH")]
     pub sw_restore: Option<PathBuf>,
+}
+
+impl ServerOpts {
+    /// The server programs, run as the right OS user.
+    pub fn runner(&self) -> Result<Runner> {
+        Runner::new(Bindir::find(self.bindir.as_deref(), &Env::process())?, &self.os_user)
+    }
 }
 
 /// A parsed target.
@@ -532,8 +547,8 @@ pub fn execute(a: &RestoreArgs) -> Result<Outcome> {
         ));
     }
     let repo = Repo::open(repo_path)?;
-    let bindir = Bindir::find(a.bindir.as_deref(), &Env::process())?;
-    let runner = Runner::new(bindir.clone(), &a.os_user)?;
+    let runner = a.server.runner()?;
+    let bindir = runner.bindir.clone();
     let cluster = Cluster::new(pgdata, runner.clone())?;
     check_destination(&cluster)?;
     let plan = plan(
@@ -543,7 +558,7 @@ pub fn execute(a: &RestoreArgs) -> Result<Outcome> {
         a.backup.as_deref(),
         target,
     )?;
-    let exe = match &a.sw_restore {
+    let exe = match &a.server.sw_restore {
         Some(p) => std::path::absolute(p).io_context(|| format!("resolving {}", q(p)))?,
         None => std::env::current_exe().io_context(|| "finding this program's path".into())?,
     };
@@ -785,7 +800,7 @@ fn start_and_promote(
                    coalesce(pg_last_wal_replay_lsn()::text, ''), \
                    coalesce(to_char(pg_last_xact_replay_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), '')";
     let (lsn, time) = loop {
-        let state = psql(cluster, socket_dir, port, &a.superuser, "postgres", q_state);
+        let state = psql(cluster, socket_dir, port, &a.server.superuser, "postgres", q_state);
         match state {
             Ok(s) => {
                 if out.seconds_to_queryable.is_none() {
@@ -819,7 +834,7 @@ fn start_and_promote(
                         cluster,
                         socket_dir,
                         port,
-                        &a.superuser,
+                        &a.server.superuser,
                         "postgres",
                         "SELECT pg_promote(true, 300)",
                     )?;
@@ -855,7 +870,7 @@ fn start_and_promote(
             cluster,
             socket_dir,
             port,
-            &a.superuser,
+            &a.server.superuser,
             "postgres",
             "SELECT pg_is_in_recovery()",
         )?;
@@ -874,7 +889,7 @@ fn start_and_promote(
         cluster,
         socket_dir,
         port,
-        &a.superuser,
+        &a.server.superuser,
         "postgres",
         "SELECT pg_current_wal_lsn(), (SELECT timeline_id FROM pg_control_checkpoint())",
     )?;
@@ -883,7 +898,7 @@ fn start_and_promote(
     out.conninfo = Some(format!(
         "host={} port={port} user={} dbname=postgres",
         socket_dir.display(),
-        a.superuser
+        a.server.superuser
     ));
     Ok(())
 }
