@@ -51,6 +51,18 @@ impl Env {
             .map(|u| u.dir)
     }
 
+    /// Where per-user state lives (`$XDG_STATE_HOME/sw` when absolute, else
+    /// `~/.local/state/sw`, else `/var/tmp/sw`).
+    pub fn state_dir(&self) -> PathBuf {
+        if let Some(x) = self.get("XDG_STATE_HOME").filter(|s| s.starts_with('/')) {
+            return PathBuf::from(x).join("sw");
+        }
+        match self.home() {
+            Some(h) => h.join(".local/state/sw"),
+            None => PathBuf::from("/var/tmp/sw"),
+        }
+    }
+
     /// The effective OS user's name (libpq's default database user).
     pub fn os_user_name(&self) -> Option<String> {
         if let Some(u) = self.get("USER") {

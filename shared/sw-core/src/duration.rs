@@ -29,6 +29,16 @@ pub fn parse(s: &str) -> Result<Duration, String> {
     Duration::try_from_secs_f64(secs).map_err(|_| format!("duration {s:?} is too long"))
 }
 
+/// Like [`parse`], but at most a day: longer timeouts and intervals are
+/// mistakes, and would overflow clock arithmetic.
+pub fn parse_at_most_a_day(s: &str) -> Result<Duration, String> {
+    let d = parse(s)?;
+    if d > Duration::from_secs(86_400) {
+        return Err(format!("duration {s:?} is too long (at most 1d)"));
+    }
+    Ok(d)
+}
+
 /// Milliseconds as a whole number, saturating (for PostgreSQL settings).
 pub fn millis(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)

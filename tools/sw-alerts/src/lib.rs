@@ -52,14 +52,7 @@ pub fn command() -> clap::Command {
 
 /// Default directory for state and outbox.
 pub fn state_dir() -> PathBuf {
-    let env = Env::process();
-    if let Some(x) = env.get("XDG_STATE_HOME").filter(|s| s.starts_with('/')) {
-        return PathBuf::from(x).join("sw");
-    }
-    match env.home() {
-        Some(h) => h.join(".local/state/sw"),
-        None => PathBuf::from("/var/tmp/sw"),
-    }
+    Env::process().state_dir()
 }
 
 /// Run the tool.

@@ -19,16 +19,6 @@ use sw_core::{Error, IoContext, Result};
 use crate::event::AlertEvent;
 use crate::smtp::{self, SmtpConfig, SmtpTls};
 
-/// A duration flag of at most a day (longer ones are mistakes, and would
-/// overflow clock arithmetic).
-pub fn bounded_duration(s: &str) -> std::result::Result<Duration, String> {
-    let d = sw_core::duration::parse(s)?;
-    if d > Duration::from_secs(86_400) {
-        return Err(format!("duration {s:?} is too long (at most 1d)"));
-    }
-    Ok(d)
-}
-
 /// Flags of `sw-alerts notify`.
 #[derive(Args, Debug, Clone)]
 pub struct NotifyArgs {
@@ -89,10 +79,10 @@ pub struct NotifyArgs {
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=20))]
     pub attempts: u32,
     /// Wait before the first retry; doubles for each further one.
-    #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = bounded_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = sw_core::duration::parse_at_most_a_day)]
     pub retry_delay: Duration,
     /// Timeout of one delivery attempt.
-    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = bounded_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = sw_core::duration::parse_at_most_a_day)]
     pub timeout: Duration,
 }
 

@@ -38,16 +38,6 @@ pub enum Format {
     Prometheus,
 }
 
-/// A duration flag of at most a day (longer ones are mistakes, and would
-/// overflow clock arithmetic).
-pub fn bounded_duration(s: &str) -> std::result::Result<Duration, String> {
-    let d = sw_core::duration::parse(s)?;
-    if d > Duration::from_secs(86_400) {
-        return Err(format!("duration {s:?} is too long (at most 1d)"));
-    }
-    Ok(d)
-}
-
 /// Flags of `sw-health check`.
 #[derive(Args, Debug, Clone)]
 pub struct CheckArgs {
@@ -73,10 +63,10 @@ pub struct CheckArgs {
     #[arg(long, value_name = "FILE")]
     pub thresholds: Option<PathBuf>,
     /// statement_timeout of each check; a check that runs longer is UNKNOWN.
-    #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = bounded_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = sw_core::duration::parse_at_most_a_day)]
     pub check_timeout: Duration,
     /// Deadline for the whole run (connecting included); checks not started by then are UNKNOWN.
-    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = bounded_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = sw_core::duration::parse_at_most_a_day)]
     pub deadline: Duration,
     /// Round trips for the latency check.
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=1000))]
@@ -404,17 +394,6 @@ fn round3(v: f64) -> f64 {
     (v * 1000.0).round() / 1000.0
 }
 
-fn default_state_dir() -> PathBuf {
-    let env = Env::process();
-    if let Some(x) = env.get("XDG_STATE_HOME").filter(|s| s.starts_with('/')) {
-        return PathBuf::from(x).join("sw");
-    }
-    match env.home() {
-        Some(h) => h.join(".local/state/sw"),
-        None => PathBuf::from("/var/tmp/sw"),
-    }
-}
-
 /// A short stable key for a target (file names).
 fn target_key(t: &Target) -> String {
     let s = t.to_url(false);
@@ -462,7 +441,7 @@ fn run_inner(args: &CheckArgs, pretty: bool) -> Result<()> {
         return Err(Error::usage("--prom-file needs --format prometheus"));
     }
     let target = args.pg.target()?;
-    let state_dir = args.state_dir.clone().unwrap_or_else(default_state_dir);
+    let state_dir = args.state_dir.clone().unwrap_or_else(|| Env::process().state_dir());
     let key = target_key(&target);
     let _lock = Lock::try_acquire(
         &state_dir.join(format!("health-{key}.lock")),
