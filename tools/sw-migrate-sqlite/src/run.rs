@@ -16,7 +16,6 @@ use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
 use rusqlite::Connection;
 use serde::Serialize;
-use std::hash::Hasher;
 use sw_core::output::Output;
 use sw_core::pg::{quote_ident as q, quote_literal};
 use sw_core::{Error, PgContext, Result};
@@ -1482,36 +1481,29 @@ fn getrandom_fill(b: &mut [u8]) -> std::io::Result<()> {
     File::open("/dev/urandom")?.read_exact(b)
 }
 
-/// The per-row content hash: a multiply-rotate mix over 8-byte words with
-/// a final avalanche (fast; both sides are hashed by this same code).
-#[derive(Default)]
-struct RowHasher(u64);
-
-impl Hasher for RowHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        const K: u64 = 0x517c_c1b7_2722_0a95;
-        let mut h = self.0;
-        let mut chunks = bytes.chunks_exact(8);
-        for c in &mut chunks {
-            let mut w = [0u8; 8];
-            w.copy_from_slice(c);
-            h = (h.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(K);
-        }
-        let rest = chunks.remainder();
+/// The per-row content hash over the row as PostgreSQL's binary COPY
+/// returns it for the verification query (field count, then each field's
+/// length, -1 for NULL, and bytes): a multiply-rotate mix over 8-byte words
+/// with a final avalanche. Both sides hash with this same function, each
+/// row in one call.
+fn row_hash(bytes: &[u8]) -> i128 {
+    const K: u64 = 0x517c_c1b7_2722_0a95;
+    let mut h = 0u64;
+    let mut chunks = bytes.chunks_exact(8);
+    for c in &mut chunks {
         let mut w = [0u8; 8];
-        w[..rest.len()].copy_from_slice(rest);
-        h = (h.rotate_left(5) ^ u64::from_le_bytes(w) ^ ((rest.len() as u64) << 59)).wrapping_mul(K);
-        self.0 = h;
+        w.copy_from_slice(c);
+        h = (h.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(K);
     }
-
-    fn finish(&self) -> u64 {
-        let mut k = self.0;
-        k ^= k >> 33;
-        k = k.wrapping_mul(0xff51_afd7_ed55_8ccd);
-        k ^= k >> 33;
-        k = k.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
-        k ^ (k >> 33)
-    }
+    let rest = chunks.remainder();
+    let mut w = [0u8; 8];
+    w[..rest.len()].copy_from_slice(rest);
+    h = (h.rotate_left(5) ^ u64::from_le_bytes(w) ^ ((rest.len() as u64) << 59)).wrapping_mul(K);
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    i128::from((h ^ (h >> 33)).cast_signed())
 }
 
 /// Row count and checksum over a binary COPY stream (same hashing as the reader).
@@ -1540,6 +1532,15 @@ impl RowSums {
     }
 
     fn feed(&mut self, data: &[u8]) -> std::result::Result<(), String> {
+        if self.header && self.pos == self.buf.len() {
+            // The usual case: each CopyData message holds whole rows, hashed
+            // where they are; only a row cut across messages is buffered.
+            let used = self.hash_rows(data);
+            self.buf.clear();
+            self.pos = 0;
+            self.buf.extend_from_slice(&data[used..]);
+            return Ok(());
+        }
         if self.pos > 0 && self.pos * 2 > self.buf.len() {
             self.buf.drain(..self.pos);
             self.pos = 0;
@@ -1559,65 +1560,58 @@ impl RowSums {
             self.pos = 19 + ext;
             self.header = true;
         }
-        while !self.done {
-            let Some(end) = self.row_end() else { break };
-            let b = &self.buf[self.pos..end];
-            let n = i16::from_be_bytes([b[0], b[1]]);
-            if n == -1 {
-                self.done = true;
-                self.pos = end;
-                break;
-            }
-            let mut h = RowHasher::default();
-            if !self.no_cols {
-                let mut i = 2;
-                for _ in 0..n {
-                    let len = i32::from_be_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
-                    i += 4;
-                    if len < 0 {
-                        h.write_u8(0);
-                    } else {
-                        let l = len as usize;
-                        h.write_u8(1);
-                        h.write(&len.to_be_bytes());
-                        h.write(&b[i..i + l]);
-                        i += l;
-                    }
-                }
-            }
-            self.checksum += i128::from(h.finish().cast_signed());
-            self.rows += 1;
-            self.pos = end;
-        }
+        let buf = std::mem::take(&mut self.buf);
+        self.pos += self.hash_rows(&buf[self.pos..]);
+        self.buf = buf;
         Ok(())
     }
 
-    /// Where the row starting at `pos` ends, when it is complete in the buffer.
-    fn row_end(&self) -> Option<usize> {
-        let b = &self.buf[self.pos..];
-        if b.len() < 2 {
+    /// Hash the complete rows at the start of `b`; returns the bytes used.
+    fn hash_rows(&mut self, b: &[u8]) -> usize {
+        let mut pos = 0;
+        while !self.done {
+            let Some(len) = row_len(&b[pos..]) else { break };
+            let r = &b[pos..pos + len];
+            pos += len;
+            let n = i16::from_be_bytes([r[0], r[1]]);
+            if n == -1 {
+                self.done = true;
+                break;
+            }
+            // A table without columns is verified by `SELECT 1`: its rows
+            // hash as the empty rows SQLite's side sent.
+            self.checksum += if self.no_cols { row_hash(&[0, 0]) } else { row_hash(r) };
+            self.rows += 1;
+        }
+        pos
+    }
+}
+
+/// The length of the binary COPY row (or trailer) at the start of `b`,
+/// when it is complete.
+fn row_len(b: &[u8]) -> Option<usize> {
+    if b.len() < 2 {
+        return None;
+    }
+    let n = i16::from_be_bytes([b[0], b[1]]);
+    if n == -1 {
+        return Some(2);
+    }
+    let mut i = 2;
+    for _ in 0..n {
+        if b.len() < i + 4 {
             return None;
         }
-        let n = i16::from_be_bytes([b[0], b[1]]);
-        if n == -1 {
-            return Some(self.pos + 2);
+        let len = i32::from_be_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
+        i += 4;
+        if len > 0 {
+            i += len as usize;
         }
-        let mut i = 2;
-        for _ in 0..n {
-            if b.len() < i + 4 {
-                return None;
-            }
-            let len = i32::from_be_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
-            i += 4;
-            if len > 0 {
-                i += len as usize;
-            }
-            if b.len() < i {
-                return None;
-            }
+        if b.len() < i {
+            return None;
         }
-        Some(self.pos + i)
     }
+    Some(i)
 }
 
 /// Read every row of a table, convert, and send COPY chunks.
@@ -1651,11 +1645,24 @@ fn read_table(
         .query([])
         .map_err(|e| Error::data(format!("reading table {}", job.source)).with_source(e))?;
     let mut stats = Stats::default();
+    // Rows are encoded straight into the COPY buffer; a rejected row is cut off again.
     let mut chunk: Vec<u8> = Vec::with_capacity(CHUNK + 4096);
-    let mut row_buf: Vec<u8> = Vec::with_capacity(1024);
     let mut field = Vec::with_capacity(256);
     let mut canon = Vec::with_capacity(256);
     let ncols = i16::try_from(job.cols.len()).map_err(|_| Error::data("too many columns"))?;
+    // The row PostgreSQL will return to the verification is the row sent,
+    // unless a column comes back in another form (numeric and jsonb as
+    // text) or generated columns come along: then it is built beside.
+    let same = job.generated.is_empty() && job.cols.iter().all(|c| c.kind.checksum_is_payload());
+    let nall = i16::try_from(all.len()).map_err(|_| Error::data("too many columns"))?;
+    let mut expect: Vec<u8> = Vec::new();
+    let put = |expect: &mut Vec<u8>, v: Option<&[u8]>| match v {
+        None => expect.extend_from_slice(&(-1i32).to_be_bytes()),
+        Some(b) => {
+            expect.extend_from_slice(&u32::try_from(b.len()).unwrap_or(u32::MAX).to_be_bytes());
+            expect.extend_from_slice(b);
+        }
+    };
     loop {
         let row = match rows.next() {
             Ok(Some(r)) => r,
@@ -1663,26 +1670,35 @@ fn read_table(
             Err(e) => return Err(Error::data(format!("reading table {}", job.source)).with_source(e)),
         };
         stats.read += 1;
-        row_buf.clear();
-        row_buf.extend_from_slice(&ncols.to_be_bytes());
-        let mut hasher = RowHasher::default();
+        let row_start = chunk.len();
+        chunk.extend_from_slice(&ncols.to_be_bytes());
+        if !same {
+            expect.clear();
+            expect.extend_from_slice(&nall.to_be_bytes());
+        }
         let mut bad: Option<(usize, String)> = None;
         for (i, c) in job.cols.iter().enumerate() {
             let v = row
                 .get_ref(i + 1)
                 .map_err(|e| Error::data(format!("reading table {}", job.source)).with_source(e))?;
-            match value::encode_with(c.kind, c.int_dates, v, &mut field, &mut canon) {
+            let at = chunk.len();
+            chunk.extend_from_slice(&[0; 4]);
+            match value::encode_with(c.kind, c.int_dates, v, &mut chunk, &mut canon) {
                 Ok(false) => {
-                    row_buf.extend_from_slice(&(-1i32).to_be_bytes());
-                    hasher.write_u8(0);
+                    chunk[at..at + 4].copy_from_slice(&(-1i32).to_be_bytes());
+                    if !same {
+                        put(&mut expect, None);
+                    }
                 }
                 Ok(true) => {
-                    let len = i32::try_from(field.len()).map_err(|_| Error::data("value larger than 2 GB"))?;
-                    row_buf.extend_from_slice(&len.to_be_bytes());
-                    row_buf.extend_from_slice(&field);
-                    hasher.write_u8(1);
-                    hasher.write(&u32::try_from(canon.len()).unwrap_or(u32::MAX).to_be_bytes());
-                    hasher.write(&canon);
+                    let len = i32::try_from(chunk.len() - at - 4).map_err(|_| Error::data("value larger than 2 GB"))?;
+                    chunk[at..at + 4].copy_from_slice(&len.to_be_bytes());
+                    if !same {
+                        put(
+                            &mut expect,
+                            Some(if canon.is_empty() { &chunk[at + 4..] } else { &canon }),
+                        );
+                    }
                 }
                 Err(rule) => {
                     bad = Some((i, rule));
@@ -1691,19 +1707,16 @@ fn read_table(
             }
         }
         if bad.is_none() {
-            // SQLite's values of the generated columns: hashed only.
+            // SQLite's values of the generated columns: checksummed only.
             let n = job.cols.len();
             for (k, c) in job.generated.iter().enumerate() {
                 let v = row
                     .get_ref(n + k + 1)
                     .map_err(|e| Error::data(format!("reading table {}", job.source)).with_source(e))?;
+                field.clear();
                 match value::encode_with(c.kind, c.int_dates, v, &mut field, &mut canon) {
-                    Ok(false) => hasher.write_u8(0),
-                    Ok(true) => {
-                        hasher.write_u8(1);
-                        hasher.write(&u32::try_from(canon.len()).unwrap_or(u32::MAX).to_be_bytes());
-                        hasher.write(&canon);
-                    }
+                    Ok(false) => put(&mut expect, None),
+                    Ok(true) => put(&mut expect, Some(if canon.is_empty() { &field } else { &canon })),
                     Err(rule) => {
                         bad = Some((n + k, format!("generated value: {rule}")));
                         break;
@@ -1712,6 +1725,7 @@ fn read_table(
             }
         }
         if let Some((i, rule)) = bad {
+            chunk.truncate(row_start);
             let rowid = row.get_ref(0).ok().and_then(|v| v.as_i64().ok());
             let c = all[i];
             let v = row
@@ -1750,12 +1764,11 @@ fn read_table(
                 }
             }
         }
-        stats.checksum += i128::from(hasher.finish().cast_signed());
+        stats.checksum += row_hash(if same { &chunk[row_start..] } else { &expect });
         stats.loaded += 1;
         if stats.read % 4096 == 0 {
             progress.fetch_add(4096, Ordering::Relaxed);
         }
-        chunk.extend_from_slice(&row_buf);
         if chunk.len() >= CHUNK {
             let full = std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK + 4096));
             if tx.blocking_send(Bytes::from(full)).is_err() {

@@ -84,21 +84,32 @@ impl Kind {
     /// What to select for column `c` so that its binary COPY output is
     /// exactly the canonical bytes [`encode`] gives.
     pub fn checksum_select(self, c: &str) -> String {
-        match self {
-            Kind::Numeric { .. } => format!("{c}::text"),
-            Kind::Jsonb => format!("{c}::text"),
-            _ => c.to_owned(),
+        if self.checksum_is_payload() {
+            c.to_owned()
+        } else {
+            format!("{c}::text")
         }
+    }
+
+    /// Whether PostgreSQL returns the column to the verification as the
+    /// very bytes sent (else as text: [`encode`] fills `canon`).
+    pub fn checksum_is_payload(self) -> bool {
+        !matches!(self, Kind::Numeric { .. } | Kind::Jsonb)
     }
 }
 
 /// Encode one value: the binary COPY payload goes to `out`, the bytes the
-/// checksum covers to `canon` (cleared first). `Ok(false)` means NULL.
+/// checksum covers to `canon` (both cleared first). `Ok(false)` means NULL.
 ///
 /// # Errors
 /// The rule the value breaks.
 pub fn encode(kind: Kind, v: ValueRef<'_>, out: &mut Vec<u8>, canon: &mut Vec<u8>) -> Result<bool, String> {
-    encode_with(kind, IntDates::UnixSeconds, v, out, canon)
+    out.clear();
+    let some = encode_with(kind, IntDates::UnixSeconds, v, out, canon)?;
+    if some && canon.is_empty() {
+        canon.extend_from_slice(out);
+    }
+    Ok(some)
 }
 
 /// How integers in a date/time column are read (the plan's `integers` rule).
@@ -122,7 +133,10 @@ impl IntDates {
     }
 }
 
-/// [`encode`] with an explicit rule for integers in date/time columns.
+/// [`encode`] with an explicit rule for integers in date/time columns,
+/// for the copy loop: the payload is *appended* to `out` (the COPY buffer
+/// itself; on an error it may hold part of it), and `canon` is left empty
+/// when the checksum covers the payload itself (one copy less per value).
 ///
 /// # Errors
 /// The rule the value breaks.
@@ -133,7 +147,6 @@ pub fn encode_with(
     out: &mut Vec<u8>,
     canon: &mut Vec<u8>,
 ) -> Result<bool, String> {
-    out.clear();
     canon.clear();
     if matches!(v, ValueRef::Null) {
         return Ok(false);
@@ -271,7 +284,6 @@ pub fn encode_with(
             _ => return Err("not a UUID".into()),
         },
     }
-    canon.extend_from_slice(out);
     Ok(true)
 }
 
