@@ -640,10 +640,22 @@ fn killed_during_copy_leaves_the_target_unchanged() {
         "keep"
     );
     assert_eq!(c.psql(&db, "SELECT count(*) FROM keep"), "1");
-    // The next run cleans up the abandoned staging schema and succeeds.
-    let r = run_into(c, &db, &src, &["--no-verify"]);
+    // The next run cleans up the abandoned staging schema and succeeds,
+    // with `big` copied in two rowid ranges and verified in two block ranges.
+    let r = run_into(c, &db, &src, &["--jobs", "2"]);
     r.expect_code(0);
+    for t in tables(&r) {
+        assert_eq!(t["verified"], true, "{r:?}");
+    }
     assert_eq!(c.psql(&db, "SELECT count(*) FROM big"), "600000");
+    // Autovacuum, kept off the staging tables, is back on.
+    assert_eq!(
+        c.psql(
+            &db,
+            "SELECT count(*) FROM pg_class WHERE relnamespace = 'public'::regnamespace AND reloptions IS NOT NULL"
+        ),
+        "0"
+    );
     assert_eq!(
         c.psql(
             &db,

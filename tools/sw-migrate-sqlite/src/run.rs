@@ -25,6 +25,8 @@ use crate::plan::{Plan, TablePlan};
 use crate::value::{self, Kind};
 use crate::{OnError, RunArgs};
 
+mod pipeline;
+
 const CHUNK: usize = 256 * 1024;
 const COPY_HEADER: &[u8] = b"PGCOPY\n\xff\r\n\0\0\0\0\0\0\0\0\0";
 
@@ -634,10 +636,32 @@ impl Ctx<'_> {
         }))
         .await?;
         let mut plan_jobs = Vec::new();
+        // Autovacuum is kept off the staging tables: it would pick a table
+        // up after its first committed copy, burn CPU on statistics we build
+        // anyway, and hold a lock our index builds wait a second for. It is
+        // reset at the switch (unless the plan's DDL set it).
+        let mut autovacuum_off = Vec::new();
         for t in &self.plan.tables {
             main.batch_execute(&t.create)
                 .await
                 .pg_context(|| format!("creating table {} ({})", t.name, one_line(&t.create)))?;
+            let own: bool = main
+                .query_one(
+                    "SELECT coalesce(array_to_string(reloptions, ',') LIKE '%autovacuum_enabled=%', false) FROM pg_class WHERE oid = $1::text::regclass",
+                    &[&format!("{}.{}", q(stage), q(&t.name))],
+                )
+                .await
+                .pg_context(|| format!("reading the options of table {}", t.name))?
+                .get(0);
+            if !own {
+                main.batch_execute(&format!(
+                    "ALTER TABLE {} SET (autovacuum_enabled = false, toast.autovacuum_enabled = false)",
+                    q(&t.name)
+                ))
+                .await
+                .pg_context(|| format!("setting up table {}", t.name))?;
+                autovacuum_off.push(t.name.clone());
+            }
             let cols = pg_columns(main, stage, &t.name).await?;
             let mut job = job_for(t, stage, &cols, false)?;
             let gen_cols = pg_generated(main, stage, &t.name).await?;
@@ -687,38 +711,19 @@ impl Ctx<'_> {
                     .ok()
             })
             .collect();
-        let t_load = Instant::now();
-        let per_job = self.load_all(readers, jobs.clone(), &pool).await?;
-        let mut results: Vec<Loaded> = vec![(Stats::default(), 0.0, None); self.plan.tables.len()];
-        for (j, (st, sec, ver)) in jobs.iter().zip(per_job) {
-            let r = &mut results[j.table];
-            r.0.read += st.read;
-            r.0.loaded += st.loaded;
-            r.0.rejected += st.rejected;
-            r.0.checksum += st.checksum;
-            r.1 = f64::max(r.1, sec);
-            r.2 = match (r.2, ver) {
-                (Some(false), _) | (_, Some(false)) => Some(false),
-                (_, v) => v,
-            };
-        }
-        check_counts(self.plan, &counts, &results)?;
-        log::info!("data loaded in {:.2}s", secs(t_load));
-        self.verify_tables(main, &jobs, &mut results, &pool).await?;
-        log::info!("data loaded and verified in {:.2}s", secs(t_load));
-        let t_post = Instant::now();
         // Constraints and indexes after the data, then foreign keys.
-        // 1. Every index build side by side, biggest tables first: the
-        //    secondary indexes and the unique indexes behind PRIMARY KEY and
-        //    UNIQUE (CREATE INDEX locks do not conflict, so one table's
+        // 1. Every index build, as soon as its table is loaded, side by side
+        //    with the copies and verifications still to do (biggest first):
+        //    the secondary indexes and the unique indexes behind PRIMARY KEY
+        //    and UNIQUE (CREATE INDEX locks do not conflict, so one table's
         //    builds run at once). 2. Per table, in order: the keys attached
         //    to their indexes (`USING INDEX`: no second build; the same
         //    checks) and the other constraints. 3. Foreign keys NOT VALID,
         //    then their validation side by side with ANALYZE.
         let mut skipped: HashMap<String, Vec<String>> = HashMap::new();
         let mut order: Vec<usize> = (0..self.plan.tables.len()).collect();
-        order.sort_by_key(|&i| std::cmp::Reverse(results[i].0.loaded));
-        let mut builds: Vec<Vec<Ddl>> = Vec::new();
+        order.sort_by_key(|&i| std::cmp::Reverse(counts[i]));
+        let mut builds: Vec<Vec<Ddl>> = vec![Vec::new(); self.plan.tables.len()];
         let mut keys: Vec<Vec<Ddl>> = Vec::new();
         for &i in &order {
             let t = &self.plan.tables[i];
@@ -731,7 +736,7 @@ impl Ctx<'_> {
                 };
                 match key_by_index(c) {
                     Some((build, attach_sql)) => {
-                        builds.push(vec![ddl(build, false)]);
+                        builds[i].push(ddl(build, false));
                         attach.push(ddl(attach_sql, false));
                     }
                     None => attach.push(ddl(c.clone(), c.contains(" CHECK ("))),
@@ -739,26 +744,34 @@ impl Ctx<'_> {
             }
             keys.push(attach);
             for ix in &t.indexes {
-                builds.push(vec![Ddl {
+                builds[i].push(Ddl {
                     table: t.source.clone(),
                     sql: ix.create.clone(),
                     optional: ix.partial || ix.expression,
-                }]);
+                });
             }
         }
         // With a build per session the cores are already busy: parallel
         // workers would only add their tape merge (measured: 0.8 s builds
         // became 0.6 s on the benchmark's 2 cores without them).
-        if builds.len() >= pool.len() {
+        if builds.iter().map(Vec::len).sum::<usize>() >= pool.len() {
             for c in &pool {
                 c.batch_execute("SET max_parallel_maintenance_workers = 0")
                     .await
                     .pg_context(|| "setting up a session".to_owned())?;
             }
         }
-        for (table, msg) in self.ddl_parallel(builds, &pool).await? {
+        let t_load = Instant::now();
+        let (results, build_skips) = self.load_verify_build(readers, &jobs, builds, &counts, &pool).await?;
+        for (table, msg) in build_skips {
             skipped.entry(table).or_default().push(msg);
         }
+        log::info!(
+            "data loaded, {}and indexed in {:.2}s",
+            if self.args.no_verify { "" } else { "verified " },
+            secs(t_load)
+        );
+        let t_post = Instant::now();
         for (table, msg) in self.ddl_parallel(keys, &pool).await? {
             skipped.entry(table).or_default().push(msg);
         }
@@ -831,7 +844,7 @@ impl Ctx<'_> {
             skipped.entry(table).or_default().push(msg);
         }
         log::info!(
-            "constraints, indexes, foreign keys and ANALYZE in {:.2}s (foreign key validation and ANALYZE {:.2}s)",
+            "keys, constraints, foreign keys and ANALYZE in {:.2}s (foreign key validation and ANALYZE {:.2}s)",
             secs(t_post),
             secs(t_an)
         );
@@ -844,6 +857,13 @@ impl Ctx<'_> {
                 q(stage),
                 q(c),
                 q(schema)
+            ));
+        }
+        for t in &autovacuum_off {
+            sql.push_str(&format!(
+                "ALTER TABLE {}.{} RESET (autovacuum_enabled, toast.autovacuum_enabled);",
+                q(stage),
+                q(t)
             ));
         }
         for t in &self.plan.tables {
@@ -1089,41 +1109,6 @@ impl Ctx<'_> {
         Ok(out)
     }
 
-    /// Load all jobs with `readers.len()` workers, each with its own PostgreSQL session.
-    async fn load_all(
-        &self,
-        readers: Vec<Connection>,
-        jobs: Vec<Job>,
-        pool: &[Client],
-    ) -> Result<Vec<(Stats, f64, Option<bool>)>> {
-        let n = jobs.len();
-        let queue: Arc<Mutex<VecDeque<(usize, Job)>>> = Arc::new(Mutex::new(jobs.into_iter().enumerate().collect()));
-        let results: Arc<Mutex<Vec<Option<Loaded>>>> = Arc::new(Mutex::new(vec![None; n]));
-        let workers = readers.into_iter().zip(pool).map(|(reader, client)| {
-            let queue = queue.clone();
-            let results = results.clone();
-            async move {
-                let mut reader = reader;
-                loop {
-                    let next = queue.lock().map_err(|_| Error::software("queue poisoned"))?.pop_front();
-                    let Some((i, job)) = next else { break };
-                    let t0 = Instant::now();
-                    let (r, stats) = self.copy_table(client, reader, &job).await?;
-                    reader = r;
-                    log::info!("{}: {} rows copied in {:.2}s", job.source, stats.loaded, secs(t0));
-                    results.lock().map_err(|_| Error::software("results poisoned"))?[i] = Some((stats, secs(t0), None));
-                }
-                Ok::<(), Error>(())
-            }
-        });
-        // The first failure ends the load: the other copies are dropped unfinished (aborted).
-        futures_util::future::try_join_all(workers).await?;
-        let r = std::mem::take(&mut *results.lock().map_err(|_| Error::software("results poisoned"))?);
-        r.into_iter()
-            .map(|x| x.ok_or_else(|| Error::software("a table was not loaded")))
-            .collect()
-    }
-
     async fn verify(&self, c: &Client, job: &Job, stats: &Stats) -> Result<Option<bool>> {
         if self.args.no_verify {
             return Ok(None);
@@ -1137,77 +1122,6 @@ impl Ctx<'_> {
             )));
         }
         Ok(Some(true))
-    }
-
-    /// Verify each table in one pass over its heap (all its parts at once;
-    /// row counts and checksums add up), split into block ranges read side
-    /// by side. Sets each table's `verified` and adds the time to its seconds.
-    async fn verify_tables(&self, main: &Client, jobs: &[Job], results: &mut [Loaded], pool: &[Client]) -> Result<()> {
-        if self.args.no_verify {
-            return Ok(());
-        }
-        let t0 = Instant::now();
-        let mut tasks: VecDeque<(usize, Job, Option<Blocks>)> = VecDeque::new();
-        for (i, _) in self.plan.tables.iter().enumerate() {
-            let Some(first) = jobs.iter().find(|j| j.table == i) else {
-                continue;
-            };
-            let mut job = first.clone();
-            job.part = None;
-            let parts = jobs.iter().filter(|j| j.table == i).count() as u64;
-            if parts < 2 {
-                tasks.push_back((i, job, None));
-                continue;
-            }
-            let blocks: i64 = main
-                .query_one(
-                    "SELECT pg_relation_size($1::text::regclass) / current_setting('block_size')::bigint",
-                    &[&job.qualified],
-                )
-                .await
-                .pg_context(|| format!("reading the size of {}", job.qualified))?
-                .get(0);
-            let blocks = blocks.unsigned_abs();
-            for k in 0..parts {
-                let from = blocks * k / parts;
-                let to = (k + 1 < parts).then(|| blocks * (k + 1) / parts);
-                tasks.push_back((i, job.clone(), Some((from, to))));
-            }
-        }
-        let n_tables = self.plan.tables.len();
-        let width = tasks.len().min(pool.len());
-        let queue = Arc::new(Mutex::new(tasks));
-        let sums: Arc<Mutex<Vec<(u64, i128, f64)>>> = Arc::new(Mutex::new(vec![(0, 0, 0.0); n_tables]));
-        let workers = pool.iter().take(width).map(|client| {
-            let queue = queue.clone();
-            let sums = sums.clone();
-            async move {
-                loop {
-                    let next = queue.lock().map_err(|_| Error::software("queue poisoned"))?.pop_front();
-                    let Some((i, job, range)) = next else { break };
-                    let (count, checksum) = self.table_sums(client, &job, range).await?;
-                    let mut s = sums.lock().map_err(|_| Error::software("sums poisoned"))?;
-                    s[i].0 += count;
-                    s[i].1 += checksum;
-                    s[i].2 = secs(t0);
-                }
-                Ok::<(), Error>(())
-            }
-        });
-        futures_util::future::try_join_all(workers).await?;
-        let sums = std::mem::take(&mut *sums.lock().map_err(|_| Error::software("sums poisoned"))?);
-        for ((t, r), (count, checksum, took)) in self.plan.tables.iter().zip(results.iter_mut()).zip(sums) {
-            if count != r.0.loaded || checksum != r.0.checksum {
-                return Err(Error::data(format!(
-                    "verification failed for {}: {count} rows with checksum {checksum} in PostgreSQL, {} rows with checksum {} read from SQLite",
-                    t.source, r.0.loaded, r.0.checksum
-                )));
-            }
-            log::info!("{}: verified in {took:.2}s", t.source);
-            r.1 = ((r.1 + took) * 1000.0).round() / 1000.0;
-            r.2 = Some(true);
-        }
-        Ok(())
     }
 
     /// Row count and checksum of a table as PostgreSQL sends it back (of
