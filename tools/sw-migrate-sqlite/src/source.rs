@@ -20,11 +20,6 @@ pub fn open(path: &Path) -> Result<Connection> {
         .map_err(|e| Error::no_input(format!("opening {}", sw_core::fsutil::q(path))).with_source(e))?;
     c.busy_timeout(Duration::from_secs(30))
         .map_err(|e| Error::io("setting the busy timeout").with_source(e))?;
-    // Read pages through a memory map rather than read() into SQLite's own
-    // cache: one copy less per page. Safe while the read transaction is
-    // held: writers cannot shrink the file under a reader's snapshot.
-    c.pragma_update(None, "mmap_size", 1i64 << 40)
-        .map_err(|e| Error::io("setting mmap_size").with_source(e))?;
     // Prove it is a database (a text file opens fine and fails here).
     c.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get::<_, i64>(0))
         .map_err(|e| {
