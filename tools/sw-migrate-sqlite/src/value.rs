@@ -2,7 +2,7 @@
 //! Every conversion either keeps the value exactly (by the documented rule)
 //! or fails with the rule it breaks: nothing is changed silently.
 
-use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime};
+use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, NaiveTime, Timelike};
 use rusqlite::types::ValueRef;
 
 /// The PostgreSQL column types we write, as the server reports them.
@@ -220,7 +220,7 @@ pub fn encode_with(
             if dt.time() != NaiveTime::MIN {
                 return Err("has a time of day; the target is a date".into());
             }
-            let days = (dt.date() - pg_epoch().date()).num_days();
+            let days = pg_days(&dt);
             // PostgreSQL dates start at Julian day 0 (4714-11-24 BC).
             let d = i32::try_from(days)
                 .ok()
@@ -230,8 +230,7 @@ pub fn encode_with(
         }
         Kind::Timestamp(p) | Kind::Timestamptz(p) => {
             let dt = datetime(v, rule)?;
-            let us = (dt - pg_epoch())
-                .num_microseconds()
+            let us = pg_micros(&dt)
                 .filter(|us| (-211_813_488_000_000_000..9_223_371_331_200_000_000).contains(us))
                 .ok_or("timestamp out of PostgreSQL's range (4713 BC to 294276 AD)")?;
             // The server would round to the column's precision.
@@ -287,6 +286,21 @@ pub fn encode_with(
     Ok(true)
 }
 
+/// Days since PostgreSQL's epoch (2000-01-01), by arithmetic: this runs
+/// for every date and timestamp copied.
+fn pg_days(dt: &NaiveDateTime) -> i64 {
+    const EPOCH_FROM_CE: i64 = 730_120; // 2000-01-01 as days from 0001-01-01 (day 1)
+    i64::from(dt.date().num_days_from_ce()) - EPOCH_FROM_CE
+}
+
+/// Microseconds since PostgreSQL's epoch (a leap second counts into the next one).
+fn pg_micros(dt: &NaiveDateTime) -> Option<i64> {
+    let t = dt.time();
+    let in_day = i64::from(t.num_seconds_from_midnight()) * 1_000_000 + i64::from(t.nanosecond() / 1000);
+    pg_days(dt).checked_mul(86_400_000_000)?.checked_add(in_day)
+}
+
+#[cfg(test)]
 fn pg_epoch() -> NaiveDateTime {
     NaiveDate::from_ymd_opt(2000, 1, 1)
         .unwrap_or_default()
@@ -569,7 +583,10 @@ pub fn parse_iso(s: &str) -> Option<NaiveDateTime> {
         (s, 0)
     };
     let dt = iso_body(body.as_bytes())?;
-    Some(dt - chrono::Duration::seconds(offset_secs))
+    if offset_secs == 0 {
+        return Some(dt);
+    }
+    dt.checked_sub_signed(chrono::Duration::seconds(offset_secs))
 }
 
 /// `YYYY-MM-DD`, or that plus `[ T]HH:MM[:SS[.f]]` with at most microsecond
@@ -1002,6 +1019,23 @@ pub fn short(v: ValueRef<'_>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn epoch_arithmetic_matches_chrono() {
+        for s in [
+            "2000-01-01 00:00:00",
+            "1999-12-31 23:59:59.999999",
+            "1970-01-01 00:00:00",
+            "0001-01-01 00:00:00",
+            "2024-02-29 12:34:56.5",
+            "9999-12-31 23:59:59",
+        ] {
+            let dt = parse_iso(s).unwrap();
+            assert_eq!(pg_micros(&dt), (dt - pg_epoch()).num_microseconds(), "{s}");
+            assert_eq!(pg_days(&dt), (dt.date() - pg_epoch().date()).num_days(), "{s}");
+        }
+        assert_eq!(parse_iso("2020-06-01T12:00:00+02:00"), parse_iso("2020-06-01 10:00:00"));
+    }
 
     fn enc(k: Kind, v: ValueRef<'_>) -> Result<Vec<u8>, String> {
         let mut o = Vec::new();
