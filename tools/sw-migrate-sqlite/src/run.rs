@@ -1,7 +1,8 @@
 //! `run`: create the tables in a staging schema, stream every table with
-//! binary COPY (one reader thread per table, `--jobs` at once), build
-//! constraints, indexes and foreign keys, verify, then move everything into
-//! the target schema in one transaction.
+//! binary COPY (one reader thread per table, `--jobs` at once), verify and
+//! index each table as soon as it is in (`pipeline`), attach the keys, add
+//! the foreign keys, ANALYZE, then move everything into the target schema in
+//! one transaction.
 
 use std::collections::{HashMap, VecDeque};
 use std::fs::File;
