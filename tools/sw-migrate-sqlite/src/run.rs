@@ -754,8 +754,9 @@ impl Ctx<'_> {
         }
         // With a build per session the cores are already busy: parallel
         // workers would only add their tape merge (measured: 0.8 s builds
-        // became 0.6 s on the benchmark's 2 cores without them).
-        if builds.iter().map(Vec::len).sum::<usize>() >= pool.len() {
+        // became 0.6 s on the benchmark's 2 cores without them). One session
+        // (--jobs 1) keeps them: its builds run one at a time.
+        if pool.len() > 1 && builds.iter().map(Vec::len).sum::<usize>() >= pool.len() {
             for c in &pool {
                 c.batch_execute("SET max_parallel_maintenance_workers = 0")
                     .await
