@@ -15,6 +15,7 @@ mod activate;
 mod drill;
 mod restore;
 mod runbook;
+mod unpack;
 mod walfetch;
 mod walscan;
 

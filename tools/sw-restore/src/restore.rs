@@ -3,7 +3,6 @@
 //! optionally start, wait for the target and promote.
 
 use std::collections::BTreeMap;
-use std::io::Read;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -454,6 +453,7 @@ pub fn check_destination(cluster: &Cluster) -> Result<()> {
 /// Extract the backup; pg_control is written last so an interrupted
 /// restore cannot be started. Returns bytes written.
 fn extract(area: &Area, b: &BackupManifest, dest: &Path) -> Result<u64> {
+    let t0 = Instant::now();
     for f in &b.files {
         if f.name != "base.tar.zst" && f.name != "backup_manifest" {
             return Err(Error::unavailable(format!(
@@ -470,31 +470,10 @@ fn extract(area: &Area, b: &BackupManifest, dest: &Path) -> Result<u64> {
     let path = area.backup_dir().join(&b.id).join("base.tar.zst");
     let file = fsutil::open_nofollow(&path)?;
     let mut hr = HashReader::new(std::io::BufReader::with_capacity(1 << 20, file));
-    let mut control: Option<Vec<u8>> = None;
-    let mut bytes = 0u64;
-    {
+    let (bytes, control) = {
         let dec = zstd::Decoder::new(&mut hr).io_context(|| format!("reading {}", q(&path)))?;
-        let mut ar = tar::Archive::new(dec);
-        ar.set_preserve_permissions(true);
-        ar.set_overwrite(false);
-        for e in ar.entries().io_context(|| format!("reading {}", q(&path)))? {
-            let mut e = e.map_err(|err| Error::data(format!("{} is corrupt", q(&path))).with_source(err))?;
-            let p = e.path().map(|p| p.into_owned()).unwrap_or_default();
-            bytes += e.header().size().unwrap_or(0);
-            if p == Path::new("global/pg_control") {
-                let mut buf = Vec::new();
-                e.read_to_end(&mut buf)
-                    .map_err(|err| Error::data(format!("{} is corrupt", q(&path))).with_source(err))?;
-                control = Some(buf);
-                continue;
-            }
-            e.unpack_in(dest)
-                .map_err(|err| Error::io(format!("extracting {} into {}", p.display(), q(dest))).with_source(err))?;
-        }
-        // Drain to the end so the whole stored file is hashed.
-        let mut rest = ar.into_inner();
-        std::io::copy(&mut rest, &mut std::io::sink()).io_context(|| format!("reading {}", q(&path)))?;
-    }
+        crate::unpack::unpack(dec, dest, &q(&path))?
+    };
     std::io::copy(&mut hr, &mut std::io::sink()).io_context(|| format!("reading {}", q(&path)))?;
     let (n, sha) = hr.finish();
     if n != entry.size || sha != entry.sha256 {
@@ -508,6 +487,7 @@ fn extract(area: &Area, b: &BackupManifest, dest: &Path) -> Result<u64> {
     let control = control.ok_or_else(|| Error::data(format!("{} holds no global/pg_control", q(&path))))?;
     std::fs::create_dir_all(dest.join("pg_wal/archive_status"))
         .io_context(|| format!("creating pg_wal in {}", q(dest)))?;
+    log::debug!("unpacked in {:.2}s", t0.elapsed().as_secs_f64());
     sync_tree(dest)?;
     fsutil::write_new(&dest.join("global/pg_control"), &control, 0o600)?;
     Ok(bytes)
@@ -602,6 +582,10 @@ fn restore_into(
     std::fs::set_permissions(&dest, std::fs::Permissions::from_mode(0o700))
         .io_context(|| format!("setting permissions on {}", q(&dest)))?;
     let bytes = extract(&plan.area, &plan.backup, &dest)?;
+    log::info!(
+        "{bytes} bytes extracted and synced after {:.2}s",
+        t0.elapsed().as_secs_f64()
+    );
     // Recovery settings.
     let mut settings: Vec<(String, String)> = cluster
         .read_settings()?
@@ -700,6 +684,7 @@ fn restore_into(
         seconds_to_queryable: None,
     };
     if a.start {
+        log::info!("starting the copy after {:.2}s", t0.elapsed().as_secs_f64());
         start_and_promote(
             a,
             cluster,
@@ -794,7 +779,8 @@ fn start_and_promote(
         ))
     })?;
     out.started = true;
-    let deadline = Instant::now() + a.timeout;
+    let begun = Instant::now();
+    let deadline = begun + a.timeout;
     let q_state = "SELECT pg_is_in_recovery(), \
                    CASE WHEN pg_is_in_recovery() THEN pg_get_wal_replay_pause_state() ELSE '' END, \
                    coalesce(pg_last_wal_replay_lsn()::text, ''), \
@@ -861,7 +847,12 @@ fn start_and_promote(
                 a.timeout.as_secs()
             )));
         }
-        std::thread::sleep(Duration::from_millis(200));
+        // Short recoveries are the common case: look often at first.
+        std::thread::sleep(Duration::from_millis(if begun.elapsed() < Duration::from_secs(10) {
+            50
+        } else {
+            200
+        }));
     };
     // After promotion (automatic at the end of WAL for --latest, or ours).
     let end = Instant::now() + Duration::from_secs(120);
