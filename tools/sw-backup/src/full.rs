@@ -3,9 +3,11 @@
 //! Driven through pg_basebackup with server-side zstd compression and
 //! workers (the cheapest way on the measured machine: the server compresses
 //! while it reads, and nothing is decompressed or re-packed here). The
-//! backup is written into `backup/.tmp-<id>/`, every file hashed, then the
-//! command waits until every WAL segment from the backup's start to its
-//! stop is in the repository, writes `manifest.json` and renames the
+//! backup is written into `backup/.tmp-<id>/` (the WAL pg_basebackup
+//! streams alongside is deleted: the repository's archive is the one
+//! restores read), every file hashed, then the command waits until every
+//! WAL segment from the backup's start to its stop is in the repository
+//! (polled every 50 ms), writes `manifest.json` and renames the
 //! directory to `backup/<id>/`. Anything interrupted stays a `.tmp-*`
 //! directory that is never listed and is removed by the next run.
 
@@ -156,6 +158,10 @@ pub fn run(a: &FullArgs, pretty: bool) -> Result<()> {
     let start_time = Utc::now();
     let tb = Instant::now();
     basebackup(a, &tmp, &id)?;
+    let streamed = tmp.join("pg_wal.tar");
+    if streamed.exists() {
+        std::fs::remove_file(&streamed).io_context(|| format!("removing {}", q(&streamed)))?;
+    }
     let basebackup_ms = ms(tb.elapsed());
     let stop_time = Utc::now();
     let (timeline, start_lsn, stop_lsn, database_bytes) = read_pg_manifest(&tmp.join("backup_manifest"))?;
@@ -273,7 +279,11 @@ fn basebackup(a: &FullArgs, dir: &Path, id: &str) -> Result<()> {
     };
     c.arg("-D")
         .arg(dir)
-        .args(["-Ft", "-X", "none", "--checkpoint=fast", "--no-password"])
+        // WAL streamed alongside (pg_wal.tar, then deleted: the repository's
+        // archive is what restores use) rather than `-X none`, with which the
+        // server ends the backup only after polling its archiver once a
+        // second; the archived WAL is waited for below instead, finely.
+        .args(["-Ft", "-X", "stream", "--checkpoint=fast", "--no-password"])
         .arg(format!("--compress={compress}"))
         .arg(format!("--label=sw-backup {id}"))
         .stdin(Stdio::null())
@@ -282,57 +292,28 @@ fn basebackup(a: &FullArgs, dir: &Path, id: &str) -> Result<()> {
     let mut child = c
         .spawn()
         .map_err(|e| Error::unavailable("running pg_basebackup").with_source(e))?;
-    // The server waits for the archiver before it ends a backup, without a
-    // limit: give up after --wal-timeout once it says it is waiting.
-    let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    // Its stderr is kept for the error message. (With WAL streamed, the
+    // server does not wait for its archiver: `wait_for_wal` does, with
+    // --wal-timeout.)
     let reader = child.stderr.take().map(|err| {
-        let lines = std::sync::Arc::clone(&lines);
         std::thread::spawn(move || {
             use std::io::BufRead;
-            for l in std::io::BufReader::new(err).lines().map_while(std::result::Result::ok) {
-                if let Ok(mut v) = lines.lock() {
-                    v.push(l);
-                }
-            }
+            std::io::BufReader::new(err)
+                .lines()
+                .map_while(std::result::Result::ok)
+                .collect::<Vec<String>>()
         })
     });
-    let mut waiting_since: Option<Instant> = None;
-    let status = loop {
-        if let Some(st) = child.try_wait().io_context(|| "waiting for pg_basebackup".into())? {
-            break st;
-        }
-        let waiting = lines
-            .lock()
-            .map(|v| {
-                v.iter().any(|l| {
-                    l.contains("waiting for required WAL segments to be archived")
-                        || l.contains("still waiting for all required WAL segments")
-                })
-            })
-            .unwrap_or(false);
-        if waiting {
-            let since = *waiting_since.get_or_insert_with(Instant::now);
-            if since.elapsed() > a.wal_timeout {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err(Error::temp(format!(
-                    "the server has been waiting for the archiver for over {}s to end the backup; the backup is not complete. Check archiving (`sw-backup check`) and the server log",
-                    a.wal_timeout.as_secs()
-                )));
-            }
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    };
-    if let Some(r) = reader {
-        let _ = r.join();
-    }
+    let status = child.wait().io_context(|| "waiting for pg_basebackup".into())?;
+    let lines = reader.and_then(|r| r.join().ok()).unwrap_or_default();
     if status.success() {
         return Ok(());
     }
     let gist = lines
-        .lock()
-        .ok()
-        .and_then(|v| v.iter().rev().find(|l| !l.trim().is_empty()).cloned())
+        .iter()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .cloned()
         .unwrap_or_default();
     Err(Error::software(format!(
         "pg_basebackup failed ({status}): {}",
@@ -380,6 +361,6 @@ fn wait_for_wal(area: &Area, tli: u32, start: Lsn, stop: Lsn, timeout: Duration)
                 missing.join(", ")
             )));
         }
-        std::thread::sleep(Duration::from_millis(200));
+        std::thread::sleep(Duration::from_millis(50));
     }
 }
