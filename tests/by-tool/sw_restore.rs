@@ -367,6 +367,74 @@ fn restore_refuses_non_empty_directories_and_running_clusters() {
     assert!(!a.scratch("noport").exists());
 }
 
+/// A zstd tar holding one entry with a raw `path` (written as is, `..`
+/// included) and, after it, a regular file `then`.
+fn crafted_archive(kind: tar::EntryType, path: &str, link: Option<&Path>, then: &str) -> Vec<u8> {
+    let mut b = tar::Builder::new(Vec::new());
+    let mut h = tar::Header::new_gnu();
+    h.as_old_mut().name[..path.len()].copy_from_slice(path.as_bytes());
+    h.set_entry_type(kind);
+    h.set_mode(0o777);
+    h.set_size(if kind == tar::EntryType::Regular { 1 } else { 0 });
+    if let Some(l) = link {
+        h.set_link_name(l).unwrap();
+    }
+    h.set_cksum();
+    let body: &[u8] = if kind == tar::EntryType::Regular { b"x" } else { b"" };
+    b.append(&h, body).unwrap();
+    let mut f = tar::Header::new_gnu();
+    f.set_path(then).unwrap();
+    f.set_entry_type(tar::EntryType::Regular);
+    f.set_mode(0o600);
+    f.set_size(1);
+    f.set_cksum();
+    b.append(&f, &b"x"[..]).unwrap();
+    zstd::encode_all(&b.into_inner().unwrap()[..], 3).unwrap()
+}
+
+#[test]
+fn a_backup_holding_a_link_or_a_path_outside_is_refused_and_writes_nothing_outside() {
+    let a = Archived::new();
+    a.full();
+    a.switch_and_wait();
+    let base = std::fs::read_dir(a.area().join("backup"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path().join("base.tar.zst"))
+        .find(|p| p.exists())
+        .unwrap();
+    let outside = a.scratch("outside");
+    std::fs::create_dir_all(&outside).unwrap();
+    // A symbolic link to a directory outside, then a file through it.
+    std::fs::write(
+        &base,
+        crafted_archive(tar::EntryType::Symlink, "evil", Some(&outside), "evil/planted"),
+    )
+    .unwrap();
+    let dest = a.scratch("from_link");
+    let r = a.restore_cmd(&["--pgdata", dest.to_str().unwrap(), "--latest"]);
+    r.expect_code(69);
+    assert!(r.stderr.contains("Symlink"), "{r:?}");
+    assert!(!dest.exists(), "a failed restore leaves no partial copy");
+    // A path climbing out of the destination.
+    std::fs::write(
+        &base,
+        crafted_archive(tar::EntryType::Regular, "../escaped", None, "base/1"),
+    )
+    .unwrap();
+    let dest = a.scratch("from_dotdot");
+    let r = a.restore_cmd(&["--pgdata", dest.to_str().unwrap(), "--latest"]);
+    r.expect_code(65);
+    assert!(r.stderr.contains("unsafe path"), "{r:?}");
+    assert!(!dest.exists());
+    assert!(!a.scratch("escaped").exists(), "nothing written beside the destination");
+    assert_eq!(
+        std::fs::read_dir(&outside).unwrap().count(),
+        0,
+        "nothing written through a link"
+    );
+}
+
 #[test]
 fn wal_fetch_exit_codes_follow_the_restore_command_contract() {
     let a = Archived::new();
