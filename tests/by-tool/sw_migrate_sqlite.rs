@@ -547,7 +547,8 @@ fn data_only_loads_existing_tables_by_column_name() {
     )
     .unwrap();
     drop(s);
-    c.psql(&db, "CREATE TABLE users (score double precision, name text NOT NULL, id integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY, note text DEFAULT 'n')");
+    c.psql(&db, "CREATE EXTENSION IF NOT EXISTS citext");
+    c.psql(&db, "CREATE TABLE users (score double precision, name citext NOT NULL, id integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY, note text DEFAULT 'n')");
     let url = c.url(&db);
     let r = mig(&["run", src.to_str().unwrap(), "--data-only", "--db", &url]);
     r.expect_code(0);
@@ -558,6 +559,12 @@ fn data_only_loads_existing_tables_by_column_name() {
             "SELECT string_agg(id || name || coalesce(score::text, '-') || note, ',' ORDER BY id) FROM users"
         ),
         "1a1.5n,2b-n,3c3n"
+    );
+    // The citext column (as an app's migrations may make it) compares
+    // without case, LIKE included.
+    assert_eq!(
+        c.psql(&db, "SELECT id FROM users WHERE name = 'B' AND name LIKE 'B%'"),
+        "2"
     );
     assert_eq!(c.psql(&db, "INSERT INTO users (name) VALUES ('d') RETURNING id"), "4");
     // Not empty any more: refused unless --truncate.

@@ -66,7 +66,9 @@ impl Kind {
                 precision: args.first().copied(),
                 scale: args.get(1).copied().or(args.first().map(|_| 0)),
             },
-            "text" => Kind::Text { max_chars: None },
+            // citext (the extension) sends and receives exactly as text:
+            // an app's migrations often make case-insensitive columns so.
+            "text" | "citext" => Kind::Text { max_chars: None },
             "character varying" => Kind::Text {
                 max_chars: args.first().map(|n| *n as usize),
             },
