@@ -405,9 +405,14 @@ fn firing_event() -> String {
 
 /// Serve `n` HTTP requests on `l`, sending (path, body) of each to the channel.
 fn http_server(l: TcpListener, n: usize) -> mpsc::Receiver<(String, Value)> {
+    http_server_answering(l, vec![200; n])
+}
+
+/// Serve one request per status on `l`, answering each with its status.
+fn http_server_answering(l: TcpListener, statuses: Vec<u16>) -> mpsc::Receiver<(String, Value)> {
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
-        for _ in 0..n {
+        for status in statuses {
             let (mut s, _) = l.accept().unwrap();
             let mut r = BufReader::new(s.try_clone().unwrap());
             let mut first = String::new();
@@ -427,7 +432,7 @@ fn http_server(l: TcpListener, n: usize) -> mpsc::Receiver<(String, Value)> {
             }
             let mut body = vec![0; len];
             r.read_exact(&mut body).unwrap();
-            s.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok")
+            s.write_all(format!("HTTP/1.1 {status} X\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok").as_bytes())
                 .unwrap();
             let path = first.split(' ').nth(1).unwrap().to_owned();
             tx.send((path, serde_json::from_slice(&body).unwrap())).unwrap();
@@ -532,6 +537,46 @@ fn a_listener_that_is_down_leaves_events_in_the_outbox_for_the_next_run() {
         "resolved"
     );
     assert_eq!(queued(), 0);
+}
+
+#[test]
+fn a_payload_the_receiver_rejects_is_set_aside_and_does_not_hold_up_the_next() {
+    let events = firing_event();
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    // 400 for the firing event (once: not retried), 200 for the resolved one.
+    let rx = http_server_answering(l, vec![400, 200]);
+    let dir = tempfile::tempdir().unwrap();
+    let ob = dir.path().join("ob");
+    let url = format!("http://127.0.0.1:{port}/hook");
+    let r = notify(&["--webhook", &url], &ob, &events);
+    r.expect_code(65);
+    assert!(r.stderr.contains("rejected by their receiver"), "{}", r.stderr);
+    let recs = r.records();
+    assert_eq!(recs.len(), 2, "{recs:?}");
+    assert_eq!(recs[0]["delivered"], false);
+    assert_eq!(recs[0]["attempts"], 1);
+    assert!(recs[0]["error"].as_str().unwrap().contains("HTTP 400"));
+    assert_eq!(recs[1]["delivered"], true);
+    assert_eq!(rx.recv_timeout(Duration::from_secs(20)).unwrap().1["status"], "firing");
+    assert_eq!(
+        rx.recv_timeout(Duration::from_secs(20)).unwrap().1["status"],
+        "resolved"
+    );
+    let json_in = |d: &Path| {
+        std::fs::read_dir(d)
+            .unwrap()
+            .filter(|e| e.as_ref().unwrap().path().extension().is_some_and(|x| x == "json"))
+            .count()
+    };
+    assert_eq!(json_in(&ob), 0, "nothing left to hold the channel up");
+    assert_eq!(
+        json_in(&ob.join("rejected")),
+        1,
+        "the rejected event is kept for inspection"
+    );
+    // The next run has nothing to send and succeeds.
+    notify(&["--webhook", &url], &ob, "").expect_code(0);
 }
 
 #[test]

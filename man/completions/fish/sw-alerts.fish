@@ -30,7 +30,7 @@ complete -c sw-alerts -n "__fish_sw_alerts_needs_command" -l pretty -d 'Indent J
 complete -c sw-alerts -n "__fish_sw_alerts_needs_command" -s h -l help -d 'Print help'
 complete -c sw-alerts -n "__fish_sw_alerts_needs_command" -s V -l version -d 'Print version'
 complete -c sw-alerts -n "__fish_sw_alerts_needs_command" -f -a "eval" -d 'Read health.report records on stdin, print alert events (transitions and repeats)'
-complete -c sw-alerts -n "__fish_sw_alerts_needs_command" -f -a "notify" -d 'Read alert events on stdin and deliver them; undelivered ones stay in the outbox (exit 75)'
+complete -c sw-alerts -n "__fish_sw_alerts_needs_command" -f -a "notify" -d 'Read alert events on stdin and deliver them; undelivered ones stay in the outbox (exit 75), ones a receiver rejects (HTTP 400/413/422) go to its rejected/ folder (exit 65)'
 complete -c sw-alerts -n "__fish_sw_alerts_needs_command" -f -a "default-rules" -d 'Print the built-in default rule pack (a starting point for --rules)'
 complete -c sw-alerts -n "__fish_sw_alerts_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand eval" -l rules -d 'Rule file (TOML); the built-in default pack when not given (see `sw-alerts default-rules`)' -r -F
@@ -73,6 +73,6 @@ complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand default-rules" -s q 
 complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand default-rules" -l pretty -d 'Indent JSON output for people (still valid JSON, no longer one record per line)'
 complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand default-rules" -s h -l help -d 'Print help'
 complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand help; and not __fish_seen_subcommand_from eval notify default-rules help" -f -a "eval" -d 'Read health.report records on stdin, print alert events (transitions and repeats)'
-complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand help; and not __fish_seen_subcommand_from eval notify default-rules help" -f -a "notify" -d 'Read alert events on stdin and deliver them; undelivered ones stay in the outbox (exit 75)'
+complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand help; and not __fish_seen_subcommand_from eval notify default-rules help" -f -a "notify" -d 'Read alert events on stdin and deliver them; undelivered ones stay in the outbox (exit 75), ones a receiver rejects (HTTP 400/413/422) go to its rejected/ folder (exit 65)'
 complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand help; and not __fish_seen_subcommand_from eval notify default-rules help" -f -a "default-rules" -d 'Print the built-in default rule pack (a starting point for --rules)'
 complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand help; and not __fish_seen_subcommand_from eval notify default-rules help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

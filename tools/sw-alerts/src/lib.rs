@@ -32,7 +32,7 @@ pub struct Cli {
 pub enum Cmd {
     /// Read health.report records on stdin, print alert events (transitions and repeats).
     Eval(eval::EvalArgs),
-    /// Read alert events on stdin and deliver them; undelivered ones stay in the outbox (exit 75).
+    /// Read alert events on stdin and deliver them; undelivered ones stay in the outbox (exit 75), ones a receiver rejects (HTTP 400/413/422) go to its rejected/ folder (exit 65).
     Notify(Box<notify::NotifyArgs>),
     /// Print the built-in default rule pack (a starting point for --rules).
     DefaultRules,

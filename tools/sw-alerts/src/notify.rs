@@ -1,6 +1,7 @@
 //! `sw-alerts notify`: alert events in, deliveries out. Every (event,
 //! channel) pair is first written durably to the outbox, then delivered with
-//! retries; what cannot be delivered stays there for the next run (exit 75).
+//! retries; what cannot be delivered stays there for the next run (exit 75),
+//! and what a receiver rejects as a payload is moved to `rejected/` (exit 65).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -340,7 +341,23 @@ fn payload(kind: ChannelKind, e: &AlertEvent) -> Value {
     }
 }
 
-fn post(agent: &ureq::Agent, url: &str, body: &Value) -> std::result::Result<(), String> {
+/// A failed delivery. `rejected`: the receiver refused this very payload
+/// (HTTP 400, 413 or 422). Retrying cannot help, and left at the head of
+/// the outbox it would hold every later event for its channel, so it is
+/// set aside instead. (401, 403, 404 and 5xx say the channel is wrong or
+/// down: those events wait for it.)
+struct Failed {
+    msg: String,
+    rejected: bool,
+}
+
+impl From<String> for Failed {
+    fn from(msg: String) -> Failed {
+        Failed { msg, rejected: false }
+    }
+}
+
+fn post(agent: &ureq::Agent, url: &str, body: &Value) -> std::result::Result<(), Failed> {
     let data = body.to_string();
     match agent
         .post(url)
@@ -348,8 +365,14 @@ fn post(agent: &ureq::Agent, url: &str, body: &Value) -> std::result::Result<(),
         .send(data.as_bytes())
     {
         Ok(resp) if resp.status().is_success() => Ok(()),
-        Ok(resp) => Err(format!("HTTP {}", resp.status())),
-        Err(e) => Err(sw_core::secret::redact(&e.to_string()).replace(url, &url_name(url))),
+        Ok(resp) if matches!(resp.status().as_u16(), 400 | 413 | 422) => Err(Failed {
+            msg: format!("HTTP {} (the receiver rejected this payload)", resp.status()),
+            rejected: true,
+        }),
+        Ok(resp) => Err(format!("HTTP {}", resp.status()).into()),
+        Err(e) => Err(sw_core::secret::redact(&e.to_string())
+            .replace(url, &url_name(url))
+            .into()),
     }
 }
 
@@ -382,13 +405,16 @@ fn exec(cmd: &str, e: &AlertEvent, timeout: Duration) -> std::result::Result<(),
     }
 }
 
-fn deliver(c: &Channel, agent: &ureq::Agent, e: &AlertEvent, timeout: Duration) -> std::result::Result<(), String> {
+fn deliver(c: &Channel, agent: &ureq::Agent, e: &AlertEvent, timeout: Duration) -> std::result::Result<(), Failed> {
     match &c.target {
         Target::Url(url) => post(agent, url, &payload(c.kind, e)),
-        Target::Smtp(cfg) => smtp::send(cfg, &headline(e), &text_body(e)),
-        Target::Exec(cmd) => exec(cmd, e, timeout),
+        Target::Smtp(cfg) => smtp::send(cfg, &headline(e), &text_body(e)).map_err(Failed::from),
+        Target::Exec(cmd) => exec(cmd, e, timeout).map_err(Failed::from),
     }
-    .map_err(|e| sw_core::secret::redact(&e))
+    .map_err(|f| Failed {
+        msg: sw_core::secret::redact(&f.msg),
+        rejected: f.rejected,
+    })
 }
 
 /// An outbox entry.
@@ -602,6 +628,7 @@ pub fn run(a: &NotifyArgs, pretty: bool) -> Result<()> {
         .into();
     let mut out = Output::stdout(pretty);
     let mut failed = 0usize;
+    let mut rejected = 0usize;
     let mut foreign = 0usize;
     let mut removed = false;
     // A channel that failed in this run is not retried for its later jobs (keeps order, saves time).
@@ -626,6 +653,7 @@ pub fn run(a: &NotifyArgs, pretty: bool) -> Result<()> {
             continue;
         };
         let mut attempts = 0;
+        let mut rejected_now = false;
         let mut err = down.get(&c.id).cloned();
         if err.is_none() {
             for i in 0..a.attempts {
@@ -640,13 +668,18 @@ pub fn run(a: &NotifyArgs, pretty: bool) -> Result<()> {
                         err = None;
                         break;
                     }
-                    Err(e) => {
+                    Err(f) => {
+                        let e = f.msg;
                         log::info!("{} attempt {attempts}: {e}", c.name);
                         err = Some(match err {
                             Some(prev) if !prev.split(" / ").any(|p| p == e) => format!("{prev} / {e}"),
                             Some(prev) => prev,
                             None => e,
                         });
+                        if f.rejected {
+                            rejected_now = true;
+                            break;
+                        }
                     }
                 }
             }
@@ -655,6 +688,18 @@ pub fn run(a: &NotifyArgs, pretty: bool) -> Result<()> {
         if delivered {
             std::fs::remove_file(&f).io_context(|| format!("removing {}", q(&f)))?;
             removed = true;
+        } else if rejected_now {
+            // Kept for inspection, out of the way of the channel's later events.
+            let dir = outbox.join("rejected");
+            std::fs::create_dir_all(&dir).io_context(|| format!("creating {}", q(&dir)))?;
+            let to = dir.join(f.file_name().unwrap_or_default());
+            std::fs::rename(&f, &to).io_context(|| format!("moving {} to {}", q(&f), q(&to)))?;
+            sw_core::fsutil::fsync_dir(&dir)?;
+            removed = true;
+            rejected += 1;
+            if let Some(e) = &mut err {
+                e.push_str("; moved to rejected/");
+            }
         } else {
             failed += 1;
             if let Some(e) = &err {
@@ -687,9 +732,20 @@ pub fn run(a: &NotifyArgs, pretty: bool) -> Result<()> {
             .filter_map(|(id, e)| chans.iter().find(|c| &c.id == id).map(|c| format!("{}: {e}", c.name)))
             .collect();
         return Err(Error::temp(format!(
-            "{failed} notifications not delivered, kept in {} for the next run ({})",
+            "{failed} notifications not delivered, kept in {} for the next run ({}){}",
             q(&outbox),
-            why.join("; ")
+            why.join("; "),
+            if rejected > 0 {
+                format!("; {rejected} rejected by their receiver, moved to rejected/")
+            } else {
+                String::new()
+            }
+        )));
+    }
+    if rejected > 0 {
+        return Err(Error::data(format!(
+            "{rejected} notifications were rejected by their receiver (HTTP 400, 413 or 422) and moved to {} for inspection; the others were delivered",
+            q(&outbox.join("rejected"))
         )));
     }
     Ok(())
