@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sw_core::cli::PgOpts;
 use sw_core::config::Env;
+use sw_core::duration::millis_f64;
 use sw_core::fsutil::q;
 use sw_core::lock::Lock;
 use sw_core::output::{Output, now_rfc3339};
@@ -539,7 +540,7 @@ async fn collect(
         Err(e) if matches!(e.exit(), Exit::Usage | Exit::Software | Exit::Config) => return Err(e),
         Err(e) => return down_report(r, report, started, sw_core::secret::redact(&e.to_string())),
     };
-    let connect_ms = conn.connect_time.as_secs_f64() * 1000.0;
+    let connect_ms = millis_f64(conn.connect_time);
     let mut s = Sess {
         client: conn.client,
         dead: false,
@@ -656,7 +657,7 @@ async fn collect(
                     let t0 = Instant::now();
                     let wait = until.saturating_duration_since(t0) + Duration::from_secs(1);
                     match tokio::time::timeout(wait, s.client.simple_query("SELECT 1")).await {
-                        Ok(Ok(_)) => samples.push(t0.elapsed().as_secs_f64() * 1000.0),
+                        Ok(Ok(_)) => samples.push(millis_f64(t0.elapsed())),
                         Ok(Err(_)) => break,
                         Err(_) => {
                             s.dead = true;
@@ -901,7 +902,7 @@ async fn collect(
     skipped.sort_by_key(|n| order(n));
     skipped.dedup();
     report.skipped = skipped;
-    report.duration_ms = round3(started.elapsed().as_secs_f64() * 1000.0);
+    report.duration_ms = round3(millis_f64(started.elapsed()));
     Ok(report)
 }
 
@@ -918,7 +919,7 @@ fn down_report(mut r: Runner<'_>, mut report: Report, started: Instant, message:
     );
     report.checks = r.results;
     report.status = Status::Critical;
-    report.duration_ms = round3(started.elapsed().as_secs_f64() * 1000.0);
+    report.duration_ms = round3(millis_f64(started.elapsed()));
     Ok(report)
 }
 
