@@ -35,22 +35,15 @@ pub fn connection_vars(host: &str, port: u16, db: &str, user: &str, pw: &str, ca
     } else {
         host.to_owned()
     };
-    let ca_s = ca.to_owned();
-    let query = format!("sslmode=verify-full&sslrootcert={}", pe(&ca_s));
+    let query = format!("sslmode=verify-full&sslrootcert={}", pe(ca));
     let auth = format!("{}:{}@{hostpart}:{port}/{}", pe(user), pe(pw), pe(db));
     let django = serde_json::json!({
         "ENGINE": "django.db.backends.postgresql",
         "NAME": db, "USER": user, "PASSWORD": pw, "HOST": host, "PORT": port.to_string(),
-        "OPTIONS": {"sslmode": "verify-full", "sslrootcert": ca_s},
+        "OPTIONS": {"sslmode": "verify-full", "sslrootcert": ca},
     });
     // libpq keyword/value: quote only when needed, so the common case reads plainly.
-    let kv = |v: &str| {
-        if !v.is_empty() && !v.contains(|c: char| c.is_whitespace() || c == '\'' || c == '\\') {
-            v.to_owned()
-        } else {
-            format!("'{}'", v.replace('\\', "\\\\").replace('\'', "\\'"))
-        }
-    };
+    let kv = sw_core::conninfo::quote_kv;
     vec![
         ("DATABASE_URL".into(), format!("postgresql://{auth}?{query}")),
         (
@@ -80,7 +73,7 @@ pub fn connection_vars(host: &str, port: u16, db: &str, user: &str, pw: &str, ca
                 kv(db),
                 kv(user),
                 kv(pw),
-                kv(&ca_s)
+                kv(ca)
             ),
         ),
     ]
