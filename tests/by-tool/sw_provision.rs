@@ -104,6 +104,16 @@ fn psql(conn: &str, sql: &str) -> Result<String, String> {
     }
 }
 
+/// The `action` of each entry of a record's `changes`, in order.
+fn actions(rec: &Value) -> Vec<&str> {
+    rec["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["action"].as_str().unwrap())
+        .collect()
+}
+
 fn mode(p: &Path) -> u32 {
     std::fs::metadata(p).unwrap().permissions().mode() & 0o777
 }
@@ -117,12 +127,7 @@ fn local_provisions_a_tls_only_tuned_cluster_and_converges() {
     let rec = r.one("provision.local");
     assert_eq!(rec["changed"], true);
     assert_eq!(rec["env_file"], s.env_file().to_str().unwrap());
-    let actions: Vec<&str> = rec["changes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["action"].as_str().unwrap())
-        .collect();
+    let acts = actions(&rec);
     for a in [
         "initdb",
         "create_ca",
@@ -131,7 +136,7 @@ fn local_provisions_a_tls_only_tuned_cluster_and_converges() {
         "create_database",
         "write_env_file",
     ] {
-        assert!(actions.contains(&a), "{a} missing from {actions:?}");
+        assert!(acts.contains(&a), "{a} missing from {acts:?}");
     }
 
     // The env file: 0600, every form, and the password never on stdout.
@@ -203,12 +208,7 @@ fn local_provisions_a_tls_only_tuned_cluster_and_converges() {
     // A changed parameter is the only change (and a reload suffices).
     let changed = s.local(&["--param", "work_mem=16MB"]);
     let rec = changed.one("provision.local");
-    let acts: Vec<&str> = rec["changes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["action"].as_str().unwrap())
-        .collect();
+    let acts = actions(&rec);
     assert_eq!(acts, ["set_parameters", "reload"], "{rec}");
     assert_eq!(rec["changes"][0]["detail"], "work_mem");
     assert_eq!(psql(&url, "SHOW work_mem").unwrap(), "16MB");
@@ -223,12 +223,7 @@ fn local_provisions_a_tls_only_tuned_cluster_and_converges() {
         "max_files_per_process=900",
     ]);
     let rec = changed.one("provision.local");
-    let acts: Vec<&str> = rec["changes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["action"].as_str().unwrap())
-        .collect();
+    let acts = actions(&rec);
     assert_eq!(acts, ["set_parameters", "restart"], "{rec}");
     assert_eq!(psql(&url, "SHOW shared_buffers").unwrap(), "128MB");
     assert_eq!(psql(&url, "SHOW max_files_per_process").unwrap(), "900");
@@ -259,12 +254,7 @@ fn local_provisions_a_tls_only_tuned_cluster_and_converges() {
         "--dry-run",
     ]);
     let rec = dry.expect_code(0).one("provision.local");
-    let acts: Vec<&str> = rec["changes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["action"].as_str().unwrap())
-        .collect();
+    let acts = actions(&rec);
     assert_eq!(acts, ["start", "check_role_and_database"], "{rec}");
     s.local(&[
         "--param",
@@ -302,12 +292,7 @@ fn unlisted_networks_are_refused_and_passwords_rotate_on_request() {
     // Opening loopback is a pg_hba change only; the password is kept.
     let r = s.local(&["--allow", "127.0.0.1"]);
     let rec = r.one("provision.local");
-    let acts: Vec<&str> = rec["changes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["action"].as_str().unwrap())
-        .collect();
+    let acts = actions(&rec);
     assert_eq!(acts, ["write_pg_hba", "reload"], "{rec}");
     assert_eq!(psql(&url, "SELECT 1").unwrap(), "1");
 
@@ -426,14 +411,6 @@ fn dry_run_on_a_fresh_directory_plans_and_touches_nothing() {
     assert_eq!(rec["changes"][0]["action"], "initdb");
     // `local` is the default subcommand.
     let bare = provision(&["--dir", s.dir.to_str().unwrap(), "--memory", "1GB", "--dry-run"]);
-    let actions = |r: &Value| {
-        r["changes"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|c| c["action"].clone())
-            .collect::<Vec<_>>()
-    };
     assert_eq!(actions(&bare.expect_code(0).one("provision.local")), actions(&rec));
     assert!(!s.dir.exists());
 }
