@@ -52,8 +52,8 @@ struct Job {
     rowid: Option<&'static str>,
     /// Index of the table in the plan.
     table: usize,
-    /// A rowid range of a big table loaded in parts: (first, last, PostgreSQL column holding the rowid).
-    part: Option<(i64, i64, String)>,
+    /// A rowid range of a big table loaded in parts: (first, last).
+    part: Option<(i64, i64)>,
     /// Source columns the (edited) plan's table has no column for.
     dropped: Vec<String>,
     /// Generated columns: not copied (PostgreSQL computes them), but
@@ -65,11 +65,11 @@ struct Job {
 /// Rows above which a table with a rowid alias is loaded in `--jobs` parts.
 const SPLIT_ROWS: i64 = 400_000;
 
-/// Split a big table's job into rowid ranges (one per job slot).
-fn split(reader: &Connection, job: Job, id_col: Option<&str>, parts: usize) -> Vec<Job> {
-    let Some(col) = id_col else { return vec![job] };
+/// Split a big table's job into rowid ranges (one per job slot), when its
+/// rowid is a column of its own (`rowid_alias`).
+fn split(reader: &Connection, job: Job, rowid_alias: bool, parts: usize) -> Vec<Job> {
     let Some(rowid) = job.rowid else { return vec![job] };
-    if parts < 2 {
+    if !rowid_alias || parts < 2 {
         return vec![job];
     }
     let range: Option<(i64, i64)> = reader
@@ -99,7 +99,7 @@ fn split(reader: &Connection, job: Job, id_col: Option<&str>, parts: usize) -> V
             return vec![job];
         };
         let mut j = job.clone();
-        j.part = Some((a, b, col.to_owned()));
+        j.part = Some((a, b));
         out.push(j);
     }
     out
@@ -125,6 +125,22 @@ struct TableRecord {
     checksum: String,
     seconds: f64,
     untranslated: Vec<String>,
+}
+
+impl TableRecord {
+    fn new(t: &TablePlan, schema: &str, (stats, seconds, verified): Loaded, untranslated: Vec<String>) -> TableRecord {
+        TableRecord {
+            table: t.source.clone(),
+            target: format!("{schema}.{}", t.name),
+            rows_read: stats.read,
+            rows_loaded: stats.loaded,
+            rows_rejected: stats.rejected,
+            verified,
+            checksum: stats.checksum.to_string(),
+            seconds,
+            untranslated,
+        }
+    }
 }
 
 /// The `summary` record.
@@ -322,7 +338,7 @@ fn estimate(reader: &Connection, jobs: &[Job]) -> u64 {
     jobs.iter()
         .map(|j| {
             let sql = match (&j.part, j.rowid) {
-                (Some((a, b, _)), _) => format!("SELECT {b} - {a} + 1"),
+                (Some((a, b)), _) => format!("SELECT {b} - {a} + 1"),
                 (None, Some(r)) => format!(
                     "SELECT coalesce((SELECT max({r}) FROM {t}) - (SELECT min({r}) FROM {t}) + 1, 0)",
                     t = q(&j.source)
@@ -637,32 +653,10 @@ impl Ctx<'_> {
         }))
         .await?;
         let mut plan_jobs = Vec::new();
-        // Autovacuum is kept off the staging tables: it would pick a table
-        // up after its first committed copy, burn CPU on statistics we build
-        // anyway, and hold a lock our index builds wait a second for. It is
-        // reset at the switch (unless the plan's DDL set it).
-        let mut autovacuum_off = Vec::new();
         for t in &self.plan.tables {
             main.batch_execute(&t.create)
                 .await
                 .pg_context(|| format!("creating table {} ({})", t.name, one_line(&t.create)))?;
-            let own: bool = main
-                .query_one(
-                    "SELECT coalesce(array_to_string(reloptions, ',') LIKE '%autovacuum_enabled=%', false) FROM pg_class WHERE oid = $1::text::regclass",
-                    &[&format!("{}.{}", q(stage), q(&t.name))],
-                )
-                .await
-                .pg_context(|| format!("reading the options of table {}", t.name))?
-                .get(0);
-            if !own {
-                main.batch_execute(&format!(
-                    "ALTER TABLE {} SET (autovacuum_enabled = false, toast.autovacuum_enabled = false)",
-                    q(&t.name)
-                ))
-                .await
-                .pg_context(|| format!("setting up table {}", t.name))?;
-                autovacuum_off.push(t.name.clone());
-            }
             let cols = pg_columns(main, stage, &t.name).await?;
             let mut job = job_for(t, stage, &cols, false)?;
             let gen_cols = pg_generated(main, stage, &t.name).await?;
@@ -681,12 +675,41 @@ impl Ctx<'_> {
             job.table = plan_jobs.len();
             plan_jobs.push(job);
         }
+        // Autovacuum is kept off the staging tables: it would pick a table
+        // up after its first committed copy, burn CPU on statistics we build
+        // anyway, and hold a lock our index builds wait a second for. It is
+        // reset at the switch (unless the plan's DDL set it).
+        let autovacuum_off: Vec<String> = main
+            .query(
+                "SELECT relname::text FROM pg_class WHERE relnamespace = $1::text::regnamespace AND relkind = 'r' \
+                 AND NOT coalesce(array_to_string(reloptions, ',') LIKE '%autovacuum_enabled=%', false)",
+                &[&stage],
+            )
+            .await
+            .pg_context(|| "reading the options of the staging tables".to_owned())?
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        if !autovacuum_off.is_empty() {
+            let sql: String = autovacuum_off
+                .iter()
+                .map(|t| {
+                    format!(
+                        "ALTER TABLE {} SET (autovacuum_enabled = false, toast.autovacuum_enabled = false);",
+                        q(t)
+                    )
+                })
+                .collect();
+            main.batch_execute(&sql)
+                .await
+                .pg_context(|| "setting up the staging tables".to_owned())?;
+        }
         // Big tables go first, in parts loaded side by side.
         let mut jobs = Vec::new();
         let mut rest = Vec::new();
         for j in plan_jobs {
-            let id = self.plan.tables[j.table].identity.as_ref().map(|i| i.column.clone());
-            let parts = split(&readers[0], j, id.as_deref(), readers.len());
+            let alias = self.plan.tables[j.table].identity.is_some();
+            let parts = split(&readers[0], j, alias, readers.len());
             if parts.len() > 1 {
                 jobs.extend(parts);
             } else {
@@ -933,7 +956,7 @@ impl Ctx<'_> {
             secs(t_switch)
         );
         let mut records = Vec::new();
-        for (t, (stats, secs_taken, verified)) in self.plan.tables.iter().zip(results) {
+        for (t, loaded) in self.plan.tables.iter().zip(results) {
             let mut untranslated: Vec<String> = t
                 .untranslatable
                 .iter()
@@ -943,17 +966,7 @@ impl Ctx<'_> {
             if let Some(j) = jobs.iter().find(|j| std::ptr::eq(&self.plan.tables[j.table], t)) {
                 untranslated.extend(j.dropped.iter().cloned());
             }
-            records.push(TableRecord {
-                table: t.source.clone(),
-                target: format!("{schema}.{}", t.name),
-                rows_read: stats.read,
-                rows_loaded: stats.loaded,
-                rows_rejected: stats.rejected,
-                verified,
-                checksum: stats.checksum.to_string(),
-                seconds: secs_taken,
-                untranslated,
-            });
+            records.push(TableRecord::new(t, schema, loaded, untranslated));
         }
         if let Some(first) = records.first_mut() {
             first.untranslated.extend(view_skips);
@@ -1074,20 +1087,13 @@ impl Ctx<'_> {
         main.batch_execute("COMMIT")
             .await
             .pg_context(|| "committing the load".to_owned())?;
-        let mut records = Vec::new();
-        for (t, (stats, secs_taken, verified)) in self.plan.tables.iter().zip(results) {
-            records.push(TableRecord {
-                table: t.source.clone(),
-                target: format!("{schema}.{}", t.name),
-                rows_read: stats.read,
-                rows_loaded: stats.loaded,
-                rows_rejected: stats.rejected,
-                verified,
-                checksum: stats.checksum.to_string(),
-                seconds: secs_taken,
-                untranslated: Vec::new(),
-            });
-        }
+        let records = self
+            .plan
+            .tables
+            .iter()
+            .zip(results)
+            .map(|(t, loaded)| TableRecord::new(t, schema, loaded, Vec::new()))
+            .collect();
         Ok((records, target, 0))
     }
 
@@ -1115,19 +1121,12 @@ impl Ctx<'_> {
         if self.args.no_verify {
             return Ok(None);
         }
-        let (count, checksum) = self.table_sums(c, job, None).await?;
-        let ok = count == stats.loaded && checksum == stats.checksum;
-        if !ok {
-            return Err(Error::data(format!(
-                "verification failed for {}: {count} rows with checksum {checksum} in PostgreSQL, {} rows with checksum {} read from SQLite",
-                job.source, stats.loaded, stats.checksum
-            )));
-        }
+        check_sums(&job.source, self.table_sums(c, job, None).await?, stats)?;
         Ok(Some(true))
     }
 
-    /// Row count and checksum of a table as PostgreSQL sends it back (of
-    /// the job's part, or of a block range: `from..to`, open-ended).
+    /// Row count and checksum of a table as PostgreSQL sends it back (all
+    /// of it, or a block range: `from..to`, open-ended).
     async fn table_sums(&self, c: &Client, job: &Job, blocks: Option<Blocks>) -> Result<(u64, i128)> {
         // PostgreSQL sends every stored value back in its binary form (the
         // send functions, i.e. what we wrote); numeric and jsonb as their
@@ -1148,11 +1147,10 @@ impl Ctx<'_> {
                 select.join(", ")
             },
             job.qualified,
-            match (&job.part, blocks) {
-                (_, Some((from, Some(to)))) => format!(" WHERE ctid >= '({from},0)'::tid AND ctid < '({to},0)'::tid"),
-                (_, Some((from, None))) => format!(" WHERE ctid >= '({from},0)'::tid"),
-                (Some((a, b, col)), None) => format!(" WHERE {} BETWEEN {a} AND {b}", q(col)),
-                (None, None) => String::new(),
+            match blocks {
+                Some((from, Some(to))) => format!(" WHERE ctid >= '({from},0)'::tid AND ctid < '({to},0)'::tid"),
+                Some((from, None)) => format!(" WHERE ctid >= '({from},0)'::tid"),
+                None => String::new(),
             }
         );
         let stream = c
@@ -1318,14 +1316,29 @@ fn source_counts(reader: &Connection, plan: &Plan) -> Result<Vec<u64>> {
 /// Each table's rows read (in all its parts) must be all of its rows.
 fn check_counts(plan: &Plan, counts: &[u64], results: &[Loaded]) -> Result<()> {
     for ((t, n), r) in plan.tables.iter().zip(counts).zip(results) {
-        if r.0.read != *n {
-            return Err(Error::software(format!(
-                "table {}: {} rows read, but SQLite counts {n}; nothing was changed",
-                t.source, r.0.read
-            )));
-        }
+        check_count(&t.source, r.0.read, *n)?;
     }
     Ok(())
+}
+
+fn check_count(source: &str, read: u64, counted: u64) -> Result<()> {
+    if read == counted {
+        return Ok(());
+    }
+    Err(Error::software(format!(
+        "table {source}: {read} rows read, but SQLite counts {counted}; nothing was changed"
+    )))
+}
+
+/// What PostgreSQL returned (rows, checksum) must be what was read from SQLite.
+fn check_sums(source: &str, (count, checksum): (u64, i128), stats: &Stats) -> Result<()> {
+    if count == stats.loaded && checksum == stats.checksum {
+        return Ok(());
+    }
+    Err(Error::data(format!(
+        "verification failed for {source}: {count} rows with checksum {checksum} in PostgreSQL, {} rows with checksum {} read from SQLite",
+        stats.loaded, stats.checksum
+    )))
 }
 
 /// The referenced table of a plan's `... REFERENCES "parent" (..)`.
@@ -1541,7 +1554,7 @@ fn read_table(
 ) -> Result<Stats> {
     let all: Vec<&Col> = job.cols.iter().chain(&job.generated).collect();
     let cols: Vec<String> = all.iter().map(|c| q(&c.source)).collect();
-    let range = job.part.as_ref().map_or_else(String::new, |(a, b, _)| {
+    let range = job.part.as_ref().map_or_else(String::new, |(a, b)| {
         format!(" WHERE {} BETWEEN {a} AND {b}", job.rowid.unwrap_or("_rowid_"))
     });
     let select = format!(

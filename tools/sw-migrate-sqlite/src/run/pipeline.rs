@@ -13,7 +13,7 @@ use sw_core::{Error, PgContext, Result};
 use tokio::sync::Notify;
 use tokio_postgres::Client;
 
-use super::{Blocks, Ctx, Ddl, Job, Loaded, SPLIT_ROWS, Stats, exec_ddl, one_line, secs};
+use super::{Blocks, Ctx, Ddl, Job, Loaded, SPLIT_ROWS, Stats, check_count, check_sums, exec_ddl, one_line, secs};
 
 enum Task {
     /// A job (a table, or a rowid range of one) to copy.
@@ -140,13 +140,8 @@ impl Ctx<'_> {
             .map_err(|_| Error::software("pipeline state poisoned"))?;
         let mut loaded = s.loaded;
         if !self.args.no_verify {
-            for ((t, r), (count, checksum)) in self.plan.tables.iter().zip(loaded.iter_mut()).zip(s.sums) {
-                if count != r.0.loaded || checksum != r.0.checksum {
-                    return Err(Error::data(format!(
-                        "verification failed for {}: {count} rows with checksum {checksum} in PostgreSQL, {} rows with checksum {} read from SQLite",
-                        t.source, r.0.loaded, r.0.checksum
-                    )));
-                }
+            for ((t, r), sums) in self.plan.tables.iter().zip(loaded.iter_mut()).zip(s.sums) {
+                check_sums(&t.source, sums, &r.0)?;
                 r.2 = Some(true);
             }
         }
@@ -183,13 +178,7 @@ impl Ctx<'_> {
         if !complete {
             return Ok(reader);
         }
-        let source = &self.plan.tables[t].source;
-        if read != counts[t] {
-            return Err(Error::software(format!(
-                "table {source}: {read} rows read, but SQLite counts {}; nothing was changed",
-                counts[t]
-            )));
-        }
+        check_count(&self.plan.tables[t].source, read, counts[t])?;
         // A big table is verified in block ranges read side by side.
         let ranges: Vec<Option<Blocks>> = if self.args.no_verify {
             Vec::new()
@@ -231,14 +220,12 @@ impl Ctx<'_> {
         blocks: Option<Blocks>,
         state: &Mutex<State>,
     ) -> Result<()> {
-        let mut job = jobs
+        let job = jobs
             .iter()
             .find(|j| j.table == t)
-            .ok_or_else(|| Error::software("a table without a job"))?
-            .clone();
-        job.part = None;
+            .ok_or_else(|| Error::software("a table without a job"))?;
         lock(state)?.verify_started[t].get_or_insert_with(Instant::now);
-        let (count, checksum) = self.table_sums(client, &job, blocks).await?;
+        let (count, checksum) = self.table_sums(client, job, blocks).await?;
         let mut s = lock(state)?;
         s.sums[t].0 += count;
         s.sums[t].1 += checksum;
