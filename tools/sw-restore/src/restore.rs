@@ -488,21 +488,21 @@ fn extract(area: &Area, b: &BackupManifest, dest: &Path) -> Result<u64> {
     std::fs::create_dir_all(dest.join("pg_wal/archive_status"))
         .io_context(|| format!("creating pg_wal in {}", q(dest)))?;
     log::debug!("unpacked in {:.2}s", t0.elapsed().as_secs_f64());
-    sync_tree(dest)?;
+    sync_dirs(dest)?;
     fsutil::write_new(&dest.join("global/pg_control"), &control, 0o600)?;
     Ok(bytes)
 }
 
-/// fsync every file and directory of a tree.
-fn sync_tree(dir: &Path) -> Result<()> {
+/// fsync every directory of a tree, so the entries of the files in it are
+/// durable. The files themselves need no second fsync: every one of them
+/// was written into the empty destination by the unpack writers, which
+/// fsync each file before `unpack` returns.
+fn sync_dirs(dir: &Path) -> Result<()> {
     for e in std::fs::read_dir(dir).io_context(|| format!("listing {}", q(dir)))? {
         let e = e.io_context(|| format!("listing {}", q(dir)))?;
         let ft = e.file_type().io_context(|| format!("reading {}", q(&e.path())))?;
         if ft.is_dir() {
-            sync_tree(&e.path())?;
-        } else if ft.is_file() {
-            let f = std::fs::File::open(e.path()).io_context(|| format!("opening {}", q(&e.path())))?;
-            f.sync_all().io_context(|| format!("syncing {}", q(&e.path())))?;
+            sync_dirs(&e.path())?;
         }
     }
     fsutil::fsync_dir(dir)
