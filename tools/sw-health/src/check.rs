@@ -337,6 +337,21 @@ impl Runner<'_> {
         }
     }
 
+    /// How long a step outside the checks may wait: as [`Runner::timeout`],
+    /// but a token 5 ms once the deadline has passed.
+    fn wait(&self) -> Duration {
+        self.timeout().unwrap_or(Duration::from_millis(5))
+    }
+
+    /// Session settings for one more connection: the connect timeout capped
+    /// by what is left of the deadline (at least 100 ms).
+    fn session(&self, pg: &PgOpts) -> sw_core::pg::Session {
+        let left = self.deadline.saturating_duration_since(Instant::now());
+        let mut s = pg.session("sw-health");
+        s.connect_timeout = s.connect_timeout.min(left.max(Duration::from_millis(100)));
+        s
+    }
+
     fn push(&mut self, d: &'static Def, db: Option<&str>, m: Measured) {
         let (warn, crit) = self.th.get(d);
         let status = catalogue::judge(d, warn, crit, m.value).worst(m.at_least);
@@ -532,10 +547,7 @@ async fn collect(
         checks: Vec::new(),
         skipped: Vec::new(),
     };
-    let mut session = args.pg.session("sw-health");
-    let left = args.deadline.saturating_sub(started.elapsed());
-    session.connect_timeout = session.connect_timeout.min(left.max(Duration::from_millis(100)));
-    let conn = match sw_core::pg::connect(target, &session).await {
+    let conn = match sw_core::pg::connect(target, &r.session(&args.pg)).await {
         Ok(c) => c,
         Err(e) if matches!(e.exit(), Exit::Usage | Exit::Software | Exit::Config) => return Err(e),
         Err(e) => return down_report(r, report, started, sw_core::secret::redact(&e.to_string())),
@@ -547,7 +559,7 @@ async fn collect(
     };
     // Server facts every check may need. A server that accepts the
     // connection but does not answer this is as down as one that refuses it.
-    let begun = s.begin(r.timeout().unwrap_or(Duration::from_millis(5))).await;
+    let begun = s.begin(r.wait()).await;
     let info = match begun {
         Ok(()) => s
             .q(
@@ -556,7 +568,7 @@ async fn collect(
                  current_database(), coalesce(x.ssl, false), coalesce(x.version, ''), \
                  pg_postmaster_start_time(), current_setting('archive_mode') \
                  FROM (SELECT 1) one LEFT JOIN pg_stat_ssl x ON x.pid = pg_backend_pid()",
-                r.timeout().unwrap_or(Duration::from_millis(5)),
+                r.wait(),
             )
             .await
             .map_err(|f| match f {
@@ -709,7 +721,7 @@ async fn collect(
             .q(
                 "SELECT datname FROM pg_database WHERE datallowconn AND NOT datistemplate \
                  AND has_database_privilege(datname, 'CONNECT') ORDER BY datname",
-                r.timeout().unwrap_or(Duration::from_millis(5)),
+                r.wait(),
             )
             .await
     {
@@ -722,13 +734,10 @@ async fn collect(
     }
     let any_db_check = CATALOGUE.iter().any(|d| d.scope == Scope::Database && selected(d.name));
     let data_dir = if local && (selected("disk")) {
-        s.q(
-            "SELECT current_setting('data_directory')",
-            r.timeout().unwrap_or(Duration::from_millis(5)),
-        )
-        .await
-        .ok()
-        .and_then(|rows| rows.first().map(|r| text(r, 0)))
+        s.q("SELECT current_setting('data_directory')", r.wait())
+            .await
+            .ok()
+            .and_then(|rows| rows.first().map(|r| text(r, 0)))
     } else {
         None
     };
@@ -738,16 +747,13 @@ async fn collect(
     s.finish().await;
     if any_db_check {
         for db in dbs.iter().skip(1) {
-            let left = r.deadline.saturating_duration_since(Instant::now());
-            let mut sess = args.pg.session("sw-health");
-            sess.connect_timeout = sess.connect_timeout.min(left.max(Duration::from_millis(100)));
-            match sw_core::pg::connect(&target.with_dbname(db), &sess).await {
+            match sw_core::pg::connect(&target.with_dbname(db), &r.session(&args.pg)).await {
                 Ok(c) => {
                     let mut s2 = Sess {
                         client: c.client,
                         dead: false,
                     };
-                    let wait = r.timeout().unwrap_or(Duration::from_millis(5));
+                    let wait = r.wait();
                     if let Err(e) = s2.begin(wait).await {
                         log::debug!("{db}: starting the read-only transaction: {e}");
                     }
