@@ -37,6 +37,21 @@ fn sqlite_count(src: &Path, table: &str) -> u64 {
         .unwrap()
 }
 
+/// A SQLite database `name` in `dir`, made by `sql`.
+fn sqlite_db(dir: &Path, name: &str, sql: &str) -> std::path::PathBuf {
+    let path = dir.join(name);
+    rusqlite::Connection::open(&path).unwrap().execute_batch(sql).unwrap();
+    path
+}
+
+/// No staging schema is left in `db`.
+fn no_staging_left(c: &TestCluster, db: &str) {
+    assert_eq!(
+        c.psql(db, "SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'sw_migrate%'"),
+        "0"
+    );
+}
+
 #[test]
 fn chinook_migrates_table_by_table() {
     let c = shared();
@@ -126,13 +141,7 @@ fn chinook_migrates_table_by_table() {
         "26"
     );
     // No staging schema left behind.
-    assert_eq!(
-        c.psql(
-            &db,
-            "SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'sw_migrate%'"
-        ),
-        "0"
-    );
+    no_staging_left(c, &db);
 }
 
 #[test]
@@ -357,13 +366,7 @@ fn hazards_arrive_exactly_or_are_named_in_rejections() {
         c.psql(&db, "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"),
         "0"
     );
-    assert_eq!(
-        c.psql(
-            &db,
-            "SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'sw_migrate%'"
-        ),
-        "0"
-    );
+    no_staging_left(c, &db);
 
     // With --on-error=reject every bad row is in the reject file, losslessly.
     let rej = dir.path().join("rejects.jsonl");
@@ -539,14 +542,12 @@ fn data_only_loads_existing_tables_by_column_name() {
     let c = shared();
     let db = c.fresh_db("dataonly");
     let dir = tempfile::tempdir().unwrap();
-    let src = dir.path().join("app.db");
-    let s = rusqlite::Connection::open(&src).unwrap();
-    s.execute_batch(
+    let src = sqlite_db(
+        dir.path(),
+        "app.db",
         "CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT NOT NULL, score REAL);
          INSERT INTO users (name, score) VALUES ('a', 1.5), ('b', NULL), ('c', 3);",
-    )
-    .unwrap();
-    drop(s);
+    );
     c.psql(&db, "CREATE EXTENSION IF NOT EXISTS citext");
     c.psql(&db, "CREATE TABLE users (score double precision, name citext NOT NULL, id integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY, note text DEFAULT 'n')");
     let url = c.url(&db);
@@ -574,14 +575,12 @@ fn data_only_loads_existing_tables_by_column_name() {
 
     // A timestamp(0) target would round fractional seconds: named, not rounded.
     let db2 = c.fresh_db("dataonly_ts");
-    let src2 = dir.path().join("ts.db");
-    let s = rusqlite::Connection::open(&src2).unwrap();
-    s.execute_batch(
+    let src2 = sqlite_db(
+        dir.path(),
+        "ts.db",
         "CREATE TABLE ev (id INTEGER PRIMARY KEY, at DATETIME);
          INSERT INTO ev VALUES (1, '2024-01-01 10:00:00'), (2, '2024-01-01 10:00:00.5');",
-    )
-    .unwrap();
-    drop(s);
+    );
     c.psql(&db2, "CREATE TABLE ev (id bigint PRIMARY KEY, at timestamp(0))");
     let r = mig(&["run", src2.to_str().unwrap(), "--data-only", "--db", &c.url(&db2)]);
     r.expect_code(65);
@@ -598,17 +597,15 @@ fn killed_during_copy_leaves_the_target_unchanged() {
         "CREATE TABLE keep (id int PRIMARY KEY); INSERT INTO keep VALUES (1)",
     );
     let dir = tempfile::tempdir().unwrap();
-    let src = dir.path().join("big.db");
-    let s = rusqlite::Connection::open(&src).unwrap();
-    s.execute_batch(
+    let src = sqlite_db(
+        dir.path(),
+        "big.db",
         "CREATE TABLE small (id INTEGER PRIMARY KEY, v TEXT);
          INSERT INTO small VALUES (1, 'x');
          CREATE TABLE big (id INTEGER PRIMARY KEY, v TEXT, r REAL);
          WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < 600000)
          INSERT INTO big SELECT x, hex(randomblob(24)), x * 0.5 FROM n;",
-    )
-    .unwrap();
-    drop(s);
+    );
     let url = c.url(&db);
     let mut child = cmd::command(BIN.as_ref())
         .args(["run", src.to_str().unwrap(), "--db", &url, "--jobs", "2"])
@@ -663,13 +660,7 @@ fn killed_during_copy_leaves_the_target_unchanged() {
         ),
         "0"
     );
-    assert_eq!(
-        c.psql(
-            &db,
-            "SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'sw_migrate%'"
-        ),
-        "0"
-    );
+    no_staging_left(c, &db);
 }
 
 #[test]
@@ -679,21 +670,21 @@ fn consistent_snapshot_while_the_application_writes() {
     let c = shared();
     let db = c.fresh_db("snapshot");
     let dir = tempfile::tempdir().unwrap();
-    let src = dir.path().join("live.db");
-    let s = rusqlite::Connection::open(&src).unwrap();
-    s.execute_batch(
+    let src = sqlite_db(
+        dir.path(),
+        "live.db",
         "PRAGMA journal_mode = WAL;
          CREATE TABLE a (id INTEGER PRIMARY KEY, v TEXT);
          CREATE TABLE b (id INTEGER PRIMARY KEY, v TEXT);
          WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < 150000)
          INSERT INTO a SELECT x, hex(randomblob(16)) FROM n;
          INSERT INTO b SELECT * FROM a;",
-    )
-    .unwrap();
+    );
     // The application keeps writing one row to each table per transaction.
     let stop = Arc::new(AtomicBool::new(false));
     let writer = {
         let stop = stop.clone();
+        let s = rusqlite::Connection::open(&src).unwrap();
         std::thread::spawn(move || {
             let mut n = 0;
             while !stop.load(Ordering::Relaxed) {
@@ -789,17 +780,15 @@ fn broken_foreign_keys_stop_the_run_and_change_nothing() {
     let c = shared();
     let db = c.fresh_db("brokenfk");
     let dir = tempfile::tempdir().unwrap();
-    let src = dir.path().join("fk.db");
-    let s = rusqlite::Connection::open(&src).unwrap();
     // SQLite does not enforce foreign keys unless asked to.
-    s.execute_batch(
+    let src = sqlite_db(
+        dir.path(),
+        "fk.db",
         "PRAGMA foreign_keys = OFF;
          CREATE TABLE parent (id INTEGER PRIMARY KEY);
          CREATE TABLE child (id INTEGER PRIMARY KEY, parent_id INTEGER REFERENCES parent (id));
          INSERT INTO parent VALUES (1); INSERT INTO child VALUES (1, 1), (2, 42);",
-    )
-    .unwrap();
-    drop(s);
+    );
     let r = run_into(c, &db, &src, &[]);
     r.expect_code(65);
     assert_eq!(r.stderr.lines().count(), 1, "{r:?}");
@@ -809,17 +798,15 @@ fn broken_foreign_keys_stop_the_run_and_change_nothing() {
         "0"
     );
     // A small child of a big parent is checked by index probes: same verdict.
-    let src2 = dir.path().join("fk2.db");
-    let s = rusqlite::Connection::open(&src2).unwrap();
-    s.execute_batch(
+    let src2 = sqlite_db(
+        dir.path(),
+        "fk2.db",
         "PRAGMA foreign_keys = OFF;
          CREATE TABLE parent (id INTEGER PRIMARY KEY);
          WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < 100) INSERT INTO parent SELECT x FROM n;
          CREATE TABLE child (id INTEGER PRIMARY KEY, parent_id INTEGER REFERENCES parent (id));
          INSERT INTO child VALUES (1, 1), (2, 420);",
-    )
-    .unwrap();
-    drop(s);
+    );
     let r = run_into(c, &db, &src2, &["-v"]);
     r.expect_code(65);
     assert!(r.stderr.contains("enable_hashjoin = off"), "{r:?}");
@@ -828,13 +815,7 @@ fn broken_foreign_keys_stop_the_run_and_change_nothing() {
         c.psql(&db, "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"),
         "0"
     );
-    assert_eq!(
-        c.psql(
-            &db,
-            "SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'sw_migrate%'"
-        ),
-        "0"
-    );
+    no_staging_left(c, &db);
 }
 
 #[test]
@@ -842,16 +823,14 @@ fn generated_columns_are_verified_against_sqlite_values() {
     let c = shared();
     let db = c.fresh_db("generated");
     let dir = tempfile::tempdir().unwrap();
-    let src = dir.path().join("gen.db");
-    let s = rusqlite::Connection::open(&src).unwrap();
     // SQLite keeps 5 in a NUMERIC column as an integer and divides it as
     // one (2); PostgreSQL's numeric division gives 2.5.
-    s.execute_batch(
+    let src = sqlite_db(
+        dir.path(),
+        "gen.db",
         "CREATE TABLE w (id INTEGER PRIMARY KEY, price NUMERIC, half NUMERIC GENERATED ALWAYS AS (price / 2) VIRTUAL);
          INSERT INTO w (price) VALUES (5);",
-    )
-    .unwrap();
-    drop(s);
+    );
     let r = run_into(c, &db, &src, &[]);
     r.expect_code(65);
     assert!(r.stderr.contains("verification failed for w"), "{r:?}");
