@@ -426,6 +426,26 @@ fn the_time_budget_is_respected() {
     assert_eq!(s["time_budget_ms"], 3000);
 }
 
+/// sw-vacuum on `table` (a --table pattern), throttled so its VACUUM runs
+/// for long, in the background; returns once that VACUUM is active.
+fn start_throttled(c: &TestCluster, db: &str, e: &Env, app: &str, table: &str) -> Child {
+    let url = c.url(db);
+    let child = cmd::command(BIN.as_ref())
+        .args(["--db", &url, "--state-file", e.state.to_str().unwrap()])
+        .args(["--cost-delay", "100ms", "--cost-limit", "1", "--table", table])
+        .args(["--application-name", app])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while !active_statements(c, app).contains("VACUUM") {
+        assert!(start.elapsed() < Duration::from_secs(30), "VACUUM never started");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    child
+}
+
 #[test]
 fn a_running_vacuum_gives_way_to_a_session_queued_behind_it() {
     let c = shared();
@@ -433,31 +453,7 @@ fn a_running_vacuum_gives_way_to_a_session_queued_behind_it() {
     slow_table(c, &db, "slow");
     let e = env();
     let app = format!("swv_yield_{}", std::process::id());
-    let url = c.url(&db);
-    let child = cmd::command(BIN.as_ref())
-        .args([
-            "--db",
-            &url,
-            "--state-file",
-            e.state.to_str().unwrap(),
-            "--cost-delay",
-            "100ms",
-            "--cost-limit",
-            "1",
-            "--table",
-            "slow",
-            "--application-name",
-            &app,
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let start = Instant::now();
-    while !active_statements(c, &app).contains("VACUUM") {
-        assert!(start.elapsed() < Duration::from_secs(30), "VACUUM never started");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    let child = start_throttled(c, &db, &e, &app, "slow");
     // An ALTER TABLE-like lock request queues behind our VACUUM: we cancel
     // ours within a second or so instead of holding it (and every reader
     // that would queue behind it) up until the VACUUM ends.
@@ -487,21 +483,8 @@ fn a_table_dropped_after_the_plan_is_skipped_not_failed() {
     bloated(c, &db, "gone", 2_000, 10);
     let e = env();
     let app = format!("swv_gone_{}", std::process::id());
-    let url = c.url(&db);
     // One job: "slow" (more dead tuples) first, then "gone".
-    let child = cmd::command(BIN.as_ref())
-        .args(["--db", &url, "--state-file", e.state.to_str().unwrap()])
-        .args(["--cost-delay", "100ms", "--cost-limit", "1", "--table", "public.*"])
-        .args(["--application-name", &app])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let start = Instant::now();
-    while !active_statements(c, &app).contains("VACUUM") {
-        assert!(start.elapsed() < Duration::from_secs(30), "VACUUM never started");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    let child = start_throttled(c, &db, &e, &app, "public.*");
     c.psql(&db, "DROP TABLE gone");
     // (and make the slow one give way, so the run moves on)
     c.psql(
@@ -527,31 +510,7 @@ fn sigterm_cancels_our_statements_and_exits_75() {
     slow_table(c, &db, "slow");
     let e = env();
     let app = format!("swv_term_{}", std::process::id());
-    let url = c.url(&db);
-    let child = cmd::command(BIN.as_ref())
-        .args([
-            "--db",
-            &url,
-            "--state-file",
-            e.state.to_str().unwrap(),
-            "--cost-delay",
-            "100ms",
-            "--cost-limit",
-            "1",
-            "--table",
-            "slow",
-            "--application-name",
-            &app,
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let start = Instant::now();
-    while !active_statements(c, &app).contains("VACUUM") {
-        assert!(start.elapsed() < Duration::from_secs(30), "VACUUM never started");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    let child = start_throttled(c, &db, &e, &app, "slow");
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(i32::try_from(child.id()).unwrap()),
         nix::sys::signal::Signal::SIGTERM,
