@@ -286,39 +286,12 @@ fn basebackup(a: &FullArgs, dir: &Path, id: &str) -> Result<()> {
         .args(["-Ft", "-X", "stream", "--checkpoint=fast", "--no-password"])
         .arg(format!("--compress={compress}"))
         .arg(format!("--label=sw-backup {id}"))
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
-    let mut child = c
-        .spawn()
-        .map_err(|e| Error::unavailable("running pg_basebackup").with_source(e))?;
-    // Its stderr is kept for the error message. (With WAL streamed, the
-    // server does not wait for its archiver: `wait_for_wal` does, with
+        .stdout(Stdio::null());
+    // Its stderr gives the error's gist. (With WAL streamed, the server
+    // does not wait for its archiver: `wait_for_wal` does, with
     // --wal-timeout.)
-    let reader = child.stderr.take().map(|err| {
-        std::thread::spawn(move || {
-            use std::io::BufRead;
-            std::io::BufReader::new(err)
-                .lines()
-                .map_while(std::result::Result::ok)
-                .collect::<Vec<String>>()
-        })
-    });
-    let status = child.wait().io_context(|| "waiting for pg_basebackup".into())?;
-    let lines = reader.and_then(|r| r.join().ok()).unwrap_or_default();
-    if status.success() {
-        return Ok(());
-    }
-    let gist = lines
-        .iter()
-        .rev()
-        .find(|l| !l.trim().is_empty())
-        .cloned()
-        .unwrap_or_default();
-    Err(Error::software(format!(
-        "pg_basebackup failed ({status}): {}",
-        gist.trim()
-    )))
+    sw_core::cluster::run_checked(&mut c, "pg_basebackup")?;
+    Ok(())
 }
 
 /// Timeline, start and end LSN, and total file bytes from PostgreSQL's backup_manifest.
