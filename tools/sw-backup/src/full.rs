@@ -25,7 +25,7 @@ use sw_core::fsutil::{self, q};
 use sw_core::lock::Lock;
 use sw_core::output::Output;
 use sw_core::repo::manifest::MANIFEST_FORMAT;
-use sw_core::repo::wal::{self, Lsn};
+use sw_core::repo::wal::{self, Lsn, WalName};
 use sw_core::repo::{Area, BackupManifest, MANIFEST_FILE, ManifestFile, Repo};
 use sw_core::{Error, IoContext, PgContext, Result};
 
@@ -318,12 +318,19 @@ fn wait_for_wal(area: &Area, tli: u32, start: Lsn, stop: Lsn, timeout: Duration)
     let first = start.segno(seg);
     let last = stop.0.saturating_sub(1).max(start.0) / seg;
     let deadline = Instant::now() + timeout;
+    let mut missing = (first..=last)
+        .map(|n| WalName::parse(&wal::segment_name(tli, n, seg)))
+        .collect::<Result<Vec<_>>>()?;
     loop {
-        let objects = area.wal_objects()?;
-        let missing: Vec<String> = (first..=last)
-            .map(|n| wal::segment_name(tli, n, seg))
-            .filter(|n| !objects.contains_key(n))
-            .collect();
+        // Only the segments still missing are looked up (in their own
+        // directory), not the whole archive on every poll.
+        let mut still = Vec::new();
+        for name in missing {
+            if area.find_wal(&name)?.is_empty() {
+                still.push(name);
+            }
+        }
+        missing = still;
         if missing.is_empty() {
             return Ok(());
         }
@@ -331,7 +338,7 @@ fn wait_for_wal(area: &Area, tli: u32, start: Lsn, stop: Lsn, timeout: Duration)
             return Err(Error::temp(format!(
                 "the WAL this backup needs was not archived within {}s (missing: {}); the backup is not complete. Check `sw-backup check` and the server log",
                 timeout.as_secs(),
-                missing.join(", ")
+                missing.iter().map(|n| n.name.as_str()).collect::<Vec<_>>().join(", ")
             )));
         }
         std::thread::sleep(Duration::from_millis(50));
