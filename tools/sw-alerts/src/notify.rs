@@ -411,10 +411,42 @@ fn deliver(c: &Channel, agent: &ureq::Agent, e: &AlertEvent, timeout: Duration) 
         Target::Smtp(cfg) => smtp::send(cfg, &headline(e), &text_body(e)).map_err(Failed::from),
         Target::Exec(cmd) => exec(cmd, e, timeout).map_err(Failed::from),
     }
-    .map_err(|f| Failed {
-        msg: sw_core::secret::redact(&f.msg),
-        rejected: f.rejected,
+    .map_err(|mut f| {
+        f.msg = sw_core::secret::redact(&f.msg);
+        f
     })
+}
+
+/// Deliver one event with up to --attempts tries, backing off in between; a
+/// rejected payload is not tried again. The attempts made, and unless it was
+/// delivered why not (each distinct error once, joined by " / ").
+fn deliver_with_retries(c: &Channel, agent: &ureq::Agent, e: &AlertEvent, a: &NotifyArgs) -> (u32, Option<Failed>) {
+    let mut err: Option<Failed> = None;
+    for attempt in 1..=a.attempts {
+        if attempt > 1 {
+            // Doubling, but never more than 5 minutes (or the delay given) at a time.
+            let backoff = a.retry_delay.saturating_mul(2u32.saturating_pow(attempt - 2));
+            std::thread::sleep(backoff.min(a.retry_delay.max(Duration::from_secs(300))));
+        }
+        let f = match deliver(c, agent, e, a.timeout) {
+            Ok(()) => return (attempt, None),
+            Err(f) => f,
+        };
+        log::info!("{} attempt {attempt}: {}", c.name, f.msg);
+        let msg = match err {
+            Some(prev) if !prev.msg.split(" / ").any(|p| p == f.msg) => format!("{} / {}", prev.msg, f.msg),
+            Some(prev) => prev.msg,
+            None => f.msg,
+        };
+        err = Some(Failed {
+            msg,
+            rejected: f.rejected,
+        });
+        if f.rejected {
+            return (attempt, err);
+        }
+    }
+    (a.attempts, err)
 }
 
 /// An outbox entry.
@@ -631,6 +663,7 @@ pub fn run(a: &NotifyArgs, pretty: bool) -> Result<()> {
     let mut rejected = 0usize;
     let mut foreign = 0usize;
     let mut removed = false;
+    let rejected_dir = outbox.join("rejected");
     // A channel that failed in this run is not retried for its later jobs (keeps order, saves time).
     let mut down: BTreeMap<String, String> = BTreeMap::new();
     for f in files {
@@ -652,60 +685,34 @@ pub fn run(a: &NotifyArgs, pretty: bool) -> Result<()> {
             foreign += 1;
             continue;
         };
-        let mut attempts = 0;
-        let mut rejected_now = false;
-        let mut err = down.get(&c.id).cloned();
-        if err.is_none() {
-            for i in 0..a.attempts {
-                if i > 0 {
-                    // Doubling, but never more than 5 minutes (or the delay given) at a time.
-                    let backoff = a.retry_delay.saturating_mul(2u32.saturating_pow(i - 1));
-                    std::thread::sleep(backoff.min(a.retry_delay.max(Duration::from_secs(300))));
-                }
-                attempts += 1;
-                match deliver(c, &agent, &job.event, a.timeout) {
-                    Ok(()) => {
-                        err = None;
-                        break;
-                    }
-                    Err(f) => {
-                        let e = f.msg;
-                        log::info!("{} attempt {attempts}: {e}", c.name);
-                        err = Some(match err {
-                            Some(prev) if !prev.split(" / ").any(|p| p == e) => format!("{prev} / {e}"),
-                            Some(prev) => prev,
-                            None => e,
-                        });
-                        if f.rejected {
-                            rejected_now = true;
-                            break;
-                        }
-                    }
-                }
-            }
-        }
+        let (attempts, err) = match down.get(&c.id) {
+            // The channel already failed in this run: not tried again.
+            Some(e) => (0, Some(Failed::from(e.clone()))),
+            None => deliver_with_retries(c, &agent, &job.event, a),
+        };
         let delivered = err.is_none();
-        if delivered {
-            std::fs::remove_file(&f).io_context(|| format!("removing {}", q(&f)))?;
-            removed = true;
-        } else if rejected_now {
-            // Kept for inspection, out of the way of the channel's later events.
-            let dir = outbox.join("rejected");
-            std::fs::create_dir_all(&dir).io_context(|| format!("creating {}", q(&dir)))?;
-            let to = dir.join(f.file_name().unwrap_or_default());
-            std::fs::rename(&f, &to).io_context(|| format!("moving {} to {}", q(&f), q(&to)))?;
-            sw_core::fsutil::fsync_dir(&dir)?;
-            removed = true;
-            rejected += 1;
-            if let Some(e) = &mut err {
-                e.push_str("; moved to rejected/");
+        let err = match err {
+            None => {
+                std::fs::remove_file(&f).io_context(|| format!("removing {}", q(&f)))?;
+                removed = true;
+                None
             }
-        } else {
-            failed += 1;
-            if let Some(e) = &err {
-                down.insert(c.id.clone(), e.clone());
+            Some(e) if e.rejected => {
+                // Kept for inspection, out of the way of the channel's later events.
+                std::fs::create_dir_all(&rejected_dir).io_context(|| format!("creating {}", q(&rejected_dir)))?;
+                let to = rejected_dir.join(f.file_name().unwrap_or_default());
+                std::fs::rename(&f, &to).io_context(|| format!("moving {} to {}", q(&f), q(&to)))?;
+                sw_core::fsutil::fsync_dir(&rejected_dir)?;
+                removed = true;
+                rejected += 1;
+                Some(e.msg + "; moved to rejected/")
             }
-        }
+            Some(e) => {
+                failed += 1;
+                down.insert(c.id.clone(), e.msg.clone());
+                Some(e.msg)
+            }
+        };
         out.record(
             "alert.delivery",
             &Delivery {
@@ -745,7 +752,7 @@ pub fn run(a: &NotifyArgs, pretty: bool) -> Result<()> {
     if rejected > 0 {
         return Err(Error::data(format!(
             "{rejected} notifications were rejected by their receiver (HTTP 400, 413 or 422) and moved to {} for inspection; the others were delivered",
-            q(&outbox.join("rejected"))
+            q(&rejected_dir)
         )));
     }
     Ok(())
