@@ -327,29 +327,10 @@ struct Ctx<'a> {
     seqs: HashMap<String, i64>,
     /// Rows read so far (all tables), for the progress display.
     progress: Arc<AtomicU64>,
-    /// Rows expected (estimated from rowid ranges), for the progress bar.
+    /// Rows expected (SQLite's counts), for the progress bar.
     expected: Arc<AtomicU64>,
     /// When the run started (for the phase timings at -v).
     started: Instant,
-}
-
-/// Estimate the rows of the jobs (rowid span, or a count without rowid).
-fn estimate(reader: &Connection, jobs: &[Job]) -> u64 {
-    jobs.iter()
-        .map(|j| {
-            let sql = match (&j.part, j.rowid) {
-                (Some((a, b)), _) => format!("SELECT {b} - {a} + 1"),
-                (None, Some(r)) => format!(
-                    "SELECT coalesce((SELECT max({r}) FROM {t}) - (SELECT min({r}) FROM {t}) + 1, 0)",
-                    t = q(&j.source)
-                ),
-                (None, None) => format!("SELECT count(*) FROM {}", q(&j.source)),
-            };
-            reader
-                .query_row(&sql, [], |r| r.get::<_, i64>(0))
-                .map_or(0, i64::unsigned_abs)
-        })
-        .sum()
 }
 
 /// A one-line progress display on stderr, only when it is a terminal.
@@ -717,8 +698,8 @@ impl Ctx<'_> {
             }
         }
         jobs.extend(rest);
-        self.expected.store(estimate(&readers[0], &jobs), Ordering::Relaxed);
         let counts = source_counts(&readers[0], self.plan)?;
+        self.expected.store(counts.iter().sum(), Ordering::Relaxed);
         log::info!(
             "staging tables created and sources counted after {:.2}s",
             secs(self.started)
@@ -1074,6 +1055,7 @@ impl Ctx<'_> {
             }
         }
         let counts = source_counts(&readers[0], self.plan)?;
+        self.expected.store(counts.iter().sum(), Ordering::Relaxed);
         let results = self.load_sequential(readers, jobs.clone(), &main).await?;
         check_counts(self.plan, &counts, &results)?;
         for (t, j) in self.plan.tables.iter().zip(&jobs) {
@@ -1105,7 +1087,6 @@ impl Ctx<'_> {
         main: &Client,
     ) -> Result<Vec<(Stats, f64, Option<bool>)>> {
         let mut conn = readers.pop().ok_or_else(|| Error::software("no reader"))?;
-        self.expected.store(estimate(&conn, &jobs), Ordering::Relaxed);
         let mut out = Vec::new();
         for j in jobs {
             let t0 = Instant::now();
