@@ -574,21 +574,21 @@ struct Stats {
 
 async fn stats(client: &Client, it: &Item, qualified: &str) -> Result<Stats> {
     // Sizes open the relation (ACCESS SHARE); lock_timeout bounds that wait.
-    let sql = if it.action.on_index() {
-        "SELECT s.n_dead_tup, COALESCE(s.vacuum_count, 0), COALESCE(s.analyze_count, 0),
-           (SELECT pg_relation_size(to_regclass($2))),
-           (SELECT pg_relation_filenode(x.relid::oid)::int8),
-           EXISTS (SELECT 1 FROM pg_class WHERE oid = x.relid::oid) AND to_regclass($2) IS NOT NULL
-         FROM (SELECT $1::int8 AS relid) x LEFT JOIN pg_stat_all_tables s ON s.relid = x.relid::oid"
+    // The object's size: the index alone, or the table with its TOAST.
+    let size = if it.action.on_index() {
+        "pg_relation_size"
     } else {
+        "pg_table_size"
+    };
+    let sql = format!(
         "SELECT s.n_dead_tup, COALESCE(s.vacuum_count, 0), COALESCE(s.analyze_count, 0),
-           (SELECT pg_table_size(to_regclass($2))),
+           (SELECT {size}(to_regclass($2))),
            (SELECT pg_relation_filenode(x.relid::oid)::int8),
            EXISTS (SELECT 1 FROM pg_class WHERE oid = x.relid::oid) AND to_regclass($2) IS NOT NULL
          FROM (SELECT $1::int8 AS relid) x LEFT JOIN pg_stat_all_tables s ON s.relid = x.relid::oid"
-    };
+    );
     let row = client
-        .query_one(sql, &[&it.table_oid, &qualified])
+        .query_one(&sql, &[&it.table_oid, &qualified])
         .await
         .pg_context(|| format!("reading statistics of {qualified}"))?;
     Ok(Stats {
@@ -642,14 +642,6 @@ async fn conflicting_lock(client: &Client, it: &Item) -> Result<Option<String>> 
 /// Skip reason for an object dropped or renamed after the snapshot.
 const GONE: &str = "no longer exists: dropped or renamed since the plan was made";
 
-fn qualified_object(it: &Item) -> String {
-    format!(
-        "{}.{}",
-        pg::quote_ident(&it.schema),
-        pg::quote_ident(it.index.as_deref().unwrap_or(&it.table))
-    )
-}
-
 async fn run_item(ctx: &Ctx, client: &Client, pid: i32, it: &Item) -> Result<TableRec> {
     let est = ctx.state.borrow().estimate_ms(it);
     let rec = TableRec::for_item(it, est);
@@ -673,7 +665,7 @@ async fn run_item(ctx: &Ctx, client: &Client, pid: i32, it: &Item) -> Result<Tab
     if let Some(why) = conflicting_lock(client, it).await? {
         return Ok(rec.skip(why));
     }
-    let qualified = qualified_object(it);
+    let qualified = plan::qualified(&it.schema, it.index.as_deref().unwrap_or(&it.table));
     let before = match stats(client, it, &qualified).await {
         Ok(s) => s,
         Err(e) if e.exit() == Exit::TempFail => return Ok(rec.skip(format!("locked: {e}"))),
@@ -859,11 +851,7 @@ async fn drop_leftovers(ctx: &Ctx, client: &Client, it: &Item) -> String {
         if ctx.cancel.get() {
             break;
         }
-        let sql = format!(
-            "DROP INDEX CONCURRENTLY IF EXISTS {}.{}",
-            pg::quote_ident(&it.schema),
-            pg::quote_ident(&name)
-        );
+        let sql = Action::DropInvalidIndex.sql(&plan::qualified(&it.schema, &name), None);
         match client.batch_execute(&sql).await {
             Ok(()) => notes.push(format!("dropped the leftover {name}")),
             Err(e) => notes.push(format!("the leftover {name} remains, the next run drops it ({e})")),

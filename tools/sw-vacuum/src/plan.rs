@@ -173,7 +173,8 @@ fn squash(x: f64) -> f64 {
     (x / (x + 1.0)).min(0.9999)
 }
 
-fn qualified(schema: &str, name: &str) -> String {
+/// `schema.name`, each part quoted as needed.
+pub(crate) fn qualified(schema: &str, name: &str) -> String {
     format!(
         "{}.{}",
         sw_core::pg::quote_ident(schema),
