@@ -409,34 +409,24 @@ async fn connect(args: &RunArgs, bulk: bool) -> Result<(String, Client)> {
     Ok((t.to_string(), c.client))
 }
 
-/// Columns of a table as PostgreSQL sees them: (name, format_type, generated).
-async fn pg_columns(c: &Client, schema: &str, table: &str) -> Result<Vec<(String, String)>> {
+/// A table's columns as PostgreSQL sees them, (name, format_type) in
+/// order: the stored ones, and the generated ones.
+type PgColumns = (Vec<(String, String)>, Vec<(String, String)>);
+
+async fn pg_columns(c: &Client, schema: &str, table: &str) -> Result<PgColumns> {
     let rows = c
         .query(
-            "SELECT a.attname::text, format_type(a.atttypid, a.atttypmod) FROM pg_attribute a \
+            "SELECT a.attname::text, format_type(a.atttypid, a.atttypmod), a.attgenerated <> '' FROM pg_attribute a \
              JOIN pg_class r ON r.oid = a.attrelid JOIN pg_namespace n ON n.oid = r.relnamespace \
-             WHERE n.nspname = $1 AND r.relname = $2 AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = '' \
+             WHERE n.nspname = $1 AND r.relname = $2 AND a.attnum > 0 AND NOT a.attisdropped \
              ORDER BY a.attnum",
             &[&schema, &table],
         )
         .await
         .pg_context(|| format!("reading the columns of {schema}.{table}"))?;
-    Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
-}
-
-/// The generated columns of a table: (name, format_type).
-async fn pg_generated(c: &Client, schema: &str, table: &str) -> Result<Vec<(String, String)>> {
-    let rows = c
-        .query(
-            "SELECT a.attname::text, format_type(a.atttypid, a.atttypmod) FROM pg_attribute a \
-             JOIN pg_class r ON r.oid = a.attrelid JOIN pg_namespace n ON n.oid = r.relnamespace \
-             WHERE n.nspname = $1 AND r.relname = $2 AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated <> '' \
-             ORDER BY a.attnum",
-            &[&schema, &table],
-        )
-        .await
-        .pg_context(|| format!("reading the generated columns of {schema}.{table}"))?;
-    Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+    let (generated, stored): (Vec<_>, Vec<_>) = rows.iter().partition(|r| r.get::<_, bool>(2));
+    let pair = |r: &&tokio_postgres::Row| (r.get(0), r.get(1));
+    Ok((stored.iter().map(pair).collect(), generated.iter().map(pair).collect()))
 }
 
 fn job_for(t: &TablePlan, schema: &str, pgcols: &[(String, String)], data_only: bool) -> Result<Job> {
@@ -638,9 +628,8 @@ impl Ctx<'_> {
             main.batch_execute(&t.create)
                 .await
                 .pg_context(|| format!("creating table {} ({})", t.name, one_line(&t.create)))?;
-            let cols = pg_columns(main, stage, &t.name).await?;
+            let (cols, gen_cols) = pg_columns(main, stage, &t.name).await?;
             let mut job = job_for(t, stage, &cols, false)?;
-            let gen_cols = pg_generated(main, stage, &t.name).await?;
             for c in t.columns.iter().filter(|c| c.generated) {
                 if let Some((n, ty)) = gen_cols.iter().find(|(n, _)| *n == c.name)
                     && let Some(kind) = Kind::from_pg(ty)
@@ -1023,7 +1012,7 @@ impl Ctx<'_> {
         let schema = self.schema;
         let mut jobs = Vec::new();
         for t in &self.plan.tables {
-            let cols = pg_columns(&main, schema, &t.name).await?;
+            let (cols, _) = pg_columns(&main, schema, &t.name).await?;
             if cols.is_empty() {
                 return Err(Error::data(format!(
                     "table {schema}.{} does not exist in the target (needed by --data-only)",
