@@ -59,12 +59,19 @@ impl AlertEvent {
 
 /// A stable 16-hex-digit fingerprint of a label set (FNV-1a over sorted labels).
 pub fn fingerprint(labels: &BTreeMap<String, String>) -> String {
+    fnv1a(
+        labels
+            .iter()
+            .flat_map(|(k, v)| k.bytes().chain([0xff]).chain(v.bytes()).chain([0xfe])),
+    )
+}
+
+/// FNV-1a (64 bit) of `bytes` as 16 hex digits: short stable ids.
+pub(crate) fn fnv1a(bytes: impl IntoIterator<Item = u8>) -> String {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for (k, v) in labels {
-        for b in k.bytes().chain([0xff]).chain(v.bytes()).chain([0xfe]) {
-            h ^= u64::from(b);
-            h = h.wrapping_mul(0x0100_0000_01b3);
-        }
+    for b in bytes {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
     }
     format!("{h:016x}")
 }

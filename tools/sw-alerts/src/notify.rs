@@ -117,12 +117,7 @@ struct Channel {
 }
 
 fn hash(s: &str) -> String {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in s.bytes() {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    format!("{h:016x}")
+    crate::event::fnv1a(s.bytes())
 }
 
 fn read_url(v: &str) -> Result<String> {
