@@ -308,7 +308,6 @@ pub fn build(conn: &Connection, source: &str, target_schema: &str) -> Result<Pla
         global.add(name, &pg);
         table_names.insert(name.to_lowercase(), pg);
     }
-    let mut needs_nocase = false;
     for (_, name, _, sqltext) in &tables {
         let sqltext = sqltext.clone().unwrap_or_default();
         if !table_names.contains_key(&name.to_lowercase()) {
@@ -319,15 +318,7 @@ pub fn build(conn: &Connection, source: &str, target_schema: &str) -> Result<Pla
             });
             continue;
         }
-        let t = table(
-            conn,
-            name,
-            &sqltext,
-            &table_names,
-            &mut rel,
-            &mut global,
-            &mut needs_nocase,
-        )?;
+        let t = table(conn, name, &sqltext, &table_names, &mut rel, &mut global)?;
         plan.tables.push(t);
     }
     // Indexes written by users (origin 'c'), after we know every column name.
@@ -349,9 +340,6 @@ pub fn build(conn: &Connection, source: &str, target_schema: &str) -> Result<Pla
         match index(sqltext, &tp.name, &map) {
             Ok((unique, partial, expression, body)) => {
                 let pgname = rel.take(name);
-                if body.contains("sw_nocase") {
-                    needs_nocase = true;
-                }
                 tp.indexes.push(IndexPlan {
                     source: name.clone(),
                     create: format!(
@@ -399,9 +387,12 @@ pub fn build(conn: &Connection, source: &str, target_schema: &str) -> Result<Pla
             _ => {}
         }
     }
-    if plan.tables.iter().any(|t| t.create.contains("sw_nocase")) {
-        needs_nocase = true;
-    }
+    // Derived from the DDL itself: columns, CHECKs, indexes and views may
+    // all name it.
+    let nocase = |sql: &str| sql.contains("sw_nocase");
+    let needs_nocase = plan.tables.iter().any(|t| {
+        nocase(&t.create) || t.constraints.iter().any(|c| nocase(c)) || t.indexes.iter().any(|i| nocase(&i.create))
+    }) || plan.views.iter().any(|v| nocase(&v.create));
     if needs_nocase {
         plan.collations.push(Collation {
             name: "sw_nocase".into(),
@@ -447,7 +438,6 @@ fn table(
     table_names: &HashMap<String, String>,
     rel: &mut Names,
     global: &mut NameMap,
-    needs_nocase: &mut bool,
 ) -> Result<TablePlan> {
     let pgname = table_names[&name.to_lowercase()].clone();
     let parsed = parse_create_table(sqltext);
@@ -504,7 +494,6 @@ fn table(
         };
         let collation = match parsed.collate.get(&c.name.to_lowercase()).map(String::as_str) {
             Some("nocase") if matches!(pg_type.as_str(), "text") || pg_type.starts_with("character varying") => {
-                *needs_nocase = true;
                 Some("sw_nocase".to_owned())
             }
             Some("nocase") => None,
