@@ -85,7 +85,7 @@ pub fn run(a: &ListArgs, pretty: bool) -> Result<()> {
     let mut out = Output::stdout(pretty);
     for area in repo.areas()? {
         let objects = area.wal_objects()?;
-        let histories = area.histories()?;
+        let histories = area.histories_in(&objects)?;
         let newest = histories.keys().copied().max().unwrap_or(1);
         let current = area.timeline_path(&histories, newest)?;
         for b in area.backups()? {

@@ -148,7 +148,7 @@ pub fn run(a: &VerifyArgs, pretty: bool) -> Result<()> {
                 });
             }
         }
-        let histories = match area.histories() {
+        let histories = match area.histories_in(&objects) {
             Ok(h) => h,
             Err(e) => {
                 problems.push(Problem {

@@ -211,7 +211,8 @@ pub fn plan(
     if all.is_empty() {
         return Err(Error::no_input(format!("{} holds no complete backup", q(&area.dir))));
     }
-    let histories = area.histories()?;
+    let objects = area.wal_objects()?;
+    let histories = area.histories_in(&objects)?;
     // The current history: the newest timeline's path. A backup taken on a
     // timeline after that timeline was left (an old primary that kept
     // running after a failover) lies on an abandoned branch: restoring it
@@ -279,7 +280,6 @@ pub fn plan(
                 )),
             })?,
     };
-    let objects = area.wal_objects()?;
     let seg = area.info.wal_segment_size;
     let backup = match &target {
         Target::Name(n) => {
@@ -934,7 +934,7 @@ pub fn run(a: &RestoreArgs, pretty: bool) -> Result<()> {
 /// Newest contiguous archived time per area (for RPO).
 pub fn archive_end(area: &Area) -> Result<Option<DateTime<Utc>>> {
     let objects = area.wal_objects()?;
-    let histories: BTreeMap<u32, String> = area.histories()?;
+    let histories = area.histories_in(&objects)?;
     let Some(b) = area.backups()?.pop() else {
         return Ok(None);
     };

@@ -66,7 +66,7 @@ pub fn run(a: &RunbookArgs, pretty: bool) -> Result<()> {
     let areas = repo.areas()?;
     for area in &areas {
         let objects = area.wal_objects()?;
-        let histories = area.histories()?;
+        let histories = area.histories_in(&objects)?;
         let backups = area.backups()?;
         nb += backups.len();
         let _ = writeln!(

@@ -384,8 +384,14 @@ impl Area {
 
     /// Timeline history files (timeline -> text), read back and checked.
     pub fn histories(&self) -> Result<BTreeMap<u32, String>> {
+        self.histories_in(&self.wal_objects()?)
+    }
+
+    /// Like [`Area::histories`], from a listing the caller already holds
+    /// (`wal_objects`), so the archive is not listed twice.
+    pub fn histories_in(&self, objects: &BTreeMap<String, WalObject>) -> Result<BTreeMap<u32, String>> {
         let mut m = BTreeMap::new();
-        for (_, o) in self.wal_objects()? {
+        for o in objects.values() {
             if o.name.kind == WalKind::History {
                 let mut buf = Vec::new();
                 match object::decompress_checked(&o.path, Some(&o.sha256), &mut buf) {
