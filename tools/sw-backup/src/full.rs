@@ -181,7 +181,7 @@ pub fn run(a: &FullArgs, pretty: bool) -> Result<()> {
         files.push(ManifestFile { name, size, sha256 });
     }
     let stored_bytes = files.iter().map(|f| f.size).sum();
-    let stop_segno = stop_lsn.0.saturating_sub(1).max(start_lsn.0) / seg;
+    let stop_segno = wal::stop_segno(start_lsn, stop_lsn, seg);
     let m = BackupManifest {
         format: MANIFEST_FORMAT,
         id: id.clone(),
@@ -316,7 +316,7 @@ fn read_pg_manifest(path: &Path) -> Result<(u32, Lsn, Lsn, u64)> {
 fn wait_for_wal(area: &Area, tli: u32, start: Lsn, stop: Lsn, timeout: Duration) -> Result<()> {
     let seg = area.info.wal_segment_size;
     let first = start.segno(seg);
-    let last = stop.0.saturating_sub(1).max(start.0) / seg;
+    let last = wal::stop_segno(start, stop, seg);
     let deadline = Instant::now() + timeout;
     let mut missing = (first..=last)
         .map(|n| WalName::parse(&wal::segment_name(tli, n, seg)))

@@ -51,7 +51,7 @@ pub struct BackupRecord {
 
 pub fn record(area: &Area, c: &chain::Chain, b: &BackupManifest, abandoned_branch: bool) -> BackupRecord {
     let seg = area.info.wal_segment_size;
-    let stop_segno = b.stop_lsn.0.saturating_sub(1).max(b.start_lsn.0) / seg;
+    let stop_segno = sw_core::repo::wal::stop_segno(b.start_lsn, b.stop_lsn, seg);
     let usable = c.last_segno.is_some_and(|l| l >= stop_segno);
     BackupRecord {
         id: b.id.clone(),

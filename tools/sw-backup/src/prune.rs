@@ -130,7 +130,7 @@ fn plan(area: &Area, a: &PruneArgs) -> Result<Plan> {
         .map(|b| {
             (
                 b.start_lsn.segno(seg),
-                b.stop_lsn.0.saturating_sub(1).max(b.start_lsn.0) / seg,
+                sw_core::repo::wal::stop_segno(b.start_lsn, b.stop_lsn, seg),
             )
         })
         .collect();

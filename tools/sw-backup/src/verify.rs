@@ -177,7 +177,7 @@ pub fn run(a: &VerifyArgs, pretty: bool) -> Result<()> {
                 }
             };
             let seg = area.info.wal_segment_size;
-            let stop_segno = b.stop_lsn.0.saturating_sub(1).max(b.start_lsn.0) / seg;
+            let stop_segno = sw_core::repo::wal::stop_segno(b.start_lsn, b.stop_lsn, seg);
             if c.last_segno.is_none_or(|l| l < stop_segno) && c.missing.is_empty() {
                 problems.push(Problem {
                     area: an.clone(),

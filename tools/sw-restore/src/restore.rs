@@ -292,7 +292,7 @@ pub fn plan(
         _ => backup,
     };
     let chain = chain::walk(&area, &objects, &histories, &backup, None)?;
-    let stop_segno = backup.stop_lsn.0.saturating_sub(1).max(backup.start_lsn.0) / seg;
+    let stop_segno = sw_core::repo::wal::stop_segno(backup.start_lsn, backup.stop_lsn, seg);
     let gap = || {
         chain
             .missing

@@ -145,6 +145,13 @@ impl WalName {
     }
 }
 
+/// The last segment a backup from `start` to `stop` needs to become
+/// consistent: the one holding the byte before `stop` (which may sit on a
+/// segment boundary), never one before `start`'s.
+pub fn stop_segno(start: Lsn, stop: Lsn, seg_size: u64) -> u64 {
+    stop.0.saturating_sub(1).max(start.0) / seg_size
+}
+
 /// Segments per 4 GB "log" id.
 pub fn segments_per_id(seg_size: u64) -> u64 {
     0x1_0000_0000 / seg_size.max(1)
@@ -213,6 +220,14 @@ pub fn long_header(first: &[u8]) -> Option<LongHeader> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_stop_on_a_segment_boundary_needs_only_the_segment_before_it() {
+        let seg = 16 << 20;
+        assert_eq!(stop_segno(Lsn(0x0200_0028), Lsn(0x0200_0138), seg), 2);
+        assert_eq!(stop_segno(Lsn(0x0200_0028), Lsn(0x0300_0000), seg), 2);
+        assert_eq!(stop_segno(Lsn(0x0300_0000), Lsn(0x0300_0000), seg), 3);
+    }
 
     #[test]
     fn names_parse() {
