@@ -254,6 +254,21 @@ fn report(args: &[&str]) -> (Run, Value) {
     (r, rec)
 }
 
+/// `report` with the arguments most tests share: the target, a state
+/// directory and the checks to run, then `extra`.
+fn report_on(db: &str, st: &tempfile::TempDir, checks: &str, extra: &[&str]) -> (Run, Value) {
+    let mut args = vec![
+        "--db",
+        db,
+        "--state-dir",
+        st.path().to_str().unwrap(),
+        "--checks",
+        checks,
+    ];
+    args.extend_from_slice(extra);
+    report(&args)
+}
+
 #[test]
 fn the_default_action_runs_the_whole_catalogue_in_one_record() {
     let c = shared();
@@ -343,20 +358,19 @@ fn thresholds_come_from_a_toml_file_and_flags_win() {
     let st = tempfile::tempdir().unwrap();
     let file = st.path().join("t.toml");
     std::fs::write(&file, "[connections]\nwarn = 0\ncrit = 99\n\n[latency]\nwarn = 0\n").unwrap();
-    let (_, rec) = report(&[
-        "--db",
+    let (_, rec) = report_on(
         &c.url("postgres"),
-        "--state-dir",
-        st.path().to_str().unwrap(),
-        "--checks",
+        &st,
         "connections,latency",
-        "--thresholds",
-        file.to_str().unwrap(),
-        "--warn",
-        "latency=none",
-        "--crit",
-        "latency=none",
-    ]);
+        &[
+            "--thresholds",
+            file.to_str().unwrap(),
+            "--warn",
+            "latency=none",
+            "--crit",
+            "latency=none",
+        ],
+    );
     assert_eq!(check(&rec, "connections")["status"], "WARNING");
     assert_eq!(check(&rec, "connections")["warn"], 0.0);
     assert_eq!(check(&rec, "latency")["status"], "OK");
@@ -394,20 +408,19 @@ fn sessions_idle_in_transaction_blocked_and_long_queries_are_seen() {
     );
     std::thread::sleep(Duration::from_millis(300));
     let st = tempfile::tempdir().unwrap();
-    let (_, rec) = report(&[
-        "--db",
+    let (_, rec) = report_on(
         &c.url(&db),
-        "--state-dir",
-        st.path().to_str().unwrap(),
-        "--checks",
+        &st,
         "idle_in_transaction,blocked,long_query",
-        "--warn",
-        "idle_in_transaction=0.1",
-        "--crit",
-        "blocked=0.1",
-        "--warn",
-        "long_query=0.1",
-    ]);
+        &[
+            "--warn",
+            "idle_in_transaction=0.1",
+            "--crit",
+            "blocked=0.1",
+            "--warn",
+            "long_query=0.1",
+        ],
+    );
     let idle = check(&rec, "idle_in_transaction");
     assert_eq!(idle["status"], "WARNING", "{idle}");
     assert!(idle["value"].as_f64().unwrap() > 0.1);
@@ -500,14 +513,12 @@ fn slots_archiving_sequences_and_invalid_indexes_are_judged() {
     assert!(e.contains("could not create unique index"), "{e}");
     wait_for(&c, "postgres", "SELECT failed_count > 0 FROM pg_stat_archiver", "t");
     let st = tempfile::tempdir().unwrap();
-    let (r, rec) = report(&[
-        "--db",
+    let (r, rec) = report_on(
         &c.url(&db),
-        "--state-dir",
-        st.path().to_str().unwrap(),
-        "--checks",
+        &st,
         "replication_slots,archiver,sequences,invalid_indexes",
-    ]);
+        &[],
+    );
     // Inactive, but not yet for the 10 minutes a WARNING needs.
     let slots = check(&rec, "replication_slots");
     assert_eq!(slots["status"], "OK", "{slots}");
@@ -541,14 +552,7 @@ fn slots_archiving_sequences_and_invalid_indexes_are_judged() {
     let since = v["slots_inactive_since"]["sw_idle_slot"].as_f64().unwrap();
     v["slots_inactive_since"]["sw_idle_slot"] = serde_json::json!(since - 660.0);
     std::fs::write(&state, v.to_string()).unwrap();
-    let (_, rec) = report(&[
-        "--db",
-        &c.url(&db),
-        "--state-dir",
-        st.path().to_str().unwrap(),
-        "--checks",
-        "replication_slots",
-    ]);
+    let (_, rec) = report_on(&c.url(&db), &st, "replication_slots", &[]);
     let slots = check(&rec, "replication_slots");
     assert_eq!(slots["status"], "WARNING", "{slots}");
     let idle = slots["details"]["slots"]
@@ -634,15 +638,12 @@ fn all_databases_runs_the_per_database_checks_everywhere() {
     let c = provoke_cluster();
     let db = c.fresh_db("alldbs");
     let st = tempfile::tempdir().unwrap();
-    let (_, rec) = report(&[
-        "--db",
+    let (_, rec) = report_on(
         &c.url("postgres"),
-        "--state-dir",
-        st.path().to_str().unwrap(),
-        "--all-databases",
-        "--checks",
+        &st,
         "invalid_indexes,connections",
-    ]);
+        &["--all-databases"],
+    );
     let dbs: Vec<&str> = rec["databases"]
         .as_array()
         .unwrap()
@@ -929,16 +930,12 @@ fn a_standby_with_replay_paused_shows_its_lag_on_both_sides() {
         "postgresql://postgres:{}@127.0.0.1:{}/postgres?sslmode=disable",
         c.password, sb.port
     );
-    let (_, rec) = report(&[
-        "--db",
+    let (_, rec) = report_on(
         &standby_url,
-        "--state-dir",
-        st.path().to_str().unwrap(),
-        "--checks",
+        &st,
         "role,replication_lag,archiver",
-        "--warn",
-        "replication_lag=0.5",
-    ]);
+        &["--warn", "replication_lag=0.5"],
+    );
     assert_eq!(rec["role"], "standby");
     assert_eq!(check(&rec, "role")["value"], 1.0);
     let lag = check(&rec, "replication_lag");
@@ -947,14 +944,7 @@ fn a_standby_with_replay_paused_shows_its_lag_on_both_sides() {
     assert_eq!(lag["details"]["replay_paused"], true);
     assert!(lag["details"]["replay_bytes"].as_f64().unwrap() > 0.0, "{lag}");
     // The primary sees the standby behind in bytes.
-    let (_, rec) = report(&[
-        "--db",
-        &c.url("postgres"),
-        "--state-dir",
-        st.path().to_str().unwrap(),
-        "--checks",
-        "replication_lag",
-    ]);
+    let (_, rec) = report_on(&c.url("postgres"), &st, "replication_lag", &[]);
     let lag = check(&rec, "replication_lag");
     let standbys = lag["details"]["standbys"].as_array().unwrap();
     assert_eq!(standbys.len(), 1, "{lag}");
@@ -970,18 +960,7 @@ fn backup_age_comes_from_the_newest_complete_backup_in_the_repository() {
     let root = st.path().join("repo");
     let repo = Repo::init(&root).unwrap();
     let url = c.url("postgres");
-    let run = || {
-        report(&[
-            "--db",
-            &url,
-            "--state-dir",
-            st.path().to_str().unwrap(),
-            "--checks",
-            "backup_age",
-            "--backup-repo",
-            root.to_str().unwrap(),
-        ])
-    };
+    let run = || report_on(&url, &st, "backup_age", &["--backup-repo", root.to_str().unwrap()]);
     let (r, rec) = run();
     let b = check(&rec, "backup_age");
     assert_eq!(b["status"], "CRITICAL", "{b}");
@@ -1024,16 +1003,7 @@ fn backup_age_comes_from_the_newest_complete_backup_in_the_repository() {
     assert!((age - want).abs() < 600.0, "{age} vs {want}");
     assert_eq!(b["status"], "WARNING", "30 h is past the 26 h warning: {b}");
     // A repository that is not there: UNKNOWN, not OK.
-    let (_, rec) = report(&[
-        "--db",
-        &url,
-        "--state-dir",
-        st.path().to_str().unwrap(),
-        "--checks",
-        "backup_age",
-        "--backup-repo",
-        "/nonexistent/repo",
-    ]);
+    let (_, rec) = report_on(&url, &st, "backup_age", &["--backup-repo", "/nonexistent/repo"]);
     assert_eq!(check(&rec, "backup_age")["status"], "UNKNOWN");
 }
 
@@ -1055,18 +1025,12 @@ fn dead_tuples_vacuum_debt_and_old_prepared_transactions_are_seen() {
         "t",
     );
     let st = tempfile::tempdir().unwrap();
-    let (_, rec) = report(&[
-        "--db",
+    let (_, rec) = report_on(
         &c.url(&db),
-        "--state-dir",
-        st.path().to_str().unwrap(),
-        "--checks",
+        &st,
         "dead_tuples,autovacuum,prepared_xacts",
-        "--warn",
-        "prepared_xacts=0",
-        "--warn",
-        "autovacuum=0",
-    ]);
+        &["--warn", "prepared_xacts=0", "--warn", "autovacuum=0"],
+    );
     let dead = check(&rec, "dead_tuples");
     assert_eq!(dead["status"], "CRITICAL", "{dead}");
     assert_eq!(dead["details"]["tables"][0]["table"], "public.dt");
