@@ -403,6 +403,11 @@ fn firing_event() -> String {
     out
 }
 
+/// The first event of [`firing_event`] (the firing one), as a line.
+fn first_firing_event() -> String {
+    firing_event().lines().next().unwrap().to_owned() + "\n"
+}
+
 /// Serve `n` HTTP requests on `l`, sending (path, body) of each to the channel.
 fn http_server(l: TcpListener, n: usize) -> mpsc::Receiver<(String, Value)> {
     http_server_answering(l, vec![200; n])
@@ -453,6 +458,20 @@ fn notify(args: &[&str], outbox: &Path, stdin: &str) -> Run {
     ];
     a.extend_from_slice(args);
     alerts(&a, stdin)
+}
+
+/// `notify` to an SMTP server, from sw@example.org to dba@example.org, then `extra`.
+fn notify_email(server: &str, extra: &[&str], outbox: &Path, stdin: &str) -> Run {
+    let mut a = vec![
+        "--smtp-server",
+        server,
+        "--smtp-from",
+        "sw@example.org",
+        "--smtp-to",
+        "dba@example.org",
+    ];
+    a.extend_from_slice(extra);
+    notify(&a, outbox, stdin)
 }
 
 #[test]
@@ -706,24 +725,18 @@ fn smtp_server(l: TcpListener, starttls: bool) -> mpsc::Receiver<String> {
 
 #[test]
 fn email_goes_out_over_smtp_with_credentials_from_a_file() {
-    let events = firing_event();
-    let firing = events.lines().next().unwrap().to_owned() + "\n";
+    let firing = first_firing_event();
     let dir = tempfile::tempdir().unwrap();
     let creds = dir.path().join("smtp.env");
     std::fs::write(&creds, "SMTP_USER=alerts\nSMTP_PASSWORD=Sm7pS3cret\n").unwrap();
     let l = TcpListener::bind("127.0.0.1:0").unwrap();
     let server = format!("127.0.0.1:{}", l.local_addr().unwrap().port());
     let rx = smtp_server(l, false);
-    let r = notify(
+    let r = notify_email(
+        &server,
         &[
-            "--smtp-server",
-            &server,
             "--smtp-tls",
             "plain-insecure",
-            "--smtp-from",
-            "sw@example.org",
-            "--smtp-to",
-            "dba@example.org",
             "--smtp-credentials",
             creds.to_str().unwrap(),
         ],
@@ -746,8 +759,7 @@ fn email_goes_out_over_smtp_with_credentials_from_a_file() {
 
 #[test]
 fn a_server_echoing_the_credentials_does_not_get_them_printed() {
-    let events = firing_event();
-    let firing = events.lines().next().unwrap().to_owned() + "\n";
+    let firing = first_firing_event();
     let dir = tempfile::tempdir().unwrap();
     let creds = dir.path().join("smtp.env");
     std::fs::write(&creds, "SMTP_USER=alerts\nSMTP_PASSWORD=Sm7pS3cret\n").unwrap();
@@ -768,16 +780,11 @@ fn a_server_echoing_the_credentials_does_not_get_them_printed() {
             .unwrap();
         tx.send(line).unwrap();
     });
-    let r = notify(
+    let r = notify_email(
+        &server,
         &[
-            "--smtp-server",
-            &server,
             "--smtp-tls",
             "plain-insecure",
-            "--smtp-from",
-            "sw@example.org",
-            "--smtp-to",
-            "dba@example.org",
             "--smtp-credentials",
             creds.to_str().unwrap(),
         ],
@@ -795,24 +802,12 @@ fn a_server_echoing_the_credentials_does_not_get_them_printed() {
 
 #[test]
 fn smtp_requires_tls_by_default() {
-    let events = firing_event();
-    let firing = events.lines().next().unwrap().to_owned() + "\n";
+    let firing = first_firing_event();
     let dir = tempfile::tempdir().unwrap();
     let l = TcpListener::bind("127.0.0.1:0").unwrap();
     let server = format!("127.0.0.1:{}", l.local_addr().unwrap().port());
     let _rx = smtp_server(l, false);
-    let r = notify(
-        &[
-            "--smtp-server",
-            &server,
-            "--smtp-from",
-            "sw@example.org",
-            "--smtp-to",
-            "dba@example.org",
-        ],
-        &dir.path().join("ob"),
-        &firing,
-    );
+    let r = notify_email(&server, &[], &dir.path().join("ob"), &firing);
     r.expect_code(75);
     assert!(r.stderr.contains("does not offer STARTTLS"), "{}", r.stderr);
 }
@@ -918,8 +913,7 @@ fn smtp_tls_server(l: TcpListener, certs: sw_testkit::tls::Certs, implicit: bool
 
 #[test]
 fn email_over_starttls_and_implicit_tls_verifies_the_server() {
-    let events = firing_event();
-    let firing = events.lines().next().unwrap().to_owned() + "\n";
+    let firing = first_firing_event();
     let dir = tempfile::tempdir().unwrap();
     let creds = dir.path().join("smtp.env");
     std::fs::write(&creds, "SMTP_USER=alerts\nSMTP_PASSWORD=Sm7pS3cret\n").unwrap();
@@ -929,18 +923,13 @@ fn email_over_starttls_and_implicit_tls_verifies_the_server() {
         let l = TcpListener::bind("127.0.0.1:0").unwrap();
         let server = format!("localhost:{}", l.local_addr().unwrap().port());
         let rx = smtp_tls_server(l, certs, implicit);
-        let r = notify(
+        let r = notify_email(
+            &server,
             &[
-                "--smtp-server",
-                &server,
                 "--smtp-tls",
                 mode,
                 "--smtp-ca",
                 ca.to_str().unwrap(),
-                "--smtp-from",
-                "sw@example.org",
-                "--smtp-to",
-                "dba@example.org",
                 "--smtp-credentials",
                 creds.to_str().unwrap(),
             ],
@@ -957,17 +946,9 @@ fn email_over_starttls_and_implicit_tls_verifies_the_server() {
     let l = TcpListener::bind("127.0.0.1:0").unwrap();
     let server = format!("localhost:{}", l.local_addr().unwrap().port());
     let _rx = smtp_tls_server(l, certs, true);
-    let r = notify(
-        &[
-            "--smtp-server",
-            &server,
-            "--smtp-tls",
-            "implicit",
-            "--smtp-from",
-            "sw@example.org",
-            "--smtp-to",
-            "dba@example.org",
-        ],
+    let r = notify_email(
+        &server,
+        &["--smtp-tls", "implicit"],
         &dir.path().join("ob-untrusted"),
         &firing,
     );
@@ -978,8 +959,7 @@ fn email_over_starttls_and_implicit_tls_verifies_the_server() {
 #[test]
 fn https_webhooks_verify_the_receiver() {
     use openssl::ssl::{SslAcceptor, SslFiletype, SslMethod};
-    let events = firing_event();
-    let firing = events.lines().next().unwrap().to_owned() + "\n";
+    let firing = first_firing_event();
     let dir = tempfile::tempdir().unwrap();
     let certs = sw_testkit::tls::make(&dir.path().join("tls"), &["localhost"]);
     let l = TcpListener::bind("127.0.0.1:0").unwrap();
