@@ -282,11 +282,12 @@ impl Ctx<'_> {
 }
 
 pub(crate) fn user_can_reach(runner: &Runner, dir: &Path) -> bool {
-    let Some(u) = &runner.user else { return true };
+    if runner.user.is_none() {
+        return true;
+    }
     let mut c = Command::new("test");
     c.arg("-x").arg(dir);
     runner.prepare(&mut c);
-    let _ = u;
     c.output().map(|o| o.status.success()).unwrap_or(false)
 }
 
