@@ -387,12 +387,11 @@ async fn worker_session(ctx: &Ctx, target: &Target) -> Result<(Client, i32)> {
 
 async fn run_database(ctx: &Rc<Ctx>, target: &Target) -> Result<()> {
     let mut clients = vec![worker_session(ctx, target).await?];
-    let snap = crate::snapshot::take(&clients[0].0).await?;
+    let mut snap = crate::snapshot::take(&clients[0].0).await?;
     let filter = Filter {
         include: ctx.cli.tables.clone(),
         exclude: ctx.cli.exclude_tables.clone(),
     };
-    let mut snap = snap;
     snap.tables.retain(|t| filter.table(&t.schema, &t.table));
     if ctx.cli.buffer_usage_limit.is_some() && snap.server_version_num < 160_000 {
         log::warn!(

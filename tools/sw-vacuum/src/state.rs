@@ -51,15 +51,11 @@ pub fn key(it: &Item) -> String {
         it.database,
         it.schema,
         it.index.as_deref().unwrap_or(&it.table),
-        it.rate_name()
+        it.action.rate_key()
     )
 }
 
 impl Item {
-    fn rate_name(&self) -> &'static str {
-        self.action.rate_key()
-    }
-
     /// The bytes an action has to read: the table, or for an index action
     /// the table (REINDEX scans it) plus the index.
     pub fn work_bytes(&self) -> i64 {
