@@ -369,20 +369,10 @@ impl Runner<'_> {
         });
     }
 
+    /// A check that produced no value: UNKNOWN (a missing value judges OK,
+    /// so the floor decides).
     fn unknown(&mut self, d: &'static Def, db: Option<&str>, why: String) {
-        let (warn, crit) = self.th.get(d);
-        self.results.push(CheckResult {
-            name: d.name,
-            database: db.map(str::to_owned),
-            status: Status::Unknown,
-            value: None,
-            unit: d.unit,
-            warn,
-            crit,
-            below: d.below,
-            message: why,
-            details: Value::Null,
-        });
+        self.push(d, db, Measured::new(None, why, Value::Null).floor(Status::Unknown));
     }
 
     /// Run one SQL check and evaluate it.
