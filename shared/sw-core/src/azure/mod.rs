@@ -342,17 +342,15 @@ impl ArmClient {
                 headers.push(("Content-Type", "application/json"));
             }
             let res = send(&self.agent, method, &url, &headers, payload.clone());
-            let (retry, wait, last_err) = match res {
+            let (wait, last_err) = match res {
                 Ok(r) if matches!(r.status, 429 | 408) || (idempotent && r.status >= 500) => {
-                    let wait = r.retry_after();
-                    let e = self.http_error(method, &url, &r);
-                    (true, wait, e)
+                    (r.retry_after(), self.http_error(method, &url, &r))
                 }
                 Ok(r) => return Ok(r),
-                Err(e) if idempotent => (true, None, e),
+                Err(e) if idempotent => (None, e),
                 Err(e) => return Err(e),
             };
-            if !retry || attempt >= self.policy.attempts {
+            if attempt >= self.policy.attempts {
                 return Err(last_err
                     .with_exit(Exit::TempFail)
                     .context(format!("giving up after {attempt} attempts")));
