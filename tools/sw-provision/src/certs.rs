@@ -111,10 +111,14 @@ fn read_pem(path: &Path) -> Result<Vec<u8>> {
     std::fs::read(path).io_context(|| format!("reading {}", q(path)))
 }
 
+/// The certificate at `path`.
+pub fn load(path: &Path) -> Result<X509> {
+    X509::from_pem(&read_pem(path)?)
+        .map_err(|e| Error::data(format!("{} is not a PEM certificate", q(path))).with_source(e))
+}
+
 /// The DNS names and IP addresses a certificate is valid for.
-pub fn cert_names(path: &Path) -> Result<Vec<String>> {
-    let cert = X509::from_pem(&read_pem(path)?)
-        .map_err(|e| Error::data(format!("{} is not a PEM certificate", q(path))).with_source(e))?;
+pub fn cert_names(cert: &X509) -> Vec<String> {
     let mut out = Vec::new();
     if let Some(sans) = cert.subject_alt_names() {
         for s in &sans {
@@ -130,14 +134,12 @@ pub fn cert_names(path: &Path) -> Result<Vec<String>> {
             }
         }
     }
-    Ok(out)
+    out
 }
 
-/// Whether the certificate at `path` expires within `days` days (then a
-/// re-run issues a new one rather than let clients fail on expiry).
-pub fn expires_within(path: &Path, days: u32) -> Result<bool> {
-    let cert = X509::from_pem(&read_pem(path)?)
-        .map_err(|e| Error::data(format!("{} is not a PEM certificate", q(path))).with_source(e))?;
+/// Whether the certificate expires within `days` days (then a re-run
+/// issues a new one rather than let clients fail on expiry).
+pub fn expires_within(cert: &X509, days: u32) -> Result<bool> {
     let limit = Asn1Time::days_from_now(days).map_err(ssl)?;
     Ok(cert.not_after() < limit)
 }
@@ -175,15 +177,14 @@ mod tests {
         let p = Paths::under(d.path());
         ensure_ca(&p).unwrap();
         issue_server(&p, &["localhost".into(), "127.0.0.1".into(), "::1".into()]).unwrap();
-        assert_eq!(cert_names(&p.server_cert).unwrap(), ["localhost", "127.0.0.1", "::1"]);
-        assert!(!expires_within(&p.server_cert, 30).unwrap());
+        let server = load(&p.server_cert).unwrap();
+        assert_eq!(cert_names(&server), ["localhost", "127.0.0.1", "::1"]);
+        assert!(!expires_within(&server, 30).unwrap());
         // A certificate about to expire is due for renewal.
         let key = new_key().unwrap();
         let ca = X509::from_pem(&std::fs::read(&p.ca_cert).unwrap()).unwrap();
         let ca_key = PKey::private_key_from_pem(&std::fs::read(&p.ca_key).unwrap()).unwrap();
         let short = build("localhost", &key, Some((&ca, &ca_key)), &["localhost".into()], 5).unwrap();
-        let f = d.path().join("short.crt");
-        std::fs::write(&f, short.to_pem().unwrap()).unwrap();
-        assert!(expires_within(&f, 30).unwrap());
+        assert!(expires_within(&short, 30).unwrap());
     }
 }

@@ -498,13 +498,13 @@ fn converge(cx: &mut Ctx<'_>, host: &Host, role: &str, env_file: &Path) -> Resul
         }
     }
     let names = cert_names(a);
-    let have = if cx.tls.server_cert.exists() {
-        certs::cert_names(&cx.tls.server_cert)?
+    let (have, expiring) = if cx.tls.server_cert.exists() {
+        let cert = certs::load(&cx.tls.server_cert)?;
+        (certs::cert_names(&cert), certs::expires_within(&cert, 30)?)
     } else {
-        Vec::new()
+        (Vec::new(), false)
     };
     let mut reload = false;
-    let expiring = cx.tls.server_cert.exists() && certs::expires_within(&cx.tls.server_cert, 30)?;
     if have != names || expiring {
         let why = if expiring && have == names {
             " (renewal: the old one expires within 30 days)"
