@@ -164,6 +164,9 @@ impl Archived {
     }
 }
 
+/// The server's clock in UTC, as --target-time and --before take it.
+const NOW_UTC: &str = "SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')";
+
 /// Store a valid but different copy of the stored WAL file `stored` (one
 /// byte of its content flipped) beside it, as a racing push of an old
 /// version could have; returns its path.
@@ -193,20 +196,14 @@ fn point_in_time_restores_are_exact_for_time_and_lsn() {
     a.full();
     a.tc.psql("postgres", "INSERT INTO t VALUES (1)");
     a.tc.psql("postgres", "SELECT pg_sleep(0.05)");
-    let t1 = a.tc.psql(
-        "postgres",
-        "SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')",
-    );
+    let t1 = a.tc.psql("postgres", NOW_UTC);
     a.tc.psql("postgres", "SELECT pg_sleep(0.05)");
     a.tc.psql("postgres", "INSERT INTO t VALUES (2)");
     let lsn = a.tc.psql("postgres", "SELECT pg_current_wal_insert_lsn()");
     a.tc.psql("postgres", "INSERT INTO t VALUES (3)");
     // After the last commit but before its segment is archived: no commit
     // after it exists to prove recovery reached it.
-    let after_last = a.tc.psql(
-        "postgres",
-        "SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')",
-    );
+    let after_last = a.tc.psql("postgres", NOW_UTC);
     a.switch_and_wait();
 
     let (rec, port) = a.restore_started("by_time", &["--target-time", &t1]);
@@ -293,20 +290,14 @@ fn a_missing_middle_segment_limits_restores_and_fails_them_before_copying() {
     a.tc.psql("postgres", "CREATE TABLE t (x int)");
     a.full();
     a.tc.psql("postgres", "INSERT INTO t VALUES (1)");
-    let t1 = a.tc.psql(
-        "postgres",
-        "SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')",
-    );
+    let t1 = a.tc.psql("postgres", NOW_UTC);
     a.tc.psql("postgres", "SELECT pg_sleep(0.05)");
     a.tc.psql("postgres", "INSERT INTO t VALUES (2)");
     a.switch_and_wait();
     a.tc.psql("postgres", "INSERT INTO t VALUES (3)");
     let lost = a.switch_and_wait();
     a.tc.psql("postgres", "INSERT INTO t VALUES (4)");
-    let t2 = a.tc.psql(
-        "postgres",
-        "SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')",
-    );
+    let t2 = a.tc.psql("postgres", NOW_UTC);
     a.tc.psql("postgres", "SELECT pg_sleep(0.05)");
     a.tc.psql("postgres", "INSERT INTO t VALUES (5)");
     a.switch_and_wait();
@@ -583,10 +574,7 @@ fn after_a_failover_restores_follow_the_new_timeline() {
     assert_eq!(rec["promoted"], true);
     assert_eq!(a.query(port, "SHOW archive_mode"), "on");
     a.query(port, "INSERT INTO t VALUES (2)");
-    let t2 = a.query(
-        port,
-        "SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')",
-    );
+    let t2 = a.query(port, NOW_UTC);
     a.query(port, "SELECT pg_sleep(0.05)");
     a.query(port, "INSERT INTO t VALUES (3)");
     let seg = a.query(port, "SELECT pg_walfile_name(pg_switch_wal())");
@@ -649,10 +637,7 @@ fn activate_after_data_corruption_restores_before_the_damage_and_repoints_the_en
     a.full();
     a.tc.psql("postgres", "INSERT INTO t VALUES (1)");
     a.tc.psql("postgres", "SELECT pg_sleep(0.05)");
-    let damage = a.tc.psql(
-        "postgres",
-        "SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')",
-    );
+    let damage = a.tc.psql("postgres", NOW_UTC);
     a.tc.psql("postgres", "DELETE FROM t");
     a.switch_and_wait();
     let env = a.tc.dir.join("app.env");
