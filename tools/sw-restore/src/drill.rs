@@ -258,21 +258,14 @@ fn check(
     rec: &mut DrillRecord,
 ) -> Result<()> {
     let u = &a.server.superuser;
-    let dbs = psql(
-        cluster,
-        sock,
-        port,
-        u,
+    let query = |db: &str, text: &str| psql(cluster, sock, port, u, db, text);
+    let dbs = query(
         "postgres",
         "SELECT string_agg(datname, ',') FROM pg_database WHERE datallowconn",
     )?;
     let dbs: Vec<String> = dbs.split(',').filter(|s| !s.is_empty()).map(str::to_owned).collect();
     rec.databases = Some(dbs.len() as u64);
-    let avail = psql(
-        cluster,
-        sock,
-        port,
-        u,
+    let avail = query(
         "postgres",
         "SELECT count(*) FROM pg_available_extensions WHERE name = 'amcheck'",
     )?;
@@ -280,12 +273,8 @@ fn check(
         rec.amcheck = true;
         let mut n = 0u64;
         for db in &dbs {
-            psql(cluster, sock, port, u, db, "CREATE EXTENSION IF NOT EXISTS amcheck")?;
-            let c = psql(
-                cluster,
-                sock,
-                port,
-                u,
+            query(db, "CREATE EXTENSION IF NOT EXISTS amcheck")?;
+            let c = query(
                 db,
                 "SELECT count(bt_index_check(c.oid)) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid \
                  JOIN pg_am am ON am.oid = c.relam WHERE am.amname = 'btree' AND c.relpersistence <> 't' AND i.indisready AND i.indisvalid",
@@ -301,11 +290,7 @@ fn check(
             short.push(format!("database {} is missing", e.database));
             continue;
         }
-        let exists = psql(
-            cluster,
-            sock,
-            port,
-            u,
+        let exists = query(
             &e.database,
             &format!(
                 "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = {} AND c.relname = {} AND c.relkind IN ('r', 'p', 'v', 'm', 'f')",
@@ -320,11 +305,7 @@ fn check(
             ));
             continue;
         }
-        let rows = psql(
-            cluster,
-            sock,
-            port,
-            u,
+        let rows = query(
             &e.database,
             &format!(
                 "SELECT count(*) FROM {}.{}",
@@ -347,9 +328,8 @@ fn check(
         return Err(Error::data(format!("row counts: {}", short.join("; "))));
     }
     if let Some(f) = &a.sql {
-        let sql = std::fs::read_to_string(f).io_context(|| format!("reading {}", q(f)))?;
-        psql(cluster, sock, port, u, "postgres", &sql)
-            .map_err(|e| e.context(format!("the drill SQL {} failed", q(f))))?;
+        let text = std::fs::read_to_string(f).io_context(|| format!("reading {}", q(f)))?;
+        query("postgres", &text).map_err(|e| e.context(format!("the drill SQL {} failed", q(f))))?;
     }
     if let Some(p) = &a.save_rows {
         save_rows(p, cluster, sock, port, u, &dbs)?;
