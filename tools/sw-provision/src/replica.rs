@@ -27,7 +27,7 @@ use sw_core::output::{Output, now_rfc3339};
 use sw_core::pg::quote_literal;
 use sw_core::{Error, IoContext, Result};
 
-use crate::local::{Change, mkdir, read_state, user_can_reach};
+use crate::local::{Change, LOCK_FILE, STATE_FILE, mkdir, read_state, user_can_reach};
 use crate::psql;
 
 /// Flags of `sw-provision replica`.
@@ -69,8 +69,8 @@ pub struct ReplicaState {
 
 /// The replication role sw-provision creates on its own primaries.
 const REPL_ROLE: &str = "sw_replicator";
-const REPL_FILE: &str = "replication.env";
-const REPLICA_FILE: &str = "replica.json";
+pub(crate) const REPL_FILE: &str = "replication.env";
+pub(crate) const REPLICA_FILE: &str = "replica.json";
 
 fn sanitize(s: &str) -> String {
     let mut out: String = s
@@ -112,7 +112,7 @@ fn find_primary(of: &str) -> Result<Primary> {
     let dir = params
         .get("sslrootcert")
         .and_then(|ca| Path::new(ca).parent().map(Path::to_path_buf))
-        .filter(|d| d.join("sw-provision.json").is_file());
+        .filter(|d| d.join(STATE_FILE).is_file());
     Ok(Primary { params, dir, env_file })
 }
 
@@ -199,7 +199,7 @@ pub fn run(a: &ReplicaArgs, pretty: bool) -> Result<()> {
         )));
     }
     mkdir(&dir, 0o755)?;
-    let _lock = sw_core::lock::Lock::try_acquire(&dir.join(".sw-provision.lock"), "sw-provision replica")?;
+    let _lock = sw_core::lock::Lock::try_acquire(&dir.join(LOCK_FILE), "sw-provision replica")?;
     if !user_can_reach(&runner, &dir) {
         return Err(Error::no_perm(format!(
             "the server's OS user {:?} cannot reach {} (a parent directory is private)",

@@ -9,7 +9,8 @@ use sw_core::fsutil::q;
 use sw_core::output::{Output, now_rfc3339};
 use sw_core::{Error, IoContext, Result};
 
-use super::{DestroyArgs, ENV_KEYS, STATE_FILE, StatusArgs, read_state};
+use super::{DestroyArgs, ENV_FILE, ENV_KEYS, LOCK_FILE, STATE_FILE, StatusArgs, read_state};
+use crate::replica::{REPL_FILE, REPLICA_FILE};
 
 /// The `provision.status` record.
 #[derive(Debug, Serialize)]
@@ -71,7 +72,7 @@ pub fn destroy(a: &DestroyArgs, pretty: bool) -> Result<()> {
     if st == Status::Absent && state.is_none() {
         return Err(Error::no_input(format!("no cluster in {}", q(&dir))));
     }
-    let _lock = sw_core::lock::Lock::try_acquire(&dir.join(".sw-provision.lock"), "sw-provision")?;
+    let _lock = sw_core::lock::Lock::try_acquire(&dir.join(LOCK_FILE), "sw-provision")?;
     if matches!(st, Status::Running(_)) {
         cluster.stop(StopMode::Fast)?;
     }
@@ -86,8 +87,8 @@ pub fn destroy(a: &DestroyArgs, pretty: bool) -> Result<()> {
         "ca.crt",
         "ca.key",
         STATE_FILE,
-        "replica.json",
-        "replication.env",
+        REPLICA_FILE,
+        REPL_FILE,
     ] {
         let p = dir.join(name);
         if std::fs::symlink_metadata(&p).is_ok() {
@@ -100,7 +101,7 @@ pub fn destroy(a: &DestroyArgs, pretty: bool) -> Result<()> {
             removed.push(p);
         }
     }
-    let env_file = state.map_or_else(|| dir.join("app.env"), |s| s.env_file);
+    let env_file = state.map_or_else(|| dir.join(ENV_FILE), |s| s.env_file);
     if env_file.exists() {
         let mut env = EnvFile::read(&env_file)?;
         for k in ENV_KEYS {
@@ -113,7 +114,7 @@ pub fn destroy(a: &DestroyArgs, pretty: bool) -> Result<()> {
         }
         removed.push(env_file);
     }
-    let _ = std::fs::remove_file(dir.join(".sw-provision.lock"));
+    let _ = std::fs::remove_file(dir.join(LOCK_FILE));
     let _ = std::fs::remove_dir(&dir);
     Output::stdout(pretty).record(
         "provision.destroy",

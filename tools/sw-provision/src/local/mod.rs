@@ -225,6 +225,10 @@ pub struct State {
 }
 
 pub(crate) const STATE_FILE: &str = "sw-provision.json";
+/// The flock that keeps two runs off one directory.
+pub(crate) const LOCK_FILE: &str = ".sw-provision.lock";
+/// The env file under the directory when --env-file is not given.
+pub(crate) const ENV_FILE: &str = "app.env";
 
 /// Read DIR/sw-provision.json.
 pub fn read_state(dir: &Path) -> Result<Option<State>> {
@@ -315,7 +319,7 @@ pub fn run(a: &LocalArgs, pretty: bool) -> Result<()> {
         max_connections: a.max_connections,
     };
     let role = a.role.clone().unwrap_or_else(|| a.database.clone());
-    let env_file = std::path::absolute(a.env_file.clone().unwrap_or_else(|| dir.join("app.env")))
+    let env_file = std::path::absolute(a.env_file.clone().unwrap_or_else(|| dir.join(ENV_FILE)))
         .io_context(|| "resolving the env file path".into())?;
     let mut cx = Ctx {
         a,
@@ -333,7 +337,7 @@ pub fn run(a: &LocalArgs, pretty: bool) -> Result<()> {
     } else {
         mkdir(&dir, 0o755)?;
         Some(sw_core::lock::Lock::try_acquire(
-            &dir.join(".sw-provision.lock"),
+            &dir.join(LOCK_FILE),
             "sw-provision local",
         )?)
     };
