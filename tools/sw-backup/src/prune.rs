@@ -183,6 +183,18 @@ pub fn run(a: &PruneArgs, pretty: bool) -> Result<()> {
             .file_name()
             .map(|f| f.to_string_lossy().into_owned())
             .unwrap_or_default();
+        let removed = |out: &mut Output, object: &'static str, name: &str, bytes: u64| {
+            out.record(
+                "backup.prune",
+                &Removal {
+                    action,
+                    area: an.clone(),
+                    object,
+                    name: name.to_owned(),
+                    bytes,
+                },
+            )
+        };
         let p = plan(&area, a)?;
         sum.backups_kept += p.kept;
         for (id, dir, bytes) in &p.backups {
@@ -195,16 +207,7 @@ pub fn run(a: &PruneArgs, pretty: bool) -> Result<()> {
             }
             sum.backups_removed += 1;
             sum.bytes_removed += bytes;
-            out.record(
-                "backup.prune",
-                &Removal {
-                    action,
-                    area: an.clone(),
-                    object: "backup",
-                    name: id.clone(),
-                    bytes: *bytes,
-                },
-            )?;
+            removed(&mut out, "backup", id, *bytes)?;
         }
         let mut dirs = BTreeSet::new();
         for (name, path, bytes) in &p.wal {
@@ -216,32 +219,14 @@ pub fn run(a: &PruneArgs, pretty: bool) -> Result<()> {
             }
             sum.wal_removed += 1;
             sum.bytes_removed += bytes;
-            out.record(
-                "backup.prune",
-                &Removal {
-                    action,
-                    area: an.clone(),
-                    object: "wal",
-                    name: name.clone(),
-                    bytes: *bytes,
-                },
-            )?;
+            removed(&mut out, "wal", name, *bytes)?;
         }
         for (name, path, bytes) in &p.temps {
             if !a.dry_run {
                 std::fs::remove_file(path).io_context(|| format!("removing {}", q(path)))?;
             }
             sum.bytes_removed += bytes;
-            out.record(
-                "backup.prune",
-                &Removal {
-                    action,
-                    area: an.clone(),
-                    object: "temp",
-                    name: name.clone(),
-                    bytes: *bytes,
-                },
-            )?;
+            removed(&mut out, "temp", name, *bytes)?;
         }
         for d in dirs {
             fsutil::fsync_dir(&d)?;
