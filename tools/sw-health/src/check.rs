@@ -201,10 +201,23 @@ fn prune_history(mut h: Vec<Sample>, now: f64) -> Vec<Sample> {
     h
 }
 
+/// Why a check whose turn came after the deadline produced no value.
+const NOT_RUN: &str = "not run: overall deadline reached";
+
 /// Why a check produced no value.
 enum Fail {
     Timeout,
     Error(String),
+}
+
+impl Fail {
+    /// The reason in words (a timeout without its length).
+    fn message(self) -> String {
+        match self {
+            Fail::Timeout => "timed out".to_owned(),
+            Fail::Error(e) => e,
+        }
+    }
 }
 
 struct Sess {
@@ -375,6 +388,14 @@ impl Runner<'_> {
         self.push(d, db, Measured::new(None, why, Value::Null).floor(Status::Unknown));
     }
 
+    /// One round trip for checks judged together: the rows, or why not.
+    async fn rows(&self, s: &mut Sess, sql: &str) -> std::result::Result<Vec<Vec<Option<String>>>, String> {
+        match self.timeout() {
+            Some(t) => s.q(sql, t).await.map_err(Fail::message),
+            None => Err(NOT_RUN.to_owned()),
+        }
+    }
+
     /// Run one SQL check and evaluate it.
     async fn sql<F>(&mut self, s: &mut Sess, name: &str, db: Option<&str>, sql: &str, eval: F)
     where
@@ -382,7 +403,7 @@ impl Runner<'_> {
     {
         let Some(d) = catalogue::def(name) else { return };
         let Some(t) = self.timeout() else {
-            self.unknown(d, db, "not run: overall deadline reached".into());
+            self.unknown(d, db, NOT_RUN.into());
             return;
         };
         match s.q(sql, t).await {
@@ -561,10 +582,7 @@ async fn collect(
                 r.wait(),
             )
             .await
-            .map_err(|f| match f {
-                Fail::Timeout => "timed out".to_owned(),
-                Fail::Error(e) => e,
-            }),
+            .map_err(Fail::message),
         Err(e) => Err(e),
     };
     let info = match info {
@@ -648,7 +666,7 @@ async fn collect(
     if selected("latency") {
         let d = catalogue::def("latency").ok_or_else(|| Error::software("catalogue"))?;
         match r.timeout() {
-            None => r.unknown(d, None, "not run: overall deadline reached".into()),
+            None => r.unknown(d, None, NOT_RUN.into()),
             Some(t) => {
                 let mut samples = Vec::new();
                 let until = Instant::now() + t;
@@ -1029,14 +1047,9 @@ async fn cluster_checks(
         } else {
             "NULL::numeric"
         };
-        let timeout = r.timeout();
-        let rows = match timeout {
-            Some(t) => s
-                .q(&format!("SELECT sum(deadlocks), {failed_sql}, extract(epoch from clock_timestamp()) FROM pg_stat_database"), t)
-                .await,
-            None => Err(Fail::Error("not run: overall deadline reached".into())),
-        };
-        match rows {
+        let sql =
+            format!("SELECT sum(deadlocks), {failed_sql}, extract(epoch from clock_timestamp()) FROM pg_stat_database");
+        match r.rows(s, &sql).await {
             Ok(rows) => {
                 let row = rows.first().cloned().unwrap_or_default();
                 let now = num(&row, 2).unwrap_or(0.0);
@@ -1081,11 +1094,7 @@ async fn cluster_checks(
                 });
                 next.history = prune_history(h, now);
             }
-            Err(f) => {
-                let why = match f {
-                    Fail::Timeout => "timed out".to_owned(),
-                    Fail::Error(e) => e,
-                };
+            Err(why) => {
                 for name in ["deadlocks", "failed_sessions"] {
                     if selected(name)
                         && let Some(d) = catalogue::def(name)
@@ -1097,10 +1106,10 @@ async fn cluster_checks(
         }
     }
     if selected("xid_wraparound") || selected("mxid_wraparound") {
-        let rows = match r.timeout() {
-            Some(t) => {
-                s.q(
-                    "SELECT max(age(datfrozenxid)), max(mxid_age(datminmxid)), \
+        let rows = r
+            .rows(
+                s,
+                "SELECT max(age(datfrozenxid)), max(mxid_age(datminmxid)), \
                      (SELECT datname FROM pg_database ORDER BY age(datfrozenxid) DESC LIMIT 1), \
                      (SELECT datname FROM pg_database ORDER BY mxid_age(datminmxid) DESC LIMIT 1), \
                      (SELECT coalesce(json_agg(x), '[]') FROM (SELECT c.oid::regclass::text AS \"table\", \
@@ -1111,12 +1120,8 @@ async fn cluster_checks(
                         greatest(mxid_age(c.relminmxid), mxid_age(t.relminmxid)) AS age FROM pg_class c \
                         LEFT JOIN pg_class t ON t.oid = c.reltoastrelid WHERE c.relkind IN ('r', 'm') \
                         ORDER BY 2 DESC LIMIT 5) x), current_database() FROM pg_database",
-                    t,
-                )
-                .await
-            }
-            None => Err(Fail::Error("not run: overall deadline reached".into())),
-        };
+            )
+            .await;
         for (i, name) in [(0, "xid_wraparound"), (1, "mxid_wraparound")] {
             if !selected(name) {
                 continue;
@@ -1140,8 +1145,7 @@ async fn cluster_checks(
                         ),
                     );
                 }
-                Err(Fail::Timeout) => r.unknown(d, None, "timed out".into()),
-                Err(Fail::Error(e)) => r.unknown(d, None, e.clone()),
+                Err(why) => r.unknown(d, None, why.clone()),
             }
         }
     }
@@ -1370,22 +1374,16 @@ async fn cluster_checks(
         .await;
     }
     if selected("tls") {
-        let ssl = match r.timeout() {
-            Some(t) => s.q("SELECT current_setting('ssl')", t).await.ok(),
-            None => None,
-        };
-        let hba = match r.timeout() {
-            Some(t) => s
-                .q(
-                    "SELECT line_number, type, coalesce(address, ''), coalesce(netmask, ''), auth_method \
-                     FROM pg_hba_file_rules WHERE error IS NULL AND type IN ('host', 'hostnossl') \
-                     AND auth_method <> 'reject' ORDER BY line_number",
-                    t,
-                )
-                .await
-                .ok(),
-            None => None,
-        };
+        let ssl = r.rows(s, "SELECT current_setting('ssl')").await.ok();
+        let hba = r
+            .rows(
+                s,
+                "SELECT line_number, type, coalesce(address, ''), coalesce(netmask, ''), auth_method \
+                 FROM pg_hba_file_rules WHERE error IS NULL AND type IN ('host', 'hostnossl') \
+                 AND auth_method <> 'reject' ORDER BY line_number",
+            )
+            .await
+            .ok();
         if let (Some(ssl), Some(d)) = (ssl, catalogue::def("tls")) {
             let ssl_on = ssl.first().map(|r| text(r, 0)) == Some("on".to_owned());
             let mut bad = Vec::new();
