@@ -838,13 +838,8 @@ fn write_env(
     // `system`); JDBC uses the Java trust store.
     let roots = system_ca_bundle();
     let mut vars = crate::local::connection_vars(&fqdn, 5432, database, user, pw, &roots);
-    if roots != "system" {
-        let jdbc = crate::local::connection_vars(&fqdn, 5432, database, user, pw, "system");
-        for (k, v) in &mut vars {
-            if let Some((_, j)) = jdbc.iter().find(|(jk, _)| jk == k && k == "DATABASE_URL_JDBC") {
-                v.clone_from(j);
-            }
-        }
+    if let Some(jdbc) = vars.iter_mut().find(|(k, _)| k == "DATABASE_URL_JDBC") {
+        jdbc.1 = crate::local::jdbc_url(&fqdn, 5432, database, user, pw, "system");
     }
     // The replica's read-only URL (from `azure replica`) follows the password.
     if let Some(mut p) = env

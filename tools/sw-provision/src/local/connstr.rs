@@ -2,6 +2,7 @@
 //! read, and reading a password back from an env file.
 
 use sw_core::envfile::EnvFile;
+use sw_core::secret::percent_encode as pe;
 
 /// The password of `user` in the env file's DATABASE_URL (none when the
 /// URL is for another role, e.g. a superuser URL from an older set-up).
@@ -24,17 +25,37 @@ pub const ENV_KEYS: &[&str] = &[
     "DATABASE_URL_READONLY",
 ];
 
+/// A host for a URL: IPv6 addresses in brackets.
+fn host_part(host: &str) -> String {
+    if host.contains(':') {
+        format!("[{host}]")
+    } else {
+        host.to_owned()
+    }
+}
+
+/// The JDBC URL; with `ca` = `system` it verifies against the Java trust store.
+pub fn jdbc_url(host: &str, port: u16, db: &str, user: &str, pw: &str, ca: &str) -> String {
+    let ssl = if ca == "system" {
+        "sslmode=verify-full".to_owned()
+    } else {
+        format!("sslmode=verify-full&sslrootcert={}", pe(ca))
+    };
+    format!(
+        "jdbc:postgresql://{}:{port}/{}?user={}&password={}&ssl=true&{ssl}",
+        host_part(host),
+        pe(db),
+        pe(user),
+        pe(pw)
+    )
+}
+
 /// Connection strings in the forms applications read.
 ///
 /// `ca` is the CA file clients verify against, or `system` for the
 /// system store (JDBC then uses the Java trust store).
 pub fn connection_vars(host: &str, port: u16, db: &str, user: &str, pw: &str, ca: &str) -> Vec<(String, String)> {
-    use sw_core::secret::percent_encode as pe;
-    let hostpart = if host.contains(':') {
-        format!("[{host}]")
-    } else {
-        host.to_owned()
-    };
+    let hostpart = host_part(host);
     let query = format!("sslmode=verify-full&sslrootcert={}", pe(ca));
     let auth = format!("{}:{}@{hostpart}:{port}/{}", pe(user), pe(pw), pe(db));
     let django = serde_json::json!({
@@ -50,20 +71,7 @@ pub fn connection_vars(host: &str, port: u16, db: &str, user: &str, pw: &str, ca
             "DATABASE_URL_SQLALCHEMY".into(),
             format!("postgresql+psycopg://{auth}?{query}"),
         ),
-        (
-            "DATABASE_URL_JDBC".into(),
-            format!(
-                "jdbc:postgresql://{hostpart}:{port}/{}?user={}&password={}&ssl=true&{}",
-                pe(db),
-                pe(user),
-                pe(pw),
-                if ca == "system" {
-                    "sslmode=verify-full"
-                } else {
-                    query.as_str()
-                }
-            ),
-        ),
+        ("DATABASE_URL_JDBC".into(), jdbc_url(host, port, db, user, pw, ca)),
         ("DATABASE_DJANGO".into(), django.to_string()),
         (
             "DATABASE_DSN".into(),

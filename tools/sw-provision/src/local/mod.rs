@@ -29,7 +29,7 @@ mod connstr;
 
 pub use admin::{destroy, status};
 pub(crate) use connstr::password_in;
-pub use connstr::{ENV_KEYS, connection_vars};
+pub use connstr::{ENV_KEYS, connection_vars, jdbc_url};
 
 use crate::certs::{self, Paths};
 use crate::psql;
