@@ -266,7 +266,6 @@ pub fn run(a: &ReplicaArgs, pretty: bool) -> Result<()> {
     )
 }
 
-#[allow(clippy::too_many_arguments)]
 fn create(
     a: &ReplicaArgs,
     dir: &Path,
