@@ -81,11 +81,15 @@ impl Target {
 
     /// The server's ARM id.
     pub fn server_id(&self) -> String {
+        self.id_of(&self.name)
+    }
+
+    /// The ARM id of server `name` in the same subscription and resource group.
+    pub fn id_of(&self, name: &str) -> String {
         format!(
-            "/subscriptions/{}/resourceGroups/{}/providers/Microsoft.DBforPostgreSQL/flexibleServers/{}",
+            "/subscriptions/{}/resourceGroups/{}/providers/Microsoft.DBforPostgreSQL/flexibleServers/{name}",
             self.subscription(),
             self.resource_group,
-            self.name
         )
     }
 
@@ -355,12 +359,7 @@ fn replica(a: &ReplicaArgs, pretty: bool) -> Result<()> {
         a.of.clone()
     } else {
         parse_server_name(&a.of).map_err(Error::usage)?;
-        format!(
-            "/subscriptions/{}/resourceGroups/{}/providers/Microsoft.DBforPostgreSQL/flexibleServers/{}",
-            t.subscription(),
-            t.resource_group,
-            a.of
-        )
+        t.id_of(&a.of)
     };
     let primary = c
         .get_opt(&format!("{source_id}?api-version={API_VERSION}"))?
