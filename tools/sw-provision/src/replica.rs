@@ -240,7 +240,7 @@ pub fn run(a: &ReplicaArgs, pretty: bool) -> Result<()> {
         let mut env = EnvFile::read_or_default(ef)?;
         let mut p = primary.params.clone();
         p.insert("port".into(), a.port.to_string());
-        let ro = crate::azure::url_from(&p);
+        let ro = crate::local::url_from(&p);
         if env.get("DATABASE_URL_READONLY") != Some(ro.as_str()) {
             env.set("DATABASE_URL_READONLY", &ro);
             env.write(ef)?;

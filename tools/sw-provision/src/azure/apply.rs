@@ -842,13 +842,8 @@ fn write_env(
         jdbc.1 = crate::local::jdbc_url(&fqdn, 5432, database, user, pw, "system");
     }
     // The replica's read-only URL (from `azure replica`) follows the password.
-    if let Some(mut p) = env
-        .get("DATABASE_URL_READONLY")
-        .and_then(|u| sw_core::conninfo::parse(u).ok())
-        && p.get("user").map(String::as_str) == Some(user)
-    {
-        p.insert("password".into(), pw.to_owned());
-        vars.push(("DATABASE_URL_READONLY".into(), url_from(&p)));
+    if let Some(ro) = crate::local::readonly_url(env, user, pw) {
+        vars.push(("DATABASE_URL_READONLY".into(), ro));
     }
     if vars.iter().all(|(k, v)| env.get(k) == Some(v.as_str())) && env.get(PENDING_KEY) == pending {
         return Ok(false);
@@ -875,26 +870,4 @@ fn system_ca_bundle() -> String {
     .iter()
     .find(|p| std::path::Path::new(p).is_file())
     .map_or_else(|| "system".to_owned(), |p| (*p).to_owned())
-}
-
-/// A postgresql:// URL from conninfo parameters.
-pub fn url_from(p: &sw_core::conninfo::Params) -> String {
-    use sw_core::secret::percent_encode as pe;
-    let g = |k: &str| p.get(k).map_or("", String::as_str);
-    let mut q: Vec<String> = p
-        .iter()
-        .filter(|(k, _)| !["host", "port", "user", "password", "dbname"].contains(&k.as_str()))
-        .map(|(k, v)| format!("{k}={}", pe(v)))
-        .collect();
-    q.sort();
-    let port = if g("port").is_empty() { "5432" } else { g("port") };
-    format!(
-        "postgresql://{}:{}@{}:{port}/{}{}{}",
-        pe(g("user")),
-        pe(g("password")),
-        g("host"),
-        pe(g("dbname")),
-        if q.is_empty() { "" } else { "?" },
-        q.join("&")
-    )
 }

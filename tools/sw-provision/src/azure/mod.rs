@@ -24,7 +24,8 @@ use sw_core::envfile::EnvFile;
 use sw_core::output::{Output, now_rfc3339};
 use sw_core::{Error, Result};
 
-pub use apply::{ApplyArgs, url_from};
+use crate::local::url_from;
+pub use apply::ApplyArgs;
 
 /// The api-version every request uses.
 pub const API_VERSION: &str = "2025-08-01";

@@ -15,6 +15,17 @@ pub(crate) fn password_in(env: &EnvFile, user: &str) -> Option<String> {
     p.get("password").cloned()
 }
 
+/// The env file's DATABASE_URL_READONLY (a standby's) with `pw` as its
+/// password, when it is for `user`: it follows the primary's password.
+pub(crate) fn readonly_url(env: &EnvFile, user: &str, pw: &str) -> Option<String> {
+    let mut p = sw_core::conninfo::parse(env.get("DATABASE_URL_READONLY")?).ok()?;
+    if p.get("user").map(String::as_str) != Some(user) {
+        return None;
+    }
+    p.insert("password".into(), pw.to_owned());
+    Some(url_from(&p))
+}
+
 /// The env-file keys sw-provision owns.
 pub const ENV_KEYS: &[&str] = &[
     "DATABASE_URL",
@@ -85,4 +96,25 @@ pub fn connection_vars(host: &str, port: u16, db: &str, user: &str, pw: &str, ca
             ),
         ),
     ]
+}
+
+/// A postgresql:// URL from conninfo parameters.
+pub fn url_from(p: &sw_core::conninfo::Params) -> String {
+    let g = |k: &str| p.get(k).map_or("", String::as_str);
+    let mut q: Vec<String> = p
+        .iter()
+        .filter(|(k, _)| !["host", "port", "user", "password", "dbname"].contains(&k.as_str()))
+        .map(|(k, v)| format!("{k}={}", pe(v)))
+        .collect();
+    q.sort();
+    let port = if g("port").is_empty() { "5432" } else { g("port") };
+    format!(
+        "postgresql://{}:{}@{}:{port}/{}{}{}",
+        pe(g("user")),
+        pe(g("password")),
+        g("host"),
+        pe(g("dbname")),
+        if q.is_empty() { "" } else { "?" },
+        q.join("&")
+    )
 }

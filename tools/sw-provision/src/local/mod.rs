@@ -28,8 +28,8 @@ mod admin;
 mod connstr;
 
 pub use admin::{destroy, status};
-pub(crate) use connstr::password_in;
 pub use connstr::{ENV_KEYS, connection_vars, jdbc_url};
+pub(crate) use connstr::{password_in, readonly_url, url_from};
 
 use crate::certs::{self, Paths};
 use crate::psql;
@@ -730,14 +730,10 @@ fn app_role_and_db(cx: &mut Ctx<'_>, role: &str, env_file: &Path, was_running: b
     );
     // A standby's read-only URL (from `replica`) uses the same role: it
     // follows the password.
-    if let Some(mut p) = env
-        .get("DATABASE_URL_READONLY")
-        .and_then(|u| sw_core::conninfo::parse(u).ok())
-        && p.get("user").map(String::as_str) == Some(role)
-        && !pw.is_empty()
+    if !pw.is_empty()
+        && let Some(ro) = readonly_url(&env, role, &pw)
     {
-        p.insert("password".into(), pw.clone());
-        vars.push(("DATABASE_URL_READONLY".into(), crate::azure::url_from(&p)));
+        vars.push(("DATABASE_URL_READONLY".into(), ro));
     }
     if cx.dry {
         if set_pw || vars.iter().any(|(k, v)| env.get(k) != Some(v.as_str())) {
