@@ -363,10 +363,14 @@ impl Status {
     }
 }
 
-/// Effective thresholds per check.
+/// An override of one threshold: None keeps the catalogue default,
+/// Some(None) clears it ("none"), Some(Some(v)) sets it.
+type Override = Option<Option<f64>>;
+
+/// Effective thresholds per check: overrides of (warn, crit).
 #[derive(Debug, Clone, Default)]
 pub struct Thresholds {
-    over: BTreeMap<String, (Option<f64>, Option<f64>)>,
+    over: BTreeMap<String, (Override, Override)>,
 }
 
 #[derive(Deserialize)]
@@ -389,10 +393,10 @@ impl Thresholds {
             }
             let slot = self.over.entry(name).or_default();
             if e.warn.is_some() {
-                slot.0 = e.warn;
+                slot.0 = Some(e.warn);
             }
             if e.crit.is_some() {
-                slot.1 = e.crit;
+                slot.1 = Some(e.crit);
             }
         }
         Ok(())
@@ -415,30 +419,20 @@ impl Thresholds {
                     .ok_or_else(|| Error::usage(format!("threshold {spec:?}: {v:?} is not a number")))?,
             )
         };
-        let slot = self.over.entry(name.to_owned()).or_insert((None, None));
+        // The last flag wins, "none" included (the default does not come back).
+        let slot = self.over.entry(name.to_owned()).or_default();
         if crit {
-            slot.1 = v;
+            slot.1 = Some(v);
         } else {
-            slot.0 = v;
-        }
-        // Remember an explicit "none" so the default does not come back (and
-        // forget it when a later flag sets a value: the last flag wins).
-        let key = format!("{name}#{}", if crit { "crit" } else { "warn" });
-        if v.is_none() {
-            self.over.insert(key, (None, None));
-        } else {
-            self.over.remove(&key);
+            slot.0 = Some(v);
         }
         Ok(())
     }
 
     /// (warn, crit) for a check.
     pub fn get(&self, d: &Def) -> (Option<f64>, Option<f64>) {
-        let cleared = |k: &str| self.over.contains_key(&format!("{}#{k}", d.name));
-        let o = self.over.get(d.name).copied().unwrap_or((None, None));
-        let warn = if cleared("warn") { None } else { o.0.or(d.warn) };
-        let crit = if cleared("crit") { None } else { o.1.or(d.crit) };
-        (warn, crit)
+        let (warn, crit) = self.over.get(d.name).copied().unwrap_or_default();
+        (warn.unwrap_or(d.warn), crit.unwrap_or(d.crit))
     }
 }
 
