@@ -444,13 +444,15 @@ fn default_allow() -> Vec<String> {
     vec!["127.0.0.1/32".into(), "::1/128".into()]
 }
 
-fn write_if_differs(path: &Path, text: &str, runner: &Runner) -> Result<bool> {
-    if std::fs::read_to_string(path).ok().as_deref() == Some(text) {
-        return Ok(false);
-    }
+/// Whether `path` already holds exactly `text`.
+fn holds(path: &Path, text: &str) -> bool {
+    std::fs::read_to_string(path).ok().as_deref() == Some(text)
+}
+
+/// Write a server configuration file (0600, owned by the server's OS user).
+fn write_conf(path: &Path, text: &str, runner: &Runner) -> Result<()> {
     fsutil::atomic_write(path, text.as_bytes(), 0o600)?;
-    runner.hand_over(path)?;
-    Ok(true)
+    runner.hand_over(path)
 }
 
 fn cert_names(a: &LocalArgs) -> Vec<String> {
@@ -574,17 +576,18 @@ fn converge(cx: &mut Ctx<'_>, host: &Host, role: &str, env_file: &Path) -> Resul
     );
     let hba_path = cx.cluster.datadir.join("pg_hba.conf");
     let ident_path = cx.cluster.datadir.join("pg_ident.conf");
-    let hba_same = std::fs::read_to_string(&hba_path).ok().as_deref() == Some(hba.as_str())
-        && std::fs::read_to_string(&ident_path).ok().as_deref() == Some(ident.as_str());
-    if !hba_same {
+    let (hba_same, ident_same) = (holds(&hba_path, &hba), holds(&ident_path, &ident));
+    if !(hba_same && ident_same) {
         cx.note(
             "write_pg_hba",
             format!("hostssl scram-sha-256 from {}", allow.join(",")),
         );
         reload = true;
-        if !cx.dry {
-            write_if_differs(&hba_path, &hba, &cx.runner)?;
-            write_if_differs(&ident_path, &ident, &cx.runner)?;
+        if !cx.dry && !hba_same {
+            write_conf(&hba_path, &hba, &cx.runner)?;
+        }
+        if !cx.dry && !ident_same {
+            write_conf(&ident_path, &ident, &cx.runner)?;
         }
     }
     // 5. Running, with the configuration in effect.
