@@ -572,6 +572,37 @@ fn merged(a: &NotifyArgs) -> Result<NotifyArgs> {
     Ok(m)
 }
 
+/// The HTTP client for webhooks: one timeout per request, HTTP errors as
+/// responses, and the system roots or --webhook-ca.
+fn http_agent(a: &NotifyArgs) -> Result<ureq::Agent> {
+    let roots = match &a.webhook_ca {
+        None => ureq::tls::RootCerts::PlatformVerifier,
+        Some(p) => {
+            let pem = std::fs::read(p).io_context(|| format!("reading {}", q(p)))?;
+            let certs: Vec<ureq::tls::Certificate<'static>> = ureq::tls::parse_pem(&pem)
+                .filter_map(|i| match i {
+                    Ok(ureq::tls::PemItem::Certificate(c)) => Some(c),
+                    _ => None,
+                })
+                .collect();
+            if certs.is_empty() {
+                return Err(Error::config(format!("{} holds no PEM certificate", q(p))));
+            }
+            ureq::tls::RootCerts::Specific(std::sync::Arc::new(certs))
+        }
+    };
+    let tls = ureq::tls::TlsConfig::builder()
+        .provider(ureq::tls::TlsProvider::NativeTls)
+        .root_certs(roots)
+        .build();
+    Ok(ureq::Agent::config_builder()
+        .timeout_global(Some(a.timeout))
+        .http_status_as_error(false)
+        .tls_config(tls)
+        .build()
+        .into())
+}
+
 /// Run `notify`.
 pub fn run(a: &NotifyArgs, pretty: bool) -> Result<()> {
     let a = &merged(a)?;
@@ -626,32 +657,7 @@ pub fn run(a: &NotifyArgs, pretty: bool) -> Result<()> {
         .filter(|p| p.extension().is_some_and(|x| x == "json"))
         .collect();
     files.sort();
-    let roots = match &a.webhook_ca {
-        None => ureq::tls::RootCerts::PlatformVerifier,
-        Some(p) => {
-            let pem = std::fs::read(p).io_context(|| format!("reading {}", q(p)))?;
-            let certs: Vec<ureq::tls::Certificate<'static>> = ureq::tls::parse_pem(&pem)
-                .filter_map(|i| match i {
-                    Ok(ureq::tls::PemItem::Certificate(c)) => Some(c),
-                    _ => None,
-                })
-                .collect();
-            if certs.is_empty() {
-                return Err(Error::config(format!("{} holds no PEM certificate", q(p))));
-            }
-            ureq::tls::RootCerts::Specific(std::sync::Arc::new(certs))
-        }
-    };
-    let tls = ureq::tls::TlsConfig::builder()
-        .provider(ureq::tls::TlsProvider::NativeTls)
-        .root_certs(roots)
-        .build();
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .timeout_global(Some(a.timeout))
-        .http_status_as_error(false)
-        .tls_config(tls)
-        .build()
-        .into();
+    let agent = http_agent(a)?;
     let mut out = Output::stdout(pretty);
     let mut failed = 0usize;
     let mut rejected = 0usize;
