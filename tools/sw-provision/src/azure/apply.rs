@@ -266,14 +266,20 @@ fn same(a: &str, b: &str) -> bool {
     a.eq_ignore_ascii_case(b)
 }
 
+/// The `highAvailability` object: the mode, and the standby's zone when
+/// one is asked for and there is a standby.
+fn ha_body(a: &ApplyArgs, w: &Want) -> Value {
+    let mut ha = json!({"mode": w.ha.arm()});
+    if let (Some(z), false) = (&a.standby_zone, w.ha == Ha::Disabled) {
+        ha["standbyAvailabilityZone"] = json!(z);
+    }
+    ha
+}
+
 fn create_body(a: &ApplyArgs, w: &Want, location: &str, password: &str) -> Value {
     let mut storage = json!({"storageSizeGB": w.storage_gb, "autoGrow": w.auto_grow.arm()});
     if let Some(t) = &a.storage_tier {
         storage["tier"] = json!(t);
-    }
-    let mut ha = json!({"mode": w.ha.arm()});
-    if let (Some(z), false) = (&a.standby_zone, w.ha == Ha::Disabled) {
-        ha["standbyAvailabilityZone"] = json!(z);
     }
     let mut props = json!({
         "administratorLogin": a.admin_user,
@@ -283,7 +289,7 @@ fn create_body(a: &ApplyArgs, w: &Want, location: &str, password: &str) -> Value
         "storage": storage,
         "backup": {"backupRetentionDays": w.backup_retention_days, "geoRedundantBackup": w.geo_redundant_backup.arm()},
         "network": {"publicNetworkAccess": "Enabled"},
-        "highAvailability": ha,
+        "highAvailability": ha_body(a, w),
     });
     if let Some(z) = &a.zone {
         props["availabilityZone"] = json!(z);
@@ -360,11 +366,7 @@ fn update_body(
     }
     let have_ha = text(server, "/properties/highAvailability/mode");
     if !same(have_ha, w.ha.arm()) {
-        let mut ha = json!({"mode": w.ha.arm()});
-        if let (Some(z), false) = (&a.standby_zone, w.ha == Ha::Disabled) {
-            ha["standbyAvailabilityZone"] = json!(z);
-        }
-        props.insert("highAvailability".into(), ha);
+        props.insert("highAvailability".into(), ha_body(a, w));
     } else {
         zone_drift(a, w, server, warnings);
     }
