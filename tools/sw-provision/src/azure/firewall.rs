@@ -62,9 +62,7 @@ pub fn detect_public_ip(url: &str) -> Result<Ipv4Addr> {
         .map_err(|e| Error::unavailable(format!("detecting this host's public IP from {url}: {e}; {hint}")))?;
     let text = match &r.body {
         Value::String(s) => s.trim().to_owned(),
-        Value::Number(_) | Value::Null | Value::Bool(_) | Value::Array(_) | Value::Object(_) => {
-            r.body.get("ip").and_then(Value::as_str).unwrap_or("").to_owned()
-        }
+        _ => r.body.get("ip").and_then(Value::as_str).unwrap_or("").to_owned(),
     };
     if !(200..300).contains(&r.status) {
         return Err(Error::unavailable(format!(
