@@ -73,6 +73,13 @@ struct Totals {
     worst: Option<Exit>,
 }
 
+impl Totals {
+    /// Fold a failure's exit code into the run's worst.
+    fn worsen(&mut self, e: Exit) {
+        self.worst = Some(self.worst.unwrap_or(Exit::Ok).worst(e));
+    }
+}
+
 /// A `vacuum.plan` record.
 #[derive(Serialize)]
 struct PlanRec<'a> {
@@ -323,7 +330,7 @@ async fn run_all(ctx: Rc<Ctx>, target: Target) -> Result<()> {
                 )?;
                 let mut t = ctx.totals.borrow_mut();
                 t.failed += 1;
-                t.worst = Some(t.worst.unwrap_or(Exit::Ok).worst(e.exit()));
+                t.worsen(e.exit());
             }
         }
     }
@@ -721,7 +728,7 @@ async fn run_item(ctx: &Ctx, client: &Client, pid: i32, it: &Item) -> Result<Tab
                 rec.status = "failed";
                 rec.error = Some(format!("{err}{leftover}"));
                 let mut t = ctx.totals.borrow_mut();
-                t.worst = Some(t.worst.unwrap_or(Exit::Ok).worst(err.exit()));
+                t.worsen(err.exit());
             }
         }
         return Ok(rec);
