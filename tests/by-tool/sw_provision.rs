@@ -514,6 +514,18 @@ fn writes(fake: &FakeArm) -> usize {
         .sum()
 }
 
+/// A fake ARM holding the example server, made by `sw-provision azure`
+/// with `polls` in-progress answers per operation; the temp dir and the
+/// env file (db.env in it) that run wrote.
+fn created_server(polls: u32) -> (FakeArm, tempfile::TempDir, PathBuf) {
+    let fake = FakeArm::start();
+    fake.with(|s| s.in_progress_polls = polls);
+    let tmp = tempfile::tempdir().unwrap();
+    let env_file = tmp.path().join("db.env");
+    azure(&fake, &example_args(env_file.to_str().unwrap(), &[])).expect_code(0);
+    (fake, tmp, env_file)
+}
+
 fn example_args<'a>(env_file: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
     let mut v = vec![
         "--resource-group",
@@ -917,12 +929,8 @@ fn azure_throttling_is_waited_out_and_interrupted_creates_are_reattached() {
 
 #[test]
 fn azure_lists_follow_next_link_and_only_our_rules_are_removed() {
-    let fake = FakeArm::start();
-    fake.with(|s| s.in_progress_polls = 0);
-    let tmp = tempfile::tempdir().unwrap();
-    let ef = tmp.path().join("db.env");
-    let ef = ef.to_str().unwrap();
-    azure(&fake, &example_args(ef, &[])).expect_code(0);
+    let (fake, _tmp, env_file) = created_server(0);
+    let ef = env_file.to_str().unwrap();
     let base = server_path("exampleserver");
     fake.with(|s| {
         for i in 1..=4 {
@@ -998,11 +1006,7 @@ fn azure_dry_run_prints_requests_and_cost_stably_without_secrets() {
 
 #[test]
 fn azure_managed_identity_tokens_come_through_azure_identity() {
-    let fake = FakeArm::start();
-    fake.with(|s| s.in_progress_polls = 0);
-    let tmp = tempfile::tempdir().unwrap();
-    let ef = tmp.path().join("db.env");
-    azure(&fake, &example_args(ef.to_str().unwrap(), &[])).expect_code(0);
+    let (fake, _tmp, _) = created_server(0);
     let mut c = cmd::command(BIN.as_ref());
     c.envs(fake.env())
         .env_remove("AZURE_CLIENT_SECRET")
@@ -1031,12 +1035,8 @@ fn azure_managed_identity_tokens_come_through_azure_identity() {
 
 #[test]
 fn azure_replica_status_and_delete() {
-    let fake = FakeArm::start();
-    fake.with(|s| s.in_progress_polls = 1);
-    let tmp = tempfile::tempdir().unwrap();
-    let env_file = tmp.path().join("db.env");
+    let (fake, _tmp, env_file) = created_server(1);
     let ef = env_file.to_str().unwrap();
-    azure(&fake, &example_args(ef, &[])).expect_code(0);
     let rg = ["--resource-group", "exampleresourcegroup", "--poll-interval", "10ms"];
     let mut args = vec![
         "replica",
@@ -1141,11 +1141,7 @@ fn azure_replica_status_and_delete() {
 
 #[test]
 fn azure_cli_tokens_come_from_az_on_the_path() {
-    let fake = FakeArm::start();
-    fake.with(|s| s.in_progress_polls = 0);
-    let tmp = tempfile::tempdir().unwrap();
-    let ef = tmp.path().join("db.env");
-    azure(&fake, &example_args(ef.to_str().unwrap(), &[])).expect_code(0);
+    let (fake, tmp, _) = created_server(0);
     // A stand-in `az` that records its arguments and prints what
     // `az account get-access-token -o json` prints.
     let bin = tmp.path().join("bin");
