@@ -60,23 +60,21 @@ pub enum AuthMethod {
     AzureCli,
 }
 
-#[derive(Debug, Clone)]
-enum Flow {
-    /// POST a client-credentials form.
-    Form { url: String, form: Vec<(String, String)> },
-}
+/// What [`Credential`] is, in messages.
+const CLIENT_SECRET: &str = "client secret";
 
-/// A token flow with a cache.
+/// Client-secret tokens: a client-credentials form POSTed to the
+/// authority, the token cached.
 pub struct Credential {
-    flow: Flow,
-    kind: &'static str,
+    url: String,
+    form: Vec<(String, String)>,
     cache: Mutex<Option<(String, Instant)>>,
 }
 
 impl std::fmt::Debug for Credential {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Credential")
-            .field("kind", &self.kind)
+            .field("kind", &CLIENT_SECRET)
             .finish_non_exhaustive()
     }
 }
@@ -95,14 +93,6 @@ fn form_encode(pairs: &[(String, String)]) -> String {
 }
 
 impl Credential {
-    fn new(flow: Flow, kind: &'static str) -> Credential {
-        Credential {
-            flow,
-            kind,
-            cache: Mutex::new(None),
-        }
-    }
-
     /// Client secret: `AZURE_TENANT_ID`, `AZURE_CLIENT_ID`, `AZURE_CLIENT_SECRET`.
     pub fn client_secret(env: &Env, ep: &Endpoints) -> Result<Credential> {
         let why = "client-secret authentication";
@@ -110,34 +100,31 @@ impl Credential {
         let client = need(env, "AZURE_CLIENT_ID", why)?;
         let secret_value = need(env, "AZURE_CLIENT_SECRET", why)?;
         secret::register(&secret_value);
-        Ok(Credential::new(
-            Flow::Form {
-                url: format!("{}/{}/oauth2/v2.0/token", ep.authority, secret::percent_encode(&tenant)),
-                form: vec![
-                    ("client_id".into(), client),
-                    ("client_secret".into(), secret_value),
-                    ("grant_type".into(), "client_credentials".into()),
-                    ("scope".into(), format!("{}.default", ep.resource())),
-                ],
-            },
-            "client secret",
-        ))
+        Ok(Credential {
+            url: format!("{}/{}/oauth2/v2.0/token", ep.authority, secret::percent_encode(&tenant)),
+            form: vec![
+                ("client_id".into(), client),
+                ("client_secret".into(), secret_value),
+                ("grant_type".into(), "client_credentials".into()),
+                ("scope".into(), format!("{}.default", ep.resource())),
+            ],
+            cache: Mutex::new(None),
+        })
     }
 
     fn fetch(&self) -> Result<(String, Duration)> {
-        let Flow::Form { url, form } = &self.flow;
-        let body = form_encode(form).into_bytes();
+        let body = form_encode(&self.form).into_bytes();
         let r = send(
             &agent(),
             "POST",
-            url,
+            &self.url,
             &[
                 ("Content-Type", "application/x-www-form-urlencoded"),
                 ("Accept", "application/json"),
             ],
             Some(body),
         )?;
-        parse_token(self.kind, r.status, &r.body)
+        parse_token(CLIENT_SECRET, r.status, &r.body)
     }
 }
 
@@ -191,7 +178,7 @@ impl TokenSource for Credential {
         Ok(t)
     }
     fn describe(&self) -> String {
-        self.kind.to_owned()
+        CLIENT_SECRET.to_owned()
     }
 }
 
