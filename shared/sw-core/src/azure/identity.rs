@@ -160,19 +160,9 @@ impl Identity {
         })
     }
 
-    /// Workload identity: a federated token file exchanged at the tenant
-    /// (authority from `AZURE_AUTHORITY_HOST`, https only).
-    pub fn workload(
-        resource: &str,
-        tenant_id: String,
-        client_id: String,
-        token_file: std::path::PathBuf,
-    ) -> Result<Identity> {
-        Identity::workload_at(resource, None, tenant_id, client_id, token_file)
-    }
-
-    /// Workload identity at a given authority host (sovereign clouds;
-    /// `None`: `AZURE_AUTHORITY_HOST`, else the public cloud). https only.
+    /// Workload identity: a federated token file exchanged at the tenant,
+    /// at a given authority host (sovereign clouds; `None`:
+    /// `AZURE_AUTHORITY_HOST`, else the public cloud). https only.
     pub fn workload_at(
         resource: &str,
         authority: Option<&str>,
