@@ -819,6 +819,25 @@ fn broken_foreign_keys_stop_the_run_and_change_nothing() {
 }
 
 #[test]
+fn a_view_alone_using_collate_nocase_gets_the_collation() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = sqlite_db(
+        dir.path(),
+        "view_nocase.db",
+        "CREATE TABLE u (id INTEGER PRIMARY KEY, email TEXT);
+         CREATE VIEW v AS SELECT id FROM u WHERE email = 'A@B.C' COLLATE NOCASE;",
+    );
+    let p = mig(&["plan", src.to_str().unwrap()]);
+    p.expect_code(0);
+    let plan = p.one("migrate.plan");
+    assert!(
+        plan["views"][0]["create"].as_str().unwrap().contains("sw_nocase"),
+        "{plan}"
+    );
+    assert_eq!(plan["collations"][0]["name"], "sw_nocase", "{plan}");
+}
+
+#[test]
 fn generated_columns_are_verified_against_sqlite_values() {
     let c = shared();
     let db = c.fresh_db("generated");
