@@ -1,49 +1,53 @@
-//! `cargo xtask man` regenerates man pages and completions into `man/`;
-//! `cargo xtask check` fails when they are stale.
+//! `cargo xtask man` regenerates man pages, completions and record schemas
+//! into `man/` and `schemas/`; `cargo xtask check` fails when they are stale.
 
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let cmd = std::env::args().nth(1).unwrap_or_default();
-    let root = xtask::repo_root();
     match cmd.as_str() {
-        "man" => {
-            let _ = std::fs::remove_dir_all(root.join("man/man1"));
-            let _ = std::fs::remove_dir_all(root.join("man/completions"));
-            for g in xtask::render_all() {
-                let p = root.join(&g.path);
-                if let Some(d) = p.parent()
-                    && let Err(e) = std::fs::create_dir_all(d)
-                {
-                    eprintln!("xtask: error: creating {}: {e}", d.display());
-                    return ExitCode::from(73);
-                }
-                if let Err(e) = std::fs::write(&p, &g.content) {
-                    eprintln!("xtask: error: writing {}: {e}", p.display());
-                    return ExitCode::from(74);
-                }
+        "man" | "schemas" => match write_all() {
+            Ok(()) => ExitCode::SUCCESS,
+            Err((code, msg)) => {
+                eprintln!("xtask: error: {msg}");
+                ExitCode::from(code)
             }
-            ExitCode::SUCCESS
-        }
-        "check" => {
-            let stale: Vec<String> = xtask::render_all()
-                .into_iter()
-                .filter(|g| std::fs::read(root.join(&g.path)).unwrap_or_default() != g.content)
-                .map(|g| g.path.display().to_string())
-                .collect();
-            if stale.is_empty() {
-                ExitCode::SUCCESS
-            } else {
+        },
+        "check" => match xtask::stale() {
+            Ok(stale) if stale.is_empty() => ExitCode::SUCCESS,
+            Ok(stale) => {
                 eprintln!(
                     "xtask: error: stale generated docs (run `cargo xtask man`): {}",
                     stale.join(", ")
                 );
                 ExitCode::from(1)
             }
-        }
+            Err(e) => {
+                eprintln!("xtask: error: {e}");
+                ExitCode::from(70)
+            }
+        },
         _ => {
             eprintln!("usage: cargo xtask man|check");
             ExitCode::from(64)
         }
     }
+}
+
+/// Render everything first, then replace the generated directories, so a
+/// render failure leaves the checked-in files as they were.
+fn write_all() -> Result<(), (u8, String)> {
+    let root = xtask::repo_root();
+    let all = xtask::render_all().map_err(|e| (70, e))?;
+    for dir in xtask::GENERATED_DIRS {
+        let _ = std::fs::remove_dir_all(root.join(dir));
+    }
+    for g in all {
+        let p = root.join(&g.path);
+        if let Some(d) = p.parent() {
+            std::fs::create_dir_all(d).map_err(|e| (73, format!("creating {}: {e}", d.display())))?;
+        }
+        std::fs::write(&p, &g.content).map_err(|e| (74, format!("writing {}: {e}", p.display())))?;
+    }
+    Ok(())
 }

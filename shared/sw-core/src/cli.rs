@@ -80,12 +80,60 @@ impl PgOpts {
     }
 }
 
+/// Where the PostgreSQL server programs are and whom they run as (flatten
+/// into any command that runs initdb, pg_ctl, pg_basebackup, pg_waldump...).
+#[derive(Args, Debug, Clone)]
+pub struct ServerOpts {
+    /// Directory of the PostgreSQL server programs (default: SW_PG_BINDIR, PATH, pg_config --bindir,
+    /// the newest /usr/lib/postgresql/*/bin).
+    #[arg(long, value_name = "DIR", alias = "pg-bindir")]
+    pub bindir: Option<PathBuf>,
+    /// OS user the server programs run as when invoked as root (initdb and postgres refuse root).
+    #[arg(long, value_name = "USER", default_value = crate::cluster::DEFAULT_OS_USER)]
+    pub os_user: String,
+}
+
+impl ServerOpts {
+    /// Find the programs and make a runner for them.
+    ///
+    /// # Errors
+    /// 69 when the programs are not found; 78 for an unknown OS user.
+    pub fn runner(&self) -> Result<crate::cluster::Runner> {
+        let b = crate::cluster::Bindir::find(self.bindir.as_deref(), &Env::process())?;
+        crate::cluster::Runner::new(b, &self.os_user)
+    }
+}
+
+/// The backup repository (flatten into any command that reads or writes it).
+#[derive(Args, Debug, Clone)]
+pub struct RepoOpts {
+    /// The backup repository (a directory).
+    #[arg(long, value_name = "DIR", env = "SW_BACKUP_REPO")]
+    pub repo: PathBuf,
+}
+
 /// A tool's parsed command line.
 pub trait Tool: Parser {
     /// The program name used as the stderr prefix.
     const NAME: &'static str;
     /// The common flags.
     fn common(&self) -> &CommonOpts;
+    /// Adjust the derived definition before parsing, e.g. a shared flag's
+    /// default that differs for this tool (`mut_arg`). The man pages see
+    /// the same adjusted definition through [`command`].
+    fn adjust(cmd: clap::Command) -> clap::Command {
+        cmd
+    }
+}
+
+/// A tool's clap definition as parsed (for man pages and completions).
+pub fn command<C: Tool>() -> clap::Command {
+    C::adjust(C::command())
+}
+
+fn parse<C: Tool>() -> std::result::Result<C, clap::Error> {
+    let mut matches = command::<C>().try_get_matches()?;
+    C::from_arg_matches_mut(&mut matches)
 }
 
 /// Run a tool: the whole of a `main.rs`.
@@ -108,7 +156,7 @@ pub fn main<C: Tool>(run: fn(C) -> Result<()>) -> ExitCode {
         );
     }));
     // A panicking value parser is an internal error (70) like any other.
-    let parsed = match std::panic::catch_unwind(C::try_parse) {
+    let parsed = match std::panic::catch_unwind(parse::<C>) {
         Ok(p) => p,
         Err(_) => return ExitCode::from(Exit::Software.code()),
     };

@@ -7,14 +7,14 @@ use serde_json::Value;
 
 use crate::error::{Error, Result};
 
-/// One parsed input record with its line number (1-based).
+/// One parsed input line (a JSON object) with its line number (1-based).
 #[derive(Debug, Clone)]
-pub struct Record {
+pub struct Line {
     pub line: usize,
     pub value: Value,
 }
 
-impl Record {
+impl Line {
     /// The record's `kind`, if any.
     pub fn kind(&self) -> Option<&str> {
         self.value.get("kind").and_then(Value::as_str)
@@ -22,22 +22,29 @@ impl Record {
 
     /// Fail with exit 65 unless `kind` is one of `kinds` and `schema` is 1.
     pub fn expect(&self, source: &str, kinds: &[&str]) -> Result<()> {
+        let with_versions: Vec<(&str, u32)> = kinds.iter().map(|k| (*k, crate::output::SCHEMA)).collect();
+        self.expect_versions(source, &with_versions)
+    }
+
+    /// Fail with exit 65 unless the record is one of the `(kind, schema)`
+    /// pairs (each kind has its own schema version).
+    pub fn expect_versions(&self, source: &str, kinds: &[(&str, u32)]) -> Result<()> {
         let kind = self
             .kind()
             .ok_or_else(|| Error::data(format!("{source}:{}: record has no \"kind\"", self.line)))?;
-        if !kinds.contains(&kind) {
+        let Some(&(_, want)) = kinds.iter().find(|(k, _)| *k == kind) else {
+            let names: Vec<&str> = kinds.iter().map(|(k, _)| *k).collect();
             return Err(Error::data(format!(
                 "{source}:{}: unexpected record kind {kind:?} (expected {})",
                 self.line,
-                kinds.join(" or ")
+                names.join(" or ")
             )));
-        }
+        };
         match self.value.get("schema").and_then(Value::as_u64) {
-            Some(s) if s == u64::from(crate::output::SCHEMA) => Ok(()),
+            Some(s) if s == u64::from(want) => Ok(()),
             Some(s) => Err(Error::data(format!(
-                "{source}:{}: record schema {s} is not supported (expected {})",
-                self.line,
-                crate::output::SCHEMA
+                "{source}:{}: {kind} record schema {s} is not supported (expected {want})",
+                self.line
             ))),
             None => Err(Error::data(format!("{source}:{}: record has no \"schema\"", self.line))),
         }
@@ -65,9 +72,9 @@ impl<R: BufRead> JsonLines<R> {
 }
 
 impl<R: BufRead> Iterator for JsonLines<R> {
-    type Item = Result<Record>;
+    type Item = Result<Line>;
 
-    fn next(&mut self) -> Option<Result<Record>> {
+    fn next(&mut self) -> Option<Result<Line>> {
         loop {
             self.buf.clear();
             self.line += 1;
@@ -87,7 +94,7 @@ impl<R: BufRead> Iterator for JsonLines<R> {
                 continue;
             }
             return Some(match serde_json::from_str::<Value>(t) {
-                Ok(v) if v.is_object() => Ok(Record {
+                Ok(v) if v.is_object() => Ok(Line {
                     line: self.line,
                     value: v,
                 }),
@@ -106,7 +113,7 @@ impl<R: BufRead> Iterator for JsonLines<R> {
 
 /// Read all records up front (filters validate everything before any side
 /// effect).
-pub fn read_all<R: BufRead>(reader: R, source: &str) -> Result<Vec<Record>> {
+pub fn read_all<R: BufRead>(reader: R, source: &str) -> Result<Vec<Line>> {
     JsonLines::new(reader, source).collect()
 }
 

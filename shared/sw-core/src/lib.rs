@@ -4,7 +4,9 @@
 //!   (`--db` > `--env-file` > `DATABASE_URL` > PG* variables and `~/.pgpass`).
 //! - [`pg`]: connections with libpq's sslmode meanings and sw's session set-up.
 //! - [`error`] and [`exit`]: one error type carrying the exit code.
-//! - [`output`] and [`input`]: JSON Lines records with `kind` and `schema`.
+//! - [`contract`], [`output`] and [`input`]: typed records (one Rust type per
+//!   `kind`, with its JSON Schema), written and read as JSON Lines.
+//! - [`health`]: the `health.report` record sw-health writes and sw-alerts reads.
 //! - [`envfile`], [`fsutil`], [`secret`]: 0600 atomic writes, passwords, redaction.
 //! - [`cluster`]: local clusters driven with initdb/pg_ctl, as a non-root user.
 //! - [`lock`]: flock for work that must not run twice at once.
@@ -16,11 +18,13 @@ pub mod cli;
 pub mod cluster;
 pub mod config;
 pub mod conninfo;
+pub mod contract;
 pub mod duration;
 pub mod envfile;
 pub mod error;
 pub mod exit;
 pub mod fsutil;
+pub mod health;
 pub mod input;
 pub mod lock;
 pub mod log;

@@ -5,9 +5,10 @@ use std::io::{self, BufWriter, Write};
 
 use serde::Serialize;
 
+use crate::contract::Record;
 use crate::error::{Error, Result};
 
-/// The record schema version; bumped only for breaking changes.
+/// The schema version every record kind starts at ([`Record::SCHEMA`]).
 pub const SCHEMA: u32 = 1;
 
 /// A JSON Lines writer. Each record is flushed as a whole line, so a
@@ -34,10 +35,16 @@ impl Output {
         }
     }
 
-    /// Write one record of `kind` with the fields of `data` (a struct or
-    /// map that serialises to a JSON object without `kind`/`schema`).
+    /// Write one record: its type's `kind` and `schema`, then its fields.
+    pub fn emit<R: Record>(&mut self, record: &R) -> Result<()> {
+        let line = render_versioned(R::KIND, R::SCHEMA, record, self.pretty)?;
+        self.write_line(&line)
+    }
+
+    /// Write a record of `kind` from an untyped value. Transitional: removed
+    /// once every tool prints its records through [`Output::emit`].
     pub fn record<T: Serialize + ?Sized>(&mut self, kind: &str, data: &T) -> Result<()> {
-        let line = render(kind, data, self.pretty)?;
+        let line = render_versioned(kind, SCHEMA, data, self.pretty)?;
         self.write_line(&line)
     }
 
@@ -73,14 +80,23 @@ fn stdout_error(e: io::Error) -> Error {
 }
 
 /// Render one record as a line of JSON (no trailing newline).
-pub fn render<T: Serialize + ?Sized>(kind: &str, data: &T, pretty: bool) -> Result<String> {
+pub fn render<R: Record>(record: &R, pretty: bool) -> Result<String> {
+    render_versioned(R::KIND, R::SCHEMA, record, pretty)
+}
+
+/// Render an untyped record of `kind`. Transitional, like [`Output::record`].
+pub fn render_kind<T: Serialize + ?Sized>(kind: &str, data: &T, pretty: bool) -> Result<String> {
+    render_versioned(kind, SCHEMA, data, pretty)
+}
+
+fn render_versioned<T: Serialize + ?Sized>(kind: &str, schema: u32, data: &T, pretty: bool) -> Result<String> {
     let body = serde_json::to_string(data).map_err(|e| Error::software("rendering JSON").with_source(e))?;
     let Some(rest) = body.strip_prefix('{') else {
         return Err(Error::software(format!("record of kind {kind:?} is not a JSON object")));
     };
     let kind_json = serde_json::to_string(kind).map_err(|e| Error::software("rendering JSON").with_source(e))?;
     let sep = if rest == "}" { "" } else { "," };
-    let line = format!("{{\"kind\":{kind_json},\"schema\":{SCHEMA}{sep}{rest}");
+    let line = format!("{{\"kind\":{kind_json},\"schema\":{schema}{sep}{rest}");
     if pretty {
         let v: serde_json::Value =
             serde_json::from_str(&line).map_err(|e| Error::software("rendering JSON").with_source(e))?;
@@ -117,20 +133,39 @@ mod tests {
         }
     }
 
+    #[derive(Serialize)]
+    struct Ping {
+        ok: bool,
+    }
+    impl Record for Ping {
+        const KIND: &'static str = "health.ping";
+    }
+    #[derive(Serialize)]
+    struct Empty {}
+    impl Record for Empty {
+        const KIND: &'static str = "summary";
+        const SCHEMA: u32 = 2;
+    }
+    #[derive(Serialize)]
+    struct List(Vec<u8>);
+    impl Record for List {
+        const KIND: &'static str = "x";
+    }
+
     #[test]
     fn records_start_with_kind_and_schema() {
         let buf = Buf::default();
         let mut o = Output::to_writer(buf.clone(), false);
-        o.record("health.ping", &serde_json::json!({"ok": true})).unwrap();
-        o.record("summary", &serde_json::json!({})).unwrap();
+        o.emit(&Ping { ok: true }).unwrap();
+        o.emit(&Empty {}).unwrap();
         let text = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines[0], r#"{"kind":"health.ping","schema":1,"ok":true}"#);
-        assert_eq!(lines[1], r#"{"kind":"summary","schema":1}"#);
+        assert_eq!(lines[1], r#"{"kind":"summary","schema":2}"#);
     }
 
     #[test]
     fn non_objects_are_refused() {
-        assert!(render("x", &[1, 2], false).is_err());
+        assert!(render(&List(vec![1, 2]), false).is_err());
     }
 }

@@ -175,46 +175,7 @@ impl Target {
         if let Some(pw) = p.get("password") {
             secret::register(pw);
         }
-        let hosts: Vec<String> = match p.get("host") {
-            Some(h) => h.split(',').map(str::to_owned).collect(),
-            None => vec![default_host()],
-        };
-        let hostaddrs = match p.get("hostaddr") {
-            Some(a) => a
-                .split(',')
-                .map(|s| {
-                    if s.is_empty() {
-                        Ok(None)
-                    } else {
-                        s.parse()
-                            .map(Some)
-                            .map_err(|_| Error::config(format!("invalid hostaddr {s:?}")))
-                    }
-                })
-                .collect::<Result<Vec<_>>>()?,
-            None => Vec::new(),
-        };
-        let ports = match p.get("port") {
-            Some(s) => s
-                .split(',')
-                .map(|x| {
-                    if x.is_empty() {
-                        Ok(5432)
-                    } else {
-                        x.parse::<u16>()
-                            .map_err(|_| Error::config(format!("invalid port {x:?}")))
-                    }
-                })
-                .collect::<Result<Vec<_>>>()?,
-            None => vec![5432],
-        };
-        if ports.len() != 1 && ports.len() != hosts.len() {
-            return Err(Error::config(format!(
-                "could not match {} port numbers to {} hosts",
-                ports.len(),
-                hosts.len()
-            )));
-        }
+        let (hosts, hostaddrs, ports) = endpoints(&p)?;
         let user = match p.get("user") {
             Some(u) => u.clone(),
             None => env
@@ -222,52 +183,8 @@ impl Target {
                 .ok_or_else(|| Error::config("no database user given (set PGUSER or user= in the target)"))?,
         };
         let dbname = p.get("dbname").cloned().unwrap_or_else(|| user.clone());
-        let sslmode = match p.get("sslmode") {
-            Some(m) => SslMode::parse(m)?,
-            None if p.get("requiressl").is_some_and(|v| v == "1") => SslMode::Require,
-            None => SslMode::Prefer,
-        };
         let home = env.home();
-        let sslrootcert = match p.get("sslrootcert").map(String::as_str) {
-            Some("system") => RootCert::System,
-            Some(path) => RootCert::File(PathBuf::from(path)),
-            None => match &home {
-                Some(h) if h.join(".postgresql/root.crt").exists() => RootCert::File(h.join(".postgresql/root.crt")),
-                _ => RootCert::None,
-            },
-        };
-        // sslrootcert=system implies verify-full (PostgreSQL 16), so a weaker
-        // mode with the system store is refused as libpq does.
-        if sslrootcert == RootCert::System && !matches!(sslmode, SslMode::VerifyFull) && p.contains_key("sslmode") {
-            return Err(Error::config(format!(
-                "weak sslmode {:?} may not be used with sslrootcert=system (use verify-full)",
-                sslmode.as_str()
-            )));
-        }
-        let sslmode = if sslrootcert == RootCert::System {
-            SslMode::VerifyFull
-        } else {
-            sslmode
-        };
-        if matches!(sslmode, SslMode::VerifyCa | SslMode::VerifyFull) && sslrootcert == RootCert::None {
-            return Err(Error::config(format!(
-                "sslmode={} needs a root certificate: set sslrootcert (or PGSSLROOTCERT), or sslrootcert=system",
-                sslmode.as_str()
-            )));
-        }
-        let default_client = |name: &str| {
-            home.as_ref()
-                .map(|h| h.join(".postgresql").join(name))
-                .filter(|p| p.exists())
-        };
-        let sslcert = p
-            .get("sslcert")
-            .map(PathBuf::from)
-            .or_else(|| default_client("postgresql.crt"));
-        let sslkey = p
-            .get("sslkey")
-            .map(PathBuf::from)
-            .or_else(|| default_client("postgresql.key"));
+        let tls = TlsFiles::from_params(&p, home.as_deref())?;
         let connect_timeout = match p.get("connect_timeout") {
             Some(s) => {
                 let n: i64 = s
@@ -296,10 +213,10 @@ impl Target {
             user,
             password,
             dbname,
-            sslmode,
-            sslrootcert,
-            sslcert,
-            sslkey,
+            sslmode: tls.sslmode,
+            sslrootcert: tls.sslrootcert,
+            sslcert: tls.sslcert,
+            sslkey: tls.sslkey,
             connect_timeout,
             application_name: p.get("application_name").cloned(),
             options: p.get("options").cloned(),
@@ -433,6 +350,119 @@ fn default_host() -> String {
         }
     }
     "localhost".to_owned()
+}
+
+/// The host, hostaddr and port lists (libpq's comma-separated forms).
+type Endpoints = (Vec<String>, Vec<Option<IpAddr>>, Vec<u16>);
+
+fn endpoints(p: &Params) -> Result<Endpoints> {
+    let hosts: Vec<String> = match p.get("host") {
+        Some(h) => h.split(',').map(str::to_owned).collect(),
+        None => vec![default_host()],
+    };
+    let hostaddrs = match p.get("hostaddr") {
+        Some(a) => a
+            .split(',')
+            .map(|s| {
+                if s.is_empty() {
+                    Ok(None)
+                } else {
+                    s.parse()
+                        .map(Some)
+                        .map_err(|_| Error::config(format!("invalid hostaddr {s:?}")))
+                }
+            })
+            .collect::<Result<Vec<_>>>()?,
+        None => Vec::new(),
+    };
+    let ports = match p.get("port") {
+        Some(s) => s
+            .split(',')
+            .map(|x| {
+                if x.is_empty() {
+                    Ok(5432)
+                } else {
+                    x.parse::<u16>()
+                        .map_err(|_| Error::config(format!("invalid port {x:?}")))
+                }
+            })
+            .collect::<Result<Vec<_>>>()?,
+        None => vec![5432],
+    };
+    if ports.len() != 1 && ports.len() != hosts.len() {
+        return Err(Error::config(format!(
+            "could not match {} port numbers to {} hosts",
+            ports.len(),
+            hosts.len()
+        )));
+    }
+    Ok((hosts, hostaddrs, ports))
+}
+
+/// The TLS settings a target resolves to.
+struct TlsFiles {
+    sslmode: SslMode,
+    sslrootcert: RootCert,
+    sslcert: Option<PathBuf>,
+    sslkey: Option<PathBuf>,
+}
+
+impl TlsFiles {
+    /// sslmode and the certificate files, with libpq's defaults under
+    /// `~/.postgresql/` and its rules for `sslrootcert=system`.
+    fn from_params(p: &Params, home: Option<&Path>) -> Result<TlsFiles> {
+        let sslmode = match p.get("sslmode") {
+            Some(m) => SslMode::parse(m)?,
+            None if p.get("requiressl").is_some_and(|v| v == "1") => SslMode::Require,
+            None => SslMode::Prefer,
+        };
+        let sslrootcert = match p.get("sslrootcert").map(String::as_str) {
+            Some("system") => RootCert::System,
+            Some(path) => RootCert::File(PathBuf::from(path)),
+            None => match home {
+                Some(h) if h.join(".postgresql/root.crt").exists() => RootCert::File(h.join(".postgresql/root.crt")),
+                _ => RootCert::None,
+            },
+        };
+        // sslrootcert=system implies verify-full (PostgreSQL 16), so a weaker
+        // mode with the system store is refused as libpq does.
+        if sslrootcert == RootCert::System && !matches!(sslmode, SslMode::VerifyFull) && p.contains_key("sslmode") {
+            return Err(Error::config(format!(
+                "weak sslmode {:?} may not be used with sslrootcert=system (use verify-full)",
+                sslmode.as_str()
+            )));
+        }
+        let sslmode = if sslrootcert == RootCert::System {
+            SslMode::VerifyFull
+        } else {
+            sslmode
+        };
+        if matches!(sslmode, SslMode::VerifyCa | SslMode::VerifyFull) && sslrootcert == RootCert::None {
+            return Err(Error::config(format!(
+                "sslmode={} needs a root certificate: set sslrootcert (or PGSSLROOTCERT), or sslrootcert=system",
+                sslmode.as_str()
+            )));
+        }
+        let default_client = |name: &str| {
+            home.as_ref()
+                .map(|h| h.join(".postgresql").join(name))
+                .filter(|p| p.exists())
+        };
+        let sslcert = p
+            .get("sslcert")
+            .map(PathBuf::from)
+            .or_else(|| default_client("postgresql.crt"));
+        let sslkey = p
+            .get("sslkey")
+            .map(PathBuf::from)
+            .or_else(|| default_client("postgresql.key"));
+        Ok(TlsFiles {
+            sslmode,
+            sslrootcert,
+            sslcert,
+            sslkey,
+        })
+    }
 }
 
 #[cfg(test)]

@@ -12,6 +12,8 @@ pub struct Run {
     pub code: i32,
     pub stdout: String,
     pub stderr: String,
+    /// The program's file name (`sw-backup`), when known.
+    pub tool: Option<String>,
 }
 
 impl Run {
@@ -31,6 +33,33 @@ impl Run {
         v.into_iter().next().unwrap()
     }
 
+    /// Panic unless the run exited with `code` and wrote exactly one line on
+    /// stderr, `<tool>: <level>: <prefix>...` (level error, warning,
+    /// critical or unknown), the form every sw error takes.
+    #[track_caller]
+    pub fn expect_error(&self, code: i32, prefix: &str) -> &Run {
+        self.expect_code(code);
+        let lines: Vec<&str> = self.stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+        assert_eq!(lines.len(), 1, "expected one line on stderr\n{self:?}");
+        let mut rest = lines[0];
+        if let Some(tool) = &self.tool {
+            rest = rest
+                .strip_prefix(tool.as_str())
+                .and_then(|r| r.strip_prefix(": "))
+                .unwrap_or_else(|| panic!("stderr does not start with {tool:?}: {}", lines[0]));
+            rest = ["error: ", "warning: ", "critical: ", "unknown: "]
+                .iter()
+                .find_map(|l| rest.strip_prefix(l))
+                .unwrap_or_else(|| panic!("stderr has no level after the tool name: {}", lines[0]));
+        }
+        assert!(
+            rest.starts_with(prefix),
+            "stderr {:?} does not start with {prefix:?}",
+            lines[0]
+        );
+        self
+    }
+
     /// Panic with the whole output unless the exit code is `code`.
     #[track_caller]
     pub fn expect_code(&self, code: i32) -> &Run {
@@ -44,12 +73,38 @@ impl Run {
 }
 
 impl From<Output> for Run {
+    /// A run whose program is not known: its records are not validated;
+    /// prefer [`Run::of`].
     fn from(o: Output) -> Run {
         Run {
             code: o.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
             stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+            tool: None,
         }
+    }
+}
+
+impl Run {
+    /// A finished run of `program`; every record an sw tool printed is
+    /// checked against its checked-in JSON Schema (panics on a mismatch).
+    pub fn of(program: &std::ffi::OsStr, o: &Output) -> Run {
+        let tool = Path::new(program)
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .filter(|n| n.starts_with("sw-"));
+        let run = Run {
+            code: o.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+            tool,
+        };
+        if let Some(t) = &run.tool
+            && crate::schema::has_schemas(t)
+        {
+            crate::schema::validate_stdout(t, &run.stdout);
+        }
+        run
     }
 }
 
@@ -84,7 +139,8 @@ pub fn run_cmd(c: &mut Command, stdin: Option<&str>) -> Run {
             let _ = si.write_all(input.as_bytes());
         });
     }
-    child.wait_with_output().unwrap().into()
+    let out = child.wait_with_output().unwrap();
+    Run::of(c.get_program(), &out)
 }
 
 /// Run a binary copied a moment ago: exec can fail with ETXTBSY while a
@@ -98,7 +154,7 @@ pub fn run_copied(bin: &Path, args: &[&str]) -> Run {
             .stderr(Stdio::piped())
             .output()
         {
-            Ok(o) => return o.into(),
+            Ok(o) => return Run::of(bin.as_os_str(), &o),
             Err(e) if e.raw_os_error() == Some(26) => std::thread::sleep(std::time::Duration::from_millis(100)),
             Err(e) => panic!("running {}: {e}", bin.display()),
         }

@@ -7,6 +7,8 @@
 //!   when the tests run as root. Missing server programs fail the test with
 //!   the install command, never skip it. `TestCluster::start_standby` adds
 //!   a streaming standby, cleaned up the same ways.
+//! - [`schema`]: every record a tool prints in a test is validated against
+//!   its checked-in JSON Schema (`schemas/<tool>/<kind>.json`).
 //! - [`tls`]: a CA and server certificate made with the openssl crate.
 //! - [`cmd`]: run the tools' binaries and parse their JSON Lines; copy
 //!   binaries where the server's OS user can run them (`install_for_server`,
@@ -17,6 +19,7 @@
 pub mod azure;
 pub mod cmd;
 pub mod pg;
+pub mod schema;
 pub mod tls;
 
 /// Path of a fixture under `../shared/fixtures/` (beside the checkout);

@@ -262,7 +262,7 @@ struct Report {
     present: BTreeSet<String>,
 }
 
-fn parse_report(rec: &sw_core::input::Record) -> Result<Report> {
+fn parse_report(rec: &sw_core::input::Line) -> Result<Report> {
     rec.expect("stdin", &["health.report"])?;
     let bad = |what: &str| Error::data(format!("stdin:{}: health.report {what}", rec.line));
     let instance = rec

@@ -371,7 +371,7 @@ fn post(agent: &ureq::Agent, url: &str, body: &Value) -> std::result::Result<(),
 }
 
 fn exec(cmd: &str, e: &AlertEvent, timeout: Duration) -> std::result::Result<(), String> {
-    let line = sw_core::output::render("alert", e, false).map_err(|e| e.to_string())? + "\n";
+    let line = sw_core::output::render_kind("alert", e, false).map_err(|e| e.to_string())? + "\n";
     let mut child = Command::new("/bin/sh")
         .arg("-c")
         .arg(cmd)

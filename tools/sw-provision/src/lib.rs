@@ -61,7 +61,13 @@ impl Tool for Cli {
 
 /// The clap definition (for man pages and completions).
 pub fn command() -> clap::Command {
-    <Cli as clap::CommandFactory>::command()
+    sw_core::cli::command::<Cli>()
+}
+
+/// What each command promises: its exit codes and the record kinds it
+/// prints (man pages' EXIT STATUS and JSON OUTPUT, and `schemas/`).
+pub fn docs() -> Vec<sw_core::contract::CommandDoc> {
+    Vec::new()
 }
 
 /// Run the tool.

@@ -338,7 +338,7 @@ fn check(
 }
 
 fn append_log(path: &Path, rec: &DrillRecord) -> Result<()> {
-    let line = sw_core::output::render("restore.drill", rec, false)?;
+    let line = sw_core::output::render_kind("restore.drill", rec, false)?;
     let mut f = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
