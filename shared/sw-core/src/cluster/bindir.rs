@@ -75,23 +75,6 @@ impl Bindir {
     pub fn path(&self) -> &Path {
         &self.0
     }
-
-    /// The server's major version, from `pg_ctl --version`.
-    pub fn major_version(&self) -> Result<u32> {
-        let out = Command::new(self.prog("pg_ctl"))
-            .arg("--version")
-            .output()
-            .map_err(|e| Error::unavailable(format!("running {}", q(&self.prog("pg_ctl")))).with_source(e))?;
-        let text = String::from_utf8_lossy(&out.stdout);
-        parse_major(&text).ok_or_else(|| Error::unavailable(format!("cannot read the version from {:?}", text.trim())))
-    }
-}
-
-fn parse_major(version_line: &str) -> Option<u32> {
-    let v = version_line
-        .split_whitespace()
-        .find(|w| w.chars().next().is_some_and(|c| c.is_ascii_digit()))?;
-    v.split(|c: char| !c.is_ascii_digit()).next()?.parse().ok()
 }
 
 fn newest_debian_bindir(root: &Path) -> Option<PathBuf> {
@@ -111,16 +94,6 @@ fn newest_debian_bindir(root: &Path) -> Option<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn parses_versions() {
-        assert_eq!(
-            parse_major("pg_ctl (PostgreSQL) 15.18 (Debian 15.18-0+deb12u1)"),
-            Some(15)
-        );
-        assert_eq!(parse_major("pg_ctl (PostgreSQL) 17beta1"), Some(17));
-        assert_eq!(parse_major("nonsense"), None);
-    }
 
     #[test]
     fn picks_the_newest_debian_version() {

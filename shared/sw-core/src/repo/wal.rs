@@ -129,11 +129,6 @@ impl WalName {
         u64::from(self.log) * segments_per_id(seg_size) + u64::from(self.seg)
     }
 
-    /// The 24-character segment part (timeline, log, seg).
-    pub fn segment_part(&self) -> &str {
-        self.name.get(..24).unwrap_or(&self.name)
-    }
-
     /// The directory (relative to the area's `wal/`) this file is stored
     /// under: the first 16 characters for segment-like files, the root for
     /// history files.
