@@ -73,10 +73,14 @@ pub struct CheckResult {
     /// Critical threshold; null when none applies.
     pub crit: Option<f64>,
     /// True when lower values are worse (cache hit ratio, uptime).
+    // sw-health before #11 left `below` and `details` out when false or
+    // null, in records of this same schema 1: readers take them as absent.
+    #[serde(default)]
     pub below: bool,
     /// One line for people.
     pub message: String,
     /// Check-specific detail (blocking pids, per-state counts, ...); null when there is none.
+    #[serde(default)]
     pub details: Value,
 }
 
@@ -114,6 +118,17 @@ mod tests {
     fn the_report_follows_the_field_rule() {
         let d = KindDoc::of::<HealthReport>();
         assert!(d.rule_violations().is_empty(), "{:?}", d.rule_violations());
+    }
+
+    #[test]
+    fn a_report_from_before_issue_11_still_reads() {
+        // sw-health then left out database, below and details when empty.
+        let check: CheckResult = serde_json::from_value(serde_json::json!({
+            "name": "connections", "status": "OK", "value": 5.0, "unit": "%",
+            "warn": 80.0, "crit": 95.0, "message": "5 % used"
+        }))
+        .unwrap();
+        assert_eq!((check.database, check.below, check.details), (None, false, Value::Null));
     }
 
     #[test]

@@ -1,21 +1,26 @@
 //! sw-alerts: stateful alerting on sw-health reports.
 //!
-//! `sw-alerts eval` turns `health.report` records into `alert` events
-//! (only on transitions and repeats), keeping per-alert state in a file;
-//! `sw-alerts notify` delivers alert events to webhooks (Alertmanager v4
-//! payload), Slack, Teams, email or a command, through a durable outbox.
+//! `sw-alerts eval` ([`eval`]) turns `health.report` records into `alert`
+//! records ([`alert`]), only on transitions and repeats, keeping per-alert
+//! state in a file; the rules come from a TOML file ([`rules`]) and
+//! silences hold notifications back ([`silence`]). `sw-alerts notify`
+//! ([`notify`]) delivers alerts to webhooks (Alertmanager v4 payload),
+//! Slack, Teams, email ([`smtp`]) or a command, through a durable outbox.
 
+pub mod alert;
 pub mod eval;
-pub mod event;
 pub mod notify;
 pub mod rules;
+pub mod silence;
 pub mod smtp;
 
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
+use sw_core::Exit;
 use sw_core::cli::{CommonOpts, Tool};
 use sw_core::config::Env;
+use sw_core::contract::{ALWAYS, CommandDoc};
 
 /// Evaluate alert rules on health reports and deliver notifications.
 #[derive(Parser, Debug)]
@@ -52,8 +57,72 @@ pub fn command() -> clap::Command {
 
 /// What each command promises: its exit codes and the record kinds it
 /// prints (man pages' EXIT STATUS and JSON OUTPUT, and `schemas/`).
-pub fn docs() -> Vec<sw_core::contract::CommandDoc> {
-    Vec::new()
+pub fn docs() -> Vec<CommandDoc> {
+    use Exit::{CantCreat, Config, DataErr, IoErr, NoInput, NoPerm};
+    let files = &[DataErr, NoInput, CantCreat, IoErr, NoPerm, Config];
+    let eval = CommandDoc::new("sw-alerts eval")
+        .exits(ALWAYS)
+        .exits(files)
+        .exit(
+            65,
+            "stdin is not health.report records (the line is named), or the state file is not valid",
+        )
+        .exit(66, "the rule file or the silences file does not exist")
+        .exit(73, "the state file is a symlink (it is never written through one)")
+        .exit(
+            74,
+            "reading stdin or a file, or writing stdout or the state file, failed",
+        )
+        .exit(75, "another eval holds this state file's lock; or interrupted")
+        .exit(
+            77,
+            "permission denied on the silences file, the state file or their directories",
+        )
+        .exit(78, "bad rule file or silences file")
+        .record::<alert::Alert>();
+    let notify = CommandDoc::new("sw-alerts notify")
+        .exits(ALWAYS)
+        .exits(files)
+        .exit(0, "success: everything queued in the outbox was delivered")
+        .exit(
+            64,
+            "usage error: bad flags, no channel, a URL that is not http(s), SMTP set by flags and --config",
+        )
+        .exit(
+            65,
+            "stdin is not alert records (the line is named); or a receiver rejected a payload (HTTP 400, 413, 422), moved to the outbox's rejected/ folder, and everything else was delivered",
+        )
+        .exit(66, "a file named by --config, @FILE, --webhook-ca or --smtp-credentials does not exist")
+        .exit(73, "an outbox entry could not be created")
+        .exit(
+            75,
+            "something stays in the outbox for the next run (a channel was down), or another notify holds the outbox's lock; or interrupted",
+        )
+        .exit(77, "permission denied on the outbox or a file it reads")
+        .exit(
+            78,
+            "bad --config file, credentials file without SMTP_USER and SMTP_PASSWORD, or a --webhook-ca without a certificate",
+        )
+        .record::<notify::AlertDelivery>();
+    let default_rules = CommandDoc::new("sw-alerts default-rules")
+        .exits(ALWAYS)
+        .exits(&[IoErr])
+        .exit(0, "success")
+        .exit(74, "writing stdout failed");
+    let tool = CommandDoc::new("sw-alerts")
+        .exits(ALWAYS)
+        .exits(files)
+        .exit(
+            65,
+            "bad input records (eval, notify), or a payload a receiver rejected (notify)",
+        )
+        .exit(
+            75,
+            "a lock is held, or notifications stay in the outbox (notify); or interrupted",
+        )
+        .record::<alert::Alert>()
+        .record::<notify::AlertDelivery>();
+    vec![tool, eval, notify, default_rules]
 }
 
 /// Default directory for state and outbox.
@@ -66,18 +135,6 @@ pub fn run(cli: Cli) -> sw_core::Result<()> {
     match cli.cmd {
         Cmd::Eval(a) => eval::run(&a, cli.common.pretty),
         Cmd::Notify(a) => notify::run(&a, cli.common.pretty),
-        Cmd::DefaultRules => {
-            use std::io::Write;
-            let mut out = std::io::stdout().lock();
-            match out
-                .write_all(rules::DEFAULT_RULES.as_bytes())
-                .and_then(|()| out.flush())
-            {
-                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
-                    Err(sw_core::Error::io("writing stdout").with_source(e))
-                }
-                _ => Ok(()),
-            }
-        }
+        Cmd::DefaultRules => rules::print_default(),
     }
 }
