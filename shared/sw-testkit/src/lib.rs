@@ -9,6 +9,9 @@
 //!   a streaming standby, cleaned up the same ways.
 //! - [`schema`]: every record a tool prints in a test is validated against
 //!   its checked-in JSON Schema (`schemas/<tool>/<kind>.json`).
+//! - [`prom`]: real Prometheus and Alertmanager servers (two clustered
+//!   Alertmanagers on loopback) in temp directories, cleaned up the same
+//!   ways; missing programs fail the test with the install command.
 //! - [`tls`]: a CA and server certificate made with the openssl crate.
 //! - [`cmd`]: run the tools' binaries and parse their JSON Lines; copy
 //!   binaries where the server's OS user can run them (`install_for_server`,
@@ -19,6 +22,7 @@
 pub mod azure;
 pub mod cmd;
 pub mod pg;
+pub mod prom;
 pub mod schema;
 pub mod tls;
 
