@@ -32,6 +32,7 @@ complete -c sw-alerts -n "__fish_sw_alerts_needs_command" -s V -l version -d 'Pr
 complete -c sw-alerts -n "__fish_sw_alerts_needs_command" -f -a "eval" -d 'Read health.report records on stdin, print alert events (transitions and repeats)'
 complete -c sw-alerts -n "__fish_sw_alerts_needs_command" -f -a "notify" -d 'Read alert events on stdin and deliver them; undelivered ones stay in the outbox (exit 75), ones a receiver rejects (HTTP 400/413/422) go to its rejected/ folder (exit 65)'
 complete -c sw-alerts -n "__fish_sw_alerts_needs_command" -f -a "default-rules" -d 'Print the built-in default rule pack (a starting point for --rules)'
+complete -c sw-alerts -n "__fish_sw_alerts_needs_command" -f -a "prometheus-rules" -d 'Print the rule pack (--rules, or the default one) as Prometheus alerting rules over sw-health\'s exporter metrics'
 complete -c sw-alerts -n "__fish_sw_alerts_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand eval" -l rules -d 'Rule file (TOML); the built-in default pack when not given (see `sw-alerts default-rules`)' -r -F
 complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand eval" -l state -d 'State file (alert states per rule and label set; flock-protected, replaced atomically). Default: $XDG_STATE_HOME/sw/alerts.json or ~/.local/state/sw/alerts.json' -r -F
@@ -72,7 +73,14 @@ complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand default-rules" -s v 
 complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand default-rules" -s q -l quiet -d 'Only errors on stderr'
 complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand default-rules" -l pretty -d 'Indent JSON output for people (still valid JSON, no longer one record per line)'
 complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand default-rules" -s h -l help -d 'Print help'
-complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand help; and not __fish_seen_subcommand_from eval notify default-rules help" -f -a "eval" -d 'Read health.report records on stdin, print alert events (transitions and repeats)'
-complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand help; and not __fish_seen_subcommand_from eval notify default-rules help" -f -a "notify" -d 'Read alert events on stdin and deliver them; undelivered ones stay in the outbox (exit 75), ones a receiver rejects (HTTP 400/413/422) go to its rejected/ folder (exit 65)'
-complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand help; and not __fish_seen_subcommand_from eval notify default-rules help" -f -a "default-rules" -d 'Print the built-in default rule pack (a starting point for --rules)'
-complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand help; and not __fish_seen_subcommand_from eval notify default-rules help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand prometheus-rules" -l rules -d 'Rule file (TOML) to render; the built-in default pack when not given' -r -F
+complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand prometheus-rules" -l job -d 'The Prometheus job that scrapes `sw-health serve` (its `up` series tells a silent exporter apart)' -r
+complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand prometheus-rules" -s v -l verbose -d 'More logging on stderr (-v info, -vv debug, -vvv trace); SW_LOG overrides'
+complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand prometheus-rules" -s q -l quiet -d 'Only errors on stderr'
+complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand prometheus-rules" -l pretty -d 'Indent JSON output for people (still valid JSON, no longer one record per line)'
+complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand prometheus-rules" -s h -l help -d 'Print help'
+complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand help; and not __fish_seen_subcommand_from eval notify default-rules prometheus-rules help" -f -a "eval" -d 'Read health.report records on stdin, print alert events (transitions and repeats)'
+complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand help; and not __fish_seen_subcommand_from eval notify default-rules prometheus-rules help" -f -a "notify" -d 'Read alert events on stdin and deliver them; undelivered ones stay in the outbox (exit 75), ones a receiver rejects (HTTP 400/413/422) go to its rejected/ folder (exit 65)'
+complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand help; and not __fish_seen_subcommand_from eval notify default-rules prometheus-rules help" -f -a "default-rules" -d 'Print the built-in default rule pack (a starting point for --rules)'
+complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand help; and not __fish_seen_subcommand_from eval notify default-rules prometheus-rules help" -f -a "prometheus-rules" -d 'Print the rule pack (--rules, or the default one) as Prometheus alerting rules over sw-health\'s exporter metrics'
+complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand help; and not __fish_seen_subcommand_from eval notify default-rules prometheus-rules help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
