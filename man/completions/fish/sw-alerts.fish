@@ -42,8 +42,11 @@ complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand eval" -s v -l verbos
 complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand eval" -s q -l quiet -d 'Only errors on stderr'
 complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand eval" -l pretty -d 'Indent JSON output for people (still valid JSON, no longer one record per line)'
 complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand eval" -s h -l help -d 'Print help'
-complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand notify" -l config -d 'TOML file with channels (keys webhook, slack, teams, exec, no_resolved as lists, and an [smtp] table: server, tls, from, to, credentials, ca); added to the flags. A list entry may be a table { url = "...", send_resolved = false } ({ command = ... } for exec), and [smtp] may set send_resolved: resolved notifications per channel' -r -F
+complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand notify" -l config -d 'TOML file with channels (keys webhook, alertmanager, slack, teams, exec, no_resolved as lists, generator_url, and an [smtp] table: server, tls, from, to, credentials, ca); added to the flags. A list entry may be a table { url = "...", send_resolved = false } ({ command = ... } for exec), and [smtp] may set send_resolved: resolved notifications per channel' -r -F
 complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand notify" -l webhook -d 'POST the Alertmanager webhook payload (version 4) to this URL; repeatable. `@FILE` reads the URL from a file (keeps tokens off argv)' -r
+complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand notify" -l alertmanager -d 'Push alerts to this Alertmanager\'s API v2 (POST URL/api/v2/alerts, or the URL as given when it ends in /api/v2/alerts), or @FILE; repeatable: name every Alertmanager of the cluster. An alert is delivered once one of them accepts it, and kept in the outbox while none does' -r
+complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand notify" -l generator-url -d 'generatorURL of the alerts pushed to Alertmanager: the link back to where they come from (a dashboard, a runbook); empty by default' -r
+complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand notify" -l resend-every -d 'Re-send a still-firing alert to Alertmanager once its last push is this old; each push holds it firing for 4 times this (endsAt), as Prometheus does, so run notify at least this often (sw-monitor.timer runs it every minute)' -r
 complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand notify" -l slack -d 'Slack incoming-webhook URL (or @FILE); repeatable' -r
 complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand notify" -l teams -d 'Microsoft Teams workflow webhook URL (or @FILE); repeatable' -r
 complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand notify" -l webhook-ca -d 'CA certificate (PEM) to verify https webhook receivers with, instead of the system store' -r -F
@@ -56,7 +59,8 @@ complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand notify" -l smtp-ca -
 complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand notify" -l smtp-credentials -d 'Env file with SMTP_USER and SMTP_PASSWORD (credentials never go on argv)' -r -F
 complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand notify" -l smtp-from -d 'Envelope and header sender' -r
 complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand notify" -l smtp-to -d 'Recipient; repeatable' -r
-complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand notify" -l no-resolved -d 'Do not send resolved notifications to this kind of channel (webhook, slack, teams, email, exec); repeatable. By default every channel gets them' -r -f -a "webhook\t''
+complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand notify" -l no-resolved -d 'Do not send resolved notifications to this kind of channel (webhook, alertmanager, slack, teams, email, exec); repeatable. By default every channel gets them' -r -f -a "webhook\t''
+alertmanager\t''
 slack\t''
 teams\t''
 email\t''
