@@ -1,502 +1,445 @@
-//! The check catalogue: every check's stable name, unit, default
-//! thresholds, direction and scope. Thresholds follow the Nagios range
-//! convention: a value ABOVE `warn` (or BELOW it, for checks where lower is
-//! worse, such as the cache hit ratio) is a WARNING.
+//! The check catalogue, in report order (the order of `checks` in a
+//! health.report, of the Nagios perfdata and of `--help`).
+//!
+//! A check that is one query is written here in full: name, unit, default
+//! thresholds (Nagios range convention: a value above `warn`, or below it
+//! when `below`, is a WARNING), scope, help, the query and the `eval` that
+//! judges its rows. Nothing else refers to it: the runner runs every `Sql`
+//! entry, once per run (`Scope::Cluster`) or in every database's session
+//! (`Scope::Database`). Checks that are not one query are listed here by
+//! the const their own module defines.
 
-use std::collections::BTreeMap;
-use std::path::Path;
+use serde_json::{Value, json};
 
-use serde::{Deserialize, Serialize};
-use sw_core::fsutil::q;
-use sw_core::{Error, IoContext, Result};
+use super::{Check, How, Measured, Row, Scope, count, round3};
+use super::{archiver, backup, host, latency, rates, replication, server, tls};
 
-/// Where a check runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Scope {
-    /// Once per run (cluster-wide statistics), in the first session.
-    Cluster,
-    /// In every database's session (`--all-databases`).
-    Database,
-    /// On this host, when the server runs here.
-    Host,
-    /// No SQL (connection, latency).
-    Client,
-}
-
-/// One catalogue entry.
-#[derive(Debug, Clone, Copy)]
-pub struct Def {
-    pub name: &'static str,
-    pub unit: &'static str,
-    pub warn: Option<f64>,
-    pub crit: Option<f64>,
-    /// Lower values are worse (cache hit ratio, uptime).
-    pub below: bool,
-    pub scope: Scope,
-    pub help: &'static str,
-}
-
-const GIB: f64 = 1024.0 * 1024.0 * 1024.0;
-
-/// The catalogue, in report order.
-pub const CATALOGUE: &[Def] = &[
-    d(
-        "connection",
-        "ms",
-        Some(1000.0),
-        Some(5000.0),
-        false,
-        Scope::Client,
-        "connect time (TCP, TLS, authentication); TLS in details",
-    ),
-    d(
-        "uptime",
-        "s",
-        None,
-        None,
-        true,
-        Scope::Cluster,
-        "seconds since the server started (set a warn threshold to see restarts); version in details",
-    ),
-    d(
-        "role",
-        "",
-        None,
-        None,
-        false,
-        Scope::Cluster,
-        "0 primary, 1 standby; primary-only checks are skipped on a standby",
-    ),
-    d(
-        "connections",
-        "%",
-        Some(80.0),
-        Some(95.0),
-        false,
-        Scope::Cluster,
-        "client connections vs max_connections minus reserved; counts by state in details",
-    ),
-    d(
-        "idle_in_transaction",
-        "s",
-        Some(120.0),
-        Some(600.0),
-        false,
-        Scope::Cluster,
-        "oldest session idle in a transaction",
-    ),
-    d(
-        "long_query",
-        "s",
-        Some(300.0),
-        Some(1800.0),
-        false,
-        Scope::Cluster,
-        "oldest active query",
-    ),
-    d(
-        "blocked",
-        "s",
-        Some(30.0),
-        Some(300.0),
-        false,
-        Scope::Cluster,
-        "oldest session waiting for a lock; blocking pids in details",
-    ),
-    d(
-        "deadlocks",
-        "per_5min",
-        Some(5.0),
-        Some(20.0),
-        false,
-        Scope::Cluster,
-        "deadlocks in the last 5 minutes (counters kept in the state dir; scaled when runs are further apart)",
-    ),
-    d(
-        "failed_sessions",
-        "per_5min",
-        Some(50.0),
-        Some(200.0),
-        false,
-        Scope::Cluster,
-        "fatal, abandoned and killed sessions (PostgreSQL 14+), as deadlocks",
-    ),
-    d(
-        "xid_wraparound",
-        "xids",
-        Some(1.0e9),
-        Some(1.5e9),
-        false,
-        Scope::Cluster,
-        "age(datfrozenxid) of the oldest database; the 5 oldest tables (heap or TOAST) of the database checked in details",
-    ),
-    d(
-        "mxid_wraparound",
-        "mxids",
-        Some(1.0e9),
-        Some(1.5e9),
-        false,
-        Scope::Cluster,
-        "mxid_age(datminmxid) of the oldest database; the 5 oldest tables of the database checked in details",
-    ),
-    d(
-        "replication_lag",
-        "s",
-        Some(60.0),
-        Some(300.0),
-        false,
-        Scope::Cluster,
-        "primary: worst standby replay lag (bytes per standby in details); standby: replay delay",
-    ),
-    d(
-        "replication_slots",
-        "B",
-        Some(GIB),
-        Some(10.0 * GIB),
-        false,
-        Scope::Cluster,
-        "most WAL retained by a slot; a slot inactive for 10 minutes (across runs) is WARNING, wal_status lost/unreserved CRITICAL",
-    ),
-    d(
-        "archiver",
-        "files",
-        Some(10.0),
-        Some(100.0),
-        false,
-        Scope::Cluster,
-        "WAL files ready to archive; a failing archive_command is CRITICAL",
-    ),
-    d(
-        "backup_age",
-        "s",
-        Some(93600.0),
-        Some(180000.0),
-        false,
-        Scope::Client,
-        "age of the newest complete backup in --backup-repo",
-    ),
-    d(
-        "database_size",
-        "B",
-        None,
-        None,
-        false,
-        Scope::Cluster,
-        "total size of all databases; per database in details",
-    ),
-    d(
-        "disk",
-        "%",
-        Some(80.0),
-        Some(90.0),
-        false,
-        Scope::Host,
-        "use of the file system holding the data directory (local server)",
-    ),
-    d(
-        "cache_hit",
-        "%",
-        Some(98.0),
-        Some(90.0),
-        true,
-        Scope::Cluster,
-        "buffer cache hit ratio (judged after 100000 block accesses)",
-    ),
-    d(
-        "dead_tuples",
-        "%",
-        Some(10.0),
-        Some(30.0),
-        false,
-        Scope::Database,
-        "worst dead-tuple share among tables with at least 10000 dead tuples",
-    ),
-    d(
-        "autovacuum",
-        "s",
-        Some(86400.0),
-        Some(604800.0),
-        false,
-        Scope::Database,
-        "longest a table has waited for vacuum since crossing the autovacuum threshold",
-    ),
-    d(
-        "sequences",
-        "%",
-        Some(85.0),
-        Some(95.0),
-        false,
-        Scope::Database,
-        "most used sequence, bounded by the type of the column it feeds",
-    ),
-    d(
-        "invalid_indexes",
-        "count",
-        Some(0.0),
-        None,
-        false,
-        Scope::Database,
-        "indexes left invalid (failed CREATE/REINDEX CONCURRENTLY)",
-    ),
-    d(
-        "prepared_xacts",
-        "s",
-        Some(300.0),
-        Some(3600.0),
-        false,
-        Scope::Cluster,
-        "oldest prepared transaction",
-    ),
-    d(
-        "latency",
-        "ms",
-        Some(100.0),
-        Some(500.0),
-        false,
-        Scope::Client,
-        "p95 of --latency-samples round trips; p50/p99 and connect time in details",
-    ),
-    d(
-        "tls",
-        "rules",
-        Some(0.0),
-        None,
-        false,
-        Scope::Cluster,
-        "non-TLS access rules for remote addresses (ssl off is WARNING)",
-    ),
-    d(
-        "host_cpu",
-        "%",
-        Some(80.0),
-        Some(95.0),
-        false,
-        Scope::Host,
-        "host CPU use (local server)",
-    ),
-    d(
-        "host_memory",
-        "%",
-        Some(85.0),
-        Some(95.0),
-        false,
-        Scope::Host,
-        "host memory use, from MemAvailable (local server)",
-    ),
+/// Every check, in report order.
+pub const CATALOGUE: &[&Check] = &[
+    &server::CONNECTION,
+    &server::UPTIME,
+    &server::ROLE,
+    &Check {
+        name: "connections",
+        unit: "%",
+        warn: Some(80.0),
+        crit: Some(95.0),
+        below: false,
+        scope: Scope::Cluster,
+        help: "client connections vs max_connections minus reserved; counts by state in details",
+        how: How::Sql {
+            query: "SELECT (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend'), \
+                    current_setting('max_connections')::int - current_setting('superuser_reserved_connections')::int \
+                      - coalesce(nullif(current_setting('reserved_connections', true), '')::int, 0), \
+                    (SELECT coalesce(json_object_agg(st, n), '{}') FROM (SELECT coalesce(state, 'unknown') st, count(*) n \
+                      FROM pg_stat_activity WHERE backend_type = 'client backend' GROUP BY 1) s)",
+            eval: |rows| {
+                let row = Row::first(rows);
+                let used = row.num(0).unwrap_or(0.0);
+                let avail = row.num(1).unwrap_or(0.0).max(1.0);
+                let pct = used * 100.0 / avail;
+                Measured::new(
+                    Some(pct),
+                    format!("{used:.0} of {avail:.0} connections used ({pct:.1}%)"),
+                    json!({"used": used, "available": avail, "by_state": row.json(2)}),
+                )
+            },
+        },
+    },
+    &Check {
+        name: "idle_in_transaction",
+        unit: "s",
+        warn: Some(120.0),
+        crit: Some(600.0),
+        below: false,
+        scope: Scope::Cluster,
+        help: "oldest session idle in a transaction",
+        how: How::Sql {
+            query: "SELECT coalesce(max(extract(epoch from clock_timestamp() - state_change)), 0), count(*), \
+                    coalesce((array_agg(pid ORDER BY state_change))[1]::text, '') \
+                    FROM pg_stat_activity WHERE state LIKE 'idle in transaction%' AND pid <> pg_backend_pid()",
+            eval: |rows| {
+                let row = Row::first(rows);
+                let v = row.num(0).unwrap_or(0.0);
+                let n = row.num(1).unwrap_or(0.0);
+                Measured::new(
+                    Some(v),
+                    format!("{n:.0} sessions idle in transaction, oldest {v:.0} s"),
+                    json!({"sessions": n, "oldest_pid": row.text(2).parse::<i64>().ok()}),
+                )
+            },
+        },
+    },
+    &Check {
+        name: "long_query",
+        unit: "s",
+        warn: Some(300.0),
+        crit: Some(1800.0),
+        below: false,
+        scope: Scope::Cluster,
+        help: "oldest active query",
+        how: How::Sql {
+            query: "SELECT coalesce(max(extract(epoch from clock_timestamp() - query_start)), 0), count(*), \
+                    coalesce((array_agg(pid ORDER BY query_start))[1]::text, '') \
+                    FROM pg_stat_activity WHERE state = 'active' AND backend_type = 'client backend' \
+                    AND pid <> pg_backend_pid()",
+            eval: |rows| {
+                let row = Row::first(rows);
+                let v = row.num(0).unwrap_or(0.0);
+                Measured::new(
+                    Some(v),
+                    format!("oldest active query {v:.0} s"),
+                    json!({"active": row.num(1), "oldest_pid": row.text(2).parse::<i64>().ok()}),
+                )
+            },
+        },
+    },
+    &Check {
+        name: "blocked",
+        unit: "s",
+        warn: Some(30.0),
+        crit: Some(300.0),
+        below: false,
+        scope: Scope::Cluster,
+        help: "oldest session waiting for a lock; blocking pids in details",
+        how: How::Sql {
+            query: "SELECT coalesce(max(w), 0), count(*), coalesce(json_agg(json_build_object('pid', pid, 'waiting_s', w, \
+                      'blocked_by', b) ORDER BY w DESC), '[]') FROM ( \
+                      SELECT a.pid, extract(epoch from clock_timestamp() - coalesce(a.query_start, a.state_change)) w, \
+                             pg_blocking_pids(a.pid) b \
+                      FROM pg_stat_activity a WHERE a.wait_event_type = 'Lock' AND a.pid <> pg_backend_pid()) x \
+                    WHERE cardinality(b) > 0",
+            eval: |rows| {
+                let row = Row::first(rows);
+                let v = row.num(0).unwrap_or(0.0);
+                let n = row.num(1).unwrap_or(0.0);
+                Measured::new(
+                    Some(v),
+                    format!("{n:.0} sessions waiting for locks, oldest {v:.1} s"),
+                    json!({"blocked": n, "sessions": row.json(2)}),
+                )
+            },
+        },
+    },
+    &rates::DEADLOCKS,
+    &rates::FAILED_SESSIONS,
+    &Check {
+        name: "xid_wraparound",
+        unit: "xids",
+        warn: Some(1.0e9),
+        crit: Some(1.5e9),
+        below: false,
+        scope: Scope::Cluster,
+        help: "age(datfrozenxid) of the oldest database; the 5 oldest tables (heap or TOAST) of the database checked in details",
+        how: How::Sql {
+            query: "SELECT max(age(datfrozenxid)), \
+                    (SELECT datname FROM pg_database ORDER BY age(datfrozenxid) DESC LIMIT 1), \
+                    (SELECT coalesce(json_agg(x), '[]') FROM (SELECT c.oid::regclass::text AS \"table\", \
+                       greatest(age(c.relfrozenxid), age(t.relfrozenxid)) AS age FROM pg_class c \
+                       LEFT JOIN pg_class t ON t.oid = c.reltoastrelid WHERE c.relkind IN ('r', 'm') \
+                       ORDER BY 2 DESC LIMIT 5) x), current_database() FROM pg_database",
+            eval: wraparound,
+        },
+    },
+    &Check {
+        name: "mxid_wraparound",
+        unit: "mxids",
+        warn: Some(1.0e9),
+        crit: Some(1.5e9),
+        below: false,
+        scope: Scope::Cluster,
+        help: "mxid_age(datminmxid) of the oldest database; the 5 oldest tables of the database checked in details",
+        how: How::Sql {
+            query: "SELECT max(mxid_age(datminmxid)), \
+                    (SELECT datname FROM pg_database ORDER BY mxid_age(datminmxid) DESC LIMIT 1), \
+                    (SELECT coalesce(json_agg(x), '[]') FROM (SELECT c.oid::regclass::text AS \"table\", \
+                       greatest(mxid_age(c.relminmxid), mxid_age(t.relminmxid)) AS age FROM pg_class c \
+                       LEFT JOIN pg_class t ON t.oid = c.reltoastrelid WHERE c.relkind IN ('r', 'm') \
+                       ORDER BY 2 DESC LIMIT 5) x), current_database() FROM pg_database",
+            eval: wraparound,
+        },
+    },
+    &replication::LAG,
+    &replication::SLOTS,
+    &archiver::ARCHIVER,
+    &backup::BACKUP_AGE,
+    &Check {
+        name: "database_size",
+        unit: "B",
+        warn: None,
+        crit: None,
+        below: false,
+        scope: Scope::Cluster,
+        help: "total size of all databases; per database in details",
+        how: How::Sql {
+            query: "SELECT datname, pg_database_size(oid) FROM pg_database WHERE datallowconn \
+                    AND has_database_privilege(oid, 'CONNECT') ORDER BY 2 DESC",
+            eval: |rows| {
+                let mut total = 0.0;
+                let mut per = serde_json::Map::new();
+                for row in rows {
+                    let b = row.num(1).unwrap_or(0.0);
+                    total += b;
+                    per.insert(row.text(0), json!(b));
+                }
+                Measured::new(
+                    Some(total),
+                    format!("{} databases, {:.1} MB in all", rows.len(), total / 1_048_576.0),
+                    json!({"databases": per}),
+                )
+            },
+        },
+    },
+    &host::DISK,
+    &Check {
+        name: "cache_hit",
+        unit: "%",
+        warn: Some(98.0),
+        crit: Some(90.0),
+        below: true,
+        scope: Scope::Cluster,
+        help: "buffer cache hit ratio (judged after 100000 block accesses)",
+        how: How::Sql {
+            query: "SELECT sum(blks_hit), sum(blks_read) FROM pg_stat_database",
+            eval: |rows| {
+                let row = Row::first(rows);
+                let hit = row.num(0).unwrap_or(0.0);
+                let read = row.num(1).unwrap_or(0.0);
+                let total = hit + read;
+                let details = json!({"blks_hit": hit, "blks_read": read});
+                if total < 100_000.0 {
+                    let msg = format!("only {total:.0} block accesses so far: not judged");
+                    Measured::new(None, msg, details)
+                } else {
+                    let pct = hit * 100.0 / total;
+                    Measured::new(Some(pct), format!("cache hit ratio {pct:.2}%"), details)
+                }
+            },
+        },
+    },
+    &Check {
+        name: "dead_tuples",
+        unit: "%",
+        warn: Some(10.0),
+        crit: Some(30.0),
+        below: false,
+        scope: Scope::Database,
+        help: "worst dead-tuple share among tables with at least 10000 dead tuples",
+        how: How::Sql {
+            query: "SELECT format('%I.%I', schemaname, relname), n_dead_tup, n_live_tup, \
+                    100.0 * n_dead_tup / greatest(n_live_tup + n_dead_tup, 1) FROM pg_stat_user_tables \
+                    WHERE n_dead_tup >= 10000 ORDER BY 4 DESC LIMIT 5",
+            eval: |rows| {
+                let worst = Row::first(rows).num(3).unwrap_or(0.0);
+                let list: Vec<Value> = rows
+                    .iter()
+                    .map(|r| json!({"table": r.text(0), "dead": r.num(1), "live": r.num(2), "dead_pct": r.num(3).map(round3)}))
+                    .collect();
+                let msg = match rows.first() {
+                    Some(r) => format!("{} has {worst:.1}% dead tuples", r.text(0)),
+                    None => "no table with 10000 dead tuples".to_owned(),
+                };
+                Measured::new(Some(worst), msg, json!({"tables": list}))
+            },
+        },
+    },
+    &Check {
+        name: "autovacuum",
+        unit: "s",
+        warn: Some(86400.0),
+        crit: Some(604_800.0),
+        below: false,
+        scope: Scope::Database,
+        help: "longest a table has waited for vacuum since crossing the autovacuum threshold",
+        how: How::Sql {
+            query: "SELECT format('%I.%I', schemaname, relname), n_dead_tup, \
+                    extract(epoch from clock_timestamp() - coalesce(greatest(last_vacuum, last_autovacuum), \
+                      pg_stat_get_db_stat_reset_time((SELECT oid FROM pg_database WHERE datname = current_database())), \
+                      pg_postmaster_start_time())) \
+                    FROM pg_stat_user_tables \
+                    WHERE n_dead_tup > current_setting('autovacuum_vacuum_threshold')::float8 \
+                      + current_setting('autovacuum_vacuum_scale_factor')::float8 * n_live_tup \
+                    ORDER BY 3 DESC LIMIT 5",
+            eval: |rows| {
+                let worst = Row::first(rows).num(2).unwrap_or(0.0);
+                let list: Vec<Value> = rows
+                    .iter()
+                    .map(|r| json!({"table": r.text(0), "dead": r.num(1), "waiting_s": r.num(2).map(round3)}))
+                    .collect();
+                let msg = match rows.first() {
+                    Some(r) => format!("{} due for vacuum, last vacuumed {worst:.0} s ago", r.text(0)),
+                    None => "no table past its autovacuum threshold".to_owned(),
+                };
+                Measured::new(Some(worst), msg, json!({"tables": list}))
+            },
+        },
+    },
+    &Check {
+        name: "sequences",
+        unit: "%",
+        warn: Some(85.0),
+        crit: Some(95.0),
+        below: false,
+        scope: Scope::Database,
+        help: "most used sequence, bounded by the type of the column it feeds",
+        how: How::Sql {
+            query: "SELECT seq, pct, typ, col FROM ( \
+                      SELECT format('%I.%I', ps.schemaname, ps.sequencename) seq, \
+                        CASE WHEN ps.increment_by > 0 THEN \
+                          100.0 * (coalesce(ps.last_value, ps.start_value - ps.increment_by)::numeric - ps.min_value + 1) \
+                            / greatest(least(ps.max_value::numeric, coalesce(lim.m, ps.max_value)) - ps.min_value + 1, 1) \
+                        ELSE 100.0 * (ps.max_value::numeric - coalesce(ps.last_value, ps.max_value + 1) + 1) \
+                            / greatest(ps.max_value::numeric - ps.min_value + 1, 1) END pct, \
+                        coalesce(col.typ, '') typ, coalesce(col.col, '') col \
+                      FROM pg_sequences ps \
+                      JOIN pg_namespace n ON n.nspname = ps.schemaname \
+                      JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = ps.sequencename \
+                      LEFT JOIN LATERAL (SELECT a.atttypid::regtype::text typ, \
+                          format('%s.%I', d.refobjid::regclass, a.attname) col \
+                        FROM pg_depend d JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid \
+                        WHERE d.objid = c.oid AND d.classid = 'pg_class'::regclass \
+                          AND d.refclassid = 'pg_class'::regclass AND d.deptype IN ('a', 'i') LIMIT 1) col ON true \
+                      LEFT JOIN LATERAL (SELECT CASE col.typ WHEN 'smallint' THEN 32767::numeric \
+                          WHEN 'integer' THEN 2147483647::numeric END m) lim ON true \
+                    ) x ORDER BY pct DESC LIMIT 5",
+            eval: |rows| {
+                let worst = Row::first(rows).num(1).unwrap_or(0.0);
+                let list: Vec<Value> = rows
+                    .iter()
+                    .map(|r| {
+                        json!({"sequence": r.text(0), "used_pct": r.num(1).map(round3),
+                               "column_type": r.nonempty(2), "column": r.nonempty(3)})
+                    })
+                    .collect();
+                let msg = match rows.first() {
+                    Some(r) => format!("{} is {worst:.1}% used", r.text(0)),
+                    None => "no sequences".to_owned(),
+                };
+                Measured::new(Some(worst.max(0.0)), msg, json!({"sequences": list}))
+            },
+        },
+    },
+    &Check {
+        name: "invalid_indexes",
+        unit: "count",
+        warn: Some(0.0),
+        crit: None,
+        below: false,
+        scope: Scope::Database,
+        help: "indexes left invalid (failed CREATE/REINDEX CONCURRENTLY)",
+        how: How::Sql {
+            query: "SELECT indexrelid::regclass::text FROM pg_index WHERE NOT indisvalid ORDER BY 1",
+            eval: |rows| {
+                let names: Vec<String> = rows.iter().map(|r| r.text(0)).collect();
+                let msg = if names.is_empty() {
+                    "no invalid indexes".to_owned()
+                } else {
+                    format!("invalid indexes: {}", names.join(", "))
+                };
+                Measured::new(Some(count(names.len())), msg, json!({"indexes": names}))
+            },
+        },
+    },
+    &Check {
+        name: "prepared_xacts",
+        unit: "s",
+        warn: Some(300.0),
+        crit: Some(3600.0),
+        below: false,
+        scope: Scope::Cluster,
+        help: "oldest prepared transaction",
+        how: How::Sql {
+            query: "SELECT count(*), coalesce(max(extract(epoch from clock_timestamp() - prepared)), 0), \
+                    coalesce((array_agg(gid ORDER BY prepared))[1], '') FROM pg_prepared_xacts",
+            eval: |rows| {
+                let row = Row::first(rows);
+                let n = row.num(0).unwrap_or(0.0);
+                let v = row.num(1).unwrap_or(0.0);
+                Measured::new(
+                    Some(v),
+                    format!("{n:.0} prepared transactions, oldest {v:.0} s"),
+                    json!({"count": n, "oldest_gid": row.nonempty(2)}),
+                )
+            },
+        },
+    },
+    &latency::LATENCY,
+    &tls::TLS,
+    &host::HOST_CPU,
+    &host::HOST_MEMORY,
 ];
 
-#[allow(clippy::too_many_arguments)]
-const fn d(
-    name: &'static str,
-    unit: &'static str,
-    warn: Option<f64>,
-    crit: Option<f64>,
-    below: bool,
-    scope: Scope,
-    help: &'static str,
-) -> Def {
-    Def {
-        name,
-        unit,
-        warn,
-        crit,
-        below,
-        scope,
-        help,
-    }
-}
-
-/// Look a check up by name.
-pub fn def(name: &str) -> Option<&'static Def> {
-    CATALOGUE.iter().find(|d| d.name == name)
-}
-
-fn unknown_check(name: &str) -> Error {
-    let names: Vec<&str> = CATALOGUE.iter().map(|d| d.name).collect();
-    Error::usage(format!("unknown check {name:?} (known: {})", names.join(", ")))
-}
-
-/// A check's result status.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "UPPERCASE")]
-pub enum Status {
-    Ok,
-    Warning,
-    Critical,
-    Unknown,
-}
-
-impl Status {
-    /// Severity order for the overall status: OK < WARNING < UNKNOWN < CRITICAL.
-    pub fn rank(self) -> u8 {
-        match self {
-            Status::Ok => 0,
-            Status::Warning => 1,
-            Status::Unknown => 2,
-            Status::Critical => 3,
-        }
-    }
-
-    /// The worse of two.
-    pub fn worst(self, o: Status) -> Status {
-        if o.rank() > self.rank() { o } else { self }
-    }
-
-    /// Upper-case name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Ok => "OK",
-            Status::Warning => "WARNING",
-            Status::Critical => "CRITICAL",
-            Status::Unknown => "UNKNOWN",
-        }
-    }
-
-    /// Monitoring-plugin exit code.
-    pub fn code(self) -> u8 {
-        match self {
-            Status::Ok => 0,
-            Status::Warning => 1,
-            Status::Critical => 2,
-            Status::Unknown => 3,
-        }
-    }
-}
-
-/// An override of one threshold: None keeps the catalogue default,
-/// Some(None) clears it ("none"), Some(Some(v)) sets it.
-type Override = Option<Option<f64>>;
-
-/// Effective thresholds per check: overrides of (warn, crit).
-#[derive(Debug, Clone, Default)]
-pub struct Thresholds {
-    over: BTreeMap<String, (Override, Override)>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FileEntry {
-    warn: Option<f64>,
-    crit: Option<f64>,
-}
-
-impl Thresholds {
-    /// Load overrides from a TOML file: one table per check with `warn`
-    /// and/or `crit`.
-    pub fn load_file(&mut self, path: &Path) -> Result<()> {
-        let text = std::fs::read_to_string(path).io_context(|| format!("reading {}", q(path)))?;
-        let map: BTreeMap<String, FileEntry> =
-            toml::from_str(&text).map_err(|e| Error::config(format!("{}: {}", q(path), e.message())))?;
-        for (name, e) in map {
-            if def(&name).is_none() {
-                return Err(Error::config(format!("{}: unknown check {name:?}", q(path))));
-            }
-            let slot = self.over.entry(name).or_default();
-            if e.warn.is_some() {
-                slot.0 = Some(e.warn);
-            }
-            if e.crit.is_some() {
-                slot.1 = Some(e.crit);
-            }
-        }
-        Ok(())
-    }
-
-    /// Apply a `NAME=VALUE` flag (`crit` selects the critical threshold).
-    /// `NAME=none` removes the threshold.
-    pub fn set_flag(&mut self, spec: &str, crit: bool) -> Result<()> {
-        let (name, v) = spec
-            .split_once('=')
-            .ok_or_else(|| Error::usage(format!("threshold {spec:?} is not NAME=VALUE")))?;
-        def(name).ok_or_else(|| unknown_check(name))?;
-        let v = if v == "none" {
-            None
-        } else {
-            Some(
-                v.parse::<f64>()
-                    .ok()
-                    .filter(|x| x.is_finite())
-                    .ok_or_else(|| Error::usage(format!("threshold {spec:?}: {v:?} is not a number")))?,
-            )
-        };
-        // The last flag wins, "none" included (the default does not come back).
-        let slot = self.over.entry(name.to_owned()).or_default();
-        if crit {
-            slot.1 = Some(v);
-        } else {
-            slot.0 = Some(v);
-        }
-        Ok(())
-    }
-
-    /// (warn, crit) for a check.
-    pub fn get(&self, d: &Def) -> (Option<f64>, Option<f64>) {
-        let (warn, crit) = self.over.get(d.name).copied().unwrap_or_default();
-        (warn.unwrap_or(d.warn), crit.unwrap_or(d.crit))
-    }
-}
-
-/// Judge a value against thresholds.
-pub fn judge(d: &Def, warn: Option<f64>, crit: Option<f64>, value: Option<f64>) -> Status {
-    let Some(v) = value else { return Status::Ok };
-    let bad = |t: Option<f64>| t.is_some_and(|t| if d.below { v < t } else { v > t });
-    if bad(crit) {
-        Status::Critical
-    } else if bad(warn) {
-        Status::Warning
-    } else {
-        Status::Ok
-    }
-}
-
-/// Parse a comma-separated list of check names.
-pub fn parse_list(list: &[String]) -> Result<Vec<&'static str>> {
-    let mut out = Vec::new();
-    for item in list.iter().flat_map(|s| s.split(',')) {
-        let item = item.trim();
-        if item.is_empty() {
-            continue;
-        }
-        out.push(def(item).ok_or_else(|| unknown_check(item))?.name);
-    }
-    Ok(out)
+/// xid_wraparound and mxid_wraparound: (age, oldest database, its 5
+/// oldest tables as JSON, the database checked).
+fn wraparound(rows: &[Row]) -> Measured {
+    let row = Row::first(rows);
+    let v = row.num(0);
+    let db = row.text(1);
+    // Where to start: the oldest tables (heap or TOAST) of the database checked.
+    Measured::new(
+        v,
+        format!("oldest database {db}: age {:.0}", v.unwrap_or(0.0)),
+        json!({"database": db, "limit": 2_147_483_647_i64,
+               "oldest_tables": row.json(2), "tables_of": row.text(3)}),
+    )
 }
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
-    use super::*;
+    use super::super::{How, Row, by_name};
+    use sw_core::health::Status;
 
-    #[test]
-    fn thresholds_judge_both_directions() {
-        let c = def("connections").unwrap();
-        assert_eq!(judge(c, Some(80.0), Some(95.0), Some(80.0)), Status::Ok);
-        assert_eq!(judge(c, Some(80.0), Some(95.0), Some(81.0)), Status::Warning);
-        assert_eq!(judge(c, Some(80.0), Some(95.0), Some(96.0)), Status::Critical);
-        let h = def("cache_hit").unwrap();
-        assert_eq!(judge(h, Some(98.0), Some(90.0), Some(99.0)), Status::Ok);
-        assert_eq!(judge(h, Some(98.0), Some(90.0), Some(95.0)), Status::Warning);
-        assert_eq!(judge(h, Some(98.0), Some(90.0), Some(50.0)), Status::Critical);
+    fn row(cols: &[&str]) -> Row {
+        Row(cols.iter().map(|c| Some((*c).to_owned())).collect())
+    }
+
+    /// Evaluate a catalogue SQL check on canned rows.
+    fn eval(name: &str, rows: &[Row]) -> super::Measured {
+        match by_name(name).unwrap().how {
+            How::Sql { eval, .. } => eval(rows),
+            How::Own => panic!("{name} is not an Sql check"),
+        }
     }
 
     #[test]
-    fn flags_override_and_clear() {
-        let mut t = Thresholds::default();
-        t.set_flag("connections=50", false).unwrap();
-        t.set_flag("connections=none", true).unwrap();
-        assert_eq!(t.get(def("connections").unwrap()), (Some(50.0), None));
-        assert!(t.set_flag("nope=1", false).is_err());
-        assert!(t.set_flag("connections=x", false).is_err());
-        assert_eq!(t.get(def("long_query").unwrap()), (Some(300.0), Some(1800.0)));
-        // The last flag wins, also after "none".
-        t.set_flag("connections=none", false).unwrap();
-        t.set_flag("connections=70", false).unwrap();
-        assert_eq!(t.get(def("connections").unwrap()).0, Some(70.0));
+    fn connections_are_a_share_of_the_slots_left_after_reserved() {
+        let m = eval("connections", &[row(&["45", "90", "{\"active\": 3}"])]);
+        assert_eq!(m.value, Some(50.0));
+        assert_eq!(m.message, "45 of 90 connections used (50.0%)");
+        assert_eq!(m.details["by_state"]["active"], 3);
     }
 
     #[test]
-    fn status_order() {
-        assert_eq!(Status::Warning.worst(Status::Unknown), Status::Unknown);
-        assert_eq!(Status::Critical.worst(Status::Unknown), Status::Critical);
+    fn the_cache_hit_ratio_is_not_judged_on_a_cold_cache() {
+        let m = eval("cache_hit", &[row(&["10", "10"])]);
+        assert_eq!(m.value, None);
+        assert_eq!(m.at_least, Status::Ok);
+        let m = eval("cache_hit", &[row(&["990000", "10000"])]);
+        assert_eq!(m.value, Some(99.0));
+    }
+
+    #[test]
+    fn no_rows_is_a_zero_not_an_error() {
+        for name in ["dead_tuples", "autovacuum", "sequences", "invalid_indexes"] {
+            let m = eval(name, &[]);
+            assert_eq!(m.value, Some(0.0), "{name}");
+        }
+        let m = eval("invalid_indexes", &[row(&["a_idx"]), row(&["b_idx"])]);
+        assert_eq!(
+            (m.value, m.message.as_str()),
+            (Some(2.0), "invalid indexes: a_idx, b_idx")
+        );
+    }
+
+    #[test]
+    fn wraparound_names_the_oldest_database_and_where_to_start() {
+        let m = eval(
+            "xid_wraparound",
+            &[row(&["1200", "app", "[{\"table\": \"t\", \"age\": 1100}]", "app"])],
+        );
+        assert_eq!(m.value, Some(1200.0));
+        assert_eq!(m.message, "oldest database app: age 1200");
+        assert_eq!(m.details["oldest_tables"][0]["table"], "t");
+        assert_eq!(m.details["tables_of"], "app");
     }
 }
