@@ -1118,11 +1118,24 @@ fn azure_replica_status_and_delete() {
     let pw = |k: &str| sw_core::conninfo::parse(env.get(k).unwrap()).unwrap()["password"].clone();
     assert_eq!(pw("DATABASE_URL_READONLY"), pw("DATABASE_URL"));
     assert!(!text.contains(&pw("DATABASE_URL")), "not rotated");
-
-    let mut st = vec!["status", "--name", "examplereplica"];
-    st.extend_from_slice(&rg);
+    let st = replica_status_is_a_check(&fake, &rg);
+    let del = delete_polls_location_until_done(&fake, &rg);
+    fake.with(|s| s.location_only = false);
+    azure(&fake, &st).expect_error(66, "server examplereplica does not exist");
+    // Deleting what is gone is not an error.
     assert_eq!(
-        azure(&fake, &st).expect_code(0).one("provision.azure.status")["replication_role"],
+        azure(&fake, &del).expect_code(0).one("provision.azure.delete")["deleted"],
+        false
+    );
+}
+
+/// `azure status` of the replica: 0 ready, 2 not serving, 1 busy; the
+/// status arguments.
+fn replica_status_is_a_check<'a>(fake: &FakeArm, rg: &[&'a str]) -> Vec<&'a str> {
+    let mut st = vec!["status", "--name", "examplereplica"];
+    st.extend_from_slice(rg);
+    assert_eq!(
+        azure(fake, &st).expect_code(0).one("provision.azure.status")["replication_role"],
         "AsyncReplica"
     );
     // Not serving is critical (2), busy a warning (1), with the record still printed.
@@ -1130,16 +1143,22 @@ fn azure_replica_status_and_delete() {
         fake.with(|s| {
             s.resources.get_mut(&server_path("examplereplica")).unwrap()["properties"]["state"] = state.into();
         });
-        let r = azure(&fake, &st);
+        let r = azure(fake, &st);
         r.expect_error(code, &format!("server examplereplica is {state}"));
         assert_eq!(r.one("provision.azure.status")["state"], state);
     }
     fake.with(|s| {
         s.resources.get_mut(&server_path("examplereplica")).unwrap()["properties"]["state"] = "Ready".into();
     });
+    st
+}
+
+/// `azure delete` insists on --yes, polls a Location-only operation until
+/// done, and a busy server is 75; the delete arguments.
+fn delete_polls_location_until_done<'a>(fake: &FakeArm, rg: &[&'a str]) -> Vec<&'a str> {
     let mut del = vec!["delete", "--name", "examplereplica"];
-    del.extend_from_slice(&rg);
-    azure(&fake, &del).expect_error(64, "delete removes server examplereplica and its backups");
+    del.extend_from_slice(rg);
+    azure(fake, &del).expect_error(64, "delete removes server examplereplica and its backups");
     del.push("--yes");
     // Operations answered with only a Location header are polled there
     // (202 running, then 204 done; a failure's code comes through, and a
@@ -1153,7 +1172,7 @@ fn azure_replica_status_and_delete() {
             "Another operation is in progress.".into(),
         ));
     });
-    let r = azure(&fake, &del);
+    let r = azure(fake, &del);
     r.expect_error(75, &format!("DELETE {}/subscriptions/", fake.url));
     assert!(
         r.stderr.contains("ServerIsBusy: Another operation is in progress."),
@@ -1164,7 +1183,7 @@ fn azure_replica_status_and_delete() {
     });
     let n = fake.requests().len();
     assert_eq!(
-        azure(&fake, &del).expect_code(0).one("provision.azure.delete")["deleted"],
+        azure(fake, &del).expect_code(0).one("provision.azure.delete")["deleted"],
         true
     );
     let polls = fake.requests()[n..]
@@ -1177,13 +1196,7 @@ fn azure_replica_status_and_delete() {
             .iter()
             .any(|q| q.path().contains("/azureasyncoperation/"))
     );
-    fake.with(|s| s.location_only = false);
-    azure(&fake, &st).expect_error(66, "server examplereplica does not exist");
-    // Deleting what is gone is not an error.
-    assert_eq!(
-        azure(&fake, &del).expect_code(0).one("provision.azure.delete")["deleted"],
-        false
-    );
+    del
 }
 
 #[test]
