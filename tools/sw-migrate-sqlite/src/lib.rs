@@ -5,9 +5,9 @@
 mod plan;
 mod run;
 mod source;
-pub mod sql;
+mod sql;
 mod types;
-pub mod value;
+mod value;
 
 use std::path::PathBuf;
 

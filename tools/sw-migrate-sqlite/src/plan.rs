@@ -11,6 +11,7 @@ use sw_core::{Error, Result};
 
 use crate::sql::{self, NameMap, Names, Tok};
 use crate::types;
+use crate::value::IntDates;
 
 /// Plan format version.
 pub const PLAN_FORMAT: u32 = 1;
@@ -78,8 +79,8 @@ pub struct ColumnPlan {
     /// Date/time columns holding integers: how they are read
     /// (`unix-seconds`, `unix-milliseconds` or `julian-day`), chosen from
     /// the values' range; edit to override.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub integers: Option<String>,
+    #[serde(default)]
+    pub integers: Option<IntDates>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -873,7 +874,7 @@ fn seen(conn: &Connection, table: &str, col: &str) -> Result<types::Seen> {
 /// day numbers when every one lies in 1900..2200 as a Julian day (as Unix
 /// seconds they would all fall in January 1970), milliseconds when they are
 /// beyond year 3000 as seconds, seconds otherwise.
-fn int_dates(conn: &Connection, table: &str, col: &str) -> Result<Option<String>> {
+fn int_dates(conn: &Connection, table: &str, col: &str) -> Result<Option<IntDates>> {
     // Every number sorts before every text in SQLite (whatever the column's
     // affinity or collation), so `< ''` keeps exactly the numbers and lets an
     // index on the column answer with a short range instead of a full scan.
@@ -892,13 +893,13 @@ fn int_dates(conn: &Connection, table: &str, col: &str) -> Result<Option<String>
         return Ok(None);
     }
     let rule = if lo >= 2_415_021 && hi <= 2_524_594 {
-        "julian-day"
+        IntDates::JulianDay
     } else if lo > 32_503_680_000 || hi > 32_503_680_000 {
-        "unix-milliseconds"
+        IntDates::UnixMilliseconds
     } else {
-        "unix-seconds"
+        IntDates::UnixSeconds
     };
-    Ok(Some(rule.to_owned()))
+    Ok(Some(rule))
 }
 
 fn detok(toks: &[Tok]) -> String {

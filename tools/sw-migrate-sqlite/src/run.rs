@@ -467,15 +467,7 @@ fn job_for(t: &TablePlan, schema: &str, pgcols: &[(String, String)], data_only: 
                 t.name
             ))
         })?;
-        let int_dates = match c.integers.as_deref() {
-            None => value::IntDates::default(),
-            Some(r) => value::IntDates::parse(r).ok_or_else(|| {
-                Error::data(format!(
-                    "column {}.{}: integers rule {r:?} is not one of unix-seconds, unix-milliseconds, julian-day",
-                    t.source, c.source
-                ))
-            })?,
-        };
+        let int_dates = c.integers.unwrap_or_default();
         cols.push(Col {
             source: c.source.clone(),
             name: n.clone(),
@@ -1582,7 +1574,7 @@ fn read_table(
                 .map_err(|e| Error::data(format!("reading table {}", job.source)).with_source(e))?;
             let at = chunk.len();
             chunk.extend_from_slice(&[0; 4]);
-            match value::encode_with(c.kind, c.int_dates, v, &mut chunk, &mut canon) {
+            match value::encode(c.kind, c.int_dates, v, &mut chunk, &mut canon) {
                 Ok(false) => {
                     chunk[at..at + 4].copy_from_slice(&(-1i32).to_be_bytes());
                     if !same {
@@ -1613,7 +1605,7 @@ fn read_table(
                     .get_ref(n + k + 1)
                     .map_err(|e| Error::data(format!("reading table {}", job.source)).with_source(e))?;
                 field.clear();
-                match value::encode_with(c.kind, c.int_dates, v, &mut field, &mut canon) {
+                match value::encode(c.kind, c.int_dates, v, &mut field, &mut canon) {
                     Ok(false) => put(&mut expect, None),
                     Ok(true) => put(&mut expect, Some(if canon.is_empty() { &field } else { &canon })),
                     Err(rule) => {
@@ -1632,12 +1624,12 @@ fn read_table(
                 .map_err(|e| Error::data("reading a value").with_source(e))?;
             match (on_error, rejects) {
                 (OnError::Reject, Some(rj)) => {
-                    let mut obj = serde_json::Map::new();
+                    let mut obj = std::collections::BTreeMap::new();
                     for (k, col) in job.cols.iter().enumerate() {
                         let vv = row
                             .get_ref(k + 1)
                             .map_err(|e| Error::data("reading a value").with_source(e))?;
-                        obj.insert(col.source.clone(), value::to_json(vv));
+                        obj.insert(col.source.clone(), value::SourceValue::of(vv));
                     }
                     let rec = serde_json::json!({
                         "kind": "migrate.reject", "schema": 1, "table": job.source, "rowid": rowid,
