@@ -3,6 +3,7 @@
 //! `run` executes it (planning first unless given `--plan FILE`).
 
 mod plan;
+mod record;
 mod run;
 mod source;
 mod sql;
@@ -97,12 +98,6 @@ pub struct RunArgs {
     pub truncate: bool,
 }
 
-impl RunArgs {
-    fn jobs_usize(&self) -> usize {
-        usize::from(self.jobs)
-    }
-}
-
 impl Tool for Cli {
     const NAME: &'static str = NAME;
     fn common(&self) -> &CommonOpts {
@@ -130,7 +125,7 @@ pub fn run(cli: Cli) -> sw_core::Result<()> {
                 .map_err(|e| sw_core::Error::temp("starting a read transaction").with_source(e))?;
             let p = plan::build(&conn, &a.source.to_string_lossy(), &a.schema)?;
             let mut out = Output::stdout(cli.common.pretty);
-            out.record("migrate.plan", &p)?;
+            out.emit(&p)?;
             out.flush()
         }
         Cmd::Run(a) => run::run(&a, cli.common.pretty, cli.common.quiet),
