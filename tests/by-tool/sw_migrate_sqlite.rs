@@ -406,6 +406,10 @@ fn hazard_rejects_bad_rows(c: &TestCluster, db: &str, src: &Path, dir: &Path) {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
+    // Each line is a migrate.reject record, as its schema says.
+    for l in &lines {
+        sw_testkit::schema::validate("sw-migrate-sqlite", l).unwrap_or_else(|e| panic!("{e}: {l}"));
+    }
     let mut names: Vec<String> = lines
         .iter()
         .map(|l| format!("{}:{}:{}", l["table"], l["rowid"], l["column"]))
