@@ -1,11 +1,13 @@
-//! The data phase of a full run as one pipeline over the session pool:
-//! every copy first, then each table's verification and index builds as
-//! soon as all of its parts are in, on whichever session is free (biggest
-//! ready task first). No session idles while another finishes a table,
-//! and no phase waits for the slowest task of the one before.
+//! The queue over the `--jobs` sessions. The data phase of a full run is
+//! one pipeline: every copy first, then each table's verification and
+//! index builds as soon as all of its parts are in, on whichever session is
+//! free (biggest ready task first). No session idles while another
+//! finishes a table, and no phase waits for the slowest task of the one
+//! before. The DDL after the data runs as groups of statements on the same
+//! sessions (`ddl_parallel`).
 
 use std::collections::VecDeque;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use rusqlite::Connection;
@@ -13,7 +15,10 @@ use sw_core::{Error, PgContext, Result};
 use tokio::sync::Notify;
 use tokio_postgres::Client;
 
-use super::{Blocks, Ctx, Ddl, Job, Loaded, SPLIT_ROWS, Stats, check_count, check_sums, exec_ddl, one_line, secs};
+use super::ddl::{Ddl, exec_ddl};
+use super::job::{Job, SPLIT_ROWS};
+use super::verify::{Blocks, check_count, check_sums};
+use super::{Ctx, Loaded, one_line, secs};
 
 enum Task {
     /// A job (a table, or a rowid range of one) to copy.
@@ -83,7 +88,7 @@ impl Ctx<'_> {
             copying: 0,
             parts_left,
             builds,
-            loaded: vec![(Stats::default(), 0.0, None); n],
+            loaded: vec![Loaded::default(); n],
             sums: vec![(0, 0); n],
             verify_left: vec![0; n],
             verify_started: vec![None; n],
@@ -141,8 +146,8 @@ impl Ctx<'_> {
         let mut loaded = s.loaded;
         if !self.args.no_verify {
             for ((t, r), sums) in self.plan.tables.iter().zip(loaded.iter_mut()).zip(s.sums) {
-                check_sums(&t.source, sums, &r.0)?;
-                r.2 = Some(true);
+                check_sums(&t.source, sums, &r.stats)?;
+                r.verified = Some(true);
             }
         }
         Ok((loaded, s.skipped))
@@ -166,12 +171,10 @@ impl Ctx<'_> {
         let (complete, read, loaded) = {
             let mut s = lock(state)?;
             let r = &mut s.loaded[t];
-            r.0.read += st.read;
-            r.0.loaded += st.loaded;
-            r.0.rejected += st.rejected;
-            r.0.checksum += st.checksum;
-            r.1 = f64::max(r.1, secs(t0));
-            let (read, loaded) = (r.0.read, r.0.loaded);
+            r.stats.add(&st);
+            // Parts are copied side by side: the table took its longest.
+            r.took = r.took.max(t0.elapsed());
+            let (read, loaded) = (r.stats.read, r.stats.loaded);
             s.parts_left[t] -= 1;
             (s.parts_left[t] == 0, read, loaded)
         };
@@ -211,7 +214,7 @@ impl Ctx<'_> {
     }
 
     /// Verify one table, or one block range of it; the time from its first
-    /// range starting to its last ending is added to the table's seconds.
+    /// range starting to its last ending is added to the table's duration.
     async fn verify_step(
         &self,
         client: &Client,
@@ -231,11 +234,48 @@ impl Ctx<'_> {
         s.sums[t].1 += checksum;
         s.verify_left[t] -= 1;
         if s.verify_left[t] == 0 {
-            let took = s.verify_started[t].map_or(0.0, secs);
-            let r = &mut s.loaded[t];
-            r.1 = ((r.1 + took) * 1000.0).round() / 1000.0;
-            log::info!("{}: verified in {took:.2}s", job.source);
+            let took = s.verify_started[t].map(|t0| t0.elapsed()).unwrap_or_default();
+            s.loaded[t].took += took;
+            log::info!("{}: verified in {:.2}s", job.source, took.as_secs_f64());
         }
         Ok(())
+    }
+}
+
+impl Ctx<'_> {
+    /// Run groups of statements on up to `width` sessions at once (each
+    /// group in order on one session). Returns the skipped optional ones.
+    pub(super) async fn ddl_parallel(&self, groups: Vec<Vec<Ddl>>, pool: &[Client]) -> Result<Vec<(String, String)>> {
+        let groups: Vec<Vec<Ddl>> = groups.into_iter().filter(|g| !g.is_empty()).collect();
+        if groups.is_empty() {
+            return Ok(Vec::new());
+        }
+        let queue: Arc<Mutex<VecDeque<Vec<Ddl>>>> = Arc::new(Mutex::new(groups.into_iter().collect()));
+        let n = pool
+            .len()
+            .min(queue.lock().map_err(|_| Error::software("queue poisoned"))?.len());
+        let workers = pool.iter().take(n).map(|client| {
+            let queue = queue.clone();
+            async move {
+                let mut skipped = Vec::new();
+                loop {
+                    let next = queue.lock().map_err(|_| Error::software("queue poisoned"))?.pop_front();
+                    let Some(group) = next else { break };
+                    for d in group {
+                        let mut s = Vec::new();
+                        let t0 = Instant::now();
+                        exec_ddl(client, &d.sql, d.optional, &mut s).await?;
+                        log::info!("{:.2}s: {}", secs(t0), one_line(&d.sql));
+                        skipped.extend(s.into_iter().map(|m| (d.table.clone(), m)));
+                    }
+                }
+                Ok::<_, Error>(skipped)
+            }
+        });
+        let mut out = Vec::new();
+        for r in futures_util::future::join_all(workers).await {
+            out.extend(r?);
+        }
+        Ok(out)
     }
 }
