@@ -5,6 +5,7 @@
 //! cancellation of its own statements on SIGTERM ([`exec`]).
 
 pub mod exec;
+mod float;
 pub mod pattern;
 pub mod plan;
 pub mod snapshot;

@@ -1,61 +1,21 @@
 //! The planner: a pure function from one catalog snapshot to a ranked list
-//! of actions. Ranking tiers, highest first: wraparound urgency, dead
-//! tuples, stale or missing statistics, index bloat. The score is
-//! `tier + fraction` (fraction in [0, 1)), so it sorts across tiers.
+//! of actions, so the whole of "what needs doing first" is testable without
+//! a server. Ranking tiers, highest first: wraparound urgency, dead tuples,
+//! stale or missing statistics, index bloat ([`score`], [`bloat`]). The
+//! score is `tier + fraction` (fraction in [0, 1)), so it sorts across
+//! tiers. [`action`] holds the actions and the statement each runs.
 
+mod action;
+pub mod bloat;
+mod score;
+
+use schemars::JsonSchema;
 use serde::Serialize;
 
+pub use action::{Action, qualified};
+pub use score::URGENT;
+
 use crate::snapshot::{Index, Snapshot, Table};
-
-/// What to do to one table or index.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Action {
-    VacuumFreezeAnalyze,
-    VacuumAnalyze,
-    Analyze,
-    Reindex,
-    DropInvalidIndex,
-    VacuumFull,
-}
-
-impl Action {
-    /// The lock this action takes on the table, for the conflict pre-check.
-    pub fn exclusive(self) -> bool {
-        matches!(self, Action::VacuumFull)
-    }
-
-    /// Whether the action is on an index rather than on the table.
-    pub fn on_index(self) -> bool {
-        matches!(self, Action::Reindex | Action::DropInvalidIndex)
-    }
-
-    /// The SQL for an object (already quoted, schema-qualified);
-    /// `buffers` is a BUFFER_USAGE_LIMIT (PostgreSQL 16+) for VACUUM/ANALYZE.
-    pub fn sql(self, qualified: &str, buffers: Option<&str>) -> String {
-        let b = buffers
-            .map(|b| format!(", BUFFER_USAGE_LIMIT '{b}'"))
-            .unwrap_or_default();
-        match self {
-            Action::VacuumFreezeAnalyze => format!("VACUUM (FREEZE, ANALYZE, SKIP_LOCKED{b}) {qualified}"),
-            Action::VacuumAnalyze => format!("VACUUM (ANALYZE, SKIP_LOCKED{b}) {qualified}"),
-            Action::Analyze => format!("ANALYZE (SKIP_LOCKED{b}) {qualified}"),
-            Action::Reindex => format!("REINDEX INDEX CONCURRENTLY {qualified}"),
-            Action::DropInvalidIndex => format!("DROP INDEX CONCURRENTLY IF EXISTS {qualified}"),
-            Action::VacuumFull => format!("VACUUM (FULL, ANALYZE, SKIP_LOCKED) {qualified}"),
-        }
-    }
-
-    /// The key used for learned rates in the state file.
-    pub fn rate_key(self) -> &'static str {
-        match self {
-            Action::VacuumFreezeAnalyze | Action::VacuumAnalyze => "vacuum",
-            Action::Analyze => "analyze",
-            Action::Reindex | Action::DropInvalidIndex => "reindex",
-            Action::VacuumFull => "vacuum_full",
-        }
-    }
-}
 
 /// Thresholds and choices (from flags).
 #[derive(Debug, Clone)]
@@ -94,27 +54,44 @@ impl Default for Policy {
     }
 }
 
-/// One planned action.
-#[derive(Debug, Clone, Serialize)]
+/// One planned action; its serialized fields are those of the
+/// `vacuum.plan` record ([`crate::records::PlanRecord`]).
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct Item {
+    /// Position in the database's plan, 1 = most urgent.
     pub rank: usize,
+    /// The database.
     pub database: String,
-    /// `table_schema` in records: `schema` is the record format's version.
+    /// The table's schema (the schema field is the record format's version).
     #[serde(rename = "table_schema")]
     pub schema: String,
+    /// The table (for an index action, the index's table).
     pub table: String,
+    /// The index for reindex and drop_invalid_index, else null.
     pub index: Option<String>,
+    /// What to do.
     pub action: Action,
+    /// The statement that does it.
     pub sql: String,
+    /// Why, in words (the tier's measure: ages, dead tuples, bloat).
     pub reason: String,
+    /// Ranking score: tier (3 wraparound, 2 dead tuples, 1 statistics, 0 indexes) plus a fraction.
     pub score: f64,
+    /// The greater of the heap's and TOAST table's age(relfrozenxid).
     pub xid_age: i64,
+    /// The greater of the heap's and TOAST table's mxid_age(relminmxid).
     pub mxid_age: i64,
+    /// Dead tuples (pg_stat_all_tables.n_dead_tup).
     pub dead_tuples: i64,
+    /// Dead tuples as a fraction of all tuples.
     pub dead_ratio: f64,
+    /// Rows modified since the last analyze.
     pub mod_since_analyze: i64,
+    /// Heap and TOAST size from pg_class.relpages.
     pub table_bytes: i64,
+    /// The index's size for index actions, else null.
     pub index_bytes: Option<i64>,
+    /// Estimated btree bloat (fraction of its pages) for a bloat reindex, else null.
     pub index_bloat_ratio: Option<f64>,
     /// Why it will not run (autovacuum is on it); null when it runs.
     pub skip: Option<String>,
@@ -124,147 +101,25 @@ pub struct Item {
     pub object_oid: i64,
 }
 
-/// A btree size estimate from statistics.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct BloatEstimate {
-    pub expected_pages: i64,
-    pub bloat_pages: i64,
-    pub ratio: f64,
+/// Builds the items of one table (the fields every action on it shares).
+struct TablePlan<'a> {
+    s: &'a Snapshot,
+    t: &'a Table,
+    /// BUFFER_USAGE_LIMIT when the server takes it.
+    buffers: Option<&'a str>,
 }
 
-/// Estimate btree bloat from statistics, or None when the estimate would
-/// be unreliable: not btree, expressions, columns without statistics,
-/// never analysed, or smaller than `min_bytes`.
-pub fn btree_bloat(ix: &Index, block_size: i64, min_bytes: i64) -> Option<BloatEstimate> {
-    if ix.am != "btree" || ix.has_expressions || ix.missing_stats > 0 || !ix.valid || ix.columns == 0 {
-        return None;
-    }
-    if ix.pages <= 1 || ix.pages * block_size < min_bytes {
-        return None;
-    }
-    let tuples = if ix.tuples >= 0.0 { ix.tuples } else { ix.table_tuples };
-    if tuples < 0.0 {
-        return None;
-    }
-    // IndexTupleData (8) + null bitmap when nullable columns have nulls,
-    // then the key data, MAXALIGNed; plus a 4-byte line pointer.
-    let nullmap = if ix.null_frac > 0.0 { 8.0 } else { 0.0 };
-    let tuple = maxalign(8.0 + nullmap + ix.width) + 4.0;
-    let usable = (block_size - 24 - 16) as f64 * f64::from(ix.fillfactor.clamp(10, 100)) / 100.0;
-    let leaf = (tuples * tuple / usable).ceil();
-    // Internal pages: about one per (usable / tuple) leaf pages; plus the meta page.
-    let internal = (leaf / (usable / tuple).max(2.0)).ceil();
-    let expected = (leaf + internal + 1.0) as i64;
-    let bloat = (ix.pages - expected).max(0);
-    Some(BloatEstimate {
-        expected_pages: expected,
-        bloat_pages: bloat,
-        ratio: bloat as f64 / ix.pages as f64,
-    })
-}
-
-fn maxalign(x: f64) -> f64 {
-    (x / 8.0).ceil() * 8.0
-}
-
-/// Map an unbounded non-negative value into [0, 1) keeping its order.
-fn squash(x: f64) -> f64 {
-    let x = x.max(0.0);
-    (x / (x + 1.0)).min(0.9999)
-}
-
-/// `schema.name`, each part quoted as needed.
-pub(crate) fn qualified(schema: &str, name: &str) -> String {
-    format!(
-        "{}.{}",
-        sw_core::pg::quote_ident(schema),
-        sw_core::pg::quote_ident(name)
-    )
-}
-
-fn wraparound(t: &Table, s: &Snapshot, p: &Policy) -> Option<(f64, String)> {
-    let xid_limit = s.freeze_max_age.max(1) as f64;
-    let mxid_limit = s.multixact_freeze_max_age.max(1) as f64;
-    let xid_frac = t.xid_age as f64 / xid_limit;
-    let mxid_frac = t.mxid_age as f64 / mxid_limit;
-    let by_ratio = xid_frac >= p.freeze_ratio || mxid_frac >= p.freeze_ratio;
-    let by_age = p.freeze_age.is_some_and(|a| t.xid_age >= a);
-    if !(by_ratio || by_age) {
-        return None;
-    }
-    let frac = xid_frac.max(mxid_frac);
-    let reason = if !by_ratio {
-        format!(
-            "xid age {} (at or above --freeze-age {})",
-            t.xid_age,
-            p.freeze_age.unwrap_or(0)
-        )
-    } else if mxid_frac > xid_frac {
-        format!(
-            "multixact age {} ({:.0}% of autovacuum_multixact_freeze_max_age)",
-            t.mxid_age,
-            mxid_frac * 100.0
-        )
-    } else {
-        format!(
-            "xid age {} ({:.0}% of autovacuum_freeze_max_age)",
-            t.xid_age,
-            xid_frac * 100.0
-        )
-    };
-    Some((3.0 + squash(frac), reason))
-}
-
-fn dead(t: &Table, p: &Policy) -> Option<(f64, String)> {
-    let ratio = t.dead_ratio();
-    if t.dead_tuples >= p.min_dead_tuples.max(1) && ratio >= p.min_dead_ratio {
-        Some((
-            2.0 + ratio.min(0.9999),
-            format!("{} dead tuples ({:.1}%)", t.dead_tuples, ratio * 100.0),
-        ))
-    } else {
-        None
-    }
-}
-
-fn stale(t: &Table, p: &Policy) -> Option<(f64, String)> {
-    // ANALYZE never analyses pg_statistic itself.
-    if t.schema == "pg_catalog" && t.table == "pg_statistic" {
-        return None;
-    }
-    let rows = t.reltuples.max(0.0);
-    if t.never_analyzed && (t.live_tuples > 0 || t.heap_bytes > 0) {
-        return Some((1.9999, "no statistics (never analyzed)".to_owned()));
-    }
-    let threshold = 50.0 + p.analyze_ratio * rows;
-    if t.mod_since_analyze as f64 > threshold {
-        let frac = t.mod_since_analyze as f64 / rows.max(1.0);
-        Some((
-            1.0 + squash(frac),
-            format!("{} rows modified since the last analyze", t.mod_since_analyze),
-        ))
-    } else {
-        None
-    }
-}
-
-/// Plan one database's snapshot: every action, ranked, best first.
-pub fn plan(s: &Snapshot, p: &Policy) -> Vec<Item> {
-    let mut items = Vec::new();
-    let buffers = p
-        .buffer_usage_limit
-        .as_deref()
-        .filter(|_| s.server_version_num >= 160_000);
-    for t in &s.tables {
-        let qname = format!("{}.{}", t.schema, t.table);
-        let base = |action: Action, score: f64, reason: String| Item {
+impl TablePlan<'_> {
+    fn item(&self, action: Action, score: f64, reason: String) -> Item {
+        let t = self.t;
+        Item {
             rank: 0,
-            database: s.database.clone(),
+            database: self.s.database.clone(),
             schema: t.schema.clone(),
             table: t.table.clone(),
             index: None,
             action,
-            sql: action.sql(&qualified(&t.schema, &t.table), buffers),
+            sql: action.sql(&qualified(&t.schema, &t.table), self.buffers),
             reason,
             score,
             xid_age: t.xid_age,
@@ -278,94 +133,103 @@ pub fn plan(s: &Snapshot, p: &Policy) -> Vec<Item> {
             skip: None,
             table_oid: t.oid,
             object_oid: t.oid,
-        };
-        if t.partitioned {
-            // Only missing statistics apply; its partitions are planned on their own.
-            if t.never_analyzed && t.live_tuples > 0 {
-                items.push(base(
-                    Action::Analyze,
-                    1.9999,
-                    "no statistics on the partitioned table (autovacuum never analyzes it)".to_owned(),
-                ));
-            }
-            continue;
         }
-        let wrap = wraparound(t, s, p);
-        let table_item = if p.vacuum_full.contains(&qname) {
+    }
+
+    fn index_item(&self, ix: &Index, action: Action, score: f64, reason: String, bloat: Option<f64>) -> Item {
+        let mut it = self.item(action, score, reason);
+        it.index = Some(ix.index.clone());
+        it.sql = action.sql(&qualified(&self.t.schema, &ix.index), None);
+        it.index_bytes = Some(ix.pages * self.s.block_size);
+        it.index_bloat_ratio = bloat;
+        it.object_oid = ix.oid;
+        it
+    }
+
+    /// A partitioned parent: only missing statistics apply; its partitions
+    /// are planned on their own.
+    fn partitioned(&self) -> Option<Item> {
+        (self.t.never_analyzed && self.t.live_tuples > 0).then(|| {
+            self.item(
+                Action::Analyze,
+                1.9999,
+                "no statistics on the partitioned table (autovacuum never analyzes it)".to_owned(),
+            )
+        })
+    }
+
+    /// The table's own action, the highest tier that applies; skipped
+    /// while another VACUUM is on it unless it is wraparound-urgent.
+    fn table_action(&self, p: &Policy) -> Option<Item> {
+        let (s, t) = (self.s, self.t);
+        let wrap = score::wraparound(t, s, p);
+        let mut it = if p.vacuum_full.contains(&format!("{}.{}", t.schema, t.table)) {
             let score = wrap.as_ref().map_or(2.0, |w| w.0);
-            Some(base(
-                Action::VacuumFull,
-                score,
-                "VACUUM FULL asked for by name".to_owned(),
-            ))
+            self.item(Action::VacuumFull, score, "VACUUM FULL asked for by name".to_owned())
         } else if let Some((score, reason)) = wrap {
-            Some(base(Action::VacuumFreezeAnalyze, score, reason))
-        } else if let Some((score, reason)) = dead(t, p) {
-            Some(base(Action::VacuumAnalyze, score, reason))
+            self.item(Action::VacuumFreezeAnalyze, score, reason)
+        } else if let Some((score, reason)) = score::dead(t, p) {
+            self.item(Action::VacuumAnalyze, score, reason)
         } else {
-            stale(t, p).map(|(score, reason)| base(Action::Analyze, score, reason))
+            let (score, reason) = score::stale(t, p)?;
+            self.item(Action::Analyze, score, reason)
         };
-        let urgent = table_item.as_ref().is_some_and(|i| i.score >= 3.0);
-        if let Some(mut it) = table_item {
-            if let Some(who) = &t.vacuum_running
-                && !urgent
-            {
-                it.skip = Some(format!("{who} is processing it now"));
-            }
-            items.push(it);
+        if let Some(who) = &t.vacuum_running
+            && it.score < URGENT
+        {
+            it.skip = Some(format!("{who} is processing it now"));
         }
-        if !p.reindex {
+        Some(it)
+    }
+
+    /// The action one index needs, if any: drop a leftover, rebuild an
+    /// invalid or bloated one; skipped while a VACUUM is on its table.
+    fn index_action(&self, ix: &Index, p: &Policy) -> Option<Item> {
+        let mut it = if !ix.valid {
+            if ix.build_running {
+                return None;
+            }
+            if is_leftover(&ix.index) {
+                let why = "invalid leftover of an interrupted REINDEX CONCURRENTLY";
+                self.index_item(ix, Action::DropInvalidIndex, 0.9999, why.to_owned(), None)
+            } else {
+                let why = "invalid index (failed concurrent build)";
+                self.index_item(ix, Action::Reindex, 0.9998, why.to_owned(), None)
+            }
+        } else {
+            let b = bloat::btree_bloat(ix, self.s.block_size, p.min_index_bytes)
+                .filter(|b| b.ratio >= p.index_bloat_ratio)?;
+            let why = format!(
+                "estimated index bloat {:.0}% ({} bytes)",
+                b.ratio * 100.0,
+                b.bloat_pages * self.s.block_size
+            );
+            self.index_item(ix, Action::Reindex, b.ratio.min(0.9997), why, Some(b.ratio))
+        };
+        if let Some(who) = &self.t.vacuum_running {
+            it.skip = Some(format!("{who} is processing its table now"));
+        }
+        Some(it)
+    }
+}
+
+/// Plan one database's snapshot: every action, ranked, best first.
+pub fn plan(s: &Snapshot, p: &Policy) -> Vec<Item> {
+    let mut items = Vec::new();
+    let buffers = p
+        .buffer_usage_limit
+        .as_deref()
+        .filter(|_| s.server_version_num >= 160_000);
+    for t in &s.tables {
+        let tp = TablePlan { s, t, buffers };
+        if t.partitioned {
+            items.extend(tp.partitioned());
             continue;
         }
-        for ix in s.indexes.iter().filter(|i| i.table_oid == t.oid) {
-            let index_item = |action: Action, score: f64, reason: String, bloat: Option<f64>| {
-                let mut it = base(action, score, reason);
-                it.index = Some(ix.index.clone());
-                it.sql = action.sql(&qualified(&t.schema, &ix.index), None);
-                it.index_bytes = Some(ix.pages * s.block_size);
-                it.index_bloat_ratio = bloat;
-                it.object_oid = ix.oid;
-                it
-            };
-            let mut it = if !ix.valid {
-                if ix.build_running {
-                    continue;
-                }
-                if is_leftover(&ix.index) {
-                    index_item(
-                        Action::DropInvalidIndex,
-                        0.9999,
-                        "invalid leftover of an interrupted REINDEX CONCURRENTLY".to_owned(),
-                        None,
-                    )
-                } else {
-                    index_item(
-                        Action::Reindex,
-                        0.9998,
-                        "invalid index (failed concurrent build)".to_owned(),
-                        None,
-                    )
-                }
-            } else if let Some(b) = btree_bloat(ix, s.block_size, p.min_index_bytes)
-                && b.ratio >= p.index_bloat_ratio
-            {
-                index_item(
-                    Action::Reindex,
-                    b.ratio.min(0.9997),
-                    format!(
-                        "estimated index bloat {:.0}% ({} bytes)",
-                        b.ratio * 100.0,
-                        b.bloat_pages * s.block_size
-                    ),
-                    Some(b.ratio),
-                )
-            } else {
-                continue;
-            };
-            if let Some(who) = &t.vacuum_running {
-                it.skip = Some(format!("{who} is processing its table now"));
-            }
-            items.push(it);
+        items.extend(tp.table_action(p));
+        if p.reindex {
+            let indexes = s.indexes.iter().filter(|i| i.table_oid == t.oid);
+            items.extend(indexes.filter_map(|ix| tp.index_action(ix, p)));
         }
     }
     rank(&mut items);
@@ -435,7 +299,7 @@ mod tests {
 
     fn index(t: &Table, name: &str, pages: i64, tuples: f64) -> Index {
         Index {
-            oid: t.oid * 100 + name.len() as i64,
+            oid: t.oid * 100 + i64::try_from(name.len()).unwrap(),
             table_oid: t.oid,
             index: name.into(),
             am: "btree".into(),
@@ -623,33 +487,5 @@ mod tests {
         let acts: Vec<Action> = items.iter().map(|i| i.action).collect();
         assert!(acts.contains(&Action::VacuumFull) && acts.contains(&Action::VacuumAnalyze));
         assert!(plan(&snap(vec![table("x")], vec![]), &Policy::default()).is_empty());
-    }
-
-    #[test]
-    fn bloat_estimate_drops_unreliable_rows() {
-        let t = table("t");
-        // 10k int4 keys fit in ~30 pages: 10,000 pages is ~99% bloat.
-        let ix = index(&t, "i", 10_000, 10_000.0);
-        let b = btree_bloat(&ix, 8192, 0).unwrap();
-        assert!(b.ratio > 0.99, "{b:?}");
-        assert!((20..60).contains(&b.expected_pages), "{b:?}");
-        // A tight index is not bloated.
-        let tight = index(&t, "j", b.expected_pages, 10_000.0);
-        assert!(btree_bloat(&tight, 8192, 0).unwrap().ratio < 0.05);
-        // Unreliable: expression, missing stats, hash, small, never analysed.
-        let mut e = ix.clone();
-        e.has_expressions = true;
-        assert!(btree_bloat(&e, 8192, 0).is_none());
-        let mut m = ix.clone();
-        m.missing_stats = 1;
-        assert!(btree_bloat(&m, 8192, 0).is_none());
-        let mut h = ix.clone();
-        h.am = "hash".into();
-        assert!(btree_bloat(&h, 8192, 0).is_none());
-        assert!(btree_bloat(&ix, 8192, 10_000 * 8192 + 1).is_none());
-        let mut n = ix;
-        n.tuples = -1.0;
-        n.table_tuples = -1.0;
-        assert!(btree_bloat(&n, 8192, 0).is_none());
     }
 }
