@@ -173,7 +173,6 @@ mod tests {
             index_bloat_ratio: None,
             skip: None,
             table_oid: 1,
-            object_oid: 1,
         }
     }
 

@@ -95,10 +95,10 @@ pub struct Item {
     pub index_bloat_ratio: Option<f64>,
     /// Why it will not run (autovacuum is on it); null when it runs.
     pub skip: Option<String>,
+    /// The table's oid (not printed): the lock check and the statistics
+    /// reads find the table by it, whatever its name is now.
     #[serde(skip)]
     pub table_oid: i64,
-    #[serde(skip)]
-    pub object_oid: i64,
 }
 
 /// Builds the items of one table (the fields every action on it shares).
@@ -132,7 +132,6 @@ impl TablePlan<'_> {
             index_bloat_ratio: None,
             skip: None,
             table_oid: t.oid,
-            object_oid: t.oid,
         }
     }
 
@@ -142,7 +141,6 @@ impl TablePlan<'_> {
         it.sql = action.sql(&qualified(&self.t.schema, &ix.index), None);
         it.index_bytes = Some(ix.pages * self.s.block_size);
         it.index_bloat_ratio = bloat;
-        it.object_oid = ix.oid;
         it
     }
 
