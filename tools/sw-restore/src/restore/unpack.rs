@@ -41,14 +41,14 @@ struct Writer {
 fn spawn_writer() -> Result<Writer> {
     let (tx, rx) = sync_channel::<Msg>(8);
     let queued = Arc::new(AtomicUsize::new(0));
-    let q2 = queued.clone();
+    let pending = queued.clone();
     let handle = std::thread::Builder::new()
         .name("unpack".into())
         .spawn(move || {
             let mut open: Option<(File, PathBuf)> = None;
             let mut failed: Option<Error> = None;
             for m in rx {
-                q2.fetch_sub(1, Ordering::Relaxed);
+                pending.fetch_sub(1, Ordering::Relaxed);
                 if failed.is_some() {
                     continue; // drain, so the sender never blocks on us
                 }
