@@ -1,6 +1,9 @@
 //! sw-health end to end: the real binary against real clusters.
 
-#![allow(clippy::unwrap_used)]
+#![allow(
+    clippy::unwrap_used,
+    reason = "test helpers outside #[test] fns: a failed setup step should panic with its cause"
+)]
 
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
@@ -60,15 +63,10 @@ fn ping_a_closed_port_exits_2() {
         "--connect-timeout",
         "3s",
     ]);
-    r.expect_code(2);
+    r.expect_error(2, "connecting to u@127.0.0.1:");
+    assert!(r.stderr.starts_with("sw-health: critical: "), "{}", r.stderr);
     let rec = r.one("health.ping");
     assert_eq!(rec["status"], "unreachable");
-    assert!(
-        r.stderr.starts_with("sw-health: critical: connecting to u@127.0.0.1:"),
-        "{}",
-        r.stderr
-    );
-    assert_eq!(r.stderr.lines().count(), 1);
 }
 
 #[test]
@@ -145,15 +143,14 @@ fn targets_resolve_from_env_file_database_url_and_pg_variables() {
 #[test]
 fn usage_errors_exit_64_with_one_line_and_help_exits_0() {
     let r = health(&["ping", "--no-such-flag"]);
-    r.expect_code(64);
-    assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
+    r.expect_error(64, "unexpected argument '--no-such-flag'");
     assert!(r.stderr.starts_with("sw-health: error: "));
     health(&["--help"]).expect_code(0);
     health(&["ping", "--help"]).expect_code(0);
     // Absurd durations are refused up front, not a panic in clock arithmetic.
     for flag in ["--deadline", "--check-timeout"] {
         let r = health(&["--db", "postgresql://u@127.0.0.1:1/d", flag, "200000000000000d"]);
-        r.expect_code(64);
+        r.expect_error(64, "invalid value '200000000000000d'");
         assert!(r.stderr.contains("too long"), "{}", r.stderr);
     }
 }
@@ -161,9 +158,9 @@ fn usage_errors_exit_64_with_one_line_and_help_exits_0() {
 #[test]
 fn a_bad_target_is_a_config_error() {
     let r = health(&["ping", "--db", "sslmdoe=require"]);
-    r.expect_code(78);
+    r.expect_error(78, "invalid --db");
     let r = health(&["ping", "--env-file", "/nonexistent/app.env"]);
-    r.expect_code(66);
+    r.expect_error(66, "opening \"/nonexistent/app.env\"");
 }
 
 // ---------------------------------------------------------------------------
@@ -352,6 +349,72 @@ fn the_default_action_runs_the_whole_catalogue_in_one_record() {
     assert_eq!(r.code, 2);
 }
 
+/// The check names `--help` lists (the catalogue, in report order).
+fn catalogue_from_help() -> Vec<String> {
+    let r = health(&["--help"]);
+    r.expect_code(0);
+    let list = r.stdout.split_once("Checks (").unwrap().1;
+    // `  name (unit, warn/crit): help`, the help maybe wrapped onto more lines.
+    list.lines()
+        .skip(1)
+        .filter_map(|l| {
+            let (name, rest) = l.strip_prefix("  ")?.split_once(" (")?;
+            let ok = name.bytes().all(|b| b.is_ascii_lowercase() || b == b'_') && rest.contains("): ");
+            ok.then(|| name.to_owned())
+        })
+        .collect()
+}
+
+#[test]
+fn every_check_in_the_help_runs_or_is_skipped() {
+    // A check added to the catalogue is run here without further ado: its
+    // query must work on a real server (no UNKNOWN) and it must be reported.
+    let names = catalogue_from_help();
+    assert!(names.len() > 20 && names[0] == "connection", "{names:?}");
+    let c = shared();
+    let st = tempfile::tempdir().unwrap();
+    let repo = st.path().join("repo");
+    sw_core::repo::Repo::init(&repo).unwrap();
+    let (r, rec) = report(&[
+        "--db",
+        &c.url("postgres"),
+        "--state-dir",
+        st.path().to_str().unwrap(),
+        "--backup-repo",
+        repo.to_str().unwrap(),
+    ]);
+    let reported: Vec<&str> = rec["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    let skipped: Vec<&str> = rec["skipped"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap())
+        .collect();
+    assert_eq!(
+        skipped,
+        Vec::<&str>::new(),
+        "nothing is skipped on a local primary: {rec}"
+    );
+    assert_eq!(reported, names, "report order is catalogue order");
+    for c in rec["checks"].as_array().unwrap() {
+        assert_ne!(c["status"], "UNKNOWN", "{c}");
+        // Every field is written, empty ones as null or false.
+        for field in ["database", "below", "details", "value", "warn", "crit"] {
+            assert!(c.get(field).is_some(), "{field} missing in {c}");
+        }
+    }
+    assert_eq!(check(&rec, "connections")["database"], Value::Null);
+    assert_eq!(check(&rec, "connections")["below"], false);
+    assert_eq!(check(&rec, "cache_hit")["below"], true);
+    assert_eq!(check(&rec, "invalid_indexes")["database"], "postgres");
+    assert!((1..=2).contains(&r.code), "{r:?}");
+}
+
 #[test]
 fn thresholds_come_from_a_toml_file_and_flags_win() {
     let c = shared();
@@ -379,7 +442,7 @@ fn thresholds_come_from_a_toml_file_and_flags_win() {
     let r = health(&["--db", &c.url("postgres"), "--thresholds", file.to_str().unwrap()]);
     r.expect_code(78);
     let r = health(&["--db", &c.url("postgres"), "--checks", "nope"]);
-    r.expect_code(64);
+    r.expect_error(64, "unknown check \"nope\" (known: connection, ");
 }
 
 #[test]
@@ -909,8 +972,7 @@ fn overlapping_runs_do_not_pile_up() {
     let f = std::fs::OpenOptions::new().write(true).open(&lock).unwrap();
     f.lock().unwrap();
     let r = health(&args);
-    r.expect_code(75);
-    assert!(r.stderr.contains("is running"), "{}", r.stderr);
+    r.expect_error(75, "another sw-health run for this target is running");
     drop(f);
     assert!(health(&args).code <= 2);
 }
@@ -968,8 +1030,8 @@ fn backup_age_comes_from_the_newest_complete_backup_in_the_repository() {
     assert_eq!(r.code, 2);
     let area = repo.ensure_area("7000000000000000001", 15, 16 * 1024 * 1024).unwrap();
     let stop = chrono::Utc::now() - chrono::Duration::hours(30);
-    for (id, age_h) in [("20260101T000000Z", 60), ("20260102T000000Z", 30)] {
-        let stop_time = chrono::Utc::now() - chrono::Duration::hours(age_h);
+    for (id, age_h) in [("20260101T000000Z", 60_u32), ("20260102T000000Z", 30)] {
+        let stop_time = chrono::Utc::now() - chrono::Duration::hours(i64::from(age_h));
         let m = BackupManifest {
             format: 1,
             id: id.into(),
@@ -979,8 +1041,8 @@ fn backup_age_comes_from_the_newest_complete_backup_in_the_repository() {
             pg_version_num: 150_000,
             pg_major: 15,
             timeline: 1,
-            start_lsn: Lsn(0x100_0000 * (70 - age_h as u64)),
-            stop_lsn: Lsn(0x100_0000 * (70 - age_h as u64) + 100),
+            start_lsn: Lsn(0x100_0000 * u64::from(70 - age_h)),
+            stop_lsn: Lsn(0x100_0000 * u64::from(70 - age_h) + 100),
             start_time: stop_time,
             stop_time,
             wal_segment_size: 16 * 1024 * 1024,

@@ -121,6 +121,16 @@ fn mode(p: &Path) -> u32 {
 #[test]
 fn local_provisions_a_tls_only_tuned_cluster_and_converges() {
     let s = Site::new();
+    let url = first_run_makes_a_tls_only_tuned_cluster(&s);
+    re_runs_change_nothing(&s, &url);
+    changed_parameters_reload_or_restart(&s, &url);
+    a_dry_run_of_a_stopped_cluster_plans_the_start(&s);
+    status_then_destroy(&s);
+}
+
+/// The first run: what it reports, the env file, TLS and the parameters;
+/// the application's URL.
+fn first_run_makes_a_tls_only_tuned_cluster(s: &Site) -> String {
     let r = s.local(&["--param", "work_mem=8MB"]);
     r.expect_code(0);
     assert_eq!(r.stdout.lines().count(), 1, "{r:?}");
@@ -156,10 +166,23 @@ fn local_provisions_a_tls_only_tuned_cluster_and_converges() {
     }
     let django: Value = serde_json::from_str(&s.env("DATABASE_DJANGO")).unwrap();
     assert_eq!(django["OPTIONS"]["sslmode"], "verify-full");
+    only_verified_tls_gets_in(s, &url, &pw);
 
-    // verify-full with the written CA works, as the application role, over TLS.
-    let got = psql(
+    // Parameters: tuned from --memory 1GB, overridden by --param, checksums on.
+    let settings = psql(
         &url,
+        "SELECT string_agg(current_setting(n), ',' ORDER BY n) FROM unnest(array['data_checksums','effective_cache_size','password_encryption','random_page_cost','server_encoding','shared_buffers','ssl','work_mem']) n",
+    )
+    .unwrap();
+    assert_eq!(settings, "on,768MB,scram-sha-256,1.1,UTF8,256MB,on,8MB");
+    url
+}
+
+/// verify-full with the written CA works, as the application role, over
+/// TLS; another CA and plain connections are refused.
+fn only_verified_tls_gets_in(s: &Site, url: &str, pw: &str) {
+    let got = psql(
+        url,
         "SELECT current_user || ' ' || ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
     )
     .unwrap();
@@ -181,16 +204,10 @@ fn local_provisions_a_tls_only_tuned_cluster_and_converges() {
     );
     let e = psql(&plain, "SELECT 1").unwrap_err();
     assert!(e.contains("no pg_hba.conf entry") && e.contains("no encryption"), "{e}");
+}
 
-    // Parameters: tuned from --memory 1GB, overridden by --param, checksums on.
-    let settings = psql(
-        &url,
-        "SELECT string_agg(current_setting(n), ',' ORDER BY n) FROM unnest(array['data_checksums','effective_cache_size','password_encryption','random_page_cost','server_encoding','shared_buffers','ssl','work_mem']) n",
-    )
-    .unwrap();
-    assert_eq!(settings, "on,768MB,scram-sha-256,1.1,UTF8,256MB,on,8MB");
-
-    // A re-run changes nothing, keeps the password; a dry run plans nothing.
+/// A re-run changes nothing, keeps the password; a dry run plans nothing.
+fn re_runs_change_nothing(s: &Site, url: &str) {
     let again = s.local(&["--param", "work_mem=8MB"]);
     again.expect_code(0);
     assert_eq!(again.one("provision.local")["changed"], false, "{again:?}");
@@ -204,38 +221,45 @@ fn local_provisions_a_tls_only_tuned_cluster_and_converges() {
     a[i] = "1050MB".into();
     let r = provision(&a.iter().map(String::as_str).collect::<Vec<_>>());
     assert_eq!(r.expect_code(0).one("provision.local")["changed"], false, "{r:?}");
+}
 
-    // A changed parameter is the only change (and a reload suffices).
+/// The parameters of the later phases.
+const RESTART_PARAMS: [&str; 6] = [
+    "--param",
+    "work_mem=16MB",
+    "--param",
+    "shared_buffers=128MB",
+    "--param",
+    "max_files_per_process=900",
+];
+
+/// A changed parameter is the only change; a reload or, where the server
+/// says so, a restart puts it in effect; a misspelt one is refused.
+fn changed_parameters_reload_or_restart(s: &Site, url: &str) {
     let changed = s.local(&["--param", "work_mem=16MB"]);
     let rec = changed.one("provision.local");
     let acts = actions(&rec);
     assert_eq!(acts, ["set_parameters", "reload"], "{rec}");
     assert_eq!(rec["changes"][0]["detail"], "work_mem");
-    assert_eq!(psql(&url, "SHOW work_mem").unwrap(), "16MB");
+    assert_eq!(psql(url, "SHOW work_mem").unwrap(), "16MB");
     // Ones that only a restart applies (the server's own list decides):
     // restarted, and in effect.
-    let changed = s.local(&[
-        "--param",
-        "work_mem=16MB",
-        "--param",
-        "shared_buffers=128MB",
-        "--param",
-        "max_files_per_process=900",
-    ]);
+    let changed = s.local(&RESTART_PARAMS);
     let rec = changed.one("provision.local");
     let acts = actions(&rec);
     assert_eq!(acts, ["set_parameters", "restart"], "{rec}");
-    assert_eq!(psql(&url, "SHOW shared_buffers").unwrap(), "128MB");
-    assert_eq!(psql(&url, "SHOW max_files_per_process").unwrap(), "900");
+    assert_eq!(psql(url, "SHOW shared_buffers").unwrap(), "128MB");
+    assert_eq!(psql(url, "SHOW max_files_per_process").unwrap(), "900");
     // A misspelt parameter is refused before anything is written.
     let before = std::fs::read_to_string(s.dir.join("data/sw.conf")).unwrap();
     let r = s.local(&["--param", "wrok_mem=16MB"]);
-    r.expect_code(64);
-    assert!(r.stderr.contains("wrok_mem"), "{r:?}");
+    r.expect_error(64, "--param wrok_mem: the server has no such parameter");
     assert_eq!(std::fs::read_to_string(s.dir.join("data/sw.conf")).unwrap(), before);
+}
 
-    // A dry run against the stopped cluster plans the start, and does not
-    // claim the role and database are missing.
+/// A dry run against the stopped cluster plans the start, and does not
+/// claim the role and database are missing.
+fn a_dry_run_of_a_stopped_cluster_plans_the_start(s: &Site) {
     let data = s.dir.join("data");
     let stop = sw_testkit::pg::runner()
         .command("pg_ctl")
@@ -244,29 +268,17 @@ fn local_provisions_a_tls_only_tuned_cluster_and_converges() {
         .output()
         .unwrap();
     assert!(stop.status.success(), "{stop:?}");
-    let dry = s.local(&[
-        "--param",
-        "work_mem=16MB",
-        "--param",
-        "shared_buffers=128MB",
-        "--param",
-        "max_files_per_process=900",
-        "--dry-run",
-    ]);
+    let mut dry_args = RESTART_PARAMS.to_vec();
+    dry_args.push("--dry-run");
+    let dry = s.local(&dry_args);
     let rec = dry.expect_code(0).one("provision.local");
     let acts = actions(&rec);
     assert_eq!(acts, ["start", "check_role_and_database"], "{rec}");
-    s.local(&[
-        "--param",
-        "work_mem=16MB",
-        "--param",
-        "shared_buffers=128MB",
-        "--param",
-        "max_files_per_process=900",
-    ])
-    .expect_code(0);
+    s.local(&RESTART_PARAMS).expect_code(0);
+}
 
-    // status, then destroy (which insists on --yes).
+/// status, then destroy (which insists on --yes).
+fn status_then_destroy(s: &Site) {
     let dir = s.dir.to_str().unwrap();
     assert_eq!(
         provision(&["status", "--dir", dir])
@@ -274,11 +286,11 @@ fn local_provisions_a_tls_only_tuned_cluster_and_converges() {
             .one("provision.status")["status"],
         "running"
     );
-    provision(&["destroy", "--dir", dir]).expect_code(64);
+    provision(&["destroy", "--dir", dir]).expect_error(64, "destroy deletes the cluster in");
     provision(&["destroy", "--dir", dir, "--yes"]).expect_code(0);
     assert!(!s.dir.join("data").exists() && !s.env_file().exists());
     assert!(!s.dir.exists(), "destroy left files behind");
-    provision(&["status", "--dir", dir]).expect_code(66);
+    provision(&["status", "--dir", dir]).expect_error(66, "no cluster in");
 }
 
 #[test]
@@ -389,8 +401,8 @@ fn replica_streams_rows_written_on_the_primary() {
 
     // `local` on the standby's directory is refused, not half-applied.
     let r = provision(&["local", "--dir", dir, "--port", &port]);
-    r.expect_code(64);
-    assert!(r.stderr.contains("holds a standby"), "{r:?}");
+    let data = sw_core::fsutil::q(&standby.dir.join("data"));
+    r.expect_error(64, &format!("{data} holds a standby"));
 
     // Again: nothing to do. Destroying the standby drops its slot on the primary.
     assert_eq!(
@@ -418,18 +430,42 @@ fn dry_run_on_a_fresh_directory_plans_and_touches_nothing() {
 #[test]
 fn bad_flags_are_usage_errors() {
     let r = provision(&["local", "--allow", "300.1.1.1/8", "--dry-run"]);
-    r.expect_code(64);
+    r.expect_error(64, "invalid value '300.1.1.1/8' for '--allow <CIDR>'");
     let r = provision(&["local", "--param", "no equals", "--dry-run"]);
-    r.expect_code(64);
+    r.expect_error(64, "invalid value 'no equals' for '--param <NAME=VALUE>'");
     assert!(r.stdout.is_empty());
     for bad in [["--port", "0"], ["--database", ""], ["--role", ""], ["--host", ""]] {
         let r = provision(&["local", bad[0], bad[1], "--dry-run"]);
-        r.expect_code(64);
+        r.expect_error(64, &format!("invalid value '{}' for '{}", bad[1], bad[0]));
     }
     // A newline would smuggle another setting into the configuration file.
     let r = provision(&["local", "--param", "work_mem=4MB\nfsync=off", "--dry-run"]);
     r.expect_code(64);
     assert!(r.stdout.is_empty());
+}
+
+#[test]
+fn the_server_programs_are_found_with_bindir_or_its_old_spelling() {
+    let bindir = sw_testkit::pg::bindir().prog("pg_ctl");
+    let bindir = bindir.parent().unwrap().to_str().unwrap();
+    let s = Site::new();
+    let elsewhere = s.dir.parent().unwrap().to_str().unwrap();
+    for flag in ["--bindir", "--pg-bindir"] {
+        let r = s.local(&[flag, bindir, "--dry-run"]);
+        assert_eq!(
+            r.expect_code(0).one("provision.local")["changes"][0]["action"],
+            "initdb"
+        );
+        // The flag is used: a directory without the programs is refused.
+        s.local(&[flag, elsewhere, "--dry-run"])
+            .expect_error(69, "no pg_ctl in");
+    }
+    let dir = s.dir.to_str().unwrap();
+    provision(&["status", "--dir", dir, "--bindir", bindir]).expect_error(66, "no cluster in");
+    provision(&["destroy", "--dir", dir, "--yes", "--bindir", elsewhere]).expect_error(69, "no pg_ctl in");
+    let of = "postgresql://app@localhost/app";
+    provision(&["replica", "--of", of, "--dir", dir, "--bindir", elsewhere]).expect_error(69, "no pg_ctl in");
+    assert!(!s.dir.exists());
 }
 
 // ---------------------------------------------------------------- Azure
@@ -599,9 +635,18 @@ fn azure_create_sends_the_official_shapes_polls_and_converges() {
     let rec = r.one("provision.azure");
     assert_eq!(rec["state"], "Ready", "{rec}");
     assert_eq!(rec["fqdn"], "exampleserver.postgres.database.azure.com");
+    let put = the_create_has_the_official_shapes_and_is_polled(&fake);
+    let text = the_env_file_holds_the_password_sent(&r, &env_file, &put);
+    re_runs_send_nothing(&fake, ef, &text);
+    parameters_compare_and_restart(&fake, ef);
+    the_public_ip_comes_from_the_echo_service(&fake, ef);
+    a_changed_retention_is_one_patch(&fake, ef);
+}
 
-    // Request bodies have exactly the property paths of the official examples.
-    let put = exact(&fake, "PUT", &server_path("exampleserver")).pop().unwrap().body;
+/// Request bodies have exactly the property paths of the official
+/// examples, and the create was polled; the create's body.
+fn the_create_has_the_official_shapes_and_is_polled(fake: &FakeArm) -> Value {
+    let put = exact(fake, "PUT", &server_path("exampleserver")).pop().unwrap().body;
     assert_eq!(
         leaf_paths(&put),
         leaf_paths(&example_request(
@@ -612,15 +657,15 @@ fn azure_create_sends_the_official_shapes_polls_and_converges() {
         put["sku"],
         serde_json::json!({"tier": "GeneralPurpose", "name": "Standard_D4ds_v5"})
     );
-    let fw = sent_body(&fake, "PUT", "/firewallRules/");
+    let fw = sent_body(fake, "PUT", "/firewallRules/");
     assert_eq!(
         leaf_paths(&fw),
         leaf_paths(&example_request("FirewallRulesCreateOrUpdate.json"))
     );
     assert_eq!(fw["properties"]["endIpAddress"], "203.0.113.255");
-    let cfg = sent_body(&fake, "PATCH", "/configurations/constraint_exclusion");
+    let cfg = sent_body(fake, "PATCH", "/configurations/constraint_exclusion");
     assert_eq!(cfg, example_request("ConfigurationsUpdate.json"));
-    let db = sent_body(&fake, "PUT", "/databases/exampledatabase");
+    let db = sent_body(fake, "PUT", "/databases/exampledatabase");
     assert_eq!(leaf_paths(&db), leaf_paths(&example_request("DatabasesCreate.json")));
 
     // The create was polled InProgress three times, then Succeeded, through
@@ -636,9 +681,14 @@ fn azure_create_sends_the_official_shapes_polls_and_converges() {
     assert!(fake.requests().iter().any(|r| r.target.contains(MONITOR_API_VERSION)));
     assert_eq!(fake.with(|s| s.tokens_issued), 1, "the token is cached");
 
-    // The env file: 0600, the generated password that was sent, never printed.
-    assert_eq!(mode(&env_file), 0o600);
-    let text = std::fs::read_to_string(&env_file).unwrap();
+    put
+}
+
+/// The env file: 0600, the generated password that was sent, never
+/// printed; the file's text.
+fn the_env_file_holds_the_password_sent(r: &Run, env_file: &Path, put: &Value) -> String {
+    assert_eq!(mode(env_file), 0o600);
+    let text = std::fs::read_to_string(env_file).unwrap();
     let env = sw_core::envfile::EnvFile::parse(&text).unwrap();
     let url = env.get("DATABASE_URL").unwrap();
     let pw = put["properties"]["administratorLoginPassword"].as_str().unwrap();
@@ -662,9 +712,14 @@ fn azure_create_sends_the_official_shapes_polls_and_converges() {
     }
     assert!(!r.stdout.contains(pw) && !r.stderr.contains(pw) && !r.stderr.contains(CLIENT_SECRET));
 
-    // A re-run reads and changes nothing; so does one after a failover swapped the zones.
-    let before = writes(&fake);
-    let again = azure(&fake, &example_args(ef, &["--standby-zone", "2"]));
+    text
+}
+
+/// A re-run reads and changes nothing; so does one after a failover
+/// swapped the zones, and one naming only the server.
+fn re_runs_send_nothing(fake: &FakeArm, ef: &str, text: &str) {
+    let before = writes(fake);
+    let again = azure(fake, &example_args(ef, &["--standby-zone", "2"]));
     again.expect_code(0);
     fake.with(|s| {
         let srv = s.resources.get_mut(&server_path("exampleserver")).unwrap();
@@ -673,23 +728,19 @@ fn azure_create_sends_the_official_shapes_polls_and_converges() {
         // ARM may answer with the region's display name.
         srv["location"] = "East US".into();
     });
-    let swapped = azure(&fake, &example_args(ef, &["--standby-zone", "2"]));
+    let swapped = azure(fake, &example_args(ef, &["--standby-zone", "2"]));
     swapped.expect_code(0);
     let rec = swapped.one("provision.azure");
     assert_eq!(rec["changed"], false, "{rec}");
     assert_eq!(rec["warnings"], serde_json::json!([]), "{rec}");
-    assert_eq!(writes(&fake), before, "re-runs sent writes");
-    assert_eq!(
-        std::fs::read_to_string(&env_file).unwrap(),
-        text,
-        "the password is kept"
-    );
+    assert_eq!(writes(fake), before, "re-runs sent writes");
+    assert_eq!(std::fs::read_to_string(ef).unwrap(), text, "the password is kept");
     // A run naming only the server (say, on call, to see where it stands)
     // changes nothing either: shape flags left out keep what the server
     // has, the firewall rules stay, the database and administrator are the
     // env file's and the server's.
     let bare = azure(
-        &fake,
+        fake,
         &[
             "--resource-group",
             "exampleresourcegroup",
@@ -703,9 +754,14 @@ fn azure_create_sends_the_official_shapes_polls_and_converges() {
     );
     let rec = bare.expect_code(0).one("provision.azure");
     assert_eq!(rec["changed"], false, "{rec}");
-    assert_eq!(writes(&fake), before, "a bare re-run sent writes: {rec}");
-    assert_eq!(std::fs::read_to_string(&env_file).unwrap(), text);
+    assert_eq!(writes(fake), before, "a bare re-run sent writes: {rec}");
+    assert_eq!(std::fs::read_to_string(ef).unwrap(), text);
+}
 
+/// Enumerated values compare without case; a parameter that needs a
+/// restart is reported, or restarted with --restart.
+fn parameters_compare_and_restart(fake: &FakeArm, ef: &str) {
+    let before = writes(fake);
     // An enumerated value in another case is the same value (ARM stores
     // `on`): no write.
     fake.with(|s| {
@@ -718,33 +774,32 @@ fn azure_create_sends_the_official_shapes_polls_and_converges() {
             .unwrap();
         cfg["properties"]["allowedValues"] = "on,off,partition".into();
     });
-    let r = azure(&fake, &example_args(ef, &["--param", "constraint_exclusion=ON"]));
+    let r = azure(fake, &example_args(ef, &["--param", "constraint_exclusion=ON"]));
     // (example_args passes it as `on` too: neither spelling is a change.)
     assert_eq!(r.expect_code(0).one("provision.azure")["changed"], false, "{r:?}");
-    assert_eq!(writes(&fake), before);
+    assert_eq!(writes(fake), before);
 
     // A parameter that needs a restart: reported, or done with --restart.
-    let r = azure(&fake, &example_args(ef, &["--param", "shared_buffers=1GB"]));
+    let r = azure(fake, &example_args(ef, &["--param", "shared_buffers=1GB"]));
     let rec = r.expect_code(0).one("provision.azure");
     assert_eq!(rec["restart_pending"], true, "{rec}");
     assert!(r.stderr.contains("--restart"), "{r:?}");
     assert_eq!(fake.count("POST", "/restart"), 0);
-    let r = azure(
-        &fake,
-        &example_args(ef, &["--param", "shared_buffers=2GB", "--restart"]),
-    );
+    let r = azure(fake, &example_args(ef, &["--param", "shared_buffers=2GB", "--restart"]));
     assert_eq!(r.expect_code(0).one("provision.azure")["restart_pending"], false);
     assert_eq!(fake.count("POST", "/restart"), 1);
+}
 
-    // --allow-ip auto asks the configured echo service; offline is one clear line.
+/// --allow-ip auto asks the configured echo service; offline is one clear line.
+fn the_public_ip_comes_from_the_echo_service(fake: &FakeArm, ef: &str) {
     let my_ip_url = format!("{}/myip", fake.url);
     let r = azure(
-        &fake,
+        fake,
         &example_args(ef, &["--allow-ip", "auto", "--my-ip-url", &my_ip_url]),
     );
     r.expect_code(0);
     let fw = exact(
-        &fake,
+        fake,
         "PUT",
         &format!(
             "{}/firewallrules/sw-198_51_100_23-198_51_100_23",
@@ -753,21 +808,18 @@ fn azure_create_sends_the_official_shapes_polls_and_converges() {
     );
     assert_eq!(fw.len(), 1, "{r:?}");
     let r = azure(
-        &fake,
+        fake,
         &example_args(ef, &["--allow-ip", "auto", "--my-ip-url", "http://127.0.0.1:9/"]),
     );
-    r.expect_code(69);
-    assert!(
-        r.stderr
-            .contains("detecting this host's public IP from http://127.0.0.1:9/")
-            && r.stderr.contains("--allow-ip CIDR"),
-        "{r:?}"
-    );
+    r.expect_error(69, "detecting this host's public IP from http://127.0.0.1:9/");
+    assert!(r.stderr.contains("--allow-ip CIDR"), "{r:?}");
+}
 
-    // A changed retention is one PATCH with just that field.
-    let r = azure(&fake, &example_args(ef, &["--backup-retention-days", "35"]));
+/// A changed retention is one PATCH with just that field.
+fn a_changed_retention_is_one_patch(fake: &FakeArm, ef: &str) {
+    let r = azure(fake, &example_args(ef, &["--backup-retention-days", "35"]));
     r.expect_code(0);
-    let patch = exact(&fake, "PATCH", &server_path("exampleserver")).pop().unwrap().body;
+    let patch = exact(fake, "PATCH", &server_path("exampleserver")).pop().unwrap().body;
     assert_eq!(
         patch,
         serde_json::json!({"properties": {"backup": {"backupRetentionDays": 35}}})
@@ -788,8 +840,7 @@ fn azure_failed_operations_give_their_code_and_a_fitting_exit() {
         ));
     });
     let r = azure(&fake, &example_args(ef, &[]));
-    r.expect_code(65);
-    assert_eq!(r.stderr.lines().count(), 1, "{r:?}");
+    r.expect_error(65, &format!("PUT {}/subscriptions/", fake.url));
     assert!(
         r.stderr
             .contains("PrivateDnsZoneNameNotValid: The private DNS zone name is not valid."),
@@ -806,19 +857,14 @@ fn azure_failed_operations_give_their_code_and_a_fitting_exit() {
         ));
     });
     let r = azure(&fake, &example_args(ef, &[]));
-    r.expect_code(69);
+    r.expect_error(69, &format!("PUT {}/subscriptions/", fake.url));
     assert!(r.stderr.contains("InternalServerError"), "{r:?}");
 
     // Checked against the capabilities API before anything is written.
     fake.with(|s| s.resources.clear());
     let before = writes(&fake);
     let r = azure(&fake, &example_args(ef, &["--sku", "Standard_Nope"]));
-    r.expect_code(65);
-    assert!(
-        r.stderr
-            .contains("SKU Standard_Nope is not offered in tier GeneralPurpose"),
-        "{r:?}"
-    );
+    r.expect_error(65, "SKU Standard_Nope is not offered in tier GeneralPurpose");
     let r = azure(&fake, &example_args(ef, &["--pg-version", "9"]));
     r.expect_code(65);
     assert_eq!(writes(&fake), before);
@@ -829,7 +875,7 @@ fn azure_failed_operations_give_their_code_and_a_fitting_exit() {
         .env("AZURE_CLIENT_SECRET", "wrong-secret-value")
         .args(["azure", "status", "--resource-group", "g", "--name", "x1y"]);
     let r = cmd::run_cmd(&mut c, None);
-    r.expect_code(77);
+    r.expect_error(77, "client secret: ");
     assert!(
         r.stderr.contains("invalid_client") && !r.stderr.contains("wrong-secret-value"),
         "{r:?}"
@@ -849,7 +895,7 @@ fn azure_throttling_is_waited_out_and_interrupted_creates_are_reattached() {
         s.retry_after = 1;
     });
     let r = azure(&fake, &example_args(ef, &["--operation-timeout", "1s"]));
-    r.expect_code(75);
+    r.expect_error(75, &format!("PUT {}/subscriptions/", fake.url));
     assert!(r.stderr.contains("run again to re-attach"), "{r:?}");
     // The password sent was saved before the create went out.
     let sent = exact(&fake, "PUT", &server_path("exampleserver")).pop().unwrap().body;
@@ -1072,11 +1118,24 @@ fn azure_replica_status_and_delete() {
     let pw = |k: &str| sw_core::conninfo::parse(env.get(k).unwrap()).unwrap()["password"].clone();
     assert_eq!(pw("DATABASE_URL_READONLY"), pw("DATABASE_URL"));
     assert!(!text.contains(&pw("DATABASE_URL")), "not rotated");
-
-    let mut st = vec!["status", "--name", "examplereplica"];
-    st.extend_from_slice(&rg);
+    let st = replica_status_is_a_check(&fake, &rg);
+    let del = delete_polls_location_until_done(&fake, &rg);
+    fake.with(|s| s.location_only = false);
+    azure(&fake, &st).expect_error(66, "server examplereplica does not exist");
+    // Deleting what is gone is not an error.
     assert_eq!(
-        azure(&fake, &st).expect_code(0).one("provision.azure.status")["replication_role"],
+        azure(&fake, &del).expect_code(0).one("provision.azure.delete")["deleted"],
+        false
+    );
+}
+
+/// `azure status` of the replica: 0 ready, 2 not serving, 1 busy; the
+/// status arguments.
+fn replica_status_is_a_check<'a>(fake: &FakeArm, rg: &[&'a str]) -> Vec<&'a str> {
+    let mut st = vec!["status", "--name", "examplereplica"];
+    st.extend_from_slice(rg);
+    assert_eq!(
+        azure(fake, &st).expect_code(0).one("provision.azure.status")["replication_role"],
         "AsyncReplica"
     );
     // Not serving is critical (2), busy a warning (1), with the record still printed.
@@ -1084,15 +1143,22 @@ fn azure_replica_status_and_delete() {
         fake.with(|s| {
             s.resources.get_mut(&server_path("examplereplica")).unwrap()["properties"]["state"] = state.into();
         });
-        let r = azure(&fake, &st);
-        assert_eq!(r.expect_code(code).one("provision.azure.status")["state"], state);
+        let r = azure(fake, &st);
+        r.expect_error(code, &format!("server examplereplica is {state}"));
+        assert_eq!(r.one("provision.azure.status")["state"], state);
     }
     fake.with(|s| {
         s.resources.get_mut(&server_path("examplereplica")).unwrap()["properties"]["state"] = "Ready".into();
     });
+    st
+}
+
+/// `azure delete` insists on --yes, polls a Location-only operation until
+/// done, and a busy server is 75; the delete arguments.
+fn delete_polls_location_until_done<'a>(fake: &FakeArm, rg: &[&'a str]) -> Vec<&'a str> {
     let mut del = vec!["delete", "--name", "examplereplica"];
-    del.extend_from_slice(&rg);
-    azure(&fake, &del).expect_code(64);
+    del.extend_from_slice(rg);
+    azure(fake, &del).expect_error(64, "delete removes server examplereplica and its backups");
     del.push("--yes");
     // Operations answered with only a Location header are polled there
     // (202 running, then 204 done; a failure's code comes through, and a
@@ -1106,8 +1172,8 @@ fn azure_replica_status_and_delete() {
             "Another operation is in progress.".into(),
         ));
     });
-    let r = azure(&fake, &del);
-    r.expect_code(75);
+    let r = azure(fake, &del);
+    r.expect_error(75, &format!("DELETE {}/subscriptions/", fake.url));
     assert!(
         r.stderr.contains("ServerIsBusy: Another operation is in progress."),
         "{r:?}"
@@ -1117,7 +1183,7 @@ fn azure_replica_status_and_delete() {
     });
     let n = fake.requests().len();
     assert_eq!(
-        azure(&fake, &del).expect_code(0).one("provision.azure.delete")["deleted"],
+        azure(fake, &del).expect_code(0).one("provision.azure.delete")["deleted"],
         true
     );
     let polls = fake.requests()[n..]
@@ -1130,13 +1196,7 @@ fn azure_replica_status_and_delete() {
             .iter()
             .any(|q| q.path().contains("/azureasyncoperation/"))
     );
-    fake.with(|s| s.location_only = false);
-    azure(&fake, &st).expect_code(66);
-    // Deleting what is gone is not an error.
-    assert_eq!(
-        azure(&fake, &del).expect_code(0).one("provision.azure.delete")["deleted"],
-        false
-    );
+    del
 }
 
 #[test]

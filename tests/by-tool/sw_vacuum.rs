@@ -74,6 +74,50 @@ fn active_statements(c: &TestCluster, app: &str) -> String {
     )
 }
 
+/// The dry run of `mass_update_bloat_is_ranked_first_and_cleaned`: "hot"
+/// first, "stale" analysed, "quiet" left alone, nothing changed.
+fn check_plan_of_hot_stale_quiet(c: &TestCluster, db: &str, r: &Run) {
+    r.expect_code(0);
+    let plan = of_kind(r, "vacuum.plan");
+    assert!(!plan.is_empty(), "{r:?}");
+    assert_eq!(plan[0]["table"], "hot", "{r:?}");
+    assert_eq!(plan[0]["action"], "vacuum_analyze");
+    assert_eq!(plan[0]["rank"], 1);
+    assert_eq!(plan[0]["schema"], 1, "the record format version is not overwritten");
+    assert_eq!(plan[0]["table_schema"], "public");
+    assert!(plan[0]["reason"].as_str().unwrap().contains("dead tuples"));
+    assert!(plan[0]["score"].as_f64().unwrap() >= 2.0);
+    let stale: Vec<_> = plan.iter().filter(|p| p["table"] == "stale").collect();
+    assert_eq!(stale.len(), 1, "{r:?}");
+    assert_eq!(stale[0]["action"], "analyze");
+    assert!(plan.iter().all(|p| p["table"] != "quiet"), "{r:?}");
+    assert!(!r.stdout.contains(&c.password));
+    assert_eq!(r.one("summary")["dry_run"], true);
+    // The dry run changed nothing.
+    let before = dead_tuples(c, db, "hot");
+    assert!(before >= 19_000, "{before}");
+}
+
+/// The real run of `mass_update_bloat_is_ranked_first_and_cleaned`.
+fn check_hot_and_stale_cleaned(c: &TestCluster, db: &str, r: &Run) {
+    r.expect_code(0);
+    let recs = of_kind(r, "vacuum.table");
+    let hot = for_table(&recs, "hot");
+    assert_eq!(hot.len(), 1, "{r:?}");
+    assert_eq!(hot[0]["status"], "done", "{r:?}");
+    assert_eq!(hot[0]["schema"], 1);
+    assert_eq!(hot[0]["table_schema"], "public");
+    assert!(hot[0]["dead_tuples_before"].as_i64().unwrap() >= 19_000, "{r:?}");
+    assert!(hot[0]["dead_tuples_after"].as_i64().unwrap() < 100, "{r:?}");
+    assert!(hot[0]["duration_ms"].as_u64().is_some());
+    assert!(hot[0]["size_before_bytes"].as_i64().unwrap() > 0);
+    assert!(dead_tuples(c, db, "hot") < 100);
+    assert_eq!(for_table(&recs, "stale")[0]["status"], "done");
+    let s = r.one("summary");
+    assert_eq!(s["failed"], 0, "{r:?}");
+    assert!(s["done"].as_u64().unwrap() >= 2);
+}
+
 #[test]
 fn mass_update_bloat_is_ranked_first_and_cleaned() {
     let c = shared();
@@ -90,43 +134,10 @@ fn mass_update_bloat_is_ranked_first_and_cleaned() {
     bloated(c, &db, "hot", 20_000, 10);
     let e = env();
     let r = vacuum(c, &db, &e, &["--dry-run"]);
-    r.expect_code(0);
-    let plan = of_kind(&r, "vacuum.plan");
-    assert!(!plan.is_empty(), "{r:?}");
-    assert_eq!(plan[0]["table"], "hot", "{r:?}");
-    assert_eq!(plan[0]["action"], "vacuum_analyze");
-    assert_eq!(plan[0]["rank"], 1);
-    assert_eq!(plan[0]["schema"], 1, "the record format version is not overwritten");
-    assert_eq!(plan[0]["table_schema"], "public");
-    assert!(plan[0]["reason"].as_str().unwrap().contains("dead tuples"));
-    assert!(plan[0]["score"].as_f64().unwrap() >= 2.0);
-    let stale: Vec<_> = plan.iter().filter(|p| p["table"] == "stale").collect();
-    assert_eq!(stale.len(), 1, "{r:?}");
-    assert_eq!(stale[0]["action"], "analyze");
-    assert!(plan.iter().all(|p| p["table"] != "quiet"), "{r:?}");
-    assert!(!r.stdout.contains(&c.password));
-    assert_eq!(r.one("summary")["dry_run"], true);
-    // The dry run changed nothing.
-    let before = dead_tuples(c, &db, "hot");
-    assert!(before >= 19_000, "{before}");
+    check_plan_of_hot_stale_quiet(c, &db, &r);
 
     let r = vacuum(c, &db, &e, &["--jobs", "2"]);
-    r.expect_code(0);
-    let recs = of_kind(&r, "vacuum.table");
-    let hot = for_table(&recs, "hot");
-    assert_eq!(hot.len(), 1, "{r:?}");
-    assert_eq!(hot[0]["status"], "done", "{r:?}");
-    assert_eq!(hot[0]["schema"], 1);
-    assert_eq!(hot[0]["table_schema"], "public");
-    assert!(hot[0]["dead_tuples_before"].as_i64().unwrap() >= 19_000, "{r:?}");
-    assert!(hot[0]["dead_tuples_after"].as_i64().unwrap() < 100, "{r:?}");
-    assert!(hot[0]["duration_ms"].as_u64().is_some());
-    assert!(hot[0]["size_before_bytes"].as_i64().unwrap() > 0);
-    assert!(dead_tuples(c, &db, "hot") < 100);
-    assert_eq!(for_table(&recs, "stale")[0]["status"], "done");
-    let s = r.one("summary");
-    assert_eq!(s["failed"], 0, "{r:?}");
-    assert!(s["done"].as_u64().unwrap() >= 2);
+    check_hot_and_stale_cleaned(c, &db, &r);
     // Learned durations are kept for the next run's time budget.
     let state: Value = serde_json::from_str(&std::fs::read_to_string(&e.state).unwrap()).unwrap();
     assert!(
@@ -248,13 +259,12 @@ fn an_invalid_index_from_a_failed_concurrent_build_is_rebuilt() {
     // While the duplicate is there the rebuild fails too: the action fails
     // (exit 65, a data error) and the _ccnew copy it left is dropped at once.
     let r = vacuum(c, &db, &e, &["--table", "users"]);
-    r.expect_code(65);
+    r.expect_error(65, "1 of ");
     let recs = of_kind(&r, "vacuum.table");
     let failed: Vec<_> = recs.iter().filter(|v| v["index"] == "users_email").collect();
     assert_eq!(failed[0]["status"], "failed", "{r:?}");
     let msg = failed[0]["error"].as_str().unwrap();
     assert!(msg.contains("dropped the leftover users_email_ccnew"), "{msg}");
-    assert_eq!(r.stderr.lines().count(), 1, "{r:?}");
     assert_eq!(
         c.psql(&db, "SELECT count(*) FROM pg_class WHERE relname LIKE '%ccnew%'"),
         "0"
@@ -463,7 +473,7 @@ fn a_running_vacuum_gives_way_to_a_session_queued_behind_it() {
         "SET lock_timeout = '20s'; BEGIN; LOCK TABLE slow IN ACCESS EXCLUSIVE MODE; COMMIT;",
     );
     assert!(t.elapsed() < Duration::from_secs(10), "waited {:?}", t.elapsed());
-    let out: Run = child.wait_with_output().unwrap().into();
+    let out = Run::of(BIN.as_ref(), &child.wait_with_output().unwrap());
     out.expect_code(0);
     let rec = out.one("vacuum.table");
     assert_eq!(rec["status"], "skipped", "{out:?}");
@@ -491,7 +501,7 @@ fn a_table_dropped_after_the_plan_is_skipped_not_failed() {
         &db,
         "SET lock_timeout = '20s'; BEGIN; LOCK TABLE slow IN ACCESS EXCLUSIVE MODE; COMMIT;",
     );
-    let out: Run = child.wait_with_output().unwrap().into();
+    let out = Run::of(BIN.as_ref(), &child.wait_with_output().unwrap());
     out.expect_code(0);
     let recs = of_kind(&out, "vacuum.table");
     let gone = for_table(&recs, "gone");
@@ -516,7 +526,7 @@ fn sigterm_cancels_our_statements_and_exits_75() {
         nix::sys::signal::Signal::SIGTERM,
     )
     .unwrap();
-    let out: Run = child.wait_with_output().unwrap().into();
+    let out = Run::of(BIN.as_ref(), &child.wait_with_output().unwrap());
     out.expect_code(75);
     assert!(out.stderr.contains("interrupted (SIGTERM)"), "{}", out.stderr);
     assert_eq!(active_statements(c, &app), "", "a statement of ours is still running");
@@ -704,28 +714,73 @@ fn database_patterns_and_bad_input() {
     let done = of_kind(&r, "vacuum.table");
     assert!(done.iter().any(|t| t["table"] == "t" && t["status"] == "done"), "{r:?}");
 
-    for bad in [
-        vec!["--freeze-ratio", "2"],
-        vec!["--cost-delay", "1s"],
-        vec!["--jobs", "0"],
-        vec!["--vacuum-full", "nodot"],
-        vec!["--buffer-usage-limit", "lots"],
-        vec!["--max-connection-use", "150"],
-        vec!["--lock-timeout", "0"],
-        vec!["--time-budget", "100000000000000000d"],
+    for (bad, says) in [
+        (vec!["--freeze-ratio", "2"], "--freeze-ratio must be between 0 and 1"),
+        (vec!["--cost-delay", "1s"], "--cost-delay must be at most 100ms"),
+        (vec!["--jobs", "0"], "invalid value '0' for '--jobs <N>'"),
+        (vec!["--vacuum-full", "nodot"], "--vacuum-full takes SCHEMA.TABLE"),
+        (
+            vec!["--buffer-usage-limit", "lots"],
+            "--buffer-usage-limit takes a size",
+        ),
+        (
+            vec!["--max-connection-use", "150"],
+            "--max-connection-use must be a percentage",
+        ),
+        (vec!["--lock-timeout", "0"], "--lock-timeout must be more than 0"),
+        (vec!["--time-budget", "100000000000000000d"], "invalid value"),
+        // The shared flag group's --statement-timeout: hidden here, since
+        // each statement runs until the time budget ends.
+        (vec!["--statement-timeout", "5s"], "--statement-timeout does not apply"),
     ] {
-        let r = vacuum(c, &db, &e, &bad);
-        r.expect_code(64);
-        assert_eq!(r.stderr.lines().count(), 1, "{r:?}");
-        assert!(r.stderr.starts_with("sw-vacuum: error: "), "{r:?}");
+        vacuum(c, &db, &e, &bad).expect_error(64, says);
     }
     let r = cmd::run(
         BIN.as_ref(),
         &["--db", "postgresql://u:secretpw@127.0.0.1:1/x", "--dry-run"],
         None,
     );
-    r.expect_code(69);
+    r.expect_error(69, "connecting to ");
     assert!(!r.stderr.contains("secretpw"));
+}
+
+/// The shared connection flags sw-vacuum takes: the target from
+/// --env-file, --connect-timeout, --lock-timeout and --application-name.
+#[test]
+fn the_shared_connection_flags_work() {
+    let c = shared();
+    let db = c.fresh_db("vac_conn");
+    bloated(c, &db, "t", 2_000, 10);
+    let e = env();
+    let env_file = e.state.with_file_name("db.env");
+    std::fs::write(&env_file, format!("DATABASE_URL={}\n", c.url(&db))).unwrap();
+    let r = cmd::run(
+        BIN.as_ref(),
+        &[
+            "--env-file",
+            env_file.to_str().unwrap(),
+            "--state-file",
+            e.state.to_str().unwrap(),
+            "--connect-timeout",
+            "5s",
+            "--lock-timeout",
+            "2s",
+            "--application-name",
+            "swv_conn",
+            "--table",
+            "t",
+        ],
+        None,
+    );
+    r.expect_code(0);
+    assert_eq!(r.one("vacuum.table")["status"], "done", "{r:?}");
+    let missing = e.state.with_file_name("missing.env");
+    cmd::run(
+        BIN.as_ref(),
+        &["--env-file", missing.to_str().unwrap(), "--dry-run"],
+        None,
+    )
+    .expect_error(66, "opening ");
 }
 
 #[test]

@@ -31,16 +31,16 @@ complete -c sw-backup -n "__fish_sw_backup_needs_command" -s h -l help -d 'Print
 complete -c sw-backup -n "__fish_sw_backup_needs_command" -s V -l version -d 'Print version'
 complete -c sw-backup -n "__fish_sw_backup_needs_command" -f -a "setup" -d 'Register a local cluster in the repository and write its archive settings (archive_mode, archive_command, wal_level)'
 complete -c sw-backup -n "__fish_sw_backup_needs_command" -f -a "wal-push" -d 'Archive one WAL file (the archive_command): checked, compressed, hashed, durable before exit 0'
-complete -c sw-backup -n "__fish_sw_backup_needs_command" -f -a "full" -d 'Take a full base backup of a running cluster; complete only once the WAL it needs is stored'
 complete -c sw-backup -n "__fish_sw_backup_needs_command" -f -a "list" -d 'One record per complete backup with the restorable window it gives'
 complete -c sw-backup -n "__fish_sw_backup_needs_command" -f -a "verify" -d 'Re-hash every stored object and check WAL continuity; non-zero on any problem'
 complete -c sw-backup -n "__fish_sw_backup_needs_command" -f -a "check" -d 'Monitoring check of archiving and backups (exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN)'
 complete -c sw-backup -n "__fish_sw_backup_needs_command" -f -a "prune" -d 'Remove backups and WAL outside the retention window (pinned backups and history files are kept)'
+complete -c sw-backup -n "__fish_sw_backup_needs_command" -f -a "full" -d 'Take a full base backup of a running cluster; complete only once the WAL it needs is stored'
 complete -c sw-backup -n "__fish_sw_backup_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand setup" -l repo -d 'The backup repository (a directory)' -r -F
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand setup" -l pgdata -d 'The cluster\'s data directory' -r -F
-complete -c sw-backup -n "__fish_sw_backup_using_subcommand setup" -l os-user -d 'OS user the server runs as (used when invoked as root)' -r
-complete -c sw-backup -n "__fish_sw_backup_using_subcommand setup" -l bindir -d 'Directory holding the PostgreSQL server programs (default: found on PATH or /usr/lib/postgresql)' -r -F
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand setup" -l bindir -d 'Directory of the PostgreSQL server programs (default: SW_PG_BINDIR, PATH, pg_config --bindir, the newest /usr/lib/postgresql/*/bin)' -r -F
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand setup" -l os-user -d 'OS user the server programs run as when invoked as root (initdb and postgres refuse root)' -r
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand setup" -l sw-backup -d 'The sw-backup binary archive_command runs (default: this one); the server\'s OS user must be able to run it' -r -F
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand setup" -l archive-timeout -d 'archive_timeout: force a segment switch after this long so idle periods are archived too (bounds the RPO)' -r
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand setup" -s v -l verbose -d 'More logging on stderr (-v info, -vv debug, -vvv trace); SW_LOG overrides'
@@ -54,23 +54,6 @@ complete -c sw-backup -n "__fish_sw_backup_using_subcommand wal-push" -s v -l ve
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand wal-push" -s q -l quiet -d 'Only errors on stderr'
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand wal-push" -l pretty -d 'Indent JSON output for people (still valid JSON, no longer one record per line)'
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand wal-push" -s h -l help -d 'Print help'
-complete -c sw-backup -n "__fish_sw_backup_using_subcommand full" -l repo -d 'The backup repository (a directory)' -r -F
-complete -c sw-backup -n "__fish_sw_backup_using_subcommand full" -l db -d 'Target database: a postgresql:// URI or key=value conninfo. Prefer --env-file or DATABASE_URL for targets with passwords (argv is visible to other users)' -r
-complete -c sw-backup -n "__fish_sw_backup_using_subcommand full" -l env-file -d 'Read DATABASE_URL from this env file (KEY=value lines)' -r -F
-complete -c sw-backup -n "__fish_sw_backup_using_subcommand full" -l connect-timeout -d 'Give up connecting after this long (unless the target sets connect_timeout)' -r
-complete -c sw-backup -n "__fish_sw_backup_using_subcommand full" -l statement-timeout -d 'statement_timeout for the session' -r
-complete -c sw-backup -n "__fish_sw_backup_using_subcommand full" -l lock-timeout -d 'lock_timeout for the session' -r
-complete -c sw-backup -n "__fish_sw_backup_using_subcommand full" -l application-name -d 'application_name for the session (default: the program\'s name)' -r
-complete -c sw-backup -n "__fish_sw_backup_using_subcommand full" -l label -d 'A label stored with the backup' -r
-complete -c sw-backup -n "__fish_sw_backup_using_subcommand full" -l workers -d 'Server-side zstd compression workers' -r
-complete -c sw-backup -n "__fish_sw_backup_using_subcommand full" -l level -d 'zstd level' -r
-complete -c sw-backup -n "__fish_sw_backup_using_subcommand full" -l wal-timeout -d 'How long to wait for the WAL the backup needs to be archived' -r
-complete -c sw-backup -n "__fish_sw_backup_using_subcommand full" -l bindir -d 'Directory holding pg_basebackup (default: found on PATH or /usr/lib/postgresql)' -r -F
-complete -c sw-backup -n "__fish_sw_backup_using_subcommand full" -l pin -d 'Exempt this backup from retention (a manual, long-term backup)'
-complete -c sw-backup -n "__fish_sw_backup_using_subcommand full" -s v -l verbose -d 'More logging on stderr (-v info, -vv debug, -vvv trace); SW_LOG overrides'
-complete -c sw-backup -n "__fish_sw_backup_using_subcommand full" -s q -l quiet -d 'Only errors on stderr'
-complete -c sw-backup -n "__fish_sw_backup_using_subcommand full" -l pretty -d 'Indent JSON output for people (still valid JSON, no longer one record per line)'
-complete -c sw-backup -n "__fish_sw_backup_using_subcommand full" -s h -l help -d 'Print help'
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand list" -l repo -d 'The backup repository (a directory)' -r -F
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand list" -s v -l verbose -d 'More logging on stderr (-v info, -vv debug, -vvv trace); SW_LOG overrides'
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand list" -s q -l quiet -d 'Only errors on stderr'
@@ -107,11 +90,29 @@ complete -c sw-backup -n "__fish_sw_backup_using_subcommand prune" -s v -l verbo
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand prune" -s q -l quiet -d 'Only errors on stderr'
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand prune" -l pretty -d 'Indent JSON output for people (still valid JSON, no longer one record per line)'
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand prune" -s h -l help -d 'Print help'
-complete -c sw-backup -n "__fish_sw_backup_using_subcommand help; and not __fish_seen_subcommand_from setup wal-push full list verify check prune help" -f -a "setup" -d 'Register a local cluster in the repository and write its archive settings (archive_mode, archive_command, wal_level)'
-complete -c sw-backup -n "__fish_sw_backup_using_subcommand help; and not __fish_seen_subcommand_from setup wal-push full list verify check prune help" -f -a "wal-push" -d 'Archive one WAL file (the archive_command): checked, compressed, hashed, durable before exit 0'
-complete -c sw-backup -n "__fish_sw_backup_using_subcommand help; and not __fish_seen_subcommand_from setup wal-push full list verify check prune help" -f -a "full" -d 'Take a full base backup of a running cluster; complete only once the WAL it needs is stored'
-complete -c sw-backup -n "__fish_sw_backup_using_subcommand help; and not __fish_seen_subcommand_from setup wal-push full list verify check prune help" -f -a "list" -d 'One record per complete backup with the restorable window it gives'
-complete -c sw-backup -n "__fish_sw_backup_using_subcommand help; and not __fish_seen_subcommand_from setup wal-push full list verify check prune help" -f -a "verify" -d 'Re-hash every stored object and check WAL continuity; non-zero on any problem'
-complete -c sw-backup -n "__fish_sw_backup_using_subcommand help; and not __fish_seen_subcommand_from setup wal-push full list verify check prune help" -f -a "check" -d 'Monitoring check of archiving and backups (exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN)'
-complete -c sw-backup -n "__fish_sw_backup_using_subcommand help; and not __fish_seen_subcommand_from setup wal-push full list verify check prune help" -f -a "prune" -d 'Remove backups and WAL outside the retention window (pinned backups and history files are kept)'
-complete -c sw-backup -n "__fish_sw_backup_using_subcommand help; and not __fish_seen_subcommand_from setup wal-push full list verify check prune help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand full" -l repo -d 'The backup repository (a directory)' -r -F
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand full" -l db -d 'Target database: a postgresql:// URI or key=value conninfo. Prefer --env-file or DATABASE_URL for targets with passwords (argv is visible to other users)' -r
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand full" -l env-file -d 'Read DATABASE_URL from this env file (KEY=value lines)' -r -F
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand full" -l connect-timeout -d 'Give up connecting after this long (unless the target sets connect_timeout)' -r
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand full" -l statement-timeout -d 'statement_timeout for the session' -r
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand full" -l lock-timeout -d 'lock_timeout for the session' -r
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand full" -l application-name -d 'application_name for the session (default: the program\'s name)' -r
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand full" -l label -d 'A label stored with the backup' -r
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand full" -l workers -d 'Server-side zstd compression workers' -r
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand full" -l level -d 'zstd level' -r
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand full" -l wal-timeout -d 'How long to wait for the WAL the backup needs to be archived' -r
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand full" -l bindir -d 'Directory of the PostgreSQL server programs (default: SW_PG_BINDIR, PATH, pg_config --bindir, the newest /usr/lib/postgresql/*/bin)' -r -F
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand full" -l os-user -d 'OS user the server programs run as when invoked as root (initdb and postgres refuse root)' -r
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand full" -l pin -d 'Exempt this backup from retention (a manual, long-term backup)'
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand full" -s v -l verbose -d 'More logging on stderr (-v info, -vv debug, -vvv trace); SW_LOG overrides'
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand full" -s q -l quiet -d 'Only errors on stderr'
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand full" -l pretty -d 'Indent JSON output for people (still valid JSON, no longer one record per line)'
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand full" -s h -l help -d 'Print help'
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand help; and not __fish_seen_subcommand_from setup wal-push list verify check prune full help" -f -a "setup" -d 'Register a local cluster in the repository and write its archive settings (archive_mode, archive_command, wal_level)'
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand help; and not __fish_seen_subcommand_from setup wal-push list verify check prune full help" -f -a "wal-push" -d 'Archive one WAL file (the archive_command): checked, compressed, hashed, durable before exit 0'
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand help; and not __fish_seen_subcommand_from setup wal-push list verify check prune full help" -f -a "list" -d 'One record per complete backup with the restorable window it gives'
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand help; and not __fish_seen_subcommand_from setup wal-push list verify check prune full help" -f -a "verify" -d 'Re-hash every stored object and check WAL continuity; non-zero on any problem'
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand help; and not __fish_seen_subcommand_from setup wal-push list verify check prune full help" -f -a "check" -d 'Monitoring check of archiving and backups (exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN)'
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand help; and not __fish_seen_subcommand_from setup wal-push list verify check prune full help" -f -a "prune" -d 'Remove backups and WAL outside the retention window (pinned backups and history files are kept)'
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand help; and not __fish_seen_subcommand_from setup wal-push list verify check prune full help" -f -a "full" -d 'Take a full base backup of a running cluster; complete only once the WAL it needs is stored'
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand help; and not __fish_seen_subcommand_from setup wal-push list verify check prune full help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_sw_provision_global_optspecs
-    string join \n v/verbose q/quiet pretty dir= os-user= pg-bindir= port= listen= allow= host= cert-name= database= role= env-file= param= memory= cpus= storage= max-connections= rotate-password dry-run start-timeout= h/help V/version
+    string join \n v/verbose q/quiet pretty dir= bindir= os-user= port= listen= allow= host= cert-name= database= role= env-file= param= memory= cpus= storage= max-connections= rotate-password dry-run start-timeout= h/help V/version
 end
 
 function __fish_sw_provision_needs_command
@@ -25,8 +25,8 @@ function __fish_sw_provision_using_subcommand
 end
 
 complete -c sw-provision -n "__fish_sw_provision_needs_command" -l dir -d 'The provision directory (cluster in DIR/data, CA for clients in DIR/ca.crt)' -r -F
-complete -c sw-provision -n "__fish_sw_provision_needs_command" -l os-user -d 'OS user the server programs run as when sw-provision runs as root' -r
-complete -c sw-provision -n "__fish_sw_provision_needs_command" -l pg-bindir -d 'Directory of initdb/pg_ctl/postgres (default: SW_PG_BINDIR, PATH, pg_config, /usr/lib/postgresql/*/bin)' -r -F
+complete -c sw-provision -n "__fish_sw_provision_needs_command" -l bindir -d 'Directory of the PostgreSQL server programs (default: SW_PG_BINDIR, PATH, pg_config --bindir, the newest /usr/lib/postgresql/*/bin)' -r -F
+complete -c sw-provision -n "__fish_sw_provision_needs_command" -l os-user -d 'OS user the server programs run as when invoked as root (initdb and postgres refuse root)' -r
 complete -c sw-provision -n "__fish_sw_provision_needs_command" -l port -d 'TCP port' -r
 complete -c sw-provision -n "__fish_sw_provision_needs_command" -l listen -d 'Addresses to listen on (listen_addresses; repeatable)' -r
 complete -c sw-provision -n "__fish_sw_provision_needs_command" -l allow -d 'Networks allowed to connect (TLS + SCRAM only; repeatable; default loopback)' -r
@@ -38,8 +38,8 @@ complete -c sw-provision -n "__fish_sw_provision_needs_command" -l env-file -d '
 complete -c sw-provision -n "__fish_sw_provision_needs_command" -l param -d 'Set a server parameter, overriding the tuned value (repeatable)' -r
 complete -c sw-provision -n "__fish_sw_provision_needs_command" -l memory -d 'Memory to tune for (default: the host\'s, or its cgroup limit)' -r
 complete -c sw-provision -n "__fish_sw_provision_needs_command" -l cpus -d 'Cores to tune for (default: those available)' -r
-complete -c sw-provision -n "__fish_sw_provision_needs_command" -l storage -d 'Storage class, for random_page_cost and effective_io_concurrency' -r -f -a "ssd\t''
-hdd\t''"
+complete -c sw-provision -n "__fish_sw_provision_needs_command" -l storage -d 'Storage class, for random_page_cost and effective_io_concurrency' -r -f -a "ssd\t'Solid-state storage: random reads cost about as much as sequential ones'
+hdd\t'Spinning disks'"
 complete -c sw-provision -n "__fish_sw_provision_needs_command" -l max-connections -d 'max_connections (work_mem is sized from it)' -r
 complete -c sw-provision -n "__fish_sw_provision_needs_command" -l start-timeout -d 'How long to wait for the server to start' -r
 complete -c sw-provision -n "__fish_sw_provision_needs_command" -s v -l verbose -d 'More logging on stderr (-v info, -vv debug, -vvv trace); SW_LOG overrides'
@@ -47,7 +47,7 @@ complete -c sw-provision -n "__fish_sw_provision_needs_command" -s q -l quiet -d
 complete -c sw-provision -n "__fish_sw_provision_needs_command" -l pretty -d 'Indent JSON output for people (still valid JSON, no longer one record per line)'
 complete -c sw-provision -n "__fish_sw_provision_needs_command" -l rotate-password -d 'Give the application role a new password (default: keep it)'
 complete -c sw-provision -n "__fish_sw_provision_needs_command" -l dry-run -d 'Print the plan; change nothing'
-complete -c sw-provision -n "__fish_sw_provision_needs_command" -s h -l help -d 'Print help'
+complete -c sw-provision -n "__fish_sw_provision_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c sw-provision -n "__fish_sw_provision_needs_command" -s V -l version -d 'Print version'
 complete -c sw-provision -n "__fish_sw_provision_needs_command" -f -a "local" -d 'Create or converge a local cluster in --dir (TLS, SCRAM, tuned, app role + database, env file)'
 complete -c sw-provision -n "__fish_sw_provision_needs_command" -f -a "status" -d 'Report whether the local cluster in --dir exists and runs'
@@ -56,8 +56,8 @@ complete -c sw-provision -n "__fish_sw_provision_needs_command" -f -a "replica" 
 complete -c sw-provision -n "__fish_sw_provision_needs_command" -f -a "azure" -d 'Create or converge an Azure Flexible Server; `azure replica|status|delete`'
 complete -c sw-provision -n "__fish_sw_provision_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c sw-provision -n "__fish_sw_provision_using_subcommand local" -l dir -d 'The provision directory (cluster in DIR/data, CA for clients in DIR/ca.crt)' -r -F
-complete -c sw-provision -n "__fish_sw_provision_using_subcommand local" -l os-user -d 'OS user the server programs run as when sw-provision runs as root' -r
-complete -c sw-provision -n "__fish_sw_provision_using_subcommand local" -l pg-bindir -d 'Directory of initdb/pg_ctl/postgres (default: SW_PG_BINDIR, PATH, pg_config, /usr/lib/postgresql/*/bin)' -r -F
+complete -c sw-provision -n "__fish_sw_provision_using_subcommand local" -l bindir -d 'Directory of the PostgreSQL server programs (default: SW_PG_BINDIR, PATH, pg_config --bindir, the newest /usr/lib/postgresql/*/bin)' -r -F
+complete -c sw-provision -n "__fish_sw_provision_using_subcommand local" -l os-user -d 'OS user the server programs run as when invoked as root (initdb and postgres refuse root)' -r
 complete -c sw-provision -n "__fish_sw_provision_using_subcommand local" -l port -d 'TCP port' -r
 complete -c sw-provision -n "__fish_sw_provision_using_subcommand local" -l listen -d 'Addresses to listen on (listen_addresses; repeatable)' -r
 complete -c sw-provision -n "__fish_sw_provision_using_subcommand local" -l allow -d 'Networks allowed to connect (TLS + SCRAM only; repeatable; default loopback)' -r
@@ -69,8 +69,8 @@ complete -c sw-provision -n "__fish_sw_provision_using_subcommand local" -l env-
 complete -c sw-provision -n "__fish_sw_provision_using_subcommand local" -l param -d 'Set a server parameter, overriding the tuned value (repeatable)' -r
 complete -c sw-provision -n "__fish_sw_provision_using_subcommand local" -l memory -d 'Memory to tune for (default: the host\'s, or its cgroup limit)' -r
 complete -c sw-provision -n "__fish_sw_provision_using_subcommand local" -l cpus -d 'Cores to tune for (default: those available)' -r
-complete -c sw-provision -n "__fish_sw_provision_using_subcommand local" -l storage -d 'Storage class, for random_page_cost and effective_io_concurrency' -r -f -a "ssd\t''
-hdd\t''"
+complete -c sw-provision -n "__fish_sw_provision_using_subcommand local" -l storage -d 'Storage class, for random_page_cost and effective_io_concurrency' -r -f -a "ssd\t'Solid-state storage: random reads cost about as much as sequential ones'
+hdd\t'Spinning disks'"
 complete -c sw-provision -n "__fish_sw_provision_using_subcommand local" -l max-connections -d 'max_connections (work_mem is sized from it)' -r
 complete -c sw-provision -n "__fish_sw_provision_using_subcommand local" -l start-timeout -d 'How long to wait for the server to start' -r
 complete -c sw-provision -n "__fish_sw_provision_using_subcommand local" -l rotate-password -d 'Give the application role a new password (default: keep it)'
@@ -78,17 +78,17 @@ complete -c sw-provision -n "__fish_sw_provision_using_subcommand local" -l dry-
 complete -c sw-provision -n "__fish_sw_provision_using_subcommand local" -s v -l verbose -d 'More logging on stderr (-v info, -vv debug, -vvv trace); SW_LOG overrides'
 complete -c sw-provision -n "__fish_sw_provision_using_subcommand local" -s q -l quiet -d 'Only errors on stderr'
 complete -c sw-provision -n "__fish_sw_provision_using_subcommand local" -l pretty -d 'Indent JSON output for people (still valid JSON, no longer one record per line)'
-complete -c sw-provision -n "__fish_sw_provision_using_subcommand local" -s h -l help -d 'Print help'
+complete -c sw-provision -n "__fish_sw_provision_using_subcommand local" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c sw-provision -n "__fish_sw_provision_using_subcommand status" -l dir -d 'The provision directory (cluster in DIR/data, CA for clients in DIR/ca.crt)' -r -F
-complete -c sw-provision -n "__fish_sw_provision_using_subcommand status" -l os-user -d 'OS user the server programs run as when sw-provision runs as root' -r
-complete -c sw-provision -n "__fish_sw_provision_using_subcommand status" -l pg-bindir -d 'Directory of initdb/pg_ctl/postgres (default: SW_PG_BINDIR, PATH, pg_config, /usr/lib/postgresql/*/bin)' -r -F
+complete -c sw-provision -n "__fish_sw_provision_using_subcommand status" -l bindir -d 'Directory of the PostgreSQL server programs (default: SW_PG_BINDIR, PATH, pg_config --bindir, the newest /usr/lib/postgresql/*/bin)' -r -F
+complete -c sw-provision -n "__fish_sw_provision_using_subcommand status" -l os-user -d 'OS user the server programs run as when invoked as root (initdb and postgres refuse root)' -r
 complete -c sw-provision -n "__fish_sw_provision_using_subcommand status" -s v -l verbose -d 'More logging on stderr (-v info, -vv debug, -vvv trace); SW_LOG overrides'
 complete -c sw-provision -n "__fish_sw_provision_using_subcommand status" -s q -l quiet -d 'Only errors on stderr'
 complete -c sw-provision -n "__fish_sw_provision_using_subcommand status" -l pretty -d 'Indent JSON output for people (still valid JSON, no longer one record per line)'
 complete -c sw-provision -n "__fish_sw_provision_using_subcommand status" -s h -l help -d 'Print help'
 complete -c sw-provision -n "__fish_sw_provision_using_subcommand destroy" -l dir -d 'The provision directory (cluster in DIR/data, CA for clients in DIR/ca.crt)' -r -F
-complete -c sw-provision -n "__fish_sw_provision_using_subcommand destroy" -l os-user -d 'OS user the server programs run as when sw-provision runs as root' -r
-complete -c sw-provision -n "__fish_sw_provision_using_subcommand destroy" -l pg-bindir -d 'Directory of initdb/pg_ctl/postgres (default: SW_PG_BINDIR, PATH, pg_config, /usr/lib/postgresql/*/bin)' -r -F
+complete -c sw-provision -n "__fish_sw_provision_using_subcommand destroy" -l bindir -d 'Directory of the PostgreSQL server programs (default: SW_PG_BINDIR, PATH, pg_config --bindir, the newest /usr/lib/postgresql/*/bin)' -r -F
+complete -c sw-provision -n "__fish_sw_provision_using_subcommand destroy" -l os-user -d 'OS user the server programs run as when invoked as root (initdb and postgres refuse root)' -r
 complete -c sw-provision -n "__fish_sw_provision_using_subcommand destroy" -l yes -d 'Really delete the cluster and its data'
 complete -c sw-provision -n "__fish_sw_provision_using_subcommand destroy" -s v -l verbose -d 'More logging on stderr (-v info, -vv debug, -vvv trace); SW_LOG overrides'
 complete -c sw-provision -n "__fish_sw_provision_using_subcommand destroy" -s q -l quiet -d 'Only errors on stderr'
@@ -100,8 +100,8 @@ complete -c sw-provision -n "__fish_sw_provision_using_subcommand replica" -l po
 complete -c sw-provision -n "__fish_sw_provision_using_subcommand replica" -l env-file -d 'Env file that gains DATABASE_URL_READONLY (default: --of when it is a file)' -r -F
 complete -c sw-provision -n "__fish_sw_provision_using_subcommand replica" -l slot -d 'Replication slot name on the primary (default: derived from --dir and --port)' -r
 complete -c sw-provision -n "__fish_sw_provision_using_subcommand replica" -l timeout -d 'How long to wait for the standby to start and stream' -r
-complete -c sw-provision -n "__fish_sw_provision_using_subcommand replica" -l os-user -d 'OS user the server programs run as when sw-provision runs as root' -r
-complete -c sw-provision -n "__fish_sw_provision_using_subcommand replica" -l pg-bindir -d 'Directory of initdb/pg_ctl/postgres' -r -F
+complete -c sw-provision -n "__fish_sw_provision_using_subcommand replica" -l bindir -d 'Directory of the PostgreSQL server programs (default: SW_PG_BINDIR, PATH, pg_config --bindir, the newest /usr/lib/postgresql/*/bin)' -r -F
+complete -c sw-provision -n "__fish_sw_provision_using_subcommand replica" -l os-user -d 'OS user the server programs run as when invoked as root (initdb and postgres refuse root)' -r
 complete -c sw-provision -n "__fish_sw_provision_using_subcommand replica" -s v -l verbose -d 'More logging on stderr (-v info, -vv debug, -vvv trace); SW_LOG overrides'
 complete -c sw-provision -n "__fish_sw_provision_using_subcommand replica" -s q -l quiet -d 'Only errors on stderr'
 complete -c sw-provision -n "__fish_sw_provision_using_subcommand replica" -l pretty -d 'Indent JSON output for people (still valid JSON, no longer one record per line)'

@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_sw_restore_global_optspecs
-    string join \n v/verbose q/quiet pretty repo= pgdata= target-time= target-lsn= target-name= immediate latest backup= system-identifier= as-primary start port= socket-dir= timeout= os-user= superuser= bindir= sw-restore= h/help V/version
+    string join \n v/verbose q/quiet pretty repo= pgdata= target-time= target-lsn= target-name= immediate latest backup= system-identifier= as-primary start port= socket-dir= timeout= bindir= os-user= superuser= sw-restore= h/help V/version
 end
 
 function __fish_sw_restore_needs_command
@@ -34,9 +34,9 @@ complete -c sw-restore -n "__fish_sw_restore_needs_command" -l system-identifier
 complete -c sw-restore -n "__fish_sw_restore_needs_command" -l port -d 'Port for the copy (written to its settings)' -r
 complete -c sw-restore -n "__fish_sw_restore_needs_command" -l socket-dir -d 'Unix socket directory for the copy (default with --start: /tmp)' -r -F
 complete -c sw-restore -n "__fish_sw_restore_needs_command" -l timeout -d 'How long --start waits for recovery to reach the target' -r
-complete -c sw-restore -n "__fish_sw_restore_needs_command" -l os-user -d 'OS user the server runs as (used when invoked as root; restored files are owned by it)' -r
+complete -c sw-restore -n "__fish_sw_restore_needs_command" -l bindir -d 'Directory of the PostgreSQL server programs (default: SW_PG_BINDIR, PATH, pg_config --bindir, the newest /usr/lib/postgresql/*/bin)' -r -F
+complete -c sw-restore -n "__fish_sw_restore_needs_command" -l os-user -d 'OS user the server programs run as when invoked as root (initdb and postgres refuse root)' -r
 complete -c sw-restore -n "__fish_sw_restore_needs_command" -l superuser -d 'Database superuser used to check the started copy over its socket' -r
-complete -c sw-restore -n "__fish_sw_restore_needs_command" -l bindir -d 'Directory holding the PostgreSQL server programs' -r -F
 complete -c sw-restore -n "__fish_sw_restore_needs_command" -l sw-restore -d 'The sw-restore binary restore_command runs (default: this one); the server\'s OS user must be able to run it' -r -F
 complete -c sw-restore -n "__fish_sw_restore_needs_command" -s v -l verbose -d 'More logging on stderr (-v info, -vv debug, -vvv trace); SW_LOG overrides'
 complete -c sw-restore -n "__fish_sw_restore_needs_command" -s q -l quiet -d 'Only errors on stderr'
@@ -65,9 +65,9 @@ complete -c sw-restore -n "__fish_sw_restore_using_subcommand drill" -l sql -d '
 complete -c sw-restore -n "__fish_sw_restore_using_subcommand drill" -l expect-rows -d 'Row counts the copy must reach, JSON Lines of {"database", "schema", "table", "min_rows"} (as --save-rows writes them); a missing table or fewer rows fails the drill' -r -F
 complete -c sw-restore -n "__fish_sw_restore_using_subcommand drill" -l save-rows -d 'After the checks pass, write every user table\'s row count in the copy to FILE (JSON Lines in the --expect-rows format), as the expectation for later drills' -r -F
 complete -c sw-restore -n "__fish_sw_restore_using_subcommand drill" -l scratch -d 'Parent directory for the scratch copy (default: the system temp directory)' -r -F
-complete -c sw-restore -n "__fish_sw_restore_using_subcommand drill" -l os-user -d 'OS user the server runs as (used when invoked as root; restored files are owned by it)' -r
+complete -c sw-restore -n "__fish_sw_restore_using_subcommand drill" -l bindir -d 'Directory of the PostgreSQL server programs (default: SW_PG_BINDIR, PATH, pg_config --bindir, the newest /usr/lib/postgresql/*/bin)' -r -F
+complete -c sw-restore -n "__fish_sw_restore_using_subcommand drill" -l os-user -d 'OS user the server programs run as when invoked as root (initdb and postgres refuse root)' -r
 complete -c sw-restore -n "__fish_sw_restore_using_subcommand drill" -l superuser -d 'Database superuser used to check the started copy over its socket' -r
-complete -c sw-restore -n "__fish_sw_restore_using_subcommand drill" -l bindir -d 'Directory holding the PostgreSQL server programs' -r -F
 complete -c sw-restore -n "__fish_sw_restore_using_subcommand drill" -l sw-restore -d 'The sw-restore binary restore_command runs (default: this one); the server\'s OS user must be able to run it' -r -F
 complete -c sw-restore -n "__fish_sw_restore_using_subcommand drill" -l keep -d 'Keep the copy running and its directory (for inspection) instead of deleting it'
 complete -c sw-restore -n "__fish_sw_restore_using_subcommand drill" -s v -l verbose -d 'More logging on stderr (-v info, -vv debug, -vvv trace); SW_LOG overrides'
@@ -85,9 +85,9 @@ complete -c sw-restore -n "__fish_sw_restore_using_subcommand activate" -l host 
 complete -c sw-restore -n "__fish_sw_restore_using_subcommand activate" -l socket-dir -d 'Unix socket directory for a restored primary (default /tmp)' -r -F
 complete -c sw-restore -n "__fish_sw_restore_using_subcommand activate" -l env-file -d 'Env file whose DATABASE_URL is pointed at the new primary (user, password and options kept)' -r -F
 complete -c sw-restore -n "__fish_sw_restore_using_subcommand activate" -l audit-log -d 'Audit log (JSON Lines; default: audit.jsonl in the repository area)' -r -F
-complete -c sw-restore -n "__fish_sw_restore_using_subcommand activate" -l os-user -d 'OS user the server runs as (used when invoked as root; restored files are owned by it)' -r
+complete -c sw-restore -n "__fish_sw_restore_using_subcommand activate" -l bindir -d 'Directory of the PostgreSQL server programs (default: SW_PG_BINDIR, PATH, pg_config --bindir, the newest /usr/lib/postgresql/*/bin)' -r -F
+complete -c sw-restore -n "__fish_sw_restore_using_subcommand activate" -l os-user -d 'OS user the server programs run as when invoked as root (initdb and postgres refuse root)' -r
 complete -c sw-restore -n "__fish_sw_restore_using_subcommand activate" -l superuser -d 'Database superuser used to check the started copy over its socket' -r
-complete -c sw-restore -n "__fish_sw_restore_using_subcommand activate" -l bindir -d 'Directory holding the PostgreSQL server programs' -r -F
 complete -c sw-restore -n "__fish_sw_restore_using_subcommand activate" -l sw-restore -d 'The sw-restore binary restore_command runs (default: this one); the server\'s OS user must be able to run it' -r -F
 complete -c sw-restore -n "__fish_sw_restore_using_subcommand activate" -s v -l verbose -d 'More logging on stderr (-v info, -vv debug, -vvv trace); SW_LOG overrides'
 complete -c sw-restore -n "__fish_sw_restore_using_subcommand activate" -s q -l quiet -d 'Only errors on stderr'

@@ -1,8 +1,6 @@
 complete -c sw-vacuum -l db -d 'Target database: a postgresql:// URI or key=value conninfo. Prefer --env-file or DATABASE_URL for targets with passwords (argv is visible to other users)' -r
 complete -c sw-vacuum -l env-file -d 'Read DATABASE_URL from this env file (KEY=value lines)' -r -F
 complete -c sw-vacuum -l connect-timeout -d 'Give up connecting after this long (unless the target sets connect_timeout)' -r
-complete -c sw-vacuum -l lock-timeout -d 'lock_timeout for every statement: the longest any lock wait may take' -r
-complete -c sw-vacuum -l application-name -d 'application_name for the sessions (default: sw-vacuum)' -r
 complete -c sw-vacuum -l database -d 'Databases to process (glob, repeatable; default: the target\'s database)' -r
 complete -c sw-vacuum -l exclude-database -d 'Databases to leave alone (glob, repeatable)' -r
 complete -c sw-vacuum -l table -d 'Tables to consider: glob on TABLE or SCHEMA.TABLE (repeatable; default: all)' -r
@@ -25,6 +23,9 @@ complete -c sw-vacuum -l index-bloat-ratio -d 'REINDEX a btree index whose estim
 complete -c sw-vacuum -l min-index-mb -d '...and that is at least this many MiB (smaller estimates are unreliable)' -r
 complete -c sw-vacuum -l buffer-usage-limit -d 'BUFFER_USAGE_LIMIT for VACUUM and ANALYZE, e.g. 256MB (PostgreSQL 16 and later; ignored with a warning on older servers)' -r
 complete -c sw-vacuum -l vacuum-full -d 'Run VACUUM FULL on this table (SCHEMA.TABLE, repeatable). Never done otherwise' -r
+complete -c sw-vacuum -l lock-timeout -d 'lock_timeout for every statement: the longest any lock wait may take' -r
+complete -c sw-vacuum -l statement-timeout -d 'not taken (0 only): each statement may run until --time-budget ends' -r
+complete -c sw-vacuum -l application-name -d 'application_name for the sessions (default: sw-vacuum)' -r
 complete -c sw-vacuum -s v -l verbose -d 'More logging on stderr (-v info, -vv debug, -vvv trace); SW_LOG overrides'
 complete -c sw-vacuum -s q -l quiet -d 'Only errors on stderr'
 complete -c sw-vacuum -l pretty -d 'Indent JSON output for people (still valid JSON, no longer one record per line)'

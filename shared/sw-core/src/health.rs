@@ -63,10 +63,14 @@ pub struct CheckResult {
     pub name: String,
     /// The database a per-database check ran in; null for cluster-wide checks.
     pub database: Option<String>,
+    /// The value judged against warn and crit, or worse where the check says
+    /// so (a failing archiver is CRITICAL whatever its count; a check that
+    /// could not run is UNKNOWN).
     pub status: Status,
     /// The measured value in `unit`; null when it could not be measured.
     pub value: Option<f64>,
-    /// The value's unit (`%`, `s`, `ms`, `bytes`, `per_5min`; empty for counts and flags).
+    /// The value's unit: %, s, ms, B (bytes), per_5min, or what is counted
+    /// (count, files, xids, rules); empty for the role flag.
     pub unit: String,
     /// Warning threshold; null when none applies.
     pub warn: Option<f64>,
@@ -99,7 +103,10 @@ pub struct HealthReport {
     pub role: Option<String>,
     /// The databases checked.
     pub databases: Vec<String>,
+    /// How long the run took.
     pub duration_ms: f64,
+    /// One result per check (per check and database for the per-database
+    /// checks), in catalogue order.
     pub checks: Vec<CheckResult>,
     /// Checks that do not apply to this target (host checks for a remote server, primary-only checks on a standby).
     pub skipped: Vec<String>,

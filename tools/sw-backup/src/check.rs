@@ -1,18 +1,20 @@
 //! `sw-backup check`: is this cluster's archiving and backup healthy?
-//! One `backup.check` record per item and a summary; monitoring exit codes
-//! (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN when the server cannot be asked).
+//! One `backup.check` record per item and a `backup.check.summary`;
+//! monitoring exit codes (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN when the
+//! server cannot be asked). Each item is its own function below, in the
+//! order they are printed.
 
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use clap::Args;
+use schemars::JsonSchema;
 use serde::Serialize;
-use sw_core::cli::PgOpts;
+use sw_core::cli::{PgOpts, RepoOpts};
+use sw_core::contract::Record;
 use sw_core::output::{Output, rfc3339};
-use sw_core::repo::{Repo, WalName};
+use sw_core::repo::{Area, Repo, WalName};
 use sw_core::{Error, Exit, PgContext, Result};
-
-use crate::common::RepoOpts;
 
 /// Flags of `sw-backup check`.
 #[derive(Args, Debug)]
@@ -41,22 +43,131 @@ pub struct CheckArgs {
     pub min_free_percent: u8,
 }
 
-#[derive(Serialize)]
-struct Item {
-    check: &'static str,
-    status: &'static str,
-    detail: String,
+/// An item's verdict (lower case, as printed).
+#[derive(Serialize, JsonSchema, Debug, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckStatus {
+    Ok,
+    Warning,
+    Critical,
+    Unknown,
 }
 
-fn status(e: Exit) -> &'static str {
-    match e {
-        Exit::Ok => "ok",
-        Exit::Warning => "warning",
-        Exit::Critical => "critical",
-        _ => "unknown",
+impl CheckStatus {
+    /// Severity order: OK < WARNING < UNKNOWN < CRITICAL.
+    fn rank(self) -> u8 {
+        match self {
+            CheckStatus::Ok => 0,
+            CheckStatus::Warning => 1,
+            CheckStatus::Unknown => 2,
+            CheckStatus::Critical => 3,
+        }
+    }
+
+    fn worst(self, o: CheckStatus) -> CheckStatus {
+        if o.rank() > self.rank() { o } else { self }
+    }
+
+    fn exit(self) -> Exit {
+        match self {
+            CheckStatus::Ok => Exit::Ok,
+            CheckStatus::Warning => Exit::Warning,
+            CheckStatus::Critical => Exit::Critical,
+            CheckStatus::Unknown => Exit::Unknown,
+        }
+    }
+
+    fn upper(self) -> &'static str {
+        match self {
+            CheckStatus::Ok => "OK",
+            CheckStatus::Warning => "WARNING",
+            CheckStatus::Critical => "CRITICAL",
+            CheckStatus::Unknown => "UNKNOWN",
+        }
+    }
+
+    /// OK when `ok`, else CRITICAL.
+    fn critical_unless(ok: bool) -> CheckStatus {
+        if ok { CheckStatus::Ok } else { CheckStatus::Critical }
     }
 }
 
+/// What an item checks.
+#[derive(Serialize, JsonSchema, Debug, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckName {
+    /// The server could be asked (only printed when it could not: UNKNOWN).
+    Server,
+    /// wal_level is replica or logical.
+    WalLevel,
+    /// archive_mode is on or always.
+    ArchiveMode,
+    /// archive_command calls sw-backup wal-push.
+    ArchiveCommand,
+    /// pg_stat_archiver: not failing, and something archived within --archive-warn.
+    Archiver,
+    /// The repository opens and holds this cluster's area.
+    Repository,
+    /// pg_switch_wal(), then the segment is stored within --live-timeout.
+    LiveArchive,
+    /// The newest complete backup's age.
+    NewestBackup,
+    /// Free space on the repository's filesystem.
+    RepositorySpace,
+}
+
+/// One item of the check.
+#[derive(Serialize, JsonSchema)]
+pub struct CheckItem {
+    /// What was checked.
+    check: CheckName,
+    /// The item's verdict.
+    status: CheckStatus,
+    /// What was found, for people.
+    detail: String,
+}
+
+impl Record for CheckItem {
+    const KIND: &'static str = "backup.check";
+}
+
+/// The check's overall verdict (the worst item's), printed last.
+#[derive(Serialize, JsonSchema)]
+pub struct CheckSummary {
+    /// The worst item's verdict (the exit code says the same: 0-3).
+    status: CheckStatus,
+}
+
+impl Record for CheckSummary {
+    const KIND: &'static str = "backup.check.summary";
+}
+
+/// The records printed so far and the worst status among them.
+struct Report {
+    out: Output,
+    worst: CheckStatus,
+}
+
+impl Report {
+    fn item(&mut self, check: CheckName, status: CheckStatus, detail: String) -> Result<()> {
+        self.worst = self.worst.worst(status);
+        self.out.emit(&CheckItem { check, status, detail })
+    }
+
+    fn finish(mut self) -> Result<()> {
+        self.out.emit(&CheckSummary { status: self.worst })?;
+        if self.worst == CheckStatus::Ok {
+            Ok(())
+        } else {
+            Err(Error::new(
+                self.worst.exit(),
+                format!("backup check: {}", self.worst.upper()),
+            ))
+        }
+    }
+}
+
+/// The server's archive settings and pg_stat_archiver.
 struct Server {
     sysid: String,
     major: u32,
@@ -69,6 +180,8 @@ struct Server {
     last_failed_wal: Option<String>,
 }
 
+/// Ask the server; with `live`, also switch WAL and return the segment
+/// that should now be archived.
 async fn server(pg: &PgOpts, live: bool) -> Result<(Server, Option<String>)> {
     let (_t, conn) = pg.connect("sw-backup").await?;
     let c = &conn.client;
@@ -109,45 +222,48 @@ async fn server(pg: &PgOpts, live: bool) -> Result<(Server, Option<String>)> {
 }
 
 pub fn run(a: &CheckArgs, pretty: bool) -> Result<()> {
-    let mut out = Output::stdout(pretty);
-    let mut worst = Exit::Ok;
-    let mut emit = |out: &mut Output, check: &'static str, e: Exit, detail: String| -> Result<()> {
-        worst = worst.worst(e);
-        out.record(
-            "backup.check",
-            &Item {
-                check,
-                status: status(e),
-                detail,
-            },
-        )
+    let mut r = Report {
+        out: Output::stdout(pretty),
+        worst: CheckStatus::Ok,
     };
     let (s, live_seg) = match sw_core::cli::block_on(server(&a.pg, !a.no_live)) {
         Ok(v) => v,
         Err(e) => {
-            emit(&mut out, "server", Exit::Unknown, e.to_string())?;
+            r.item(CheckName::Server, CheckStatus::Unknown, e.to_string())?;
             return Err(e.with_exit(Exit::Unknown));
         }
     };
+    settings(&mut r, &s)?;
+    archiver(&mut r, &s, a.archive_warn)?;
+    let Some((repo, area)) = repository(&mut r, &a.repo, &s)? else {
+        return r.finish();
+    };
+    if let Some(seg) = live_seg {
+        live_archive(&mut r, &area, &seg, a.live_timeout)?;
+    }
+    newest_backup(&mut r, &area, a)?;
+    repository_space(&mut r, &repo, a.min_free_percent)?;
+    r.finish()
+}
+
+/// wal_level, archive_mode and archive_command.
+fn settings(r: &mut Report, s: &Server) -> Result<()> {
     let lvl_ok = s.wal_level == "replica" || s.wal_level == "logical";
-    emit(
-        &mut out,
-        "wal_level",
-        if lvl_ok { Exit::Ok } else { Exit::Critical },
+    r.item(
+        CheckName::WalLevel,
+        CheckStatus::critical_unless(lvl_ok),
         format!("wal_level = {}", s.wal_level),
     )?;
     let mode_ok = s.archive_mode == "on" || s.archive_mode == "always";
-    emit(
-        &mut out,
-        "archive_mode",
-        if mode_ok { Exit::Ok } else { Exit::Critical },
+    r.item(
+        CheckName::ArchiveMode,
+        CheckStatus::critical_unless(mode_ok),
         format!("archive_mode = {}", s.archive_mode),
     )?;
     let cmd_ok = s.archive_command.contains("sw-backup") && s.archive_command.contains("wal-push");
-    emit(
-        &mut out,
-        "archive_command",
-        if cmd_ok { Exit::Ok } else { Exit::Critical },
+    r.item(
+        CheckName::ArchiveCommand,
+        CheckStatus::critical_unless(cmd_ok),
         if cmd_ok {
             "archive_command runs sw-backup wal-push".into()
         } else {
@@ -156,103 +272,108 @@ pub fn run(a: &CheckArgs, pretty: bool) -> Result<()> {
                 s.archive_command
             )
         },
-    )?;
-    let arch = if s.failing {
-        Exit::Critical
-    } else if s.last_archived_age.is_some_and(|x| x > a.archive_warn.as_secs_f64()) {
-        Exit::Warning
+    )
+}
+
+/// pg_stat_archiver: failing is CRITICAL, silent for too long a WARNING.
+fn archiver(r: &mut Report, s: &Server, warn: Duration) -> Result<()> {
+    let status = if s.failing {
+        CheckStatus::Critical
+    } else if s.last_archived_age.is_some_and(|x| x > warn.as_secs_f64()) {
+        CheckStatus::Warning
     } else {
-        Exit::Ok
+        CheckStatus::Ok
     };
-    emit(
-        &mut out,
-        "archiver",
-        arch,
+    let failing = if s.failing {
         format!(
-            "failed_count {}, {}last archived {}",
-            s.failed_count,
-            if s.failing {
-                format!(
-                    "FAILING (last failed {}), ",
-                    s.last_failed_wal.clone().unwrap_or_default()
-                )
-            } else {
-                String::new()
-            },
-            s.last_archived_age
-                .map_or_else(|| "never".to_owned(), |x| format!("{x:.0}s ago"))
-        ),
-    )?;
-    let repo = match Repo::open(&a.repo.repo) {
-        Ok(r) => r,
-        Err(e) => {
-            emit(&mut out, "repository", Exit::Critical, e.to_string())?;
-            return finish(&mut out, worst);
-        }
+            "FAILING (last failed {}), ",
+            s.last_failed_wal.clone().unwrap_or_default()
+        )
+    } else {
+        String::new()
     };
-    let area = match repo.area_required(&s.sysid, s.major) {
-        Ok(x) => x,
+    let last = s
+        .last_archived_age
+        .map_or_else(|| "never".to_owned(), |x| format!("{x:.0}s ago"));
+    r.item(
+        CheckName::Archiver,
+        status,
+        format!("failed_count {}, {failing}last archived {last}", s.failed_count),
+    )
+}
+
+/// The repository and this cluster's area in it; None (after a CRITICAL
+/// item) when either is missing.
+fn repository(r: &mut Report, opts: &RepoOpts, s: &Server) -> Result<Option<(Repo, Area)>> {
+    let found = Repo::open(&opts.repo).and_then(|repo| {
+        let area = repo.area_required(&s.sysid, s.major)?;
+        Ok((repo, area))
+    });
+    match found {
+        Ok(v) => Ok(Some(v)),
         Err(e) => {
-            emit(&mut out, "repository", Exit::Critical, e.to_string())?;
-            return finish(&mut out, worst);
+            r.item(CheckName::Repository, CheckStatus::Critical, e.to_string())?;
+            Ok(None)
         }
-    };
-    if let Some(seg) = live_seg {
-        let name = WalName::parse(&seg)?;
-        let end = Instant::now() + a.live_timeout;
-        let t = Instant::now();
-        let stored = loop {
-            if !area.find_wal(&name)?.is_empty() {
-                break true;
-            }
-            if Instant::now() >= end {
-                break false;
-            }
-            std::thread::sleep(Duration::from_millis(200));
-        };
-        emit(
-            &mut out,
-            "live_archive",
-            if stored { Exit::Ok } else { Exit::Critical },
-            if stored {
-                format!("{seg} stored {:.1}s after pg_switch_wal()", t.elapsed().as_secs_f64())
-            } else {
-                format!(
-                    "{seg} not stored within {}s of pg_switch_wal()",
-                    a.live_timeout.as_secs()
-                )
-            },
-        )?;
     }
-    match area.backups()?.into_iter().max_by_key(|b| b.stop_time) {
-        None => emit(
-            &mut out,
-            "newest_backup",
-            Exit::Critical,
+}
+
+/// The segment pg_switch_wal() finished is stored within `timeout`.
+fn live_archive(r: &mut Report, area: &Area, seg: &str, timeout: Duration) -> Result<()> {
+    let name = WalName::parse(seg)?;
+    let t = Instant::now();
+    let end = t + timeout;
+    let stored = loop {
+        if !area.find_wal(&name)?.is_empty() {
+            break true;
+        }
+        if Instant::now() >= end {
+            break false;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    r.item(
+        CheckName::LiveArchive,
+        CheckStatus::critical_unless(stored),
+        if stored {
+            format!("{seg} stored {:.1}s after pg_switch_wal()", t.elapsed().as_secs_f64())
+        } else {
+            format!("{seg} not stored within {}s of pg_switch_wal()", timeout.as_secs())
+        },
+    )
+}
+
+/// The newest complete backup is younger than --backup-warn/--backup-crit.
+fn newest_backup(r: &mut Report, area: &Area, a: &CheckArgs) -> Result<()> {
+    let Some(b) = area.backups()?.into_iter().max_by_key(|b| b.stop_time) else {
+        return r.item(
+            CheckName::NewestBackup,
+            CheckStatus::Critical,
             "no complete backup in the repository".into(),
-        )?,
-        Some(b) => {
-            let age = (Utc::now() - b.stop_time).to_std().unwrap_or_default();
-            let e = if age > a.backup_crit {
-                Exit::Critical
-            } else if age > a.backup_warn {
-                Exit::Warning
-            } else {
-                Exit::Ok
-            };
-            emit(
-                &mut out,
-                "newest_backup",
-                e,
-                format!(
-                    "{} ended {} ({:.1}h ago)",
-                    b.id,
-                    rfc3339(b.stop_time),
-                    age.as_secs_f64() / 3600.0
-                ),
-            )?;
-        }
-    }
+        );
+    };
+    let age = (Utc::now() - b.stop_time).to_std().unwrap_or_default();
+    let status = if age > a.backup_crit {
+        CheckStatus::Critical
+    } else if age > a.backup_warn {
+        CheckStatus::Warning
+    } else {
+        CheckStatus::Ok
+    };
+    r.item(
+        CheckName::NewestBackup,
+        status,
+        format!(
+            "{} ended {} ({:.1}h ago)",
+            b.id,
+            rfc3339(b.stop_time),
+            age.as_secs_f64() / 3600.0
+        ),
+    )
+}
+
+/// Free space: WARNING below --min-free-percent, CRITICAL below half of it.
+fn repository_space(r: &mut Report, repo: &Repo, min_free_percent: u8) -> Result<()> {
     let free =
         nix::sys::statvfs::statvfs(&repo.root).map_err(|e| Error::io("statvfs on the repository").with_source(e))?;
     let pct = if free.blocks() == 0 {
@@ -260,35 +381,17 @@ pub fn run(a: &CheckArgs, pretty: bool) -> Result<()> {
     } else {
         free.blocks_available() as f64 * 100.0 / free.blocks() as f64
     };
-    let min = f64::from(a.min_free_percent);
-    let e = if pct < min / 2.0 {
-        Exit::Critical
+    let min = f64::from(min_free_percent);
+    let status = if pct < min / 2.0 {
+        CheckStatus::Critical
     } else if pct < min {
-        Exit::Warning
+        CheckStatus::Warning
     } else {
-        Exit::Ok
+        CheckStatus::Ok
     };
-    emit(
-        &mut out,
-        "repository_space",
-        e,
+    r.item(
+        CheckName::RepositorySpace,
+        status,
         format!("{pct:.1}% free ({} bytes)", repo.free_bytes()?),
-    )?;
-    finish(&mut out, worst)
-}
-
-fn finish(out: &mut Output, worst: Exit) -> Result<()> {
-    #[derive(Serialize)]
-    struct Summary {
-        status: &'static str,
-    }
-    out.record("backup.check.summary", &Summary { status: status(worst) })?;
-    if worst == Exit::Ok {
-        Ok(())
-    } else {
-        Err(Error::new(
-            worst,
-            format!("backup check: {}", status(worst).to_uppercase()),
-        ))
-    }
+    )
 }

@@ -1,15 +1,20 @@
 //! sw-backup: base backups and WAL archiving into a write-once repository
 //! (see `sw_core::repo` for the layout).
 //!
-//! - `setup` registers a cluster in the repository and writes its archive
-//!   settings; `wal-push %p` is the archive_command.
-//! - `full` takes a base backup (pg_basebackup, server-side zstd), complete
-//!   only once the WAL it needs is stored.
-//! - `list`, `verify`, `check`, `prune` read and maintain the repository.
+//! One module per subcommand, each holding its flags, its records and its
+//! work: `setup` registers a cluster and writes its archive settings,
+//! `walpush` is the archive_command, `full` takes a base backup (with
+//! `basebackup` driving pg_basebackup and waiting for the WAL), `list`,
+//! `verify` (with `continuity` for the WAL checks), `check` and `prune`
+//! read and maintain the repository. `docs` says what each command
+//! promises (exit codes, record kinds) for the man pages and `schemas/`.
 
+mod basebackup;
 mod check;
-mod common;
+mod continuity;
+mod docs;
 mod full;
+mod identity;
 mod list;
 mod prune;
 mod setup;
@@ -19,7 +24,7 @@ mod walpush;
 use clap::{Parser, Subcommand};
 use sw_core::cli::{CommonOpts, Tool};
 
-pub use common::RepoOpts;
+pub use docs::docs;
 
 /// Base backups and WAL archiving into a verified, write-once repository.
 #[derive(Parser, Debug)]
@@ -55,17 +60,17 @@ impl Tool for Cli {
     fn common(&self) -> &CommonOpts {
         &self.common
     }
+    /// `full` runs pg_basebackup as the invoking user (the files it writes
+    /// are handed to the repository's owner), so the shared `--os-user` of
+    /// `ServerOpts` means nothing there: accepted, not documented.
+    fn adjust(cmd: clap::Command) -> clap::Command {
+        cmd.mut_subcommand("full", |c| c.mut_arg("os_user", |a| a.hide(true)))
+    }
 }
 
 /// The clap definition (for man pages and completions).
 pub fn command() -> clap::Command {
     sw_core::cli::command::<Cli>()
-}
-
-/// What each command promises: its exit codes and the record kinds it
-/// prints (man pages' EXIT STATUS and JSON OUTPUT, and `schemas/`).
-pub fn docs() -> Vec<sw_core::contract::CommandDoc> {
-    Vec::new()
 }
 
 /// Run the tool.

@@ -1,16 +1,17 @@
-//! `sw-backup list`: one record per complete backup, oldest first, with the
-//! restorable window it gives: from its consistency point (stop) to the end
-//! of the contiguous archived WAL after it.
+//! `sw-backup list`: one `backup` record per complete backup, oldest first,
+//! with the restorable window it gives: from its consistency point (stop)
+//! to the end of the contiguous archived WAL after it.
 
 use clap::Args;
+use schemars::JsonSchema;
 use serde::Serialize;
 use sw_core::Result;
-use sw_core::output::{Output, rfc3339};
+use sw_core::cli::RepoOpts;
+use sw_core::contract::{Record, Timestamp};
+use sw_core::output::Output;
 use sw_core::repo::wal::Lsn;
 use sw_core::repo::{Area, BackupManifest, Repo};
 use sw_core::repo::{chain, history};
-
-use crate::common::RepoOpts;
 
 /// Flags of `sw-backup list`.
 #[derive(Args, Debug)]
@@ -19,57 +20,93 @@ pub struct ListArgs {
     pub repo: RepoOpts,
 }
 
-/// The `backup` record.
-#[derive(Serialize, Debug)]
-pub struct BackupRecord {
+/// What a backup's manifest says about it, as `backup` and `backup.full`
+/// records print it (flattened into both).
+#[derive(Serialize, JsonSchema, Debug)]
+pub struct BackupFields {
+    /// The backup's id (its directory name, `YYYYMMDDTHHMMSSZ`).
     pub id: String,
+    /// The `--label` given to `full`; null without one.
     pub label: Option<String>,
+    /// Exempt from retention (`full --pin`).
     pub pinned: bool,
+    /// The cluster's system identifier.
     pub system_identifier: String,
+    /// The cluster's PostgreSQL major version.
     pub pg_major: u32,
+    /// The timeline the backup was taken on.
     pub timeline: u32,
+    /// Where the backup starts in the WAL.
     pub start_lsn: Lsn,
+    /// Where it ends: recovery is consistent from here.
     pub stop_lsn: Lsn,
-    pub start_time: String,
-    pub stop_time: String,
+    /// When pg_basebackup started.
+    pub start_time: Timestamp,
+    /// When it finished.
+    pub stop_time: Timestamp,
+    /// Bytes of the cluster's files.
     pub database_bytes: u64,
+    /// Bytes stored in the repository (compressed).
     pub stored_bytes: u64,
+}
+
+impl BackupFields {
+    /// The fields of backup `b`.
+    pub fn of(b: &BackupManifest) -> BackupFields {
+        BackupFields {
+            id: b.id.clone(),
+            label: b.label.clone(),
+            pinned: b.pinned,
+            system_identifier: b.system_identifier.clone(),
+            pg_major: b.pg_major,
+            timeline: b.timeline,
+            start_lsn: b.start_lsn,
+            stop_lsn: b.stop_lsn,
+            start_time: b.start_time.into(),
+            stop_time: b.stop_time.into(),
+            database_bytes: b.database_bytes,
+            stored_bytes: b.stored_bytes,
+        }
+    }
+}
+
+/// One complete backup and the window it can restore.
+#[derive(Serialize, JsonSchema, Debug)]
+pub struct BackupRecord {
+    #[serde(flatten)]
+    pub backup: BackupFields,
     /// Earliest restorable time (the backup's consistency point).
-    pub restorable_from: String,
+    pub restorable_from: Timestamp,
+    /// Earliest restorable WAL location.
     pub restorable_from_lsn: Lsn,
-    /// Latest restorable point: when the last contiguous WAL segment was archived.
-    pub restorable_until: Option<String>,
+    /// Latest restorable point: when the last contiguous WAL segment was archived; null while the WAL the backup needs is incomplete.
+    pub restorable_until: Option<Timestamp>,
+    /// The first WAL location past the contiguous archive; null like restorable_until.
     pub restorable_until_lsn: Option<Lsn>,
     /// The timeline followed (history files).
     pub wal_timeline: u32,
-    /// The first missing segment after the backup, if the archive has a hole.
+    /// The first missing segment after the backup; null when the archive has no hole.
     pub wal_gap: Option<String>,
     /// Taken on a timeline after the newest timeline's history left it (an
     /// old primary still running after a failover): sw-restore skips it.
     pub abandoned_branch: bool,
 }
 
+impl Record for BackupRecord {
+    const KIND: &'static str = "backup";
+}
+
+/// The `backup` record of `b`, whose WAL chain is `c`.
 pub fn record(area: &Area, c: &chain::Chain, b: &BackupManifest, abandoned_branch: bool) -> BackupRecord {
     let seg = area.info.wal_segment_size;
     let stop_segno = sw_core::repo::wal::stop_segno(b.start_lsn, b.stop_lsn, seg);
     let usable = c.last_segno.is_some_and(|l| l >= stop_segno);
     BackupRecord {
-        id: b.id.clone(),
-        label: b.label.clone(),
-        pinned: b.pinned,
-        system_identifier: b.system_identifier.clone(),
-        pg_major: b.pg_major,
-        timeline: b.timeline,
-        start_lsn: b.start_lsn,
-        stop_lsn: b.stop_lsn,
-        start_time: rfc3339(b.start_time),
-        stop_time: rfc3339(b.stop_time),
-        database_bytes: b.database_bytes,
-        stored_bytes: b.stored_bytes,
-        restorable_from: rfc3339(b.stop_time),
+        backup: BackupFields::of(b),
+        restorable_from: b.stop_time.into(),
         restorable_from_lsn: b.stop_lsn,
         restorable_until: if usable {
-            c.last.as_ref().map(|o| rfc3339(o.mtime.max(b.stop_time)))
+            c.last.as_ref().map(|o| o.mtime.max(b.stop_time).into())
         } else {
             None
         },
@@ -91,7 +128,7 @@ pub fn run(a: &ListArgs, pretty: bool) -> Result<()> {
         for b in area.backups()? {
             let c = chain::walk(&area, &objects, &histories, &b, None)?;
             let abandoned = b.timeline <= newest && !history::path_contains(&current, b.timeline, b.start_lsn);
-            out.record("backup", &record(&area, &c, &b, abandoned))?;
+            out.emit(&record(&area, &c, &b, abandoned))?;
         }
     }
     out.flush()

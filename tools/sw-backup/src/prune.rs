@@ -11,14 +11,15 @@ use std::collections::BTreeSet;
 
 use chrono::{Duration as ChronoDuration, Utc};
 use clap::Args;
+use schemars::JsonSchema;
 use serde::Serialize;
+use sw_core::cli::RepoOpts;
+use sw_core::contract::Record;
 use sw_core::fsutil::{self, q};
 use sw_core::lock::Lock;
 use sw_core::output::Output;
 use sw_core::repo::{Area, Repo, WalKind};
 use sw_core::{IoContext, Result};
-
-use crate::common::RepoOpts;
 
 /// Flags of `sw-backup prune`.
 #[derive(Args, Debug)]
@@ -36,24 +37,60 @@ pub struct PruneArgs {
     pub dry_run: bool,
 }
 
-#[derive(Serialize, Debug, Clone)]
-struct Removal {
-    /// `remove` or `would_remove`.
-    action: &'static str,
+/// What happens to an object.
+#[derive(Serialize, JsonSchema, Debug, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    /// Removed.
+    Remove,
+    /// Would be removed (`--dry-run`).
+    WouldRemove,
+}
+
+/// What kind of object.
+#[derive(Serialize, JsonSchema, Debug, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ObjectKind {
+    /// A whole backup (name: its id).
+    Backup,
+    /// A stored WAL file (name: the WAL file name).
+    Wal,
+    /// A temp file left by an interrupted wal-push.
+    Temp,
+}
+
+/// One object removed (or, with --dry-run, that would be).
+#[derive(Serialize, JsonSchema, Debug, Clone)]
+pub struct Removal {
+    action: Action,
+    /// The repository area (pg<major>-<system identifier>).
     area: String,
-    /// `backup`, `wal`, or `temp` (left by an interrupted wal-push).
-    object: &'static str,
+    object: ObjectKind,
+    /// The backup id or file name.
     name: String,
+    /// Bytes it takes (for a backup: its files).
     bytes: u64,
 }
 
-#[derive(Serialize)]
-struct Summary {
+impl Record for Removal {
+    const KIND: &'static str = "backup.prune";
+}
+
+/// The prune's totals, printed last.
+#[derive(Serialize, JsonSchema)]
+pub struct Summary {
+    /// Nothing was removed (`--dry-run`).
     dry_run: bool,
     backups_kept: usize,
     backups_removed: usize,
     wal_removed: usize,
-    bytes_removed: u64,
+    /// Bytes removed, temp files included (schema 1 called it bytes_removed).
+    removed_bytes: u64,
+}
+
+impl Record for Summary {
+    const KIND: &'static str = "backup.prune.summary";
+    const SCHEMA: u32 = 2;
 }
 
 struct Plan {
@@ -108,8 +145,9 @@ fn plan(area: &Area, a: &PruneArgs) -> Result<Plan> {
     let window_start = Utc::now() - ChronoDuration::days(i64::from(a.retention_days));
     let mut keep = BTreeSet::new();
     let n = backups.len();
+    let min_full = usize::try_from(a.min_full).unwrap_or(usize::MAX);
     for (i, b) in backups.iter().enumerate() {
-        if b.pinned || i + (a.min_full as usize) >= n || b.stop_time > window_start {
+        if b.pinned || i.saturating_add(min_full) >= n || b.stop_time > window_start {
             keep.insert(b.id.clone());
         }
     }
@@ -166,67 +204,87 @@ fn plan(area: &Area, a: &PruneArgs) -> Result<Plan> {
 pub fn run(a: &PruneArgs, pretty: bool) -> Result<()> {
     let repo = Repo::open(&a.repo.repo)?;
     let mut out = Output::stdout(pretty);
-    let action = if a.dry_run { "would_remove" } else { "remove" };
     let mut sum = Summary {
         dry_run: a.dry_run,
         backups_kept: 0,
         backups_removed: 0,
         wal_removed: 0,
-        bytes_removed: 0,
+        removed_bytes: 0,
     };
     for area in repo.areas()? {
         let lock = Lock::try_acquire(&area.lock_path(), "sw-backup full or prune")?;
         // Run as root, the lock file must stay usable by the owner's runs.
         repo.adopt(lock.path())?;
-        let an = area
-            .dir
-            .file_name()
-            .map(|f| f.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let removed = |out: &mut Output, object: &'static str, name: &str, bytes: u64| {
-            out.record(
-                "backup.prune",
-                &Removal {
-                    action,
-                    area: an.clone(),
-                    object,
-                    name: name.to_owned(),
-                    bytes,
-                },
-            )
-        };
         let p = plan(&area, a)?;
         sum.backups_kept += p.kept;
+        Pruner {
+            area: &area,
+            name: crate::verify::area_name(&area),
+            dry_run: a.dry_run,
+            out: &mut out,
+            sum: &mut sum,
+        }
+        .apply(&p)?;
+    }
+    out.emit(&sum)?;
+    Ok(())
+}
+
+/// Carries out one area's plan (or, with --dry-run, only reports it),
+/// one record per object.
+struct Pruner<'a> {
+    area: &'a Area,
+    name: String,
+    dry_run: bool,
+    out: &'a mut Output,
+    sum: &'a mut Summary,
+}
+
+impl Pruner<'_> {
+    fn removed(&mut self, object: ObjectKind, name: &str, bytes: u64) -> Result<()> {
+        self.sum.removed_bytes += bytes;
+        self.out.emit(&Removal {
+            action: if self.dry_run {
+                Action::WouldRemove
+            } else {
+                Action::Remove
+            },
+            area: self.name.clone(),
+            object,
+            name: name.to_owned(),
+            bytes,
+        })
+    }
+
+    fn apply(&mut self, p: &Plan) -> Result<()> {
+        let backup_dir = self.area.backup_dir();
         for (id, dir, bytes) in &p.backups {
-            if !a.dry_run {
+            if !self.dry_run {
                 // Out of the catalog first (atomic rename), then delete.
-                let doomed = area.backup_dir().join(format!(".tmp-prune-{id}"));
+                let doomed = backup_dir.join(format!(".tmp-prune-{id}"));
                 std::fs::rename(dir, &doomed).io_context(|| format!("renaming {}", q(dir)))?;
-                fsutil::fsync_dir(&area.backup_dir())?;
+                fsutil::fsync_dir(&backup_dir)?;
                 std::fs::remove_dir_all(&doomed).io_context(|| format!("removing {}", q(&doomed)))?;
             }
-            sum.backups_removed += 1;
-            sum.bytes_removed += bytes;
-            removed(&mut out, "backup", id, *bytes)?;
+            self.sum.backups_removed += 1;
+            self.removed(ObjectKind::Backup, id, *bytes)?;
         }
         let mut dirs = BTreeSet::new();
         for (name, path, bytes) in &p.wal {
-            if !a.dry_run {
+            if !self.dry_run {
                 std::fs::remove_file(path).io_context(|| format!("removing {}", q(path)))?;
                 if let Some(d) = path.parent() {
                     dirs.insert(d.to_path_buf());
                 }
             }
-            sum.wal_removed += 1;
-            sum.bytes_removed += bytes;
-            removed(&mut out, "wal", name, *bytes)?;
+            self.sum.wal_removed += 1;
+            self.removed(ObjectKind::Wal, name, *bytes)?;
         }
         for (name, path, bytes) in &p.temps {
-            if !a.dry_run {
+            if !self.dry_run {
                 std::fs::remove_file(path).io_context(|| format!("removing {}", q(path)))?;
             }
-            sum.bytes_removed += bytes;
-            removed(&mut out, "temp", name, *bytes)?;
+            self.removed(ObjectKind::Temp, name, *bytes)?;
         }
         for d in dirs {
             fsutil::fsync_dir(&d)?;
@@ -235,7 +293,6 @@ pub fn run(a: &PruneArgs, pretty: bool) -> Result<()> {
                 let _ = std::fs::remove_dir(&d);
             }
         }
+        Ok(())
     }
-    out.record("backup.prune.summary", &sum)?;
-    Ok(())
 }

@@ -2,26 +2,32 @@
 //! its archive settings into sw-backup.conf (included from postgresql.conf
 //! after sw.conf, so tools that rewrite sw.conf do not drop them).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use clap::Args;
+use schemars::JsonSchema;
 use serde::Serialize;
-use sw_core::cluster::Status;
+use sw_core::cli::{RepoOpts, ServerOpts};
+use sw_core::cluster::{Cluster, Status};
+use sw_core::contract::Record;
 use sw_core::fsutil::q;
 use sw_core::output::Output;
 use sw_core::repo::Repo;
 use sw_core::{Error, IoContext, Result};
 
-use crate::common::{ClusterOpts, RepoOpts, identity};
+use crate::identity::identity;
 
 /// Flags of `sw-backup setup`.
 #[derive(Args, Debug)]
 pub struct SetupArgs {
     #[command(flatten)]
     pub repo: RepoOpts,
+    /// The cluster's data directory.
+    #[arg(long, value_name = "DIR")]
+    pub pgdata: PathBuf,
     #[command(flatten)]
-    pub cluster: ClusterOpts,
+    pub server: ServerOpts,
     /// The sw-backup binary archive_command runs (default: this one); the server's OS user must be able to run it.
     #[arg(long, value_name = "PATH")]
     pub sw_backup: Option<PathBuf>,
@@ -40,18 +46,32 @@ fn archive_timeout(s: &str) -> std::result::Result<Duration, String> {
     Ok(d)
 }
 
-#[derive(Serialize)]
-struct SetupRecord {
+/// A cluster registered and its archive settings written.
+#[derive(Serialize, JsonSchema)]
+pub struct SetupRecord {
+    /// The cluster's data directory (absolute).
     pgdata: String,
+    /// The repository (absolute).
     repo: String,
+    /// The cluster's area in the repository.
     area: String,
+    /// The cluster's system identifier.
     system_identifier: String,
+    /// The cluster's PostgreSQL major version.
     pg_major: u32,
-    wal_segment_size: u64,
+    /// The cluster's WAL segment size (schema 1 called it wal_segment_size).
+    wal_segment_bytes: u64,
+    /// The archive_command written.
     archive_command: String,
     /// archive_mode or wal_level changed: restart the server for them to apply.
     restart_required: bool,
+    /// The running server was reloaded (archive_command and archive_timeout apply at once).
     reloaded: bool,
+}
+
+impl Record for SetupRecord {
+    const KIND: &'static str = "backup.setup";
+    const SCHEMA: u32 = 2;
 }
 
 /// sw-backup's own settings file, included from postgresql.conf after
@@ -63,26 +83,61 @@ fn shell_quote(s: &str) -> String {
 }
 
 pub fn run(a: &SetupArgs, pretty: bool) -> Result<()> {
-    let cluster = a.cluster.cluster()?;
+    let cluster = Cluster::new(&a.pgdata, a.server.runner()?)?;
     let datadir = cluster.datadir.clone();
     let (sysid, major) = identity(&datadir)?;
-    let out = cluster
-        .runner
-        .run("pg_controldata", ["-D", &datadir.display().to_string()])?;
-    let text = String::from_utf8_lossy(&out.stdout);
-    let seg: u64 = text
-        .lines()
-        .find_map(|l| l.strip_prefix("Bytes per WAL segment:"))
-        .and_then(|v| v.trim().parse().ok())
-        .ok_or_else(|| Error::software("pg_controldata did not report the WAL segment size"))?;
+    let seg = wal_segment_size(&cluster)?;
     let exe = match &a.sw_backup {
         Some(p) => std::path::absolute(p).io_context(|| format!("resolving {}", q(p)))?,
         None => std::env::current_exe().io_context(|| "finding this program's path".into())?,
     };
-    let repo_path = std::path::absolute(&a.repo.repo).io_context(|| format!("resolving {}", q(&a.repo.repo)))?;
+    let repo = open_for_server(&cluster, &a.repo.repo)?;
+    let area = repo.ensure_area(&sysid, major, seg)?;
+    check_server_can_run(&cluster, &exe)?;
+    let command = format!(
+        "{} wal-push --repo {} %p",
+        shell_quote(&exe.display().to_string()),
+        shell_quote(&repo.root.display().to_string())
+    );
+    let restart_required = write_settings(&cluster, &command, a.archive_timeout)?;
+    let mut reloaded = false;
+    if let Status::Running(_) = cluster.status()? {
+        cluster
+            .runner
+            .run("pg_ctl", ["reload", "-D", &datadir.display().to_string()])?;
+        reloaded = true;
+    }
+    Output::stdout(pretty).emit(&SetupRecord {
+        pgdata: datadir.display().to_string(),
+        repo: repo.root.display().to_string(),
+        area: area.dir.display().to_string(),
+        system_identifier: sysid,
+        pg_major: major,
+        wal_segment_bytes: seg,
+        archive_command: command,
+        restart_required,
+        reloaded,
+    })
+}
+
+/// The cluster's WAL segment size, from pg_controldata.
+fn wal_segment_size(cluster: &Cluster) -> Result<u64> {
+    let out = cluster
+        .runner
+        .run("pg_controldata", ["-D", &cluster.datadir.display().to_string()])?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.lines()
+        .find_map(|l| l.strip_prefix("Bytes per WAL segment:"))
+        .and_then(|v| v.trim().parse().ok())
+        .ok_or_else(|| Error::software("pg_controldata did not report the WAL segment size"))
+}
+
+/// Open (creating) the repository at `path`, owned by the server's OS user:
+/// the archiver runs as that user and writes into it.
+fn open_for_server(cluster: &Cluster, path: &Path) -> Result<Repo> {
+    let repo_path = std::path::absolute(path).io_context(|| format!("resolving {}", q(path)))?;
     let fresh = !repo_path.join(sw_core::repo::MARKER).exists();
     let repo = Repo::init(&repo_path)?;
-    // The archiver runs as the server's OS user: the repository must be its.
     if let Some(u) = &cluster.runner.user {
         use std::os::unix::fs::MetadataExt;
         let m = std::fs::metadata(&repo.root).io_context(|| format!("reading {}", q(&repo.root)))?;
@@ -90,21 +145,27 @@ pub fn run(a: &SetupArgs, pretty: bool) -> Result<()> {
             sw_core::cluster::chown_recursive(&repo.root, u.uid, u.gid)?;
         }
     }
-    let area = repo.ensure_area(&sysid, major, seg)?;
-    // Prove the server's user can run the archive command before relying on it.
-    let mut probe = std::process::Command::new(&exe);
+    Ok(repo)
+}
+
+/// Prove the server's OS user can run the archive command before relying on it.
+fn check_server_can_run(cluster: &Cluster, exe: &Path) -> Result<()> {
+    let mut probe = std::process::Command::new(exe);
     cluster.runner.prepare(&mut probe);
     probe.arg("--version");
     sw_core::cluster::run_checked(&mut probe, &format!("{} (as the server's OS user)", exe.display()))
-        .map_err(|e| e.with_exit(sw_core::Exit::NoPerm).context(format!(
-            "the server's OS user cannot run {}; install sw-backup where it can (e.g. /usr/local/bin) or pass --sw-backup",
-            q(&exe)
-        )))?;
-    let command = format!(
-        "{} wal-push --repo {} %p",
-        shell_quote(&exe.display().to_string()),
-        shell_quote(&repo.root.display().to_string())
-    );
+        .map_err(|e| {
+            e.with_exit(sw_core::Exit::NoPerm).context(format!(
+                "the server's OS user cannot run {}; install sw-backup where it can (e.g. /usr/local/bin) or pass --sw-backup",
+                q(exe)
+            ))
+        })?;
+    Ok(())
+}
+
+/// Write archive_mode, archive_command, archive_timeout and wal_level
+/// into sw-backup.conf; true when a change needs a restart.
+fn write_settings(cluster: &Cluster, command: &str, timeout: Duration) -> Result<bool> {
     let before = cluster.read_conf_file(CONF)?;
     let mut settings = before.clone();
     let mut set = |k: &str, v: &str| {
@@ -115,10 +176,10 @@ pub fn run(a: &SetupArgs, pretty: bool) -> Result<()> {
         }
     };
     set("archive_mode", "on");
-    set("archive_command", &command);
-    set("archive_timeout", &format!("{}s", a.archive_timeout.as_secs()));
+    set("archive_command", command);
+    set("archive_timeout", &format!("{}s", timeout.as_secs()));
     // wal_level: replica unless the cluster already runs logical.
-    let main_conf = std::fs::read_to_string(datadir.join("postgresql.conf")).unwrap_or_default();
+    let main_conf = std::fs::read_to_string(cluster.datadir.join("postgresql.conf")).unwrap_or_default();
     let sw_conf = cluster.read_settings()?;
     let logical = sw_conf.iter().any(|(k, v)| k == "wal_level" && v == "logical")
         || main_conf
@@ -129,25 +190,5 @@ pub fn run(a: &SetupArgs, pretty: bool) -> Result<()> {
     let restart_required = get(&before, "archive_mode") != get(&settings, "archive_mode")
         || get(&before, "wal_level") != get(&settings, "wal_level");
     cluster.write_conf_file(CONF, "# Written by sw-backup setup (archiving).", &settings)?;
-    let mut reloaded = false;
-    if let Status::Running(_) = cluster.status()? {
-        cluster
-            .runner
-            .run("pg_ctl", ["reload", "-D", &datadir.display().to_string()])?;
-        reloaded = true;
-    }
-    Output::stdout(pretty).record(
-        "backup.setup",
-        &SetupRecord {
-            pgdata: datadir.display().to_string(),
-            repo: repo.root.display().to_string(),
-            area: area.dir.display().to_string(),
-            system_identifier: sysid,
-            pg_major: major,
-            wal_segment_size: seg,
-            archive_command: command,
-            restart_required,
-            reloaded,
-        },
-    )
+    Ok(restart_required)
 }

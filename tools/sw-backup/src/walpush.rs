@@ -12,13 +12,14 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use clap::Args;
+use sw_core::cli::RepoOpts;
 use sw_core::fsutil::{self, q};
 use sw_core::repo::object::{self, ReadFailure};
 use sw_core::repo::wal::{self, WalKind, WalName};
 use sw_core::repo::{Area, Repo};
 use sw_core::{Error, IoContext, Result};
 
-use crate::common::{RepoOpts, identity};
+use crate::identity::identity;
 
 /// Flags of `sw-backup wal-push`.
 #[derive(Args, Debug)]
@@ -39,12 +40,13 @@ pub struct WalPushArgs {
 /// Largest history or backup-label file accepted.
 const SMALL_MAX: u64 = 1 << 20;
 
-/// Exit status when --timeout expires (EX_TEMPFAIL: the archiver retries).
-const EXIT_TIMEOUT: i32 = 75;
-
-/// End the process with 75 once `timeout` has passed: nothing was
-/// acknowledged, and a temp file left behind is never taken for an object.
-#[allow(clippy::disallowed_methods)]
+/// End the process with 75 (EX_TEMPFAIL: the archiver retries) once
+/// `timeout` has passed: nothing was acknowledged, and a temp file left
+/// behind is never taken for an object.
+#[allow(
+    clippy::disallowed_methods,
+    reason = "the watchdog thread must end the process while the main thread is blocked in a filesystem call; no error can be returned from there"
+)]
 fn watchdog(timeout: Duration, what: String) {
     std::thread::spawn(move || {
         std::thread::sleep(timeout);
@@ -52,7 +54,7 @@ fn watchdog(timeout: Duration, what: String) {
             "sw-backup: error: archiving {what} took longer than {}s (--timeout); nothing was acknowledged",
             timeout.as_secs()
         );
-        std::process::exit(EXIT_TIMEOUT);
+        std::process::exit(i32::from(sw_core::Exit::TempFail.code()));
     });
 }
 

@@ -1,11 +1,18 @@
-//! Monitoring-plugin and Prometheus renderings of a report.
+//! Monitoring-plugin and Prometheus renderings of a report, and the
+//! one-line summary of what is not OK (the stderr line and the plugin
+//! status text).
 
 use std::fmt::Write;
 
-use crate::catalogue::Status;
-use crate::check::{CheckResult, Report};
+use sw_core::health::{CheckResult, HealthReport as Report, Status};
+
+use crate::checks::server::CONNECTION;
 
 /// Numbers in C-locale notation, never in exponent form.
+#[allow(
+    clippy::cast_possible_truncation,
+    reason = "only an integral value below 1e15 in magnitude is cast, which i64 holds exactly"
+)]
 fn n(v: f64) -> String {
     let r = (v * 1000.0).round() / 1000.0;
     if r == r.trunc() && r.abs() < 1e15 {
@@ -18,7 +25,7 @@ fn n(v: f64) -> String {
 fn label(c: &CheckResult) -> String {
     match &c.database {
         Some(db) => format!("{}:{db}", c.name),
-        None => c.name.to_owned(),
+        None => c.name.clone(),
     }
 }
 
@@ -81,7 +88,7 @@ pub fn nagios(r: &Report) -> String {
     let mut perf = Vec::new();
     for c in &r.checks {
         let Some(v) = c.value else { continue };
-        let (min, max) = match c.unit {
+        let (min, max) = match c.unit.as_str() {
             "%" => ("0", "100"),
             "B" | "s" | "ms" => ("0", ""),
             _ => ("", ""),
@@ -90,7 +97,7 @@ pub fn nagios(r: &Report) -> String {
             "{}={}{};{};{};{};{}",
             perf_label(&label(c)),
             n(v),
-            uom(c.unit),
+            uom(&c.unit),
             perf_threshold(c.warn, c.below),
             perf_threshold(c.crit, c.below),
             min,
@@ -124,7 +131,7 @@ fn esc(s: &str) -> String {
 pub fn prometheus(r: &Report) -> String {
     let inst = esc(&r.target);
     let mut o = String::new();
-    let up = if r.checks.iter().any(|c| c.name == "connection" && c.value.is_some()) {
+    let up = if r.checks.iter().any(|c| c.name == CONNECTION.name && c.value.is_some()) {
         1
     } else {
         0
@@ -177,7 +184,7 @@ pub fn prometheus(r: &Report) -> String {
                 o,
                 "sw_health_check_value{{{},unit=\"{}\"}} {}",
                 labels(c),
-                esc(c.unit),
+                esc(&c.unit),
                 n(v)
             );
         }
@@ -187,16 +194,15 @@ pub fn prometheus(r: &Report) -> String {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
     use super::*;
 
-    fn result(name: &'static str, db: Option<&str>, value: f64, unit: &'static str, below: bool) -> CheckResult {
+    fn result(name: &str, db: Option<&str>, value: f64, unit: &str, below: bool) -> CheckResult {
         CheckResult {
-            name,
+            name: name.to_owned(),
             database: db.map(str::to_owned),
             status: Status::Warning,
             value: Some(value),
-            unit,
+            unit: unit.to_owned(),
             warn: Some(98.0),
             crit: Some(90.5),
             below,
@@ -207,7 +213,7 @@ mod tests {
 
     fn report(checks: Vec<CheckResult>) -> Report {
         Report {
-            time: "t".into(),
+            time: sw_core::contract::Timestamp::now(),
             target: "u@h:5432/d\"x".into(),
             status: Status::Warning,
             server_version: None,

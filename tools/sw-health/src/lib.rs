@@ -6,18 +6,26 @@
 //! textfile (`--format prometheus`); the exit code is the monitoring
 //! convention (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN). `sw-health ping`
 //! connects once and reports reachability, TLS and latency.
+//!
+//! Where things are: `checks/` is what is checked, one `Check` value per
+//! health check (`checks/catalogue.rs` lists them all, with the single-query
+//! checks written in full; the others each have a small module there);
+//! `check/` runs the `check` command (session, deadline, state, thresholds,
+//! output); `format.rs` renders Nagios and Prometheus output; `ping.rs` is
+//! `sw-health ping`.
 
-pub mod catalogue;
-pub mod check;
+mod check;
+mod checks;
 mod format;
-mod host;
 mod ping;
 
 use clap::{Parser, Subcommand};
 use sw_core::cli::{CommonOpts, Tool};
+use sw_core::contract::{ALWAYS, CommandDoc, VERDICTS};
+use sw_core::health::HealthReport;
 
 pub use check::CheckArgs;
-pub use ping::PingArgs;
+pub use ping::{PingArgs, PingResult};
 
 /// Check a PostgreSQL server and print the result as JSON. Without a
 /// subcommand, runs `check` with the flags given.
@@ -49,7 +57,7 @@ fn check_list() -> String {
          outside it). Exit: the worst status (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN).\n\n\
          Checks (name, unit, default warn/crit; \"below\": lower is worse):\n",
     );
-    for d in catalogue::CATALOGUE {
+    for d in checks::CATALOGUE {
         let t = |v: Option<f64>| v.map_or("-".to_owned(), |v| v.to_string());
         s.push_str(&format!(
             "  {} ({}, {}/{}{}): {}\n",
@@ -78,8 +86,67 @@ pub fn command() -> clap::Command {
 
 /// What each command promises: its exit codes and the record kinds it
 /// prints (man pages' EXIT STATUS and JSON OUTPUT, and `schemas/`).
-pub fn docs() -> Vec<sw_core::contract::CommandDoc> {
-    Vec::new()
+pub fn docs() -> Vec<CommandDoc> {
+    vec![
+        check_doc("sw-health"),
+        check_doc("sw-health check"),
+        CommandDoc::new("sw-health ping")
+            .exits(ALWAYS)
+            .exit(0, "the server is reachable")
+            .exit(
+                2,
+                "unreachable: no connection, no answer, or the session is refused (authentication, no such database); the health.ping record says why",
+            )
+            .exit(66, "the --env-file does not exist")
+            .exit(74, "reading the --env-file or writing stdout failed")
+            .exit(77, "the --env-file cannot be read (permission denied)")
+            .exit(75, "interrupted (SIGINT, SIGTERM)")
+            .exit(78, "bad target: invalid --db, DATABASE_URL or env file")
+            .record::<PingResult>(),
+    ]
+}
+
+/// `sw-health` and `sw-health check` (the same action).
+fn check_doc(command: &str) -> CommandDoc {
+    CommandDoc::new(command)
+        .exits(ALWAYS)
+        .exits(VERDICTS)
+        .exit(0, "every check is OK")
+        .exit(1, "WARNING: the worst check is WARNING")
+        .exit(
+            2,
+            "CRITICAL: the worst check is CRITICAL, a server that cannot be reached or does not answer included",
+        )
+        .exit(
+            3,
+            "UNKNOWN: the worst check could not be judged (it failed, timed out or was not started before --deadline); with --format nagios also every error below, per the monitoring plugin API",
+        )
+        .exit(
+            64,
+            "usage error: bad flags, an unknown check name in --checks, --skip, --warn or --crit, --prom-file without --format prometheus",
+        )
+        .exit(
+            66,
+            "the --env-file or --thresholds file, or the directory of --prom-file, does not exist",
+        )
+        .exit(73, "--prom-file is a symlink (it is never written through)")
+        .exit(
+            74,
+            "I/O error: reading --thresholds, writing stdout or --prom-file, the lock in --state-dir",
+        )
+        .exit(
+            75,
+            "another sw-health run for this target holds the lock in --state-dir, or interrupted (SIGINT, SIGTERM)",
+        )
+        .exit(
+            77,
+            "permission denied: reading --env-file or --thresholds, writing --prom-file or --state-dir",
+        )
+        .exit(
+            78,
+            "configuration error: bad target, the database does not exist, or a --thresholds file that is not valid or names an unknown check",
+        )
+        .record::<HealthReport>()
 }
 
 /// With `--format nagios`, bad arguments follow the monitoring plugin API
@@ -115,5 +182,32 @@ pub fn run(cli: Cli) -> sw_core::Result<()> {
         Some(Cmd::Ping(args)) => ping::run(&args, cli.common.pretty),
         Some(Cmd::Check(args)) => check::run(&args, cli.common.pretty),
         None => check::run(&cli.check, cli.common.pretty),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_record_kind_follows_the_field_rule() {
+        for d in docs() {
+            assert!(!d.records.is_empty(), "{} prints a record", d.command);
+            for k in &d.records {
+                assert!(k.rule_violations().is_empty(), "{:?}", k.rule_violations());
+            }
+        }
+    }
+
+    #[test]
+    fn docs_name_every_command() {
+        let mut names = vec!["sw-health".to_owned()];
+        names.extend(
+            command()
+                .get_subcommands()
+                .map(|s| format!("sw-health {}", s.get_name())),
+        );
+        let documented: Vec<String> = docs().into_iter().map(|d| d.command).collect();
+        assert_eq!(documented, names);
     }
 }

@@ -7,9 +7,11 @@
 use std::time::{Duration, Instant};
 
 use clap::Args;
+use schemars::JsonSchema;
 use serde::Serialize;
 use sw_core::cli::PgOpts;
-use sw_core::output::{Output, now_rfc3339};
+use sw_core::contract::{Record, Timestamp};
+use sw_core::output::Output;
 use sw_core::{Error, Exit, PgContext, Result};
 
 /// Flags of `sw-health ping`.
@@ -22,25 +24,52 @@ pub struct PingArgs {
     pub count: u32,
 }
 
-/// The `health.ping` record.
-#[derive(Debug, Serialize)]
+/// Whether the server could be reached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum PingStatus {
+    /// Connected, and the round trips were timed.
+    Ok,
+    /// Could not connect (or the server did not answer); `error` says why.
+    Unreachable,
+}
+
+/// The result of one ping: reachability, server version, TLS, connect time
+/// and round-trip latency.
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct PingResult {
-    pub time: String,
-    /// `ok` or `unreachable`.
-    pub status: &'static str,
+    /// When the ping finished.
+    pub time: Timestamp,
+    /// ok, or unreachable (exit 2).
+    pub status: PingStatus,
+    /// The target, with its password redacted.
     pub target: String,
+    /// The server's version, e.g. 15.4; null when unreachable.
     pub server_version: Option<String>,
+    /// The server's version as a number, e.g. 150004; null when unreachable.
     pub server_version_num: Option<i32>,
+    /// Whether the session uses TLS; null when unreachable.
     pub tls: Option<bool>,
+    /// The TLS protocol version, e.g. TLSv1.3; null without TLS.
     pub tls_version: Option<String>,
+    /// The TLS cipher suite; null without TLS.
     pub tls_cipher: Option<String>,
+    /// Time to a ready session (TCP, TLS, authentication, session set-up); null when unreachable.
     pub connect_ms: Option<f64>,
+    /// The fastest SELECT 1 round trip; null when unreachable.
     pub rtt_min_ms: Option<f64>,
+    /// The median round trip; null when unreachable.
     pub rtt_p50_ms: Option<f64>,
+    /// The slowest round trip; null when unreachable.
     pub rtt_max_ms: Option<f64>,
+    /// Round trips timed (--count; 0 when unreachable).
     pub samples: u32,
-    /// Why the server could not be reached (redacted), when it could not.
+    /// Why the server could not be reached (redacted); null when it could.
     pub error: Option<String>,
+}
+
+impl Record for PingResult {
+    const KIND: &'static str = "health.ping";
 }
 
 fn ms(d: Duration) -> f64 {
@@ -48,17 +77,21 @@ fn ms(d: Duration) -> f64 {
 }
 
 /// Run `ping`: exit 0 when reachable, 2 when not.
+///
+/// # Errors
+/// 2 when the server cannot be reached (after printing the record); 64,
+/// 66, 74, 77 or 78 for a target that cannot be resolved.
 pub fn run(args: &PingArgs, pretty: bool) -> Result<()> {
     let target = args.pg.target()?;
     let mut out = Output::stdout(pretty);
     let res = sw_core::cli::block_on(probe(args));
     match res {
-        Ok(r) => out.record("health.ping", &r),
+        Ok(r) => out.emit(&r),
         Err(e) if e.exit() == Exit::Usage || e.exit() == Exit::Software => Err(e),
         Err(e) => {
             let r = PingResult {
-                time: now_rfc3339(),
-                status: "unreachable",
+                time: Timestamp::now(),
+                status: PingStatus::Unreachable,
                 target: target.to_string(),
                 server_version: None,
                 server_version_num: None,
@@ -72,7 +105,7 @@ pub fn run(args: &PingArgs, pretty: bool) -> Result<()> {
                 samples: 0,
                 error: Some(e.to_string()),
             };
-            out.record("health.ping", &r)?;
+            out.emit(&r)?;
             // Monitoring convention: unreachable is CRITICAL.
             Err(e.with_exit(Exit::Critical))
         }
@@ -106,8 +139,8 @@ async fn probe(args: &PingArgs) -> Result<PingResult> {
         return Err(Error::software("pg_stat_ssl has no row for this backend"));
     }
     Ok(PingResult {
-        time: now_rfc3339(),
-        status: "ok",
+        time: Timestamp::now(),
+        status: PingStatus::Ok,
         target: target.to_string(),
         server_version: row.get(0),
         server_version_num: row.get(1),

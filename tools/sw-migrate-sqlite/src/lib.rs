@@ -1,21 +1,31 @@
 //! sw-migrate-sqlite: move a SQLite database into PostgreSQL without losing
 //! or silently altering anything. `plan` prints the migration plan as JSON;
 //! `run` executes it (planning first unless given `--plan FILE`).
+//!
+//! Where things are: `plan/` (the plan's types and how it is built from a
+//! SQLite file), `run/` (executing it), `value/` (SQLite values to binary
+//! COPY fields), `sql/` (tokenizing and translating SQLite SQL), `types`
+//! (declared types to PostgreSQL types), `source` (the read-only snapshot),
+//! `record` (the records `run` writes).
 
 mod plan;
+mod record;
 mod run;
 mod source;
-pub mod sql;
+mod sql;
 mod types;
-pub mod value;
+mod value;
 
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use sw_core::Exit;
 use sw_core::cli::{CommonOpts, PgOpts, Tool};
+use sw_core::contract::{ALWAYS, CONNECTS, CommandDoc};
 use sw_core::output::Output;
 
-pub use plan::Plan;
+use crate::plan::Plan;
+use crate::record::{RejectRecord, Summary, TableRecord};
 
 /// The program name.
 pub const NAME: &str = "sw-migrate-sqlite";
@@ -97,12 +107,6 @@ pub struct RunArgs {
     pub truncate: bool,
 }
 
-impl RunArgs {
-    fn jobs_usize(&self) -> usize {
-        usize::from(self.jobs)
-    }
-}
-
 impl Tool for Cli {
     const NAME: &'static str = NAME;
     fn common(&self) -> &CommonOpts {
@@ -117,8 +121,64 @@ pub fn command() -> clap::Command {
 
 /// What each command promises: its exit codes and the record kinds it
 /// prints (man pages' EXIT STATUS and JSON OUTPUT, and `schemas/`).
-pub fn docs() -> Vec<sw_core::contract::CommandDoc> {
-    Vec::new()
+pub fn docs() -> Vec<CommandDoc> {
+    let plan = CommandDoc::new("sw-migrate-sqlite plan")
+        .exits(ALWAYS)
+        .exit(0, "success: the plan is printed")
+        .exit(
+            65,
+            "the source is not a readable SQLite database, or its schema cannot be read",
+        )
+        .exit(66, "the source database does not exist or cannot be opened")
+        .exit(74, "I/O error (writing stdout)")
+        .exit(
+            75,
+            "the source is locked (no read transaction could start), or interrupted",
+        )
+        .record::<Plan>();
+    let run = CommandDoc::new("sw-migrate-sqlite run")
+        .exits(ALWAYS)
+        .exits(CONNECTS)
+        .exit(
+            0,
+            "success: every table migrated and verified (with --on-error=reject, rows may be in the reject file)",
+        )
+        .exit(
+            65,
+            "a value that does not fit its column (without --on-error=reject), rows that break a key or foreign key, a failed verification, a bad plan (or one of schema 1), a target column it cannot write",
+        )
+        .exit(66, "the source database or the --plan file does not exist")
+        .exit(
+            70,
+            "internal error, or rows read differ from SQLite's count (nothing was changed)",
+        )
+        .exit(
+            73,
+            "the target schema already has a relation of a planned name, a --data-only target table is not empty, or the reject file exists or cannot be created",
+        )
+        .exit(74, "I/O error (writing the reject file or stdout)")
+        .exit(
+            75,
+            "the source changes too often for a consistent snapshot, a lock or serialization failure, or interrupted; retry",
+        )
+        .record::<TableRecord>()
+        .record::<Summary>()
+        .record::<RejectRecord>();
+    let mut tool = CommandDoc::new(NAME);
+    tool.exits = plan.exits.iter().chain(&run.exits).cloned().collect();
+    tool.exits.sort_by_key(|(c, _)| *c);
+    tool.exits.dedup_by_key(|(c, _)| *c);
+    for (code, meaning) in &mut tool.exits {
+        if let Some(e) = Exit::ALL.iter().find(|e| e.code() == *code) {
+            *meaning = e.meaning().to_owned();
+        }
+    }
+    tool = tool
+        .record::<Plan>()
+        .record::<TableRecord>()
+        .record::<Summary>()
+        .record::<RejectRecord>();
+    vec![tool, plan, run]
 }
 
 /// Run the tool.
@@ -130,7 +190,7 @@ pub fn run(cli: Cli) -> sw_core::Result<()> {
                 .map_err(|e| sw_core::Error::temp("starting a read transaction").with_source(e))?;
             let p = plan::build(&conn, &a.source.to_string_lossy(), &a.schema)?;
             let mut out = Output::stdout(cli.common.pretty);
-            out.record("migrate.plan", &p)?;
+            out.emit(&p)?;
             out.flush()
         }
         Cmd::Run(a) => run::run(&a, cli.common.pretty, cli.common.quiet),

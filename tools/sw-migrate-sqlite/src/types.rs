@@ -59,41 +59,49 @@ pub fn map_declared(decl: &str) -> Option<(String, String)> {
         "BLOB" | "BYTEA" | "BINARY" | "VARBINARY" | "BYTE[]" | "IMAGE" | "LONGBLOB" | "MEDIUMBLOB" => {
             return t("bytea", "binary data");
         }
-        "NUMERIC" | "DECIMAL" | "NUMBER" | "MONEY" => {
-            if let [p, s] = args[..]
-                && (1..=1000).contains(&p)
-                && s <= p
-            {
-                return Some((
-                    format!("numeric({p},{s})"),
-                    format!("{name}({p},{s}): exact decimal; values needing rounding are rejected"),
-                ));
-            }
-            if let [p] = args[..]
-                && (1..=1000).contains(&p)
-            {
-                return Some((format!("numeric({p},0)"), format!("{name}({p}): exact decimal")));
-            }
-            return t("numeric", "exact decimal without a declared precision");
-        }
+        "NUMERIC" | "DECIMAL" | "NUMBER" | "MONEY" => return Some(numeric(&name, &args)),
         "VARCHAR" | "NVARCHAR" | "VARCHAR2" | "NVARCHAR2" | "CHARACTER" | "CHAR" | "NCHAR" | "CHARACTER VARYING"
-        | "NATIONAL CHARACTER" | "NATIONAL CHAR" => {
-            if let [n] = args[..]
-                && (1..=10_485_760).contains(&n)
-            {
-                return Some((
-                    format!("character varying({n})"),
-                    format!("{name}({n}): varchar keeps values unpadded; longer values are rejected"),
-                ));
-            }
-            return t("text", "character type without a length");
-        }
+        | "NATIONAL CHARACTER" | "NATIONAL CHAR" => return Some(varchar(&name, &args)),
         "TEXT" | "CLOB" | "STRING" | "MEDIUMTEXT" | "LONGTEXT" | "TINYTEXT" | "NTEXT" => {
             return t("text", "text");
         }
         _ => {}
     }
-    // SQLite's affinity rules for every other name.
+    affinity(&name)
+}
+
+fn numeric(name: &str, args: &[u32]) -> (String, String) {
+    if let [p, s] = args[..]
+        && (1..=1000).contains(&p)
+        && s <= p
+    {
+        return (
+            format!("numeric({p},{s})"),
+            format!("{name}({p},{s}): exact decimal; values needing rounding are rejected"),
+        );
+    }
+    if let [p] = args[..]
+        && (1..=1000).contains(&p)
+    {
+        return (format!("numeric({p},0)"), format!("{name}({p}): exact decimal"));
+    }
+    ("numeric".into(), "exact decimal without a declared precision".into())
+}
+
+fn varchar(name: &str, args: &[u32]) -> (String, String) {
+    if let [n] = args[..]
+        && (1..=10_485_760).contains(&n)
+    {
+        return (
+            format!("character varying({n})"),
+            format!("{name}({n}): varchar keeps values unpadded; longer values are rejected"),
+        );
+    }
+    ("text".into(), "character type without a length".into())
+}
+
+/// SQLite's affinity rules for every other name.
+fn affinity(name: &str) -> Option<(String, String)> {
     if name.contains("INT") {
         return Some((
             "bigint".into(),

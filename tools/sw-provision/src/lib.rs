@@ -1,15 +1,21 @@
 //! sw-provision: deploy PostgreSQL secure by default.
 //!
-//! - `local`: a cluster in a directory: initdb with checksums and SCRAM,
-//!   parameters tuned from the host, TLS with a generated CA, `pg_hba`
-//!   admitting only TLS + SCRAM from listed networks, an application role
-//!   and database with a generated password, and an env file (0600) with
-//!   the connection strings. Re-running converges: it changes only what
-//!   differs.
-//! - `status`, `destroy`: inspect or remove such a cluster.
+//! - `local` (the default): a cluster in a directory: initdb with checksums
+//!   and SCRAM, parameters tuned from the host (`tune`), TLS with a
+//!   generated CA (`certs`), `pg_hba` admitting only TLS + SCRAM from
+//!   listed networks, an application role and database with a generated
+//!   password, and an env file (0600) with the connection strings.
+//!   Re-running converges: it changes only what differs. `status` and
+//!   `destroy` inspect or remove such a cluster.
+//! - `replica`: a streaming standby of such a primary (or of any URL).
+//! - `azure`: the same for an Azure Flexible Server, through ARM.
+//!
+//! `docs` holds each command's exit codes and record kinds; `psql` runs
+//! SQL as the cluster's superuser.
 
 mod azure;
 mod certs;
+mod docs;
 mod local;
 mod psql;
 mod replica;
@@ -64,11 +70,7 @@ pub fn command() -> clap::Command {
     sw_core::cli::command::<Cli>()
 }
 
-/// What each command promises: its exit codes and the record kinds it
-/// prints (man pages' EXIT STATUS and JSON OUTPUT, and `schemas/`).
-pub fn docs() -> Vec<sw_core::contract::CommandDoc> {
-    Vec::new()
-}
+pub use docs::docs;
 
 /// Run the tool.
 pub fn run(cli: Cli) -> sw_core::Result<()> {

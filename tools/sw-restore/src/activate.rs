@@ -9,30 +9,35 @@
 //!   damage into `--pgdata`, started on `--port` as the new primary.
 //!
 //! Both point DATABASE_URL in `--env-file` at the new primary (atomic,
-//! 0600, other keys kept), print an `restore.activate` record with the
-//! activation checklist, and append every action to an audit log (JSON
-//! Lines, fsynced; default `audit.jsonl` in the repository area).
+//! 0600, other keys kept), print a `restore.activate` record with the
+//! activation checklist, and append every action to an audit log
+//! (`audit`: `restore.audit` lines, fsynced; default `audit.jsonl` in the
+//! repository area).
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use chrono::Utc;
 use clap::{Args, ValueEnum};
+use schemars::JsonSchema;
 use serde::Serialize;
+use sw_core::cli::RepoOpts;
 use sw_core::cluster::{Cluster, Status};
 use sw_core::config::Env;
+use sw_core::contract::Record;
+use sw_core::duration::millis;
 use sw_core::envfile::EnvFile;
 use sw_core::fsutil::q;
-use sw_core::output::{Output, now_rfc3339};
+use sw_core::output::Output;
 use sw_core::repo::Repo;
 use sw_core::target::Target as DbTarget;
-use sw_core::{Error, IoContext, Result};
+use sw_core::{Error, Result};
 
-use crate::restore::{self, RestoreArgs, ServerOpts, TargetOpts};
+use crate::audit::{Audit, AuditAction};
+use crate::restore::{self, CopyOpts, RestoreArgs, TargetOpts};
 
 /// What happened.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 #[value(rename_all = "snake_case")]
 pub enum Incident {
@@ -45,9 +50,8 @@ pub enum Incident {
 /// Flags of `sw-restore activate`.
 #[derive(Args, Debug)]
 pub struct ActivateArgs {
-    /// The backup repository (a directory).
-    #[arg(long, value_name = "DIR", env = "SW_BACKUP_REPO")]
-    pub repo: PathBuf,
+    #[command(flatten)]
+    pub repo: RepoOpts,
     /// What happened.
     #[arg(long, value_enum)]
     pub incident: Incident,
@@ -76,58 +80,56 @@ pub struct ActivateArgs {
     #[arg(long, value_name = "FILE")]
     pub audit_log: Option<PathBuf>,
     #[command(flatten)]
-    pub server: ServerOpts,
+    pub copy: CopyOpts,
 }
 
-#[derive(Serialize)]
-struct AuditLine<'a> {
-    time: String,
+/// What the activation did.
+#[derive(Serialize, JsonSchema, Debug, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ActivateAction {
+    /// The standby (--standby-pgdata) was promoted.
+    PromotedStandby,
+    /// The newest backup (or the one before the damage) was restored as the new primary.
+    RestoredBackup,
+}
+
+/// A new primary is running: where, from what, and what to do next.
+#[derive(Serialize, JsonSchema)]
+pub struct Activation {
     incident: Incident,
-    action: &'a str,
-    ok: bool,
-    detail: String,
-}
-
-struct Audit {
-    path: PathBuf,
-    incident: Incident,
-}
-
-impl Audit {
-    fn log(&self, action: &str, ok: bool, detail: String) -> Result<()> {
-        let line = serde_json::to_string(&AuditLine {
-            time: now_rfc3339(),
-            incident: self.incident,
-            action,
-            ok,
-            detail: sw_core::secret::redact(&detail),
-        })
-        .map_err(|e| Error::software("rendering the audit line").with_source(e))?;
-        let mut f = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&self.path)
-            .io_context(|| format!("opening the audit log {}", q(&self.path)))?;
-        writeln!(f, "{line}").io_context(|| format!("writing {}", q(&self.path)))?;
-        f.sync_all().io_context(|| format!("syncing {}", q(&self.path)))
-    }
-}
-
-#[derive(Serialize)]
-struct Activation {
-    incident: Incident,
-    /// `promoted_standby` or `restored_backup`.
-    action: &'static str,
+    action: ActivateAction,
+    /// The new primary's data directory.
     pgdata: String,
+    /// The host applications reach it at (--host).
     host: String,
     port: u16,
+    /// The backup restored; null when a standby was promoted.
+    backup: Option<String>,
+    /// The WAL location recovery reached; null when a standby was promoted.
+    reached_lsn: Option<String>,
+    /// The time of the last transaction replayed (microseconds); null like reached_lsn.
+    #[schemars(extend("format" = "date-time"))]
+    reached_time: Option<String>,
+    /// The env file whose DATABASE_URL now points at the new primary; null without --env-file.
+    env_file_updated: Option<String>,
+    /// The audit log appended to.
+    audit_log: String,
+    duration_ms: u64,
+    /// What to do now, in order.
+    checklist: Vec<String>,
+}
+
+impl Record for Activation {
+    const KIND: &'static str = "restore.activate";
+}
+
+/// What `activate` did before the env file and the checklist.
+struct Done {
+    action: ActivateAction,
+    pgdata: String,
     backup: Option<String>,
     reached_lsn: Option<String>,
     reached_time: Option<String>,
-    env_file_updated: Option<String>,
-    audit_log: String,
-    duration_ms: u64,
-    checklist: Vec<String>,
 }
 
 pub fn run(a: &ActivateArgs, pretty: bool) -> Result<()> {
@@ -137,7 +139,7 @@ pub fn run(a: &ActivateArgs, pretty: bool) -> Result<()> {
             "--incident data_corruption needs --before TIME (when the damage happened)",
         ));
     }
-    let repo = Repo::open(&a.repo)?;
+    let repo = Repo::open(&a.repo.repo)?;
     let areas = repo.areas()?;
     let area = match areas.as_slice() {
         [one] => one.clone(),
@@ -153,26 +155,48 @@ pub fn run(a: &ActivateArgs, pretty: bool) -> Result<()> {
         path: a.audit_log.clone().unwrap_or_else(|| area.dir.join("audit.jsonl")),
         incident: a.incident,
     };
-    audit.log("start", true, format!("activate {:?} on port {}", a.incident, a.port))?;
+    audit.log(
+        AuditAction::Start,
+        true,
+        &format!("activate {:?} on port {}", a.incident, a.port),
+    )?;
     // Run as root, the log stays usable by the repository owner's runs.
     repo.adopt(&audit.path)?;
     let res = activate(a, &audit);
     match &res {
-        Ok(_) => audit.log("done", true, "activation complete".into())?,
-        Err(e) => audit.log("failed", false, e.to_string())?,
+        Ok(_) => audit.log(AuditAction::Done, true, "activation complete")?,
+        Err(e) => audit.log(AuditAction::Failed, false, &e.to_string())?,
     }
-    let (action, pgdata, backup, lsn, time) = res?;
+    let done = res?;
     let mut env_updated = None;
     if let Some(f) = &a.env_file {
         repoint(f, &a.host, a.port)?;
         audit.log(
-            "env_file",
+            AuditAction::EnvFile,
             true,
-            format!("DATABASE_URL in {} now points at {}:{}", q(f), a.host, a.port),
+            &format!("DATABASE_URL in {} now points at {}:{}", q(f), a.host, a.port),
         )?;
         env_updated = Some(f.display().to_string());
     }
     repo.adopt(&audit.path)?;
+    Output::stdout(pretty).emit(&Activation {
+        incident: a.incident,
+        action: done.action,
+        pgdata: done.pgdata,
+        host: a.host.clone(),
+        port: a.port,
+        backup: done.backup,
+        reached_lsn: done.reached_lsn,
+        reached_time: done.reached_time,
+        env_file_updated: env_updated,
+        audit_log: audit.path.display().to_string(),
+        duration_ms: millis(t0.elapsed()),
+        checklist: checklist(a, &repo, &audit),
+    })
+}
+
+/// What to do after the activation, in order.
+fn checklist(a: &ActivateArgs, repo: &Repo, audit: &Audit) -> Vec<String> {
     let mut checklist = vec![
         format!(
             "Point applications at {}:{}{}",
@@ -199,80 +223,72 @@ pub fn run(a: &ActivateArgs, pretty: bool) -> Result<()> {
         "Record the incident; the audit log is {}",
         audit.path.display()
     ));
-    Output::stdout(pretty).record(
-        "restore.activate",
-        &Activation {
-            incident: a.incident,
-            action,
-            pgdata,
-            host: a.host.clone(),
-            port: a.port,
-            backup,
-            reached_lsn: lsn,
-            reached_time: time,
-            env_file_updated: env_updated,
-            audit_log: audit.path.display().to_string(),
-            duration_ms: u64::try_from(t0.elapsed().as_millis()).unwrap_or(u64::MAX),
-            checklist,
-        },
-    )
+    checklist
 }
 
-type Done = (&'static str, String, Option<String>, Option<String>, Option<String>);
-
-fn activate(a: &ActivateArgs, audit: &Audit) -> Result<Done> {
-    if a.incident == Incident::DatabaseFailure
-        && let Some(sb) = &a.standby_pgdata
-    {
-        let runner = a.server.runner()?;
-        let c = Cluster::new(sb, runner)?;
-        let running = matches!(c.status()?, Status::Running(_));
-        if running && sb.join("standby.signal").exists() {
-            audit.log("promote_standby", true, format!("promoting the standby in {}", q(sb)))?;
-            c.promote()?;
-            audit.log("promoted", true, format!("{} is now a primary", q(sb)))?;
-            return Ok(("promoted_standby", c.datadir.display().to_string(), None, None, None));
-        }
+/// Promote the standby when it is a running one.
+fn promote_standby(a: &ActivateArgs, sb: &Path, audit: &Audit) -> Result<Option<Done>> {
+    let c = Cluster::new(sb, a.copy.runner()?)?;
+    let running = matches!(c.status()?, Status::Running(_));
+    if running && sb.join("standby.signal").exists() {
         audit.log(
-            "standby_unusable",
-            false,
-            format!(
-                "{} is not a running standby; restoring the newest backup instead",
-                q(sb)
-            ),
+            AuditAction::PromoteStandby,
+            true,
+            &format!("promoting the standby in {}", q(sb)),
         )?;
+        c.promote()?;
+        audit.log(AuditAction::Promoted, true, &format!("{} is now a primary", q(sb)))?;
+        return Ok(Some(Done {
+            action: ActivateAction::PromotedStandby,
+            pgdata: c.datadir.display().to_string(),
+            backup: None,
+            reached_lsn: None,
+            reached_time: None,
+        }));
     }
-    let pgdata = a
-        .pgdata
-        .clone()
-        .ok_or_else(|| Error::usage("restoring needs --pgdata (an empty directory for the new primary)"))?;
-    let target = match a.incident {
-        Incident::DatabaseFailure => TargetOpts {
-            target_time: None,
-            target_lsn: None,
-            target_name: None,
-            immediate: false,
-            latest: true,
-        },
+    audit.log(
+        AuditAction::StandbyUnusable,
+        false,
+        &format!(
+            "{} is not a running standby; restoring the newest backup instead",
+            q(sb)
+        ),
+    )?;
+    Ok(None)
+}
+
+/// The restore target for the incident.
+fn target(a: &ActivateArgs) -> Result<TargetOpts> {
+    match a.incident {
+        Incident::DatabaseFailure => Ok(TargetOpts::latest()),
         Incident::DataCorruption => {
             let t = a.before.clone().unwrap_or_default();
             let parsed = chrono::DateTime::parse_from_rfc3339(&t)
                 .map_err(|e| Error::usage(format!("--before {t:?} is not an RFC 3339 time: {e}")))?;
             // Just before the damage: recovery stops after the last commit before it.
             let just_before = parsed.with_timezone(&Utc) - chrono::Duration::microseconds(1);
-            TargetOpts {
-                target_time: Some(just_before.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)),
-                target_lsn: None,
-                target_name: None,
-                immediate: false,
-                latest: false,
-            }
+            Ok(TargetOpts::time(
+                just_before.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+            ))
         }
-    };
+    }
+}
+
+fn activate(a: &ActivateArgs, audit: &Audit) -> Result<Done> {
+    if a.incident == Incident::DatabaseFailure
+        && let Some(sb) = &a.standby_pgdata
+        && let Some(done) = promote_standby(a, sb, audit)?
+    {
+        return Ok(done);
+    }
+    let pgdata = a
+        .pgdata
+        .clone()
+        .ok_or_else(|| Error::usage("restoring needs --pgdata (an empty directory for the new primary)"))?;
     let ra = RestoreArgs {
-        repo: Some(a.repo.clone()),
+        repo: Some(a.repo.repo.clone()),
         pgdata: Some(pgdata.clone()),
-        target,
+        target: target(a)?,
         backup: None,
         system_identifier: None,
         as_primary: true,
@@ -280,18 +296,18 @@ fn activate(a: &ActivateArgs, audit: &Audit) -> Result<Done> {
         port: Some(a.port),
         socket_dir: a.socket_dir.clone(),
         timeout: std::time::Duration::from_secs(6 * 3600),
-        server: a.server.clone(),
+        copy: a.copy.clone(),
     };
     audit.log(
-        "restore",
+        AuditAction::Restore,
         true,
-        format!("restoring into {} ({:?})", q(&pgdata), a.incident),
+        &format!("restoring into {} ({:?})", q(&pgdata), a.incident),
     )?;
     let o = restore::execute(&ra)?;
     audit.log(
-        "restored",
+        AuditAction::Restored,
         true,
-        format!(
+        &format!(
             "backup {} restored to {}, reached {} at {}; promoted on port {}",
             o.backup,
             o.target,
@@ -300,13 +316,13 @@ fn activate(a: &ActivateArgs, audit: &Audit) -> Result<Done> {
             a.port
         ),
     )?;
-    Ok((
-        "restored_backup",
-        o.pgdata.clone(),
-        Some(o.backup),
-        o.reached_lsn,
-        o.reached_time,
-    ))
+    Ok(Done {
+        action: ActivateAction::RestoredBackup,
+        pgdata: o.pgdata,
+        backup: Some(o.backup),
+        reached_lsn: o.reached_lsn,
+        reached_time: o.reached_time,
+    })
 }
 
 /// Point DATABASE_URL in `path` at host:port, keeping the rest.

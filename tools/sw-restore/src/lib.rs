@@ -1,27 +1,32 @@
 //! sw-restore: point-in-time restore from an sw backup repository.
 //!
 //! - `sw-restore --pgdata DIR --target-time T` (or `--target-lsn`,
-//!   `--target-name`, `--immediate`, `--latest`): picks the backup, checks
-//!   that the archived WAL and timeline reach the target before copying
-//!   anything, restores into an empty directory, writes the recovery
-//!   settings; `--start --port P` starts it, waits for the target and
-//!   promotes.
-//! - `wal-fetch %f %p` is the restore_command.
+//!   `--target-name`, `--immediate`, `--latest`): `restore` plans (picks
+//!   the backup, checks the archived WAL and timeline reach the target
+//!   before copying anything), extracts into an empty directory and
+//!   configures recovery; `--start --port P` starts it, waits for the
+//!   target and promotes.
+//! - `wal-fetch %f %p` is the restore_command (`walfetch`).
 //! - `drill` restores into a scratch directory, checks it, records the RTO.
-//! - `activate` (disaster recovery) and `runbook` (Markdown from the
-//!   repository and drill log).
+//! - `activate` (disaster recovery, with its `audit` log) and `runbook`
+//!   (Markdown from the repository and the drill log).
+//!
+//! `psql` runs SQL on a started copy; `docs` says what each command
+//! promises (exit codes, record kinds) for the man pages and `schemas/`.
 
 mod activate;
+mod audit;
+mod docs;
 mod drill;
+mod psql;
 mod restore;
 mod runbook;
-mod unpack;
 mod walfetch;
-mod walscan;
 
 use clap::{Parser, Subcommand};
 use sw_core::cli::{CommonOpts, Tool};
 
+pub use docs::docs;
 pub use restore::RestoreArgs;
 
 /// Point-in-time restore from an sw backup repository, WAL fetch, restore drills.
@@ -59,12 +64,6 @@ impl Tool for Cli {
 /// The clap definition (for man pages and completions).
 pub fn command() -> clap::Command {
     sw_core::cli::command::<Cli>()
-}
-
-/// What each command promises: its exit codes and the record kinds it
-/// prints (man pages' EXIT STATUS and JSON OUTPUT, and `schemas/`).
-pub fn docs() -> Vec<sw_core::contract::CommandDoc> {
-    Vec::new()
 }
 
 /// Run the tool.

@@ -2,23 +2,28 @@
 //! the repository's state and its drill log: measured RTO (from drills)
 //! and RPO (from the archive's lag), never hard-coded numbers.
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use clap::Args;
+use schemars::JsonSchema;
 use serde::Serialize;
+use sw_core::cli::RepoOpts;
+use sw_core::contract::Record;
 use sw_core::fsutil::{self, q};
 use sw_core::output::{Output, rfc3339};
-use sw_core::repo::{Repo, chain};
+use sw_core::repo::{Area, BackupManifest, Repo, WalObject, chain};
 use sw_core::{Error, Result};
+
+use crate::drill::record::{self as drill_log, LoggedDrill};
 
 /// Flags of `sw-restore runbook`.
 #[derive(Args, Debug)]
 pub struct RunbookArgs {
-    /// The backup repository (a directory).
-    #[arg(long, value_name = "DIR", env = "SW_BACKUP_REPO")]
-    pub repo: PathBuf,
+    #[command(flatten)]
+    pub repo: RepoOpts,
     /// Where to write the runbook (Markdown; replaced atomically).
     #[arg(long, value_name = "FILE")]
     pub out: PathBuf,
@@ -27,27 +32,45 @@ pub struct RunbookArgs {
     pub env_file: Option<PathBuf>,
 }
 
-#[derive(Serialize)]
-struct Written {
+/// The runbook written, and the objectives it states.
+#[derive(Serialize, JsonSchema, Default)]
+pub struct Written {
+    /// The Markdown file written.
     path: String,
+    /// Clusters (repository areas) described.
     clusters: usize,
+    /// Complete backups listed.
     backups: usize,
+    /// Drills found in the drill logs.
     drills: usize,
-    rto_seconds: Option<f64>,
-    rpo_seconds: Option<f64>,
+    /// The measured RTO: the worst of the last 5 successful drills (schema 1: rto_seconds, in seconds); null without one. With several clusters, the last one's.
+    rto_ms: Option<u64>,
+    /// The RPO now: time since the last contiguous archived segment (schema 1: rpo_seconds); null without archived WAL. With several clusters, the last one's.
+    rpo_ms: Option<u64>,
 }
 
-fn fmt_secs(s: Option<f64>) -> String {
-    match s {
-        Some(s) if s >= 3600.0 => format!("{:.1} h", s / 3600.0),
-        Some(s) if s >= 60.0 => format!("{:.1} min", s / 60.0),
-        Some(s) => format!("{s:.1} s"),
-        None => "unknown".into(),
+impl Record for Written {
+    const KIND: &'static str = "restore.runbook";
+    const SCHEMA: u32 = 2;
+}
+
+/// A duration for people: `4.2 s`, `3.5 min`, `1.2 h`.
+fn fmt_ms(ms: Option<u64>) -> String {
+    let Some(ms) = ms else {
+        return "unknown".into();
+    };
+    let s = ms as f64 / 1000.0;
+    if s >= 3600.0 {
+        format!("{:.1} h", s / 3600.0)
+    } else if s >= 60.0 {
+        format!("{:.1} min", s / 60.0)
+    } else {
+        format!("{s:.1} s")
     }
 }
 
 pub fn run(a: &RunbookArgs, pretty: bool) -> Result<()> {
-    let repo = Repo::open(&a.repo)?;
+    let repo = Repo::open(&a.repo.repo)?;
     let now = Utc::now();
     let env = a
         .env_file
@@ -61,46 +84,72 @@ pub fn run(a: &RunbookArgs, pretty: bool) -> Result<()> {
         rfc3339(now),
         repo.root.display()
     );
-    let (mut nb, mut nd) = (0, 0);
-    let (mut rto_all, mut rpo_all) = (None::<f64>, None::<f64>);
     let areas = repo.areas()?;
+    let mut w = Written {
+        path: a.out.display().to_string(),
+        clusters: areas.len(),
+        ..Written::default()
+    };
     for area in &areas {
-        let objects = area.wal_objects()?;
-        let histories = area.histories_in(&objects)?;
-        let backups = area.backups()?;
-        nb += backups.len();
-        let _ = writeln!(
-            md,
-            "## Cluster {} (PostgreSQL {})\n",
-            area.info.system_identifier, area.info.pg_major
-        );
-        // Recovery objectives.
-        let drills: Vec<serde_json::Value> = std::fs::read_to_string(area.drill_log())
-            .unwrap_or_default()
-            .lines()
-            .filter_map(|l| serde_json::from_str(l).ok())
-            .collect();
-        nd += drills.len();
-        let ok: Vec<&serde_json::Value> = drills.iter().filter(|d| d["ok"] == true).collect();
-        let rto = ok
-            .iter()
-            .rev()
-            .take(5)
-            .filter_map(|d| d["rto_seconds"].as_f64())
-            .fold(None, |m: Option<f64>, x| Some(m.map_or(x, |m| m.max(x))));
-        let mut until = None;
-        if let Some(b) = backups.last() {
-            let c = chain::walk(area, &objects, &histories, b, None)?;
-            until = c.last.map(|o| o.mtime);
+        Section {
+            md: &mut md,
+            repo: &repo,
+            area,
+            now,
         }
-        let rpo = until.map(|u| (now - u).num_milliseconds() as f64 / 1000.0);
-        rto_all = rto.or(rto_all);
-        rpo_all = rpo.or(rpo_all);
+        .write(&mut w)?;
+    }
+    procedures(&mut md, &repo.root, &env);
+    fsutil::atomic_write(&a.out, md.as_bytes(), 0o644)
+        .map_err(|e| Error::cant_create(format!("writing the runbook to {}", q(&a.out))).with_source(e))?;
+    Output::stdout(pretty).emit(&w)
+}
+
+/// One cluster's part of the runbook.
+struct Section<'a> {
+    md: &'a mut String,
+    repo: &'a Repo,
+    area: &'a Area,
+    now: DateTime<Utc>,
+}
+
+impl Section<'_> {
+    fn write(mut self, w: &mut Written) -> Result<()> {
+        let objects = self.area.wal_objects()?;
+        let histories = self.area.histories_in(&objects)?;
+        let backups = self.area.backups()?;
+        w.backups += backups.len();
+        let _ = writeln!(
+            self.md,
+            "## Cluster {} (PostgreSQL {})\n",
+            self.area.info.system_identifier, self.area.info.pg_major
+        );
+        let drills = drill_log::read_log(&self.area.drill_log());
+        w.drills += drills.len();
+        let until = match backups.last() {
+            Some(b) => chain::walk(self.area, &objects, &histories, b, None)?
+                .last
+                .map(|o| o.mtime),
+            None => None,
+        };
+        let (rto, rpo) = self.objectives(&drills, until);
+        w.rto_ms = rto.or(w.rto_ms);
+        w.rpo_ms = rpo.or(w.rpo_ms);
+        self.backups(&objects, &histories, &backups)
+    }
+
+    /// Measured RTO (worst of the last 5 successful drills) and RPO (since
+    /// `until`, the end of the contiguous archive).
+    fn objectives(&mut self, drills: &[LoggedDrill], until: Option<DateTime<Utc>>) -> (Option<u64>, Option<u64>) {
+        let ok: Vec<&LoggedDrill> = drills.iter().filter(|d| d.ok).collect();
+        let rto = ok.iter().rev().take(5).filter_map(|d| d.rto_ms).max();
+        let rpo = until.map(|u| u64::try_from((self.now - u).num_milliseconds()).unwrap_or(0));
+        let md = &mut *self.md;
         let _ = writeln!(md, "### Recovery objectives (measured)\n");
         let _ = writeln!(
             md,
             "- RTO: {} (worst of the last {} successful drills; {} drills recorded, {} failed)",
-            fmt_secs(rto),
+            fmt_ms(rto),
             ok.len().min(5),
             drills.len(),
             drills.len() - ok.len()
@@ -109,53 +158,69 @@ pub fn run(a: &RunbookArgs, pretty: bool) -> Result<()> {
             let _ = writeln!(
                 md,
                 "- Last drill: {} ({}){}",
-                last["time"].as_str().unwrap_or("?"),
-                if last["ok"] == true { "ok" } else { "FAILED" },
-                last["error"].as_str().map(|e| format!(": {e}")).unwrap_or_default()
+                last.time,
+                if last.ok { "ok" } else { "FAILED" },
+                last.error.as_ref().map(|e| format!(": {e}")).unwrap_or_default()
             );
         } else {
             let _ = writeln!(
                 md,
                 "- No drill recorded: run `sw-restore drill --repo {}` now.",
-                repo.root.display()
+                self.repo.root.display()
             );
         }
         let _ = writeln!(
             md,
             "- RPO now: {} (time since the last contiguous archived WAL segment{})\n",
-            fmt_secs(rpo),
+            fmt_ms(rpo),
             until.map(|u| format!(", {}", rfc3339(u))).unwrap_or_default()
         );
+        (rto, rpo)
+    }
+
+    /// The backups with their restorable windows.
+    fn backups(
+        self,
+        objects: &BTreeMap<String, WalObject>,
+        histories: &BTreeMap<u32, String>,
+        backups: &[BackupManifest],
+    ) -> Result<()> {
+        let md = self.md;
         let _ = writeln!(md, "### Backups\n");
         if backups.is_empty() {
             let _ = writeln!(
                 md,
                 "**No complete backup.** Take one now: `sw-backup full --repo {}`.\n",
-                repo.root.display()
+                self.repo.root.display()
             );
-        } else {
-            let _ = writeln!(md, "| id | label | pinned | restorable from | restorable until | gap |");
-            let _ = writeln!(md, "| --- | --- | --- | --- | --- | --- |");
-            for b in &backups {
-                let c = chain::walk(area, &objects, &histories, b, None)?;
-                let _ = writeln!(
-                    md,
-                    "| {} | {} | {} | {} | {} | {} |",
-                    b.id,
-                    b.label.clone().unwrap_or_default(),
-                    if b.pinned { "yes" } else { "" },
-                    rfc3339(b.stop_time),
-                    c.last
-                        .as_ref()
-                        .map(|o| rfc3339(o.mtime.max(b.stop_time)))
-                        .unwrap_or_default(),
-                    c.missing.first().cloned().unwrap_or_default()
-                );
-            }
-            let _ = writeln!(md);
+            return Ok(());
         }
+        let _ = writeln!(md, "| id | label | pinned | restorable from | restorable until | gap |");
+        let _ = writeln!(md, "| --- | --- | --- | --- | --- | --- |");
+        for b in backups {
+            let c = chain::walk(self.area, objects, histories, b, None)?;
+            let _ = writeln!(
+                md,
+                "| {} | {} | {} | {} | {} | {} |",
+                b.id,
+                b.label.clone().unwrap_or_default(),
+                if b.pinned { "yes" } else { "" },
+                rfc3339(b.stop_time),
+                c.last
+                    .as_ref()
+                    .map(|o| rfc3339(o.mtime.max(b.stop_time)))
+                    .unwrap_or_default(),
+                c.missing.first().cloned().unwrap_or_default()
+            );
+        }
+        let _ = writeln!(md);
+        Ok(())
     }
-    let r = repo.root.display();
+}
+
+/// The procedures: the commands to run for each incident.
+fn procedures(md: &mut String, root: &Path, env: &str) {
+    let r = root.display();
     let _ = writeln!(
         md,
         "## Procedures\n\n\
@@ -183,17 +248,4 @@ pub fn run(a: &RunbookArgs, pretty: bool) -> Result<()> {
          ```\n\n\
          Every activation appends its actions to `audit.jsonl` in the repository area.\n"
     );
-    fsutil::atomic_write(&a.out, md.as_bytes(), 0o644)
-        .map_err(|e| Error::cant_create(format!("writing the runbook to {}", q(&a.out))).with_source(e))?;
-    Output::stdout(pretty).record(
-        "restore.runbook",
-        &Written {
-            path: a.out.display().to_string(),
-            clusters: areas.len(),
-            backups: nb,
-            drills: nd,
-            rto_seconds: rto_all,
-            rpo_seconds: rpo_all,
-        },
-    )
 }

@@ -4,25 +4,32 @@
 //! does not hold it (normal at the end of the archive); 126 when the stored
 //! copy is corrupt or cannot be read: PostgreSQL treats codes above 125 as
 //! fatal, so recovery stops instead of promoting on a truncated history.
+//! Anything else that goes wrong (a missing or ambiguous repository, an
+//! I/O error, even a bug) is 126 too: only "absent" may let recovery go
+//! on. A usage error (bad flags, %f not a WAL name) is 64, which
+//! PostgreSQL reads as absent.
 
 use std::io::Write;
 use std::path::PathBuf;
 
 use clap::Args;
+use sw_core::cli::RepoOpts;
 use sw_core::fsutil::{self, q};
 use sw_core::repo::object::{self, ReadFailure};
 use sw_core::repo::{Repo, WalName};
 use sw_core::{Error, IoContext, Result};
 
-/// Exit status for a corrupt or unreadable stored file.
-pub const EXIT_CORRUPT: i32 = 126;
+/// Exit status when the repository does not hold the file (no stderr line).
+pub const EXIT_ABSENT: u8 = 1;
+/// Exit status for a corrupt or unreadable stored file, or any other
+/// failure but a usage error: above 125, so PostgreSQL stops recovery.
+pub const EXIT_FATAL: u8 = 126;
 
 /// Flags of `sw-restore wal-fetch`.
 #[derive(Args, Debug)]
 pub struct WalFetchArgs {
-    /// The backup repository (a directory).
-    #[arg(long, value_name = "DIR", env = "SW_BACKUP_REPO")]
-    pub repo: PathBuf,
+    #[command(flatten)]
+    pub repo: RepoOpts,
     /// The repository area (pg<major>-<system identifier>); needed when the repository holds several.
     #[arg(long, value_name = "NAME")]
     pub area: Option<String>,
@@ -40,23 +47,25 @@ enum Outcome {
 }
 
 pub fn run(a: &WalFetchArgs) -> Result<()> {
-    match fetch(a) {
+    // A panic (its line is already on stderr) must not pass for "absent".
+    let fetched = std::panic::catch_unwind(|| fetch(a)).unwrap_or_else(|_| exit_now(EXIT_FATAL));
+    match fetched {
         Ok(Outcome::Found) => Ok(()),
         Ok(Outcome::Absent) => {
             log::info!("{} is not in the repository", a.name);
-            exit_now(1)
+            exit_now(EXIT_ABSENT)
         }
         Err(e) if e.exit() == sw_core::Exit::Usage => Err(e),
         Err(e) => {
             eprintln!("sw-restore: error: {e}");
-            exit_now(EXIT_CORRUPT)
+            exit_now(EXIT_FATAL)
         }
     }
 }
 
 fn fetch(a: &WalFetchArgs) -> Result<Outcome> {
     let name = WalName::parse(&a.name).map_err(|e| Error::usage(e.message().to_owned()))?;
-    let repo = Repo::open(&a.repo)?;
+    let repo = Repo::open(&a.repo.repo)?;
     let areas = repo.areas()?;
     let area = match &a.area {
         Some(n) => areas
@@ -102,8 +111,11 @@ fn fetch(a: &WalFetchArgs) -> Result<Outcome> {
 
 /// The restore_command contract needs codes outside sw's exit table: 1 for
 /// "absent" without an error line (the server asks for files that do not
-/// exist as a matter of course), and above 125 for "corrupt".
-#[allow(clippy::disallowed_methods)]
-fn exit_now(code: i32) -> ! {
-    std::process::exit(code)
+/// exist as a matter of course), and above 125 for "fatal".
+#[allow(
+    clippy::disallowed_methods,
+    reason = "1 without an error line and 126 are not sw exit codes, so they cannot travel back through sw_core::cli::main as an Error"
+)]
+fn exit_now(code: u8) -> ! {
+    std::process::exit(i32::from(code))
 }

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use sw_core::fsutil::{atomic_write, q};
 use sw_core::{Error, Result};
 
+use crate::float::saturating_u64;
 use crate::plan::{Action, Item};
 
 /// One past run of one action on one object.
@@ -110,7 +111,7 @@ impl State {
                 bytes / rate.max(1.0) * 1000.0
             }
         };
-        est.max(0.0) as u64 + 50
+        saturating_u64(est).saturating_add(50)
     }
 
     /// Remember a completed run and fold it into the learned rate.
@@ -172,7 +173,6 @@ mod tests {
             index_bloat_ratio: None,
             skip: None,
             table_oid: 1,
-            object_oid: 1,
         }
     }
 

@@ -382,13 +382,9 @@ impl Area {
         Ok(v)
     }
 
-    /// Timeline history files (timeline -> text), read back and checked.
-    pub fn histories(&self) -> Result<BTreeMap<u32, String>> {
-        self.histories_in(&self.wal_objects()?)
-    }
-
-    /// Like [`Area::histories`], from a listing the caller already holds
-    /// (`wal_objects`), so the archive is not listed twice.
+    /// Timeline history files (timeline -> text), read back and checked,
+    /// from a listing the caller already holds (`wal_objects`), so the
+    /// archive is not listed twice.
     pub fn histories_in(&self, objects: &BTreeMap<String, WalObject>) -> Result<BTreeMap<u32, String>> {
         let mut m = BTreeMap::new();
         for o in objects.values() {

@@ -44,6 +44,22 @@ impl<'de> serde::Deserialize<'de> for Lsn {
     }
 }
 
+/// In record schemas an LSN is a string in PostgreSQL's notation.
+impl schemars::JsonSchema for Lsn {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Lsn".into()
+    }
+    fn inline_schema() -> bool {
+        true
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "description": "a WAL location (LSN), hex X/Y as PostgreSQL prints it (0/3000060)"
+        })
+    }
+}
+
 /// What kind of file in pg_wal a name denotes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum WalKind {

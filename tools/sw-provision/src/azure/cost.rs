@@ -3,21 +3,29 @@
 //! a price lookup (no network needed, output stable): the record carries
 //! the basis and the date of the table, and the pricing page to check.
 
+use schemars::JsonSchema;
 use serde::Serialize;
 
 /// When the table below was compiled.
 pub const PRICES_AS_OF: &str = "2025-06-01";
 const HOURS_PER_MONTH: f64 = 730.0;
 
-/// The estimate and what it rests on.
-#[derive(Debug, Clone, Serialize)]
+/// A rough monthly cost: the sum, its parts and what it rests on.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct Estimate {
+    /// The whole month, in US dollars.
     pub monthly_usd: f64,
+    /// Compute (vCore-hours, times two with an HA standby).
     pub compute_usd: f64,
+    /// Provisioned storage (times two with an HA standby).
     pub storage_usd: f64,
+    /// The geo-redundant backup copy (0 without one).
     pub backup_usd: f64,
+    /// The prices and quantities the estimate multiplies, and what it leaves out.
     pub basis: String,
+    /// The calendar date (YYYY-MM-DD) of the built-in price table.
     pub prices_as_of: &'static str,
+    /// The pricing page to check against.
     pub check: &'static str,
 }
 

@@ -1,72 +1,60 @@
 //! `sw-provision status` and `destroy` for a local cluster directory.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use serde::Serialize;
 use sw_core::cluster::{Cluster, Status, StopMode};
+use sw_core::contract::Timestamp;
 use sw_core::envfile::EnvFile;
 use sw_core::fsutil::q;
-use sw_core::output::{Output, now_rfc3339};
-use sw_core::{Error, IoContext, Result};
+use sw_core::output::Output;
+use sw_core::{Error, Exit, IoContext, Result};
 
-use super::{DestroyArgs, ENV_FILE, ENV_KEYS, LOCK_FILE, STATE_FILE, StatusArgs, read_state};
+use super::args::{DestroyArgs, StatusArgs};
+use super::connstr::ENV_KEYS;
+use super::record::{DestroyResult, RunState, StatusResult};
+use super::site::{ENV_FILE, LOCK_FILE, STATE_FILE, read_state};
 use crate::replica::{REPL_FILE, REPLICA_FILE};
-
-/// The `provision.status` record.
-#[derive(Debug, Serialize)]
-struct StatusResult {
-    time: String,
-    dir: PathBuf,
-    status: &'static str,
-    pid: Option<u32>,
-    port: Option<u16>,
-    database: Option<String>,
-    env_file: Option<PathBuf>,
-}
 
 /// Run `status`: exit 0 running, 2 stopped, 66 when nothing is there.
 pub fn status(a: &StatusArgs, pretty: bool) -> Result<()> {
-    let dir = a.server.dir()?;
-    let cluster = Cluster::new(&dir.join("data"), a.server.runner()?)?;
+    let dir = a.site.dir()?;
+    let cluster = Cluster::new(&dir.join("data"), a.site.server.runner()?)?;
     let st = cluster.status()?;
-    if st == Status::Absent {
-        return Err(Error::no_input(format!("no cluster in {}", q(&dir))));
-    }
+    let (status, pid) = match st {
+        Status::Absent => return Err(Error::no_input(format!("no cluster in {}", q(&dir)))),
+        Status::Running(pid) => (RunState::Running, Some(pid)),
+        Status::Stopped => (RunState::Stopped, None),
+    };
     let state = read_state(&dir)?;
     let rec = StatusResult {
-        time: now_rfc3339(),
+        time: Timestamp::now(),
         dir: dir.clone(),
-        status: if matches!(st, Status::Running(_)) {
-            "running"
-        } else {
-            "stopped"
-        },
-        pid: if let Status::Running(p) = st { Some(p) } else { None },
+        status,
+        pid,
         port: state.as_ref().map(|s| s.port),
         database: state.as_ref().map(|s| s.database.clone()),
         env_file: state.map(|s| s.env_file),
     };
-    Output::stdout(pretty).record("provision.status", &rec)?;
-    if matches!(st, Status::Running(_)) {
-        Ok(())
-    } else {
-        Err(Error::new(
-            sw_core::Exit::Critical,
+    Output::stdout(pretty).emit(&rec)?;
+    match status {
+        RunState::Running => Ok(()),
+        RunState::Stopped => Err(Error::new(
+            Exit::Critical,
             format!("the cluster in {} is not running", q(&dir)),
-        ))
+        )),
     }
 }
 
 /// Run `destroy --yes`.
 pub fn destroy(a: &DestroyArgs, pretty: bool) -> Result<()> {
-    let dir = a.server.dir()?;
+    let dir = a.site.dir()?;
     if !a.yes {
         return Err(Error::usage(format!(
             "destroy deletes the cluster in {} and its data; pass --yes",
             q(&dir)
         )));
     }
-    let cluster = Cluster::new(&dir.join("data"), a.server.runner()?)?;
+    let cluster = Cluster::new(&dir.join("data"), a.site.server.runner()?)?;
     let state = read_state(&dir)?;
     let st = cluster.status()?;
     if st == Status::Absent && state.is_none() {
@@ -78,6 +66,24 @@ pub fn destroy(a: &DestroyArgs, pretty: bool) -> Result<()> {
     }
     // A standby's slot on its primary would keep WAL forever.
     let dropped_slot = crate::replica::drop_slot_of(&dir, &cluster.runner)?;
+    let mut removed = remove_files(&dir)?;
+    let env_file = state.map_or_else(|| dir.join(ENV_FILE), |s| s.env_file);
+    if env_file.exists() {
+        remove_env_keys(&env_file)?;
+        removed.push(env_file);
+    }
+    let _ = std::fs::remove_file(dir.join(LOCK_FILE));
+    let _ = std::fs::remove_dir(&dir);
+    Output::stdout(pretty).emit(&DestroyResult {
+        time: Timestamp::now(),
+        dir,
+        removed,
+        dropped_slot,
+    })
+}
+
+/// Remove what sw-provision put in the directory; what was removed.
+fn remove_files(dir: &Path) -> Result<Vec<PathBuf>> {
     let mut removed = Vec::new();
     for name in [
         "data",
@@ -101,23 +107,18 @@ pub fn destroy(a: &DestroyArgs, pretty: bool) -> Result<()> {
             removed.push(p);
         }
     }
-    let env_file = state.map_or_else(|| dir.join(ENV_FILE), |s| s.env_file);
-    if env_file.exists() {
-        let mut env = EnvFile::read(&env_file)?;
-        for k in ENV_KEYS {
-            env.remove(k);
-        }
-        if env.vars().is_empty() {
-            std::fs::remove_file(&env_file).io_context(|| format!("removing {}", q(&env_file)))?;
-        } else {
-            env.write(&env_file)?;
-        }
-        removed.push(env_file);
+    Ok(removed)
+}
+
+/// Take sw-provision's keys out of the env file; remove it when nothing else is left.
+fn remove_env_keys(env_file: &Path) -> Result<()> {
+    let mut env = EnvFile::read(env_file)?;
+    for k in ENV_KEYS {
+        env.remove(k);
     }
-    let _ = std::fs::remove_file(dir.join(LOCK_FILE));
-    let _ = std::fs::remove_dir(&dir);
-    Output::stdout(pretty).record(
-        "provision.destroy",
-        &serde_json::json!({"time": now_rfc3339(), "dir": dir, "removed": removed, "dropped_slot": dropped_slot}),
-    )
+    if env.vars().is_empty() {
+        std::fs::remove_file(env_file).io_context(|| format!("removing {}", q(env_file)))
+    } else {
+        env.write(env_file)
+    }
 }

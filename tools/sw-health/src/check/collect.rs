@@ -1,0 +1,191 @@
+//! One check run against one target, start to finish: connect and read the
+//! server facts, then the checks in phases (the facts' own checks and
+//! latency; the cluster-wide checks once; the per-database checks in this
+//! session and, with `--all-databases`, one more session per database;
+//! the host checks; the backup age), save the state for the next run and
+//! put the results in catalogue order.
+
+use std::path::Path;
+use std::time::Instant;
+
+use sw_core::contract::Timestamp;
+use sw_core::duration::millis_f64;
+use sw_core::health::{HealthReport, Status};
+use sw_core::target::Target;
+use sw_core::{Exit, Result};
+
+use super::CheckArgs;
+use super::runner::Runner;
+use super::session::{Fail, Sess};
+use super::state::State;
+use crate::checks::host::{self, Host};
+use crate::checks::server::{self, Server};
+use crate::checks::{CATALOGUE, How, Scope, archiver, backup, latency, rates, replication, round3, tls};
+
+const DATABASES_SQL: &str = "SELECT datname FROM pg_database WHERE datallowconn AND NOT datistemplate \
+     AND has_database_privilege(datname, 'CONNECT') ORDER BY datname";
+
+/// Run the checks `r` wants and build the report. A server that cannot
+/// be reached, or does not answer, is a report too (CRITICAL).
+///
+/// # Errors
+/// Only what keeps the run from judging the server: a bad target (64, 78)
+/// or an internal error (70).
+pub async fn collect(args: &CheckArgs, target: &Target, mut r: Runner<'_>, state_path: &Path) -> Result<HealthReport> {
+    let started = Instant::now();
+    let local = is_local(target);
+    let cpu0 = host::cpu_start(&r, local);
+    let mut report = HealthReport {
+        time: Timestamp::now(),
+        target: target.to_string(),
+        status: Status::Ok,
+        server_version: None,
+        role: None,
+        databases: Vec::new(),
+        duration_ms: 0.0,
+        checks: Vec::new(),
+        skipped: Vec::new(),
+    };
+    let conn = match sw_core::pg::connect(target, &r.session(&args.pg)).await {
+        Ok(c) => c,
+        Err(e) if matches!(e.exit(), Exit::Usage | Exit::Software | Exit::Config) => return Err(e),
+        Err(e) => return Ok(down(r, report, started, &e.to_string())),
+    };
+    let connect_ms = millis_f64(conn.connect_time);
+    let mut s = Sess::new(conn.client);
+    let srv = match facts(&r, &mut s).await {
+        Ok(srv) => srv,
+        Err(why) => {
+            let msg = format!("connected in {connect_ms:.1} ms, but the server does not answer: {why}");
+            return Ok(down(r, report, started, &msg));
+        }
+    };
+    report.server_version = Some(srv.version.clone());
+    report.role = Some(srv.role().to_owned());
+    let prev = State::load(state_path);
+    let mut next = State::next(prev.as_ref(), &srv.started_at);
+
+    server::report(&mut r, &srv, connect_ms, prev.as_ref());
+    latency::run(&mut r, &mut s, args.latency_samples, connect_ms).await;
+    sql_checks(&mut r, &mut s, Scope::Cluster, None).await;
+    rates::run(&mut r, &mut s, srv.version_num, prev.as_ref(), &mut next).await;
+    replication::run(&mut r, &mut s, &srv, &mut next.slots_inactive_since).await;
+    archiver::run(&mut r, &mut s, &srv).await;
+    tls::run(&mut r, &mut s).await;
+
+    // Per-database checks: this session first, then one session per database.
+    let dbs = databases(&r, &mut s, args.all_databases, &srv.database).await;
+    let data_dir = if local && r.wants(&host::DISK) {
+        data_directory(&r, &mut s).await
+    } else {
+        None
+    };
+    let per_db = CATALOGUE.iter().any(|c| c.scope == Scope::Database && r.wants(c));
+    if per_db {
+        sql_checks(&mut r, &mut s, Scope::Database, Some(&srv.database)).await;
+    }
+    s.finish().await;
+    if per_db {
+        for db in dbs.iter().skip(1) {
+            other_database(&mut r, args, target, db).await;
+        }
+    }
+    report.databases = dbs;
+
+    let h = Host {
+        local,
+        data_dir: data_dir.as_deref(),
+        cpu0,
+        started,
+    };
+    host::run(&mut r, &h, prev.as_ref(), &mut next).await;
+    backup::run(&mut r, args.backup_repo.as_deref());
+    next.save(state_path);
+    Ok(finish(r, report, started))
+}
+
+/// Start the read-only transaction and read the server facts.
+async fn facts(r: &Runner<'_>, s: &mut Sess) -> std::result::Result<Server, String> {
+    s.begin(r.wait()).await?;
+    let rows = s.query(server::FACTS_SQL, r.wait()).await.map_err(Fail::message)?;
+    Ok(Server::from_rows(&rows))
+}
+
+/// Run the catalogue's single-query checks of `scope` that the run wants.
+async fn sql_checks(r: &mut Runner<'_>, s: &mut Sess, scope: Scope, db: Option<&str>) {
+    for c in CATALOGUE.iter().copied().filter(|c| c.scope == scope) {
+        if let How::Sql { query, eval } = c.how
+            && r.wants(c)
+        {
+            r.sql(s, c, db, query, eval).await;
+        }
+    }
+}
+
+/// The databases to check: the session's, then with `all` every other one
+/// that accepts connections.
+async fn databases(r: &Runner<'_>, s: &mut Sess, all: bool, current: &str) -> Vec<String> {
+    let mut dbs = vec![current.to_owned()];
+    if all && let Ok(rows) = s.query(DATABASES_SQL, r.wait()).await {
+        dbs.extend(rows.iter().map(|row| row.text(0)).filter(|n| n != current));
+    }
+    dbs
+}
+
+async fn data_directory(r: &Runner<'_>, s: &mut Sess) -> Option<String> {
+    let rows = s
+        .query("SELECT current_setting('data_directory')", r.wait())
+        .await
+        .ok()?;
+    rows.first().map(|row| row.text(0))
+}
+
+/// The per-database checks in a session of their own.
+async fn other_database(r: &mut Runner<'_>, args: &CheckArgs, target: &Target, db: &str) {
+    match sw_core::pg::connect(&target.with_dbname(db), &r.session(&args.pg)).await {
+        Ok(c) => {
+            let mut s = Sess::new(c.client);
+            if let Err(e) = s.begin(r.wait()).await {
+                log::debug!("{db}: starting the read-only transaction: {e}");
+            }
+            sql_checks(r, &mut s, Scope::Database, Some(db)).await;
+            s.finish().await;
+        }
+        Err(e) => {
+            let why = format!("cannot connect: {}", sw_core::secret::redact(&e.to_string()));
+            for c in CATALOGUE.iter().copied().filter(|c| c.scope == Scope::Database) {
+                if r.wants(c) {
+                    r.unknown(c, Some(db), why.clone());
+                }
+            }
+        }
+    }
+}
+
+/// The report of a server that cannot be reached (or does not answer): one
+/// CRITICAL connection check without a value. The other checks are not
+/// listed as skipped: they apply but could not run, and a consumer must not
+/// read them as "no longer true" (sw-alerts would resolve their alerts).
+fn down(mut r: Runner<'_>, report: HealthReport, started: Instant, message: &str) -> HealthReport {
+    server::down(&mut r, sw_core::secret::redact(message));
+    let mut report = finish(r, report, started);
+    report.status = Status::Critical;
+    report
+}
+
+/// The results in catalogue order, the worst status and the duration.
+fn finish(r: Runner<'_>, mut report: HealthReport, started: Instant) -> HealthReport {
+    let (checks, skipped) = r.finish();
+    report.status = checks.iter().fold(Status::Ok, |a, c| a.worst(c.status));
+    report.checks = checks;
+    report.skipped = skipped;
+    report.duration_ms = round3(millis_f64(started.elapsed()));
+    report
+}
+
+/// Whether the server runs on this host (host checks apply).
+fn is_local(t: &Target) -> bool {
+    t.hosts.iter().all(|h| {
+        h.starts_with('/') || h == "localhost" || h.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+    })
+}
