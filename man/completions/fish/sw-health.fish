@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_sw_health_global_optspecs
-    string join \n v/verbose q/quiet pretty db= env-file= connect-timeout= statement-timeout= lock-timeout= application-name= all-databases checks= skip= warn= crit= thresholds= check-timeout= deadline= latency-samples= format= prom-file= state-dir= backup-repo= h/help V/version
+    string join \n v/verbose q/quiet pretty db= env-file= connect-timeout= statement-timeout= lock-timeout= application-name= targets= parallel= all-databases checks= skip= warn= crit= thresholds= check-timeout= deadline= latency-samples= state-dir= backup-repo= format= prom-file= h/help V/version
 end
 
 function __fish_sw_health_needs_command
@@ -30,20 +30,22 @@ complete -c sw-health -n "__fish_sw_health_needs_command" -l connect-timeout -d 
 complete -c sw-health -n "__fish_sw_health_needs_command" -l statement-timeout -d 'statement_timeout for the session' -r
 complete -c sw-health -n "__fish_sw_health_needs_command" -l lock-timeout -d 'lock_timeout for the session' -r
 complete -c sw-health -n "__fish_sw_health_needs_command" -l application-name -d 'application_name for the session (default: the program\'s name)' -r
+complete -c sw-health -n "__fish_sw_health_needs_command" -l targets -d 'Check a fleet: the targets in this TOML ([[target]] tables) or JSON Lines file, each with url or env_file, and optional instance and labels; one report per target, the exit code the worst' -r -F
+complete -c sw-health -n "__fish_sw_health_needs_command" -l parallel -d 'Targets checked at the same time (--targets)' -r
 complete -c sw-health -n "__fish_sw_health_needs_command" -l checks -d 'Only these checks (comma-separated or repeated)' -r
 complete -c sw-health -n "__fish_sw_health_needs_command" -l skip -d 'Skip these checks (comma-separated or repeated)' -r
 complete -c sw-health -n "__fish_sw_health_needs_command" -l warn -d 'Warning threshold override, NAME=VALUE (or NAME=none); repeatable' -r
 complete -c sw-health -n "__fish_sw_health_needs_command" -l crit -d 'Critical threshold override, NAME=VALUE (or NAME=none); repeatable' -r
 complete -c sw-health -n "__fish_sw_health_needs_command" -l thresholds -d 'TOML file of thresholds: one table per check with warn and/or crit (flags win over the file)' -r -F
 complete -c sw-health -n "__fish_sw_health_needs_command" -l check-timeout -d 'statement_timeout of each check; a check that runs longer is UNKNOWN' -r
-complete -c sw-health -n "__fish_sw_health_needs_command" -l deadline -d 'Deadline for the whole run (connecting included); checks not started by then are UNKNOWN' -r
+complete -c sw-health -n "__fish_sw_health_needs_command" -l deadline -d 'Deadline for the run of each target (connecting included); checks not started by then are UNKNOWN' -r
 complete -c sw-health -n "__fish_sw_health_needs_command" -l latency-samples -d 'Round trips for the latency check' -r
+complete -c sw-health -n "__fish_sw_health_needs_command" -l state-dir -d 'Directory for the run lock and the counters behind rates (default $XDG_STATE_HOME/sw or ~/.local/state/sw)' -r -F
+complete -c sw-health -n "__fish_sw_health_needs_command" -l backup-repo -d 'sw-backup repository whose newest complete backup the backup_age check judges' -r -F
 complete -c sw-health -n "__fish_sw_health_needs_command" -l format -d 'Output format' -r -f -a "json\t'One `health.report` JSON record'
 nagios\t'Monitoring plugin API (Nagios, Icinga, Naemon): status line with perfdata'
 prometheus\t'Prometheus text exposition (node_exporter textfile collector)'"
 complete -c sw-health -n "__fish_sw_health_needs_command" -l prom-file -d 'With --format prometheus: write this textfile-collector file atomically (temp file in the same directory, then rename) instead of stdout' -r -F
-complete -c sw-health -n "__fish_sw_health_needs_command" -l state-dir -d 'Directory for the run lock and the counters behind rates (default $XDG_STATE_HOME/sw or ~/.local/state/sw)' -r -F
-complete -c sw-health -n "__fish_sw_health_needs_command" -l backup-repo -d 'sw-backup repository whose newest complete backup the backup_age check judges' -r -F
 complete -c sw-health -n "__fish_sw_health_needs_command" -s v -l verbose -d 'More logging on stderr (-v info, -vv debug, -vvv trace); SW_LOG overrides'
 complete -c sw-health -n "__fish_sw_health_needs_command" -s q -l quiet -d 'Only errors on stderr'
 complete -c sw-health -n "__fish_sw_health_needs_command" -l pretty -d 'Indent JSON output for people (still valid JSON, no longer one record per line)'
@@ -59,20 +61,22 @@ complete -c sw-health -n "__fish_sw_health_using_subcommand check" -l connect-ti
 complete -c sw-health -n "__fish_sw_health_using_subcommand check" -l statement-timeout -d 'statement_timeout for the session' -r
 complete -c sw-health -n "__fish_sw_health_using_subcommand check" -l lock-timeout -d 'lock_timeout for the session' -r
 complete -c sw-health -n "__fish_sw_health_using_subcommand check" -l application-name -d 'application_name for the session (default: the program\'s name)' -r
+complete -c sw-health -n "__fish_sw_health_using_subcommand check" -l targets -d 'Check a fleet: the targets in this TOML ([[target]] tables) or JSON Lines file, each with url or env_file, and optional instance and labels; one report per target, the exit code the worst' -r -F
+complete -c sw-health -n "__fish_sw_health_using_subcommand check" -l parallel -d 'Targets checked at the same time (--targets)' -r
 complete -c sw-health -n "__fish_sw_health_using_subcommand check" -l checks -d 'Only these checks (comma-separated or repeated)' -r
 complete -c sw-health -n "__fish_sw_health_using_subcommand check" -l skip -d 'Skip these checks (comma-separated or repeated)' -r
 complete -c sw-health -n "__fish_sw_health_using_subcommand check" -l warn -d 'Warning threshold override, NAME=VALUE (or NAME=none); repeatable' -r
 complete -c sw-health -n "__fish_sw_health_using_subcommand check" -l crit -d 'Critical threshold override, NAME=VALUE (or NAME=none); repeatable' -r
 complete -c sw-health -n "__fish_sw_health_using_subcommand check" -l thresholds -d 'TOML file of thresholds: one table per check with warn and/or crit (flags win over the file)' -r -F
 complete -c sw-health -n "__fish_sw_health_using_subcommand check" -l check-timeout -d 'statement_timeout of each check; a check that runs longer is UNKNOWN' -r
-complete -c sw-health -n "__fish_sw_health_using_subcommand check" -l deadline -d 'Deadline for the whole run (connecting included); checks not started by then are UNKNOWN' -r
+complete -c sw-health -n "__fish_sw_health_using_subcommand check" -l deadline -d 'Deadline for the run of each target (connecting included); checks not started by then are UNKNOWN' -r
 complete -c sw-health -n "__fish_sw_health_using_subcommand check" -l latency-samples -d 'Round trips for the latency check' -r
+complete -c sw-health -n "__fish_sw_health_using_subcommand check" -l state-dir -d 'Directory for the run lock and the counters behind rates (default $XDG_STATE_HOME/sw or ~/.local/state/sw)' -r -F
+complete -c sw-health -n "__fish_sw_health_using_subcommand check" -l backup-repo -d 'sw-backup repository whose newest complete backup the backup_age check judges' -r -F
 complete -c sw-health -n "__fish_sw_health_using_subcommand check" -l format -d 'Output format' -r -f -a "json\t'One `health.report` JSON record'
 nagios\t'Monitoring plugin API (Nagios, Icinga, Naemon): status line with perfdata'
 prometheus\t'Prometheus text exposition (node_exporter textfile collector)'"
 complete -c sw-health -n "__fish_sw_health_using_subcommand check" -l prom-file -d 'With --format prometheus: write this textfile-collector file atomically (temp file in the same directory, then rename) instead of stdout' -r -F
-complete -c sw-health -n "__fish_sw_health_using_subcommand check" -l state-dir -d 'Directory for the run lock and the counters behind rates (default $XDG_STATE_HOME/sw or ~/.local/state/sw)' -r -F
-complete -c sw-health -n "__fish_sw_health_using_subcommand check" -l backup-repo -d 'sw-backup repository whose newest complete backup the backup_age check judges' -r -F
 complete -c sw-health -n "__fish_sw_health_using_subcommand check" -l all-databases -d 'Run the per-database checks in every database that accepts connections'
 complete -c sw-health -n "__fish_sw_health_using_subcommand check" -s v -l verbose -d 'More logging on stderr (-v info, -vv debug, -vvv trace); SW_LOG overrides'
 complete -c sw-health -n "__fish_sw_health_using_subcommand check" -s q -l quiet -d 'Only errors on stderr'

@@ -11,11 +11,14 @@
 //! health check (`checks/catalogue.rs` lists them all, with the single-query
 //! checks written in full; the others each have a small module there);
 //! `check/` runs the `check` command (session, deadline, state, thresholds,
-//! output); `format.rs` renders Nagios and Prometheus output; `ping.rs` is
-//! `sw-health ping`.
+//! output; the `--targets` file of a fleet and the sweep over it, one
+//! report per target); `format.rs` renders Nagios output; `exposition.rs`
+//! the Prometheus formats (the metric names are `sw_core::metrics`');
+//! `ping.rs` is `sw-health ping`.
 
 mod check;
 mod checks;
+mod exposition;
 mod format;
 mod ping;
 
@@ -24,7 +27,7 @@ use sw_core::cli::{CommonOpts, Tool};
 use sw_core::contract::{ALWAYS, CommandDoc, VERDICTS};
 use sw_core::health::HealthReport;
 
-pub use check::CheckArgs;
+pub use check::{CheckArgs, RunOpts};
 pub use ping::{PingArgs, PingResult};
 
 /// Check a PostgreSQL server and print the result as JSON. Without a
@@ -115,7 +118,7 @@ fn check_doc(command: &str) -> CommandDoc {
         .exit(1, "WARNING: the worst check is WARNING")
         .exit(
             2,
-            "CRITICAL: the worst check is CRITICAL, a server that cannot be reached or does not answer included",
+            "CRITICAL: the worst check (of every target, with --targets) is CRITICAL, a server that cannot be reached or does not answer included",
         )
         .exit(
             3,
@@ -123,11 +126,11 @@ fn check_doc(command: &str) -> CommandDoc {
         )
         .exit(
             64,
-            "usage error: bad flags, an unknown check name in --checks, --skip, --warn or --crit, --prom-file without --format prometheus",
+            "usage error: bad flags, an unknown check name in --checks, --skip, --warn or --crit, --prom-file without --format prometheus, --targets with --db or --env-file",
         )
         .exit(
             66,
-            "the --env-file or --thresholds file, or the directory of --prom-file, does not exist",
+            "the --env-file, --targets or --thresholds file, an env file a targets entry names, or the directory of --prom-file, does not exist",
         )
         .exit(73, "--prom-file is a symlink (it is never written through)")
         .exit(
@@ -144,7 +147,7 @@ fn check_doc(command: &str) -> CommandDoc {
         )
         .exit(
             78,
-            "configuration error: bad target, the database does not exist, or a --thresholds file that is not valid or names an unknown check",
+            "configuration error: bad target, the database does not exist (a single target; in a fleet that target's report is CRITICAL), a --targets file that is not valid, or a --thresholds file that is not valid or names an unknown check",
         )
         .record::<HealthReport>()
 }
