@@ -298,3 +298,354 @@ fn firing_alerts_are_pushed_again_before_alertmanager_ends_them() {
     let r = push(&pair, outbox.path(), &every, "");
     assert!(r.records().is_empty(), "{r:?}");
 }
+
+// ---- sw-health serve under a real Prometheus ----
+
+fn health_bin() -> PathBuf {
+    cmd::sibling_bin(ALERTS, "sw-health", "sw-health")
+}
+
+/// A running `sw-health serve` on a free loopback port; killed on drop.
+struct Serve {
+    child: std::process::Child,
+    port: u16,
+}
+
+impl Serve {
+    fn start(args: &[&str]) -> Serve {
+        Serve::start_until(args, |s| s.get("/healthz", None).0 == 200)
+    }
+
+    /// Start and wait until `ready` holds.
+    fn start_until(args: &[&str], ready: impl Fn(&Serve) -> bool) -> Serve {
+        let port = prom::free_port();
+        let listen = format!("127.0.0.1:{port}");
+        let child = cmd::command(&health_bin())
+            .args(["serve", "--listen", &listen])
+            .args(args)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let s = Serve { child, port };
+        wait("sw-health serve to answer", || ready(&s));
+        s
+    }
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// GET a path (with an Accept header): status, content type, body.
+    fn get(&self, path: &str, accept: Option<&str>) -> (u16, String, String) {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(Duration::from_secs(30)))
+            .build()
+            .into();
+        let mut req = agent.get(format!("{}{path}", self.url()));
+        if let Some(a) = accept {
+            req = req.header("accept", a);
+        }
+        match req.call() {
+            Ok(mut r) => {
+                let ct = r
+                    .headers()
+                    .get("content-type")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("")
+                    .to_owned();
+                (r.status().as_u16(), ct, r.body_mut().read_to_string().unwrap())
+            }
+            Err(e) => (0, String::new(), e.to_string()),
+        }
+    }
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The value of the sample `series` (name and labels exactly as written).
+fn sample(text: &str, series: &str) -> Option<f64> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(series).and_then(|v| v.strip_prefix(' ')))
+        .map(|v| v.parse().unwrap())
+}
+
+fn prometheus_config(serve: &Serve, interval: &str, extra: &str) -> String {
+    format!(
+        "global:\n  scrape_interval: {interval}\n  scrape_timeout: {interval}\n  evaluation_interval: 1s\n\
+         scrape_configs:\n  - job_name: sw-health\n    honor_labels: true\n    static_configs:\n      - targets: ['127.0.0.1:{}']\n{extra}",
+        serve.port
+    )
+}
+
+#[test]
+fn prometheus_scrapes_serve_and_scrapes_inside_the_interval_run_the_checks_once() {
+    let c = sw_testkit::pg::shared();
+    let dir = tempfile::tempdir().unwrap();
+    let mut targets = String::new();
+    for i in 0..3 {
+        let db = c.fresh_db(&format!("serve{i}"));
+        targets.push_str(&format!(
+            "[[target]]\ninstance = \"db{i}\"\nurl = \"{}\"\nlabels = {{ env = \"test\" }}\n\n",
+            c.url(&db)
+        ));
+    }
+    targets.push_str(&format!(
+        "[[target]]\ninstance = \"gone\"\nurl = \"postgresql://u:pw@127.0.0.1:{}/x\"\n",
+        prom::free_port()
+    ));
+    let tf = write(dir.path(), "targets.toml", &targets);
+    let st = dir.path().join("state");
+    let serve = Serve::start(&[
+        "--targets",
+        tf.to_str().unwrap(),
+        "--min-interval",
+        "1h",
+        "--connect-timeout",
+        "3s",
+        "--state-dir",
+        st.to_str().unwrap(),
+        "--checks",
+        "connection,connections,database_size",
+    ]);
+    // Two scrapes inside the minimum interval: one check run, one result.
+    let om = "application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5";
+    let (code, ct, first) = serve.get("/metrics", Some(om));
+    assert_eq!(code, 200, "{first}");
+    assert!(ct.starts_with("application/openmetrics-text; version=1.0.0"), "{ct}");
+    assert!(first.ends_with("# EOF\n"), "{first}");
+    let (_, ct, second) = serve.get("/metrics", None);
+    assert!(ct.starts_with("text/plain; version=0.0.4"), "{ct}");
+    assert_eq!(sample(&first, "sw_health_runs_total"), Some(1.0), "{first}");
+    assert_eq!(sample(&second, "sw_health_runs_total"), Some(1.0), "{second}");
+    let last = "sw_health_last_run_timestamp_seconds{instance=\"db0\",env=\"test\"}";
+    assert_eq!(sample(&first, last), sample(&second, last));
+    assert_eq!(sample(&first, "sw_health_up{instance=\"gone\"}"), Some(0.0), "{first}");
+
+    let p = prom::Prometheus::start(&prometheus_config(&serve, "1s", ""), &[]);
+    let up = p.wait_for("sw_health_up", Duration::from_secs(60), |r| r.len() == 4);
+    let mut seen: Vec<(String, String)> = up
+        .iter()
+        .map(|s| {
+            (
+                s["metric"]["instance"].as_str().unwrap().to_owned(),
+                s["value"][1].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    seen.sort();
+    let want = [("db0", "1"), ("db1", "1"), ("db2", "1"), ("gone", "0")].map(|(a, b)| (a.to_owned(), b.to_owned()));
+    assert_eq!(seen, want);
+    assert!(up.iter().all(|s| s["metric"]["job"] == "sw-health"));
+    // Several scrapes later, still the one run.
+    p.wait_for(
+        "count_over_time(sw_health_runs_total[1m])",
+        Duration::from_secs(60),
+        |r| {
+            r.first()
+                .is_some_and(|s| s["value"][1].as_str().unwrap().parse::<f64>().unwrap() >= 3.0)
+        },
+    );
+    let runs = p.query("max_over_time(sw_health_runs_total[1m])");
+    assert_eq!(runs[0]["value"][1], "1", "{runs:?}");
+    // The exporter's own endpoints.
+    assert_eq!(serve.get("/nope", None).0, 404);
+    assert_eq!(serve.get("/", None).0, 200);
+}
+
+/// The default rule pack with the ConnectionsHigh rule's `for` shortened.
+fn pack_with_short_connections_for() -> String {
+    let pack = alerts(&["default-rules"], None).stdout;
+    let at = pack.find("name = \"ConnectionsHigh\"").unwrap();
+    let (head, tail) = pack.split_at(at);
+    format!("{head}{}", tail.replacen("for = \"5m\"", "for = \"3s\"", 1))
+}
+
+#[test]
+fn prometheus_fires_the_generated_connections_rule_and_alertmanager_gets_it() {
+    let c = sw_testkit::pg::TestCluster::start_with(&sw_testkit::pg::Opts {
+        settings: vec![("max_connections".into(), "20".into())],
+        ..Default::default()
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let rules_toml = write(dir.path(), "rules.toml", &pack_with_short_connections_for());
+    let r = alerts(&["prometheus-rules", "--rules", rules_toml.to_str().unwrap()], None);
+    r.expect_code(0);
+    let st = dir.path().join("state");
+    let url = c.url("postgres");
+    let serve = Serve::start(&[
+        "--db",
+        &url,
+        "--min-interval",
+        "1s",
+        "--state-dir",
+        st.to_str().unwrap(),
+        "--checks",
+        "connection,connections",
+    ]);
+    let hook = Receiver::start();
+    let pair = AlertmanagerPair::start(&prom::alertmanager_config(&hook.url));
+    let [a, b] = pair.urls();
+    let am = format!(
+        "alerting:\n  alertmanagers:\n    - static_configs:\n        - targets: ['{}', '{}']\nrule_files: ['rules.yml']\n",
+        a.trim_start_matches("http://"),
+        b.trim_start_matches("http://")
+    );
+    let p = prom::Prometheus::start(&prometheus_config(&serve, "2s", &am), &[("rules.yml", &r.stdout)]);
+    p.wait_for(
+        "sw_health_check_ratio{check=\"connections\"}",
+        Duration::from_secs(60),
+        |r| !r.is_empty(),
+    );
+    let firing = |p: &prom::Prometheus| {
+        p.alerts()
+            .into_iter()
+            .filter(|a| a["labels"]["alertname"] == "ConnectionsHigh")
+            .collect::<Vec<Value>>()
+    };
+    assert!(firing(&p).is_empty(), "a few connections are not 80 %");
+    // 14 sessions and sw-health's own: 15 of the 17 left after the 3 reserved.
+    let held: Vec<Session> = (0..14).map(|_| Session::open(&c)).collect();
+    let start = Instant::now();
+    let alert = loop {
+        if let Some(a) = firing(&p).into_iter().find(|a| a["state"] == "firing") {
+            break a;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(90),
+            "ConnectionsHigh never fired: {:?}",
+            p.alerts()
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    };
+    assert_eq!(alert["labels"]["severity"], "warning");
+    assert_eq!(alert["labels"]["check"], "connections");
+    let summary = alert["annotations"]["summary"].as_str().unwrap();
+    assert!(
+        summary.contains("% of the usable connections in use on postgres@127.0.0.1:"),
+        "{summary}"
+    );
+    let pct: f64 = summary.split('%').next().unwrap().parse().unwrap();
+    assert!(pct > 80.0, "{summary}");
+    // Prometheus hands it to the Alertmanager pair.
+    wait("Alertmanager to hold ConnectionsHigh", || {
+        !pair.alerts_named(0, "ConnectionsHigh").is_empty()
+    });
+    drop(held);
+}
+
+/// A psql session kept open (stdin is a pipe) until dropped.
+struct Session(std::process::Child);
+
+impl Session {
+    fn open(c: &sw_testkit::pg::TestCluster) -> Session {
+        let mut cmd = c.runner().command("psql");
+        cmd.args(["-X", "-q", "-h"])
+            .arg(&c.socket_dir)
+            .args(["-p", &c.port.to_string(), "-U", "postgres", "-d", "postgres"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
+        Session(cmd.spawn().unwrap())
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// bcrypt of "s3cret-pass", cost 10 (libxcrypt's, as `htpasswd -nBC 10` makes them).
+const HASH: &str = "$2b$10$q5VLE2EdLI/Gikhpso5wvu2JhsrSWQUX0oYtN9rjvjKUdZovcguPK";
+
+/// GET over https, trusting `ca`, with basic auth when given: status and body.
+fn https_get(url: &str, ca: &Path, auth: Option<(&str, &str)>) -> (u16, String) {
+    let pem = std::fs::read(ca).unwrap();
+    let certs: Vec<ureq::tls::Certificate<'static>> = ureq::tls::parse_pem(&pem)
+        .filter_map(|i| match i {
+            Ok(ureq::tls::PemItem::Certificate(c)) => Some(c),
+            _ => None,
+        })
+        .collect();
+    let tls = ureq::tls::TlsConfig::builder()
+        .provider(ureq::tls::TlsProvider::NativeTls)
+        .root_certs(ureq::tls::RootCerts::Specific(std::sync::Arc::new(certs)))
+        .build();
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .tls_config(tls)
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(30)))
+        .build()
+        .into();
+    let mut req = agent.get(url);
+    if let Some((u, p)) = auth {
+        let token = openssl::base64::encode_block(format!("{u}:{p}").as_bytes());
+        req = req.header("authorization", format!("Basic {token}"));
+    }
+    match req.call() {
+        Ok(mut r) => (r.status().as_u16(), r.body_mut().read_to_string().unwrap()),
+        Err(e) => (0, e.to_string()),
+    }
+}
+
+#[test]
+fn serve_speaks_tls_with_basic_auth_from_an_exporter_toolkit_web_config() {
+    let c = sw_testkit::pg::shared();
+    let dir = tempfile::tempdir().unwrap();
+    let certs = sw_testkit::tls::make(&dir.path().join("tls"), &["localhost"]);
+    let web = write(
+        dir.path(),
+        "web.yml",
+        &format!(
+            "tls_server_config:\n  cert_file: {}\n  key_file: {}\nbasic_auth_users:\n  prometheus: {HASH}\n",
+            certs.server_cert.display(),
+            certs.server_key.display()
+        ),
+    );
+    let st = dir.path().join("state");
+    let url = c.url("postgres");
+    let ca = certs.ca_cert.clone();
+    let serve = Serve::start_until(
+        &[
+            "--db",
+            &url,
+            "--web.config.file",
+            web.to_str().unwrap(),
+            "--state-dir",
+            st.to_str().unwrap(),
+            "--checks",
+            "connection",
+        ],
+        |s| https_get(&format!("https://localhost:{}/healthz", s.port), &ca, None).0 == 401,
+    );
+    let base = format!("https://localhost:{}", serve.port);
+    let (code, body) = https_get(&format!("{base}/metrics"), &ca, Some(("prometheus", "wrong")));
+    assert_eq!(code, 401, "{body}");
+    let (code, body) = https_get(&format!("{base}/metrics"), &ca, Some(("prometheus", "s3cret-pass")));
+    assert_eq!(code, 200, "{body}");
+    assert!(
+        body.lines()
+            .any(|l| l.starts_with("sw_health_up{") && l.ends_with(" 1")),
+        "{body}"
+    );
+    // Plain HTTP gets nothing from a TLS port.
+    assert_ne!(serve.get("/metrics", None).0, 200);
+    // A real Prometheus scrapes it the way a team would configure it.
+    let cfg = format!(
+        "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\nscrape_configs:\n  - job_name: sw-health\n    honor_labels: true\n    scheme: https\n\
+         \x20   tls_config:\n      ca_file: {}\n      server_name: localhost\n    basic_auth:\n      username: prometheus\n      password: s3cret-pass\n\
+         \x20   static_configs:\n      - targets: ['localhost:{}']\n",
+        ca.display(),
+        serve.port
+    );
+    let p = prom::Prometheus::start(&cfg, &[]);
+    p.wait_for("sw_health_up == 1", Duration::from_secs(60), |r| r.len() == 1);
+}

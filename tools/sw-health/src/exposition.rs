@@ -25,6 +25,16 @@ pub enum Flavour {
     OpenMetrics,
 }
 
+impl Flavour {
+    /// The Content-Type of a response in this format.
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Flavour::Text => "text/plain; version=0.0.4; charset=utf-8",
+            Flavour::OpenMetrics => "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        }
+    }
+}
+
 /// Whether the report says the target was reached.
 pub fn up(r: &HealthReport) -> bool {
     r.checks.iter().any(|c| c.name == CONNECTION.name && c.value.is_some())
