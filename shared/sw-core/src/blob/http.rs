@@ -327,6 +327,8 @@ impl Client {
         let (code, message, detail) = error_fields(reply);
         let exit = match reply.status {
             401 | 403 => Exit::NoPerm,
+            // A malformed Authorization header or token (Azure sends 400).
+            400 if code == "InvalidAuthenticationInfo" => Exit::NoPerm,
             404 => Exit::NoInput,
             400 | 409 | 412 | 416 => Exit::DataErr,
             s if retryable_status(s) => Exit::TempFail,
@@ -487,7 +489,7 @@ mod tests {
         };
         let (c, m, d) = error_fields(&reply);
         assert_eq!(c, "AuthenticationFailed");
-        assert_eq!(m, "Server failed to authenticate the request.");
+        assert_eq!(m, "Server failed to authenticate the request");
         assert_eq!(d, "Signature not valid in the specified time frame");
     }
 }
