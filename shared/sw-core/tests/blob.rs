@@ -470,3 +470,36 @@ fn a_lost_response_then_409_is_exists_and_an_injected_409_too() {
     assert_eq!(c.put("wal/2", b"seg", Mode::Create, &[]).unwrap(), PutOutcome::Exists);
     assert!(c.head("wal/2").unwrap().is_none(), "the 409 came from the proxy");
 }
+
+#[test]
+fn a_download_broken_mid_body_resumes_where_it_stopped() {
+    let a = azurite::shared();
+    let proxy = FaultProxy::for_azurite(a);
+    let c = client_at(&proxy.endpoint(), "resume", opts(a));
+    let len = (2 << 20) + 3;
+    c.upload("base/big", &mut noise(len), Mode::Create, &[]).unwrap();
+    proxy.inject(Match::method("GET"), Fault::CutResponse { after_bytes: 300_000 }, 2);
+    let mut got = Vec::new();
+    assert_eq!(c.download("base/big", &mut got).unwrap(), len as u64);
+    let mut expect = Vec::new();
+    noise(len).read_to_end(&mut expect).unwrap();
+    assert!(got == expect, "resumed content differs");
+    let gets = proxy.seen().iter().filter(|s| s.method == "GET").count();
+    assert_eq!(gets, 3, "two cuts, two resumes from the last byte");
+}
+
+#[test]
+fn an_offsite_outage_is_69_and_the_data_is_back_after_a_restart() {
+    let a = Azurite::start();
+    let o = Options {
+        attempts: 2,
+        ..opts(&a)
+    };
+    let c = client_at(&a.endpoint(), "outage", o);
+    c.put("wal/1", b"kept", Mode::Create, &[]).unwrap();
+    a.stop();
+    let e = c.get("wal/1").unwrap_err();
+    assert_eq!(e.exit(), Exit::Unavailable, "{e}");
+    a.restart();
+    assert_eq!(c.get("wal/1").unwrap(), b"kept");
+}

@@ -219,9 +219,20 @@ impl Azurite {
         lines[lines.len().saturating_sub(10)..].join(" | ")
     }
 
-    /// Stop the emulator (its data stays): the endpoint refuses connections.
+    /// Stop the emulator (its data stays): the endpoint refuses
+    /// connections. SIGTERM first, so Azurite saves its metadata (a killed
+    /// one loses the last seconds of it), then SIGKILL after 10 s.
     pub fn stop(&self) {
+        use nix::sys::signal::{Signal, kill};
+        use nix::unistd::Pid;
         if let Some(mut c) = self.child.lock().unwrap().take() {
+            if let Ok(pid) = i32::try_from(c.id()) {
+                let _ = kill(Pid::from_raw(pid), Signal::SIGTERM);
+            }
+            let start = Instant::now();
+            while matches!(c.try_wait(), Ok(None)) && start.elapsed() < Duration::from_secs(10) {
+                std::thread::sleep(Duration::from_millis(50));
+            }
             let _ = c.kill();
             let _ = c.wait();
         }

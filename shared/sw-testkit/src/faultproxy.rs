@@ -34,6 +34,10 @@ pub enum Fault {
     /// Forward the request and read Azurite's answer, then reset the
     /// client's connection: the write happened, the client never hears.
     DropResponse,
+    /// Forward the request, pass on only the first `after_bytes` bytes of
+    /// the response (headers included), then reset: a download broken
+    /// mid-body.
+    CutResponse { after_bytes: usize },
 }
 
 impl Fault {
@@ -328,23 +332,38 @@ fn serve(mut client: SslStream<TcpStream>, connector: &SslConnector, upstream: u
             }
             reset(client);
         }
+        Some(Fault::CutResponse { after_bytes }) => {
+            if let Some(mut up) = forward(&mut client, &head, connector, upstream) {
+                relay(&mut up, &mut client, after_bytes);
+            }
+            reset(client);
+        }
         None => {
             if let Some(mut up) = forward(&mut client, &head, connector, upstream) {
-                let mut buf = [0u8; 65536];
-                loop {
-                    match up.read(&mut buf) {
-                        Ok(0) | Err(_) => break,
-                        Ok(n) => {
-                            if client.write_all(&buf[..n]).is_err() {
-                                return;
-                            }
-                        }
-                    }
-                }
+                relay(&mut up, &mut client, usize::MAX);
                 let _ = client.shutdown();
             }
         }
     }
+}
+
+/// Copy up to `limit` bytes of Azurite's answer to the client.
+fn relay(up: &mut SslStream<TcpStream>, client: &mut SslStream<TcpStream>, limit: usize) {
+    let mut buf = [0u8; 65536];
+    let mut left = limit;
+    while left > 0 {
+        match up.read(&mut buf) {
+            Ok(0) | Err(_) => return,
+            Ok(n) => {
+                let n = n.min(left);
+                if client.write_all(&buf[..n]).is_err() {
+                    return;
+                }
+                left -= n;
+            }
+        }
+    }
+    let _ = client.flush();
 }
 
 /// Send the request (head and whole body) to Azurite.

@@ -414,6 +414,8 @@ fn error_fields(reply: &Reply) -> (String, String, String) {
             .next()
             .unwrap_or("")
             .trim()
+            // DESIGN.md: error lines end without a period.
+            .trim_end_matches('.')
             .to_owned();
         detail = root
             .child_text("AuthenticationErrorDetail")
