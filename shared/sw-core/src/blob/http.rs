@@ -1,5 +1,5 @@
-//! One Blob request on the wire: URL, signing, the ureq agent, retries
-//! and the error line.
+//! One Blob request on the wire: URL, signing, the ureq agent and
+//! retries (the error line itself is in `errors.rs`).
 //!
 //! Retries (Azure's "scalability targets" advice): 500, 502, 503, 504, 408
 //! and 429 (ServerBusy, OperationTimedOut, throttling) and transport
@@ -16,8 +16,8 @@
 use std::io::Read as _;
 use std::time::{Duration, Instant};
 
+use super::Client;
 use super::auth::{Auth, ToSign};
-use super::{Client, xml};
 use crate::error::{Error, Result};
 use crate::exit::Exit;
 
@@ -107,7 +107,7 @@ fn headers_of(res: &Live) -> Vec<(String, String)> {
 }
 
 /// Statuses worth another try.
-fn retryable_status(s: u16) -> bool {
+pub(super) fn retryable_status(s: u16) -> bool {
     matches!(s, 408 | 429 | 500 | 502 | 503 | 504)
 }
 
@@ -298,8 +298,11 @@ impl Client {
             let timeout = backoff.remaining(&what)?;
             match self.send_once(r, timeout) {
                 Ok(res) if retryable_status(res.status().as_u16()) => {
-                    let reply = read_reply(res, &what)?;
-                    backoff.wait(&what, self.status_error(&what, &reply))?;
+                    let err = match read_reply(res, &what) {
+                        Ok(reply) => self.status_error(&what, &reply),
+                        Err(e) => e,
+                    };
+                    backoff.wait(&what, err)?;
                 }
                 Ok(res) => return Ok(res),
                 Err(f) if f.retry => backoff.wait(&what, f.err)?,
@@ -321,62 +324,6 @@ impl Client {
             }
         }
     }
-
-    /// The one-line error for a final non-2xx reply.
-    pub(super) fn status_error(&self, what: &str, reply: &Reply) -> Error {
-        let (code, message, detail) = error_fields(reply);
-        let exit = match reply.status {
-            401 | 403 => Exit::NoPerm,
-            // A malformed Authorization header or token (Azure sends 400).
-            400 if code == "InvalidAuthenticationInfo" => Exit::NoPerm,
-            404 => Exit::NoInput,
-            400 | 409 | 412 | 416 => Exit::DataErr,
-            s if retryable_status(s) => Exit::TempFail,
-            _ => Exit::Unavailable,
-        };
-        let mut line = format!("{what}: HTTP {}", reply.status);
-        if !code.is_empty() {
-            line.push_str(&format!(" {code}"));
-        }
-        if !message.is_empty() {
-            line.push_str(&format!(": {message}"));
-        }
-        if !detail.is_empty() && !message.contains(&detail) {
-            line.push_str(&format!(" ({detail})"));
-        }
-        if exit == Exit::NoPerm {
-            line.push_str(&format!("; {}", self.auth_hint(&code, &detail, reply)));
-        }
-        Error::new(exit, line)
-    }
-
-    /// What to check after a 401/403, from the error detail and the clock.
-    fn auth_hint(&self, code: &str, detail: &str, reply: &Reply) -> String {
-        let d = detail.to_ascii_lowercase();
-        let skew = reply
-            .header("date")
-            .and_then(|v| chrono::DateTime::parse_from_rfc2822(v).ok())
-            .map(|t| (chrono::Utc::now() - t.with_timezone(&chrono::Utc)).num_seconds());
-        if let Some(s) = skew
-            && s.abs() > 300
-        {
-            return format!(
-                "this host's clock is {}s off the service's (Azure allows 15 minutes): fix the clock (NTP)",
-                s
-            );
-        }
-        if d.contains("time frame") || d.contains("expired") || d.contains("not yet valid") {
-            return "the SAS token has expired or is not valid yet: issue a new one".into();
-        }
-        if code == "AuthorizationPermissionMismatch" || code == "AuthorizationResourceTypeMismatch" {
-            return format!("the {} lacks a permission this operation needs", self.auth.describe());
-        }
-        match self.auth {
-            Auth::SharedKey { .. } => "the account key is wrong (or this host's clock is off)".into(),
-            Auth::Sas(_) => "the SAS token is wrong, expired or lacks a permission".into(),
-            Auth::Bearer(_) => "the identity lacks a Storage Blob Data role on the account".into(),
-        }
-    }
 }
 
 /// Read a response whole (errors are transient: the connection broke).
@@ -391,40 +338,6 @@ pub(super) fn read_reply(mut res: Live, what: &str) -> Result<Reply> {
         .read_to_end(&mut body)
         .map_err(|e| Error::temp(format!("{what}: reading the response")).with_source(e))?;
     Ok(Reply { status, headers, body })
-}
-
-/// Code, first line of the message, and the authentication detail from
-/// `x-ms-error-code` and the `<Error>` body.
-fn error_fields(reply: &Reply) -> (String, String, String) {
-    let mut code = reply.header("x-ms-error-code").unwrap_or("").to_owned();
-    let mut message = String::new();
-    let mut detail = String::new();
-    if let Ok(text) = std::str::from_utf8(&reply.body)
-        && let Ok(root) = xml::parse(text)
-        && root.name == "Error"
-    {
-        if code.is_empty() {
-            code = root.child_text("Code").unwrap_or("").to_owned();
-        }
-        // The message's later lines are RequestId and Time.
-        message = root
-            .child_text("Message")
-            .unwrap_or("")
-            .lines()
-            .next()
-            .unwrap_or("")
-            .trim()
-            // DESIGN.md: error lines end without a period.
-            .trim_end_matches('.')
-            .to_owned();
-        detail = root
-            .child_text("AuthenticationErrorDetail")
-            .unwrap_or("")
-            .split_whitespace()
-            .collect::<Vec<_>>()
-            .join(" ");
-    }
-    (code, message, detail)
 }
 
 /// Build the agent: native-tls on the system OpenSSL (as `azure::agent`),
@@ -477,21 +390,5 @@ mod tests {
     #[test]
     fn paths_are_encoded_but_slashes_kept() {
         assert_eq!(encode_path("wal/0000 1+x"), "wal/0000%201%2Bx");
-    }
-
-    #[test]
-    fn error_bodies_become_code_message_detail() {
-        let reply = Reply {
-            status: 403,
-            headers: vec![],
-            body: b"<?xml version=\"1.0\"?><Error><Code>AuthenticationFailed</Code><Message>Server failed to \
-                    authenticate the request.\nRequestId:1\nTime:2</Message><AuthenticationErrorDetail>Signature \
-                    not valid in the specified time frame</AuthenticationErrorDetail></Error>"
-                .to_vec(),
-        };
-        let (c, m, d) = error_fields(&reply);
-        assert_eq!(c, "AuthenticationFailed");
-        assert_eq!(m, "Server failed to authenticate the request");
-        assert_eq!(d, "Signature not valid in the specified time frame");
     }
 }

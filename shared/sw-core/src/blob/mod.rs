@@ -23,6 +23,7 @@
 //! See [`http`] for retries, deadlines and exit codes.
 
 mod auth;
+mod errors;
 mod http;
 mod ops;
 mod upload;
