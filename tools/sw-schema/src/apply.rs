@@ -290,7 +290,7 @@ impl Runner<'_> {
             let again = retryable(&e);
             let err = statement_error(m, s.line, e, attempt, true);
             if again && attempt <= self.s.lock_retries {
-                log::warn!("{err}; retrying ({attempt}/{})", self.s.lock_retries);
+                log::info!("{err}; retrying ({attempt}/{})", self.s.lock_retries);
                 self.log_problem(m, "retry", s.line, &s.text, &err.to_string()).await;
                 for st in &mut rec.statements {
                     st.status = StatementOutcome::NotRun;
@@ -342,7 +342,7 @@ impl Runner<'_> {
                     // A lock that was not granted changed nothing: retry the statement.
                     // Never a concurrent one: its failure may have left an INVALID index.
                     Err(e) if retryable(&e) && !is_concurrent(&st) && attempt <= self.s.lock_retries => {
-                        log::warn!(
+                        log::info!(
                             "migration {:04} line {}: lock not granted ({e}); retrying",
                             m.version,
                             s.line

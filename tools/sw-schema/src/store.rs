@@ -394,7 +394,7 @@ impl Store {
                 )));
             }
             if !told {
-                log::warn!(
+                log::info!(
                     "waiting up to {}s for the deployer lock on schema {} ({holder})",
                     left.as_secs_f64(),
                     self.schema

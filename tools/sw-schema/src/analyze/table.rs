@@ -282,6 +282,7 @@ fn action(t: &[Tok]) -> Action {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::analyze::analyze;
 
     fn an(sql: &str) -> Stmt {
         analyze(&crate::sql::split(sql).unwrap()[0].tokens)
