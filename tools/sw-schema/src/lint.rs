@@ -27,6 +27,7 @@ use crate::sql::{Statement, Tok, excerpt};
 pub struct Finding {
     /// The rule, named as squawk names it where squawk has it.
     pub rule: &'static str,
+    /// The migration's number.
     pub version: i64,
     /// The file, as found in the migrations directory.
     pub file: String,

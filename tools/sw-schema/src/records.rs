@@ -47,17 +47,22 @@ pub struct StatementRecord {
     pub locks: Vec<Lock>,
     /// How long it ran (null when it did not run here).
     pub duration_ms: Option<u64>,
+    /// What became of it.
     pub status: StatementOutcome,
 }
 
 /// One migration applied, reverted, failed or (dry run) planned.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct MigrationRecord {
+    /// The migration's number.
     pub version: i64,
+    /// The migration's name (file name without number and suffix).
     pub name: String,
     /// Which file ran: up or down.
     pub direction: Direction,
+    /// What became of it.
     pub status: Outcome,
+    /// Whether this is a `--dry-run` (nothing ran).
     pub dry_run: bool,
     /// Whether it ran outside a transaction (first line `-- sw:no-transaction`).
     pub no_transaction: bool,
@@ -67,6 +72,7 @@ pub struct MigrationRecord {
     pub duration_ms: u64,
     /// SHA-256 of the file that ran (CRLF read as LF), hex.
     pub checksum: String,
+    /// Its statements in order, each with its locks.
     pub statements: Vec<StatementRecord>,
     /// The strongest lock per relation over all statements.
     pub locks: Vec<Lock>,
@@ -87,18 +93,23 @@ impl Record for MigrationRecord {
 pub struct Summary {
     /// up, down or lint.
     pub command: String,
+    /// Whether this is a `--dry-run` (nothing ran).
     pub dry_run: bool,
     /// The version before (null for lint).
     pub from_version: Option<i64>,
     /// The version after, or that a dry run would reach (null for lint).
     pub to_version: Option<i64>,
+    /// Migrations applied by this run.
     pub applied: u32,
+    /// Migrations reverted by this run.
     pub reverted: u32,
     /// Migrations still pending afterwards (null for lint).
     pub pending: Option<u32>,
     /// Lint findings, acknowledged ones included.
     pub findings: u32,
+    /// Findings acknowledged with `-- sw:allow`.
     pub acknowledged: u32,
+    /// Wall time of the command.
     pub duration_ms: u64,
 }
 
@@ -123,10 +134,15 @@ pub enum State {
 /// One migration in `status`.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct MigrationState {
+    /// The migration's number.
     pub version: i64,
+    /// The migration's name.
     pub name: String,
+    /// Where it stands.
     pub state: State,
+    /// Whether it runs outside a transaction (`-- sw:no-transaction`).
     pub no_transaction: bool,
+    /// When it was applied (null when pending).
     pub applied_at: Option<Timestamp>,
     /// `os_user@host` of the deployer (null when pending).
     pub applied_by: Option<String>,
@@ -135,7 +151,9 @@ pub struct MigrationState {
 /// An applied file that changed since.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct Changed {
+    /// The migration's number.
     pub version: i64,
+    /// The migration's name.
     pub name: String,
     /// The file that differs.
     pub file: String,
@@ -148,7 +166,9 @@ pub struct Changed {
 /// A no-transaction migration that stopped part-way.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct Failed {
+    /// The migration's number.
     pub version: i64,
+    /// The migration's name.
     pub name: String,
     /// The file that was running.
     pub direction: Direction,
@@ -156,7 +176,9 @@ pub struct Failed {
     pub statements_done: usize,
     /// The statement that failed (null when the run was killed between statements).
     pub statement: Option<String>,
+    /// The line it starts on (null when not known).
     pub line: Option<usize>,
+    /// The error of the failing statement (null when killed between statements).
     pub error: Option<String>,
     /// INVALID indexes it left that are still there.
     pub invalid_indexes: Vec<String>,
@@ -175,6 +197,7 @@ pub struct StatusRecord {
     pub head_version: i64,
     /// Nothing pending, changed, missing or failed.
     pub clean: bool,
+    /// Versions not applied yet.
     pub pending: Vec<i64>,
     /// Pending versions lower than an applied one: `up` refuses them.
     pub out_of_order: Vec<i64>,
@@ -182,7 +205,9 @@ pub struct StatusRecord {
     pub changed: Vec<Changed>,
     /// Applied versions with no file.
     pub missing: Vec<i64>,
+    /// No-transaction migrations that stopped part-way.
     pub failed: Vec<Failed>,
+    /// Every migration, by version.
     pub migrations: Vec<MigrationState>,
 }
 
@@ -193,8 +218,11 @@ impl Record for StatusRecord {
 /// One entry of the log: an apply, revert, failure, retry or repair.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct HistoryRecord {
+    /// When it happened.
     pub at: Timestamp,
+    /// The migration's number.
     pub version: i64,
+    /// The migration's name.
     pub name: String,
     /// up, down, failed, retry or repair.
     pub action: String,
@@ -204,11 +232,15 @@ pub struct HistoryRecord {
     pub db_user: String,
     /// Why (repair), else null.
     pub reason: Option<String>,
+    /// How long the migration took (up and down; null otherwise).
     pub duration_ms: Option<u64>,
+    /// Hex SHA-256 of the up file at the time (null when not recorded).
     pub up_checksum: Option<String>,
+    /// Hex SHA-256 of the down file at the time (null: none).
     pub down_checksum: Option<String>,
     /// The statement that failed or was retried (null otherwise).
     pub statement: Option<String>,
+    /// The error of the failing statement (null when killed between statements).
     pub error: Option<String>,
 }
 
@@ -219,14 +251,21 @@ impl Record for HistoryRecord {
 /// A migration's checksums re-stamped.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct RepairRecord {
+    /// The migration's number.
     pub version: i64,
+    /// The migration's name.
     pub name: String,
+    /// Hex SHA-256 of the up file recorded before.
     pub old_up_checksum: String,
+    /// Hex SHA-256 of the up file now (recorded from now on).
     pub new_up_checksum: String,
+    /// Hex SHA-256 of the down file recorded before (null: none).
     pub old_down_checksum: Option<String>,
+    /// Hex SHA-256 of the down file now (null: none).
     pub new_down_checksum: Option<String>,
     /// `os_user@host`.
     pub actor: String,
+    /// Why, as given with --reason.
     pub reason: String,
 }
 
@@ -237,9 +276,13 @@ impl Record for RepairRecord {
 /// A new migration pair.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct NewRecord {
+    /// The migration's number.
     pub version: i64,
+    /// The migration's name.
     pub name: String,
+    /// The new up file.
     pub up_file: String,
+    /// The new down file.
     pub down_file: String,
 }
 
@@ -250,6 +293,7 @@ impl Record for NewRecord {
 /// What `seed` created.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct SeedRecord {
+    /// The administrator's email as given.
     pub admin_email: String,
     /// False when an administrator with that email (any case) existed: nothing changed.
     pub admin_created: bool,
@@ -257,6 +301,7 @@ pub struct SeedRecord {
     pub password_file: Option<String>,
     /// The password hash's algorithm and parameters (`argon2id m=19456 t=2 p=1`; null when none was made).
     pub hash: Option<String>,
+    /// Whether --demo was given.
     pub demo: bool,
     /// Demo servers created by this run.
     pub servers_created: Vec<String>,
