@@ -323,3 +323,52 @@ fn the_predicted_lock_of_each_statement_is_the_one_postgresql_takes() {
         }
     }
 }
+
+#[test]
+fn a_deployer_killed_during_a_concurrent_index_build_leaves_a_record_status_names_the_invalid_index() {
+    let c = shared();
+    let db = c.fresh_db("schema_killed");
+    let d = cic_dir();
+    let (old, mut a) = stuck_deployer(c, &db, d.path());
+    a.kill().unwrap();
+    let _ = a.wait();
+    // The server notices the client is gone (client_connection_check_interval) and cancels the build.
+    wait_for(
+        c,
+        &db,
+        "SELECT NOT EXISTS (SELECT 1 FROM pg_stat_activity WHERE application_name = 'deployer_a')",
+    );
+    let st = schema(c, &db, d.path(), &["status"]);
+    st.expect_error(65, "the database does not match");
+    let f = &st.one("schema.status")["failed"][0];
+    assert_eq!(
+        (f["version"].as_i64(), f["statements_done"].as_u64()),
+        (Some(2), Some(0)),
+        "{f}"
+    );
+    assert_eq!(f["invalid_indexes"], serde_json::json!(["public.t_v_idx"]));
+    assert!(
+        f["repair"]
+            .as_str()
+            .unwrap()
+            .starts_with("run DROP INDEX CONCURRENTLY IF EXISTS public.t_v_idx; then sw-schema up"),
+        "{f}"
+    );
+    schema(c, &db, d.path(), &["up"]).expect_error(
+        65,
+        "migration 0002 stopped part-way and left INVALID index public.t_v_idx",
+    );
+    old.close();
+    c.psql(&db, "DROP INDEX CONCURRENTLY IF EXISTS public.t_v_idx");
+    let r = schema(c, &db, d.path(), &["up"]);
+    r.expect_code(0);
+    assert_eq!(r.one("schema.migration")["statements"][0]["status"], "done");
+    schema(c, &db, d.path(), &["status"]).expect_code(0);
+    assert_eq!(
+        c.psql(
+            &db,
+            "SELECT indisvalid FROM pg_index WHERE indexrelid = 't_v_idx'::regclass"
+        ),
+        "t"
+    );
+}

@@ -29,12 +29,30 @@ fn actor() -> String {
     format!("{user}@{host}")
 }
 
+/// Connect with the migrations' search_path. On PostgreSQL 14+ the server
+/// also checks every second that we are still there
+/// (`client_connection_check_interval`), so a deployer killed during a
+/// statement does not leave it running (an index build would otherwise
+/// finish, or an ALTER keep waiting, for a client that is gone); a killed
+/// concurrent index build is left INVALID, which `status` then names.
 async fn connect(pg: &sw_core::cli::PgOpts, schema: &str) -> Result<Connection> {
     let (_, conn) = pg.connect(NAME).await?;
     conn.client
         .batch_execute(&format!("SET search_path = {}", quote_ident(schema)))
         .await
         .pg_context(|| format!("setting search_path to {schema}"))?;
+    let v: i32 = conn
+        .client
+        .query_one("SELECT current_setting('server_version_num')::int", &[])
+        .await
+        .pg_context(|| "reading the server version".to_owned())?
+        .get(0);
+    if v >= 140_000 {
+        conn.client
+            .batch_execute("SET client_connection_check_interval = 1000")
+            .await
+            .pg_context(|| "setting client_connection_check_interval".to_owned())?;
+    }
     Ok(conn)
 }
 
@@ -49,11 +67,34 @@ fn settings(run: &RunOpts, pg: &sw_core::cli::PgOpts) -> Settings {
     }
 }
 
-/// INVALID indexes still present for each part-way migration.
-async fn live_invalid(c: &Client, store: &Store, applied: &[Applied]) -> Result<HashMap<i64, Vec<String>>> {
+/// INVALID indexes still present for each part-way migration: those its
+/// failure recorded, and those on the targets of the statement it stopped
+/// at (a run killed during a concurrent index build recorded none).
+async fn live_invalid(
+    c: &Client,
+    store: &Store,
+    files: &[Migration],
+    applied: &[Applied],
+) -> Result<HashMap<i64, Vec<String>>> {
     let mut out = HashMap::new();
-    for a in applied.iter().filter(|a| !a.success && !a.invalid_indexes.is_empty()) {
-        out.insert(a.version, store.invalid_indexes(c, &[], &a.invalid_indexes).await?);
+    for a in applied.iter().filter(|a| !a.success) {
+        let mut names = a.invalid_indexes.clone();
+        let mut tables = Vec::new();
+        let file = files
+            .iter()
+            .find(|m| m.version == a.version)
+            .and_then(|m| match a.direction {
+                Direction::Up => Some(&m.up),
+                Direction::Down => m.down.as_ref(),
+            });
+        if let Some(s) = file.and_then(|f| f.statements.get(a.statements_done)) {
+            let (t, n) = crate::apply::index_targets(std::slice::from_ref(s));
+            tables.extend(t);
+            names.extend(n);
+        }
+        if !names.is_empty() || !tables.is_empty() {
+            out.insert(a.version, store.invalid_indexes(c, &tables, &names).await?);
+        }
     }
     Ok(out)
 }
@@ -98,7 +139,7 @@ async fn prepare<'a>(c: &Client, files: &'a [Migration], schema: &str, run: &Run
         store.create(c).await?;
     }
     let applied = store.applied(c).await?;
-    let live = live_invalid(c, &store, &applied).await?;
+    let live = live_invalid(c, &store, files, &applied).await?;
     let plan = Plan {
         files,
         applied: &applied,
@@ -287,7 +328,7 @@ pub async fn status(a: &StatusArgs, out: &mut Output) -> Result<()> {
     let c = &conn.client;
     let store = Store::new(&a.schema.schema, actor());
     let applied = store.applied(c).await?;
-    let live = live_invalid(c, &store, &applied).await?;
+    let live = live_invalid(c, &store, &files, &applied).await?;
     let plan = Plan {
         files: &files,
         applied: &applied,
