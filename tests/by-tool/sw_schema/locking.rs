@@ -141,6 +141,9 @@ fn a_second_deployer_exits_75_after_lock_wait_and_another_schema_is_not_blocked(
         "1"
     );
     assert_eq!(c.psql(&db, "SELECT to_regclass('app2.x') IS NOT NULL"), "t");
+    let st = schema(c, &db, other.path(), &["status", "--schema", "app2"]);
+    st.expect_code(0);
+    assert_eq!(st.one("schema.status")["table_schema"], "app2");
     old.close();
     finish(a).expect_code(0);
     assert_eq!(c.psql(&db, "SELECT count(*) FROM public.sw_schema_migrations"), "2");

@@ -509,6 +509,8 @@ mod tests {
 
     #[test]
     fn findings_are_well_formed_records() {
-        assert!(sw_core::contract::KindDoc::of::<Finding>().rule_violations().is_empty());
+        let k = sw_core::contract::KindDoc::of::<Finding>();
+        assert!(k.rule_violations().is_empty());
+        assert_eq!(k.schema["properties"]["schema"]["const"], 1);
     }
 }

@@ -208,7 +208,7 @@ impl Plan<'_> {
         migrations.sort_by_key(|m| m.version);
         let pending: Vec<i64> = self.pending().iter().map(|m| m.version).collect();
         StatusRecord {
-            schema: self.schema.to_owned(),
+            table_schema: self.schema.to_owned(),
             current_version: self.current(),
             head_version: self.files.last().map_or(0, |m| m.version),
             clean: pending.is_empty() && changed.is_empty() && missing.is_empty() && failed.is_empty(),

@@ -189,8 +189,9 @@ pub struct Failed {
 /// Where the database stands against the migrations directory.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct StatusRecord {
-    /// The version table's schema.
-    pub schema: String,
+    /// The schema of the version table (`--schema`); named so because
+    /// `schema` is every record's version field.
+    pub table_schema: String,
     /// The highest applied version (0 when none).
     pub current_version: i64,
     /// The highest version in the directory (0 when none).
@@ -330,6 +331,9 @@ mod tests {
             KindDoc::of::<SeedRecord>(),
         ] {
             assert!(k.rule_violations().is_empty(), "{}: {:?}", k.kind, k.rule_violations());
+            // A field named like the envelope's would print the key twice.
+            assert_eq!(k.schema["properties"]["schema"]["const"], k.version, "{}", k.kind);
+            assert_eq!(k.schema["properties"]["kind"]["const"], k.kind, "{}", k.kind);
         }
     }
 }
