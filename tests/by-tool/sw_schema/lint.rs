@@ -210,6 +210,18 @@ fn new_makes_the_next_pair_and_bad_files_are_refused() {
             && d.path().join("0002_add_sessions_index.down.sql").exists()
     );
     cmd::run(BIN.as_ref(), &["lint", "--dir", dir], None).expect_code(0);
+    // SW_SCHEMA_DIR stands in for --dir (default: ./migrations).
+    let r = cmd::run_cmd(
+        cmd::command(BIN.as_ref()).args(["lint"]).env("SW_SCHEMA_DIR", dir),
+        None,
+    );
+    r.expect_code(0);
+    let empty = tempfile::tempdir().unwrap();
+    let r = cmd::run_cmd(
+        cmd::command(BIN.as_ref()).args(["lint"]).current_dir(empty.path()),
+        None,
+    );
+    r.expect_error(66, "reading the migrations directory \"migrations\"");
     std::fs::write(d.path().join("3_oops.sql"), "SELECT 1;").unwrap();
     cmd::run(BIN.as_ref(), &["lint", "--dir", dir], None).expect_error(65, "");
     std::fs::remove_file(d.path().join("3_oops.sql")).unwrap();
