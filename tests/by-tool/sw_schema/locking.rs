@@ -32,13 +32,13 @@ fn stuck_deployer(c: &TestCluster, db: &str, dir: &Path) -> (Session, Child) {
     wait_for(
         c,
         db,
-        "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE application_name = 'old_snapshot' AND state = 'idle in transaction' AND backend_xmin IS NOT NULL)",
+        "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'old_snapshot' AND state = 'idle in transaction' AND backend_xmin IS NOT NULL)",
     );
     let a = spawn(c, db, dir, &["up", "--application-name", "deployer_a"]);
     wait_for(
         c,
         db,
-        "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE application_name = 'deployer_a' AND query LIKE 'CREATE INDEX CONCURRENTLY%' AND wait_event_type = 'Lock')",
+        "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'deployer_a' AND query LIKE 'CREATE INDEX CONCURRENTLY%' AND wait_event_type = 'Lock')",
     );
     (old, a)
 }
@@ -58,14 +58,14 @@ fn two_deployers_apply_once_and_cic_completes_while_the_second_waits() {
     wait_for(
         c,
         &db,
-        "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE application_name = 'deployer_b')",
+        "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'deployer_b')",
     );
     // While it waits, the second deployer sits idle between polls: no
     // transaction, no snapshot, no blocking lock wait; the index build
     // waits for the old snapshot alone.
     let mut idle = 0;
     for _ in 0..20 {
-        let row = c.psql(&db, "SELECT state || ' ' || (backend_xmin IS NULL) || ' ' || coalesce(wait_event_type, '-') FROM pg_stat_activity WHERE application_name = 'deployer_b'");
+        let row = c.psql(&db, "SELECT state || ' ' || (backend_xmin IS NULL) || ' ' || coalesce(wait_event_type, '-') FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'deployer_b'");
         assert!(
             !row.contains("idle in transaction") && !row.ends_with(" Lock"),
             "the waiting deployer: {row}"
@@ -82,7 +82,7 @@ fn two_deployers_apply_once_and_cic_completes_while_the_second_waits() {
             "SELECT string_agg(DISTINCT h.application_name, ',') FROM pg_locks w \
              JOIN pg_locks l ON l.locktype = 'virtualxid' AND l.virtualxid = w.virtualxid AND l.granted \
              JOIN pg_stat_activity h ON h.pid = l.pid \
-             WHERE NOT w.granted AND w.pid = (SELECT pid FROM pg_stat_activity WHERE application_name = 'deployer_a')",
+             WHERE NOT w.granted AND w.pid = (SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'deployer_a')",
         );
         assert!(
             blockers == "old_snapshot" || blockers.is_empty(),
@@ -182,7 +182,7 @@ fn an_alter_behind_a_long_transaction_holds_readers_at_most_lock_timeout_retries
     wait_for(
         c,
         &db,
-        "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE application_name = 'long_reader' AND state = 'idle in transaction')",
+        "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'long_reader' AND state = 'idle in transaction')",
     );
     // The ALTER queues behind the long transaction, and every new reader
     // queues behind the ALTER: for lock_timeout (300 ms) per attempt at most.
@@ -339,7 +339,7 @@ fn a_deployer_killed_during_a_concurrent_index_build_leaves_a_record_status_name
     wait_for(
         c,
         &db,
-        "SELECT NOT EXISTS (SELECT 1 FROM pg_stat_activity WHERE application_name = 'deployer_a')",
+        "SELECT NOT EXISTS (SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'deployer_a')",
     );
     let st = schema(c, &db, d.path(), &["status"]);
     st.expect_error(65, "the database does not match");
