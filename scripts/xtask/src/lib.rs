@@ -23,6 +23,7 @@ pub fn tools() -> Vec<(Command, Vec<CommandDoc>)> {
         (sw_provision::command(), sw_provision::docs()),
         (sw_vacuum::command(), sw_vacuum::docs()),
         (sw_migrate_sqlite::command(), sw_migrate_sqlite::docs()),
+        (sw_schema::command(), sw_schema::docs()),
     ]
 }
 
