@@ -9,6 +9,8 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 
 use clap::Command;
+
+pub mod scripts;
 use sw_core::contract::{CommandDoc, KindDoc};
 
 /// Every tool: its clap definition and its commands' contracts.
@@ -21,6 +23,7 @@ pub fn tools() -> Vec<(Command, Vec<CommandDoc>)> {
         (sw_provision::command(), sw_provision::docs()),
         (sw_vacuum::command(), sw_vacuum::docs()),
         (sw_migrate_sqlite::command(), sw_migrate_sqlite::docs()),
+        (sw_schema::command(), sw_schema::docs()),
     ]
 }
 
@@ -45,7 +48,11 @@ pub fn render_all() -> Result<Vec<Generated>, String> {
         let docs: BTreeMap<String, CommandDoc> = docs.into_iter().map(|d| (d.command.clone(), d)).collect();
         man_pages(&cmd, &name, &docs, &mut out)?;
         completions(&cmd, &mut out);
-        schemas(&name, docs.values(), &mut out)?;
+        let kinds = docs.values().flat_map(|d| d.records.iter().cloned());
+        schemas(&name, kinds, &mut out)?;
+    }
+    for (script, kinds) in scripts::scripts() {
+        schemas(script, kinds.into_iter(), &mut out)?;
     }
     Ok(out)
 }
@@ -65,7 +72,13 @@ fn man_pages(
         .manual("sw manual");
     man.render(&mut buf)
         .map_err(|e| format!("rendering the man page of {bin}: {e}"))?;
-    buf.extend_from_slice(extra_sections(docs.get(bin)).as_bytes());
+    let doc = docs
+        .get(bin)
+        .ok_or_else(|| format!("{bin} has no CommandDoc in its tool's docs(): add its exit codes and records"))?;
+    if doc.exits.is_empty() {
+        return Err(format!("{bin}'s CommandDoc lists no exit codes"));
+    }
+    buf.extend_from_slice(extra_sections(doc).as_bytes());
     out.push(Generated {
         path: PathBuf::from(format!("man/man1/{page}.1")),
         content: buf,
@@ -83,19 +96,10 @@ fn roff_escape(s: &str) -> String {
     s.replace('\\', "\\\\").replace('-', "\\-")
 }
 
-fn extra_sections(doc: Option<&CommandDoc>) -> String {
+fn extra_sections(d: &CommandDoc) -> String {
     let mut s = String::from(".SH \"EXIT STATUS\"\n");
-    match doc {
-        Some(d) => {
-            for (code, meaning) in &d.exits {
-                let _ = write!(s, ".TP\n\\fB{code}\\fR\n{}\n", roff_escape(meaning));
-            }
-        }
-        None => {
-            for e in sw_core::Exit::ALL {
-                let _ = write!(s, ".TP\n\\fB{}\\fR\n{}\n", e.code(), roff_escape(e.meaning()));
-            }
-        }
+    for (code, meaning) in &d.exits {
+        let _ = write!(s, ".TP\n\\fB{code}\\fR\n{}\n", roff_escape(meaning));
     }
     s.push_str(".SH ENVIRONMENT\n");
     let env = [
@@ -120,13 +124,11 @@ fn extra_sections(doc: Option<&CommandDoc>) -> String {
         let _ = write!(s, ".TP\n\\fB{}\\fR\n{}\n", roff_escape(k), v);
     }
     s.push_str(".SH \"JSON OUTPUT\"\nResults go to stdout as JSON Lines: one object per line, each with \\fBkind\\fR and \\fBschema\\fR fields first; an absent value is \\fBnull\\fR, never a missing field. Logs and errors go to stderr as single lines prefixed with the program name; passwords are never printed.\n");
-    if let Some(d) = doc {
-        if d.records.is_empty() {
-            s.push_str("This command prints no records.\n");
-        }
-        for k in &d.records {
-            json_output_kind(&mut s, k);
-        }
+    if d.records.is_empty() {
+        s.push_str("This command prints no records.\n");
+    }
+    for k in &d.records {
+        json_output_kind(&mut s, k);
     }
     s
 }
@@ -173,16 +175,15 @@ fn completions(cmd: &Command, out: &mut Vec<Generated>) {
 }
 
 /// One schema file per record kind a tool prints: `schemas/<tool>/<kind>.json`.
-fn schemas<'a>(tool: &str, docs: impl Iterator<Item = &'a CommandDoc>, out: &mut Vec<Generated>) -> Result<(), String> {
-    let mut kinds: BTreeMap<&str, &KindDoc> = BTreeMap::new();
-    for d in docs {
-        for k in &d.records {
-            if let Some(prev) = kinds.insert(k.kind, k)
-                && prev.schema != k.schema
-            {
-                return Err(format!("{tool} documents two different schemas for kind {}", k.kind));
-            }
+fn schemas(tool: &str, all: impl Iterator<Item = KindDoc>, out: &mut Vec<Generated>) -> Result<(), String> {
+    let mut kinds: BTreeMap<&str, KindDoc> = BTreeMap::new();
+    for k in all {
+        if let Some(prev) = kinds.get(k.kind)
+            && prev.schema != k.schema
+        {
+            return Err(format!("{tool} documents two different schemas for kind {}", k.kind));
         }
+        kinds.insert(k.kind, k);
     }
     for (kind, k) in kinds {
         let mut text = serde_json::to_string_pretty(&k.schema).map_err(|e| format!("rendering {kind}: {e}"))?;
@@ -281,6 +282,42 @@ mod tests {
             let want = format!(".SH SYNOPSIS\n\\fB{}\\fR", roff_escape(&bin));
             assert!(text.contains(&want), "{}: want {want:?}", path.display());
         }
+    }
+
+    #[test]
+    fn every_command_doc_names_a_real_command() {
+        for (cmd, docs) in tools() {
+            let mut bins = Vec::new();
+            let name = cmd.get_name().to_owned();
+            commands(&cmd, &name, &mut bins);
+            for d in docs {
+                assert!(
+                    bins.contains(&d.command),
+                    "docs() names {:?}, which is not a command",
+                    d.command
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn every_record_kind_follows_the_field_rule() {
+        let mut broken = Vec::new();
+        for (_, docs) in tools() {
+            for d in docs {
+                for k in &d.records {
+                    broken.extend(k.rule_violations());
+                }
+            }
+        }
+        for (_, kinds) in scripts::scripts() {
+            for k in kinds {
+                broken.extend(k.rule_violations());
+            }
+        }
+        broken.sort();
+        broken.dedup();
+        assert!(broken.is_empty(), "{broken:#?}");
     }
 
     #[test]

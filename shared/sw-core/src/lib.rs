@@ -13,14 +13,21 @@
 //! - [`cluster`]: local clusters driven with initdb/pg_ctl, as a non-root user.
 //! - [`lock`]: flock for work that must not run twice at once.
 //! - [`cli`]: the shared `main`, flag groups and async runner.
+//! - [`blob`] (feature `blob`): a blocking Azure Blob Storage client.
+//! - [`crypt`] (feature `crypt`): repository encryption (AES-256-GCM
+//!   chunks, per-object keys, a wrapped data key).
 
 #[cfg(feature = "azure")]
 pub mod azure;
+#[cfg(feature = "blob")]
+pub mod blob;
 pub mod cli;
 pub mod cluster;
 pub mod config;
 pub mod conninfo;
 pub mod contract;
+#[cfg(feature = "crypt")]
+pub mod crypt;
 pub mod duration;
 pub mod envfile;
 pub mod error;

@@ -41,13 +41,6 @@ impl Output {
         self.write_line(&line)
     }
 
-    /// Write a record of `kind` from an untyped value. Transitional: removed
-    /// once every tool prints its records through [`Output::emit`].
-    pub fn record<T: Serialize + ?Sized>(&mut self, kind: &str, data: &T) -> Result<()> {
-        let line = render_versioned(kind, SCHEMA, data, self.pretty)?;
-        self.write_line(&line)
-    }
-
     /// Write an already-rendered JSON value as one line (filters that pass
     /// records through unchanged).
     pub fn raw(&mut self, value: &serde_json::Value) -> Result<()> {
@@ -82,11 +75,6 @@ fn stdout_error(e: io::Error) -> Error {
 /// Render one record as a line of JSON (no trailing newline).
 pub fn render<R: Record>(record: &R, pretty: bool) -> Result<String> {
     render_versioned(R::KIND, R::SCHEMA, record, pretty)
-}
-
-/// Render an untyped record of `kind`. Transitional, like [`Output::record`].
-pub fn render_kind<T: Serialize + ?Sized>(kind: &str, data: &T, pretty: bool) -> Result<String> {
-    render_versioned(kind, SCHEMA, data, pretty)
 }
 
 fn render_versioned<T: Serialize + ?Sized>(kind: &str, schema: u32, data: &T, pretty: bool) -> Result<String> {

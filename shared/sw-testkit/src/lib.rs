@@ -7,6 +7,11 @@
 //!   when the tests run as root. Missing server programs fail the test with
 //!   the install command, never skip it. `TestCluster::start_standby` adds
 //!   a streaming standby, cleaned up the same ways.
+//! - [`azurite`]: Azurite's blob service over HTTPS on a free loopback
+//!   port, shared per test binary or dedicated (stop/restart), cleaned up
+//!   like the clusters; a missing Azurite fails with the install command.
+//! - [`faultproxy`]: a TLS-terminating proxy in front of Azurite that
+//!   resets, hangs, drops or answers 503/409 for scripted requests.
 //! - [`schema`]: every record a tool prints in a test is validated against
 //!   its checked-in JSON Schema (`schemas/<tool>/<kind>.json`).
 //! - [`prom`]: real Prometheus and Alertmanager servers (two clustered
@@ -20,7 +25,9 @@
 #![allow(clippy::unwrap_used, clippy::missing_panics_doc)]
 
 pub mod azure;
+pub mod azurite;
 pub mod cmd;
+pub mod faultproxy;
 pub mod pg;
 pub mod prom;
 pub mod schema;

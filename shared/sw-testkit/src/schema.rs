@@ -21,11 +21,6 @@ pub fn schemas_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../schemas")
 }
 
-/// Whether `tool` has checked-in schemas.
-pub fn has_schemas(tool: &str) -> bool {
-    schemas_dir().join(tool).is_dir()
-}
-
 /// Loaded schemas by (tool, kind); None when the file is absent.
 type Cache = Mutex<HashMap<(String, String), Option<Value>>>;
 

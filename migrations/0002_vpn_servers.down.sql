@@ -1,0 +1,2 @@
+-- Reverts 0002 vpn_servers.
+DROP TABLE vpn_servers;

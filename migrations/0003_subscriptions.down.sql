@@ -1,0 +1,2 @@
+-- Reverts 0003 subscriptions.
+DROP TABLE subscriptions;

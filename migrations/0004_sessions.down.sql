@@ -1,0 +1,2 @@
+-- Reverts 0004 sessions.
+DROP TABLE sessions;

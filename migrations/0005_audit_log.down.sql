@@ -1,0 +1,2 @@
+-- Reverts 0005 audit_log.
+DROP TABLE audit_log;

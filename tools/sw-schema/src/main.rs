@@ -1,0 +1,3 @@
+fn main() -> std::process::ExitCode {
+    sw_core::cli::main(sw_schema::run)
+}
