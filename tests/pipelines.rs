@@ -311,7 +311,7 @@ fn systemd_units_pass_systemd_analyze_verify() {
         std::fs::write(tmp.path().join(&name), text).unwrap();
         names.push(name);
     }
-    assert_eq!(names.len(), 10, "{names:?}");
+    assert_eq!(names.len(), 11, "{names:?}");
     let timer = std::fs::read_to_string(units.join("sw-maintenance.timer")).unwrap();
     for key in [
         "OnCalendar=Sun *-*-* 03:00:00",

@@ -57,10 +57,15 @@ impl Env {
 /// present (as schemas/sw-health/health.report.json demands); `checks`
 /// are completed by [`check`].
 fn report(time: &str, checks: Value) -> String {
+    labelled_report(time, checks, &json!({}))
+}
+
+/// [`report`] of a target with labels (as sw-health --targets writes it).
+fn labelled_report(time: &str, checks: Value, labels: &Value) -> String {
     let checks: Vec<Value> = checks.as_array().unwrap().iter().map(check).collect();
     let r = json!({"kind": "health.report", "schema": 1, "time": time, "target": "app@db1:5432/app",
-                   "status": "OK", "server_version": "15.8", "role": "primary", "databases": ["app"],
-                   "duration_ms": 12.5, "checks": checks, "skipped": []});
+                   "labels": labels, "status": "OK", "server_version": "15.8", "role": "primary",
+                   "databases": ["app"], "duration_ms": 12.5, "checks": checks, "skipped": []});
     sw_testkit::schema::validate("sw-health", &r).unwrap();
     r.to_string() + "\n"
 }
@@ -215,6 +220,27 @@ fn silences_hold_notifications_until_they_expire() {
     );
     r.expect_code(78);
     assert!(r.stderr.contains("bad regular expression"), "{}", r.stderr);
+}
+
+#[test]
+fn a_targets_labels_go_on_its_alerts_and_the_rules_labels_win() {
+    let e = Env::new(&RULES.replace("for = \"5m\"", "for = \"0s\""));
+    let labels = json!({"env": "prod", "team": "orders"});
+    let bad = json!([{"name": "deadlocks", "status": "WARNING", "value": 9.0, "unit": "per_5min"},
+                     {"name": "archiver", "status": "UNKNOWN", "message": "timed out"}]);
+    let ev = e.eval(&t(0), &labelled_report(&t(0), bad, &labels));
+    let by_name = |n: &str| ev.iter().find(|a| a["alertname"] == n).unwrap().clone();
+    let d = by_name("Deadlocks");
+    assert_eq!(
+        (d["labels"]["env"].clone(), d["labels"]["team"].clone()),
+        (json!("prod"), json!("dba")),
+        "{d}"
+    );
+    assert_eq!(by_name("SwHealthCheckUnknown")["labels"]["env"], "prod");
+    // The target goes silent: its staleness alert carries its labels too.
+    let ev = e.eval(&t(12), "");
+    let stale = ev.iter().find(|a| a["alertname"] == "SwHealthInputStale").unwrap();
+    assert_eq!(stale["labels"]["env"], "prod", "{stale}");
 }
 
 #[test]

@@ -910,7 +910,8 @@ fn the_prometheus_file_is_never_seen_half_written() {
                 if let Ok(text) = std::fs::read_to_string(&prom) {
                     assert!(text.ends_with('\n'), "half-written: {text:?}");
                     assert!(text.starts_with("# HELP sw_health_up "), "{text}");
-                    assert!(text.contains("sw_health_check_value{"), "{text}");
+                    // connections and sequences are shares: the ratio family (base units).
+                    assert!(text.contains("sw_health_check_ratio{"), "{text}");
                     for l in text.lines().filter(|l| !l.starts_with('#')) {
                         let v = l.rsplit_once(' ').unwrap().1;
                         assert!(v.parse::<f64>().is_ok(), "bad sample {l:?}");
@@ -947,7 +948,8 @@ fn the_prometheus_file_is_never_seen_half_written() {
     assert_eq!(names, vec!["sw_health.prom".to_owned()], "temp files left behind");
     let text = std::fs::read_to_string(&prom).unwrap();
     assert!(text.contains("sw_health_check_status{instance=\""), "{text}");
-    assert!(text.contains(",check=\"connections\",database=\"\"} 0"), "{text}");
+    // A cluster-wide check has no database label (Prometheus reads "" as absent anyway).
+    assert!(text.contains(",check=\"connections\"} 0"), "{text}");
 }
 
 #[test]
@@ -1130,4 +1132,166 @@ fn a_restart_between_runs_is_visible() {
     assert_eq!(r.code, 1);
     let (_, rec) = report(&args);
     assert_eq!(check(&rec, "uptime")["status"], "OK");
+}
+
+// ---- a fleet: --targets, --parallel ----
+
+fn closed_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A JSON Lines targets file: 19 databases of the shared cluster (with
+/// labels) and one target nobody listens on; returns (file, its directory).
+fn twenty_targets() -> (tempfile::TempDir, std::path::PathBuf, u16) {
+    let c = shared();
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = String::new();
+    for i in 0..19 {
+        let db = c.fresh_db(&format!("fleet{i}"));
+        let team = if i % 2 == 0 { "a" } else { "b" };
+        let e = serde_json::json!({"instance": format!("db{i:02}"), "url": c.url(&db), "labels": {"env": "test", "team": team}});
+        text.push_str(&format!("{e}\n"));
+    }
+    let port = closed_port();
+    let e =
+        serde_json::json!({"url": format!("postgresql://u:pw1234@127.0.0.1:{port}/gone"), "labels": {"env": "test"}});
+    text.push_str(&format!("{e}\n"));
+    let p = dir.path().join("targets.jsonl");
+    std::fs::write(&p, text).unwrap();
+    (dir, p, port)
+}
+
+#[test]
+fn twenty_targets_one_unreachable_give_twenty_reports_in_every_format() {
+    let (dir, targets, port) = twenty_targets();
+    let st = dir.path().join("state");
+    let gone = format!("u@127.0.0.1:{port}/gone");
+    let base = [
+        "--targets",
+        targets.to_str().unwrap(),
+        "--parallel",
+        "4",
+        "--connect-timeout",
+        "3s",
+        "--state-dir",
+        st.to_str().unwrap(),
+        "--checks",
+        "connection,connections,database_size,xid_wraparound",
+    ];
+    let run = |extra: &[&str]| {
+        let mut args = base.to_vec();
+        args.extend_from_slice(extra);
+        health(&args)
+    };
+    let r = run(&[]);
+    assert_eq!(r.code, 2, "the worst is the unreachable one's CRITICAL\n{r:?}");
+    assert!(
+        r.stderr.contains("of 20 targets not OK: ") && r.stderr.contains(&gone),
+        "{}",
+        r.stderr
+    );
+    let reports: Vec<Value> = r
+        .records()
+        .into_iter()
+        .filter(|v| v["kind"] == "health.report")
+        .collect();
+    assert_eq!(reports.len(), 20, "{r:?}");
+    for (i, rep) in reports.iter().take(19).enumerate() {
+        assert_eq!(rep["target"], format!("db{i:02}"), "in the targets file's order");
+        assert_eq!(rep["labels"]["team"], if i % 2 == 0 { "a" } else { "b" });
+        let conn = rep["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == "connection")
+            .unwrap();
+        assert!(conn["value"].is_number(), "db{i:02} reached: {rep}");
+    }
+    let down = &reports[19];
+    assert_eq!(
+        (down["target"].as_str(), down["status"].as_str()),
+        (Some(gone.as_str()), Some("CRITICAL"))
+    );
+    assert_eq!(down["labels"], serde_json::json!({"env": "test"}));
+    assert!(!r.stdout.contains("pw1234"));
+
+    let n = run(&["--format", "nagios"]);
+    assert_eq!(n.code, 2, "{n:?}");
+    let first = n.stdout.lines().next().unwrap();
+    assert!(first.starts_with("SW-HEALTH CRITICAL: 20 targets, "), "{first}");
+    for i in 0..19 {
+        let inst = format!("db{i:02}");
+        assert!(
+            n.stdout.lines().any(|l| l.starts_with(&format!("{inst} connection "))),
+            "{inst}\n{}",
+            n.stdout
+        );
+        assert!(
+            first.contains(&format!(" {inst}/connection=")),
+            "{inst} perfdata: {first}"
+        );
+    }
+    assert!(
+        n.stdout.contains(&format!("{gone} connection CRITICAL: ")),
+        "{}",
+        n.stdout
+    );
+
+    let p = run(&["--format", "prometheus"]);
+    assert_eq!(p.code, 2, "{p:?}");
+    for i in 0..19 {
+        let team = if i % 2 == 0 { "a" } else { "b" };
+        let up = format!("sw_health_up{{instance=\"db{i:02}\",env=\"test\",team=\"{team}\"}} 1");
+        assert!(p.stdout.lines().any(|l| l == up), "{up}\n{}", p.stdout);
+    }
+    let down = format!("sw_health_up{{instance=\"{gone}\",env=\"test\"}} 0");
+    assert!(p.stdout.lines().any(|l| l == down), "{down}\n{}", p.stdout);
+    assert!(p.stdout.contains(&format!(
+        "sw_health_check_status{{instance=\"{gone}\",env=\"test\",check=\"connection\"}} 2"
+    )));
+}
+
+#[test]
+fn in_a_fleet_a_target_that_fails_is_a_critical_report_not_an_exit() {
+    let c = shared();
+    let dir = tempfile::tempdir().unwrap();
+    let ok = c.fresh_db("fleet_ok");
+    let toml = format!(
+        "[[target]]\ninstance = \"ok\"\nurl = \"{}\"\n\n[[target]]\ninstance = \"missing\"\nurl = \"{}\"\n",
+        c.url(&ok),
+        c.url("no_such_database")
+    );
+    let p = dir.path().join("targets.toml");
+    std::fs::write(&p, toml).unwrap();
+    let st = dir.path().join("state");
+    let r = health(&[
+        "--targets",
+        p.to_str().unwrap(),
+        "--state-dir",
+        st.to_str().unwrap(),
+        "--checks",
+        "connection",
+    ]);
+    // Alone, a database that does not exist is exit 78; in a fleet it is that target's CRITICAL report.
+    assert_eq!(r.code, 2, "{r:?}");
+    let reports: Vec<Value> = r.records();
+    assert_eq!(reports.len(), 2, "{r:?}");
+    assert_eq!(reports[1]["target"], "missing");
+    assert_eq!(reports[1]["status"], "CRITICAL");
+    let msg = reports[1]["checks"][0]["message"].as_str().unwrap();
+    assert!(msg.contains("no_such_database"), "{msg}");
+    // A bad targets file is a configuration error before anything connects.
+    std::fs::write(&p, "[[target]]\nurl = \"postgresql://a/b\"\nenv_file = \"x\"\n").unwrap();
+    health(&["--targets", p.to_str().unwrap()]).expect_error(
+        78,
+        &format!(
+            "{:?}: target 1: give exactly one of url and env_file",
+            p.display().to_string()
+        ),
+    );
+    health(&["--targets", p.to_str().unwrap(), "--db", "postgresql://a/b"]).expect_code(64);
 }

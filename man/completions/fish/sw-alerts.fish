@@ -32,6 +32,7 @@ complete -c sw-alerts -n "__fish_sw_alerts_needs_command" -s V -l version -d 'Pr
 complete -c sw-alerts -n "__fish_sw_alerts_needs_command" -f -a "eval" -d 'Read health.report records on stdin, print alert events (transitions and repeats)'
 complete -c sw-alerts -n "__fish_sw_alerts_needs_command" -f -a "notify" -d 'Read alert events on stdin and deliver them; undelivered ones stay in the outbox (exit 75), ones a receiver rejects (HTTP 400/413/422) go to its rejected/ folder (exit 65)'
 complete -c sw-alerts -n "__fish_sw_alerts_needs_command" -f -a "default-rules" -d 'Print the built-in default rule pack (a starting point for --rules)'
+complete -c sw-alerts -n "__fish_sw_alerts_needs_command" -f -a "prometheus-rules" -d 'Print the rule pack (--rules, or the default one) as Prometheus alerting rules over sw-health\'s exporter metrics'
 complete -c sw-alerts -n "__fish_sw_alerts_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand eval" -l rules -d 'Rule file (TOML); the built-in default pack when not given (see `sw-alerts default-rules`)' -r -F
 complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand eval" -l state -d 'State file (alert states per rule and label set; flock-protected, replaced atomically). Default: $XDG_STATE_HOME/sw/alerts.json or ~/.local/state/sw/alerts.json' -r -F
@@ -41,8 +42,11 @@ complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand eval" -s v -l verbos
 complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand eval" -s q -l quiet -d 'Only errors on stderr'
 complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand eval" -l pretty -d 'Indent JSON output for people (still valid JSON, no longer one record per line)'
 complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand eval" -s h -l help -d 'Print help'
-complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand notify" -l config -d 'TOML file with channels (keys webhook, slack, teams, exec, no_resolved as lists, and an [smtp] table: server, tls, from, to, credentials, ca); added to the flags. A list entry may be a table { url = "...", send_resolved = false } ({ command = ... } for exec), and [smtp] may set send_resolved: resolved notifications per channel' -r -F
+complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand notify" -l config -d 'TOML file with channels (keys webhook, alertmanager, slack, teams, exec, no_resolved as lists, generator_url, and an [smtp] table: server, tls, from, to, credentials, ca); added to the flags. A list entry may be a table { url = "...", send_resolved = false } ({ command = ... } for exec), and [smtp] may set send_resolved: resolved notifications per channel' -r -F
 complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand notify" -l webhook -d 'POST the Alertmanager webhook payload (version 4) to this URL; repeatable. `@FILE` reads the URL from a file (keeps tokens off argv)' -r
+complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand notify" -l alertmanager -d 'Push alerts to this Alertmanager\'s API v2 (POST URL/api/v2/alerts, or the URL as given when it ends in /api/v2/alerts), or @FILE; repeatable: name every Alertmanager of the cluster. An alert is delivered once one of them accepts it, and kept in the outbox while none does' -r
+complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand notify" -l generator-url -d 'generatorURL of the alerts pushed to Alertmanager: the link back to where they come from (a dashboard, a runbook); empty by default' -r
+complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand notify" -l resend-every -d 'Re-send a still-firing alert to Alertmanager once its last push is this old; each push holds it firing for 4 times this (endsAt), as Prometheus does, so run notify at least this often (sw-monitor.timer runs it every minute)' -r
 complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand notify" -l slack -d 'Slack incoming-webhook URL (or @FILE); repeatable' -r
 complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand notify" -l teams -d 'Microsoft Teams workflow webhook URL (or @FILE); repeatable' -r
 complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand notify" -l webhook-ca -d 'CA certificate (PEM) to verify https webhook receivers with, instead of the system store' -r -F
@@ -55,7 +59,8 @@ complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand notify" -l smtp-ca -
 complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand notify" -l smtp-credentials -d 'Env file with SMTP_USER and SMTP_PASSWORD (credentials never go on argv)' -r -F
 complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand notify" -l smtp-from -d 'Envelope and header sender' -r
 complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand notify" -l smtp-to -d 'Recipient; repeatable' -r
-complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand notify" -l no-resolved -d 'Do not send resolved notifications to this kind of channel (webhook, slack, teams, email, exec); repeatable. By default every channel gets them' -r -f -a "webhook\t''
+complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand notify" -l no-resolved -d 'Do not send resolved notifications to this kind of channel (webhook, alertmanager, slack, teams, email, exec); repeatable. By default every channel gets them' -r -f -a "webhook\t''
+alertmanager\t''
 slack\t''
 teams\t''
 email\t''
@@ -72,7 +77,14 @@ complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand default-rules" -s v 
 complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand default-rules" -s q -l quiet -d 'Only errors on stderr'
 complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand default-rules" -l pretty -d 'Indent JSON output for people (still valid JSON, no longer one record per line)'
 complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand default-rules" -s h -l help -d 'Print help'
-complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand help; and not __fish_seen_subcommand_from eval notify default-rules help" -f -a "eval" -d 'Read health.report records on stdin, print alert events (transitions and repeats)'
-complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand help; and not __fish_seen_subcommand_from eval notify default-rules help" -f -a "notify" -d 'Read alert events on stdin and deliver them; undelivered ones stay in the outbox (exit 75), ones a receiver rejects (HTTP 400/413/422) go to its rejected/ folder (exit 65)'
-complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand help; and not __fish_seen_subcommand_from eval notify default-rules help" -f -a "default-rules" -d 'Print the built-in default rule pack (a starting point for --rules)'
-complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand help; and not __fish_seen_subcommand_from eval notify default-rules help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand prometheus-rules" -l rules -d 'Rule file (TOML) to render; the built-in default pack when not given' -r -F
+complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand prometheus-rules" -l job -d 'The Prometheus job that scrapes `sw-health serve` (its `up` series tells a silent exporter apart)' -r
+complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand prometheus-rules" -s v -l verbose -d 'More logging on stderr (-v info, -vv debug, -vvv trace); SW_LOG overrides'
+complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand prometheus-rules" -s q -l quiet -d 'Only errors on stderr'
+complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand prometheus-rules" -l pretty -d 'Indent JSON output for people (still valid JSON, no longer one record per line)'
+complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand prometheus-rules" -s h -l help -d 'Print help'
+complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand help; and not __fish_seen_subcommand_from eval notify default-rules prometheus-rules help" -f -a "eval" -d 'Read health.report records on stdin, print alert events (transitions and repeats)'
+complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand help; and not __fish_seen_subcommand_from eval notify default-rules prometheus-rules help" -f -a "notify" -d 'Read alert events on stdin and deliver them; undelivered ones stay in the outbox (exit 75), ones a receiver rejects (HTTP 400/413/422) go to its rejected/ folder (exit 65)'
+complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand help; and not __fish_seen_subcommand_from eval notify default-rules prometheus-rules help" -f -a "default-rules" -d 'Print the built-in default rule pack (a starting point for --rules)'
+complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand help; and not __fish_seen_subcommand_from eval notify default-rules prometheus-rules help" -f -a "prometheus-rules" -d 'Print the rule pack (--rules, or the default one) as Prometheus alerting rules over sw-health\'s exporter metrics'
+complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand help; and not __fish_seen_subcommand_from eval notify default-rules prometheus-rules help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_sw_health_global_optspecs
-    string join \n v/verbose q/quiet pretty db= env-file= connect-timeout= statement-timeout= lock-timeout= application-name= all-databases checks= skip= warn= crit= thresholds= check-timeout= deadline= latency-samples= format= prom-file= state-dir= backup-repo= h/help V/version
+    string join \n v/verbose q/quiet pretty db= env-file= connect-timeout= statement-timeout= lock-timeout= application-name= targets= parallel= all-databases checks= skip= warn= crit= thresholds= check-timeout= deadline= latency-samples= state-dir= backup-repo= format= prom-file= h/help V/version
 end
 
 function __fish_sw_health_needs_command
@@ -30,20 +30,22 @@ complete -c sw-health -n "__fish_sw_health_needs_command" -l connect-timeout -d 
 complete -c sw-health -n "__fish_sw_health_needs_command" -l statement-timeout -d 'statement_timeout for the session' -r
 complete -c sw-health -n "__fish_sw_health_needs_command" -l lock-timeout -d 'lock_timeout for the session' -r
 complete -c sw-health -n "__fish_sw_health_needs_command" -l application-name -d 'application_name for the session (default: the program\'s name)' -r
+complete -c sw-health -n "__fish_sw_health_needs_command" -l targets -d 'Check a fleet: the targets in this TOML ([[target]] tables) or JSON Lines file, each with url or env_file, and optional instance and labels; one report per target, the exit code the worst' -r -F
+complete -c sw-health -n "__fish_sw_health_needs_command" -l parallel -d 'Targets checked at the same time (--targets)' -r
 complete -c sw-health -n "__fish_sw_health_needs_command" -l checks -d 'Only these checks (comma-separated or repeated)' -r
 complete -c sw-health -n "__fish_sw_health_needs_command" -l skip -d 'Skip these checks (comma-separated or repeated)' -r
 complete -c sw-health -n "__fish_sw_health_needs_command" -l warn -d 'Warning threshold override, NAME=VALUE (or NAME=none); repeatable' -r
 complete -c sw-health -n "__fish_sw_health_needs_command" -l crit -d 'Critical threshold override, NAME=VALUE (or NAME=none); repeatable' -r
 complete -c sw-health -n "__fish_sw_health_needs_command" -l thresholds -d 'TOML file of thresholds: one table per check with warn and/or crit (flags win over the file)' -r -F
 complete -c sw-health -n "__fish_sw_health_needs_command" -l check-timeout -d 'statement_timeout of each check; a check that runs longer is UNKNOWN' -r
-complete -c sw-health -n "__fish_sw_health_needs_command" -l deadline -d 'Deadline for the whole run (connecting included); checks not started by then are UNKNOWN' -r
+complete -c sw-health -n "__fish_sw_health_needs_command" -l deadline -d 'Deadline for the run of each target (connecting included); checks not started by then are UNKNOWN' -r
 complete -c sw-health -n "__fish_sw_health_needs_command" -l latency-samples -d 'Round trips for the latency check' -r
+complete -c sw-health -n "__fish_sw_health_needs_command" -l state-dir -d 'Directory for the run lock and the counters behind rates (default $XDG_STATE_HOME/sw or ~/.local/state/sw)' -r -F
+complete -c sw-health -n "__fish_sw_health_needs_command" -l backup-repo -d 'sw-backup repository whose newest complete backup the backup_age check judges' -r -F
 complete -c sw-health -n "__fish_sw_health_needs_command" -l format -d 'Output format' -r -f -a "json\t'One `health.report` JSON record'
 nagios\t'Monitoring plugin API (Nagios, Icinga, Naemon): status line with perfdata'
 prometheus\t'Prometheus text exposition (node_exporter textfile collector)'"
 complete -c sw-health -n "__fish_sw_health_needs_command" -l prom-file -d 'With --format prometheus: write this textfile-collector file atomically (temp file in the same directory, then rename) instead of stdout' -r -F
-complete -c sw-health -n "__fish_sw_health_needs_command" -l state-dir -d 'Directory for the run lock and the counters behind rates (default $XDG_STATE_HOME/sw or ~/.local/state/sw)' -r -F
-complete -c sw-health -n "__fish_sw_health_needs_command" -l backup-repo -d 'sw-backup repository whose newest complete backup the backup_age check judges' -r -F
 complete -c sw-health -n "__fish_sw_health_needs_command" -s v -l verbose -d 'More logging on stderr (-v info, -vv debug, -vvv trace); SW_LOG overrides'
 complete -c sw-health -n "__fish_sw_health_needs_command" -s q -l quiet -d 'Only errors on stderr'
 complete -c sw-health -n "__fish_sw_health_needs_command" -l pretty -d 'Indent JSON output for people (still valid JSON, no longer one record per line)'
@@ -52,6 +54,7 @@ complete -c sw-health -n "__fish_sw_health_needs_command" -s h -l help -d 'Print
 complete -c sw-health -n "__fish_sw_health_needs_command" -s V -l version -d 'Print version'
 complete -c sw-health -n "__fish_sw_health_needs_command" -f -a "check" -d 'Run the check catalogue (the default) and print one health.report'
 complete -c sw-health -n "__fish_sw_health_needs_command" -f -a "ping" -d 'Connect once and report server version, TLS, connect time and round-trip latency'
+complete -c sw-health -n "__fish_sw_health_needs_command" -f -a "serve" -d 'Serve the checks of one target or a --targets fleet as a Prometheus exporter (/metrics, /healthz)'
 complete -c sw-health -n "__fish_sw_health_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c sw-health -n "__fish_sw_health_using_subcommand check" -l db -d 'Target database: a postgresql:// URI or key=value conninfo. Prefer --env-file or DATABASE_URL for targets with passwords (argv is visible to other users)' -r
 complete -c sw-health -n "__fish_sw_health_using_subcommand check" -l env-file -d 'Read DATABASE_URL from this env file (KEY=value lines)' -r -F
@@ -59,20 +62,22 @@ complete -c sw-health -n "__fish_sw_health_using_subcommand check" -l connect-ti
 complete -c sw-health -n "__fish_sw_health_using_subcommand check" -l statement-timeout -d 'statement_timeout for the session' -r
 complete -c sw-health -n "__fish_sw_health_using_subcommand check" -l lock-timeout -d 'lock_timeout for the session' -r
 complete -c sw-health -n "__fish_sw_health_using_subcommand check" -l application-name -d 'application_name for the session (default: the program\'s name)' -r
+complete -c sw-health -n "__fish_sw_health_using_subcommand check" -l targets -d 'Check a fleet: the targets in this TOML ([[target]] tables) or JSON Lines file, each with url or env_file, and optional instance and labels; one report per target, the exit code the worst' -r -F
+complete -c sw-health -n "__fish_sw_health_using_subcommand check" -l parallel -d 'Targets checked at the same time (--targets)' -r
 complete -c sw-health -n "__fish_sw_health_using_subcommand check" -l checks -d 'Only these checks (comma-separated or repeated)' -r
 complete -c sw-health -n "__fish_sw_health_using_subcommand check" -l skip -d 'Skip these checks (comma-separated or repeated)' -r
 complete -c sw-health -n "__fish_sw_health_using_subcommand check" -l warn -d 'Warning threshold override, NAME=VALUE (or NAME=none); repeatable' -r
 complete -c sw-health -n "__fish_sw_health_using_subcommand check" -l crit -d 'Critical threshold override, NAME=VALUE (or NAME=none); repeatable' -r
 complete -c sw-health -n "__fish_sw_health_using_subcommand check" -l thresholds -d 'TOML file of thresholds: one table per check with warn and/or crit (flags win over the file)' -r -F
 complete -c sw-health -n "__fish_sw_health_using_subcommand check" -l check-timeout -d 'statement_timeout of each check; a check that runs longer is UNKNOWN' -r
-complete -c sw-health -n "__fish_sw_health_using_subcommand check" -l deadline -d 'Deadline for the whole run (connecting included); checks not started by then are UNKNOWN' -r
+complete -c sw-health -n "__fish_sw_health_using_subcommand check" -l deadline -d 'Deadline for the run of each target (connecting included); checks not started by then are UNKNOWN' -r
 complete -c sw-health -n "__fish_sw_health_using_subcommand check" -l latency-samples -d 'Round trips for the latency check' -r
+complete -c sw-health -n "__fish_sw_health_using_subcommand check" -l state-dir -d 'Directory for the run lock and the counters behind rates (default $XDG_STATE_HOME/sw or ~/.local/state/sw)' -r -F
+complete -c sw-health -n "__fish_sw_health_using_subcommand check" -l backup-repo -d 'sw-backup repository whose newest complete backup the backup_age check judges' -r -F
 complete -c sw-health -n "__fish_sw_health_using_subcommand check" -l format -d 'Output format' -r -f -a "json\t'One `health.report` JSON record'
 nagios\t'Monitoring plugin API (Nagios, Icinga, Naemon): status line with perfdata'
 prometheus\t'Prometheus text exposition (node_exporter textfile collector)'"
 complete -c sw-health -n "__fish_sw_health_using_subcommand check" -l prom-file -d 'With --format prometheus: write this textfile-collector file atomically (temp file in the same directory, then rename) instead of stdout' -r -F
-complete -c sw-health -n "__fish_sw_health_using_subcommand check" -l state-dir -d 'Directory for the run lock and the counters behind rates (default $XDG_STATE_HOME/sw or ~/.local/state/sw)' -r -F
-complete -c sw-health -n "__fish_sw_health_using_subcommand check" -l backup-repo -d 'sw-backup repository whose newest complete backup the backup_age check judges' -r -F
 complete -c sw-health -n "__fish_sw_health_using_subcommand check" -l all-databases -d 'Run the per-database checks in every database that accepts connections'
 complete -c sw-health -n "__fish_sw_health_using_subcommand check" -s v -l verbose -d 'More logging on stderr (-v info, -vv debug, -vvv trace); SW_LOG overrides'
 complete -c sw-health -n "__fish_sw_health_using_subcommand check" -s q -l quiet -d 'Only errors on stderr'
@@ -89,6 +94,34 @@ complete -c sw-health -n "__fish_sw_health_using_subcommand ping" -s v -l verbos
 complete -c sw-health -n "__fish_sw_health_using_subcommand ping" -s q -l quiet -d 'Only errors on stderr'
 complete -c sw-health -n "__fish_sw_health_using_subcommand ping" -l pretty -d 'Indent JSON output for people (still valid JSON, no longer one record per line)'
 complete -c sw-health -n "__fish_sw_health_using_subcommand ping" -s h -l help -d 'Print help'
-complete -c sw-health -n "__fish_sw_health_using_subcommand help; and not __fish_seen_subcommand_from check ping help" -f -a "check" -d 'Run the check catalogue (the default) and print one health.report'
-complete -c sw-health -n "__fish_sw_health_using_subcommand help; and not __fish_seen_subcommand_from check ping help" -f -a "ping" -d 'Connect once and report server version, TLS, connect time and round-trip latency'
-complete -c sw-health -n "__fish_sw_health_using_subcommand help; and not __fish_seen_subcommand_from check ping help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c sw-health -n "__fish_sw_health_using_subcommand serve" -l db -d 'Target database: a postgresql:// URI or key=value conninfo. Prefer --env-file or DATABASE_URL for targets with passwords (argv is visible to other users)' -r
+complete -c sw-health -n "__fish_sw_health_using_subcommand serve" -l env-file -d 'Read DATABASE_URL from this env file (KEY=value lines)' -r -F
+complete -c sw-health -n "__fish_sw_health_using_subcommand serve" -l connect-timeout -d 'Give up connecting after this long (unless the target sets connect_timeout)' -r
+complete -c sw-health -n "__fish_sw_health_using_subcommand serve" -l statement-timeout -d 'statement_timeout for the session' -r
+complete -c sw-health -n "__fish_sw_health_using_subcommand serve" -l lock-timeout -d 'lock_timeout for the session' -r
+complete -c sw-health -n "__fish_sw_health_using_subcommand serve" -l application-name -d 'application_name for the session (default: the program\'s name)' -r
+complete -c sw-health -n "__fish_sw_health_using_subcommand serve" -l targets -d 'Check a fleet: the targets in this TOML ([[target]] tables) or JSON Lines file, each with url or env_file, and optional instance and labels; one report per target, the exit code the worst' -r -F
+complete -c sw-health -n "__fish_sw_health_using_subcommand serve" -l parallel -d 'Targets checked at the same time (--targets)' -r
+complete -c sw-health -n "__fish_sw_health_using_subcommand serve" -l checks -d 'Only these checks (comma-separated or repeated)' -r
+complete -c sw-health -n "__fish_sw_health_using_subcommand serve" -l skip -d 'Skip these checks (comma-separated or repeated)' -r
+complete -c sw-health -n "__fish_sw_health_using_subcommand serve" -l warn -d 'Warning threshold override, NAME=VALUE (or NAME=none); repeatable' -r
+complete -c sw-health -n "__fish_sw_health_using_subcommand serve" -l crit -d 'Critical threshold override, NAME=VALUE (or NAME=none); repeatable' -r
+complete -c sw-health -n "__fish_sw_health_using_subcommand serve" -l thresholds -d 'TOML file of thresholds: one table per check with warn and/or crit (flags win over the file)' -r -F
+complete -c sw-health -n "__fish_sw_health_using_subcommand serve" -l check-timeout -d 'statement_timeout of each check; a check that runs longer is UNKNOWN' -r
+complete -c sw-health -n "__fish_sw_health_using_subcommand serve" -l deadline -d 'Deadline for the run of each target (connecting included); checks not started by then are UNKNOWN' -r
+complete -c sw-health -n "__fish_sw_health_using_subcommand serve" -l latency-samples -d 'Round trips for the latency check' -r
+complete -c sw-health -n "__fish_sw_health_using_subcommand serve" -l state-dir -d 'Directory for the run lock and the counters behind rates (default $XDG_STATE_HOME/sw or ~/.local/state/sw)' -r -F
+complete -c sw-health -n "__fish_sw_health_using_subcommand serve" -l backup-repo -d 'sw-backup repository whose newest complete backup the backup_age check judges' -r -F
+complete -c sw-health -n "__fish_sw_health_using_subcommand serve" -l listen -d 'Listen on this address (HOST:PORT, e.g. 127.0.0.1:9188 or [::]:9188)' -r
+complete -c sw-health -n "__fish_sw_health_using_subcommand serve" -l min-interval -d 'Run the checks at most once per this interval: scrapes inside it get the last result, so two Prometheus servers do not double the load' -r
+complete -c sw-health -n "__fish_sw_health_using_subcommand serve" -l scrape-timeout -d 'The longest a scrape may take (a scraper\'s X-Prometheus-Scrape-Timeout-Seconds, less 0.5 s, lowers it): targets not done by then report what they have' -r
+complete -c sw-health -n "__fish_sw_health_using_subcommand serve" -l web-config-file -d 'TLS and basic auth: the Prometheus exporter-toolkit web configuration file (YAML: tls_server_config with cert_file, key_file, client_ca_file, client_auth_type, min_version; basic_auth_users with bcrypt hashes)' -r -F
+complete -c sw-health -n "__fish_sw_health_using_subcommand serve" -l all-databases -d 'Run the per-database checks in every database that accepts connections'
+complete -c sw-health -n "__fish_sw_health_using_subcommand serve" -s v -l verbose -d 'More logging on stderr (-v info, -vv debug, -vvv trace); SW_LOG overrides'
+complete -c sw-health -n "__fish_sw_health_using_subcommand serve" -s q -l quiet -d 'Only errors on stderr'
+complete -c sw-health -n "__fish_sw_health_using_subcommand serve" -l pretty -d 'Indent JSON output for people (still valid JSON, no longer one record per line)'
+complete -c sw-health -n "__fish_sw_health_using_subcommand serve" -s h -l help -d 'Print help'
+complete -c sw-health -n "__fish_sw_health_using_subcommand help; and not __fish_seen_subcommand_from check ping serve help" -f -a "check" -d 'Run the check catalogue (the default) and print one health.report'
+complete -c sw-health -n "__fish_sw_health_using_subcommand help; and not __fish_seen_subcommand_from check ping serve help" -f -a "ping" -d 'Connect once and report server version, TLS, connect time and round-trip latency'
+complete -c sw-health -n "__fish_sw_health_using_subcommand help; and not __fish_seen_subcommand_from check ping serve help" -f -a "serve" -d 'Serve the checks of one target or a --targets fleet as a Prometheus exporter (/metrics, /healthz)'
+complete -c sw-health -n "__fish_sw_health_using_subcommand help; and not __fish_seen_subcommand_from check ping serve help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -2,6 +2,8 @@
 //! by anything else downstream), so both sides share these types instead of
 //! reading the JSON field by field.
 
+use std::collections::BTreeMap;
+
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -93,8 +95,14 @@ pub struct CheckResult {
 pub struct HealthReport {
     /// When the run started.
     pub time: Timestamp,
-    /// The target, with its password redacted (the alert instance).
+    /// The target: its `instance` name from `--targets`, else the connection
+    /// target with its password redacted (the alert instance).
     pub target: String,
+    /// The target's labels from `--targets` (env, team, ...); empty otherwise.
+    /// sw-alerts copies them onto the target's alerts and the exporter onto its series.
+    // Reports from before fleet targets have no labels: read as none.
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
     /// The worst check status.
     pub status: Status,
     /// The server's version; null when it could not be reached.

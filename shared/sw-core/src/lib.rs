@@ -6,7 +6,9 @@
 //! - [`error`] and [`exit`]: one error type carrying the exit code.
 //! - [`contract`], [`output`] and [`input`]: typed records (one Rust type per
 //!   `kind`, with its JSON Schema), written and read as JSON Lines.
-//! - [`health`]: the `health.report` record sw-health writes and sw-alerts reads.
+//! - [`health`]: the `health.report` record sw-health writes and sw-alerts reads;
+//!   [`metrics`]: the Prometheus metric names sw-health exposes and the
+//!   generated alerting rules query.
 //! - [`envfile`], [`fsutil`], [`secret`]: 0600 atomic writes, passwords, redaction.
 //! - [`cluster`]: local clusters driven with initdb/pg_ctl, as a non-root user.
 //! - [`lock`]: flock for work that must not run twice at once.
@@ -35,6 +37,7 @@ pub mod health;
 pub mod input;
 pub mod lock;
 pub mod log;
+pub mod metrics;
 pub mod output;
 pub mod pg;
 pub mod pgpass;

@@ -14,6 +14,9 @@
 //!   resets, hangs, drops or answers 503/409 for scripted requests.
 //! - [`schema`]: every record a tool prints in a test is validated against
 //!   its checked-in JSON Schema (`schemas/<tool>/<kind>.json`).
+//! - [`prom`]: real Prometheus and Alertmanager servers (two clustered
+//!   Alertmanagers on loopback) in temp directories, cleaned up the same
+//!   ways; missing programs fail the test with the install command.
 //! - [`tls`]: a CA and server certificate made with the openssl crate.
 //! - [`cmd`]: run the tools' binaries and parse their JSON Lines; copy
 //!   binaries where the server's OS user can run them (`install_for_server`,
@@ -26,6 +29,7 @@ pub mod azurite;
 pub mod cmd;
 pub mod faultproxy;
 pub mod pg;
+pub mod prom;
 pub mod schema;
 pub mod tls;
 

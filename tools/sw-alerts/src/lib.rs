@@ -6,10 +6,13 @@
 //! silences hold notifications back ([`silence`]). `sw-alerts notify`
 //! ([`notify`]) delivers alerts to webhooks (Alertmanager v4 payload),
 //! Slack, Teams, email ([`smtp`]) or a command, through a durable outbox.
+//! `sw-alerts prometheus-rules` ([`prometheus_rules`]) renders the same rule
+//! pack as Prometheus alerting rules over sw-health's exporter metrics.
 
 pub mod alert;
 pub mod eval;
 pub mod notify;
+pub mod prometheus_rules;
 pub mod rules;
 pub mod silence;
 pub mod smtp;
@@ -41,6 +44,8 @@ pub enum Cmd {
     Notify(Box<notify::NotifyArgs>),
     /// Print the built-in default rule pack (a starting point for --rules).
     DefaultRules,
+    /// Print the rule pack (--rules, or the default one) as Prometheus alerting rules over sw-health's exporter metrics.
+    PrometheusRules(prometheus_rules::PromRulesArgs),
 }
 
 impl Tool for Cli {
@@ -109,6 +114,16 @@ pub fn docs() -> Vec<CommandDoc> {
         .exits(&[IoErr])
         .exit(0, "success")
         .exit(74, "writing stdout failed");
+    let prometheus_rules = CommandDoc::new("sw-alerts prometheus-rules")
+        .exits(ALWAYS)
+        .exits(&[NoInput, IoErr, Config])
+        .exit(0, "success: the rules were printed")
+        .exit(66, "the rule file does not exist")
+        .exit(74, "reading the rule file or writing stdout failed")
+        .exit(
+            78,
+            "bad rule file, or a rule Prometheus cannot express (a value rule on a check outside sw-health's catalogue, a threshold that is not finite, a label name Prometheus does not allow)",
+        );
     let tool = CommandDoc::new("sw-alerts")
         .exits(ALWAYS)
         .exits(files)
@@ -122,7 +137,7 @@ pub fn docs() -> Vec<CommandDoc> {
         )
         .record::<alert::Alert>()
         .record::<notify::AlertDelivery>();
-    vec![tool, eval, notify, default_rules]
+    vec![tool, eval, notify, default_rules, prometheus_rules]
 }
 
 /// Default directory for state and outbox.
@@ -136,5 +151,6 @@ pub fn run(cli: Cli) -> sw_core::Result<()> {
         Cmd::Eval(a) => eval::run(&a, cli.common.pretty),
         Cmd::Notify(a) => notify::run(&a, cli.common.pretty),
         Cmd::DefaultRules => rules::print_default(),
+        Cmd::PrometheusRules(a) => prometheus_rules::run(&a),
     }
 }

@@ -1,12 +1,11 @@
-//! Monitoring-plugin and Prometheus renderings of a report, and the
-//! one-line summary of what is not OK (the stderr line and the plugin
-//! status text).
+//! The monitoring-plugin rendering of reports (one target, or a fleet
+//! from `--targets`: every line names its instance), and the one-line
+//! summary of what is not OK (the stderr line and the plugin status text).
+//! The Prometheus formats are in `exposition.rs`.
 
 use std::fmt::Write;
 
 use sw_core::health::{CheckResult, HealthReport as Report, Status};
-
-use crate::checks::server::CONNECTION;
 
 /// Numbers in C-locale notation, never in exponent form.
 #[allow(
@@ -82,9 +81,9 @@ fn perf_threshold(t: Option<f64>, below: bool) -> String {
     }
 }
 
-/// Monitoring plugin API: `SW-HEALTH STATUS: text | perfdata`, then one
-/// line per check (long text).
-pub fn nagios(r: &Report) -> String {
+/// The perfdata of one report's checks with a value; labels start with
+/// `prefix` (the instance, in a fleet).
+fn perfdata(r: &Report, prefix: &str) -> Vec<String> {
     let mut perf = Vec::new();
     for c in &r.checks {
         let Some(v) = c.value else { continue };
@@ -95,7 +94,7 @@ pub fn nagios(r: &Report) -> String {
         };
         let p = format!(
             "{}={}{};{};{};{};{}",
-            perf_label(&label(c)),
+            perf_label(&format!("{prefix}{}", label(c))),
             n(v),
             uom(&c.unit),
             perf_threshold(c.warn, c.below),
@@ -105,91 +104,64 @@ pub fn nagios(r: &Report) -> String {
         );
         perf.push(p.trim_end_matches(';').to_owned());
     }
-    let text = one_line(&summary(r));
-    let mut out = if perf.is_empty() {
-        format!("SW-HEALTH {}: {text}\n", r.status.as_str())
+    perf
+}
+
+/// `SW-HEALTH STATUS: text[ | perfdata]`.
+fn status_line(status: Status, text: &str, perf: &[String]) -> String {
+    let text = one_line(text);
+    if perf.is_empty() {
+        format!("SW-HEALTH {}: {text}\n", status.as_str())
     } else {
-        format!("SW-HEALTH {}: {text} | {}\n", r.status.as_str(), perf.join(" "))
-    };
+        format!("SW-HEALTH {}: {text} | {}\n", status.as_str(), perf.join(" "))
+    }
+}
+
+/// The long text: one line per check, starting with `prefix`.
+fn long_text(out: &mut String, r: &Report, prefix: &str) {
     for c in &r.checks {
         let _ = writeln!(
             out,
-            "{} {}: {}",
+            "{}{} {}: {}",
+            one_line(prefix),
             one_line(&label(c)),
             c.status.as_str(),
             one_line(&c.message)
         );
     }
+}
+
+/// Monitoring plugin API: `SW-HEALTH STATUS: text | perfdata`, then one
+/// line per check (long text).
+pub fn nagios(r: &Report) -> String {
+    let mut out = status_line(r.status, &summary(r), &perfdata(r, ""));
+    long_text(&mut out, r, "");
     out
 }
 
-fn esc(s: &str) -> String {
-    s.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
-}
-
-/// Prometheus text exposition for the node_exporter textfile collector.
-pub fn prometheus(r: &Report) -> String {
-    let inst = esc(&r.target);
-    let mut o = String::new();
-    let up = if r.checks.iter().any(|c| c.name == CONNECTION.name && c.value.is_some()) {
-        1
-    } else {
-        0
-    };
-    let _ = writeln!(
-        o,
-        "# HELP sw_health_up Whether sw-health reached the server (1) or not (0)."
-    );
-    let _ = writeln!(o, "# TYPE sw_health_up gauge");
-    let _ = writeln!(o, "sw_health_up{{instance=\"{inst}\"}} {up}");
-    let _ = writeln!(
-        o,
-        "# HELP sw_health_status Worst check status: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN."
-    );
-    let _ = writeln!(o, "# TYPE sw_health_status gauge");
-    let _ = writeln!(o, "sw_health_status{{instance=\"{inst}\"}} {}", r.status.code());
-    let _ = writeln!(
-        o,
-        "# HELP sw_health_run_duration_seconds How long the sw-health run took."
-    );
-    let _ = writeln!(o, "# TYPE sw_health_run_duration_seconds gauge");
-    let _ = writeln!(
-        o,
-        "sw_health_run_duration_seconds{{instance=\"{inst}\"}} {}",
-        n(r.duration_ms / 1000.0)
-    );
-    let labels = |c: &CheckResult| {
-        format!(
-            "instance=\"{inst}\",check=\"{}\",database=\"{}\"",
-            c.name,
-            esc(c.database.as_deref().unwrap_or(""))
-        )
-    };
-    let _ = writeln!(
-        o,
-        "# HELP sw_health_check_status Check status: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN."
-    );
-    let _ = writeln!(o, "# TYPE sw_health_check_status gauge");
-    for c in &r.checks {
-        let _ = writeln!(o, "sw_health_check_status{{{}}} {}", labels(c), c.status.code());
+/// The plugin output of a fleet (`--targets`): one status line for all
+/// (the worst status; the targets that are not OK, each named), perfdata
+/// and long text with each target's instance in front.
+pub fn nagios_fleet(reports: &[Report]) -> String {
+    let worst = reports.iter().fold(Status::Ok, |a, r| a.worst(r.status));
+    let bad: Vec<String> = reports
+        .iter()
+        .filter(|r| r.status != Status::Ok)
+        .map(|r| format!("{}: {}", r.target, summary(r)))
+        .collect();
+    let mut text = format!("{} targets, {} not OK", reports.len(), bad.len());
+    if !bad.is_empty() {
+        text = format!("{text}: {}", bad.join("; "));
     }
-    let _ = writeln!(
-        o,
-        "# HELP sw_health_check_value Check value in the unit given by the unit label."
-    );
-    let _ = writeln!(o, "# TYPE sw_health_check_value gauge");
-    for c in &r.checks {
-        if let Some(v) = c.value {
-            let _ = writeln!(
-                o,
-                "sw_health_check_value{{{},unit=\"{}\"}} {}",
-                labels(c),
-                esc(&c.unit),
-                n(v)
-            );
-        }
+    let perf: Vec<String> = reports
+        .iter()
+        .flat_map(|r| perfdata(r, &format!("{}/", r.target)))
+        .collect();
+    let mut out = status_line(worst, &text, &perf);
+    for r in reports {
+        long_text(&mut out, r, &format!("{} ", r.target));
     }
-    o
+    out
 }
 
 #[cfg(test)]
@@ -215,6 +187,7 @@ mod tests {
         Report {
             time: sw_core::contract::Timestamp::now(),
             target: "u@h:5432/d\"x".into(),
+            labels: std::collections::BTreeMap::new(),
             status: Status::Warning,
             server_version: None,
             role: None,
@@ -261,14 +234,28 @@ mod tests {
     }
 
     #[test]
-    fn prometheus_escapes_label_values() {
-        let out = prometheus(&report(vec![result("connections", None, 5.0, "%", false)]));
-        assert!(out.contains("instance=\"u@h:5432/d\\\"x\""), "{out}");
+    fn a_fleet_names_every_instance() {
+        let mut down = report(vec![]);
+        down.target = "db2".into();
+        down.status = Status::Critical;
+        let mut c = result("connection", None, 1.0, "ms", false);
+        c.status = Status::Critical;
+        c.value = None;
+        c.message = "refused".into();
+        down.checks = vec![c];
+        let mut ok = report(vec![result("connections", None, 5.0, "%", false)]);
+        ok.target = "db1".into();
+        let out = nagios_fleet(&[ok, down]);
+        let lines: Vec<&str> = out.lines().collect();
         assert!(
-            out.contains(
-                "sw_health_check_value{instance=\"u@h:5432/d\\\"x\",check=\"connections\",database=\"\",unit=\"%\"} 5\n"
-            ),
+            lines[0].starts_with("SW-HEALTH CRITICAL: 2 targets, 2 not OK: db1: connections WARNING"),
             "{out}"
         );
+        assert!(
+            lines[0].contains("db2: connection CRITICAL: refused | db1/connections=5%;98;90.5;0;100"),
+            "{out}"
+        );
+        assert_eq!(lines[1], "db1 connections WARNING: a / b");
+        assert_eq!(lines[2], "db2 connection CRITICAL: refused");
     }
 }

@@ -11,21 +11,26 @@
 //! health check (`checks/catalogue.rs` lists them all, with the single-query
 //! checks written in full; the others each have a small module there);
 //! `check/` runs the `check` command (session, deadline, state, thresholds,
-//! output); `format.rs` renders Nagios and Prometheus output; `ping.rs` is
-//! `sw-health ping`.
+//! output; the `--targets` file of a fleet and the sweep over it, one
+//! report per target); `format.rs` renders Nagios output; `exposition.rs`
+//! the Prometheus formats (the metric names are `sw_core::metrics`');
+//! `ping.rs` is `sw-health ping`.
 
 mod check;
 mod checks;
+mod exposition;
 mod format;
 mod ping;
+mod serve;
 
 use clap::{Parser, Subcommand};
 use sw_core::cli::{CommonOpts, Tool};
 use sw_core::contract::{ALWAYS, CommandDoc, VERDICTS};
 use sw_core::health::HealthReport;
 
-pub use check::CheckArgs;
+pub use check::{CheckArgs, RunOpts};
 pub use ping::{PingArgs, PingResult};
+pub use serve::ServeArgs;
 
 /// Check a PostgreSQL server and print the result as JSON. Without a
 /// subcommand, runs `check` with the flags given.
@@ -48,6 +53,9 @@ pub enum Cmd {
     Check(Box<CheckArgs>),
     /// Connect once and report server version, TLS, connect time and round-trip latency.
     Ping(PingArgs),
+    /// Serve the checks of one target or a --targets fleet as a Prometheus exporter (/metrics, /healthz).
+    #[command(after_help = check_list())]
+    Serve(Box<ServeArgs>),
 }
 
 fn check_list() -> String {
@@ -103,6 +111,24 @@ pub fn docs() -> Vec<CommandDoc> {
             .exit(75, "interrupted (SIGINT, SIGTERM)")
             .exit(78, "bad target: invalid --db, DATABASE_URL or env file")
             .record::<PingResult>(),
+        CommandDoc::new("sw-health serve")
+            .exits(ALWAYS)
+            .exit(0, "stopped by SIGTERM or SIGINT")
+            .exit(
+                64,
+                "usage error: bad flags, an unknown check name, --targets with --db or --env-file",
+            )
+            .exit(
+                66,
+                "the --env-file, --targets, --thresholds or --web-config-file file, or an env file a targets entry names, does not exist",
+            )
+            .exit(74, "reading one of those files failed")
+            .exit(77, "permission denied reading a file, or listening on a privileged port")
+            .exit(69, "the --listen address cannot be listened on (in use, not this host's)")
+            .exit(
+                78,
+                "configuration error: bad target, --targets, --thresholds or web configuration file (TLS files that cannot be used, settings sw-health does not support)",
+            ),
     ]
 }
 
@@ -115,7 +141,7 @@ fn check_doc(command: &str) -> CommandDoc {
         .exit(1, "WARNING: the worst check is WARNING")
         .exit(
             2,
-            "CRITICAL: the worst check is CRITICAL, a server that cannot be reached or does not answer included",
+            "CRITICAL: the worst check (of every target, with --targets) is CRITICAL, a server that cannot be reached or does not answer included",
         )
         .exit(
             3,
@@ -123,11 +149,11 @@ fn check_doc(command: &str) -> CommandDoc {
         )
         .exit(
             64,
-            "usage error: bad flags, an unknown check name in --checks, --skip, --warn or --crit, --prom-file without --format prometheus",
+            "usage error: bad flags, an unknown check name in --checks, --skip, --warn or --crit, --prom-file without --format prometheus, --targets with --db or --env-file",
         )
         .exit(
             66,
-            "the --env-file or --thresholds file, or the directory of --prom-file, does not exist",
+            "the --env-file, --targets or --thresholds file, an env file a targets entry names, or the directory of --prom-file, does not exist",
         )
         .exit(73, "--prom-file is a symlink (it is never written through)")
         .exit(
@@ -144,7 +170,7 @@ fn check_doc(command: &str) -> CommandDoc {
         )
         .exit(
             78,
-            "configuration error: bad target, the database does not exist, or a --thresholds file that is not valid or names an unknown check",
+            "configuration error: bad target, the database does not exist (a single target; in a fleet that target's report is CRITICAL), a --targets file that is not valid, or a --thresholds file that is not valid or names an unknown check",
         )
         .record::<HealthReport>()
 }
@@ -180,6 +206,7 @@ pub fn nagios_argument_error(args: &[std::ffi::OsString]) -> Option<u8> {
 pub fn run(cli: Cli) -> sw_core::Result<()> {
     match cli.cmd {
         Some(Cmd::Ping(args)) => ping::run(&args, cli.common.pretty),
+        Some(Cmd::Serve(args)) => serve::run(&args),
         Some(Cmd::Check(args)) => check::run(&args, cli.common.pretty),
         None => check::run(&cli.check, cli.common.pretty),
     }
@@ -192,7 +219,12 @@ mod tests {
     #[test]
     fn every_record_kind_follows_the_field_rule() {
         for d in docs() {
-            assert!(!d.records.is_empty(), "{} prints a record", d.command);
+            // serve answers HTTP and prints nothing on stdout.
+            assert!(
+                d.records.is_empty() == (d.command == "sw-health serve"),
+                "{} prints a record",
+                d.command
+            );
             for k in &d.records {
                 assert!(k.rule_violations().is_empty(), "{:?}", k.rule_violations());
             }

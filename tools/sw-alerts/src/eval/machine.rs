@@ -46,6 +46,10 @@ pub struct State {
     /// The newest report time seen per instance.
     #[serde(default)]
     pub instances: BTreeMap<String, DateTime<Utc>>,
+    /// The labels of each instance's newest report (sw-health --targets),
+    /// for its SwHealthInputStale alert.
+    #[serde(default)]
+    pub labels: BTreeMap<String, BTreeMap<String, String>>,
     /// Active alerts by fingerprint.
     #[serde(default)]
     alerts: BTreeMap<String, AlertState>,

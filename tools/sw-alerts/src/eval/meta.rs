@@ -18,7 +18,7 @@ use crate::rules::RuleFile;
 const STALE: &str = "SwHealthInputStale";
 const UNKNOWN: &str = "SwHealthCheckUnknown";
 
-fn labels(instance: &str, severity: &str, alertname: &str) -> BTreeMap<String, String> {
+fn labels_of(instance: &str, severity: &str, alertname: &str) -> BTreeMap<String, String> {
     BTreeMap::from([
         ("alertname".to_owned(), alertname.to_owned()),
         ("severity".to_owned(), severity.to_owned()),
@@ -42,7 +42,7 @@ pub fn staleness(m: &mut Machine<'_>, rules: &RuleFile) -> Vec<String> {
     let nothing_yet = m.state.instances.is_empty();
     m.step(
         Observation {
-            labels: labels("none", "critical", STALE),
+            labels: labels_of("none", "critical", STALE),
             annotations: summary("no health report received yet".to_owned()),
             value: None,
             holds: Some(nothing_yet),
@@ -54,9 +54,12 @@ pub fn staleness(m: &mut Machine<'_>, rules: &RuleFile) -> Vec<String> {
     for (inst, last) in instances {
         let age = m.age(last);
         let stale = age > rules.stale_after;
+        // The instance's labels as its newest report gave them.
+        let mut labels = m.state.labels.get(&inst).cloned().unwrap_or_default();
+        labels.extend(labels_of(&inst, "critical", STALE));
         m.step(
             Observation {
-                labels: labels(&inst, "critical", STALE),
+                labels,
                 annotations: summary(format!(
                     "no health report from {inst} since {} ({} s)",
                     rfc3339(last),
@@ -83,7 +86,8 @@ pub fn unknown_checks(m: &mut Machine<'_>, rules: &RuleFile, r: &Report) {
         repeat: rules.repeat_interval,
     };
     for c in &r.checks {
-        let mut labels = labels(&r.instance, "warning", UNKNOWN);
+        let mut labels = r.labels.clone();
+        labels.extend(labels_of(&r.instance, "warning", UNKNOWN));
         labels.insert("check".into(), c.name.clone());
         if let Some(db) = &c.database {
             labels.insert("database".into(), db.clone());

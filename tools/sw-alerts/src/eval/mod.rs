@@ -62,8 +62,13 @@ pub fn run(args: &EvalArgs, pretty: bool) -> Result<()> {
     let mut m = Machine::new(now, State::load(&state_path)?, &silences);
     for r in reports.values() {
         let newest = m.state.instances.entry(r.instance.clone()).or_insert(r.time);
-        if r.time > *newest {
+        if r.time >= *newest {
             *newest = r.time;
+            if r.labels.is_empty() {
+                m.state.labels.remove(&r.instance);
+            } else {
+                m.state.labels.insert(r.instance.clone(), r.labels.clone());
+            }
         }
     }
     // Rules, for instances with a fresh report in this run (stale ones keep their alerts as they are).

@@ -15,6 +15,8 @@ pub struct Report {
     pub line: usize,
     /// The target: the alerts' `instance` label.
     pub instance: String,
+    /// The target's labels (from sw-health --targets): on its alerts too.
+    pub labels: BTreeMap<String, String>,
     pub time: DateTime<Utc>,
     pub checks: Vec<CheckResult>,
     /// Names of the checks it speaks for: present or deliberately skipped.
@@ -46,6 +48,7 @@ impl Report {
         Ok(Report {
             line: line.line,
             instance: r.target,
+            labels: r.labels,
             time: r.time.0,
             checks: r.checks,
             present,

@@ -63,9 +63,12 @@ fn condition(rule: &Rule, check: &CheckResult) -> Option<bool> {
     }
 }
 
-/// The observation of `rule` on one check of `instance`.
-fn observe(rule: &Rule, instance: &str, c: &CheckResult) -> Observation {
-    let mut labels = rule.labels.clone();
+/// The observation of `rule` on one check of report `r`: the target's
+/// labels, then the rule's (which win, as in Prometheus), then sw-alerts' own.
+fn observe(rule: &Rule, r: &Report, c: &CheckResult) -> Observation {
+    let instance = r.instance.as_str();
+    let mut labels = r.labels.clone();
+    labels.extend(rule.labels.iter().map(|(k, v)| (k.clone(), v.clone())));
     labels.insert("alertname".into(), rule.name.clone());
     labels.insert("severity".into(), rule.severity.clone());
     labels.insert("instance".into(), instance.to_owned());
@@ -104,7 +107,7 @@ pub fn apply(m: &mut Machine<'_>, rules: &RuleFile, r: &Report) {
             repeat: rule.repeat_interval.unwrap_or(rules.repeat_interval),
         };
         for c in r.checks.iter().filter(|c| c.name == rule.check) {
-            m.step(observe(rule, &r.instance, c), t);
+            m.step(observe(rule, r, c), t);
         }
         m.settle(&rule.name, &r.instance, &r.present, t);
     }

@@ -15,6 +15,8 @@ use crate::smtp::SmtpConfig;
 #[derive(Debug)]
 pub enum Target {
     Url(String),
+    /// The API v2 alerts URL of each Alertmanager of one cluster.
+    Alertmanagers(Vec<String>),
     Smtp(Box<SmtpConfig>),
     Exec(String),
 }
@@ -23,7 +25,8 @@ pub enum Target {
 #[derive(Debug)]
 pub struct Channel {
     pub kind: ChannelKind,
-    /// Stable across runs: `<kind>-<hash of the URL, command or SMTP set-up>`.
+    /// Stable across runs: `<kind>-<hash of the URL, command or SMTP set-up>`
+    /// (`alertmanager` for the Alertmanager cluster, whatever its members).
     pub id: String,
     /// Resolved notifications go to this channel.
     pub send_resolved: bool,
@@ -46,17 +49,55 @@ fn read_url(v: &str) -> Result<String> {
         None => v.to_owned(),
     };
     if !(url.starts_with("http://") || url.starts_with("https://")) {
-        return Err(Error::usage("webhook URLs must start with http:// or https://"));
+        return Err(Error::usage(
+            "webhook and Alertmanager URLs must start with http:// or https://",
+        ));
     }
     Ok(url)
 }
 
 /// `scheme://host[:port]` of a URL: no user, path, query or token.
-fn url_name(url: &str) -> String {
+pub fn url_name(url: &str) -> String {
     let rest = url.split_once("://").map_or(url, |x| x.1);
     let host = rest.split(['/', '?', '#']).next().unwrap_or("");
     let host = host.rsplit('@').next().unwrap_or(host);
     format!("{}://{host}", url.split("://").next().unwrap_or("http"))
+}
+
+/// The alerts endpoint of Alertmanager's API v2 at `url` (its base URL, or
+/// the endpoint itself).
+fn api_v2(url: &str) -> String {
+    if url.trim_end_matches('/').ends_with("/api/v2/alerts") {
+        url.to_owned()
+    } else {
+        format!("{}/api/v2/alerts", url.trim_end_matches('/'))
+    }
+}
+
+/// The Alertmanager cluster as one channel: an alert pushed to every
+/// member is delivered when one accepts it. Its id does not depend on the
+/// members, so adding one keeps the outbox's entries and firing alerts.
+fn alertmanagers(a: &NotifyArgs) -> Result<Option<Channel>> {
+    if a.alertmanager.is_empty() {
+        return Ok(None);
+    }
+    let mut urls = Vec::new();
+    for v in &a.alertmanager {
+        let url = api_v2(&read_url(v)?);
+        sw_core::secret::register(&url);
+        if !urls.contains(&url) {
+            urls.push(url);
+        }
+    }
+    let names: Vec<String> = urls.iter().map(|u| url_name(u)).collect();
+    let kind = ChannelKind::Alertmanager;
+    Ok(Some(Channel {
+        kind,
+        id: kind.name().to_owned(),
+        send_resolved: !a.no_resolved.contains(&kind),
+        name: format!("alertmanager {}", names.join(",")),
+        target: Target::Alertmanagers(urls),
+    }))
 }
 
 /// Whether a channel gets resolved notifications: its own send_resolved from
@@ -92,6 +133,7 @@ pub fn channels(a: &NotifyArgs) -> Result<Vec<Channel>> {
             });
         }
     }
+    out.extend(alertmanagers(a)?);
     for cmd in &a.exec {
         out.push(Channel {
             kind: ChannelKind::Exec,
@@ -183,5 +225,12 @@ mod tests {
             "https://hooks.example.org"
         );
         assert_eq!(url_name("http://127.0.0.1:9/hook"), "http://127.0.0.1:9");
+    }
+
+    #[test]
+    fn alertmanager_urls_name_the_api_v2_endpoint() {
+        assert_eq!(api_v2("http://am:9093"), "http://am:9093/api/v2/alerts");
+        assert_eq!(api_v2("http://am:9093/prefix/"), "http://am:9093/prefix/api/v2/alerts");
+        assert_eq!(api_v2("http://am:9093/api/v2/alerts"), "http://am:9093/api/v2/alerts");
     }
 }

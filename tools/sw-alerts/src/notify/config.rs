@@ -15,7 +15,7 @@ use crate::smtp::SmtpTls;
 /// Flags of `sw-alerts notify`.
 #[derive(Args, Debug, Clone)]
 pub struct NotifyArgs {
-    /// TOML file with channels (keys webhook, slack, teams, exec, no_resolved as lists, and an
+    /// TOML file with channels (keys webhook, alertmanager, slack, teams, exec, no_resolved as lists, generator_url, and an
     /// [smtp] table: server, tls, from, to, credentials, ca); added to the flags. A list entry
     /// may be a table { url = "...", send_resolved = false } ({ command = ... } for exec), and
     /// [smtp] may set send_resolved: resolved notifications per channel.
@@ -31,6 +31,22 @@ pub struct NotifyArgs {
     /// `@FILE` reads the URL from a file (keeps tokens off argv).
     #[arg(long, value_name = "URL|@FILE")]
     pub webhook: Vec<String>,
+    /// Push alerts to this Alertmanager's API v2 (POST URL/api/v2/alerts, or
+    /// the URL as given when it ends in /api/v2/alerts), or @FILE; repeatable:
+    /// name every Alertmanager of the cluster. An alert is delivered once one
+    /// of them accepts it, and kept in the outbox while none does.
+    #[arg(long, value_name = "URL|@FILE")]
+    pub alertmanager: Vec<String>,
+    /// generatorURL of the alerts pushed to Alertmanager: the link back to
+    /// where they come from (a dashboard, a runbook); empty by default.
+    #[arg(long, value_name = "URL", default_value = "")]
+    pub generator_url: String,
+    /// Re-send a still-firing alert to Alertmanager once its last push is
+    /// this old; each push holds it firing for 4 times this (endsAt), as
+    /// Prometheus does, so run notify at least this often (sw-monitor.timer
+    /// runs it every minute).
+    #[arg(long, value_name = "DURATION", default_value = "1m", value_parser = sw_core::duration::parse_at_most_a_day)]
+    pub resend_every: Duration,
     /// Slack incoming-webhook URL (or @FILE); repeatable.
     #[arg(long, value_name = "URL|@FILE")]
     pub slack: Vec<String>,
@@ -62,7 +78,7 @@ pub struct NotifyArgs {
     #[arg(long, value_name = "ADDRESS")]
     pub smtp_to: Vec<String>,
     /// Do not send resolved notifications to this kind of channel
-    /// (webhook, slack, teams, email, exec); repeatable. By default every channel gets them.
+    /// (webhook, alertmanager, slack, teams, email, exec); repeatable. By default every channel gets them.
     #[arg(long, value_name = "KIND")]
     pub no_resolved: Vec<ChannelKind>,
     /// Outbox directory (default $XDG_STATE_HOME/sw/outbox or ~/.local/state/sw/outbox).
@@ -84,6 +100,7 @@ pub struct NotifyArgs {
 #[serde(rename_all = "lowercase")]
 pub enum ChannelKind {
     Webhook,
+    Alertmanager,
     Slack,
     Teams,
     Email,
@@ -95,6 +112,7 @@ impl ChannelKind {
     pub fn name(self) -> &'static str {
         match self {
             ChannelKind::Webhook => "webhook",
+            ChannelKind::Alertmanager => "alertmanager",
             ChannelKind::Slack => "slack",
             ChannelKind::Teams => "teams",
             ChannelKind::Email => "email",
@@ -124,6 +142,9 @@ enum Entry {
 struct ConfigFile {
     #[serde(default)]
     webhook: Vec<Entry>,
+    #[serde(default)]
+    alertmanager: Vec<Entry>,
+    generator_url: Option<String>,
     #[serde(default)]
     slack: Vec<Entry>,
     #[serde(default)]
@@ -163,6 +184,7 @@ impl NotifyArgs {
             toml::from_str(&text).map_err(|e| Error::config(format!("{at}: {}", e.message().trim())))?;
         for (key, entries, list) in [
             (ChannelKind::Webhook, f.webhook, &mut m.webhook),
+            (ChannelKind::Alertmanager, f.alertmanager, &mut m.alertmanager),
             (ChannelKind::Slack, f.slack, &mut m.slack),
             (ChannelKind::Teams, f.teams, &mut m.teams),
             (ChannelKind::Exec, f.exec, &mut m.exec),
@@ -180,6 +202,9 @@ impl NotifyArgs {
                 ChannelKind::from_str(k, true)
                     .map_err(|_| Error::config(format!("{at}: no_resolved: unknown channel kind {k:?}")))?,
             );
+        }
+        if let Some(u) = f.generator_url {
+            m.generator_url = u;
         }
         if let Some(s) = f.smtp {
             m.smtp_from_config(s, &at)?;

@@ -1,10 +1,13 @@
 //! What each kind of channel receives for one alert: the Alertmanager
-//! webhook payload (version 4, so existing receivers work), a Slack
-//! message, a Teams adaptive card, or an email's subject and body.
+//! webhook payload (version 4, so existing receivers work), the body of
+//! Alertmanager's API v2 `POST /api/v2/alerts`, a Slack message, a Teams
+//! adaptive card, or an email's subject and body.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use serde_json::{Value, json};
+use sw_core::contract::Timestamp;
 
 use super::config::ChannelKind;
 use crate::alert::{Alert, AlertStatus};
@@ -32,6 +35,32 @@ pub fn alertmanager(e: &Alert) -> Value {
             "fingerprint": e.fingerprint,
         }],
     })
+}
+
+/// The API v2 body for one alert. A firing alert is pushed with an endsAt
+/// `valid_for` from now, as Prometheus does (4 times its resend interval):
+/// Alertmanager resolves it then unless it is pushed again, so a sender
+/// that stops cannot leave it firing for ever. A resolved one carries the
+/// time it resolved.
+pub fn alertmanager_v2(e: &Alert, generator_url: &str, valid_for: Duration) -> Value {
+    let ends_at = match e.status {
+        AlertStatus::Resolved => e.ends_at,
+        AlertStatus::Firing => {
+            let valid = chrono::Duration::from_std(valid_for).unwrap_or(chrono::Duration::MAX);
+            Timestamp(
+                chrono::Utc::now()
+                    .checked_add_signed(valid)
+                    .unwrap_or(chrono::DateTime::<chrono::Utc>::MAX_UTC),
+            )
+        }
+    };
+    json!([{
+        "labels": e.labels,
+        "annotations": e.annotations,
+        "startsAt": e.starts_at,
+        "endsAt": ends_at,
+        "generatorURL": generator_url,
+    }])
 }
 
 /// One line for people: `[FIRING] Deadlocks app@db1:5432/app (warning)`

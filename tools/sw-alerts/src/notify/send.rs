@@ -50,6 +50,36 @@ fn post(agent: &ureq::Agent, url: &str, body: &Value) -> std::result::Result<(),
     }
 }
 
+/// Push to every Alertmanager of the cluster, as Prometheus does: delivered
+/// when one of them accepts (they do not share alerts, but deduplicate the
+/// notifications they send). Rejected only when every one that answered
+/// refused the payload and none was down.
+fn push_all(agent: &ureq::Agent, urls: &[String], body: &Value) -> std::result::Result<(), Failed> {
+    let mut errors = Vec::new();
+    let mut rejected = true;
+    let mut accepted = false;
+    for url in urls {
+        match post(agent, url, body) {
+            Ok(()) => accepted = true,
+            Err(f) => {
+                rejected &= f.rejected;
+                // The URL is a registered secret (redacted): name its host.
+                errors.push(format!("{}: {}", super::channel::url_name(url), f.msg));
+            }
+        }
+    }
+    if accepted {
+        if !errors.is_empty() {
+            log::info!("delivered, but not to every Alertmanager: {}", errors.join("; "));
+        }
+        return Ok(());
+    }
+    Err(Failed {
+        msg: errors.join("; "),
+        rejected,
+    })
+}
+
 /// Run `cmd` with the alert record (one JSON line) on its stdin.
 fn exec(cmd: &str, e: &Alert, timeout: Duration) -> std::result::Result<(), String> {
     let line = sw_core::output::render(e, false).map_err(|e| e.to_string())? + "\n";
@@ -80,9 +110,14 @@ fn exec(cmd: &str, e: &Alert, timeout: Duration) -> std::result::Result<(), Stri
     }
 }
 
-fn deliver(c: &Channel, agent: &ureq::Agent, e: &Alert, timeout: Duration) -> std::result::Result<(), Failed> {
+fn deliver(c: &Channel, agent: &ureq::Agent, e: &Alert, a: &NotifyArgs) -> std::result::Result<(), Failed> {
+    let timeout = a.timeout;
     match &c.target {
         Target::Url(url) => post(agent, url, &payload::for_channel(c.kind, e)),
+        Target::Alertmanagers(urls) => {
+            let valid = a.resend_every.saturating_mul(4);
+            push_all(agent, urls, &payload::alertmanager_v2(e, &a.generator_url, valid))
+        }
         Target::Smtp(cfg) => smtp::send(cfg, &payload::headline(e), &payload::text_body(e)).map_err(Failed::from),
         Target::Exec(cmd) => exec(cmd, e, timeout).map_err(Failed::from),
     }
@@ -103,7 +138,7 @@ pub fn with_retries(c: &Channel, agent: &ureq::Agent, e: &Alert, a: &NotifyArgs)
             let backoff = a.retry_delay.saturating_mul(2u32.saturating_pow(attempt - 2));
             std::thread::sleep(backoff.min(a.retry_delay.max(Duration::from_secs(300))));
         }
-        let f = match deliver(c, agent, e, a.timeout) {
+        let f = match deliver(c, agent, e, a) {
             Ok(()) => return (attempt, None),
             Err(f) => f,
         };

@@ -14,7 +14,7 @@ use sw_core::health::{HealthReport, Status};
 use sw_core::target::Target;
 use sw_core::{Exit, Result};
 
-use super::CheckArgs;
+use super::RunOpts;
 use super::runner::Runner;
 use super::session::{Fail, Sess};
 use super::state::State;
@@ -31,21 +31,11 @@ const DATABASES_SQL: &str = "SELECT datname FROM pg_database WHERE datallowconn 
 /// # Errors
 /// Only what keeps the run from judging the server: a bad target (64, 78)
 /// or an internal error (70).
-pub async fn collect(args: &CheckArgs, target: &Target, mut r: Runner<'_>, state_path: &Path) -> Result<HealthReport> {
+pub async fn collect(args: &RunOpts, target: &Target, mut r: Runner<'_>, state_path: &Path) -> Result<HealthReport> {
     let started = Instant::now();
     let local = is_local(target);
     let cpu0 = host::cpu_start(&r, local);
-    let mut report = HealthReport {
-        time: Timestamp::now(),
-        target: target.to_string(),
-        status: Status::Ok,
-        server_version: None,
-        role: None,
-        databases: Vec::new(),
-        duration_ms: 0.0,
-        checks: Vec::new(),
-        skipped: Vec::new(),
-    };
+    let mut report = new_report(target);
     let conn = match sw_core::pg::connect(target, &r.session(&args.pg)).await {
         Ok(c) => c,
         Err(e) if matches!(e.exit(), Exit::Usage | Exit::Software | Exit::Config) => return Err(e),
@@ -104,6 +94,37 @@ pub async fn collect(args: &CheckArgs, target: &Target, mut r: Runner<'_>, state
     Ok(finish(r, report, started))
 }
 
+/// A report of `target` started now, with nothing in it yet.
+fn new_report(target: &Target) -> HealthReport {
+    HealthReport {
+        time: Timestamp::now(),
+        target: target.to_string(),
+        labels: std::collections::BTreeMap::new(),
+        status: Status::Ok,
+        server_version: None,
+        role: None,
+        databases: Vec::new(),
+        duration_ms: 0.0,
+        checks: Vec::new(),
+        skipped: Vec::new(),
+    }
+}
+
+/// The report of a fleet target whose run failed before it could judge
+/// the server (a database that does not exist, a bad target): CRITICAL
+/// without a value, as an unreachable one.
+pub fn failed(r: Runner<'_>, target: &Target, why: &str) -> HealthReport {
+    down(r, new_report(target), Instant::now(), why)
+}
+
+/// The report of a fleet target that was not checked at all (another run
+/// held its lock): its connection check is UNKNOWN, so nothing about the
+/// server is claimed either way.
+pub fn not_checked(mut r: Runner<'_>, target: &Target, why: &str) -> HealthReport {
+    r.unknown(&server::CONNECTION, None, why.to_owned());
+    finish(r, new_report(target), Instant::now())
+}
+
 /// Start the read-only transaction and read the server facts.
 async fn facts(r: &Runner<'_>, s: &mut Sess) -> std::result::Result<Server, String> {
     s.begin(r.wait()).await?;
@@ -141,7 +162,7 @@ async fn data_directory(r: &Runner<'_>, s: &mut Sess) -> Option<String> {
 }
 
 /// The per-database checks in a session of their own.
-async fn other_database(r: &mut Runner<'_>, args: &CheckArgs, target: &Target, db: &str) {
+async fn other_database(r: &mut Runner<'_>, args: &RunOpts, target: &Target, db: &str) {
     match sw_core::pg::connect(&target.with_dbname(db), &r.session(&args.pg)).await {
         Ok(c) => {
             let mut s = Sess::new(c.client);

@@ -8,29 +8,33 @@
 //! `--state-dir`, the output and the exit code. `collect` runs the checks;
 //! `session` is the read-only transaction with a savepoint per check;
 //! `runner` the deadline and the results; `state` what a run remembers for
-//! the next one; `thresholds` the overrides.
+//! the next one; `thresholds` the overrides; `targets` the `--targets`
+//! file of a fleet and `sweep` the run over its targets, `--parallel` at a
+//! time, one report each.
 
 pub mod collect;
 pub mod runner;
 pub mod session;
 pub mod state;
+pub mod sweep;
+pub mod targets;
 pub mod thresholds;
 
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use clap::{Args, ValueEnum};
 use sw_core::cli::PgOpts;
 use sw_core::config::Env;
 use sw_core::health::{HealthReport, Status};
-use sw_core::lock::Lock;
 use sw_core::output::Output;
-use sw_core::target::Target;
 use sw_core::{Error, Exit, Result};
 
 use crate::checks::Selection;
+use crate::exposition::{self, Flavour};
 use crate::format;
-use runner::Runner;
+use sweep::Plan;
+use targets::FleetTarget;
 use thresholds::Thresholds;
 
 /// Output formats.
@@ -44,11 +48,20 @@ pub enum Format {
     Prometheus,
 }
 
-/// Flags of `sw-health check`.
+/// What to check and how: the flags `sw-health check` and `sw-health
+/// serve` share.
 #[derive(Args, Debug, Clone)]
-pub struct CheckArgs {
+pub struct RunOpts {
     #[command(flatten)]
     pub pg: PgOpts,
+    /// Check a fleet: the targets in this TOML ([[target]] tables) or JSON
+    /// Lines file, each with url or env_file, and optional instance and
+    /// labels; one report per target, the exit code the worst.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["db", "env_file"])]
+    pub targets: Option<PathBuf>,
+    /// Targets checked at the same time (--targets).
+    #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub parallel: u16,
     /// Run the per-database checks in every database that accepts connections.
     #[arg(long)]
     pub all_databases: bool,
@@ -71,19 +84,12 @@ pub struct CheckArgs {
     /// statement_timeout of each check; a check that runs longer is UNKNOWN.
     #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = sw_core::duration::parse_at_most_a_day)]
     pub check_timeout: Duration,
-    /// Deadline for the whole run (connecting included); checks not started by then are UNKNOWN.
+    /// Deadline for the run of each target (connecting included); checks not started by then are UNKNOWN.
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = sw_core::duration::parse_at_most_a_day)]
     pub deadline: Duration,
     /// Round trips for the latency check.
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub latency_samples: u32,
-    /// Output format.
-    #[arg(long, value_enum, default_value = "json")]
-    pub format: Format,
-    /// With --format prometheus: write this textfile-collector file
-    /// atomically (temp file in the same directory, then rename) instead of stdout.
-    #[arg(long, value_name = "FILE")]
-    pub prom_file: Option<PathBuf>,
     /// Directory for the run lock and the counters behind rates
     /// (default $XDG_STATE_HOME/sw or ~/.local/state/sw).
     #[arg(long, value_name = "DIR")]
@@ -91,6 +97,20 @@ pub struct CheckArgs {
     /// sw-backup repository whose newest complete backup the backup_age check judges.
     #[arg(long, value_name = "DIR")]
     pub backup_repo: Option<PathBuf>,
+}
+
+/// Flags of `sw-health check`.
+#[derive(Args, Debug, Clone)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub run: RunOpts,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "json")]
+    pub format: Format,
+    /// With --format prometheus: write this textfile-collector file
+    /// atomically (temp file in the same directory, then rename) instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    pub prom_file: Option<PathBuf>,
 }
 
 /// Run `check`.
@@ -106,37 +126,111 @@ pub fn run(args: &CheckArgs, pretty: bool) -> Result<()> {
     }
 }
 
+/// What a run needs before it connects anywhere: the thresholds, the
+/// checks, the state directory and the targets, all checked.
+pub struct Prepared {
+    pub th: Thresholds,
+    pub selection: Selection,
+    pub state_dir: PathBuf,
+    pub targets: Vec<FleetTarget>,
+    /// The targets came from --targets.
+    pub fleet: bool,
+}
+
+impl Prepared {
+    /// Read and check the flags and files.
+    ///
+    /// # Errors
+    /// 64 for bad flags or check names; 66/74/77/78 for the thresholds
+    /// file, the targets file or the target.
+    pub fn new(args: &RunOpts) -> Result<Prepared> {
+        let mut th = Thresholds::default();
+        if let Some(f) = &args.thresholds {
+            th.load_file(f)?;
+        }
+        for w in &args.warn {
+            th.set_flag(w, false)?;
+        }
+        for c in &args.crit {
+            th.set_flag(c, true)?;
+        }
+        let selection = Selection::parse(&args.checks, &args.skip)?;
+        let targets = match &args.targets {
+            Some(f) => targets::load(f)?,
+            None => {
+                let target = args.pg.target()?;
+                vec![FleetTarget {
+                    instance: target.to_string(),
+                    target,
+                    labels: std::collections::BTreeMap::new(),
+                }]
+            }
+        };
+        Ok(Prepared {
+            th,
+            selection,
+            state_dir: args.state_dir.clone().unwrap_or_else(|| Env::process().state_dir()),
+            targets,
+            fleet: args.targets.is_some(),
+        })
+    }
+
+    /// The run plan over these targets.
+    pub fn plan<'a>(&'a self, args: &'a RunOpts) -> Plan<'a> {
+        Plan {
+            args,
+            th: &self.th,
+            selection: &self.selection,
+            state_dir: self.state_dir.clone(),
+            fleet: self.fleet,
+        }
+    }
+}
+
 fn run_inner(args: &CheckArgs, pretty: bool) -> Result<()> {
-    let mut th = Thresholds::default();
-    if let Some(f) = &args.thresholds {
-        th.load_file(f)?;
-    }
-    for w in &args.warn {
-        th.set_flag(w, false)?;
-    }
-    for c in &args.crit {
-        th.set_flag(c, true)?;
-    }
-    let selection = Selection::parse(&args.checks, &args.skip)?;
     if args.format != Format::Prometheus && args.prom_file.is_some() {
         return Err(Error::usage("--prom-file needs --format prometheus"));
     }
-    let target = args.pg.target()?;
-    let state_dir = args.state_dir.clone().unwrap_or_else(|| Env::process().state_dir());
-    let key = target_key(&target);
-    let _lock = Lock::try_acquire(
-        &state_dir.join(format!("health-{key}.lock")),
-        "sw-health run for this target",
-    )?;
-    let state_path = state_dir.join(format!("health-{key}.json"));
-    let runner = Runner::new(&th, &selection, Instant::now() + args.deadline, args.check_timeout);
-    let report = sw_core::cli::block_on(collect::collect(args, &target, runner, &state_path))?;
-    print(args, pretty, &report)?;
-    match verdict(report.status) {
+    let prep = Prepared::new(&args.run)?;
+    let plan = prep.plan(&args.run);
+    let mut reports = Vec::new();
+    let mut out = Output::stdout(pretty);
+    let parallel = usize::from(args.run.parallel);
+    sw_core::cli::block_on(sweep::sweep(&plan, &prep.targets, parallel, None, |r| {
+        if args.format == Format::Json {
+            // Each report as soon as it is in (a reader that went away: the verdict still decides).
+            match out.emit(&r).and_then(|()| out.flush()) {
+                Err(e) if e.exit() != Exit::Ok => return Err(e),
+                _ => {}
+            }
+        }
+        reports.push(r);
+        Ok(())
+    }))?;
+    print(args, &prep, &reports)?;
+    let worst = reports.iter().fold(Status::Ok, |a, r| a.worst(r.status));
+    match verdict(worst) {
         Exit::Ok => Ok(()),
+        exit if prep.fleet => {
+            let bad: Vec<&str> = reports
+                .iter()
+                .filter(|r| r.status != Status::Ok)
+                .map(|r| r.target.as_str())
+                .collect();
+            Err(Error::new(
+                exit,
+                format!(
+                    "{}: {} of {} targets not OK: {}",
+                    worst.as_str(),
+                    bad.len(),
+                    reports.len(),
+                    bad.join(", ")
+                ),
+            ))
+        }
         exit => Err(Error::new(
             exit,
-            format!("{}: {}", report.status.as_str(), format::summary(&report)),
+            format!("{}: {}", worst.as_str(), format::summary(&reports[0])),
         )),
     }
 }
@@ -151,17 +245,14 @@ fn verdict(s: Status) -> Exit {
     }
 }
 
-/// Print the report in the format asked for.
-fn print(args: &CheckArgs, pretty: bool, report: &HealthReport) -> Result<()> {
+/// Print the reports in the format asked for (JSON went out as they came).
+fn print(args: &CheckArgs, prep: &Prepared, reports: &[HealthReport]) -> Result<()> {
     match args.format {
-        Format::Json => match Output::stdout(pretty).emit(report) {
-            // The reader went away: the verdict still decides the exit code.
-            Err(e) if e.exit() != Exit::Ok => Err(e),
-            _ => Ok(()),
-        },
-        Format::Nagios => write_stdout(&format::nagios(report)),
+        Format::Json => Ok(()),
+        Format::Nagios if prep.fleet => write_stdout(&format::nagios_fleet(reports)),
+        Format::Nagios => reports.iter().try_for_each(|r| write_stdout(&format::nagios(r))),
         Format::Prometheus => {
-            let text = format::prometheus(report);
+            let text = exposition::render(reports, Flavour::Text, None);
             match &args.prom_file {
                 Some(p) => sw_core::fsutil::atomic_write(p, text.as_bytes(), 0o644),
                 None => write_stdout(&text),
@@ -179,15 +270,4 @@ pub(crate) fn write_stdout(text: &str) -> Result<()> {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         Err(e) => Err(Error::io("writing stdout").with_source(e)),
     }
-}
-
-/// A short stable key for a target (lock and state file names).
-fn target_key(t: &Target) -> String {
-    let s = t.to_url(false);
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in s.bytes() {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    format!("{h:016x}")
 }

@@ -229,6 +229,13 @@ mod tests {
     use super::*;
 
     #[test]
+    fn sw_core_knows_every_checks_unit() {
+        // sw-alerts prometheus-rules picks a check's metric family from this table.
+        let table: Vec<(&str, &str)> = CATALOGUE.iter().map(|c| (c.name, c.unit)).collect();
+        assert_eq!(table, sw_core::metrics::CHECK_UNITS);
+    }
+
+    #[test]
     fn every_name_is_unique_and_well_formed() {
         let mut seen = std::collections::BTreeSet::new();
         for c in CATALOGUE {
