@@ -4,6 +4,16 @@
 //! earlier (interrupted) run left in the middle of an operation. Shared by
 //! sw-provision (which creates servers) and sw-backup/sw-restore (which
 //! back them up, restore and fail them over).
+//!
+//! - [`target`]: the `--azure` flag group and the server it names;
+//! - [`ops`]: operations whose id is recorded, dry-run and unsupported records;
+//! - [`hosts`]: connecting with an env file's credentials, the host override;
+//! - [`envfile`]: the new server's connection strings in the env file.
+
+pub mod envfile;
+pub mod hosts;
+pub mod ops;
+pub mod target;
 
 use std::time::Instant;
 
