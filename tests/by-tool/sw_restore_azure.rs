@@ -722,3 +722,101 @@ fn a_real_activation_writes_the_env_file_and_an_audit_log_naming_each_operation(
         sw_testkit::schema::validate("sw-restore", l).unwrap();
     }
 }
+
+#[test]
+fn long_waits_show_progress_on_a_terminal_and_nothing_elsewhere() {
+    let fake = fake_with_server();
+    let st = tempfile::tempdir().unwrap();
+    fake.with(|s| s.in_progress_polls = 5);
+    let a = args(None, "exampleserver", &["--new-server", "quietone", "--latest"]);
+    let r = restore(&fake, st.path(), &refs(&a));
+    r.expect_code(0);
+    assert!(r.stderr.is_empty(), "stderr is not a terminal, yet: {:?}", r.stderr);
+    // On a terminal (script(1) gives the run a pty): the operation, Azure's status, the time.
+    let line: Vec<String> = std::iter::once(format!("'{BIN}'"))
+        .chain(args(None, "exampleserver", &["--new-server", "loudone", "--latest"]))
+        .collect();
+    let out = std::process::Command::new("script")
+        .args(["-qec", &line.join(" "), "/dev/null"])
+        .envs(fake.env())
+        .env("XDG_STATE_HOME", st.path())
+        .stdin(Stdio::null())
+        .output()
+        .expect("script(1) from util-linux runs the command on a terminal");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(
+        text.contains("/flexibleServers/loudone: InProgress, ") && text.contains(" elapsed"),
+        "{text}"
+    );
+}
+
+#[test]
+fn failed_restores_give_the_arm_code_and_a_fitting_exit() {
+    let fake = fake_with_server();
+    let st = tempfile::tempdir().unwrap();
+    fake.with(|s| {
+        s.fail_next.push((
+            "flexibleServers/failedone".into(),
+            "InternalServerError".into(),
+            "An unexpected error occured.".into(),
+        ))
+    });
+    let r = restore(
+        &fake,
+        st.path(),
+        &refs(&args(None, "exampleserver", &["--new-server", "failedone", "--latest"])),
+    );
+    r.expect_error(69, "PUT");
+    assert!(
+        r.stderr
+            .contains("Failed: InternalServerError: An unexpected error occured."),
+        "{r:?}"
+    );
+    fake.with(|s| {
+        s.fail_next.push((
+            "flexibleServers/rejectedone".into(),
+            "InvalidParameterValue".into(),
+            "pointInTimeUTC is not valid".into(),
+        ))
+    });
+    let r = restore(
+        &fake,
+        st.path(),
+        &refs(&args(
+            None,
+            "exampleserver",
+            &["--new-server", "rejectedone", "--latest"],
+        )),
+    );
+    r.expect_code(65);
+    assert!(
+        r.stderr.contains("InvalidParameterValue: pointInTimeUTC is not valid"),
+        "{r:?}"
+    );
+    fake.with(|s| s.throttle = Some((2, 1)));
+    restore(
+        &fake,
+        st.path(),
+        &refs(&args(None, "exampleserver", &["--new-server", "throttled", "--latest"])),
+    )
+    .expect_code(0);
+    fake.with(|s| {
+        for _ in 0..6 {
+            s.scripted.push((
+                "PUT".into(),
+                "/flexibleServers/busyone".into(),
+                sw_testkit::azure::Reply::json(
+                    503,
+                    json!({"error": {"code": "ServiceUnavailable", "message": "busy"}}),
+                ),
+            ));
+        }
+    });
+    let r = restore(
+        &fake,
+        st.path(),
+        &refs(&args(None, "exampleserver", &["--new-server", "busyone", "--latest"])),
+    );
+    r.expect_error(75, "giving up after 6 attempts: PUT");
+}
