@@ -66,7 +66,7 @@ complete -c sw-backup -n "__fish_sw_backup_using_subcommand prune" -s v -l verbo
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand prune" -s q -l quiet -d 'Only errors on stderr'
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand prune" -l pretty -d 'Indent JSON output for people (still valid JSON, no longer one record per line)'
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand prune" -s h -l help -d 'Print help'
-complete -c sw-backup -n "__fish_sw_backup_using_subcommand delete" -l server -d 'The Flexible Server: its name (with --resource-group), or its ARM id /subscriptions/…/flexibleServers/NAME, which selects Azure by itself' -r
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand delete" -l server -d 'The Flexible Server (selects Azure by itself): its name (with --resource-group), or its ARM id /subscriptions/…/flexibleServers/NAME' -r
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand delete" -l subscription -d 'Subscription id (default: AZURE_SUBSCRIPTION_ID)' -r
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand delete" -l resource-group -d 'The server\'s resource group' -r
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand delete" -l auth -d 'How to get a token' -r -f -a "auto\t'AZURE_CLIENT_SECRET, then AZURE_FEDERATED_TOKEN_FILE, then IDENTITY_ENDPOINT, then `az` if on PATH, else IMDS'
@@ -85,7 +85,7 @@ complete -c sw-backup -n "__fish_sw_backup_using_subcommand delete" -s v -l verb
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand delete" -s q -l quiet -d 'Only errors on stderr'
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand delete" -l pretty -d 'Indent JSON output for people (still valid JSON, no longer one record per line)'
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand delete" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c sw-backup -n "__fish_sw_backup_using_subcommand ltr-check" -l server -d 'The Flexible Server: its name (with --resource-group), or its ARM id /subscriptions/…/flexibleServers/NAME, which selects Azure by itself' -r
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand ltr-check" -l server -d 'The Flexible Server (selects Azure by itself): its name (with --resource-group), or its ARM id /subscriptions/…/flexibleServers/NAME' -r
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand ltr-check" -l subscription -d 'Subscription id (default: AZURE_SUBSCRIPTION_ID)' -r
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand ltr-check" -l resource-group -d 'The server\'s resource group' -r
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand ltr-check" -l auth -d 'How to get a token' -r -f -a "auto\t'AZURE_CLIENT_SECRET, then AZURE_FEDERATED_TOKEN_FILE, then IDENTITY_ENDPOINT, then `az` if on PATH, else IMDS'
@@ -103,7 +103,7 @@ complete -c sw-backup -n "__fish_sw_backup_using_subcommand ltr-check" -s v -l v
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand ltr-check" -s q -l quiet -d 'Only errors on stderr'
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand ltr-check" -l pretty -d 'Indent JSON output for people (still valid JSON, no longer one record per line)'
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand ltr-check" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c sw-backup -n "__fish_sw_backup_using_subcommand ltr-start" -l server -d 'The Flexible Server: its name (with --resource-group), or its ARM id /subscriptions/…/flexibleServers/NAME, which selects Azure by itself' -r
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand ltr-start" -l server -d 'The Flexible Server (selects Azure by itself): its name (with --resource-group), or its ARM id /subscriptions/…/flexibleServers/NAME' -r
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand ltr-start" -l subscription -d 'Subscription id (default: AZURE_SUBSCRIPTION_ID)' -r
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand ltr-start" -l resource-group -d 'The server\'s resource group' -r
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand ltr-start" -l auth -d 'How to get a token' -r -f -a "auto\t'AZURE_CLIENT_SECRET, then AZURE_FEDERATED_TOKEN_FILE, then IDENTITY_ENDPOINT, then `az` if on PATH, else IMDS'
@@ -123,7 +123,7 @@ complete -c sw-backup -n "__fish_sw_backup_using_subcommand ltr-start" -s v -l v
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand ltr-start" -s q -l quiet -d 'Only errors on stderr'
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand ltr-start" -l pretty -d 'Indent JSON output for people (still valid JSON, no longer one record per line)'
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand ltr-start" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c sw-backup -n "__fish_sw_backup_using_subcommand ltr-list" -l server -d 'The Flexible Server: its name (with --resource-group), or its ARM id /subscriptions/…/flexibleServers/NAME, which selects Azure by itself' -r
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand ltr-list" -l server -d 'The Flexible Server (selects Azure by itself): its name (with --resource-group), or its ARM id /subscriptions/…/flexibleServers/NAME' -r
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand ltr-list" -l subscription -d 'Subscription id (default: AZURE_SUBSCRIPTION_ID)' -r
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand ltr-list" -l resource-group -d 'The server\'s resource group' -r
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand ltr-list" -l auth -d 'How to get a token' -r -f -a "auto\t'AZURE_CLIENT_SECRET, then AZURE_FEDERATED_TOKEN_FILE, then IDENTITY_ENDPOINT, then `az` if on PATH, else IMDS'
@@ -140,7 +140,7 @@ complete -c sw-backup -n "__fish_sw_backup_using_subcommand ltr-list" -s v -l ve
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand ltr-list" -s q -l quiet -d 'Only errors on stderr'
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand ltr-list" -l pretty -d 'Indent JSON output for people (still valid JSON, no longer one record per line)'
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand ltr-list" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c sw-backup -n "__fish_sw_backup_using_subcommand full" -l server -d 'The Flexible Server: its name (with --resource-group), or its ARM id /subscriptions/…/flexibleServers/NAME, which selects Azure by itself' -r
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand full" -l server -d 'The Flexible Server (selects Azure by itself): its name (with --resource-group), or its ARM id /subscriptions/…/flexibleServers/NAME' -r
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand full" -l subscription -d 'Subscription id (default: AZURE_SUBSCRIPTION_ID)' -r
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand full" -l resource-group -d 'The server\'s resource group' -r
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand full" -l auth -d 'How to get a token' -r -f -a "auto\t'AZURE_CLIENT_SECRET, then AZURE_FEDERATED_TOKEN_FILE, then IDENTITY_ENDPOINT, then `az` if on PATH, else IMDS'
@@ -171,7 +171,7 @@ complete -c sw-backup -n "__fish_sw_backup_using_subcommand full" -s v -l verbos
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand full" -s q -l quiet -d 'Only errors on stderr'
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand full" -l pretty -d 'Indent JSON output for people (still valid JSON, no longer one record per line)'
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand full" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c sw-backup -n "__fish_sw_backup_using_subcommand list" -l server -d 'The Flexible Server: its name (with --resource-group), or its ARM id /subscriptions/…/flexibleServers/NAME, which selects Azure by itself' -r
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand list" -l server -d 'The Flexible Server (selects Azure by itself): its name (with --resource-group), or its ARM id /subscriptions/…/flexibleServers/NAME' -r
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand list" -l subscription -d 'Subscription id (default: AZURE_SUBSCRIPTION_ID)' -r
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand list" -l resource-group -d 'The server\'s resource group' -r
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand list" -l auth -d 'How to get a token' -r -f -a "auto\t'AZURE_CLIENT_SECRET, then AZURE_FEDERATED_TOKEN_FILE, then IDENTITY_ENDPOINT, then `az` if on PATH, else IMDS'
@@ -189,7 +189,7 @@ complete -c sw-backup -n "__fish_sw_backup_using_subcommand list" -s v -l verbos
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand list" -s q -l quiet -d 'Only errors on stderr'
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand list" -l pretty -d 'Indent JSON output for people (still valid JSON, no longer one record per line)'
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand list" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c sw-backup -n "__fish_sw_backup_using_subcommand check" -l server -d 'The Flexible Server: its name (with --resource-group), or its ARM id /subscriptions/…/flexibleServers/NAME, which selects Azure by itself' -r
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand check" -l server -d 'The Flexible Server (selects Azure by itself): its name (with --resource-group), or its ARM id /subscriptions/…/flexibleServers/NAME' -r
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand check" -l subscription -d 'Subscription id (default: AZURE_SUBSCRIPTION_ID)' -r
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand check" -l resource-group -d 'The server\'s resource group' -r
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand check" -l auth -d 'How to get a token' -r -f -a "auto\t'AZURE_CLIENT_SECRET, then AZURE_FEDERATED_TOKEN_FILE, then IDENTITY_ENDPOINT, then `az` if on PATH, else IMDS'
@@ -219,7 +219,7 @@ complete -c sw-backup -n "__fish_sw_backup_using_subcommand check" -s v -l verbo
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand check" -s q -l quiet -d 'Only errors on stderr'
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand check" -l pretty -d 'Indent JSON output for people (still valid JSON, no longer one record per line)'
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand check" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c sw-backup -n "__fish_sw_backup_using_subcommand verify" -l server -d 'The Flexible Server: its name (with --resource-group), or its ARM id /subscriptions/…/flexibleServers/NAME, which selects Azure by itself' -r
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand verify" -l server -d 'The Flexible Server (selects Azure by itself): its name (with --resource-group), or its ARM id /subscriptions/…/flexibleServers/NAME' -r
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand verify" -l subscription -d 'Subscription id (default: AZURE_SUBSCRIPTION_ID)' -r
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand verify" -l resource-group -d 'The server\'s resource group' -r
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand verify" -l auth -d 'How to get a token' -r -f -a "auto\t'AZURE_CLIENT_SECRET, then AZURE_FEDERATED_TOKEN_FILE, then IDENTITY_ENDPOINT, then `az` if on PATH, else IMDS'

@@ -38,7 +38,7 @@ complete -c sw-restore -n "__fish_sw_restore_needs_command" -l bindir -d 'Direct
 complete -c sw-restore -n "__fish_sw_restore_needs_command" -l os-user -d 'OS user the server programs run as when invoked as root (initdb and postgres refuse root)' -r
 complete -c sw-restore -n "__fish_sw_restore_needs_command" -l superuser -d 'Database superuser used to check the started copy over its socket' -r
 complete -c sw-restore -n "__fish_sw_restore_needs_command" -l sw-restore -d 'The sw-restore binary restore_command runs (default: this one); the server\'s OS user must be able to run it' -r -F
-complete -c sw-restore -n "__fish_sw_restore_needs_command" -l server -d 'The Flexible Server: its name (with --resource-group), or its ARM id /subscriptions/…/flexibleServers/NAME, which selects Azure by itself' -r
+complete -c sw-restore -n "__fish_sw_restore_needs_command" -l server -d 'The Flexible Server (selects Azure by itself): its name (with --resource-group), or its ARM id /subscriptions/…/flexibleServers/NAME' -r
 complete -c sw-restore -n "__fish_sw_restore_needs_command" -l subscription -d 'Subscription id (default: AZURE_SUBSCRIPTION_ID)' -r
 complete -c sw-restore -n "__fish_sw_restore_needs_command" -l resource-group -d 'The server\'s resource group' -r
 complete -c sw-restore -n "__fish_sw_restore_needs_command" -l auth -d 'How to get a token' -r -f -a "auto\t'AZURE_CLIENT_SECRET, then AZURE_FEDERATED_TOKEN_FILE, then IDENTITY_ENDPOINT, then `az` if on PATH, else IMDS'
@@ -84,7 +84,7 @@ complete -c sw-restore -n "__fish_sw_restore_using_subcommand wal-fetch" -s v -l
 complete -c sw-restore -n "__fish_sw_restore_using_subcommand wal-fetch" -s q -l quiet -d 'Only errors on stderr'
 complete -c sw-restore -n "__fish_sw_restore_using_subcommand wal-fetch" -l pretty -d 'Indent JSON output for people (still valid JSON, no longer one record per line)'
 complete -c sw-restore -n "__fish_sw_restore_using_subcommand wal-fetch" -s h -l help -d 'Print help'
-complete -c sw-restore -n "__fish_sw_restore_using_subcommand promote" -l server -d 'The Flexible Server: its name (with --resource-group), or its ARM id /subscriptions/…/flexibleServers/NAME, which selects Azure by itself' -r
+complete -c sw-restore -n "__fish_sw_restore_using_subcommand promote" -l server -d 'The Flexible Server (selects Azure by itself): its name (with --resource-group), or its ARM id /subscriptions/…/flexibleServers/NAME' -r
 complete -c sw-restore -n "__fish_sw_restore_using_subcommand promote" -l subscription -d 'Subscription id (default: AZURE_SUBSCRIPTION_ID)' -r
 complete -c sw-restore -n "__fish_sw_restore_using_subcommand promote" -l resource-group -d 'The server\'s resource group' -r
 complete -c sw-restore -n "__fish_sw_restore_using_subcommand promote" -l auth -d 'How to get a token' -r -f -a "auto\t'AZURE_CLIENT_SECRET, then AZURE_FEDERATED_TOKEN_FILE, then IDENTITY_ENDPOINT, then `az` if on PATH, else IMDS'
@@ -117,7 +117,7 @@ complete -c sw-restore -n "__fish_sw_restore_using_subcommand drill" -l bindir -
 complete -c sw-restore -n "__fish_sw_restore_using_subcommand drill" -l os-user -d 'OS user the server programs run as when invoked as root (initdb and postgres refuse root)' -r
 complete -c sw-restore -n "__fish_sw_restore_using_subcommand drill" -l superuser -d 'Database superuser used to check the started copy over its socket' -r
 complete -c sw-restore -n "__fish_sw_restore_using_subcommand drill" -l sw-restore -d 'The sw-restore binary restore_command runs (default: this one); the server\'s OS user must be able to run it' -r -F
-complete -c sw-restore -n "__fish_sw_restore_using_subcommand drill" -l server -d 'The Flexible Server: its name (with --resource-group), or its ARM id /subscriptions/…/flexibleServers/NAME, which selects Azure by itself' -r
+complete -c sw-restore -n "__fish_sw_restore_using_subcommand drill" -l server -d 'The Flexible Server (selects Azure by itself): its name (with --resource-group), or its ARM id /subscriptions/…/flexibleServers/NAME' -r
 complete -c sw-restore -n "__fish_sw_restore_using_subcommand drill" -l subscription -d 'Subscription id (default: AZURE_SUBSCRIPTION_ID)' -r
 complete -c sw-restore -n "__fish_sw_restore_using_subcommand drill" -l resource-group -d 'The server\'s resource group' -r
 complete -c sw-restore -n "__fish_sw_restore_using_subcommand drill" -l auth -d 'How to get a token' -r -f -a "auto\t'AZURE_CLIENT_SECRET, then AZURE_FEDERATED_TOKEN_FILE, then IDENTITY_ENDPOINT, then `az` if on PATH, else IMDS'
@@ -129,7 +129,7 @@ complete -c sw-restore -n "__fish_sw_restore_using_subcommand drill" -l arm-endp
 complete -c sw-restore -n "__fish_sw_restore_using_subcommand drill" -l token-endpoint -d 'Entra ID authority host (default SW_AZURE_TOKEN_ENDPOINT, AZURE_AUTHORITY_HOST or https://login.microsoftonline.com)' -r
 complete -c sw-restore -n "__fish_sw_restore_using_subcommand drill" -l poll-interval -d 'Poll interval when Azure sends no Retry-After' -r
 complete -c sw-restore -n "__fish_sw_restore_using_subcommand drill" -l operation-timeout -d 'Give up waiting for one operation after this long (exit 75; run again to re-attach)' -r
-complete -c sw-restore -n "__fish_sw_restore_using_subcommand drill" -l credentials-from -d 'Env file whose DATABASE_URL holds the credentials the checks connect with (the source\'s administrator; the scratch server keeps its password)' -r -F
+complete -c sw-restore -n "__fish_sw_restore_using_subcommand drill" -l credentials-from -d 'Env file whose DATABASE_URL holds the credentials the checks connect with (the source\'s administrator; the scratch server keeps its password). SW_AZURE_HOST_OVERRIDE=PATTERN=ADDR:PORT sends the connection elsewhere, the certificate still checked against the host name' -r -F
 complete -c sw-restore -n "__fish_sw_restore_using_subcommand drill" -l drill-log -d 'The drill log (JSON Lines; default $XDG_STATE_HOME/sw/azure/SERVER/drills.jsonl)' -r -F
 complete -c sw-restore -n "__fish_sw_restore_using_subcommand drill" -l scratch-server -d 'Name of the scratch server (default SERVER-drill-YYYYMMDDHHMMSS)' -r
 complete -c sw-restore -n "__fish_sw_restore_using_subcommand drill" -l connect-timeout-after-ready -d 'How long to wait for the scratch server to answer once Azure says it is ready' -r
@@ -142,7 +142,7 @@ complete -c sw-restore -n "__fish_sw_restore_using_subcommand drill" -l pretty -
 complete -c sw-restore -n "__fish_sw_restore_using_subcommand drill" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c sw-restore -n "__fish_sw_restore_using_subcommand runbook" -l out -d 'Where to write the runbook (Markdown; replaced atomically)' -r -F
 complete -c sw-restore -n "__fish_sw_restore_using_subcommand runbook" -l env-file -d 'The env file applications read (named in the procedures)' -r -F
-complete -c sw-restore -n "__fish_sw_restore_using_subcommand runbook" -l server -d 'The Flexible Server: its name (with --resource-group), or its ARM id /subscriptions/…/flexibleServers/NAME, which selects Azure by itself' -r
+complete -c sw-restore -n "__fish_sw_restore_using_subcommand runbook" -l server -d 'The Flexible Server (selects Azure by itself): its name (with --resource-group), or its ARM id /subscriptions/…/flexibleServers/NAME' -r
 complete -c sw-restore -n "__fish_sw_restore_using_subcommand runbook" -l subscription -d 'Subscription id (default: AZURE_SUBSCRIPTION_ID)' -r
 complete -c sw-restore -n "__fish_sw_restore_using_subcommand runbook" -l resource-group -d 'The server\'s resource group' -r
 complete -c sw-restore -n "__fish_sw_restore_using_subcommand runbook" -l auth -d 'How to get a token' -r -f -a "auto\t'AZURE_CLIENT_SECRET, then AZURE_FEDERATED_TOKEN_FILE, then IDENTITY_ENDPOINT, then `az` if on PATH, else IMDS'
@@ -178,7 +178,7 @@ complete -c sw-restore -n "__fish_sw_restore_using_subcommand activate" -l bindi
 complete -c sw-restore -n "__fish_sw_restore_using_subcommand activate" -l os-user -d 'OS user the server programs run as when invoked as root (initdb and postgres refuse root)' -r
 complete -c sw-restore -n "__fish_sw_restore_using_subcommand activate" -l superuser -d 'Database superuser used to check the started copy over its socket' -r
 complete -c sw-restore -n "__fish_sw_restore_using_subcommand activate" -l sw-restore -d 'The sw-restore binary restore_command runs (default: this one); the server\'s OS user must be able to run it' -r -F
-complete -c sw-restore -n "__fish_sw_restore_using_subcommand activate" -l server -d 'The Flexible Server: its name (with --resource-group), or its ARM id /subscriptions/…/flexibleServers/NAME, which selects Azure by itself' -r
+complete -c sw-restore -n "__fish_sw_restore_using_subcommand activate" -l server -d 'The Flexible Server (selects Azure by itself): its name (with --resource-group), or its ARM id /subscriptions/…/flexibleServers/NAME' -r
 complete -c sw-restore -n "__fish_sw_restore_using_subcommand activate" -l subscription -d 'Subscription id (default: AZURE_SUBSCRIPTION_ID)' -r
 complete -c sw-restore -n "__fish_sw_restore_using_subcommand activate" -l resource-group -d 'The server\'s resource group' -r
 complete -c sw-restore -n "__fish_sw_restore_using_subcommand activate" -l auth -d 'How to get a token' -r -f -a "auto\t'AZURE_CLIENT_SECRET, then AZURE_FEDERATED_TOKEN_FILE, then IDENTITY_ENDPOINT, then `az` if on PATH, else IMDS'

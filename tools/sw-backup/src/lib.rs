@@ -10,7 +10,7 @@
 //! promises (exit codes, record kinds) for the man pages and `schemas/`.
 //!
 //! `azure` is the same commands for an Azure Flexible Server (`--azure`,
-//! or `--server` as an ARM id), plus the Azure-only `delete` and
+//! or a `--server` naming a Flexible Server), plus the Azure-only `delete` and
 //! long-term retention (`ltr-check`, `ltr-start`, `ltr-list`).
 
 mod azure;
@@ -101,7 +101,7 @@ pub fn run(cli: Cli) -> sw_core::Result<()> {
         Cmd::List(a) if a.azure.selected() => azure::backups::list(&a, pretty),
         Cmd::Check(a) if a.azure.selected() => azure::check::run(&a, pretty),
         Cmd::Verify(a) if a.azure.selected() => Err(azure::unsupported_verify(pretty)),
-        Cmd::Delete(a) if a.azure.selected() || a.azure.server.is_some() => azure::backups::delete(&a, pretty),
+        Cmd::Delete(a) if a.azure.selected() => azure::backups::delete(&a, pretty),
         Cmd::Delete(_) => Err(azure::backups::delete_local()),
         Cmd::LtrCheck(a) => azure::ltr::check(&a, pretty),
         Cmd::LtrStart(a) => azure::ltr::start(&a, pretty),

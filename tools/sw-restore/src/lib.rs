@@ -15,7 +15,7 @@
 //! promises (exit codes, record kinds) for the man pages and `schemas/`.
 //!
 //! `azure` is the same commands for an Azure Flexible Server (`--azure`,
-//! or `--server` as an ARM id), plus `promote` of a read replica.
+//! or a `--server` naming a Flexible Server), plus `promote` of a read replica.
 
 mod activate;
 mod audit;
@@ -90,7 +90,7 @@ pub fn run(cli: Cli) -> sw_core::Result<()> {
         Some(Cmd::Drill(a)) if a.azure.selected() => azure::drill::run(&a, pretty),
         Some(Cmd::Activate(a)) if a.azure.selected() => azure::activate::run(&a, pretty),
         Some(Cmd::Runbook(a)) if a.azure.selected() => azure::runbook::run(&a, &a.azure_runbook, pretty),
-        Some(Cmd::Promote(a)) if a.azure.selected() || a.azure.server.is_some() => azure::promote::run(&a, pretty),
+        Some(Cmd::Promote(a)) if a.azure.selected() => azure::promote::run(&a, pretty),
         Some(Cmd::Promote(_)) => Err(azure::promote::local()),
         None if cli.azure.selected() => azure::run_restore(&cli.restore, &cli.azure, &cli.azure_restore, pretty),
         Some(Cmd::WalFetch(a)) => walfetch::run(&a),

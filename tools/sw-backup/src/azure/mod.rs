@@ -1,7 +1,7 @@
 //! `sw-backup --azure`: the backups of an Azure Database for PostgreSQL
 //! Flexible Server, through the Resource Manager API (api-version
 //! 2025-08-01; `sw_core::azure::flexible` reads the server). Selected by
-//! `--azure`, or by a `--server` given as an ARM id.
+//! `--azure`, or by a `--server` (name or ARM id).
 //!
 //! - `backups`: `full` (an on-demand backup), `list` (automatic and
 //!   on-demand, with the server's earliest restore point and geo-backup

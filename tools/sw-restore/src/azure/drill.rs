@@ -38,7 +38,7 @@ use crate::drill::record::DrillRecord;
 #[derive(Args, Debug, Clone, Default)]
 #[command(next_help_heading = "Azure drill")]
 pub struct AzureDrillOpts {
-    /// Env file whose DATABASE_URL holds the credentials the checks connect with (the source's administrator; the scratch server keeps its password).
+    /// Env file whose DATABASE_URL holds the credentials the checks connect with (the source's administrator; the scratch server keeps its password). SW_AZURE_HOST_OVERRIDE=PATTERN=ADDR:PORT sends the connection elsewhere, the certificate still checked against the host name.
     #[arg(long, value_name = "FILE")]
     pub credentials_from: Option<PathBuf>,
     /// The drill log (JSON Lines; default $XDG_STATE_HOME/sw/azure/SERVER/drills.jsonl).

@@ -1,6 +1,6 @@
 //! sw-restore for an Azure Database for PostgreSQL Flexible Server, through
 //! the Resource Manager API (`sw_core::azure::flexible`). Selected by
-//! `--azure`, or by a `--server` given as an ARM id; the local code paths
+//! `--azure`, or by a `--server` (name or ARM id); the local code paths
 //! are untouched.
 //!
 //! - `restore` (with `body` and `point`): point-in-time and geo-restore

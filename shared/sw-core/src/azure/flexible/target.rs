@@ -1,7 +1,8 @@
 //! Which Flexible Server a command works on, and the ARM client for it:
 //! the `--azure` flag group sw-backup and sw-restore flatten into the
 //! commands that also work on a local cluster. `--azure`, or a `--server`
-//! given as a full ARM id, selects the Azure path.
+//! (which names a Flexible Server: a local cluster has no such flag),
+//! selects the Azure path.
 
 use std::time::Duration;
 
@@ -45,7 +46,7 @@ pub struct AzureOpts {
     /// Work on an Azure Database for PostgreSQL Flexible Server (through the Resource Manager API) instead of a local cluster.
     #[arg(long)]
     pub azure: bool,
-    /// The Flexible Server: its name (with --resource-group), or its ARM id /subscriptions/…/flexibleServers/NAME, which selects Azure by itself.
+    /// The Flexible Server (selects Azure by itself): its name (with --resource-group), or its ARM id /subscriptions/…/flexibleServers/NAME.
     #[arg(long, value_name = "NAME|ID")]
     pub server: Option<String>,
     /// Subscription id (default: AZURE_SUBSCRIPTION_ID).
@@ -151,9 +152,9 @@ impl ServerRef {
 }
 
 impl AzureOpts {
-    /// Whether the Azure path is selected: `--azure`, or `--server` as an ARM id.
+    /// Whether the Azure path is selected: `--azure`, or a `--server`.
     pub fn selected(&self) -> bool {
-        self.azure || self.server.as_deref().is_some_and(|s| s.starts_with("/subscriptions/"))
+        self.azure || self.server.is_some()
     }
 
     /// The server named by the flags.
