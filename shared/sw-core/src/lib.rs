@@ -9,7 +9,8 @@
 //! - [`health`]: the `health.report` record sw-health writes and sw-alerts reads;
 //!   [`metrics`]: the Prometheus metric names sw-health exposes and the
 //!   generated alerting rules query.
-//! - [`envfile`], [`fsutil`], [`secret`]: 0600 atomic writes, passwords, redaction.
+//! - [`envfile`], [`fsutil`], [`secret`]: 0600 atomic writes, passwords, redaction;
+//!   [`connstr`]: the connection strings written into env files.
 //! - [`cluster`]: local clusters driven with initdb/pg_ctl, as a non-root user.
 //! - [`lock`]: flock for work that must not run twice at once.
 //! - [`cli`]: the shared `main`, flag groups and async runner.
@@ -25,6 +26,7 @@ pub mod cli;
 pub mod cluster;
 pub mod config;
 pub mod conninfo;
+pub mod connstr;
 pub mod contract;
 #[cfg(feature = "crypt")]
 pub mod crypt;

@@ -9,6 +9,14 @@
 //! end `Failed` with a given error, requests get 429 with `Retry-After`,
 //! or any one-shot reply. Every request is logged for assertions.
 //! Point a tool at it with [`FakeArm::env`].
+//!
+//! Backups and recovery (sw-backup/sw-restore `--azure`): on-demand backups
+//! (`PUT …/backups/{name}`, no body) become `Customer On-Demand` backups,
+//! `ltrPreBackup` answers 200 as its example does, `startLtrBackup` starts
+//! an `ltrBackupOperations/{name}` that ends Succeeded, `…/replicas` lists
+//! the servers whose `sourceServerResourceId` names the server, a restart
+//! with failover swaps the zones, and a promotion makes the replica a
+//! Primary, each when its operation succeeds.
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -89,6 +97,10 @@ pub struct Op {
     /// (code, message) when it is to fail.
     pub fail: Option<(String, String)>,
     pub done: bool,
+    /// Merge patches (resource path, patch) applied when it succeeds: a
+    /// failover swaps zones, a promotion changes the replication role, a
+    /// long-term backup ends Succeeded.
+    pub then: Vec<(String, Value)>,
 }
 
 /// The fake's state; change it through [`FakeArm::with`].
@@ -216,6 +228,16 @@ impl FakeArm {
         f(&mut self.state.lock().unwrap())
     }
 
+    /// Store a resource at an ARM path (query and case do not matter).
+    pub fn insert(&self, path: &str, v: Value) {
+        self.with(|s| s.resources.insert(norm(path), v));
+    }
+
+    /// The resource at an ARM path, if any.
+    pub fn resource(&self, path: &str) -> Option<Value> {
+        self.with(|s| s.resources.get(&norm(path)).cloned())
+    }
+
     /// Every request so far.
     pub fn requests(&self) -> Vec<Request> {
         self.with(|s| s.log.clone())
@@ -328,6 +350,9 @@ fn route(s: &mut State, req: &Request, base: &str) -> Reply {
     if path.contains("/azureasyncoperation/") || path.contains("/operationresults/") {
         return poll(s, req);
     }
+    if let Some(r) = recovery(s, req, &path, base) {
+        return r;
+    }
     if req.method == "GET" && path.ends_with("/capabilities") {
         return Reply::json(
             200,
@@ -339,7 +364,7 @@ fn route(s: &mut State, req: &Request, base: &str) -> Reply {
         "PUT" | "PATCH" => write(s, req, &path, base),
         "DELETE" => {
             if s.resources.contains_key(&path) {
-                start_op(s, Some(path), true, base)
+                start_op(s, Some(path), true, base, Vec::new())
             } else {
                 Reply {
                     status: 204,
@@ -348,7 +373,7 @@ fn route(s: &mut State, req: &Request, base: &str) -> Reply {
                 }
             }
         }
-        "POST" => start_op(s, None, false, base),
+        "POST" => start_op(s, None, false, base, Vec::new()),
         _ => arm_error(405, "MethodNotAllowed", "method not allowed"),
     }
 }
@@ -396,7 +421,7 @@ fn msi_token(s: &mut State, req: &Request) -> Reply {
     )
 }
 
-fn start_op(s: &mut State, resource: Option<String>, delete: bool, base: &str) -> Reply {
+fn start_op(s: &mut State, resource: Option<String>, delete: bool, base: &str, then: Vec<(String, Value)>) -> Reply {
     s.next_id += 1;
     let id = format!("00000000-0000-0000-0000-{:012}", s.next_id);
     let fail = resource.as_ref().and_then(|r| {
@@ -416,6 +441,7 @@ fn start_op(s: &mut State, resource: Option<String>, delete: bool, base: &str) -
             delete,
             fail,
             done: false,
+            then,
         },
     );
     let loc = format!("{base}/subscriptions/{SUBSCRIPTION}/providers/Microsoft.DBforPostgreSQL/locations/eastus");
@@ -454,6 +480,16 @@ fn advance(s: &mut State, id: &str) {
     }
     op.done = true;
     let (res, delete, failed) = (op.resource.clone(), op.delete, op.fail.is_some());
+    let then = if failed {
+        Vec::new()
+    } else {
+        std::mem::take(&mut op.then)
+    };
+    for (path, patch) in then {
+        if let Some(v) = s.resources.get_mut(&path) {
+            merge(v, &patch);
+        }
+    }
     if let Some(r) = res {
         if delete && !failed {
             s.resources.remove(&r);
@@ -522,6 +558,7 @@ fn is_collection(path: &str) -> bool {
         "/configurations",
         "/replicas",
         "/backups",
+        "/ltrbackupoperations",
     ]
     .iter()
     .any(|c| path.ends_with(c))
@@ -543,12 +580,15 @@ fn get(s: &mut State, req: &Request, path: &str, base: &str) -> Reply {
     }
     if is_collection(path) {
         let prefix = format!("{path}/");
-        let items: Vec<Value> = s
+        let mut items: Vec<Value> = s
             .resources
             .iter()
             .filter(|(k, _)| k.starts_with(&prefix) && !k[prefix.len()..].contains('/'))
             .map(|(_, v)| v.clone())
             .collect();
+        if items.is_empty() && path.ends_with("/replicas") {
+            items = replicas_of(s, path.trim_end_matches("/replicas"));
+        }
         let skip: usize = query_param(&req.target, "$skiptoken")
             .and_then(|t| t.parse().ok())
             .unwrap_or(0);
@@ -641,5 +681,111 @@ fn write(s: &mut State, req: &Request, path: &str, base: &str) -> Reply {
             entry["properties"]["highAvailability"]["state"] = json!("Healthy");
         }
     }
-    start_op(s, Some(path.to_owned()), false, base)
+    let then = promotion(s, req, path);
+    start_op(s, Some(path.to_owned()), false, base, then)
+}
+
+/// The servers whose `sourceServerResourceId` names `server` (a path).
+fn replicas_of(s: &State, server: &str) -> Vec<Value> {
+    s.resources
+        .iter()
+        .filter(|(k, v)| {
+            k.contains("/flexibleservers/")
+                && !k.split("/flexibleservers/").nth(1).unwrap_or("").contains('/')
+                && v.pointer("/properties/sourceServerResourceId")
+                    .and_then(Value::as_str)
+                    .is_some_and(|id| norm(id) == server)
+                && v.pointer("/properties/replica/role")
+                    .and_then(Value::as_str)
+                    .is_some_and(|r| r.to_ascii_lowercase().contains("replica"))
+        })
+        .map(|(_, v)| v.clone())
+        .collect()
+}
+
+/// A PATCH promoting a replica: once it succeeds the replica is a Primary
+/// (and after a switchover its old primary a replica).
+fn promotion(s: &State, req: &Request, path: &str) -> Vec<(String, Value)> {
+    let Some(mode) = req
+        .body
+        .pointer("/properties/replica/promoteMode")
+        .and_then(Value::as_str)
+    else {
+        return Vec::new();
+    };
+    let mut then = vec![(
+        path.to_owned(),
+        json!({"properties": {"replicationRole": "Primary", "replica": {"role": "Primary", "replicationState": null}}}),
+    )];
+    let source = s
+        .resources
+        .get(path)
+        .and_then(|v| v.pointer("/properties/sourceServerResourceId"))
+        .and_then(Value::as_str)
+        .map(norm);
+    if mode.eq_ignore_ascii_case("switchover")
+        && let Some(src) = source
+    {
+        then.push((
+            src,
+            json!({"properties": {"replicationRole": "AsyncReplica", "replica": {"role": "AsyncReplica"}}}),
+        ));
+    } else {
+        then[0].1["properties"]["sourceServerResourceId"] = Value::Null;
+    }
+    then
+}
+
+/// Backups and recovery requests: on-demand backups, long-term retention,
+/// restart with failover; None for everything else.
+fn recovery(s: &mut State, req: &Request, path: &str, base: &str) -> Option<Reply> {
+    let (server, rest) = path
+        .split_once("/flexibleservers/")
+        .map(|(a, b)| match b.split_once('/') {
+            Some((n, r)) => (format!("{a}/flexibleservers/{n}"), format!("/{r}")),
+            None => (format!("{a}/flexibleservers/{b}"), String::new()),
+        })?;
+    match (req.method.as_str(), rest.as_str()) {
+        ("PUT", r) if r.starts_with("/backups/") && !r[9..].contains('/') => {
+            let original = req.target.split('?').next().unwrap_or("");
+            let name = original.rsplit('/').next().unwrap_or("").to_owned();
+            s.resources.insert(path.to_owned(), json!({
+                "id": original, "name": name, "type": "Microsoft.DBforPostgreSQL/flexibleServers/backups",
+                "properties": {"backupType": "Customer On-Demand", "source": "Customer Initiated", "completedTime": null}}));
+            let done = json!({"properties": {"completedTime": chrono_now()}});
+            Some(start_op(s, Some(path.to_owned()), false, base, vec![(path.to_owned(), done)]))
+        }
+        ("POST", "/ltrprebackup") => Some(Reply::json(
+            200,
+            fixture_json("azure-arm/postgresql/BackupsLongTermRetentionCheckPrerequisites.json")["responses"]["200"]["body"].clone(),
+        )),
+        ("POST", "/startltrbackup") => {
+            let name = req.body.pointer("/backupSettings/backupName").and_then(Value::as_str).unwrap_or("ltr").to_owned();
+            let op_path = format!("{server}/ltrbackupoperations/{}", name.to_ascii_lowercase());
+            let mut op = fixture_json("azure-arm/postgresql/BackupsLongTermRetentionGet.json")["responses"]["200"]["body"].clone();
+            op["name"] = json!(name);
+            op["properties"]["backupName"] = json!(name);
+            op["properties"]["status"] = json!("Running");
+            s.resources.insert(op_path.clone(), op);
+            let done = json!({"properties": {"status": "Succeeded", "percentComplete": 100, "dataTransferredInBytes": 21}});
+            Some(start_op(s, Some(op_path.clone()), false, base, vec![(op_path, done)]))
+        }
+        ("POST", "/restart") => {
+            let mut then = Vec::new();
+            if req.body.get("restartWithFailover") == Some(&json!(true))
+                && let Some(v) = s.resources.get(&server)
+            {
+                let zone = v.pointer("/properties/availabilityZone").cloned().unwrap_or(Value::Null);
+                let standby = v.pointer("/properties/highAvailability/standbyAvailabilityZone").cloned().unwrap_or(Value::Null);
+                then.push((server.clone(), json!({"properties": {"availabilityZone": standby, "highAvailability": {"standbyAvailabilityZone": zone}}})));
+            }
+            Some(start_op(s, Some(server), false, base, then))
+        }
+        _ => None,
+    }
+}
+
+/// Now in RFC 3339 with a `+00:00` offset, as `completedTime` is written.
+fn chrono_now() -> String {
+    sw_core::output::now_rfc3339().replace('Z', "+00:00")
 }

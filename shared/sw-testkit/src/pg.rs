@@ -99,8 +99,23 @@ impl TestCluster {
         })
     }
 
+    /// A dedicated TLS-only cluster whose certificate names `names` (DNS
+    /// names, `*.` wildcards, or addresses), e.g. a host an Azure server
+    /// would have, for tests that connect through a host override.
+    pub fn start_tls_for(names: &[&str]) -> TestCluster {
+        let opts = Opts {
+            tls: true,
+            ..Opts::default()
+        };
+        TestCluster::start_named(&opts, names)
+    }
+
     /// A dedicated cluster with options.
     pub fn start_with(opts: &Opts) -> TestCluster {
+        TestCluster::start_named(opts, &["localhost"])
+    }
+
+    fn start_named(opts: &Opts, names: &[&str]) -> TestCluster {
         let runner = runner();
         let dir = tempfile::Builder::new().prefix("sw-test-pg.").tempdir().unwrap().keep();
         let data = dir.join("data");
@@ -136,7 +151,7 @@ impl TestCluster {
             .initdb(&init)
             .unwrap_or_else(|e| panic!("initdb for a test cluster: {e}"));
         if opts.tls {
-            let certs = tls::make(&dir.join("tls"), &["localhost"]);
+            let certs = tls::make(&dir.join("tls"), names);
             runner.hand_over(&dir.join("tls")).unwrap();
             let hba = "local all all trust\nhostssl all all 127.0.0.1/32 scram-sha-256\nhostssl all all ::1/128 scram-sha-256\n";
             let hba_path = data.join("pg_hba.conf");

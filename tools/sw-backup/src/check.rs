@@ -19,6 +19,9 @@ use sw_core::{Error, Exit, PgContext, Result};
 /// Flags of `sw-backup check`.
 #[derive(Args, Debug)]
 pub struct CheckArgs {
+    /// The Azure target (`--azure`): see `sw_backup::azure`.
+    #[command(flatten)]
+    pub azure: sw_core::azure::flexible::target::AzureOpts,
     #[command(flatten)]
     pub repo: RepoOpts,
     #[command(flatten)]

@@ -164,7 +164,11 @@ fn prune() -> CommandDoc {
 /// Every command's contract: the tool itself (every code any subcommand
 /// returns), then each subcommand.
 pub fn docs() -> Vec<CommandDoc> {
-    let subs = vec![setup(), wal_push(), full(), list(), verify(), check(), prune()];
+    let mut subs: Vec<CommandDoc> = [setup(), wal_push(), full(), list(), verify(), check(), prune()]
+        .into_iter()
+        .map(crate::azure::docs::extend)
+        .collect();
+    subs.extend(crate::azure::docs::commands());
     let mut tool = CommandDoc::new("sw-backup");
     for d in &subs {
         for (code, _) in &d.exits {
@@ -185,14 +189,14 @@ fn tool_meaning(code: u8) -> String {
         1 => "check: WARNING",
         2 => "check: CRITICAL",
         3 => "check: UNKNOWN",
-        64 => "usage error (bad flags or arguments)",
+        64 => "usage error (bad flags or arguments), or something an Azure target cannot do",
         65 => "bad data: a malformed repository, a WAL file wal-push refuses, problems verify found",
-        66 => "the repository, a data directory or a file that should exist does not",
-        69 => "the server programs are not found, the server cannot be reached, or full cannot back it up",
+        66 => "the repository, a data directory, a file or an Azure server that should exist does not",
+        69 => "the server programs are not found, the server or Azure cannot be reached, full cannot back it up, or an Azure operation failed",
         70 => "internal error, or a PostgreSQL program failed",
         73 => "cannot create a file or directory (sw-backup.conf, a backup directory)",
         74 => "I/O error",
-        75 => "retry later: a lock is held (full, prune), WAL not archived in time (full), wal-push --timeout, interrupted",
+        75 => "retry later: a lock is held (full, prune), WAL not archived in time (full), wal-push --timeout, Azure throttling or a long operation (run again to re-attach), interrupted",
         77 => "permission denied (files, the server, the archive command)",
         78 => "configuration error: no or an invalid target, an unregistered cluster, archive_mode off",
         _ => "see the subcommand's page",

@@ -35,6 +35,9 @@ use crate::list::BackupFields;
 /// Flags of `sw-backup full`.
 #[derive(Args, Debug)]
 pub struct FullArgs {
+    /// The Azure target (`--azure`): see `sw_backup::azure`.
+    #[command(flatten)]
+    pub azure: sw_core::azure::flexible::target::AzureOpts,
     #[command(flatten)]
     pub repo: RepoOpts,
     #[command(flatten)]

@@ -8,7 +8,12 @@
 //! `verify` (with `continuity` for the WAL checks), `check` and `prune`
 //! read and maintain the repository. `docs` says what each command
 //! promises (exit codes, record kinds) for the man pages and `schemas/`.
+//!
+//! `azure` is the same commands for an Azure Flexible Server (`--azure`,
+//! or a `--server` naming a Flexible Server), plus the Azure-only `delete` and
+//! long-term retention (`ltr-check`, `ltr-start`, `ltr-list`).
 
+mod azure;
 mod basebackup;
 mod check;
 mod continuity;
@@ -53,6 +58,14 @@ pub enum Cmd {
     Check(check::CheckArgs),
     /// Remove backups and WAL outside the retention window (pinned backups and history files are kept).
     Prune(prune::PruneArgs),
+    /// Delete an on-demand backup of an Azure Flexible Server (local backups are removed by prune).
+    Delete(azure::backups::DeleteArgs),
+    /// Azure: check that a long-term retention backup can start now.
+    LtrCheck(azure::ltr::LtrCheckArgs),
+    /// Azure: start a long-term retention backup into a storage container (SAS URL read from a file) and wait for it.
+    LtrStart(azure::ltr::LtrStartArgs),
+    /// Azure: list the long-term retention backups.
+    LtrList(azure::ltr::LtrListArgs),
 }
 
 impl Tool for Cli {
@@ -63,8 +76,15 @@ impl Tool for Cli {
     /// `full` runs pg_basebackup as the invoking user (the files it writes
     /// are handed to the repository's owner), so the shared `--os-user` of
     /// `ServerOpts` means nothing there: accepted, not documented.
+    ///
+    /// `--repo` is not needed on the Azure path (`--azure`).
     fn adjust(cmd: clap::Command) -> clap::Command {
-        cmd.mut_subcommand("full", |c| c.mut_arg("os_user", |a| a.hide(true)))
+        use sw_core::azure::flexible::target::relax_for_azure;
+        let mut cmd = cmd.mut_subcommand("full", |c| c.mut_arg("os_user", |a| a.hide(true)));
+        for sub in ["full", "list", "check", "verify"] {
+            cmd = relax_for_azure(cmd, Some(sub), &[("repo", "(azure)")]);
+        }
+        cmd
     }
 }
 
@@ -77,6 +97,15 @@ pub fn command() -> clap::Command {
 pub fn run(cli: Cli) -> sw_core::Result<()> {
     let pretty = cli.common.pretty;
     match cli.cmd {
+        Cmd::Full(a) if a.azure.selected() => azure::backups::full(&a, pretty),
+        Cmd::List(a) if a.azure.selected() => azure::backups::list(&a, pretty),
+        Cmd::Check(a) if a.azure.selected() => azure::check::run(&a, pretty),
+        Cmd::Verify(a) if a.azure.selected() => Err(azure::unsupported_verify(pretty)),
+        Cmd::Delete(a) if a.azure.selected() => azure::backups::delete(&a, pretty),
+        Cmd::Delete(_) => Err(azure::backups::delete_local()),
+        Cmd::LtrCheck(a) => azure::ltr::check(&a, pretty),
+        Cmd::LtrStart(a) => azure::ltr::start(&a, pretty),
+        Cmd::LtrList(a) => azure::ltr::list(&a, pretty),
         Cmd::Setup(a) => setup::run(&a, pretty),
         Cmd::WalPush(a) => walpush::run(&a),
         Cmd::Full(a) => full::run(&a, pretty),

@@ -16,6 +16,9 @@ use sw_core::repo::{chain, history};
 /// Flags of `sw-backup list`.
 #[derive(Args, Debug)]
 pub struct ListArgs {
+    /// The Azure target (`--azure`): see `sw_backup::azure`.
+    #[command(flatten)]
+    pub azure: sw_core::azure::flexible::target::AzureOpts,
     #[command(flatten)]
     pub repo: RepoOpts,
 }

@@ -22,6 +22,9 @@ use sw_core::{Error, Result};
 /// Flags of `sw-backup verify`.
 #[derive(Args, Debug)]
 pub struct VerifyArgs {
+    /// The Azure target (`--azure`): see `sw_backup::azure`.
+    #[command(flatten)]
+    pub azure: sw_core::azure::flexible::target::AzureOpts,
     #[command(flatten)]
     pub repo: RepoOpts,
     /// Hashing threads.

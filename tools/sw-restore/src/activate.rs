@@ -37,7 +37,7 @@ use crate::audit::{Audit, AuditAction};
 use crate::restore::{self, CopyOpts, RestoreArgs, TargetOpts};
 
 /// What happened.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize, serde::Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 #[value(rename_all = "snake_case")]
 pub enum Incident {
@@ -45,6 +45,8 @@ pub enum Incident {
     DatabaseFailure,
     /// Data was damaged at a known time: restore to just before it.
     DataCorruption,
+    /// The primary's region is down (Azure only, --azure): promote a cross-region replica or geo-restore into the paired region.
+    RegionFailure,
 }
 
 /// Flags of `sw-restore activate`.
@@ -81,6 +83,11 @@ pub struct ActivateArgs {
     pub audit_log: Option<PathBuf>,
     #[command(flatten)]
     pub copy: CopyOpts,
+    /// The Azure target (`--azure`): see `crate::azure::activate`.
+    #[command(flatten)]
+    pub azure: sw_core::azure::flexible::target::AzureOpts,
+    #[command(flatten)]
+    pub azure_activate: crate::azure::activate::AzureActivateOpts,
 }
 
 /// What the activation did.
@@ -134,6 +141,11 @@ struct Done {
 
 pub fn run(a: &ActivateArgs, pretty: bool) -> Result<()> {
     let t0 = Instant::now();
+    if a.incident == Incident::RegionFailure {
+        return Err(Error::usage(
+            "--incident region_failure is for Azure servers (--azure): a local cluster has no region to fail over from",
+        ));
+    }
     if a.incident == Incident::DataCorruption && a.before.is_none() {
         return Err(Error::usage(
             "--incident data_corruption needs --before TIME (when the damage happened)",
@@ -260,7 +272,7 @@ fn promote_standby(a: &ActivateArgs, sb: &Path, audit: &Audit) -> Result<Option<
 /// The restore target for the incident.
 fn target(a: &ActivateArgs) -> Result<TargetOpts> {
     match a.incident {
-        Incident::DatabaseFailure => Ok(TargetOpts::latest()),
+        Incident::DatabaseFailure | Incident::RegionFailure => Ok(TargetOpts::latest()),
         Incident::DataCorruption => {
             let t = a.before.clone().unwrap_or_default();
             let parsed = chrono::DateTime::parse_from_rfc3339(&t)

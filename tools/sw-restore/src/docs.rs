@@ -134,7 +134,12 @@ fn runbook() -> CommandDoc {
 
 /// Every command's contract: `sw-restore` itself restores.
 pub fn docs() -> Vec<CommandDoc> {
-    vec![restore("sw-restore"), wal_fetch(), drill(), activate(), runbook()]
+    let mut all: Vec<CommandDoc> = [restore("sw-restore"), wal_fetch(), drill(), activate(), runbook()]
+        .into_iter()
+        .map(crate::azure::docs::extend)
+        .collect();
+    all.push(crate::azure::docs::promote());
+    all
 }
 
 #[cfg(test)]

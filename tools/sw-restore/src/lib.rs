@@ -13,9 +13,13 @@
 //!
 //! `psql` runs SQL on a started copy; `docs` says what each command
 //! promises (exit codes, record kinds) for the man pages and `schemas/`.
+//!
+//! `azure` is the same commands for an Azure Flexible Server (`--azure`,
+//! or a `--server` naming a Flexible Server), plus `promote` of a read replica.
 
 mod activate;
 mod audit;
+mod azure;
 mod docs;
 mod drill;
 mod psql;
@@ -37,6 +41,10 @@ pub struct Cli {
     pub common: CommonOpts,
     #[command(flatten)]
     pub restore: RestoreArgs,
+    #[command(flatten)]
+    pub azure: sw_core::azure::flexible::target::AzureOpts,
+    #[command(flatten)]
+    pub azure_restore: azure::restore::AzureRestoreOpts,
     #[command(subcommand)]
     pub cmd: Option<Cmd>,
 }
@@ -52,12 +60,21 @@ pub enum Cmd {
     Activate(activate::ActivateArgs),
     /// Write a Markdown recovery runbook from the repository state and the drill log (measured RTO and RPO).
     Runbook(runbook::RunbookArgs),
+    /// Azure: promote a read replica (planned switchover or forced standalone) and wait for its role to change.
+    Promote(azure::promote::PromoteArgs),
 }
 
 impl Tool for Cli {
     const NAME: &'static str = "sw-restore";
     fn common(&self) -> &CommonOpts {
         &self.common
+    }
+    /// `--repo` (and activate's `--port`) are not needed on the Azure path.
+    fn adjust(cmd: clap::Command) -> clap::Command {
+        use sw_core::azure::flexible::target::relax_for_azure;
+        let cmd = relax_for_azure(cmd, Some("drill"), &[("repo", "(azure)")]);
+        let cmd = relax_for_azure(cmd, Some("runbook"), &[("repo", "(azure)")]);
+        relax_for_azure(cmd, Some("activate"), &[("repo", "(azure)"), ("port", "5432")])
     }
 }
 
@@ -70,6 +87,12 @@ pub fn command() -> clap::Command {
 pub fn run(cli: Cli) -> sw_core::Result<()> {
     let pretty = cli.common.pretty;
     match cli.cmd {
+        Some(Cmd::Drill(a)) if a.azure.selected() => azure::drill::run(&a, pretty),
+        Some(Cmd::Activate(a)) if a.azure.selected() => azure::activate::run(&a, pretty),
+        Some(Cmd::Runbook(a)) if a.azure.selected() => azure::runbook::run(&a, &a.azure_runbook, pretty),
+        Some(Cmd::Promote(a)) if a.azure.selected() => azure::promote::run(&a, pretty),
+        Some(Cmd::Promote(_)) => Err(azure::promote::local()),
+        None if cli.azure.selected() => azure::run_restore(&cli.restore, &cli.azure, &cli.azure_restore, pretty),
         Some(Cmd::WalFetch(a)) => walfetch::run(&a),
         Some(Cmd::Drill(a)) => drill::run(&a, pretty),
         Some(Cmd::Activate(a)) => activate::run(&a, pretty),

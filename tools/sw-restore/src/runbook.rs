@@ -30,6 +30,11 @@ pub struct RunbookArgs {
     /// The env file applications read (named in the procedures).
     #[arg(long, value_name = "FILE")]
     pub env_file: Option<PathBuf>,
+    /// The Azure target (`--azure`): see `crate::azure::runbook`.
+    #[command(flatten)]
+    pub azure: sw_core::azure::flexible::target::AzureOpts,
+    #[command(flatten)]
+    pub azure_runbook: crate::azure::runbook::AzureRunbookOpts,
 }
 
 /// The runbook written, and the objectives it states.

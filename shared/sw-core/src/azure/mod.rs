@@ -15,12 +15,15 @@
 //! - endpoints overridable ([`Endpoints::from_env`]: `SW_AZURE_ARM_ENDPOINT`,
 //!   `SW_AZURE_TOKEN_ENDPOINT`) for sovereign clouds and tests;
 //! - [`ArmClient::write_lock`]: writes to one server serialised across
-//!   processes (the service requires it; terraform-provider-azurerm#19953).
+//!   processes (the service requires it; terraform-provider-azurerm#19953);
+//! - [`progress`] of long waits on a terminal, for tools that ask for it.
 //!
 //! See `../shared/fixtures/azure-arm/README.md` §2-4 for the behaviour this
 //! follows.
 
+pub mod flexible;
 pub mod identity;
+pub mod progress;
 pub mod token;
 
 use std::io::Read as _;
@@ -283,6 +286,7 @@ pub struct ArmClient {
     pub endpoints: Endpoints,
     tokens: Box<dyn TokenSource>,
     pub policy: Policy,
+    progress: progress::Progress,
 }
 
 impl std::fmt::Debug for ArmClient {
@@ -309,6 +313,7 @@ impl ArmClient {
             endpoints,
             tokens,
             policy: Policy::default(),
+            progress: progress::Progress::default(),
         }
     }
 
@@ -451,15 +456,17 @@ impl ArmClient {
     /// Wait for the operation a 2xx response started (if it started one).
     pub fn wait(&self, method: &str, url: &str, started: &Response) -> Result<Value> {
         let what = format!("{method} {}", redact_url(url));
-        if let Some(monitor) = started.header("azure-asyncoperation") {
-            return self.poll_monitor(&what, monitor, started.retry_after());
-        }
-        if let Some(loc) = started.header("location")
+        let r = if let Some(monitor) = started.header("azure-asyncoperation") {
+            self.poll_monitor(&what, monitor, started.retry_after())
+        } else if let Some(loc) = started.header("location")
             && started.status == 202
         {
-            return self.poll_location(&what, loc, started.retry_after());
-        }
-        Ok(started.body.clone())
+            self.poll_location(&what, loc, started.retry_after())
+        } else {
+            return Ok(started.body.clone());
+        };
+        self.end_progress();
+        r
     }
 
     fn sleep_poll(&self, what: &str, deadline: Instant, wait: Option<Duration>) -> Result<()> {
@@ -476,7 +483,8 @@ impl ArmClient {
 
     /// Poll an `Azure-AsyncOperation` status monitor (its URL verbatim).
     pub fn poll_monitor(&self, what: &str, monitor: &str, first_wait: Option<Duration>) -> Result<Value> {
-        let deadline = Instant::now() + self.policy.operation_timeout;
+        let t0 = Instant::now();
+        let deadline = t0 + self.policy.operation_timeout;
         let mut wait = first_wait;
         loop {
             self.sleep_poll(what, deadline, wait)?;
@@ -497,6 +505,7 @@ impl ArmClient {
                 }
                 _ => {
                     log::info!("{what}: {status}");
+                    self.report_progress(what, status, t0.elapsed());
                     wait = r.retry_after();
                 }
             }
@@ -505,13 +514,17 @@ impl ArmClient {
 
     /// Poll a `Location` URL: 202 running, other 2xx done, else failed.
     pub fn poll_location(&self, what: &str, location: &str, first_wait: Option<Duration>) -> Result<Value> {
-        let deadline = Instant::now() + self.policy.operation_timeout;
+        let t0 = Instant::now();
+        let deadline = t0 + self.policy.operation_timeout;
         let mut wait = first_wait;
         loop {
             self.sleep_poll(what, deadline, wait)?;
             let r = self.request("GET", location, None)?;
             match r.status {
-                202 => wait = r.retry_after(),
+                202 => {
+                    self.report_progress(what, "InProgress", t0.elapsed());
+                    wait = r.retry_after();
+                }
                 s if (200..300).contains(&s) => return Ok(r.body),
                 _ => {
                     let e = self.http_error("GET", location, &r);

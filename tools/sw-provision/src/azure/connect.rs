@@ -10,6 +10,7 @@ use sw_core::envfile::EnvFile;
 
 use super::server::text;
 use crate::local::{connection_vars, jdbc_url, readonly_url};
+use sw_core::connstr::system_ca_bundle;
 
 /// Env-file key marking a password saved before Azure confirmed it
 /// (`create` or `update`); removed once the run succeeds.
@@ -68,17 +69,4 @@ pub fn save(path: &Path, env: &mut EnvFile, vars: &[(String, String)], pending: 
     }
     env.write(path)?;
     Ok(true)
-}
-
-/// The system's CA bundle file (Debian/Ubuntu, RHEL, Alpine/BSD), else
-/// libpq's `system` (which libpq >= 16 resolves itself).
-fn system_ca_bundle() -> String {
-    [
-        "/etc/ssl/certs/ca-certificates.crt",
-        "/etc/pki/tls/certs/ca-bundle.crt",
-        "/etc/ssl/cert.pem",
-    ]
-    .iter()
-    .find(|p| Path::new(p).is_file())
-    .map_or_else(|| "system".to_owned(), |p| (*p).to_owned())
 }

@@ -11,7 +11,7 @@ use sw_core::config::Env;
 use sw_core::{Error, Result};
 
 /// The api-version every request uses.
-pub const API_VERSION: &str = "2025-08-01";
+pub use sw_core::azure::flexible::API_VERSION;
 
 /// Which credential to use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -118,38 +118,7 @@ impl Target {
     }
 }
 
-/// Server names: 3-63 characters, `^[a-z0-9]+(-[a-z0-9]+)*$` (the service
-/// wants lowercase; the spec pattern is looser).
-pub fn parse_server_name(s: &str) -> std::result::Result<String, String> {
-    let ok = (3..=63).contains(&s.len())
-        && s.split('-')
-            .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()));
-    if ok {
-        Ok(s.to_owned())
-    } else {
-        Err(format!(
-            "{s:?}: server names are 3-63 lowercase letters, digits and inner hyphens"
-        ))
-    }
-}
-
-/// A region's name as ARM paths take it: `East US` -> `eastus` (GETs may
-/// answer with the display name).
-pub fn region(s: &str) -> String {
-    s.chars()
-        .filter(|c| !c.is_whitespace())
-        .collect::<String>()
-        .to_ascii_lowercase()
-}
-
-/// `--location`: letters and digits (spaces dropped).
-pub fn parse_region(s: &str) -> std::result::Result<String, String> {
-    let r = region(s);
-    if r.is_empty() || !r.chars().all(|c| c.is_ascii_alphanumeric()) {
-        return Err(format!("{s:?} is not an Azure region name (e.g. westeurope)"));
-    }
-    Ok(r)
-}
+pub use sw_core::azure::flexible::{parse_region, parse_server_name, region};
 
 #[cfg(test)]
 mod tests {

@@ -13,6 +13,33 @@ use super::DrillArgs;
 use super::record::DrillRecord;
 use crate::psql::Restored;
 
+/// SQL on the copy a drill checks: psql over a local copy's socket, or a
+/// TLS session to an Azure scratch server (`crate::azure::remote`).
+pub trait Sql {
+    /// Run `sql` in database `db`; the first column of its rows, one per line.
+    ///
+    /// # Errors
+    /// 69 when the copy cannot be reached, 70 when the SQL fails.
+    fn query(&self, db: &str, sql: &str) -> Result<String>;
+
+    /// Whether amcheck may be created (available; on Azure, allow-listed).
+    ///
+    /// # Errors
+    /// As [`Sql::query`].
+    fn amcheck_available(&self) -> Result<bool> {
+        Ok(self.query(
+            "postgres",
+            "SELECT count(*) FROM pg_available_extensions WHERE name = 'amcheck'",
+        )? == "1")
+    }
+}
+
+impl Sql for Restored<'_> {
+    fn query(&self, db: &str, sql: &str) -> Result<String> {
+        Restored::query(self, db, sql)
+    }
+}
+
 /// One expected row count (a line of --expect-rows / --save-rows).
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
@@ -55,7 +82,7 @@ const COUNT_ALL: &str = "SELECT coalesce(json_agg(json_build_object('schema', ns
        AND ns.nspname NOT IN ('pg_catalog', 'information_schema') AND ns.nspname NOT LIKE 'pg\\_%') s";
 
 /// Write every user table's row count in `dbs` to `path` (--save-rows).
-fn save_rows(path: &Path, copy: &Restored<'_>, dbs: &[String]) -> Result<u64> {
+fn save_rows(path: &Path, copy: &dyn Sql, dbs: &[String]) -> Result<u64> {
     #[derive(Deserialize)]
     struct Counted {
         schema: String,
@@ -90,7 +117,7 @@ fn save_rows(path: &Path, copy: &Restored<'_>, dbs: &[String]) -> Result<u64> {
 /// # Errors
 /// 65 when row counts fall short; 70 when amcheck or the --sql file
 /// fails; 66/74/77 reading the --sql file, 73/74 writing --save-rows.
-pub fn run(a: &DrillArgs, copy: &Restored<'_>, expect: &[RowExpectation], rec: &mut DrillRecord) -> Result<()> {
+pub fn run(a: &DrillArgs, copy: &dyn Sql, expect: &[RowExpectation], rec: &mut DrillRecord) -> Result<()> {
     let dbs = copy.query(
         "postgres",
         "SELECT string_agg(datname, ',') FROM pg_database WHERE datallowconn",
@@ -118,12 +145,8 @@ pub fn run(a: &DrillArgs, copy: &Restored<'_>, expect: &[RowExpectation], rec: &
 
 /// bt_index_check on every valid B-tree index of every database, when the
 /// amcheck extension is available.
-fn amcheck(copy: &Restored<'_>, dbs: &[String], rec: &mut DrillRecord) -> Result<()> {
-    let avail = copy.query(
-        "postgres",
-        "SELECT count(*) FROM pg_available_extensions WHERE name = 'amcheck'",
-    )?;
-    if avail != "1" {
+fn amcheck(copy: &dyn Sql, dbs: &[String], rec: &mut DrillRecord) -> Result<()> {
+    if !copy.amcheck_available()? {
         return Ok(());
     }
     rec.amcheck = true;
@@ -145,7 +168,7 @@ fn amcheck(copy: &Restored<'_>, dbs: &[String], rec: &mut DrillRecord) -> Result
 
 /// What falls short of the expectations: a missing database or table, or
 /// fewer rows than expected (one line each).
-fn row_counts(copy: &Restored<'_>, dbs: &[String], expect: &[RowExpectation]) -> Result<Vec<String>> {
+fn row_counts(copy: &dyn Sql, dbs: &[String], expect: &[RowExpectation]) -> Result<Vec<String>> {
     let mut short = Vec::new();
     for e in expect {
         if !dbs.contains(&e.database) {

@@ -27,7 +27,7 @@ use crate::restore::{self, CopyOpts, RestoreArgs, TargetOpts};
 use record::DrillRecord;
 
 /// Flags of `sw-restore drill`.
-#[derive(Args, Debug)]
+#[derive(Args, Debug, Clone)]
 pub struct DrillArgs {
     #[command(flatten)]
     pub repo: RepoOpts,
@@ -54,6 +54,11 @@ pub struct DrillArgs {
     pub keep: bool,
     #[command(flatten)]
     pub copy: CopyOpts,
+    /// The Azure target (`--azure`): see `crate::azure::drill`.
+    #[command(flatten)]
+    pub azure: sw_core::azure::flexible::target::AzureOpts,
+    #[command(flatten)]
+    pub azure_drill: crate::azure::drill::AzureDrillOpts,
 }
 
 /// The one area to drill.
