@@ -501,7 +501,8 @@ fn check_reports_health_and_prune_keeps_pinned_and_newest_exactly_as_dry_run_sai
     let a = Archived::new();
     let db = a.db();
     // No backup yet: CRITICAL.
-    let r = a.run(&["check", "--db", &db]);
+    // --min-free-percent 0: the build machine's own disk must not decide the status.
+    let r = a.run(&["check", "--db", &db, "--min-free-percent", "0"]);
     r.expect_code(2);
     let recs = r.records();
     let nb = recs.iter().find(|x| x["check"] == "newest_backup").unwrap();
@@ -521,11 +522,17 @@ fn check_reports_health_and_prune_keeps_pinned_and_newest_exactly_as_dry_run_sai
     a.switch_and_wait();
     let newest = a.full(&[]).one("backup.full")["id"].as_str().unwrap().to_owned();
     a.switch_and_wait();
-    a.run(&["check", "--db", &db]).expect_code(0);
+    a.run(&["check", "--db", &db, "--min-free-percent", "0"]).expect_code(0);
     assert_eq!(
-        a.run(&["check", "--db", &db]).one("backup.check.summary")["status"],
+        a.run(&["check", "--db", &db, "--min-free-percent", "0"])
+            .one("backup.check.summary")["status"],
         "ok"
     );
+    // No filesystem is 100% free, so the space check must not say ok.
+    let full = a.run(&["check", "--db", &db, "--min-free-percent", "100"]);
+    let space = full.records();
+    let space = space.iter().find(|x| x["check"] == "repository_space").unwrap();
+    assert_ne!(space["status"], "ok", "{space}");
 
     let names = |r: &Run| -> Vec<(String, String)> {
         r.records()

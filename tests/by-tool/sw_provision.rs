@@ -550,6 +550,11 @@ fn writes(fake: &FakeArm) -> usize {
         .sum()
 }
 
+/// The administrator's env file beside `env_file` (`db.env` -> `db.admin.env`).
+fn admin_file(env_file: &Path) -> PathBuf {
+    env_file.with_file_name("db.admin.env")
+}
+
 /// A fake ARM holding the example server, made by `sw-provision azure`
 /// with `polls` in-progress answers per operation; the temp dir and the
 /// env file (db.env in it) that run wrote.
@@ -606,6 +611,9 @@ fn example_args<'a>(env_file: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
         "10ms",
         "--env-file",
         env_file,
+        // The application role needs SQL on the server: its own test
+        // (azure_app_role_...) has a local cluster standing in for it.
+        "--no-app-role",
     ];
     // A flag given again in `extra` replaces the default's value.
     for pair in extra.chunks(2) {
@@ -636,7 +644,8 @@ fn azure_create_sends_the_official_shapes_polls_and_converges() {
     assert_eq!(rec["state"], "Ready", "{rec}");
     assert_eq!(rec["fqdn"], "exampleserver.postgres.database.azure.com");
     let put = the_create_has_the_official_shapes_and_is_polled(&fake);
-    let text = the_env_file_holds_the_password_sent(&r, &env_file, &put);
+    assert!(!env_file.exists(), "--no-app-role wrote the application's env file");
+    let text = the_env_file_holds_the_password_sent(&r, &admin_file(&env_file), &put);
     re_runs_send_nothing(&fake, ef, &text);
     parameters_compare_and_restart(&fake, ef);
     the_public_ip_comes_from_the_echo_service(&fake, ef);
@@ -734,7 +743,8 @@ fn re_runs_send_nothing(fake: &FakeArm, ef: &str, text: &str) {
     assert_eq!(rec["changed"], false, "{rec}");
     assert_eq!(rec["warnings"], serde_json::json!([]), "{rec}");
     assert_eq!(writes(fake), before, "re-runs sent writes");
-    assert_eq!(std::fs::read_to_string(ef).unwrap(), text, "the password is kept");
+    let admin = admin_file(Path::new(ef));
+    assert_eq!(std::fs::read_to_string(&admin).unwrap(), text, "the password is kept");
     // A run naming only the server (say, on call, to see where it stands)
     // changes nothing either: shape flags left out keep what the server
     // has, the firewall rules stay, the database and administrator are the
@@ -750,12 +760,13 @@ fn re_runs_send_nothing(fake: &FakeArm, ef: &str, text: &str) {
             "10ms",
             "--env-file",
             ef,
+            "--no-app-role",
         ],
     );
     let rec = bare.expect_code(0).one("provision.azure");
     assert_eq!(rec["changed"], false, "{rec}");
     assert_eq!(writes(fake), before, "a bare re-run sent writes: {rec}");
-    assert_eq!(std::fs::read_to_string(ef).unwrap(), text);
+    assert_eq!(std::fs::read_to_string(&admin).unwrap(), text);
 }
 
 /// Enumerated values compare without case; a parameter that needs a
@@ -904,7 +915,8 @@ fn azure_throttling_is_waited_out_and_interrupted_creates_are_reattached() {
         .unwrap()
         .to_owned();
     let saved = || {
-        let env = sw_core::envfile::EnvFile::parse(&std::fs::read_to_string(ef).unwrap()).unwrap();
+        let env =
+            sw_core::envfile::EnvFile::parse(&std::fs::read_to_string(admin_file(Path::new(ef))).unwrap()).unwrap();
         let url = env.get("DATABASE_URL").unwrap().to_owned();
         (
             sw_core::conninfo::parse(&url).unwrap()["password"].clone(),
@@ -935,7 +947,7 @@ fn azure_throttling_is_waited_out_and_interrupted_creates_are_reattached() {
             "An unexpected error occured.".into(),
         ));
     });
-    azure(&fake, &example_args(ef, &["--rotate-password"])).expect_code(69);
+    azure(&fake, &example_args(ef, &["--rotate-admin-password"])).expect_code(69);
     let (new_pw, mark) = saved();
     assert_ne!(new_pw, pw);
     assert_eq!(mark.as_deref(), Some("update"));
@@ -1083,6 +1095,9 @@ fn azure_managed_identity_tokens_come_through_azure_identity() {
 fn azure_replica_status_and_delete() {
     let (fake, _tmp, env_file) = created_server(1);
     let ef = env_file.to_str().unwrap();
+    // (No application role here: the read-only URL goes to the administrator's file.)
+    let admin = admin_file(&env_file);
+    let admin_ef = admin.to_str().unwrap();
     let rg = ["--resource-group", "exampleresourcegroup", "--poll-interval", "10ms"];
     let mut args = vec![
         "replica",
@@ -1093,7 +1108,7 @@ fn azure_replica_status_and_delete() {
         "--location",
         "westus",
         "--env-file",
-        ef,
+        admin_ef,
     ];
     args.extend_from_slice(&rg);
     let r = azure(&fake, &args);
@@ -1103,7 +1118,7 @@ fn azure_replica_status_and_delete() {
     assert!(leaf_paths(&body).is_subset(&example), "{body}");
     assert_eq!(body["properties"]["createMode"], "Replica");
     assert_eq!(body["location"], "westus");
-    let text = std::fs::read_to_string(&env_file).unwrap();
+    let text = std::fs::read_to_string(&admin).unwrap();
     assert!(
         text.contains("DATABASE_URL_READONLY='postgresql://exampleadministratorlogin:"),
         "{text}"
@@ -1113,8 +1128,8 @@ fn azure_replica_status_and_delete() {
     let again = azure(&fake, &args);
     assert_eq!(again.expect_code(0).one("provision.azure.replica")["changed"], false);
     // A new administrator password on the primary reaches the read-only URL.
-    azure(&fake, &example_args(ef, &["--rotate-password"])).expect_code(0);
-    let env = sw_core::envfile::EnvFile::parse(&std::fs::read_to_string(&env_file).unwrap()).unwrap();
+    azure(&fake, &example_args(ef, &["--rotate-admin-password"])).expect_code(0);
+    let env = sw_core::envfile::EnvFile::parse(&std::fs::read_to_string(&admin).unwrap()).unwrap();
     let pw = |k: &str| sw_core::conninfo::parse(env.get(k).unwrap()).unwrap()["password"].clone();
     assert_eq!(pw("DATABASE_URL_READONLY"), pw("DATABASE_URL"));
     assert!(!text.contains(&pw("DATABASE_URL")), "not rotated");

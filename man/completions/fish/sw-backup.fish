@@ -158,6 +158,11 @@ complete -c sw-backup -n "__fish_sw_backup_using_subcommand full" -l connect-tim
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand full" -l statement-timeout -d 'statement_timeout for the session' -r
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand full" -l lock-timeout -d 'lock_timeout for the session' -r
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand full" -l application-name -d 'application_name for the session (default: the program\'s name)' -r
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand full" -l azure-auth -d 'Sign in to Azure Database for PostgreSQL with a Microsoft Entra ID token instead of a password (the target\'s user is the Entra principal; HOW picks the credential, default auto)' -r -f -a "auto\t'AZURE_CLIENT_SECRET, then AZURE_FEDERATED_TOKEN_FILE, then IDENTITY_ENDPOINT, then `az` on PATH, else IMDS'
+client-secret\t''
+workload-identity\t''
+managed-identity\t''
+azure-cli\t''"
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand full" -l label -d 'A label stored with the backup' -r
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand full" -l workers -d 'Server-side zstd compression workers' -r
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand full" -l level -d 'zstd level' -r
@@ -207,6 +212,11 @@ complete -c sw-backup -n "__fish_sw_backup_using_subcommand check" -l connect-ti
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand check" -l statement-timeout -d 'statement_timeout for the session' -r
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand check" -l lock-timeout -d 'lock_timeout for the session' -r
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand check" -l application-name -d 'application_name for the session (default: the program\'s name)' -r
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand check" -l azure-auth -d 'Sign in to Azure Database for PostgreSQL with a Microsoft Entra ID token instead of a password (the target\'s user is the Entra principal; HOW picks the credential, default auto)' -r -f -a "auto\t'AZURE_CLIENT_SECRET, then AZURE_FEDERATED_TOKEN_FILE, then IDENTITY_ENDPOINT, then `az` on PATH, else IMDS'
+client-secret\t''
+workload-identity\t''
+managed-identity\t''
+azure-cli\t''"
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand check" -l backup-warn -d 'WARNING when the newest complete backup is older than this' -r
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand check" -l backup-crit -d 'CRITICAL when the newest complete backup is older than this' -r
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand check" -l archive-warn -d 'WARNING when nothing was archived for this long' -r

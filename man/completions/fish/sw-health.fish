@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_sw_health_global_optspecs
-    string join \n v/verbose q/quiet pretty db= env-file= connect-timeout= statement-timeout= lock-timeout= application-name= targets= parallel= all-databases checks= skip= warn= crit= thresholds= check-timeout= deadline= latency-samples= state-dir= backup-repo= format= prom-file= h/help V/version
+    string join \n v/verbose q/quiet pretty db= env-file= connect-timeout= statement-timeout= lock-timeout= application-name= azure-auth= targets= parallel= all-databases checks= skip= warn= crit= thresholds= check-timeout= deadline= latency-samples= state-dir= backup-repo= format= prom-file= h/help V/version
 end
 
 function __fish_sw_health_needs_command
@@ -30,6 +30,11 @@ complete -c sw-health -n "__fish_sw_health_needs_command" -l connect-timeout -d 
 complete -c sw-health -n "__fish_sw_health_needs_command" -l statement-timeout -d 'statement_timeout for the session' -r
 complete -c sw-health -n "__fish_sw_health_needs_command" -l lock-timeout -d 'lock_timeout for the session' -r
 complete -c sw-health -n "__fish_sw_health_needs_command" -l application-name -d 'application_name for the session (default: the program\'s name)' -r
+complete -c sw-health -n "__fish_sw_health_needs_command" -l azure-auth -d 'Sign in to Azure Database for PostgreSQL with a Microsoft Entra ID token instead of a password (the target\'s user is the Entra principal; HOW picks the credential, default auto)' -r -f -a "auto\t'AZURE_CLIENT_SECRET, then AZURE_FEDERATED_TOKEN_FILE, then IDENTITY_ENDPOINT, then `az` on PATH, else IMDS'
+client-secret\t''
+workload-identity\t''
+managed-identity\t''
+azure-cli\t''"
 complete -c sw-health -n "__fish_sw_health_needs_command" -l targets -d 'Check a fleet: the targets in this TOML ([[target]] tables) or JSON Lines file, each with url or env_file, and optional instance and labels; one report per target, the exit code the worst' -r -F
 complete -c sw-health -n "__fish_sw_health_needs_command" -l parallel -d 'Targets checked at the same time (--targets)' -r
 complete -c sw-health -n "__fish_sw_health_needs_command" -l checks -d 'Only these checks (comma-separated or repeated)' -r
@@ -62,6 +67,11 @@ complete -c sw-health -n "__fish_sw_health_using_subcommand check" -l connect-ti
 complete -c sw-health -n "__fish_sw_health_using_subcommand check" -l statement-timeout -d 'statement_timeout for the session' -r
 complete -c sw-health -n "__fish_sw_health_using_subcommand check" -l lock-timeout -d 'lock_timeout for the session' -r
 complete -c sw-health -n "__fish_sw_health_using_subcommand check" -l application-name -d 'application_name for the session (default: the program\'s name)' -r
+complete -c sw-health -n "__fish_sw_health_using_subcommand check" -l azure-auth -d 'Sign in to Azure Database for PostgreSQL with a Microsoft Entra ID token instead of a password (the target\'s user is the Entra principal; HOW picks the credential, default auto)' -r -f -a "auto\t'AZURE_CLIENT_SECRET, then AZURE_FEDERATED_TOKEN_FILE, then IDENTITY_ENDPOINT, then `az` on PATH, else IMDS'
+client-secret\t''
+workload-identity\t''
+managed-identity\t''
+azure-cli\t''"
 complete -c sw-health -n "__fish_sw_health_using_subcommand check" -l targets -d 'Check a fleet: the targets in this TOML ([[target]] tables) or JSON Lines file, each with url or env_file, and optional instance and labels; one report per target, the exit code the worst' -r -F
 complete -c sw-health -n "__fish_sw_health_using_subcommand check" -l parallel -d 'Targets checked at the same time (--targets)' -r
 complete -c sw-health -n "__fish_sw_health_using_subcommand check" -l checks -d 'Only these checks (comma-separated or repeated)' -r
@@ -89,17 +99,27 @@ complete -c sw-health -n "__fish_sw_health_using_subcommand ping" -l connect-tim
 complete -c sw-health -n "__fish_sw_health_using_subcommand ping" -l statement-timeout -d 'statement_timeout for the session' -r
 complete -c sw-health -n "__fish_sw_health_using_subcommand ping" -l lock-timeout -d 'lock_timeout for the session' -r
 complete -c sw-health -n "__fish_sw_health_using_subcommand ping" -l application-name -d 'application_name for the session (default: the program\'s name)' -r
+complete -c sw-health -n "__fish_sw_health_using_subcommand ping" -l azure-auth -d 'Sign in to Azure Database for PostgreSQL with a Microsoft Entra ID token instead of a password (the target\'s user is the Entra principal; HOW picks the credential, default auto)' -r -f -a "auto\t'AZURE_CLIENT_SECRET, then AZURE_FEDERATED_TOKEN_FILE, then IDENTITY_ENDPOINT, then `az` on PATH, else IMDS'
+client-secret\t''
+workload-identity\t''
+managed-identity\t''
+azure-cli\t''"
 complete -c sw-health -n "__fish_sw_health_using_subcommand ping" -l count -d 'Round trips to time after connecting' -r
 complete -c sw-health -n "__fish_sw_health_using_subcommand ping" -s v -l verbose -d 'More logging on stderr (-v info, -vv debug, -vvv trace); SW_LOG overrides'
 complete -c sw-health -n "__fish_sw_health_using_subcommand ping" -s q -l quiet -d 'Only errors on stderr'
 complete -c sw-health -n "__fish_sw_health_using_subcommand ping" -l pretty -d 'Indent JSON output for people (still valid JSON, no longer one record per line)'
-complete -c sw-health -n "__fish_sw_health_using_subcommand ping" -s h -l help -d 'Print help'
+complete -c sw-health -n "__fish_sw_health_using_subcommand ping" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c sw-health -n "__fish_sw_health_using_subcommand serve" -l db -d 'Target database: a postgresql:// URI or key=value conninfo. Prefer --env-file or DATABASE_URL for targets with passwords (argv is visible to other users)' -r
 complete -c sw-health -n "__fish_sw_health_using_subcommand serve" -l env-file -d 'Read DATABASE_URL from this env file (KEY=value lines)' -r -F
 complete -c sw-health -n "__fish_sw_health_using_subcommand serve" -l connect-timeout -d 'Give up connecting after this long (unless the target sets connect_timeout)' -r
 complete -c sw-health -n "__fish_sw_health_using_subcommand serve" -l statement-timeout -d 'statement_timeout for the session' -r
 complete -c sw-health -n "__fish_sw_health_using_subcommand serve" -l lock-timeout -d 'lock_timeout for the session' -r
 complete -c sw-health -n "__fish_sw_health_using_subcommand serve" -l application-name -d 'application_name for the session (default: the program\'s name)' -r
+complete -c sw-health -n "__fish_sw_health_using_subcommand serve" -l azure-auth -d 'Sign in to Azure Database for PostgreSQL with a Microsoft Entra ID token instead of a password (the target\'s user is the Entra principal; HOW picks the credential, default auto)' -r -f -a "auto\t'AZURE_CLIENT_SECRET, then AZURE_FEDERATED_TOKEN_FILE, then IDENTITY_ENDPOINT, then `az` on PATH, else IMDS'
+client-secret\t''
+workload-identity\t''
+managed-identity\t''
+azure-cli\t''"
 complete -c sw-health -n "__fish_sw_health_using_subcommand serve" -l targets -d 'Check a fleet: the targets in this TOML ([[target]] tables) or JSON Lines file, each with url or env_file, and optional instance and labels; one report per target, the exit code the worst' -r -F
 complete -c sw-health -n "__fish_sw_health_using_subcommand serve" -l parallel -d 'Targets checked at the same time (--targets)' -r
 complete -c sw-health -n "__fish_sw_health_using_subcommand serve" -l checks -d 'Only these checks (comma-separated or repeated)' -r
@@ -120,7 +140,7 @@ complete -c sw-health -n "__fish_sw_health_using_subcommand serve" -l all-databa
 complete -c sw-health -n "__fish_sw_health_using_subcommand serve" -s v -l verbose -d 'More logging on stderr (-v info, -vv debug, -vvv trace); SW_LOG overrides'
 complete -c sw-health -n "__fish_sw_health_using_subcommand serve" -s q -l quiet -d 'Only errors on stderr'
 complete -c sw-health -n "__fish_sw_health_using_subcommand serve" -l pretty -d 'Indent JSON output for people (still valid JSON, no longer one record per line)'
-complete -c sw-health -n "__fish_sw_health_using_subcommand serve" -s h -l help -d 'Print help'
+complete -c sw-health -n "__fish_sw_health_using_subcommand serve" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c sw-health -n "__fish_sw_health_using_subcommand help; and not __fish_seen_subcommand_from check ping serve help" -f -a "check" -d 'Run the check catalogue (the default) and print one health.report'
 complete -c sw-health -n "__fish_sw_health_using_subcommand help; and not __fish_seen_subcommand_from check ping serve help" -f -a "ping" -d 'Connect once and report server version, TLS, connect time and round-trip latency'
 complete -c sw-health -n "__fish_sw_health_using_subcommand help; and not __fish_seen_subcommand_from check ping serve help" -f -a "serve" -d 'Serve the checks of one target or a --targets fleet as a Prometheus exporter (/metrics, /healthz)'

@@ -44,6 +44,11 @@ complete -c sw-migrate-sqlite -n "__fish_sw_migrate_sqlite_using_subcommand run"
 complete -c sw-migrate-sqlite -n "__fish_sw_migrate_sqlite_using_subcommand run" -l statement-timeout -d 'statement_timeout for the session' -r
 complete -c sw-migrate-sqlite -n "__fish_sw_migrate_sqlite_using_subcommand run" -l lock-timeout -d 'lock_timeout for the session' -r
 complete -c sw-migrate-sqlite -n "__fish_sw_migrate_sqlite_using_subcommand run" -l application-name -d 'application_name for the session (default: the program\'s name)' -r
+complete -c sw-migrate-sqlite -n "__fish_sw_migrate_sqlite_using_subcommand run" -l azure-auth -d 'Sign in to Azure Database for PostgreSQL with a Microsoft Entra ID token instead of a password (the target\'s user is the Entra principal; HOW picks the credential, default auto)' -r -f -a "auto\t'AZURE_CLIENT_SECRET, then AZURE_FEDERATED_TOKEN_FILE, then IDENTITY_ENDPOINT, then `az` on PATH, else IMDS'
+client-secret\t''
+workload-identity\t''
+managed-identity\t''
+azure-cli\t''"
 complete -c sw-migrate-sqlite -n "__fish_sw_migrate_sqlite_using_subcommand run" -l schema -d 'Target schema (default: public, or the plan\'s)' -r
 complete -c sw-migrate-sqlite -n "__fish_sw_migrate_sqlite_using_subcommand run" -s j -l jobs -d 'Tables loaded at once (each with a reader thread and a PostgreSQL session); --data-only loads in one session, one transaction' -r
 complete -c sw-migrate-sqlite -n "__fish_sw_migrate_sqlite_using_subcommand run" -l on-error -d 'What to do with a value that breaks a rule' -r -f -a "stop\t'Stop the run (exit 65) naming table, rowid, column, value and rule'

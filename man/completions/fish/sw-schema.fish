@@ -62,13 +62,18 @@ complete -c sw-schema -n "__fish_sw_schema_using_subcommand up" -l env-file -d '
 complete -c sw-schema -n "__fish_sw_schema_using_subcommand up" -l connect-timeout -d 'Give up connecting after this long (unless the target sets connect_timeout)' -r
 complete -c sw-schema -n "__fish_sw_schema_using_subcommand up" -l statement-timeout -d 'statement_timeout for the session' -r
 complete -c sw-schema -n "__fish_sw_schema_using_subcommand up" -l application-name -d 'application_name for the session (default: the program\'s name)' -r
+complete -c sw-schema -n "__fish_sw_schema_using_subcommand up" -l azure-auth -d 'Sign in to Azure Database for PostgreSQL with a Microsoft Entra ID token instead of a password (the target\'s user is the Entra principal; HOW picks the credential, default auto)' -r -f -a "auto\t'AZURE_CLIENT_SECRET, then AZURE_FEDERATED_TOKEN_FILE, then IDENTITY_ENDPOINT, then `az` on PATH, else IMDS'
+client-secret\t''
+workload-identity\t''
+managed-identity\t''
+azure-cli\t''"
 complete -c sw-schema -n "__fish_sw_schema_using_subcommand up" -l lock-timeout -d 'lock_timeout for each migration statement; a lock not granted in time is retried (--lock-retries)' -r
 complete -c sw-schema -n "__fish_sw_schema_using_subcommand up" -l dry-run -d 'Print each migration\'s SQL and the locks each statement takes; change nothing'
 complete -c sw-schema -n "__fish_sw_schema_using_subcommand up" -l allow-lint -d 'Run even when the lint finds unacknowledged dangerous operations'
 complete -c sw-schema -n "__fish_sw_schema_using_subcommand up" -s v -l verbose -d 'More logging on stderr (-v info, -vv debug, -vvv trace); SW_LOG overrides'
 complete -c sw-schema -n "__fish_sw_schema_using_subcommand up" -s q -l quiet -d 'Only errors on stderr'
 complete -c sw-schema -n "__fish_sw_schema_using_subcommand up" -l pretty -d 'Indent JSON output for people (still valid JSON, no longer one record per line)'
-complete -c sw-schema -n "__fish_sw_schema_using_subcommand up" -s h -l help -d 'Print help'
+complete -c sw-schema -n "__fish_sw_schema_using_subcommand up" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c sw-schema -n "__fish_sw_schema_using_subcommand down" -l steps -d 'Revert this many of the latest applied migrations' -r
 complete -c sw-schema -n "__fish_sw_schema_using_subcommand down" -l to -d 'Revert every migration above this version (0: all of them)' -r
 complete -c sw-schema -n "__fish_sw_schema_using_subcommand down" -l lock-wait -d 'How long to wait for another deployer\'s lock before exiting 75' -r
@@ -83,13 +88,18 @@ complete -c sw-schema -n "__fish_sw_schema_using_subcommand down" -l env-file -d
 complete -c sw-schema -n "__fish_sw_schema_using_subcommand down" -l connect-timeout -d 'Give up connecting after this long (unless the target sets connect_timeout)' -r
 complete -c sw-schema -n "__fish_sw_schema_using_subcommand down" -l statement-timeout -d 'statement_timeout for the session' -r
 complete -c sw-schema -n "__fish_sw_schema_using_subcommand down" -l application-name -d 'application_name for the session (default: the program\'s name)' -r
+complete -c sw-schema -n "__fish_sw_schema_using_subcommand down" -l azure-auth -d 'Sign in to Azure Database for PostgreSQL with a Microsoft Entra ID token instead of a password (the target\'s user is the Entra principal; HOW picks the credential, default auto)' -r -f -a "auto\t'AZURE_CLIENT_SECRET, then AZURE_FEDERATED_TOKEN_FILE, then IDENTITY_ENDPOINT, then `az` on PATH, else IMDS'
+client-secret\t''
+workload-identity\t''
+managed-identity\t''
+azure-cli\t''"
 complete -c sw-schema -n "__fish_sw_schema_using_subcommand down" -l lock-timeout -d 'lock_timeout for each migration statement; a lock not granted in time is retried (--lock-retries)' -r
 complete -c sw-schema -n "__fish_sw_schema_using_subcommand down" -l dry-run -d 'Print each migration\'s SQL and the locks each statement takes; change nothing'
 complete -c sw-schema -n "__fish_sw_schema_using_subcommand down" -l allow-lint -d 'Run even when the lint finds unacknowledged dangerous operations'
 complete -c sw-schema -n "__fish_sw_schema_using_subcommand down" -s v -l verbose -d 'More logging on stderr (-v info, -vv debug, -vvv trace); SW_LOG overrides'
 complete -c sw-schema -n "__fish_sw_schema_using_subcommand down" -s q -l quiet -d 'Only errors on stderr'
 complete -c sw-schema -n "__fish_sw_schema_using_subcommand down" -l pretty -d 'Indent JSON output for people (still valid JSON, no longer one record per line)'
-complete -c sw-schema -n "__fish_sw_schema_using_subcommand down" -s h -l help -d 'Print help'
+complete -c sw-schema -n "__fish_sw_schema_using_subcommand down" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c sw-schema -n "__fish_sw_schema_using_subcommand status" -l dir -d 'The migrations directory' -r -F
 complete -c sw-schema -n "__fish_sw_schema_using_subcommand status" -l schema -d 'Schema of the version table (sw_schema_migrations) and its log; also the migrations\' search_path. The deployer lock is per database and schema' -r
 complete -c sw-schema -n "__fish_sw_schema_using_subcommand status" -l db -d 'Target database: a postgresql:// URI or key=value conninfo. Prefer --env-file or DATABASE_URL for targets with passwords (argv is visible to other users)' -r
@@ -97,22 +107,32 @@ complete -c sw-schema -n "__fish_sw_schema_using_subcommand status" -l env-file 
 complete -c sw-schema -n "__fish_sw_schema_using_subcommand status" -l connect-timeout -d 'Give up connecting after this long (unless the target sets connect_timeout)' -r
 complete -c sw-schema -n "__fish_sw_schema_using_subcommand status" -l statement-timeout -d 'statement_timeout for the session' -r
 complete -c sw-schema -n "__fish_sw_schema_using_subcommand status" -l application-name -d 'application_name for the session (default: the program\'s name)' -r
+complete -c sw-schema -n "__fish_sw_schema_using_subcommand status" -l azure-auth -d 'Sign in to Azure Database for PostgreSQL with a Microsoft Entra ID token instead of a password (the target\'s user is the Entra principal; HOW picks the credential, default auto)' -r -f -a "auto\t'AZURE_CLIENT_SECRET, then AZURE_FEDERATED_TOKEN_FILE, then IDENTITY_ENDPOINT, then `az` on PATH, else IMDS'
+client-secret\t''
+workload-identity\t''
+managed-identity\t''
+azure-cli\t''"
 complete -c sw-schema -n "__fish_sw_schema_using_subcommand status" -l lock-timeout -d 'lock_timeout for each migration statement; a lock not granted in time is retried (--lock-retries)' -r
 complete -c sw-schema -n "__fish_sw_schema_using_subcommand status" -s v -l verbose -d 'More logging on stderr (-v info, -vv debug, -vvv trace); SW_LOG overrides'
 complete -c sw-schema -n "__fish_sw_schema_using_subcommand status" -s q -l quiet -d 'Only errors on stderr'
 complete -c sw-schema -n "__fish_sw_schema_using_subcommand status" -l pretty -d 'Indent JSON output for people (still valid JSON, no longer one record per line)'
-complete -c sw-schema -n "__fish_sw_schema_using_subcommand status" -s h -l help -d 'Print help'
+complete -c sw-schema -n "__fish_sw_schema_using_subcommand status" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c sw-schema -n "__fish_sw_schema_using_subcommand history" -l schema -d 'Schema of the version table (sw_schema_migrations) and its log; also the migrations\' search_path. The deployer lock is per database and schema' -r
 complete -c sw-schema -n "__fish_sw_schema_using_subcommand history" -l db -d 'Target database: a postgresql:// URI or key=value conninfo. Prefer --env-file or DATABASE_URL for targets with passwords (argv is visible to other users)' -r
 complete -c sw-schema -n "__fish_sw_schema_using_subcommand history" -l env-file -d 'Read DATABASE_URL from this env file (KEY=value lines)' -r -F
 complete -c sw-schema -n "__fish_sw_schema_using_subcommand history" -l connect-timeout -d 'Give up connecting after this long (unless the target sets connect_timeout)' -r
 complete -c sw-schema -n "__fish_sw_schema_using_subcommand history" -l statement-timeout -d 'statement_timeout for the session' -r
 complete -c sw-schema -n "__fish_sw_schema_using_subcommand history" -l application-name -d 'application_name for the session (default: the program\'s name)' -r
+complete -c sw-schema -n "__fish_sw_schema_using_subcommand history" -l azure-auth -d 'Sign in to Azure Database for PostgreSQL with a Microsoft Entra ID token instead of a password (the target\'s user is the Entra principal; HOW picks the credential, default auto)' -r -f -a "auto\t'AZURE_CLIENT_SECRET, then AZURE_FEDERATED_TOKEN_FILE, then IDENTITY_ENDPOINT, then `az` on PATH, else IMDS'
+client-secret\t''
+workload-identity\t''
+managed-identity\t''
+azure-cli\t''"
 complete -c sw-schema -n "__fish_sw_schema_using_subcommand history" -l lock-timeout -d 'lock_timeout for each migration statement; a lock not granted in time is retried (--lock-retries)' -r
 complete -c sw-schema -n "__fish_sw_schema_using_subcommand history" -s v -l verbose -d 'More logging on stderr (-v info, -vv debug, -vvv trace); SW_LOG overrides'
 complete -c sw-schema -n "__fish_sw_schema_using_subcommand history" -s q -l quiet -d 'Only errors on stderr'
 complete -c sw-schema -n "__fish_sw_schema_using_subcommand history" -l pretty -d 'Indent JSON output for people (still valid JSON, no longer one record per line)'
-complete -c sw-schema -n "__fish_sw_schema_using_subcommand history" -s h -l help -d 'Print help'
+complete -c sw-schema -n "__fish_sw_schema_using_subcommand history" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c sw-schema -n "__fish_sw_schema_using_subcommand repair" -l version -d 'The applied migration to re-stamp' -r
 complete -c sw-schema -n "__fish_sw_schema_using_subcommand repair" -l reason -d 'Why the applied file was changed (recorded in the log)' -r
 complete -c sw-schema -n "__fish_sw_schema_using_subcommand repair" -l dir -d 'The migrations directory' -r -F
@@ -122,11 +142,16 @@ complete -c sw-schema -n "__fish_sw_schema_using_subcommand repair" -l env-file 
 complete -c sw-schema -n "__fish_sw_schema_using_subcommand repair" -l connect-timeout -d 'Give up connecting after this long (unless the target sets connect_timeout)' -r
 complete -c sw-schema -n "__fish_sw_schema_using_subcommand repair" -l statement-timeout -d 'statement_timeout for the session' -r
 complete -c sw-schema -n "__fish_sw_schema_using_subcommand repair" -l application-name -d 'application_name for the session (default: the program\'s name)' -r
+complete -c sw-schema -n "__fish_sw_schema_using_subcommand repair" -l azure-auth -d 'Sign in to Azure Database for PostgreSQL with a Microsoft Entra ID token instead of a password (the target\'s user is the Entra principal; HOW picks the credential, default auto)' -r -f -a "auto\t'AZURE_CLIENT_SECRET, then AZURE_FEDERATED_TOKEN_FILE, then IDENTITY_ENDPOINT, then `az` on PATH, else IMDS'
+client-secret\t''
+workload-identity\t''
+managed-identity\t''
+azure-cli\t''"
 complete -c sw-schema -n "__fish_sw_schema_using_subcommand repair" -l lock-timeout -d 'lock_timeout for each migration statement; a lock not granted in time is retried (--lock-retries)' -r
 complete -c sw-schema -n "__fish_sw_schema_using_subcommand repair" -s v -l verbose -d 'More logging on stderr (-v info, -vv debug, -vvv trace); SW_LOG overrides'
 complete -c sw-schema -n "__fish_sw_schema_using_subcommand repair" -s q -l quiet -d 'Only errors on stderr'
 complete -c sw-schema -n "__fish_sw_schema_using_subcommand repair" -l pretty -d 'Indent JSON output for people (still valid JSON, no longer one record per line)'
-complete -c sw-schema -n "__fish_sw_schema_using_subcommand repair" -s h -l help -d 'Print help'
+complete -c sw-schema -n "__fish_sw_schema_using_subcommand repair" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c sw-schema -n "__fish_sw_schema_using_subcommand seed" -l admin-email -d 'The administrator\'s email (matched without case)' -r
 complete -c sw-schema -n "__fish_sw_schema_using_subcommand seed" -l password-file -d 'Where the new administrator\'s password is written (mode 0600), the only place it ever goes' -r -F
 complete -c sw-schema -n "__fish_sw_schema_using_subcommand seed" -l schema -d 'Schema of the version table (sw_schema_migrations) and its log; also the migrations\' search_path. The deployer lock is per database and schema' -r
@@ -135,12 +160,17 @@ complete -c sw-schema -n "__fish_sw_schema_using_subcommand seed" -l env-file -d
 complete -c sw-schema -n "__fish_sw_schema_using_subcommand seed" -l connect-timeout -d 'Give up connecting after this long (unless the target sets connect_timeout)' -r
 complete -c sw-schema -n "__fish_sw_schema_using_subcommand seed" -l statement-timeout -d 'statement_timeout for the session' -r
 complete -c sw-schema -n "__fish_sw_schema_using_subcommand seed" -l application-name -d 'application_name for the session (default: the program\'s name)' -r
+complete -c sw-schema -n "__fish_sw_schema_using_subcommand seed" -l azure-auth -d 'Sign in to Azure Database for PostgreSQL with a Microsoft Entra ID token instead of a password (the target\'s user is the Entra principal; HOW picks the credential, default auto)' -r -f -a "auto\t'AZURE_CLIENT_SECRET, then AZURE_FEDERATED_TOKEN_FILE, then IDENTITY_ENDPOINT, then `az` on PATH, else IMDS'
+client-secret\t''
+workload-identity\t''
+managed-identity\t''
+azure-cli\t''"
 complete -c sw-schema -n "__fish_sw_schema_using_subcommand seed" -l lock-timeout -d 'lock_timeout for each migration statement; a lock not granted in time is retried (--lock-retries)' -r
 complete -c sw-schema -n "__fish_sw_schema_using_subcommand seed" -l demo -d 'Also create the three demo VPN servers (US East, EU West, Asia Southeast)'
 complete -c sw-schema -n "__fish_sw_schema_using_subcommand seed" -s v -l verbose -d 'More logging on stderr (-v info, -vv debug, -vvv trace); SW_LOG overrides'
 complete -c sw-schema -n "__fish_sw_schema_using_subcommand seed" -s q -l quiet -d 'Only errors on stderr'
 complete -c sw-schema -n "__fish_sw_schema_using_subcommand seed" -l pretty -d 'Indent JSON output for people (still valid JSON, no longer one record per line)'
-complete -c sw-schema -n "__fish_sw_schema_using_subcommand seed" -s h -l help -d 'Print help'
+complete -c sw-schema -n "__fish_sw_schema_using_subcommand seed" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c sw-schema -n "__fish_sw_schema_using_subcommand help; and not __fish_seen_subcommand_from new lint up down status history repair seed help" -f -a "new" -d 'Create the next migration pair (NNNN_NAME.up.sql, NNNN_NAME.down.sql)'
 complete -c sw-schema -n "__fish_sw_schema_using_subcommand help; and not __fish_seen_subcommand_from new lint up down status history repair seed help" -f -a "lint" -d 'Check every migration for operations that block a busy table (exit 65 on unacknowledged findings)'
 complete -c sw-schema -n "__fish_sw_schema_using_subcommand help; and not __fish_seen_subcommand_from new lint up down status history repair seed help" -f -a "up" -d 'Apply pending migrations (all, or up to --to); resume a no-transaction one that stopped part-way'

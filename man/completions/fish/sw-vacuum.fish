@@ -1,6 +1,11 @@
 complete -c sw-vacuum -l db -d 'Target database: a postgresql:// URI or key=value conninfo. Prefer --env-file or DATABASE_URL for targets with passwords (argv is visible to other users)' -r
 complete -c sw-vacuum -l env-file -d 'Read DATABASE_URL from this env file (KEY=value lines)' -r -F
 complete -c sw-vacuum -l connect-timeout -d 'Give up connecting after this long (unless the target sets connect_timeout)' -r
+complete -c sw-vacuum -l azure-auth -d 'Sign in to Azure Database for PostgreSQL with a Microsoft Entra ID token instead of a password (the target\'s user is the Entra principal; HOW picks the credential, default auto)' -r -f -a "auto\t'AZURE_CLIENT_SECRET, then AZURE_FEDERATED_TOKEN_FILE, then IDENTITY_ENDPOINT, then `az` on PATH, else IMDS'
+client-secret\t''
+workload-identity\t''
+managed-identity\t''
+azure-cli\t''"
 complete -c sw-vacuum -l database -d 'Databases to process (glob, repeatable; default: the target\'s database)' -r
 complete -c sw-vacuum -l exclude-database -d 'Databases to leave alone (glob, repeatable)' -r
 complete -c sw-vacuum -l table -d 'Tables to consider: glob on TABLE or SCHEMA.TABLE (repeatable; default: all)' -r

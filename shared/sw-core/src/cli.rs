@@ -52,12 +52,26 @@ pub struct PgOpts {
     /// application_name for the session (default: the program's name).
     #[arg(long, value_name = "NAME")]
     pub application_name: Option<String>,
+    /// Sign in to Azure Database for PostgreSQL with a Microsoft Entra ID token instead of a
+    /// password (the target's user is the Entra principal; HOW picks the credential, default auto).
+    #[arg(long, value_name = "HOW", value_enum, num_args = 0..=1, require_equals = true, default_missing_value = "auto")]
+    pub azure_auth: Option<pg::entra::AzureAuth>,
 }
 
 impl PgOpts {
     /// Resolve the target (see [`Target::resolve`]).
     pub fn target(&self) -> Result<Target> {
-        Target::resolve(self.db.as_deref(), self.env_file.as_deref(), &Env::process())
+        self.target_in(&Env::process())
+    }
+
+    /// Resolve the target in `env`; with `--azure-auth` its password is an
+    /// Entra ID token fetched now.
+    pub fn target_in(&self, env: &Env) -> Result<Target> {
+        let mut t = Target::resolve(self.db.as_deref(), self.env_file.as_deref(), env)?;
+        if let Some(how) = self.azure_auth {
+            pg::entra::apply(&mut t, how, env)?;
+        }
+        Ok(t)
     }
 
     /// The session settings for `tool`.

@@ -33,6 +33,9 @@ pub const SUBSCRIPTION: &str = "ffffffff-ffff-ffff-ffff-ffffffffffff";
 /// The `IDENTITY_HEADER` the fake App Service managed-identity endpoint
 /// (`GET /msi/token`) accepts.
 pub const IDENTITY_HEADER: &str = "fake-identity-header-5d1e";
+/// The federated token (a workload identity's service-account token) the
+/// fake token endpoint accepts as `client_assertion`.
+pub const FEDERATED_TOKEN: &str = "fake-federated-token-3b8e";
 /// The address `GET /myip` reports.
 pub const MY_IP: &str = "198.51.100.23";
 /// The api-version the fixtures' monitor URLs carry (not the request's).
@@ -128,6 +131,10 @@ pub struct State {
     /// operations and older api-versions answer.
     pub location_only: bool,
     pub tokens_issued: u32,
+    /// Tokens issued for a scope other than Resource Manager's (e.g.
+    /// `https://ossrdbms-aad.database.windows.net/.default`): scope ->
+    /// access token. Other scopes get `fake-token-N`.
+    pub tokens_by_scope: BTreeMap<String, String>,
     next_id: u32,
 }
 
@@ -193,6 +200,7 @@ impl FakeArm {
             throttle: None,
             location_only: false,
             tokens_issued: 0,
+            tokens_by_scope: BTreeMap::new(),
             next_id: 0,
         }));
         let st = Arc::clone(&state);
@@ -379,10 +387,16 @@ fn route(s: &mut State, req: &Request, base: &str) -> Reply {
 }
 
 fn token(s: &mut State, req: &Request) -> Reply {
-    let ok = req
+    let form = crate::azure_https::form(&req.raw_body);
+    let field = |k: &str| form.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+    // A client secret, or a workload identity's federated token.
+    let assertion = field("client_assertion") == Some(FEDERATED_TOKEN)
+        && field("client_assertion_type") == Some("urn:ietf:params:oauth:client-assertion-type:jwt-bearer");
+    let ok = (req
         .raw_body
         .split('&')
         .any(|kv| kv == format!("client_secret={CLIENT_SECRET}"))
+        || assertion)
         && req.raw_body.contains("grant_type=client_credentials");
     if !ok {
         return Reply::json(
@@ -391,9 +405,12 @@ fn token(s: &mut State, req: &Request) -> Reply {
         );
     }
     s.tokens_issued += 1;
+    let access = field("scope")
+        .and_then(|sc| s.tokens_by_scope.get(sc).cloned())
+        .unwrap_or_else(|| format!("fake-token-{}", s.tokens_issued));
     Reply::json(
         200,
-        json!({"token_type": "Bearer", "expires_in": 3599, "ext_expires_in": 3599, "access_token": format!("fake-token-{}", s.tokens_issued)}),
+        json!({"token_type": "Bearer", "expires_in": 3599, "ext_expires_in": 3599, "access_token": access}),
     )
 }
 

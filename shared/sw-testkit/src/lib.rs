@@ -7,6 +7,9 @@
 //!   when the tests run as root. Missing server programs fail the test with
 //!   the install command, never skip it. `TestCluster::start_standby` adds
 //!   a streaming standby, cleaned up the same ways.
+//! - [`azure_https`]: the fake ARM's token endpoint (and everything else
+//!   it serves) over HTTPS with a test CA, for credentials that insist on
+//!   an https authority (azure_identity's workload identity).
 //! - [`azurite`]: Azurite's blob service over HTTPS on a free loopback
 //!   port, shared per test binary or dedicated (stop/restart), cleaned up
 //!   like the clusters; a missing Azurite fails with the install command.
@@ -25,6 +28,7 @@
 #![allow(clippy::unwrap_used, clippy::missing_panics_doc)]
 
 pub mod azure;
+pub mod azure_https;
 pub mod azurite;
 pub mod cmd;
 pub mod faultproxy;

@@ -29,6 +29,9 @@ pub struct Opts {
     pub settings: Vec<(String, String)>,
     /// Keep fsync on (backup/restore durability tests); off by default for speed.
     pub fsync: bool,
+    /// Names the TLS server certificate is for (default: `localhost`), e.g.
+    /// a cloud server's host name when the cluster stands in for it.
+    pub cert_names: Vec<String>,
 }
 
 /// A running throwaway cluster.
@@ -151,7 +154,13 @@ impl TestCluster {
             .initdb(&init)
             .unwrap_or_else(|e| panic!("initdb for a test cluster: {e}"));
         if opts.tls {
-            let certs = tls::make(&dir.join("tls"), names);
+            // Names given in the options win over the caller's default.
+            let names: Vec<&str> = if opts.cert_names.is_empty() {
+                names.to_vec()
+            } else {
+                opts.cert_names.iter().map(String::as_str).collect()
+            };
+            let certs = tls::make(&dir.join("tls"), &names);
             runner.hand_over(&dir.join("tls")).unwrap();
             let hba = "local all all trust\nhostssl all all 127.0.0.1/32 scram-sha-256\nhostssl all all ::1/128 scram-sha-256\n";
             let hba_path = data.join("pg_hba.conf");

@@ -114,18 +114,26 @@ fn replica() -> CommandDoc {
 
 fn azure() -> CommandDoc {
     with(CommandDoc::new("sw-provision azure").exits(ALWAYS), ARM)
-        .exit(64, "bad flags, or a server to create without --location")
+        .exit(
+            64,
+            "bad flags or flags that cannot go together (firewall flags with private access, --entra-admin with password sign-in, a customer-managed key with geo-redundant backup but no geo key, the same file for --env-file and --admin-env-file), or a server to create without --location",
+        )
         .exit(
             65,
-            "what is asked for is not offered in the location (checked before any write), storage would shrink, an unknown parameter or value, or Azure rejected the request",
+            "checked before any write: what is asked for is not offered in the location, a subnet not delegated to Flexible Server, a private DNS zone that does not exist or is misnamed, a managed identity that does not exist, what only a create can choose (network, encryption type, geo-redundant backup), a major version upgrade Azure would refuse (replicas, extensions, target version); also storage would shrink, an unknown parameter or value, or Azure rejected the request",
         )
         .exit(66, "the resource group does not exist")
         .exit(
             69,
-            "Azure cannot be reached or an operation failed, or --allow-ip auto cannot learn this host's address",
+            "Azure cannot be reached or an operation failed, --allow-ip auto cannot learn this host's address, or the server cannot be reached for the application role (the message says how to let this host in)",
         )
-        .exit(73, "the env file is a symlink")
-        .exit(74, "the env file cannot be written")
+        .exit(70, "SQL of the application role step failed on the server")
+        .exit(73, "an env file is a symlink")
+        .exit(74, "an env file cannot be written")
+        .exit(
+            77,
+            "the credential was refused, or it may not do this (401/403), or the server refused the administrator's password or the SQL the role step runs",
+        )
         .record::<az::Request>()
         .record::<az::AzureResult>()
 }

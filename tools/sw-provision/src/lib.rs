@@ -10,9 +10,11 @@
 //! - `replica`: a streaming standby of such a primary (or of any URL).
 //! - `azure`: the same for an Azure Flexible Server, through ARM.
 //!
-//! `docs` holds each command's exit codes and record kinds; `psql` runs
-//! SQL as the cluster's superuser.
+//! `approle` is the application role, database and env file both `local`
+//! and `azure` make; `docs` holds each command's exit codes and record
+//! kinds; `psql` runs SQL as the cluster's superuser.
 
+mod approle;
 mod azure;
 mod certs;
 mod docs;

@@ -70,10 +70,7 @@ impl UreqTransport {
             b = b.header(k.as_str(), v.as_str());
         }
         let req = b.body(body).map_err(|e| azure_core::Error::new(ErrorKind::Other, e))?;
-        let mut res = self
-            .agent
-            .run(req)
-            .map_err(|e| azure_core::Error::new(ErrorKind::Io, e))?;
+        let mut res = self.agent.run(req).map_err(transport_error)?;
         let mut headers = Headers::new();
         for (k, v) in res.headers() {
             headers.insert(
@@ -88,6 +85,38 @@ impl UreqTransport {
             .map_err(|e| azure_core::Error::new(ErrorKind::Io, e))?;
         Ok(AsyncRawResponse::from_bytes(status, headers, bytes))
     }
+}
+
+/// azure_core retries `Io` errors for up to a minute; a certificate or
+/// TLS failure does not heal by retrying, so it is `Other` (not retried).
+/// Either way [`auth_error`] finds the ureq error in the chain and reports
+/// the endpoint as unreachable (69), not the credential as refused.
+fn transport_error(e: ureq::Error) -> azure_core::Error {
+    let kind = match &e {
+        ureq::Error::Tls(_) | ureq::Error::NativeTls(_) | ureq::Error::Der(_) | ureq::Error::TlsRequired => {
+            ErrorKind::Other
+        }
+        _ => ErrorKind::Io,
+    };
+    azure_core::Error::new(kind, e)
+}
+
+/// The transport failure (a ureq error, with its causes) behind `e`, if one caused it.
+fn transport_cause(e: &azure_core::Error) -> Option<String> {
+    let mut src: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(s) = src {
+        if s.is::<ureq::Error>() {
+            let mut text = s.to_string();
+            let mut inner = s.source();
+            while let Some(i) = inner {
+                text = format!("{text}: {i}");
+                inner = i.source();
+            }
+            return Some(text);
+        }
+        src = s.source();
+    }
+    None
 }
 
 impl Default for UreqTransport {
@@ -133,6 +162,13 @@ fn auth_error(kind: &str, e: &azure_core::Error) -> Error {
     // One line: azure_identity's messages can span several.
     let msg: String = e.to_string().split_whitespace().collect::<Vec<_>>().join(" ");
     let msg = crate::secret::redact(&msg);
+    if let Some(cause) = transport_cause(e) {
+        let cause: String = crate::secret::redact(&cause)
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        return Error::unavailable(format!("{kind}: {msg}: {cause}"));
+    }
     match e.kind() {
         ErrorKind::Io => Error::unavailable(format!("{kind}: {msg}")),
         ErrorKind::HttpResponse { status, .. } if u16::from(*status) >= 500 => {

@@ -93,8 +93,15 @@ fn form_encode(pairs: &[(String, String)]) -> String {
 }
 
 impl Credential {
-    /// Client secret: `AZURE_TENANT_ID`, `AZURE_CLIENT_ID`, `AZURE_CLIENT_SECRET`.
+    /// Client secret: `AZURE_TENANT_ID`, `AZURE_CLIENT_ID`, `AZURE_CLIENT_SECRET`
+    /// (tokens for Resource Manager).
     pub fn client_secret(env: &Env, ep: &Endpoints) -> Result<Credential> {
+        Credential::client_secret_for(env, ep, &ep.resource())
+    }
+
+    /// Client secret tokens with audience `resource` (with its trailing
+    /// slash; the scope asked for is `{resource}.default`).
+    pub fn client_secret_for(env: &Env, ep: &Endpoints, resource: &str) -> Result<Credential> {
         let why = "client-secret authentication";
         let tenant = need(env, "AZURE_TENANT_ID", why)?;
         let client = need(env, "AZURE_CLIENT_ID", why)?;
@@ -106,7 +113,7 @@ impl Credential {
                 ("client_id".into(), client),
                 ("client_secret".into(), secret_value),
                 ("grant_type".into(), "client_credentials".into()),
-                ("scope".into(), format!("{}.default", ep.resource())),
+                ("scope".into(), format!("{resource}.default")),
             ],
             cache: Mutex::new(None),
         })
@@ -187,7 +194,8 @@ fn on_path(env: &Env, prog: &str) -> bool {
         .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(prog).is_file()))
 }
 
-/// The token source for `method`, configured from the environment.
+/// The token source for `method`, configured from the environment, for
+/// Resource Manager (`SW_AZURE_ACCESS_TOKEN`, when set, is used as it is).
 ///
 /// # Errors
 /// 78 when the chosen method's variables are missing.
@@ -196,6 +204,17 @@ pub fn token_source_from_env(env: &Env, ep: &Endpoints, method: AuthMethod) -> R
         secret::register(&t);
         return Ok(Box::new(StaticToken(t)));
     }
+    token_source_for(env, ep, method, &ep.resource())
+}
+
+/// The token source for `method` and another audience than Resource
+/// Manager: `resource` is the token's audience with a trailing slash (the
+/// scope asked for is `{resource}.default`), e.g. Azure Database for
+/// PostgreSQL's `https://ossrdbms-aad.database.windows.net/`.
+///
+/// # Errors
+/// 78 when the chosen method's variables are missing.
+pub fn token_source_for(env: &Env, ep: &Endpoints, method: AuthMethod, resource: &str) -> Result<Box<dyn TokenSource>> {
     let method = match method {
         AuthMethod::Auto if env.get("AZURE_CLIENT_SECRET").is_some() => AuthMethod::ClientSecret,
         AuthMethod::Auto if env.get("AZURE_FEDERATED_TOKEN_FILE").is_some() => AuthMethod::WorkloadIdentity,
@@ -205,9 +224,9 @@ pub fn token_source_from_env(env: &Env, ep: &Endpoints, method: AuthMethod) -> R
         AuthMethod::Auto => AuthMethod::AzureCli,
         m => m,
     };
-    let resource = ep.resource();
+    let resource = resource.to_owned();
     Ok(match method {
-        AuthMethod::ClientSecret => Box::new(Credential::client_secret(env, ep)?),
+        AuthMethod::ClientSecret => Box::new(Credential::client_secret_for(env, ep, &resource)?),
         AuthMethod::WorkloadIdentity => {
             let why = "workload-identity authentication";
             Box::new(Identity::workload_at(

@@ -1,5 +1,6 @@
 //! PostgreSQL connections with sw's session set-up, and small SQL helpers.
 
+pub mod entra;
 mod tls;
 
 use std::time::{Duration, Instant};

@@ -1,45 +1,51 @@
 //! Create or converge one Flexible Server: read everything first (the
-//! server, the location's capabilities, its rules, parameters and
-//! database), plan the writes that differ, then send them one at a time
-//! under a per-server lock (the service requires serialised writes per
-//! server). A dry run prints the plan's requests instead.
+//! server, the location's capabilities, the subnet and DNS zone of a
+//! private create, the key's identities, its rules, parameters, database
+//! and Entra administrator), check and plan the writes that differ, then
+//! send them one at a time under a per-server lock (the service requires
+//! serialised writes per server). Then the application role over SQL. A
+//! dry run prints the plan's requests instead.
 //!
-//! The administrator password lives in the env file. A new one is saved
-//! there, marked unconfirmed, before it is sent, so an interrupted or
-//! failed run never leaves the server with a password no file knows; the
-//! next run sends an unconfirmed rotation again.
-
-use std::path::PathBuf;
+//! The administrator password lives in its own env file. A new one is
+//! saved there, marked unconfirmed, before it is sent, so an interrupted
+//! or failed run never leaves the server with a password no file knows;
+//! the next run sends an unconfirmed rotation again.
 
 use serde_json::{Value, json};
 use sw_core::azure::ArmClient;
 use sw_core::config::Env;
-use sw_core::envfile::EnvFile;
 use sw_core::output::Output;
 use sw_core::{Error, Result};
 
-use super::args::{ApplyArgs, Ha, OnOff, parse_db_name};
-use super::body::{self, Want};
-use super::connect::{self, Login, PENDING_KEY};
+use super::args::{ApplyArgs, Ha, OnOff};
+use super::body::{self, Security, Want};
+use super::connect::{self, Files, Login};
+use super::entra::AuthMode;
 use super::plan::{self, Step};
 use super::record::{Action, AzureResult, Change, Method, Request, ServerSummary};
 use super::server::{ServerState, reattach, same, text};
 use super::target::{Target, region};
-use super::{caps, cost};
+use super::{caps, cost, disruptive, network, roles};
+use crate::approle::{self, App};
 
 /// A converge run: what was read, and what it plans and did.
 struct Apply<'a> {
     t: &'a Target,
     a: &'a ApplyArgs,
     c: ArmClient,
-    env_file: PathBuf,
-    env: EnvFile,
+    files: Files,
     /// An earlier run saved a password and stopped before Azure confirmed
     /// it: `create` or `update`.
     pending: Option<String>,
     database: String,
-    /// The administrator password the env file will hold.
+    /// The administrator: the server's own (set at create), else --admin-user.
+    admin: String,
+    /// The administrator password the admin env file will hold.
     password: Option<String>,
+    /// How clients sign in once this run is done.
+    mode: AuthMode,
+    /// The location's capabilities.
+    caps: Value,
     steps: Vec<Step>,
     warnings: Vec<String>,
     changes: Vec<Change>,
@@ -47,37 +53,14 @@ struct Apply<'a> {
 
 /// Run `sw-provision azure`.
 pub fn run(t: &Target, a: &ApplyArgs, pretty: bool) -> Result<()> {
+    a.network.check_flags(a)?;
     let c = t.client()?;
-    let env_file = a
-        .env_file
-        .clone()
-        .unwrap_or_else(|| PathBuf::from(format!("{}.env", t.name)));
-    let env = EnvFile::read_or_default(&env_file)?;
     let server = c.get_opt(&t.path(""))?;
-    // The administrator is the server's own (set at create time), else
-    // --admin-user; the database the env file's unless named.
-    let admin = server
-        .as_ref()
-        .map(|s| text(s, "/properties/administratorLogin"))
-        .filter(|u| !u.is_empty())
-        .unwrap_or(&a.admin_user)
-        .to_owned();
-    let mut run = Apply {
-        t,
-        a,
-        pending: env.get(PENDING_KEY).map(str::to_owned),
-        password: crate::local::password_in(&env, &admin),
-        database: database_of(a, &env),
-        c,
-        env_file,
-        env,
-        steps: Vec::new(),
-        warnings: Vec::new(),
-        changes: Vec::new(),
-    };
+    let mut run = Apply::new(t, a, c, server.as_ref())?;
     let location = run.location(server.as_ref())?;
     let w = Want::resolve(a, server.as_ref());
     let vcores = run.check_capabilities(&w, server.as_ref(), &location)?;
+    run.preflight(&w, server.as_ref())?;
     let server = match server {
         None => {
             run.plan_create(&w, &location)?;
@@ -85,14 +68,7 @@ pub fn run(t: &Target, a: &ApplyArgs, pretty: bool) -> Result<()> {
         }
         Some(s) => Some(run.plan_update(&w, s)?),
     };
-    let exists = server.is_some();
-    plan::firewall(a, &run.c, t, exists, &mut run.steps, &mut run.warnings)?;
-    let mut restart_pending = plan::params(a, &run.c, t, exists, &mut run.steps)?;
-    plan::database(&run.c, t, exists, &run.database, &mut run.steps)?;
-    if restart_pending && a.restart {
-        run.steps.push(plan::restart(t));
-        restart_pending = false;
-    }
+    let mut restart_pending = run.plan_rest(&w, server.as_ref())?;
     let mut out = Output::stdout(pretty);
     let server = if a.dry_run {
         run.print_requests(&mut out)?;
@@ -106,10 +82,12 @@ pub fn run(t: &Target, a: &ApplyArgs, pretty: bool) -> Result<()> {
         run.warnings
             .push("a changed parameter takes effect only after a restart; run again with --restart".into());
     }
-    if !a.dry_run && run.write_env(server.as_ref().unwrap_or(&Value::Null), None)? {
-        let detail = run.env_file.display().to_string();
-        run.changes.push(Change::new(Action::WriteEnvFile, detail));
+    let srv = server.as_ref().unwrap_or(&Value::Null);
+    if !a.dry_run && run.save_admin(srv, None)? {
+        let detail = run.files.admin_env_file.display().to_string();
+        run.changes.push(Change::new(Action::WriteAdminEnvFile, detail));
     }
+    run.app_role(srv)?;
     for w in &run.warnings {
         log::warn!("{w}");
     }
@@ -117,20 +95,52 @@ pub fn run(t: &Target, a: &ApplyArgs, pretty: bool) -> Result<()> {
     out.emit(&rec)
 }
 
-/// The database: --database, else the env file's, else `app`.
-fn database_of(a: &ApplyArgs, env: &EnvFile) -> String {
-    match &a.database {
-        Some(d) => d.clone(),
-        None => env
-            .get("DATABASE_URL")
-            .and_then(|u| sw_core::conninfo::parse(u).ok())
-            .and_then(|p| p.get("dbname").cloned())
-            .filter(|d| parse_db_name(d).is_ok())
-            .unwrap_or_else(|| "app".into()),
+impl<'a> Apply<'a> {
+    /// Read the env files and check the flags against the server.
+    ///
+    /// # Errors
+    /// 64 for flags that cannot work together; 78 for a malformed env file.
+    fn new(t: &'a Target, a: &'a ApplyArgs, c: ArmClient, server: Option<&Value>) -> Result<Apply<'a>> {
+        a.entra.check(server)?;
+        let mode = a.entra.mode(server);
+        if !mode.passwords() && (a.rotate_password || a.roles.rotate_admin_password) {
+            return Err(Error::usage(
+                "with --auth-mode entra nobody signs in with a password: --rotate-password and --rotate-admin-password do not apply",
+            ));
+        }
+        let admin = server
+            .map(|s| text(s, "/properties/administratorLogin"))
+            .filter(|u| !u.is_empty())
+            .unwrap_or(&a.admin_user)
+            .to_owned();
+        let files = Files::resolve(t, a, &admin)?;
+        let database = a
+            .database
+            .clone()
+            .or_else(|| files.database().filter(|d| super::args::parse_db_name(d).is_ok()))
+            .unwrap_or_else(|| "app".into());
+        if a.roles.app_role.as_deref().unwrap_or(&database) == admin {
+            return Err(Error::usage(format!(
+                "the application role may not be the administrator {admin:?}: name another with --app-role"
+            )));
+        }
+        Ok(Apply {
+            t,
+            a,
+            c,
+            pending: files.pending(),
+            password: files.admin_password(&admin),
+            files,
+            database,
+            admin,
+            mode,
+            caps: Value::Null,
+            steps: Vec::new(),
+            warnings: Vec::new(),
+            changes: Vec::new(),
+        })
     }
-}
 
-impl Apply<'_> {
     /// The server's region (an existing server keeps its own).
     ///
     /// # Errors
@@ -162,8 +172,8 @@ impl Apply<'_> {
     ///
     /// # Errors
     /// 65 naming what the location does not offer.
-    fn check_capabilities(&self, w: &Want, server: Option<&Value>, location: &str) -> Result<u32> {
-        let caps_body = self.c.get(&self.t.capabilities_path(location))?;
+    fn check_capabilities(&mut self, w: &Want, server: Option<&Value>, location: &str) -> Result<u32> {
+        self.caps = self.c.get(&self.t.capabilities_path(location))?;
         let wanted = caps::Wanted {
             tier: w.tier.arm(),
             sku: &w.sku,
@@ -175,12 +185,31 @@ impl Apply<'_> {
             geo_backup: server.is_none() && w.geo_redundant_backup == OnOff::Enabled,
             auto_grow: w.auto_grow == OnOff::Enabled,
         };
-        let vcores = caps::check(location, &caps_body, &wanted)?;
+        let vcores = caps::check(location, &self.caps, &wanted)?;
         Ok(if vcores == 0 {
             cost::vcores_from_sku(&w.sku)
         } else {
             vcores
         })
+    }
+
+    /// What must hold before anything is written: the subnet and DNS zone
+    /// of a private create, the key's identities, and what an existing
+    /// server cannot change.
+    ///
+    /// # Errors
+    /// 64 for flags the server cannot take; 65 naming a resource that is
+    /// missing or wrong.
+    fn preflight(&self, w: &Want, server: Option<&Value>) -> Result<()> {
+        let a = self.a;
+        match server {
+            None => {
+                a.cmk.check_create(w.geo_redundant_backup == OnOff::Enabled)?;
+                a.network.preflight(&self.c)?;
+            }
+            Some(s) => a.network.check_server(a, s)?,
+        }
+        a.cmk.preflight(&self.c)
     }
 
     /// A new administrator password (a placeholder in a dry run).
@@ -192,25 +221,29 @@ impl Apply<'_> {
         }
     }
 
-    /// Plan the create, with the env file's password unless rotating or unknown.
+    /// Plan the create, with the admin env file's password unless rotating
+    /// or unknown (no password administrator with Entra-only sign-in).
     fn plan_create(&mut self, w: &Want, location: &str) -> Result<()> {
-        let pw = match (&self.password, self.a.rotate_password) {
-            (Some(p), false) => p.clone(),
-            _ => self.new_password()?,
+        let pw = match (&self.password, self.a.roles.rotate_admin_password) {
+            _ if !self.mode.passwords() => None,
+            (Some(p), false) => Some(p.clone()),
+            _ => Some(self.new_password()?),
         };
-        self.password = Some(pw.clone());
+        self.password.clone_from(&pw);
         let (t, a) = (self.t, self.a);
+        let body = body::create(a, w, location, pw.as_deref(), a.entra.create()?);
         self.steps.push(Step {
             method: Method::Put,
             path: t.path(""),
-            body: Some(body::create(a, w, location, &pw)),
+            body: Some(body),
             action: Action::CreateServer,
             detail: format!(
-                "{} {} {} in {location}, PostgreSQL {}",
+                "{} {} {} in {location}, PostgreSQL {}{}",
                 t.name,
                 w.tier.arm(),
                 w.sku,
-                w.pg_version
+                w.pg_version,
+                if a.network.private() { ", private access" } else { "" }
             ),
         });
         Ok(())
@@ -234,17 +267,22 @@ impl Apply<'_> {
         };
         // The server exists, so the create that carried the saved password went through.
         let finished_create = self.pending.as_deref() == Some("create");
-        let rotate = if self.a.rotate_password || self.password.is_none() {
+        let passwords = self.mode.passwords() && !text(&server, "/properties/administratorLogin").is_empty();
+        let rotate = if passwords && (self.a.roles.rotate_admin_password || self.password.is_none()) {
             let pw = self.new_password()?;
             self.password = Some(pw.clone());
             Some(pw)
-        } else if self.pending.is_some() && !finished_create {
+        } else if passwords && self.pending.is_some() && !finished_create {
             // Not known to have reached the server: send it (again).
             self.password.clone()
         } else {
             None
         };
-        let patch = body::update(self.a, w, &server, rotate.as_deref(), &mut self.warnings)?;
+        let security = Security {
+            auth_config: self.a.entra.update(&server)?,
+            encryption: self.a.cmk.update(&server)?,
+        };
+        let patch = body::update(self.a, w, &server, rotate.as_deref(), security)?;
         if !patch.is_empty() {
             self.steps.push(Step {
                 method: Method::Patch,
@@ -255,6 +293,70 @@ impl Apply<'_> {
             });
         }
         Ok(server)
+    }
+
+    /// Plan what follows the server itself; whether a changed parameter
+    /// waits for a restart.
+    fn plan_rest(&mut self, w: &Want, server: Option<&Value>) -> Result<bool> {
+        let (a, t) = (self.a, self.t);
+        if let Some(s) = server {
+            let mut cx = disruptive::Ctx {
+                a,
+                t,
+                c: &self.c,
+                caps: &self.caps,
+                steps: &mut self.steps,
+                warnings: &mut self.warnings,
+            };
+            disruptive::plan(&mut cx, w, s)?;
+        }
+        let exists = server.is_some();
+        let private = a.network.private() || server.is_some_and(network::is_private);
+        if !private {
+            plan::firewall(a, &self.c, t, exists, &mut self.steps, &mut self.warnings)?;
+        }
+        let mut restart_pending = plan::params(a, &self.c, t, exists, &mut self.steps)?;
+        if !self.makes_app_role() {
+            // Without an application role the database comes from ARM
+            // (owned by the administrator); with one, from SQL, owned by it.
+            plan::database(&self.c, t, exists, &self.database, &mut self.steps)?;
+        }
+        self.plan_entra_admin(exists)?;
+        if restart_pending && a.restart {
+            self.steps.push(plan::restart(t));
+            restart_pending = false;
+        }
+        Ok(restart_pending)
+    }
+
+    /// The Entra administrator, when it is not yet as asked.
+    fn plan_entra_admin(&mut self, exists: bool) -> Result<()> {
+        let Some(oid) = &self.a.entra.entra_admin else {
+            return Ok(());
+        };
+        let path = self.t.path(&format!("/administrators/{oid}"));
+        let current = if exists { self.c.get_opt(&path)? } else { None };
+        if let Some((_, body)) = self.a.entra.admin(current.as_ref())? {
+            let name = self.a.entra.entra_admin_name.clone().unwrap_or_default();
+            self.steps.push(Step {
+                method: Method::Put,
+                path,
+                body: Some(body),
+                action: Action::SetEntraAdmin,
+                detail: format!("{name} ({oid})"),
+            });
+        }
+        Ok(())
+    }
+
+    /// Whether this run makes the application role over SQL.
+    fn makes_app_role(&self) -> bool {
+        !self.a.roles.no_app_role && self.mode.passwords()
+    }
+
+    /// The application role's name.
+    fn app_role_name(&self) -> String {
+        self.a.roles.app_role.clone().unwrap_or_else(|| self.database.clone())
     }
 
     /// A dry run: print each planned request (password redacted).
@@ -281,7 +383,7 @@ impl Apply<'_> {
             sends.then_some(if s.method == Method::Put { "create" } else { "update" })
         });
         if let Some(kind) = sends_pw {
-            self.write_env(server.unwrap_or(&Value::Null), Some(kind))?;
+            self.save_admin(server.unwrap_or(&Value::Null), Some(kind))?;
         }
         for s in &self.steps {
             let res = self.c.mutate(s.method.as_str(), &s.path, s.body.as_ref())?;
@@ -302,18 +404,75 @@ impl Apply<'_> {
         self.c.get(&self.t.path(""))
     }
 
-    /// Write the connection strings (and the pending mark) when they
-    /// differ; whether the env file was written.
-    fn write_env(&mut self, server: &Value, pending: Option<&str>) -> Result<bool> {
+    /// Write the administrator's connection strings (and the pending
+    /// mark) when they differ; whether its env file was written.
+    fn save_admin(&mut self, server: &Value, pending: Option<&str>) -> Result<bool> {
         let Some(pw) = &self.password else { return Ok(false) };
+        let host = connect::host(server, &self.t.name);
         let login = Login {
-            name: &self.t.name,
-            admin: &self.a.admin_user,
+            host: &host,
+            user: &self.admin,
             database: &self.database,
             password: pw,
         };
-        let vars = connect::vars(&login, server, &self.env);
-        connect::save(&self.env_file, &mut self.env, &vars, pending)
+        self.files.save_admin(&login, pending)
+    }
+
+    /// The application role, its database and env file, over SQL as the
+    /// administrator (planned only, in a dry run).
+    fn app_role(&mut self, server: &Value) -> Result<()> {
+        if self.a.roles.no_app_role {
+            return Ok(());
+        }
+        let role = self.app_role_name();
+        if !self.mode.passwords() {
+            self.warnings.push(format!(
+                "password sign-in is off, so no password role is made: as the Entra administrator, map the application's identity (SELECT * FROM pgaadauth_create_principal('{role}', false, false)) and connect with --azure-auth"
+            ));
+            return Ok(());
+        }
+        if self.a.dry_run {
+            self.changes.push(Change::new(
+                Action::CheckRoleAndDatabase,
+                format!(
+                    "{role}/{} and {} (checked over SQL as the administrator when applied)",
+                    self.database,
+                    self.files.env_file.display()
+                ),
+            ));
+            return Ok(());
+        }
+        let pw = self
+            .password
+            .clone()
+            .ok_or_else(|| Error::software("no administrator password for the role step"))?;
+        let host = connect::host(server, &self.t.name);
+        let app = App {
+            role: &role,
+            database: &self.database,
+            env_file: &self.files.env_file,
+            rotate: self.a.rotate_password,
+            dry: false,
+        };
+        let db = self.database.clone();
+        let vars = |p: &str| {
+            connect::vars(&Login {
+                host: &host,
+                user: &role,
+                database: &db,
+                password: p,
+            })
+        };
+        let s = roles::Server {
+            host: &host,
+            admin: &self.admin,
+            admin_password: &pw,
+        };
+        let mut notes = Vec::new();
+        let r = roles::ensure(&self.a.roles, &s, &app, &vars, &mut |step, d| notes.push((step, d)));
+        self.changes
+            .extend(notes.into_iter().map(|(step, d)| Change::new(action(step), d)));
+        r
     }
 
     fn result(self, w: &Want, vcores: u32, restart_pending: bool, server: Option<&Value>) -> AzureResult {
@@ -324,6 +483,7 @@ impl Apply<'_> {
             w.ha != Ha::Disabled,
             w.geo_redundant_backup == OnOff::Enabled,
         );
+        let app_role = self.makes_app_role().then(|| self.app_role_name());
         AzureResult {
             dry_run: self.a.dry_run,
             changed: !self.changes.is_empty(),
@@ -331,9 +491,25 @@ impl Apply<'_> {
             changes: self.changes,
             warnings: self.warnings,
             restart_pending,
-            env_file: self.env_file,
+            env_file: self.files.env_file,
+            admin_env_file: self.password.is_some().then_some(self.files.admin_env_file),
+            app_role,
             cost_estimate,
             server: ServerSummary::of_opt(server),
         }
+    }
+}
+
+/// The record's action for a role step.
+fn action(s: approle::Step) -> Action {
+    use approle::Step;
+    match s {
+        Step::CreateRole => Action::CreateRole,
+        Step::RotatePassword => Action::RotatePassword,
+        Step::SetPassword => Action::SetPassword,
+        Step::WriteEnvFile => Action::WriteEnvFile,
+        Step::ChmodEnvFile => Action::ChmodEnvFile,
+        Step::CreateDatabase => Action::CreateDatabase,
+        Step::AdoptDatabase => Action::AdoptDatabase,
     }
 }

@@ -6,7 +6,11 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand, ValueEnum};
 
+use super::cmk::CmkArgs;
+use super::entra::EntraArgs;
 use super::firewall;
+use super::network::NetworkArgs;
+use super::roles::RoleArgs;
 use super::target::{Target, parse_region};
 
 /// `sw-provision azure ...`.
@@ -226,18 +230,30 @@ pub struct ApplyArgs {
     /// Administrator login (create only).
     #[arg(long, value_name = "NAME", default_value = "swadmin")]
     pub admin_user: String,
-    /// Env file for the connection strings (default: NAME.env).
+    /// Env file for the application role's connection strings, 0600 (default: NAME.env).
     #[arg(long, value_name = "FILE")]
     pub env_file: Option<PathBuf>,
     /// Resource tag (repeatable).
     #[arg(long = "tag", value_name = "KEY=VALUE", value_parser = parse_kv)]
     pub tags: Vec<(String, String)>,
-    /// Set a new administrator password (default: keep the one in the env file).
+    /// Give the application role a new password (default: keep the one in the env file), as `local` does.
     #[arg(long)]
     pub rotate_password: bool,
+    /// Apply the changes that take the server offline or cannot be undone: a major version
+    /// upgrade (after an on-demand backup), moving the HA standby to another zone.
+    #[arg(long)]
+    pub apply_disruptive: bool,
     /// Print the requests that would be sent and a monthly cost estimate; change nothing.
     #[arg(long)]
     pub dry_run: bool,
+    #[command(flatten)]
+    pub network: NetworkArgs,
+    #[command(flatten)]
+    pub cmk: CmkArgs,
+    #[command(flatten)]
+    pub entra: EntraArgs,
+    #[command(flatten)]
+    pub roles: RoleArgs,
 }
 
 #[cfg(test)]

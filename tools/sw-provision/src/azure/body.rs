@@ -93,30 +93,41 @@ fn ha_body(a: &ApplyArgs, w: &Want) -> Value {
     ha
 }
 
-/// The PUT that creates the server.
-pub fn create(a: &ApplyArgs, w: &Want, location: &str, password: &str) -> Value {
+/// The PUT that creates the server. `password`: the administrator's
+/// (None: Entra ID sign-in only, no password administrator);
+/// `auth_config`: the `authConfig` asked for, if any.
+pub fn create(a: &ApplyArgs, w: &Want, location: &str, password: Option<&str>, auth_config: Option<Value>) -> Value {
     let mut storage = json!({"storageSizeGB": w.storage_gb, "autoGrow": w.auto_grow.arm()});
     if let Some(t) = &a.storage_tier {
         storage["tier"] = json!(t);
     }
     let mut props = json!({
-        "administratorLogin": a.admin_user,
-        "administratorLoginPassword": password,
         "version": w.pg_version,
         "createMode": "Create",
         "storage": storage,
         "backup": {"backupRetentionDays": w.backup_retention_days, "geoRedundantBackup": w.geo_redundant_backup.arm()},
-        "network": {"publicNetworkAccess": "Enabled"},
+        "network": a.network.body(),
         "highAvailability": ha_body(a, w),
     });
+    if let Some(pw) = password {
+        props["administratorLogin"] = json!(a.admin_user);
+        props["administratorLoginPassword"] = json!(pw);
+    }
     if let Some(z) = &a.zone {
         props["availabilityZone"] = json!(z);
+    }
+    if let Some(c) = auth_config {
+        props["authConfig"] = c;
     }
     let mut body = json!({
         "location": location,
         "sku": {"tier": w.tier.arm(), "name": w.sku},
         "properties": props,
     });
+    if let Some((identity, encryption)) = a.cmk.create() {
+        body["identity"] = identity;
+        body["properties"]["dataEncryption"] = encryption;
+    }
     if !a.tags.is_empty() {
         body["tags"] = Value::Object(a.tags.iter().map(|(k, v)| (k.clone(), json!(v))).collect());
     }
@@ -150,28 +161,6 @@ fn storage_patch(a: &ApplyArgs, w: &Want, server: &Value) -> Result<Map<String, 
     Ok(storage)
 }
 
-/// Create-time choices that differ: warnings, never writes.
-fn create_time_warnings(a: &ApplyArgs, w: &Want, server: &Value, warnings: &mut Vec<String>) {
-    if !same(
-        text(server, "/properties/backup/geoRedundantBackup"),
-        w.geo_redundant_backup.arm(),
-    ) {
-        warnings.push(format!(
-            "geo-redundant backup is {} and can only be chosen at create time",
-            text(server, "/properties/backup/geoRedundantBackup")
-        ));
-    }
-    if !same(text(server, "/properties/version"), &w.pg_version) {
-        warnings.push(format!(
-            "the server runs PostgreSQL {}; sw-provision does not do major-version upgrades",
-            text(server, "/properties/version")
-        ));
-    }
-    if same(text(server, "/properties/highAvailability/mode"), w.ha.arm()) {
-        zone_drift(a, w, server, warnings);
-    }
-}
-
 /// The tags after merging `--tag` into the server's, when that changes them.
 fn tags_patch(a: &ApplyArgs, server: &Value) -> Option<Value> {
     let have = server.get("tags").cloned().unwrap_or(json!({}));
@@ -188,7 +177,16 @@ fn tags_patch(a: &ApplyArgs, server: &Value) -> Option<Value> {
     Some(Value::Object(tags))
 }
 
+/// What else a PATCH carries: `authConfig`, and the data-encryption key
+/// (with `identity` when an identity is new to the server).
+#[derive(Debug, Default)]
+pub struct Security {
+    pub auth_config: Option<Value>,
+    pub encryption: Option<(Option<Value>, Value)>,
+}
+
 /// The PATCH that brings `server` to what `a` asks for (empty: nothing).
+/// The disruptive and create-time differences are `disruptive`'s.
 ///
 /// # Errors
 /// 65 when it asks for less storage than the server has.
@@ -197,7 +195,7 @@ pub fn update(
     w: &Want,
     server: &Value,
     rotate: Option<&str>,
-    warnings: &mut Vec<String>,
+    security: Security,
 ) -> Result<Map<String, Value>> {
     let mut patch = Map::new();
     let mut props = Map::new();
@@ -214,12 +212,20 @@ pub fn update(
     if have_days != Some(u64::from(w.backup_retention_days)) {
         props.insert("backup".into(), json!({"backupRetentionDays": w.backup_retention_days}));
     }
-    create_time_warnings(a, w, server, warnings);
     if !same(text(server, "/properties/highAvailability/mode"), w.ha.arm()) {
         props.insert("highAvailability".into(), ha_body(a, w));
     }
     if let Some(pw) = rotate {
         props.insert("administratorLoginPassword".into(), json!(pw));
+    }
+    if let Some(c) = security.auth_config {
+        props.insert("authConfig".into(), c);
+    }
+    if let Some((identity, encryption)) = security.encryption {
+        props.insert("dataEncryption".into(), encryption);
+        if let Some(i) = identity {
+            patch.insert("identity".into(), i);
+        }
     }
     if let Some(tags) = tags_patch(a, server) {
         patch.insert("tags".into(), tags);
@@ -228,25 +234,6 @@ pub fn update(
         patch.insert("properties".into(), Value::Object(props));
     }
     Ok(patch)
-}
-
-/// Zones are create-time choices, and a failover swaps primary and standby
-/// zones: a swapped pair is the same deployment, not drift.
-fn zone_drift(a: &ApplyArgs, w: &Want, server: &Value, warnings: &mut Vec<String>) {
-    let have = (
-        text(server, "/properties/availabilityZone"),
-        text(server, "/properties/highAvailability/standbyAvailabilityZone"),
-    );
-    let want = (a.zone.as_deref(), a.standby_zone.as_deref());
-    let matches = |w: Option<&str>, h: &str| w.is_none_or(|w| w == h);
-    let straight = matches(want.0, have.0) && matches(want.1, have.1);
-    let swapped = w.ha != Ha::Disabled && matches(want.0, have.1) && matches(want.1, have.0);
-    if !straight && !swapped {
-        warnings.push(format!(
-            "zones are {}/{} (primary/standby), not as asked; zones are chosen at create time",
-            have.0, have.1
-        ));
-    }
 }
 
 /// The fields a PATCH changes, for people: `sku,properties.storage.autoGrow`

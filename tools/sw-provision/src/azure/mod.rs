@@ -10,7 +10,12 @@
 //! - `args`: the flags; `target`: which server and the ARM client;
 //! - `apply`: the converge run, planning with `body` (request bodies) and
 //!   `plan` (firewall, parameters, database), checking with `caps`,
-//!   estimating with `cost`, writing the env file with `connect`;
+//!   estimating with `cost`, writing the env files with `connect`;
+//! - the hardening, each with its flags, checks and request bodies:
+//!   `network` (private access), `cmk` (customer-managed keys), `entra`
+//!   (Entra ID sign-in and administrator), `roles` (the application role
+//!   over SQL, with `crate::approle`), `disruptive` (major version
+//!   upgrade, moving the HA standby, what only a create can choose);
 //! - `replica`: `azure replica`; `admin`: `azure status` and `delete`;
 //! - `server`: reading a server resource; `record`: the records printed.
 
@@ -19,12 +24,17 @@ mod apply;
 mod args;
 mod body;
 mod caps;
+mod cmk;
 mod connect;
 mod cost;
+mod disruptive;
+mod entra;
 mod firewall;
+mod network;
 mod plan;
 pub(crate) mod record;
 mod replica;
+mod roles;
 mod server;
 mod target;
 

@@ -40,6 +40,30 @@ pub enum Action {
     WriteEnvFile,
     /// Create a read replica.
     CreateReplica,
+    /// Take an on-demand backup (before a major version upgrade).
+    Backup,
+    /// Upgrade the server's PostgreSQL major version in place (--apply-disruptive).
+    UpgradeMajorVersion,
+    /// Disable high availability (to move the standby to another zone; --apply-disruptive).
+    DisableHa,
+    /// Enable high availability again, with the standby in the zone asked for.
+    EnableHa,
+    /// Add or correct the Microsoft Entra administrator.
+    SetEntraAdmin,
+    /// Write the administrator's connection strings to its own env file.
+    WriteAdminEnvFile,
+    /// The application role and database are checked over SQL when applied (dry run only).
+    CheckRoleAndDatabase,
+    /// Create the application role.
+    CreateRole,
+    /// Give the application role a new password.
+    RotatePassword,
+    /// Set the application role's password to the env file's.
+    SetPassword,
+    /// Make the env file private again (0600).
+    ChmodEnvFile,
+    /// Hand an existing database (and its public schema) to the application role.
+    AdoptDatabase,
 }
 
 /// One change a run made or plans.
@@ -135,6 +159,26 @@ pub struct ServerSummary {
     pub geo_redundant_backup: Option<String>,
     /// Primary, AsyncReplica, ... (`properties.replica.role`).
     pub replication_role: Option<String>,
+    /// Public network access: Enabled or Disabled.
+    pub public_network_access: Option<String>,
+    /// The delegated subnet of a server with private access (ARM id).
+    pub subnet: Option<String>,
+    /// The private DNS zone of a server with private access (ARM id).
+    pub private_dns_zone: Option<String>,
+    /// Data encryption: SystemManaged or AzureKeyVault (a customer-managed key).
+    pub data_encryption: Option<String>,
+    /// The customer-managed key's URI.
+    pub key_uri: Option<String>,
+    /// The customer-managed key's state as the server sees it: Valid or Invalid.
+    pub key_status: Option<String>,
+    /// The geo-redundant backup's key URI.
+    pub geo_backup_key_uri: Option<String>,
+    /// The geo-redundant backup key's state: Valid or Invalid.
+    pub geo_backup_key_status: Option<String>,
+    /// Password sign-in: Enabled or Disabled.
+    pub password_auth: Option<String>,
+    /// Microsoft Entra ID sign-in: Enabled or Disabled.
+    pub entra_auth: Option<String>,
 }
 
 impl ServerSummary {
@@ -159,6 +203,16 @@ impl ServerSummary {
             backup_retention_ms: n("/properties/backup/backupRetentionDays").and_then(|d| d.checked_mul(DAY_MS)),
             geo_redundant_backup: s("/properties/backup/geoRedundantBackup"),
             replication_role: Some(replication_role(server).to_owned()).filter(|r| !r.is_empty()),
+            public_network_access: s("/properties/network/publicNetworkAccess"),
+            subnet: s("/properties/network/delegatedSubnetResourceId"),
+            private_dns_zone: s("/properties/network/privateDnsZoneArmResourceId"),
+            data_encryption: s("/properties/dataEncryption/type"),
+            key_uri: s("/properties/dataEncryption/primaryKeyURI"),
+            key_status: s("/properties/dataEncryption/primaryEncryptionKeyStatus"),
+            geo_backup_key_uri: s("/properties/dataEncryption/geoBackupKeyURI"),
+            geo_backup_key_status: s("/properties/dataEncryption/geoBackupEncryptionKeyStatus"),
+            password_auth: s("/properties/authConfig/passwordAuth"),
+            entra_auth: s("/properties/authConfig/activeDirectoryAuth"),
         }
     }
 
@@ -188,8 +242,14 @@ pub struct AzureResult {
     pub warnings: Vec<String>,
     /// Whether a changed parameter waits for a restart (run again with --restart).
     pub restart_pending: bool,
-    /// The env file holding the connection strings.
+    /// The env file holding the application role's connection strings
+    /// (not written with --no-app-role).
     pub env_file: PathBuf,
+    /// The env file holding the administrator's connection strings (0600;
+    /// null when the server has no password administrator).
+    pub admin_env_file: Option<PathBuf>,
+    /// The application role (null with --no-app-role or Entra-only sign-in).
+    pub app_role: Option<String>,
     /// A rough monthly cost of the server as asked for.
     pub cost_estimate: Estimate,
     #[serde(flatten)]

@@ -43,6 +43,8 @@ pub enum Action {
     ChmodEnvFile,
     /// Create the application database.
     CreateDatabase,
+    /// Hand an existing database with another owner (and its public schema) to the application role.
+    AdoptDatabase,
     /// Create the replication role on the primary.
     CreateReplicationRole,
     /// Create the standby's physical replication slot on the primary.
