@@ -67,3 +67,28 @@ fn blob_store_keeps_the_contract_on_azurite() {
     client.create_container().unwrap();
     contract(&BlobStore { client });
 }
+
+#[test]
+fn blob_store_opens_from_an_env_file_and_never_names_the_key() {
+    let a = azurite::shared();
+    let d = tempfile::tempdir().unwrap();
+    let opts = || Options {
+        ca_file: Some(a.ca_file().to_owned()),
+        ..Options::default()
+    };
+    let url = format!("azure://{ACCOUNT}/store-env-{}/p", std::process::id());
+    let creds = d.path().join("azure.env");
+    std::fs::write(&creds, format!("{}={KEY}\n", sw_core::repo::store::KEY_VAR)).unwrap();
+    let s = sw_core::repo::store::open_blob(&url, Some(&a.endpoint()), &creds, opts()).unwrap();
+    s.client.create_container().unwrap();
+    assert_eq!(s.put_once("a/b", b"x").unwrap(), Put::Created);
+    assert!(!format!("{s:?}").contains(KEY), "Debug must not show the key");
+
+    std::fs::write(&creds, "OTHER=1\n").unwrap();
+    let e = sw_core::repo::store::open_blob(&url, Some(&a.endpoint()), &creds, opts()).unwrap_err();
+    assert_eq!(e.exit(), Exit::Config);
+    let e = sw_core::repo::store::open_blob(&url, None, &d.path().join("none.env"), opts()).unwrap_err();
+    assert_eq!(e.exit(), Exit::NoInput);
+    let e = sw_core::repo::store::open_blob("azure://x/c", None, &creds, opts()).unwrap_err();
+    assert_eq!(e.exit(), Exit::Usage);
+}

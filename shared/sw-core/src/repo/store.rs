@@ -200,3 +200,40 @@ impl Store for BlobStore {
         self.client.delete(key)
     }
 }
+
+/// Env-file variable holding a storage account key (Shared Key).
+pub const KEY_VAR: &str = "AZURE_STORAGE_KEY";
+/// Env-file variable holding a SAS token.
+pub const SAS_VAR: &str = "AZURE_STORAGE_SAS_TOKEN";
+
+/// Open `azure://ACCOUNT/CONTAINER[/PREFIX]` with the credentials in the env
+/// file `credentials` ([`KEY_VAR`] or [`SAS_VAR`]; never argv), against
+/// `endpoint` (Azurite, a sovereign cloud) or the public one.
+///
+/// # Errors
+/// 64 for a bad URL; 66 for a missing credentials file; 78 when it holds
+/// neither variable or a malformed one.
+#[cfg(feature = "blob")]
+pub fn open_blob(
+    url: &str,
+    endpoint: Option<&str>,
+    credentials: &Path,
+    opts: crate::blob::Options,
+) -> Result<BlobStore> {
+    use crate::blob::{Auth, Client, Location};
+    let loc = Location::parse(url)?;
+    let env = crate::envfile::EnvFile::read(credentials)?;
+    let auth = match (env.get(KEY_VAR), env.get(SAS_VAR)) {
+        (Some(k), _) => Auth::shared_key(&loc.account, k)?,
+        (None, Some(s)) => Auth::sas(s)?,
+        (None, None) => {
+            return Err(Error::config(format!(
+                "{} holds neither {KEY_VAR} nor {SAS_VAR}",
+                q(credentials)
+            )));
+        }
+    };
+    Ok(BlobStore {
+        client: Client::new(&loc, endpoint, auth, opts)?,
+    })
+}
