@@ -21,6 +21,7 @@ pub mod chain;
 pub mod history;
 pub mod manifest;
 pub mod object;
+pub mod store;
 pub mod wal;
 
 use std::collections::BTreeMap;
