@@ -884,3 +884,56 @@ fn generated_columns_are_verified_against_sqlite_values() {
         "0"
     );
 }
+
+#[test]
+fn null_holding_primary_keys_become_unique_and_keep_every_row() {
+    let c = shared();
+    let db = c.fresh_db("nullpk");
+    let dir = tempfile::tempdir().unwrap();
+    // Neither key is a rowid alias (not exactly INTEGER), so SQLite
+    // accepts NULLs in both: the MySQL-dump and text-key styles.
+    let src = sqlite_db(
+        dir.path(),
+        "nullpk.db",
+        "CREATE TABLE users (id integer auto_increment primary key, name TEXT);
+         INSERT INTO users VALUES (1, 'a'), (NULL, 'b'), (NULL, 'c');
+         CREATE TABLE tags (code text primary key, label TEXT);
+         INSERT INTO tags VALUES ('x', 'X'), (NULL, 'none');
+         CREATE TABLE clean (code text primary key);
+         INSERT INTO clean VALUES ('k');",
+    );
+    let p = mig(&["plan", src.to_str().unwrap()]);
+    p.expect_code(0);
+    let plan = p.one("migrate.plan");
+    let t = |n: &str| {
+        plan["tables"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["name"] == n)
+            .unwrap()
+            .clone()
+    };
+    for (name, rowids) in [("users", "2,3"), ("tags", "2")] {
+        let tp = t(name);
+        assert!(tp["primary_key"].is_null(), "{tp}");
+        assert_eq!(tp["unique"][0]["name"], format!("{name}_pkey"), "{tp}");
+        let why = tp["untranslatable"][0]["reason"].as_str().unwrap();
+        assert!(why.contains("relaxed to UNIQUE") && why.ends_with(rowids), "{why}");
+    }
+    assert_eq!(t("clean")["primary_key"]["name"], "clean_pkey");
+
+    let r = run_into(c, &db, &src, &[]);
+    r.expect_code(0);
+    assert_eq!(c.psql(&db, "SELECT count(*) FROM users"), "3");
+    assert_eq!(c.psql(&db, "SELECT count(*) FROM tags"), "2");
+    assert_eq!(
+        c.psql(
+            &db,
+            "SELECT string_agg(conname || ':' || contype::text, ',' ORDER BY conname) FROM pg_constraint WHERE conrelid IN ('users'::regclass, 'tags'::regclass, 'clean'::regclass)"
+        ),
+        "clean_pkey:p,tags_pkey:u,users_pkey:u"
+    );
+    // A second NULL is still admitted, as in SQLite.
+    c.psql(&db, "INSERT INTO tags VALUES (NULL, 'again')");
+}

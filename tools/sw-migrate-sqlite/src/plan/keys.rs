@@ -25,11 +25,28 @@ pub(super) struct Keys {
 /// Plan the keys of the table in `t`, whose columns are `columns`.
 pub(super) fn plan(t: &mut TableCtx<'_>, columns: &[ColumnPlan], map: &NameMap, naming: &mut Naming) -> Result<Keys> {
     let rel = &mut naming.rel;
-    let primary_key = (!t.pk_cols.is_empty()).then(|| KeyPlan {
+    let mut primary_key = (!t.pk_cols.is_empty()).then(|| KeyPlan {
         name: rel.take(t.parsed.pk_name.as_deref().unwrap_or(&format!("{}_pkey", t.pgname))),
         columns: t.pk_cols.iter().map(|c| column_name(columns, &c.name)).collect(),
     });
-    let unique = unique(t, columns, rel)?;
+    let mut unique = unique(t, columns, rel)?;
+    if !t.rowid_alias && !t.parsed.without_rowid && primary_key.is_some() {
+        let (nulls, first) = pk_nulls(t)?;
+        if let Some(key) = primary_key.take_if(|_| nulls > 0) {
+            // SQLite lets a primary key that is not a rowid alias hold NULLs
+            // (a legacy quirk); PostgreSQL's refuses them, its UNIQUE admits
+            // several NULLs like SQLite's key does here.
+            t.untranslatable.push(Untranslatable {
+                object: format!("primary key of {}", t.name),
+                sql: String::new(),
+                reason: format!(
+                    "relaxed to UNIQUE {}: {nulls} rows hold NULL in the key (SQLite does not enforce NOT NULL on a primary key that is not INTEGER), first rowids {first}",
+                    key.name
+                ),
+            });
+            unique.insert(0, key);
+        }
+    }
     let checks = checks(t, map, rel);
     let foreign_keys = foreign_keys(t, columns, naming)?;
     Ok(Keys {
@@ -38,6 +55,29 @@ pub(super) fn plan(t: &mut TableCtx<'_>, columns: &[ColumnPlan], map: &NameMap, 
         checks,
         foreign_keys,
     })
+}
+
+/// Rows of `t` with a NULL in a primary key column: their count and the
+/// first rowids (comma-separated).
+fn pk_nulls(t: &TableCtx<'_>) -> Result<(u64, String)> {
+    let cond: Vec<String> = t
+        .pk_cols
+        .iter()
+        .map(|c| format!("{} IS NULL", quote_ident(&c.name)))
+        .collect();
+    let q = format!(
+        "SELECT count(*), (SELECT group_concat(r, ',') FROM (SELECT rowid AS r FROM {0} WHERE {1} ORDER BY rowid LIMIT 5)) FROM {0} WHERE {1}",
+        quote_ident(t.name),
+        cond.join(" OR ")
+    );
+    t.conn
+        .query_row(&q, [], |r| {
+            Ok((
+                r.get::<_, i64>(0)?.unsigned_abs(),
+                r.get::<_, Option<String>>(1)?.unwrap_or_default(),
+            ))
+        })
+        .map_err(sqerr("primary key NULLs"))
 }
 
 /// UNIQUE constraints: SQLite's automatic indexes of origin 'u'.
