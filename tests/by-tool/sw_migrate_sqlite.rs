@@ -937,3 +937,49 @@ fn null_holding_primary_keys_become_unique_and_keep_every_row() {
     // A second NULL is still admitted, as in SQLite.
     c.psql(&db, "INSERT INTO tags VALUES (NULL, 'again')");
 }
+
+#[test]
+fn defaults_postgresql_cannot_read_are_translated_or_dropped_with_a_note() {
+    let c = shared();
+    let db = c.fresh_db("defaults");
+    let dir = tempfile::tempdir().unwrap();
+    // The rows SQLite filled with the zero date and '' are values that do
+    // not fit (rejected or exit 65), not this test's subject.
+    let src = sqlite_db(
+        dir.path(),
+        "defaults.db",
+        "CREATE TABLE e (id INTEGER PRIMARY KEY,
+            at TIMESTAMP DEFAULT '0000-01-01T00:00:00.000Z',
+            z DATETIME DEFAULT '0000-00-00 00:00:00',
+            n INTEGER DEFAULT '',
+            q INTEGER DEFAULT \"0\",
+            l DATETIME DEFAULT (datetime('now','localtime')),
+            d DATE DEFAULT (date('now','localtime')));
+         INSERT INTO e (id, z, n) VALUES (1, NULL, NULL);
+         INSERT INTO e (id, at, z, n) VALUES (2, '0000-06-01 10:00:00', NULL, NULL);",
+    );
+    let p = mig(&["plan", src.to_str().unwrap()]);
+    p.expect_code(0);
+    let plan = p.one("migrate.plan");
+    let t = &plan["tables"][0];
+    let dropped: Vec<&str> = t["untranslatable"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["object"].as_str().unwrap())
+        .collect();
+    // A zero date is no date PostgreSQL has; '' is no number.
+    assert_eq!(dropped, ["default of e.z", "default of e.n"], "{t}");
+
+    run_into(c, &db, &src, &[]).expect_code(0);
+    c.psql(&db, "INSERT INTO e (id) VALUES (3)");
+    assert_eq!(
+        c.psql(&db, "SELECT at, q, l = date_trunc('second', LOCALTIMESTAMP) OR l > LOCALTIMESTAMP - interval '1 minute', d = CURRENT_DATE FROM e WHERE id = 3"),
+        "0001-01-01 00:00:00 BC|0|t|t"
+    );
+    // Year 0 is 1 BC, held exactly: in the defaults SQLite filled in and in values.
+    assert_eq!(
+        c.psql(&db, "SELECT string_agg(at::text, ',' ORDER BY id) FROM e WHERE id < 3"),
+        "0001-01-01 00:00:00 BC,0001-06-01 10:00:00 BC"
+    );
+}

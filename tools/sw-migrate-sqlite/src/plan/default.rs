@@ -24,6 +24,8 @@ const NOW_UTC: &str = "(CURRENT_TIMESTAMP AT TIME ZONE 'UTC')";
 pub(super) fn default_expr(d: &str, ty: &str) -> Result<Option<String>, String> {
     let toks = sql::tokenize(d)?;
     let toks = strip_parens(&toks);
+    let unquoted = string_of_quoted(toks);
+    let toks = unquoted.as_ref().map_or(toks, |u| &u[..]);
     let textual = ty == "text" || ty.starts_with("character varying");
     let fmt_now = |pg_fmt: &str, kind: &str| -> String {
         match ty {
@@ -33,6 +35,7 @@ pub(super) fn default_expr(d: &str, ty: &str) -> Result<Option<String>, String> 
             _ => format!("to_char({NOW_UTC}, '{pg_fmt}')"),
         }
     };
+    let is_local = |p: &[Tok]| matches!(p, [Tok::Str(s)] if s.eq_ignore_ascii_case("localtime"));
     let lower = |t: &Tok| t.ident().map(str::to_lowercase).unwrap_or_default();
     match toks {
         [] => Err("empty default".into()),
@@ -68,23 +71,7 @@ pub(super) fn default_expr(d: &str, ty: &str) -> Result<Option<String>, String> 
             }
             Ok(Some(lit))
         }
-        [Tok::Str(s)] => {
-            if ty == "boolean" {
-                return match s.to_lowercase().as_str() {
-                    "0" | "f" | "false" => Ok(Some("false".into())),
-                    "1" | "t" | "true" => Ok(Some("true".into())),
-                    _ => Err(format!("default '{s}' is not a boolean")),
-                };
-            }
-            if ty == "bytea" {
-                return Err("text default for a BLOB column".into());
-            }
-            if !textual && ty != "jsonb" {
-                // The value must be valid for the type; check it like data.
-                crate::value::check_literal(s, ty)?;
-            }
-            Ok(Some(format!("{}::{ty}", quote_literal(s))))
-        }
+        [Tok::Str(s)] => string_default(s, ty, textual),
         [Tok::Blob(h)] if ty == "bytea" => Ok(Some(format!("'\\x{h}'::bytea"))),
         [f, Tok::LParen, args @ .., Tok::RParen] => {
             let fname = lower(f);
@@ -95,6 +82,9 @@ pub(super) fn default_expr(d: &str, ty: &str) -> Result<Option<String>, String> 
                 ("datetime", [n]) if is_now(n) => Ok(Some(fmt_now("YYYY-MM-DD HH24:MI:SS", "ts"))),
                 ("date", [n]) if is_now(n) => Ok(Some(fmt_now("YYYY-MM-DD", "date"))),
                 ("time", [n]) if is_now(n) => Ok(Some(fmt_now("HH24:MI:SS", "time"))),
+                ("datetime", [n, l]) if is_now(n) && is_local(l) => local_now(ty, "YYYY-MM-DD HH24:MI:SS", "ts"),
+                ("date", [n, l]) if is_now(n) && is_local(l) => local_now(ty, "YYYY-MM-DD", "date"),
+                ("time", [n, l]) if is_now(n) && is_local(l) => local_now(ty, "HH24:MI:SS", "time"),
                 ("unixepoch", []) => epoch_default(ty),
                 ("unixepoch", [n]) if is_now(n) => epoch_default(ty),
                 ("julianday", [n]) if is_now(n) && ty == "double precision" => Ok(Some(
@@ -119,6 +109,53 @@ pub(super) fn default_expr(d: &str, ty: &str) -> Result<Option<String>, String> 
         }
         _ => Err(format!("default expression {d} is not translated")),
     }
+}
+
+/// SQLite reads a double-quoted word it cannot resolve as a string, and a
+/// default can name no column: `DEFAULT "0"` is the text '0'.
+fn string_of_quoted(toks: &[Tok]) -> Option<[Tok; 1]> {
+    match toks {
+        [Tok::Ident { text, quoted: true }] => Some([Tok::Str(text.clone())]),
+        _ => None,
+    }
+}
+
+/// A string literal default for a column of type `ty`.
+fn string_default(s: &str, ty: &str, textual: bool) -> Result<Option<String>, String> {
+    if ty == "boolean" {
+        return match s.to_lowercase().as_str() {
+            "0" | "f" | "false" => Ok(Some("false".into())),
+            "1" | "t" | "true" => Ok(Some("true".into())),
+            _ => Err(format!("default '{s}' is not a boolean")),
+        };
+    }
+    if ty == "bytea" {
+        return Err("text default for a BLOB column".into());
+    }
+    if !textual && ty != "jsonb" {
+        // The value must be valid for the type; check it like data.
+        crate::value::check_literal(s, ty)?;
+        if let Some(lit) = crate::value::datetime_literal(s, ty)
+            .filter(|_| matches!(ty, "date" | "timestamp without time zone" | "timestamp with time zone"))
+        {
+            // Written the way PostgreSQL reads it: 'T', 'Z' and
+            // year 0 are SQLite's forms, not all of them PostgreSQL's.
+            return Ok(Some(format!("{}::{ty}", quote_literal(&lit))));
+        }
+    }
+    Ok(Some(format!("{}::{ty}", quote_literal(s))))
+}
+
+/// `datetime('now', 'localtime')` and its kin: the wall clock in the
+/// server's TimeZone, as SQLite writes the machine's. A timestamptz column
+/// reads SQLite's zoneless text as UTC, so there it has no exact translation.
+fn local_now(ty: &str, pg_fmt: &str, kind: &str) -> Result<Option<String>, String> {
+    Ok(Some(match ty {
+        "timestamp without time zone" => "date_trunc('second', LOCALTIMESTAMP)".into(),
+        "timestamp with time zone" => return Err("local-time default for a column read as UTC".into()),
+        "date" if kind != "time" => "CURRENT_DATE".into(),
+        _ => format!("to_char(LOCALTIMESTAMP, '{pg_fmt}')"),
+    }))
 }
 
 fn epoch_default(ty: &str) -> Result<Option<String>, String> {

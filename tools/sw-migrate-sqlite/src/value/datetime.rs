@@ -63,6 +63,21 @@ pub(super) fn datetime(v: ValueRef<'_>, rule: IntDates) -> Result<NaiveDateTime,
     }
 }
 
+/// `s`, an ISO-8601 date/time, as PostgreSQL reads it for a column of
+/// type `ty` (in UTC); astronomical year 0 and negative years are written
+/// as the BC years they are (year 0 is 1 BC). `None`: not such a value.
+pub fn pg_text(s: &str, ty: &str) -> Option<String> {
+    let dt = parse_iso(s)?;
+    let y = dt.year();
+    let (year, bc) = if y <= 0 { (1 - y, " BC") } else { (y, "") };
+    let date = format!("{year:04}-{:02}-{:02}", dt.month(), dt.day());
+    Some(match ty {
+        "date" => format!("{date}{bc}"),
+        "timestamp with time zone" => format!("{date} {}+00{bc}", dt.format("%H:%M:%S%.f")),
+        _ => format!("{date} {}{bc}", dt.format("%H:%M:%S%.f")),
+    })
+}
+
 /// Parse SQLite's ISO-8601 forms; an offset converts to UTC.
 pub fn parse_iso(s: &str) -> Option<NaiveDateTime> {
     let s = s.trim_end();

@@ -14,6 +14,7 @@ mod json;
 mod numeric;
 mod show;
 
+pub use datetime::pg_text as datetime_literal;
 pub use encode::encode;
 pub use show::{SourceValue, short};
 
