@@ -19,6 +19,7 @@ mod azure;
 mod certs;
 mod docs;
 mod local;
+pub mod pooler;
 mod psql;
 mod replica;
 mod tune;
