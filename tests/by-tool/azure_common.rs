@@ -5,11 +5,10 @@
 #![allow(dead_code, reason = "each test binary uses part of it")]
 #![allow(clippy::unwrap_used, reason = "test helpers: a failure is a test failure")]
 
-use std::collections::BTreeSet;
 use std::path::Path;
 
 use serde_json::{Value, json};
-use sw_testkit::azure::{FakeArm, SUBSCRIPTION};
+use sw_testkit::azure::{FakeArm, SUBSCRIPTION, leaf_paths};
 use sw_testkit::cmd::{self, Run};
 
 pub const RG: &str = "exampleresourcegroup";
@@ -75,35 +74,6 @@ pub fn target(name: &str) -> Vec<String> {
     .iter()
     .map(|s| (*s).to_owned())
     .collect()
-}
-
-/// Leaf paths of a JSON document (`properties.storage.tier`, ...).
-pub fn leaf_paths(v: &Value) -> BTreeSet<String> {
-    fn walk(v: &Value, prefix: &str, out: &mut BTreeSet<String>) {
-        match v.as_object() {
-            Some(o) if !o.is_empty() => {
-                for (k, x) in o {
-                    let p = if prefix.is_empty() {
-                        k.clone()
-                    } else {
-                        format!("{prefix}.{k}")
-                    };
-                    // Map keys that are ARM ids (userAssignedIdentities) are data, not paths.
-                    if k.starts_with('/') {
-                        out.insert(format!("{prefix}.<id>"));
-                        continue;
-                    }
-                    walk(x, &p, out);
-                }
-            }
-            _ => {
-                out.insert(prefix.to_owned());
-            }
-        }
-    }
-    let mut out = BTreeSet::new();
-    walk(v, "", &mut out);
-    out
 }
 
 /// Panic unless `sent` has every property path of the example request in

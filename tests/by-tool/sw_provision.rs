@@ -470,9 +470,7 @@ fn the_server_programs_are_found_with_bindir_or_its_old_spelling() {
 
 // ---------------------------------------------------------------- Azure
 
-use std::collections::BTreeSet;
-
-use sw_testkit::azure::{CLIENT_SECRET, FakeArm, MONITOR_API_VERSION, SUBSCRIPTION};
+use sw_testkit::azure::{CLIENT_SECRET, FakeArm, MONITOR_API_VERSION, SUBSCRIPTION, example_request, leaf_paths};
 
 fn azure(fake: &FakeArm, args: &[&str]) -> Run {
     let mut c = cmd::command(BIN.as_ref());
@@ -493,37 +491,6 @@ fn server_path(name: &str) -> String {
         "/subscriptions/{SUBSCRIPTION}/resourceGroups/exampleresourcegroup/providers/Microsoft.DBforPostgreSQL/flexibleServers/{name}"
     )
     .to_ascii_lowercase()
-}
-
-/// Leaf paths of a JSON document (`properties.storage.tier`, ...).
-fn leaf_paths(v: &Value) -> BTreeSet<String> {
-    fn walk(v: &Value, prefix: &str, out: &mut BTreeSet<String>) {
-        match v.as_object() {
-            Some(o) if !o.is_empty() => {
-                for (k, x) in o {
-                    let p = if prefix.is_empty() {
-                        k.clone()
-                    } else {
-                        format!("{prefix}.{k}")
-                    };
-                    walk(x, &p, out);
-                }
-            }
-            _ => {
-                out.insert(prefix.to_owned());
-            }
-        }
-    }
-    let mut out = BTreeSet::new();
-    walk(v, "", &mut out);
-    out
-}
-
-fn example_request(file: &str) -> Value {
-    let v: Value =
-        serde_json::from_slice(&std::fs::read(sw_testkit::fixture(&format!("azure-arm/postgresql/{file}"))).unwrap())
-            .unwrap();
-    v["parameters"]["parameters"].clone()
 }
 
 fn sent_body(fake: &FakeArm, method: &str, part: &str) -> Value {

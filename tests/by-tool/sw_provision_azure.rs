@@ -7,12 +7,11 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::collections::BTreeSet;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
-use sw_testkit::azure::FakeArm;
+use sw_testkit::azure::{FakeArm, example_request, leaf_paths};
 use sw_testkit::cmd::{self, Run};
 
 const BIN: &str = env!("CARGO_BIN_EXE_sw-provision");
@@ -40,36 +39,6 @@ fn azure_env(fake: &FakeArm, args: &[&str], env: &[(&str, &str)]) -> Run {
 
 fn server_path(name: &str) -> String {
     format!("{RG}/Microsoft.DBforPostgreSQL/flexibleServers/{name}").to_ascii_lowercase()
-}
-
-/// Leaf paths of a JSON document (`properties.storage.tier`, ...).
-fn leaf_paths(v: &Value) -> BTreeSet<String> {
-    fn walk(v: &Value, prefix: &str, out: &mut BTreeSet<String>) {
-        match v.as_object() {
-            Some(o) if !o.is_empty() => {
-                for (k, x) in o {
-                    let p = if prefix.is_empty() {
-                        k.clone()
-                    } else {
-                        format!("{prefix}.{k}")
-                    };
-                    walk(x, &p, out);
-                }
-            }
-            _ => {
-                out.insert(prefix.to_owned());
-            }
-        }
-    }
-    let mut out = BTreeSet::new();
-    walk(v, "", &mut out);
-    out
-}
-
-fn example_request(file: &str) -> Value {
-    let path = sw_testkit::fixture(&format!("azure-arm/postgresql/{file}"));
-    let v: Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
-    v["parameters"]["parameters"].clone()
 }
 
 /// Requests with this method to exactly this (normalised) path.
