@@ -1295,3 +1295,50 @@ fn in_a_fleet_a_target_that_fails_is_a_critical_report_not_an_exit() {
     );
     health(&["--targets", p.to_str().unwrap(), "--db", "postgresql://a/b"]).expect_code(64);
 }
+
+/// The cluster-wide checks run once per server in a sweep (check::share),
+/// so what each target's report says of them must be its own server's: a
+/// database only one server has shows in that server's targets alone.
+#[test]
+fn in_a_fleet_each_target_has_its_own_servers_cluster_wide_checks() {
+    let (a, b) = (shared(), tls_cluster());
+    let dir = tempfile::tempdir().unwrap();
+    let (a1, a2, b1) = (a.fresh_db("share_a1"), a.fresh_db("share_a2"), b.fresh_db("share_b1"));
+    let toml = format!(
+        "[[target]]\ninstance = \"a1\"\nurl = \"{}\"\n\n[[target]]\ninstance = \"b1\"\nurl = \"{}\"\n\n\
+         [[target]]\ninstance = \"a2\"\nurl = \"{}\"\n",
+        a.url(&a1),
+        b.url(&b1),
+        a.url(&a2)
+    );
+    let p = dir.path().join("targets.toml");
+    std::fs::write(&p, toml).unwrap();
+    let st = dir.path().join("state");
+    let r = health(&[
+        "--targets",
+        p.to_str().unwrap(),
+        "--parallel",
+        "3",
+        "--state-dir",
+        st.to_str().unwrap(),
+        "--checks",
+        "connection,database_size,replication_lag,archiver",
+    ]);
+    let reports: Vec<Value> = r.records();
+    assert_eq!(reports.len(), 3, "{r:?}");
+    for rep in &reports {
+        let inst = rep["target"].as_str().unwrap();
+        let checks = rep["checks"].as_array().unwrap();
+        let names: Vec<&str> = checks.iter().filter_map(|c| c["name"].as_str()).collect();
+        assert_eq!(
+            names,
+            ["connection", "replication_lag", "archiver", "database_size"],
+            "{inst}: every server-wide check in every report, in catalogue order\n{rep}"
+        );
+        let size = checks.iter().find(|c| c["name"] == "database_size").unwrap();
+        let dbs = &size["details"]["databases"];
+        let on_a = inst.starts_with('a');
+        assert_eq!(dbs.get(&a1).is_some(), on_a, "{inst}: {dbs}");
+        assert_eq!(dbs.get(&b1).is_some(), !on_a, "{inst}: {dbs}");
+    }
+}

@@ -17,6 +17,7 @@ use sw_core::{Exit, Result};
 use super::RunOpts;
 use super::runner::Runner;
 use super::session::{Fail, Sess};
+use super::share::{Cell, Shared};
 use super::state::State;
 use crate::checks::host::{self, Host};
 use crate::checks::server::{self, Server};
@@ -26,12 +27,19 @@ const DATABASES_SQL: &str = "SELECT datname FROM pg_database WHERE datallowconn 
      AND has_database_privilege(datname, 'CONNECT') ORDER BY datname";
 
 /// Run the checks `r` wants and build the report. A server that cannot
-/// be reached, or does not answer, is a report too (CRITICAL).
+/// be reached, or does not answer, is a report too (CRITICAL). In a fleet,
+/// `shared` holds the cluster-scope results of servers already checked.
 ///
 /// # Errors
 /// Only what keeps the run from judging the server: a bad target (64, 78)
 /// or an internal error (70).
-pub async fn collect(args: &RunOpts, target: &Target, mut r: Runner<'_>, state_path: &Path) -> Result<HealthReport> {
+pub async fn collect(
+    args: &RunOpts,
+    target: &Target,
+    mut r: Runner<'_>,
+    state_path: &Path,
+    shared: Option<&Shared>,
+) -> Result<HealthReport> {
     let started = Instant::now();
     let local = is_local(target);
     let cpu0 = host::cpu_start(&r, local);
@@ -57,10 +65,9 @@ pub async fn collect(args: &RunOpts, target: &Target, mut r: Runner<'_>, state_p
 
     server::report(&mut r, &srv, connect_ms, prev.as_ref());
     latency::run(&mut r, &mut s, args.latency_samples, connect_ms).await;
-    sql_checks(&mut r, &mut s, Scope::Cluster, None).await;
+    server_wide(&mut r, &mut s, &srv, shared.map(|sh| sh.cell(&srv.share_key()))).await;
     rates::run(&mut r, &mut s, srv.version_num, prev.as_ref(), &mut next).await;
-    replication::run(&mut r, &mut s, &srv, &mut next.slots_inactive_since).await;
-    archiver::run(&mut r, &mut s, &srv).await;
+    replication::slots(&mut r, &mut s, &mut next.slots_inactive_since).await;
     tls::run(&mut r, &mut s).await;
 
     // Per-database checks: this session first, then one session per database.
@@ -141,6 +148,38 @@ async fn sql_checks(r: &mut Runner<'_>, s: &mut Sess, scope: Scope, db: Option<&
             r.sql(s, c, db, query, eval).await;
         }
     }
+}
+
+/// The checks that read the same server-wide views from every session
+/// (the catalogue's cluster scope, `replication_lag`, `archiver`): run in
+/// this session, or, in a fleet, copied from the target of the same server
+/// that ran them first. The stateful ones (rates, slots) and `tls` (this
+/// session's own) are not among them.
+async fn server_wide(r: &mut Runner<'_>, s: &mut Sess, srv: &Server, cell: Option<Cell>) {
+    let Some(cell) = cell else {
+        return server_wide_here(r, s, srv).await;
+    };
+    let mut ran = false;
+    let first = &mut ran;
+    let (rr, ss) = (&mut *r, &mut *s);
+    let (results, skipped) = cell
+        .get_or_init(move || async move {
+            *first = true;
+            let (res0, skip0) = (rr.results.len(), rr.skipped.len());
+            server_wide_here(rr, ss, srv).await;
+            (rr.results[res0..].to_vec(), rr.skipped[skip0..].to_vec())
+        })
+        .await;
+    if !ran {
+        r.results.extend(results.iter().cloned());
+        r.skipped.extend(skipped.iter().copied());
+    }
+}
+
+async fn server_wide_here(r: &mut Runner<'_>, s: &mut Sess, srv: &Server) {
+    sql_checks(r, s, Scope::Cluster, None).await;
+    replication::lag(r, s, srv).await;
+    archiver::run(r, s, srv).await;
 }
 
 /// The databases to check: the session's, then with `all` every other one

@@ -10,11 +10,13 @@
 //! `runner` the deadline and the results; `state` what a run remembers for
 //! the next one; `thresholds` the overrides; `targets` the `--targets`
 //! file of a fleet and `sweep` the run over its targets, `--parallel` at a
-//! time, one report each.
+//! time, one report each; `share` runs a fleet's server-wide checks once
+//! per server.
 
 pub mod collect;
 pub mod runner;
 pub mod session;
+pub mod share;
 pub mod state;
 pub mod sweep;
 pub mod targets;

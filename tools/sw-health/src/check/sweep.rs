@@ -18,6 +18,7 @@ use sw_core::{Exit, Result};
 use super::RunOpts;
 use super::collect;
 use super::runner::Runner;
+use super::share::Shared;
 use super::targets::FleetTarget;
 use super::thresholds::Thresholds;
 use crate::checks::Selection;
@@ -46,8 +47,10 @@ pub async fn sweep(
     overall: Option<Instant>,
     mut each: impl FnMut(HealthReport) -> Result<()>,
 ) -> Result<()> {
+    // Cluster-wide checks once per server (a fleet of one server's databases).
+    let shared = (targets.len() > 1).then(Shared::default);
     let mut reports = stream::iter(targets)
-        .map(|t| one(p, t, overall))
+        .map(|t| one(p, t, overall, shared.as_ref()))
         .buffered(parallel.max(1));
     while let Some(r) = reports.next().await {
         each(r?)?;
@@ -82,7 +85,7 @@ async fn lock(p: &Plan<'_>, key: &str, deadline: Instant) -> Result<Option<Lock>
 }
 
 /// Check one target: one report.
-async fn one(p: &Plan<'_>, t: &FleetTarget, overall: Option<Instant>) -> Result<HealthReport> {
+async fn one(p: &Plan<'_>, t: &FleetTarget, overall: Option<Instant>, shared: Option<&Shared>) -> Result<HealthReport> {
     let mut deadline = Instant::now() + p.args.deadline;
     if let Some(o) = overall {
         deadline = deadline.min(o);
@@ -99,7 +102,7 @@ async fn one(p: &Plan<'_>, t: &FleetTarget, overall: Option<Instant>) -> Result<
         )),
         Ok(Some(_lock)) => {
             let state_path = p.state_dir.join(format!("health-{key}.json"));
-            match collect::collect(p.args, &t.target, runner(), &state_path).await {
+            match collect::collect(p.args, &t.target, runner(), &state_path, shared).await {
                 Err(e) if p.fleet => Ok(collect::failed(runner(), &t.target, &e.to_string())),
                 r => r,
             }

@@ -55,9 +55,9 @@ const SLOTS_SQL: &str = "SELECT slot_name, slot_type, active, coalesce(wal_statu
        ELSE pg_current_wal_lsn() END, restart_lsn), 0), extract(epoch from clock_timestamp()) \
      FROM pg_replication_slots ORDER BY slot_name";
 
-/// Run both checks; `inactive_since` is the slots seen inactive by earlier
-/// runs, replaced by those inactive now.
-pub async fn run(r: &mut Runner<'_>, s: &mut Sess, srv: &Server, inactive_since: &mut BTreeMap<String, f64>) {
+/// `replication_lag`: the same for every session of the server (a fleet
+/// runs it once per server).
+pub async fn lag(r: &mut Runner<'_>, s: &mut Sess, srv: &Server) {
     if r.wants(&LAG) {
         if srv.standby {
             r.sql(s, &LAG, None, STANDBY_LAG_SQL, standby_lag).await;
@@ -65,8 +65,14 @@ pub async fn run(r: &mut Runner<'_>, s: &mut Sess, srv: &Server, inactive_since:
             r.sql(s, &LAG, None, PRIMARY_LAG_SQL, primary_lag).await;
         }
     }
+}
+
+/// `replication_slots`; `inactive_since` is the slots seen inactive by
+/// earlier runs of this target, replaced by those inactive now (so it runs
+/// in every target's session).
+pub async fn slots(r: &mut Runner<'_>, s: &mut Sess, inactive_since: &mut BTreeMap<String, f64>) {
     if r.wants(&SLOTS) {
-        r.sql(s, &SLOTS, None, SLOTS_SQL, |rows| slots(rows, inactive_since))
+        r.sql(s, &SLOTS, None, SLOTS_SQL, |rows| slots_judge(rows, inactive_since))
             .await;
     }
 }
@@ -98,7 +104,7 @@ fn primary_lag(rows: &[Row]) -> Measured {
     Measured::new(Some(worst), msg, json!({"standbys": list}))
 }
 
-fn slots(rows: &[Row], inactive_since: &mut BTreeMap<String, f64>) -> Measured {
+fn slots_judge(rows: &[Row], inactive_since: &mut BTreeMap<String, f64>) -> Measured {
     let mut worst: f64 = 0.0;
     let mut floor = Status::Ok;
     let mut inactive = Vec::new();
@@ -160,13 +166,13 @@ mod tests {
     #[test]
     fn an_inactive_slot_is_a_warning_after_its_grace_period() {
         let mut since = BTreeMap::new();
-        let m = slots(&[slot("a", false, "reserved", 1000.0)], &mut since);
+        let m = slots_judge(&[slot("a", false, "reserved", 1000.0)], &mut since);
         assert_eq!((m.at_least, since["a"]), (Status::Ok, 1000.0));
-        let m = slots(&[slot("a", false, "reserved", 1700.0)], &mut since);
+        let m = slots_judge(&[slot("a", false, "reserved", 1700.0)], &mut since);
         assert_eq!(m.at_least, Status::Warning);
         assert_eq!(m.details["slots"][0]["inactive_s"], 700.0);
         // Active again: forgotten.
-        let m = slots(&[slot("a", true, "lost", 1800.0)], &mut since);
+        let m = slots_judge(&[slot("a", true, "lost", 1800.0)], &mut since);
         assert!(since.is_empty());
         assert_eq!(m.at_least, Status::Critical);
     }

@@ -48,7 +48,7 @@ pub const ROLE: Check = Check {
 pub const FACTS_SQL: &str = "SELECT current_setting('server_version_num'), current_setting('server_version'), \
      pg_is_in_recovery(), extract(epoch from clock_timestamp() - pg_postmaster_start_time()), \
      current_database(), coalesce(x.ssl, false), coalesce(x.version, ''), \
-     pg_postmaster_start_time(), current_setting('archive_mode') \
+     pg_postmaster_start_time(), current_setting('archive_mode'), current_user, current_setting('port') \
      FROM (SELECT 1) one LEFT JOIN pg_stat_ssl x ON x.pid = pg_backend_pid()";
 
 /// What the facts query found.
@@ -68,9 +68,19 @@ pub struct Server {
     /// pg_postmaster_start_time() as text (compared across runs).
     pub started_at: String,
     pub archive_mode: String,
+    /// The session's user and the server's port, with `started_at` what
+    /// tells one server from another in a fleet (cluster checks shared).
+    pub user: String,
+    pub port: String,
 }
 
 impl Server {
+    /// Who sees what on which server: targets with the same key see the
+    /// same cluster-wide views (see `check::share`).
+    pub fn share_key(&self) -> String {
+        format!("{}\u{1f}{}\u{1f}{}", self.user, self.port, self.started_at)
+    }
+
     /// From the facts query's first row.
     pub fn from_rows(rows: &[Row]) -> Server {
         let row = Row::first(rows);
@@ -84,6 +94,8 @@ impl Server {
             tls_version: row.nonempty(6),
             started_at: row.text(7),
             archive_mode: row.text(8),
+            user: row.text(9),
+            port: row.text(10),
         }
     }
 
