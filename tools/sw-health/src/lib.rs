@@ -16,6 +16,7 @@
 //! the Prometheus formats (the metric names are `sw_core::metrics`');
 //! `ping.rs` is `sw-health ping`.
 
+mod azure;
 mod check;
 mod checks;
 mod exposition;
