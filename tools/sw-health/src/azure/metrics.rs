@@ -47,15 +47,6 @@ impl Aggregation {
             Aggregation::Total => "total",
         }
     }
-
-    /// As the compiled list and metric alerts write it.
-    pub fn title(self) -> &'static str {
-        match self {
-            Aggregation::Average => "Average",
-            Aggregation::Maximum => "Maximum",
-            Aggregation::Total => "Total",
-        }
-    }
 }
 
 /// The metrics of the request, each with its aggregation.
@@ -259,7 +250,7 @@ mod tests {
                 .find(|m| m["name"] == *n)
                 .unwrap_or_else(|| panic!("{n} is not a Flexible Server metric"));
             if let Some(a) = m.pointer("/ambaAlert/timeAggregation") {
-                assert_eq!(a, agg.title(), "{n}: the baseline alerts aggregate it so");
+                assert_eq!(a, &format!("{agg:?}"), "{n}: the baseline alerts aggregate it so");
             }
         }
     }
