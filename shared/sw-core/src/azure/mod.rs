@@ -24,6 +24,7 @@
 pub mod deadline;
 pub mod flexible;
 pub mod identity;
+pub mod monitor;
 pub mod progress;
 pub mod token;
 

@@ -20,8 +20,7 @@ use serde_json::Value;
 
 /// The metrics api-version (the newest stable one, as the fixtures).
 pub const API_VERSION: &str = "2024-02-01";
-/// The metric namespace of a Flexible Server.
-pub const NAMESPACE: &str = "Microsoft.DBforPostgreSQL/flexibleServers";
+pub use sw_core::azure::monitor::NAMESPACE;
 /// One-minute points a value is judged over (the seed's 5-minute windows).
 pub const WINDOW: usize = 5;
 /// How far back the request reaches.
@@ -252,6 +251,16 @@ mod tests {
             if let Some(a) = m.pointer("/ambaAlert/timeAggregation") {
                 assert_eq!(a, &format!("{agg:?}"), "{n}: the baseline alerts aggregate it so");
             }
+        }
+    }
+
+    #[test]
+    fn the_metrics_of_the_checks_are_those_alerts_are_made_on() {
+        // sw-alerts azure-apply alerts on these metrics for these checks.
+        for c in sw_core::azure::monitor::CHECK_METRICS {
+            let a = aggregation_of(c.metric).unwrap_or_else(|| panic!("{} is not requested", c.metric));
+            assert_eq!(format!("{a:?}"), c.aggregation.as_str(), "{}", c.metric);
+            assert!(crate::checks::by_name(c.check).is_some(), "{}", c.check);
         }
     }
 
