@@ -267,3 +267,37 @@ fn no_receiver_is_a_usage_error() {
     cmd::run_cmd(&mut c, None).expect_code(64);
     assert_eq!(fake.requests().len(), 0);
 }
+
+#[test]
+fn verify_only_reports_exactly_the_changed_threshold_and_exits_1() {
+    let fake = fake();
+    let r = apply(&fake, &["--verify-only"]);
+    r.expect_code(1);
+    assert_eq!(writes(&fake), 0);
+    assert!(
+        r.records()
+            .iter()
+            .filter(|x| x["kind"] == "azure.drift")
+            .all(|x| x["property"] == "")
+    );
+    apply(&fake, &[]).expect_code(0);
+    apply(&fake, &["--verify-only"]).expect_code(0);
+    let before = writes(&fake);
+    let cpu = format!(
+        "/subscriptions/{SUBSCRIPTION}/resourceGroups/{RG}/providers/Microsoft.Insights/metricAlerts/exampleserver-HostCpuHigh"
+    );
+    let mut a = fake.resource(&cpu).unwrap();
+    a["properties"]["criteria"]["allOf"][0]["threshold"] = json!(95);
+    fake.insert(&cpu, a);
+    let r = apply(&fake, &["--verify-only"]);
+    r.expect_code(1);
+    assert_eq!(writes(&fake), before);
+    let drift: Vec<Value> = r.records().into_iter().filter(|x| x["kind"] == "azure.drift").collect();
+    assert_eq!(
+        drift,
+        [
+            json!({"kind": "azure.drift", "schema": 1, "resource": "metric_alert", "name": "exampleserver-HostCpuHigh",
+                "property": "properties.criteria.allOf[0].threshold", "want": 80.0, "have": 95})
+        ]
+    );
+}

@@ -151,7 +151,8 @@ pub fn docs() -> Vec<CommandDoc> {
         .exit(78, "bad rule file, no valid subscription id, or incomplete credentials")
         .record::<sw_core::azure::flexible::ops::AzureRequest>()
         .record::<azure::AzureResource>()
-        .record::<azure::AzureUnmapped>();
+        .record::<azure::AzureUnmapped>()
+        .record::<azure::AzureDrift>();
     let tool = CommandDoc::new("sw-alerts")
         .exits(ALWAYS)
         .exits(files)

@@ -3,7 +3,8 @@
 //! (email and webhook receivers) and a metric alert per rule whose check a
 //! server metric measures ([`bodies`]). Idempotent: each resource is read
 //! first and sent only when a property differs ([`diff`]); `--dry-run`
-//! sends nothing but the reads and prints the requests it would send.
+//! sends nothing but the reads and prints the requests it would send;
+//! `--verify-only` sends nothing and reports each property that differs.
 //! Every resource it writes is tagged `sw-managed`.
 
 pub mod bodies;
@@ -48,8 +49,30 @@ pub struct AzureApplyArgs {
     #[arg(long, value_name = "NAME")]
     pub action_group: Option<String>,
     /// Read what is there and print the requests that would change it (azure.request); send nothing else.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "verify_only")]
     pub dry_run: bool,
+    /// Send nothing: report every property that differs from the rule pack
+    /// (azure.drift records) and exit 1 when one does.
+    #[arg(long)]
+    pub verify_only: bool,
+}
+
+/// A property of an Azure resource that is not what the rule pack wants
+/// (`--verify-only`).
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct AzureDrift {
+    /// `workspace`, `action_group` or `metric_alert`.
+    pub resource: String,
+    pub name: String,
+    /// The property's path (`properties.criteria.allOf[0].threshold`); empty when the resource is missing.
+    pub property: String,
+    pub want: Value,
+    /// What Azure has; null when it has none.
+    pub have: Value,
+}
+
+impl Record for AzureDrift {
+    const KIND: &'static str = "azure.drift";
 }
 
 /// What `azure-apply` did (or, with `--dry-run`, would do) to one resource.
@@ -139,9 +162,14 @@ pub fn run(a: &AzureApplyArgs, pretty: bool) -> Result<()> {
     };
     let (alerts, unmapped) = plan.alerts(&pack);
     let mut out = Output::stdout(pretty);
+    let mut drifted = 0;
     for w in [plan.workspace(), plan.action_group()].into_iter().chain(alerts) {
-        let rec = apply(&c, &w, a.dry_run, &mut out)?;
-        out.emit(&rec)?;
+        if a.verify_only {
+            drifted += verify(&c, &w, &mut out)?;
+        } else {
+            let rec = apply(&c, &w, a.dry_run, &mut out)?;
+            out.emit(&rec)?;
+        }
     }
     for u in unmapped {
         out.emit(&AzureUnmapped {
@@ -150,7 +178,36 @@ pub fn run(a: &AzureApplyArgs, pretty: bool) -> Result<()> {
             reason: u.reason,
         })?;
     }
-    out.flush()
+    out.flush()?;
+    if drifted > 0 {
+        return Err(Error::new(
+            sw_core::Exit::Warning,
+            format!("{drifted} properties differ from the rule pack (azure.drift records)"),
+        ));
+    }
+    Ok(())
+}
+
+/// The drift of one resource, as records; how many.
+fn verify(c: &sw_core::azure::ArmClient, w: &Want, out: &mut Output) -> Result<usize> {
+    let drift = |property: String, want: Value, have: Value| AzureDrift {
+        resource: w.kind.to_owned(),
+        name: w.name.clone(),
+        property,
+        want,
+        have,
+    };
+    let recs: Vec<AzureDrift> = match c.get_opt(&w.path())? {
+        None => vec![drift(String::new(), w.body.clone(), Value::Null)],
+        Some(h) => diff::diff(&w.body, &h)
+            .into_iter()
+            .map(|d| drift(d.property, d.want, d.have))
+            .collect(),
+    };
+    for r in &recs {
+        out.emit(r)?;
+    }
+    Ok(recs.len())
 }
 
 /// Read one resource, and send it when it differs (unless a dry run).
