@@ -148,6 +148,41 @@ fn the_default_pack_becomes_the_seed_alerts_in_the_examples_shapes() {
         "https://hooks.example/alerts"
     );
 
+    let ds = sent
+        .iter()
+        .find(|q| {
+            q.path()
+                .contains("/providers/microsoft.insights/diagnosticsettings/sw-diagnostics")
+        })
+        .unwrap();
+    assert!(ds.path().starts_with(&server_id().to_ascii_lowercase()));
+    example_paths(
+        &ds.body,
+        "monitor/createOrUpdateDiagnosticSetting.json",
+        "parameters",
+        &["properties.workspaceId", "properties.logs", "properties.metrics"],
+    );
+    assert!(
+        ds.body["properties"]["workspaceId"]
+            .as_str()
+            .unwrap()
+            .ends_with("/Microsoft.OperationalInsights/workspaces/exampleserver-logs")
+    );
+    let logs: Vec<&str> = ds.body["properties"]["logs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["category"].as_str().unwrap())
+        .collect();
+    assert!(
+        logs.contains(&"PostgreSQLLogs") && logs.contains(&"PostgreSQLFlexQueryStoreWaitStats") && logs.len() == 6,
+        "{logs:?}"
+    );
+    assert_eq!(ds.body["properties"]["metrics"][0]["category"], "AllMetrics");
+    // The workspace exists before the setting that names it.
+    let at = |part: &str| sent.iter().position(|q| q.path().contains(part)).unwrap();
+    assert!(at("/workspaces/") < at("/diagnosticsettings/"));
+
     let alerts = alert_bodies(&fake);
     let mut seen = BTreeSet::new();
     for b in &alerts {

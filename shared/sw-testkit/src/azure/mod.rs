@@ -11,7 +11,8 @@
 //! Point a tool at it with [`FakeArm::env`].
 //!
 //! Azure Monitor metrics answer in the shape of `monitor/GetMetric.json`,
-//! with the values (or per-metric errors) a test sets in `State::metrics`.
+//! with the values (or per-metric errors) a test sets in `State::metrics`;
+//! a server's diagnostic setting categories are the documented ones.
 //!
 //! Backups and recovery (sw-backup/sw-restore `--azure`): on-demand backups
 //! (`PUT …/backups/{name}`, no body) become `Customer On-Demand` backups,
@@ -375,6 +376,9 @@ fn route(s: &mut State, req: &Request, base: &str) -> Reply {
     }
     if req.method == "GET" && path.ends_with("/providers/microsoft.insights/metrics") {
         return monitor::metrics(s, req);
+    }
+    if req.method == "GET" && path.ends_with("/providers/microsoft.insights/diagnosticsettingscategories") {
+        return monitor::diagnostic_categories(req);
     }
     if path.contains("/azureasyncoperation/") || path.contains("/operationresults/") {
         return poll(s, req);

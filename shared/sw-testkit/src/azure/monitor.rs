@@ -68,3 +68,28 @@ pub(super) fn metrics(s: &State, req: &Request) -> Reply {
                "namespace": "Microsoft.DBforPostgreSQL/flexibleServers", "resourceregion": "eastus"}),
     )
 }
+
+/// The diagnostic setting categories of a Flexible Server
+/// (`GET {server}/providers/Microsoft.Insights/diagnosticSettingsCategories`),
+/// as Microsoft's monitoring docs list them.
+pub(super) fn diagnostic_categories(req: &Request) -> Reply {
+    let resource = req.target.split('?').next().unwrap_or("");
+    let cat = |name: &str, kind: &str| {
+        json!({"id": format!("{resource}/{name}"), "name": name,
+               "type": "Microsoft.Insights/diagnosticSettingsCategories",
+               "properties": {"categoryType": kind, "categoryGroups": if kind == "Logs" { json!(["allLogs"]) } else { json!([]) }}})
+    };
+    let mut value: Vec<Value> = [
+        "PostgreSQLLogs",
+        "PostgreSQLFlexSessions",
+        "PostgreSQLFlexQueryStoreRuntime",
+        "PostgreSQLFlexQueryStoreWaitStats",
+        "PostgreSQLFlexTableStats",
+        "PostgreSQLFlexDatabaseXacts",
+    ]
+    .iter()
+    .map(|n| cat(n, "Logs"))
+    .collect();
+    value.push(cat("AllMetrics", "Metrics"));
+    Reply::json(200, json!({"value": value}))
+}

@@ -1,6 +1,6 @@
 //! The Azure Monitor resources `azure-apply` wants, as request bodies in
 //! the official examples' shapes: the Log Analytics workspace, the action
-//! group and one metric alert per rule of the pack whose check a Flexible
+//! group, the server's diagnostic setting and one metric alert per rule of the pack whose check a Flexible
 //! Server metric measures (`sw_core::azure::monitor::CHECK_METRICS`, the
 //! table `sw-health --azure` reads its metrics by). A rule on any other
 //! check is listed as not mapped, with why.
@@ -18,11 +18,15 @@ pub const MANAGED_TAG: &str = "sw-managed";
 pub const WORKSPACE_API: &str = "2025-02-01";
 pub const ACTION_GROUP_API: &str = "2023-01-01";
 pub const METRIC_ALERT_API: &str = "2018-03-01";
+/// Diagnostic settings have no GA api-version.
+pub const DIAGNOSTICS_API: &str = "2021-05-01-preview";
+/// The diagnostic setting's name.
+pub const DIAGNOSTICS_NAME: &str = "sw-diagnostics";
 
 /// One resource: what it is, where, and the body wanted there.
 #[derive(Debug, Clone)]
 pub struct Want {
-    /// `workspace`, `action_group` or `metric_alert`.
+    /// `workspace`, `action_group`, `diagnostic_setting` or `metric_alert`.
     pub kind: &'static str,
     pub name: String,
     /// The ARM id.
@@ -111,6 +115,40 @@ impl Plan<'_> {
             body: json!({"location": "Global", "tags": self.tags(), "properties": {
                 "groupShortName": short, "enabled": true, "emailReceivers": emails, "webhookReceivers": hooks}}),
         }
+    }
+
+    /// The server's diagnostic setting (as `createOrUpdateDiagnosticSetting.json`):
+    /// every log and metric category the server offers (`categories`, the
+    /// `diagnosticSettingsCategories` list) into the workspace, in
+    /// resource-specific tables. None when the server offers none.
+    pub fn diagnostics(&self, categories: &[Value]) -> Option<Want> {
+        let of = |kind: &str| -> Vec<Value> {
+            categories
+                .iter()
+                .filter(|c| {
+                    c.pointer("/properties/categoryType")
+                        .and_then(Value::as_str)
+                        .is_some_and(|t| t.eq_ignore_ascii_case(kind))
+                })
+                .filter_map(|c| c.get("name").and_then(Value::as_str))
+                .map(|n| json!({"category": n, "enabled": true, "retentionPolicy": {"enabled": false, "days": 0}}))
+                .collect()
+        };
+        let (logs, metrics) = (of("Logs"), of("Metrics"));
+        if logs.is_empty() && metrics.is_empty() {
+            return None;
+        }
+        Some(Want {
+            kind: "diagnostic_setting",
+            name: DIAGNOSTICS_NAME.to_owned(),
+            id: format!(
+                "{}/providers/Microsoft.Insights/diagnosticSettings/{DIAGNOSTICS_NAME}",
+                self.server_id
+            ),
+            api_version: DIAGNOSTICS_API,
+            body: json!({"properties": {"workspaceId": self.workspace().id, "logs": logs, "metrics": metrics,
+                                        "logAnalyticsDestinationType": "Dedicated"}}),
+        })
     }
 
     /// The metric alerts of the pack, and the rules that have none.

@@ -1,6 +1,7 @@
 //! `sw-alerts azure-apply`: Azure Monitor for a Flexible Server from the
 //! same rule pack `eval` runs: a Log Analytics workspace, an action group
-//! (email and webhook receivers) and a metric alert per rule whose check a
+//! (email and webhook receivers), the server's diagnostic setting (every
+//! category it offers into the workspace) and a metric alert per rule whose check a
 //! server metric measures ([`bodies`]). Idempotent: each resource is read
 //! first and sent only when a property differs ([`diff`]); `--dry-run`
 //! sends nothing but the reads and prints the requests it would send;
@@ -61,7 +62,7 @@ pub struct AzureApplyArgs {
 /// (`--verify-only`).
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct AzureDrift {
-    /// `workspace`, `action_group` or `metric_alert`.
+    /// `workspace`, `action_group`, `diagnostic_setting` or `metric_alert`.
     pub resource: String,
     pub name: String,
     /// The property's path (`properties.criteria.allOf[0].threshold`); empty when the resource is missing.
@@ -78,7 +79,7 @@ impl Record for AzureDrift {
 /// What `azure-apply` did (or, with `--dry-run`, would do) to one resource.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct AzureResource {
-    /// `workspace`, `action_group` or `metric_alert`.
+    /// `workspace`, `action_group`, `diagnostic_setting` or `metric_alert`.
     pub resource: String,
     pub name: String,
     /// The ARM id.
@@ -161,9 +162,18 @@ pub fn run(a: &AzureApplyArgs, pretty: bool) -> Result<()> {
         prefix: &server.name,
     };
     let (alerts, unmapped) = plan.alerts(&pack);
+    // The categories the server offers, read rather than assumed.
+    let categories = c.list(&format!(
+        "{id}/providers/Microsoft.Insights/diagnosticSettingsCategories?api-version={}",
+        bodies::DIAGNOSTICS_API
+    ))?;
+    let wants = [plan.workspace(), plan.action_group()]
+        .into_iter()
+        .chain(plan.diagnostics(&categories))
+        .chain(alerts);
     let mut out = Output::stdout(pretty);
     let mut drifted = 0;
-    for w in [plan.workspace(), plan.action_group()].into_iter().chain(alerts) {
+    for w in wants {
         if a.verify_only {
             drifted += verify(&c, &w, &mut out)?;
         } else {
