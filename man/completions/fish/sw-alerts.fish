@@ -33,6 +33,7 @@ complete -c sw-alerts -n "__fish_sw_alerts_needs_command" -f -a "eval" -d 'Read 
 complete -c sw-alerts -n "__fish_sw_alerts_needs_command" -f -a "notify" -d 'Read alert events on stdin and deliver them; undelivered ones stay in the outbox (exit 75), ones a receiver rejects (HTTP 400/413/422) go to its rejected/ folder (exit 65)'
 complete -c sw-alerts -n "__fish_sw_alerts_needs_command" -f -a "default-rules" -d 'Print the built-in default rule pack (a starting point for --rules)'
 complete -c sw-alerts -n "__fish_sw_alerts_needs_command" -f -a "prometheus-rules" -d 'Print the rule pack (--rules, or the default one) as Prometheus alerting rules over sw-health\'s exporter metrics'
+complete -c sw-alerts -n "__fish_sw_alerts_needs_command" -f -a "azure-apply" -d 'Set up Azure Monitor for a Flexible Server from the rule pack: a Log Analytics workspace, an action group and a metric alert per rule a server metric can express; sends only what differs'
 complete -c sw-alerts -n "__fish_sw_alerts_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand eval" -l rules -d 'Rule file (TOML); the built-in default pack when not given (see `sw-alerts default-rules`)' -r -F
 complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand eval" -l state -d 'State file (alert states per rule and label set; flock-protected, replaced atomically). Default: $XDG_STATE_HOME/sw/alerts.json or ~/.local/state/sw/alerts.json' -r -F
@@ -83,8 +84,34 @@ complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand prometheus-rules" -s
 complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand prometheus-rules" -s q -l quiet -d 'Only errors on stderr'
 complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand prometheus-rules" -l pretty -d 'Indent JSON output for people (still valid JSON, no longer one record per line)'
 complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand prometheus-rules" -s h -l help -d 'Print help'
-complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand help; and not __fish_seen_subcommand_from eval notify default-rules prometheus-rules help" -f -a "eval" -d 'Read health.report records on stdin, print alert events (transitions and repeats)'
-complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand help; and not __fish_seen_subcommand_from eval notify default-rules prometheus-rules help" -f -a "notify" -d 'Read alert events on stdin and deliver them; undelivered ones stay in the outbox (exit 75), ones a receiver rejects (HTTP 400/413/422) go to its rejected/ folder (exit 65)'
-complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand help; and not __fish_seen_subcommand_from eval notify default-rules prometheus-rules help" -f -a "default-rules" -d 'Print the built-in default rule pack (a starting point for --rules)'
-complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand help; and not __fish_seen_subcommand_from eval notify default-rules prometheus-rules help" -f -a "prometheus-rules" -d 'Print the rule pack (--rules, or the default one) as Prometheus alerting rules over sw-health\'s exporter metrics'
-complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand help; and not __fish_seen_subcommand_from eval notify default-rules prometheus-rules help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand azure-apply" -l server -d 'The Flexible Server (selects Azure by itself): its name (with --resource-group), or its ARM id /subscriptions/…/flexibleServers/NAME' -r
+complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand azure-apply" -l subscription -d 'Subscription id (default: AZURE_SUBSCRIPTION_ID)' -r
+complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand azure-apply" -l resource-group -d 'The server\'s resource group' -r
+complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand azure-apply" -l auth -d 'How to get a token' -r -f -a "auto\t'AZURE_CLIENT_SECRET, then AZURE_FEDERATED_TOKEN_FILE, then IDENTITY_ENDPOINT, then `az` if on PATH, else IMDS'
+client-secret\t''
+workload-identity\t''
+managed-identity\t''
+azure-cli\t''"
+complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand azure-apply" -l arm-endpoint -d 'Resource Manager endpoint (sovereign clouds, tests; default SW_AZURE_ARM_ENDPOINT or https://management.azure.com)' -r
+complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand azure-apply" -l token-endpoint -d 'Entra ID authority host (default SW_AZURE_TOKEN_ENDPOINT, AZURE_AUTHORITY_HOST or https://login.microsoftonline.com)' -r
+complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand azure-apply" -l poll-interval -d 'Poll interval when Azure sends no Retry-After' -r
+complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand azure-apply" -l operation-timeout -d 'Give up waiting for one operation after this long (exit 75; run again to re-attach)' -r
+complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand azure-apply" -l rules -d 'Rule file (TOML) whose rules become metric alerts; the built-in default pack when not given' -r -F
+complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand azure-apply" -l email -d 'An email receiver of the action group (repeatable)' -r
+complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand azure-apply" -l webhook -d 'A webhook receiver of the action group (repeatable; https)' -r
+complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand azure-apply" -l workspace -d 'Log Analytics workspace (default: SERVER-logs)' -r
+complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand azure-apply" -l retention-days -d 'Days the workspace keeps data' -r
+complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand azure-apply" -l action-group -d 'Action group (default: SERVER-alerts)' -r
+complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand azure-apply" -l azure -d 'Work on an Azure Database for PostgreSQL Flexible Server (through the Resource Manager API) instead of a local cluster'
+complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand azure-apply" -l dry-run -d 'Read what is there and print the requests that would change it (azure.request); send nothing else'
+complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand azure-apply" -l verify-only -d 'Send nothing: report every property that differs from the rule pack (azure.drift records) and exit 1 when one does'
+complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand azure-apply" -s v -l verbose -d 'More logging on stderr (-v info, -vv debug, -vvv trace); SW_LOG overrides'
+complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand azure-apply" -s q -l quiet -d 'Only errors on stderr'
+complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand azure-apply" -l pretty -d 'Indent JSON output for people (still valid JSON, no longer one record per line)'
+complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand azure-apply" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand help; and not __fish_seen_subcommand_from eval notify default-rules prometheus-rules azure-apply help" -f -a "eval" -d 'Read health.report records on stdin, print alert events (transitions and repeats)'
+complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand help; and not __fish_seen_subcommand_from eval notify default-rules prometheus-rules azure-apply help" -f -a "notify" -d 'Read alert events on stdin and deliver them; undelivered ones stay in the outbox (exit 75), ones a receiver rejects (HTTP 400/413/422) go to its rejected/ folder (exit 65)'
+complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand help; and not __fish_seen_subcommand_from eval notify default-rules prometheus-rules azure-apply help" -f -a "default-rules" -d 'Print the built-in default rule pack (a starting point for --rules)'
+complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand help; and not __fish_seen_subcommand_from eval notify default-rules prometheus-rules azure-apply help" -f -a "prometheus-rules" -d 'Print the rule pack (--rules, or the default one) as Prometheus alerting rules over sw-health\'s exporter metrics'
+complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand help; and not __fish_seen_subcommand_from eval notify default-rules prometheus-rules azure-apply help" -f -a "azure-apply" -d 'Set up Azure Monitor for a Flexible Server from the rule pack: a Log Analytics workspace, an action group and a metric alert per rule a server metric can express; sends only what differs'
+complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand help; and not __fish_seen_subcommand_from eval notify default-rules prometheus-rules azure-apply help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_sw_health_global_optspecs
-    string join \n v/verbose q/quiet pretty db= env-file= connect-timeout= statement-timeout= lock-timeout= application-name= azure-auth= targets= parallel= all-databases checks= skip= warn= crit= thresholds= check-timeout= deadline= latency-samples= state-dir= backup-repo= format= prom-file= h/help V/version
+    string join \n v/verbose q/quiet pretty db= env-file= connect-timeout= statement-timeout= lock-timeout= application-name= azure-auth= targets= parallel= all-databases checks= skip= warn= crit= thresholds= check-timeout= deadline= latency-samples= state-dir= backup-repo= azure server= subscription= resource-group= azure-env-file= auth= arm-endpoint= token-endpoint= arm-timeout= format= prom-file= h/help V/version
 end
 
 function __fish_sw_health_needs_command
@@ -47,6 +47,18 @@ complete -c sw-health -n "__fish_sw_health_needs_command" -l deadline -d 'Deadli
 complete -c sw-health -n "__fish_sw_health_needs_command" -l latency-samples -d 'Round trips for the latency check' -r
 complete -c sw-health -n "__fish_sw_health_needs_command" -l state-dir -d 'Directory for the run lock and the counters behind rates (default $XDG_STATE_HOME/sw or ~/.local/state/sw)' -r -F
 complete -c sw-health -n "__fish_sw_health_needs_command" -l backup-repo -d 'sw-backup repository whose newest complete backup the backup_age check judges' -r -F
+complete -c sw-health -n "__fish_sw_health_needs_command" -l server -d 'The Flexible Server (selects --azure): its name (with --resource-group), or its ARM id /subscriptions/…/flexibleServers/NAME' -r
+complete -c sw-health -n "__fish_sw_health_needs_command" -l subscription -d 'Subscription id (default: AZURE_SUBSCRIPTION_ID)' -r
+complete -c sw-health -n "__fish_sw_health_needs_command" -l resource-group -d 'The server\'s resource group' -r
+complete -c sw-health -n "__fish_sw_health_needs_command" -l azure-env-file -d 'Env file naming the server (selects --azure): AZURE_SERVER (a name or an ARM id), AZURE_RESOURCE_GROUP, AZURE_SUBSCRIPTION_ID; the flags win' -r -F
+complete -c sw-health -n "__fish_sw_health_needs_command" -l auth -d 'How to get a Resource Manager token' -r -f -a "auto\t'AZURE_CLIENT_SECRET, then AZURE_FEDERATED_TOKEN_FILE, then IDENTITY_ENDPOINT, then `az` if on PATH, else IMDS'
+client-secret\t''
+workload-identity\t''
+managed-identity\t''
+azure-cli\t''"
+complete -c sw-health -n "__fish_sw_health_needs_command" -l arm-endpoint -d 'Resource Manager endpoint (sovereign clouds, tests; default SW_AZURE_ARM_ENDPOINT or https://management.azure.com)' -r
+complete -c sw-health -n "__fish_sw_health_needs_command" -l token-endpoint -d 'Entra ID authority host (default SW_AZURE_TOKEN_ENDPOINT, AZURE_AUTHORITY_HOST or https://login.microsoftonline.com)' -r
+complete -c sw-health -n "__fish_sw_health_needs_command" -l arm-timeout -d 'Time one Resource Manager round trip may take (capped by what is left of --deadline); one that takes longer, fails or is throttled makes its checks UNKNOWN' -r
 complete -c sw-health -n "__fish_sw_health_needs_command" -l format -d 'Output format' -r -f -a "json\t'One `health.report` JSON record'
 nagios\t'Monitoring plugin API (Nagios, Icinga, Naemon): status line with perfdata'
 prometheus\t'Prometheus text exposition (node_exporter textfile collector)'"
@@ -55,6 +67,7 @@ complete -c sw-health -n "__fish_sw_health_needs_command" -s v -l verbose -d 'Mo
 complete -c sw-health -n "__fish_sw_health_needs_command" -s q -l quiet -d 'Only errors on stderr'
 complete -c sw-health -n "__fish_sw_health_needs_command" -l pretty -d 'Indent JSON output for people (still valid JSON, no longer one record per line)'
 complete -c sw-health -n "__fish_sw_health_needs_command" -l all-databases -d 'Run the per-database checks in every database that accepts connections'
+complete -c sw-health -n "__fish_sw_health_needs_command" -l azure -d 'Check an Azure Database for PostgreSQL Flexible Server through the Resource Manager API (server state, HA, storage, metrics, backups); with --db or --env-file its SQL checks too, in the same report'
 complete -c sw-health -n "__fish_sw_health_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c sw-health -n "__fish_sw_health_needs_command" -s V -l version -d 'Print version'
 complete -c sw-health -n "__fish_sw_health_needs_command" -f -a "check" -d 'Run the check catalogue (the default) and print one health.report'
@@ -84,11 +97,24 @@ complete -c sw-health -n "__fish_sw_health_using_subcommand check" -l deadline -
 complete -c sw-health -n "__fish_sw_health_using_subcommand check" -l latency-samples -d 'Round trips for the latency check' -r
 complete -c sw-health -n "__fish_sw_health_using_subcommand check" -l state-dir -d 'Directory for the run lock and the counters behind rates (default $XDG_STATE_HOME/sw or ~/.local/state/sw)' -r -F
 complete -c sw-health -n "__fish_sw_health_using_subcommand check" -l backup-repo -d 'sw-backup repository whose newest complete backup the backup_age check judges' -r -F
+complete -c sw-health -n "__fish_sw_health_using_subcommand check" -l server -d 'The Flexible Server (selects --azure): its name (with --resource-group), or its ARM id /subscriptions/…/flexibleServers/NAME' -r
+complete -c sw-health -n "__fish_sw_health_using_subcommand check" -l subscription -d 'Subscription id (default: AZURE_SUBSCRIPTION_ID)' -r
+complete -c sw-health -n "__fish_sw_health_using_subcommand check" -l resource-group -d 'The server\'s resource group' -r
+complete -c sw-health -n "__fish_sw_health_using_subcommand check" -l azure-env-file -d 'Env file naming the server (selects --azure): AZURE_SERVER (a name or an ARM id), AZURE_RESOURCE_GROUP, AZURE_SUBSCRIPTION_ID; the flags win' -r -F
+complete -c sw-health -n "__fish_sw_health_using_subcommand check" -l auth -d 'How to get a Resource Manager token' -r -f -a "auto\t'AZURE_CLIENT_SECRET, then AZURE_FEDERATED_TOKEN_FILE, then IDENTITY_ENDPOINT, then `az` if on PATH, else IMDS'
+client-secret\t''
+workload-identity\t''
+managed-identity\t''
+azure-cli\t''"
+complete -c sw-health -n "__fish_sw_health_using_subcommand check" -l arm-endpoint -d 'Resource Manager endpoint (sovereign clouds, tests; default SW_AZURE_ARM_ENDPOINT or https://management.azure.com)' -r
+complete -c sw-health -n "__fish_sw_health_using_subcommand check" -l token-endpoint -d 'Entra ID authority host (default SW_AZURE_TOKEN_ENDPOINT, AZURE_AUTHORITY_HOST or https://login.microsoftonline.com)' -r
+complete -c sw-health -n "__fish_sw_health_using_subcommand check" -l arm-timeout -d 'Time one Resource Manager round trip may take (capped by what is left of --deadline); one that takes longer, fails or is throttled makes its checks UNKNOWN' -r
 complete -c sw-health -n "__fish_sw_health_using_subcommand check" -l format -d 'Output format' -r -f -a "json\t'One `health.report` JSON record'
 nagios\t'Monitoring plugin API (Nagios, Icinga, Naemon): status line with perfdata'
 prometheus\t'Prometheus text exposition (node_exporter textfile collector)'"
 complete -c sw-health -n "__fish_sw_health_using_subcommand check" -l prom-file -d 'With --format prometheus: write this textfile-collector file atomically (temp file in the same directory, then rename) instead of stdout' -r -F
 complete -c sw-health -n "__fish_sw_health_using_subcommand check" -l all-databases -d 'Run the per-database checks in every database that accepts connections'
+complete -c sw-health -n "__fish_sw_health_using_subcommand check" -l azure -d 'Check an Azure Database for PostgreSQL Flexible Server through the Resource Manager API (server state, HA, storage, metrics, backups); with --db or --env-file its SQL checks too, in the same report'
 complete -c sw-health -n "__fish_sw_health_using_subcommand check" -s v -l verbose -d 'More logging on stderr (-v info, -vv debug, -vvv trace); SW_LOG overrides'
 complete -c sw-health -n "__fish_sw_health_using_subcommand check" -s q -l quiet -d 'Only errors on stderr'
 complete -c sw-health -n "__fish_sw_health_using_subcommand check" -l pretty -d 'Indent JSON output for people (still valid JSON, no longer one record per line)'
@@ -132,11 +158,24 @@ complete -c sw-health -n "__fish_sw_health_using_subcommand serve" -l deadline -
 complete -c sw-health -n "__fish_sw_health_using_subcommand serve" -l latency-samples -d 'Round trips for the latency check' -r
 complete -c sw-health -n "__fish_sw_health_using_subcommand serve" -l state-dir -d 'Directory for the run lock and the counters behind rates (default $XDG_STATE_HOME/sw or ~/.local/state/sw)' -r -F
 complete -c sw-health -n "__fish_sw_health_using_subcommand serve" -l backup-repo -d 'sw-backup repository whose newest complete backup the backup_age check judges' -r -F
+complete -c sw-health -n "__fish_sw_health_using_subcommand serve" -l server -d 'The Flexible Server (selects --azure): its name (with --resource-group), or its ARM id /subscriptions/…/flexibleServers/NAME' -r
+complete -c sw-health -n "__fish_sw_health_using_subcommand serve" -l subscription -d 'Subscription id (default: AZURE_SUBSCRIPTION_ID)' -r
+complete -c sw-health -n "__fish_sw_health_using_subcommand serve" -l resource-group -d 'The server\'s resource group' -r
+complete -c sw-health -n "__fish_sw_health_using_subcommand serve" -l azure-env-file -d 'Env file naming the server (selects --azure): AZURE_SERVER (a name or an ARM id), AZURE_RESOURCE_GROUP, AZURE_SUBSCRIPTION_ID; the flags win' -r -F
+complete -c sw-health -n "__fish_sw_health_using_subcommand serve" -l auth -d 'How to get a Resource Manager token' -r -f -a "auto\t'AZURE_CLIENT_SECRET, then AZURE_FEDERATED_TOKEN_FILE, then IDENTITY_ENDPOINT, then `az` if on PATH, else IMDS'
+client-secret\t''
+workload-identity\t''
+managed-identity\t''
+azure-cli\t''"
+complete -c sw-health -n "__fish_sw_health_using_subcommand serve" -l arm-endpoint -d 'Resource Manager endpoint (sovereign clouds, tests; default SW_AZURE_ARM_ENDPOINT or https://management.azure.com)' -r
+complete -c sw-health -n "__fish_sw_health_using_subcommand serve" -l token-endpoint -d 'Entra ID authority host (default SW_AZURE_TOKEN_ENDPOINT, AZURE_AUTHORITY_HOST or https://login.microsoftonline.com)' -r
+complete -c sw-health -n "__fish_sw_health_using_subcommand serve" -l arm-timeout -d 'Time one Resource Manager round trip may take (capped by what is left of --deadline); one that takes longer, fails or is throttled makes its checks UNKNOWN' -r
 complete -c sw-health -n "__fish_sw_health_using_subcommand serve" -l listen -d 'Listen on this address (HOST:PORT, e.g. 127.0.0.1:9188 or [::]:9188)' -r
 complete -c sw-health -n "__fish_sw_health_using_subcommand serve" -l min-interval -d 'Run the checks at most once per this interval: scrapes inside it get the last result, so two Prometheus servers do not double the load' -r
 complete -c sw-health -n "__fish_sw_health_using_subcommand serve" -l scrape-timeout -d 'The longest a scrape may take (a scraper\'s X-Prometheus-Scrape-Timeout-Seconds, less 0.5 s, lowers it): targets not done by then report what they have' -r
 complete -c sw-health -n "__fish_sw_health_using_subcommand serve" -l web-config-file -d 'TLS and basic auth: the Prometheus exporter-toolkit web configuration file (YAML: tls_server_config with cert_file, key_file, client_ca_file, client_auth_type, min_version; basic_auth_users with bcrypt hashes)' -r -F
 complete -c sw-health -n "__fish_sw_health_using_subcommand serve" -l all-databases -d 'Run the per-database checks in every database that accepts connections'
+complete -c sw-health -n "__fish_sw_health_using_subcommand serve" -l azure -d 'Check an Azure Database for PostgreSQL Flexible Server through the Resource Manager API (server state, HA, storage, metrics, backups); with --db or --env-file its SQL checks too, in the same report'
 complete -c sw-health -n "__fish_sw_health_using_subcommand serve" -s v -l verbose -d 'More logging on stderr (-v info, -vv debug, -vvv trace); SW_LOG overrides'
 complete -c sw-health -n "__fish_sw_health_using_subcommand serve" -s q -l quiet -d 'Only errors on stderr'
 complete -c sw-health -n "__fish_sw_health_using_subcommand serve" -l pretty -d 'Indent JSON output for people (still valid JSON, no longer one record per line)'

@@ -126,6 +126,12 @@ pub const CHECK_UNITS: &[(&str, &str)] = &[
     ("tls", "rules"),
     ("host_cpu", "%"),
     ("host_memory", "%"),
+    ("azure_state", ""),
+    ("azure_ha", ""),
+    ("azure_storage_headroom", "%"),
+    ("azure_iops", "%"),
+    ("azure_backups", "count"),
+    ("azure_restore_window", "%"),
 ];
 
 /// The unit of check `name`, when it is in the catalogue.

@@ -7,9 +7,12 @@
 //! ([`notify`]) delivers alerts to webhooks (Alertmanager v4 payload),
 //! Slack, Teams, email ([`smtp`]) or a command, through a durable outbox.
 //! `sw-alerts prometheus-rules` ([`prometheus_rules`]) renders the same rule
-//! pack as Prometheus alerting rules over sw-health's exporter metrics.
+//! pack as Prometheus alerting rules over sw-health's exporter metrics, and
+//! `sw-alerts azure-apply` ([`azure`]) as Azure Monitor metric alerts of a
+//! Flexible Server.
 
 pub mod alert;
+pub mod azure;
 pub mod eval;
 pub mod notify;
 pub mod prometheus_rules;
@@ -46,6 +49,8 @@ pub enum Cmd {
     DefaultRules,
     /// Print the rule pack (--rules, or the default one) as Prometheus alerting rules over sw-health's exporter metrics.
     PrometheusRules(prometheus_rules::PromRulesArgs),
+    /// Set up Azure Monitor for a Flexible Server from the rule pack: a Log Analytics workspace, an action group and a metric alert per rule a server metric can express; sends only what differs.
+    AzureApply(Box<azure::AzureApplyArgs>),
 }
 
 impl Tool for Cli {
@@ -124,6 +129,30 @@ pub fn docs() -> Vec<CommandDoc> {
             78,
             "bad rule file, or a rule Prometheus cannot express (a value rule on a check outside sw-health's catalogue, a threshold that is not finite, a label name Prometheus does not allow)",
         );
+    let azure_apply = CommandDoc::new("sw-alerts azure-apply")
+        .exits(ALWAYS)
+        .exits(&[NoInput, IoErr, NoPerm, Config])
+        .exit(
+            0,
+            "success: every resource is as the rule pack wants it (or, with --dry-run, the requests were printed)",
+        )
+        .exit(
+            64,
+            "usage error: bad flags, no --email or --webhook receiver, a webhook that is not https",
+        )
+        .exit(66, "the rule file or the server does not exist")
+        .exit(65, "Azure rejected a request (its error code and message on stderr)")
+        .exit(69, "the Resource Manager cannot be reached, or an operation failed")
+        .exit(
+            75,
+            "throttled or unavailable after retries, or an operation took longer than --operation-timeout",
+        )
+        .exit(77, "the credential may not read or write these resources")
+        .exit(78, "bad rule file, no valid subscription id, or incomplete credentials")
+        .record::<sw_core::azure::flexible::ops::AzureRequest>()
+        .record::<azure::AzureResource>()
+        .record::<azure::AzureUnmapped>()
+        .record::<azure::AzureDrift>();
     let tool = CommandDoc::new("sw-alerts")
         .exits(ALWAYS)
         .exits(files)
@@ -137,7 +166,7 @@ pub fn docs() -> Vec<CommandDoc> {
         )
         .record::<alert::Alert>()
         .record::<notify::AlertDelivery>();
-    vec![tool, eval, notify, default_rules, prometheus_rules]
+    vec![tool, eval, notify, default_rules, prometheus_rules, azure_apply]
 }
 
 /// Default directory for state and outbox.
@@ -152,5 +181,6 @@ pub fn run(cli: Cli) -> sw_core::Result<()> {
         Cmd::Notify(a) => notify::run(&a, cli.common.pretty),
         Cmd::DefaultRules => rules::print_default(),
         Cmd::PrometheusRules(a) => prometheus_rules::run(&a),
+        Cmd::AzureApply(a) => azure::run(&a, cli.common.pretty),
     }
 }

@@ -14,8 +14,11 @@
 //! output; the `--targets` file of a fleet and the sweep over it, one
 //! report per target); `format.rs` renders Nagios output; `exposition.rs`
 //! the Prometheus formats (the metric names are `sw_core::metrics`');
-//! `ping.rs` is `sw-health ping`.
+//! `ping.rs` is `sw-health ping`; `azure/` reads an Azure Flexible Server
+//! for `--azure` (the server, the one metrics request, the backups), whose
+//! checks are `checks/azure.rs`.
 
+mod azure;
 mod check;
 mod checks;
 mod exposition;

@@ -21,8 +21,10 @@
 //! See `../shared/fixtures/azure-arm/README.md` §2-4 for the behaviour this
 //! follows.
 
+pub mod deadline;
 pub mod flexible;
 pub mod identity;
+pub mod monitor;
 pub mod progress;
 pub mod token;
 
@@ -83,20 +85,7 @@ impl Endpoints {
 /// The agent every Azure call uses: native-tls (system OpenSSL, system CA
 /// store), status codes returned rather than raised, bounded timeouts.
 pub fn agent() -> ureq::Agent {
-    use ureq::tls::{RootCerts, TlsConfig, TlsProvider};
-    ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_connect(Some(Duration::from_secs(15)))
-        .timeout_global(Some(Duration::from_secs(120)))
-        .user_agent(concat!("sw/", env!("CARGO_PKG_VERSION")))
-        .tls_config(
-            TlsConfig::builder()
-                .provider(TlsProvider::NativeTls)
-                .root_certs(RootCerts::PlatformVerifier)
-                .build(),
-        )
-        .build()
-        .into()
+    deadline::agent_within(Duration::from_secs(120))
 }
 
 /// An HTTP response, read whole.

@@ -10,6 +10,10 @@
 //! or any one-shot reply. Every request is logged for assertions.
 //! Point a tool at it with [`FakeArm::env`].
 //!
+//! Azure Monitor metrics answer in the shape of `monitor/GetMetric.json`,
+//! with the values (or per-metric errors) a test sets in `State::metrics`;
+//! a server's diagnostic setting categories are the documented ones.
+//!
 //! Backups and recovery (sw-backup/sw-restore `--azure`): on-demand backups
 //! (`PUT …/backups/{name}`, no body) become `Customer On-Demand` backups,
 //! `ltrPreBackup` answers 200 as its example does, `startLtrBackup` starts
@@ -28,11 +32,13 @@ use serde_json::{Value, json};
 
 mod auth;
 mod examples;
+mod monitor;
 mod ops;
 mod resources;
 
 use auth::{msi_token, token};
 pub use examples::{example_request, leaf_paths};
+pub use monitor::FakeMetric;
 use ops::{advance, poll, start_op};
 use resources::{get, recovery, write};
 
@@ -145,6 +151,8 @@ pub struct State {
     /// `https://ossrdbms-aad.database.windows.net/.default`): scope ->
     /// access token. Other scopes get `fake-token-N`.
     pub tokens_by_scope: BTreeMap<String, String>,
+    /// Azure Monitor metric values by metric name (`monitor`).
+    pub metrics: BTreeMap<String, FakeMetric>,
     next_id: u32,
 }
 
@@ -211,6 +219,7 @@ impl FakeArm {
             location_only: false,
             tokens_issued: 0,
             tokens_by_scope: BTreeMap::new(),
+            metrics: BTreeMap::new(),
             next_id: 0,
         }));
         let st = Arc::clone(&state);
@@ -364,6 +373,12 @@ fn route(s: &mut State, req: &Request, base: &str) -> Reply {
         .position(|(m, p, _)| *m == req.method && path.contains(&p.to_ascii_lowercase()))
     {
         return s.scripted.remove(i).2;
+    }
+    if req.method == "GET" && path.ends_with("/providers/microsoft.insights/metrics") {
+        return monitor::metrics(s, req);
+    }
+    if req.method == "GET" && path.ends_with("/providers/microsoft.insights/diagnosticsettingscategories") {
+        return monitor::diagnostic_categories(req);
     }
     if path.contains("/azureasyncoperation/") || path.contains("/operationresults/") {
         return poll(s, req);

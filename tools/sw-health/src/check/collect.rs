@@ -19,43 +19,103 @@ use super::runner::Runner;
 use super::session::{Fail, Sess};
 use super::share::{Cell, Shared};
 use super::state::State;
+use crate::azure::Spec;
+use crate::azure::fetch::{self, Fetched};
 use crate::checks::host::{self, Host};
 use crate::checks::server::{self, Server};
-use crate::checks::{CATALOGUE, How, Scope, archiver, backup, latency, rates, replication, round3, tls};
+use crate::checks::{CATALOGUE, How, Scope, archiver, azure, backup, latency, rates, replication, round3, tls};
 
 const DATABASES_SQL: &str = "SELECT datname FROM pg_database WHERE datallowconn AND NOT datistemplate \
      AND has_database_privilege(datname, 'CONNECT') ORDER BY datname";
 
-/// Run the checks `r` wants and build the report. A server that cannot
-/// be reached, or does not answer, is a report too (CRITICAL). In a fleet,
-/// `shared` holds the cluster-scope results of servers already checked.
+/// Run the checks `r` wants and build the report: the SQL checks of
+/// `target`, and with `azure` the Flexible Server's through the Resource
+/// Manager (read at the same time, judged after the SQL checks so a
+/// measurement they made is not reported twice). A server that cannot be
+/// reached, or does not answer, is a report too (CRITICAL). In a fleet,
+/// `shared` holds the server-wide results of servers already checked.
 ///
 /// # Errors
 /// Only what keeps the run from judging the server: a bad target (64, 78)
 /// or an internal error (70).
 pub async fn collect(
     args: &RunOpts,
-    target: &Target,
+    target: Option<&Target>,
+    azure: Option<&Spec>,
     mut r: Runner<'_>,
     state_path: &Path,
     shared: Option<&Shared>,
 ) -> Result<HealthReport> {
     let started = Instant::now();
+    let name = target.map_or_else(|| azure.map(|a| a.server.id()).unwrap_or_default(), Target::to_string);
+    let mut report = new_report(&name);
+    let fetch = azure.map(|a| {
+        let (spec, within) = (a.clone(), a.arm_timeout.min(r.left()));
+        tokio::task::spawn_blocking(move || fetch::fetch(&spec, within))
+    });
+    let unreachable = match target {
+        Some(t) => sql(args, t, &mut r, &mut report, state_path, started, shared).await?,
+        None => None,
+    };
+    if let Some(f) = fetch {
+        let f = f
+            .await
+            .unwrap_or_else(|e| Fetched::failed(&format!("the Azure round trips failed: {e}"), chrono::Utc::now()));
+        fill_from_azure(&mut report, &f);
+        azure::report(&mut r, &f);
+    }
+    Ok(match unreachable {
+        Some(msg) => down(r, report, started, &msg),
+        None => finish(r, report, started),
+    })
+}
+
+/// The server's version and role from Azure when no SQL session gave them.
+fn fill_from_azure(report: &mut HealthReport, f: &Fetched) {
+    let Ok(s) = &f.server else { return };
+    let text = |p: &str| sw_core::azure::flexible::text(s, p);
+    if report.server_version.is_none() && !text("/properties/version").is_empty() {
+        let v = [text("/properties/version"), text("/properties/minorVersion")];
+        report.server_version = Some(
+            v.iter()
+                .filter(|x| !x.is_empty())
+                .copied()
+                .collect::<Vec<_>>()
+                .join("."),
+        );
+    }
+    if report.role.is_none() {
+        let role = sw_core::azure::flexible::replication_role(s).to_ascii_lowercase();
+        report.role = Some(if role.contains("replica") { "standby" } else { "primary" }.to_owned());
+    }
+}
+
+/// The SQL checks of `target`; Some(why) when the server cannot be reached
+/// or does not answer.
+async fn sql(
+    args: &RunOpts,
+    target: &Target,
+    r: &mut Runner<'_>,
+    report: &mut HealthReport,
+    state_path: &Path,
+    started: Instant,
+    shared: Option<&Shared>,
+) -> Result<Option<String>> {
     let local = is_local(target);
-    let cpu0 = host::cpu_start(&r, local);
-    let mut report = new_report(target);
+    let cpu0 = host::cpu_start(r, local);
     let conn = match sw_core::pg::connect(target, &r.session(&args.pg)).await {
         Ok(c) => c,
         Err(e) if matches!(e.exit(), Exit::Usage | Exit::Software | Exit::Config) => return Err(e),
-        Err(e) => return Ok(down(r, report, started, &e.to_string())),
+        Err(e) => return Ok(Some(e.to_string())),
     };
     let connect_ms = millis_f64(conn.connect_time);
     let mut s = Sess::new(conn.client);
-    let srv = match facts(&r, &mut s).await {
+    let srv = match facts(r, &mut s).await {
         Ok(srv) => srv,
         Err(why) => {
-            let msg = format!("connected in {connect_ms:.1} ms, but the server does not answer: {why}");
-            return Ok(down(r, report, started, &msg));
+            return Ok(Some(format!(
+                "connected in {connect_ms:.1} ms, but the server does not answer: {why}"
+            )));
         }
     };
     report.server_version = Some(srv.version.clone());
@@ -63,28 +123,28 @@ pub async fn collect(
     let prev = State::load(state_path);
     let mut next = State::next(prev.as_ref(), &srv.started_at);
 
-    server::report(&mut r, &srv, connect_ms, prev.as_ref());
-    latency::run(&mut r, &mut s, args.latency_samples, connect_ms).await;
-    server_wide(&mut r, &mut s, &srv, shared.map(|sh| sh.cell(&srv.share_key()))).await;
-    rates::run(&mut r, &mut s, srv.version_num, prev.as_ref(), &mut next).await;
-    replication::slots(&mut r, &mut s, &mut next.slots_inactive_since).await;
-    tls::run(&mut r, &mut s).await;
+    server::report(r, &srv, connect_ms, prev.as_ref());
+    latency::run(r, &mut s, args.latency_samples, connect_ms).await;
+    server_wide(r, &mut s, &srv, shared.map(|sh| sh.cell(&srv.share_key()))).await;
+    rates::run(r, &mut s, srv.version_num, prev.as_ref(), &mut next).await;
+    replication::slots(r, &mut s, &mut next.slots_inactive_since).await;
+    tls::run(r, &mut s).await;
 
     // Per-database checks: this session first, then one session per database.
-    let dbs = databases(&r, &mut s, args.all_databases, &srv.database).await;
+    let dbs = databases(r, &mut s, args.all_databases, &srv.database).await;
     let data_dir = if local && r.wants(&host::DISK) {
-        data_directory(&r, &mut s).await
+        data_directory(r, &mut s).await
     } else {
         None
     };
     let per_db = CATALOGUE.iter().any(|c| c.scope == Scope::Database && r.wants(c));
     if per_db {
-        sql_checks(&mut r, &mut s, Scope::Database, Some(&srv.database)).await;
+        sql_checks(r, &mut s, Scope::Database, Some(&srv.database)).await;
     }
     s.finish().await;
     if per_db {
         for db in dbs.iter().skip(1) {
-            other_database(&mut r, args, target, db).await;
+            other_database(r, args, target, db).await;
         }
     }
     report.databases = dbs;
@@ -95,17 +155,17 @@ pub async fn collect(
         cpu0,
         started,
     };
-    host::run(&mut r, &h, prev.as_ref(), &mut next).await;
-    backup::run(&mut r, args.backup_repo.as_deref());
+    host::run(r, &h, prev.as_ref(), &mut next).await;
+    backup::run(r, args.backup_repo.as_deref());
     next.save(state_path);
-    Ok(finish(r, report, started))
+    Ok(None)
 }
 
 /// A report of `target` started now, with nothing in it yet.
-fn new_report(target: &Target) -> HealthReport {
+fn new_report(target: &str) -> HealthReport {
     HealthReport {
         time: Timestamp::now(),
-        target: target.to_string(),
+        target: target.to_owned(),
         labels: std::collections::BTreeMap::new(),
         status: Status::Ok,
         server_version: None,
@@ -120,14 +180,14 @@ fn new_report(target: &Target) -> HealthReport {
 /// The report of a fleet target whose run failed before it could judge
 /// the server (a database that does not exist, a bad target): CRITICAL
 /// without a value, as an unreachable one.
-pub fn failed(r: Runner<'_>, target: &Target, why: &str) -> HealthReport {
+pub fn failed(r: Runner<'_>, target: &str, why: &str) -> HealthReport {
     down(r, new_report(target), Instant::now(), why)
 }
 
 /// The report of a fleet target that was not checked at all (another run
 /// held its lock): its connection check is UNKNOWN, so nothing about the
 /// server is claimed either way.
-pub fn not_checked(mut r: Runner<'_>, target: &Target, why: &str) -> HealthReport {
+pub fn not_checked(mut r: Runner<'_>, target: &str, why: &str) -> HealthReport {
     r.unknown(&server::CONNECTION, None, why.to_owned());
     finish(r, new_report(target), Instant::now())
 }

@@ -32,6 +32,7 @@ use sw_core::health::{HealthReport, Status};
 use sw_core::output::Output;
 use sw_core::{Error, Exit, Result};
 
+use crate::azure::{AzureArgs, Spec};
 use crate::checks::Selection;
 use crate::exposition::{self, Flavour};
 use crate::format;
@@ -99,6 +100,8 @@ pub struct RunOpts {
     /// sw-backup repository whose newest complete backup the backup_age check judges.
     #[arg(long, value_name = "DIR")]
     pub backup_repo: Option<PathBuf>,
+    #[command(flatten)]
+    pub azure: AzureArgs,
 }
 
 /// Flags of `sw-health check`.
@@ -137,6 +140,8 @@ pub struct Prepared {
     pub targets: Vec<FleetTarget>,
     /// The targets came from --targets.
     pub fleet: bool,
+    /// The Flexible Server of an `--azure` run.
+    pub azure: Option<Spec>,
 }
 
 impl Prepared {
@@ -157,13 +162,20 @@ impl Prepared {
             th.set_flag(c, true)?;
         }
         let selection = Selection::parse(&args.checks, &args.skip)?;
-        let targets = match &args.targets {
-            Some(f) => targets::load(f)?,
-            None => {
+        let azure = args.azure.spec()?;
+        let targets = match (&args.targets, &azure) {
+            (Some(f), _) => targets::load(f)?,
+            // --azure alone: the server through Azure only, named by its ARM id.
+            (None, Some(spec)) if args.pg.db.is_none() && args.pg.env_file.is_none() => vec![FleetTarget {
+                instance: spec.server.id(),
+                target: None,
+                labels: std::collections::BTreeMap::new(),
+            }],
+            (None, _) => {
                 let target = args.pg.target()?;
                 vec![FleetTarget {
                     instance: target.to_string(),
-                    target,
+                    target: Some(target),
                     labels: std::collections::BTreeMap::new(),
                 }]
             }
@@ -174,6 +186,7 @@ impl Prepared {
             state_dir: args.state_dir.clone().unwrap_or_else(|| Env::process().state_dir()),
             targets,
             fleet: args.targets.is_some(),
+            azure,
         })
     }
 
@@ -185,6 +198,7 @@ impl Prepared {
             selection: &self.selection,
             state_dir: self.state_dir.clone(),
             fleet: self.fleet,
+            azure: self.azure.as_ref(),
         }
     }
 }

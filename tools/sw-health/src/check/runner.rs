@@ -43,6 +43,17 @@ impl<'a> Runner<'a> {
         self.selection.wants(c)
     }
 
+    /// Whether `c` has a result already (an Azure metric leaves a check a
+    /// SQL session of the same run measured to it).
+    pub fn has(&self, c: &Check) -> bool {
+        self.results.iter().any(|r| r.name == c.name)
+    }
+
+    /// What is left of the run's deadline.
+    pub fn left(&self) -> Duration {
+        self.deadline.saturating_duration_since(Instant::now())
+    }
+
     /// Whether this run includes any of `cs`.
     pub fn wants_any(&self, cs: &[&Check]) -> bool {
         cs.iter().any(|c| self.wants(c))
@@ -144,7 +155,14 @@ impl<'a> Runner<'a> {
     /// name) and the skipped checks' names, likewise.
     pub fn finish(mut self) -> (Vec<CheckResult>, Vec<String>) {
         self.results.sort_by_key(|c| checks::position(&c.name));
-        let mut skipped: Vec<&str> = self.skipped.iter().map(|c| c.name).collect();
+        // A check one side skipped (a remote server's host checks) and the other measured is not skipped.
+        let results = &self.results;
+        let mut skipped: Vec<&str> = self
+            .skipped
+            .iter()
+            .map(|c| c.name)
+            .filter(|n| !results.iter().any(|r| r.name == *n))
+            .collect();
         skipped.sort_by_key(|n| checks::position(n));
         skipped.dedup();
         (self.results, skipped.into_iter().map(str::to_owned).collect())

@@ -21,6 +21,7 @@ use super::runner::Runner;
 use super::share::Shared;
 use super::targets::FleetTarget;
 use super::thresholds::Thresholds;
+use crate::azure::Spec;
 use crate::checks::Selection;
 
 /// What every target's run shares.
@@ -31,6 +32,8 @@ pub struct Plan<'a> {
     pub state_dir: PathBuf,
     /// A fleet: a target that cannot be checked is a report, not an error.
     pub fleet: bool,
+    /// The Flexible Server of an `--azure` run.
+    pub azure: Option<&'a Spec>,
 }
 
 /// Check every target, `parallel` at a time, and hand each report to
@@ -47,7 +50,7 @@ pub async fn sweep(
     overall: Option<Instant>,
     mut each: impl FnMut(HealthReport) -> Result<()>,
 ) -> Result<()> {
-    // Cluster-wide checks once per server (a fleet of one server's databases).
+    // Server-wide checks once per server (a fleet of one server's databases).
     let shared = (targets.len() > 1).then(Shared::default);
     let mut reports = stream::iter(targets)
         .map(|t| one(p, t, overall, shared.as_ref()))
@@ -60,7 +63,11 @@ pub async fn sweep(
 
 /// A short stable key for a target (lock and state file names).
 pub fn target_key(t: &Target) -> String {
-    let s = t.to_url(false);
+    key_of(&t.to_url(false))
+}
+
+/// A short stable key for a string (FNV-1a).
+fn key_of(s: &str) -> String {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for b in s.bytes() {
         h ^= u64::from(b);
@@ -91,19 +98,19 @@ async fn one(p: &Plan<'_>, t: &FleetTarget, overall: Option<Instant>, shared: Op
         deadline = deadline.min(o);
     }
     let runner = || Runner::new(p.th, p.selection, deadline, p.args.check_timeout);
-    let key = target_key(&t.target);
+    let key = t.target.as_ref().map_or_else(|| key_of(&t.instance), target_key);
     let report = match lock(p, &key, deadline).await {
-        Err(e) if p.fleet => Ok(collect::failed(runner(), &t.target, &e.to_string())),
+        Err(e) if p.fleet => Ok(collect::failed(runner(), &t.instance, &e.to_string())),
         Err(e) => Err(e),
         Ok(None) => Ok(collect::not_checked(
             runner(),
-            &t.target,
+            &t.instance,
             "not checked: another sw-health run held this target's lock until the deadline",
         )),
         Ok(Some(_lock)) => {
             let state_path = p.state_dir.join(format!("health-{key}.json"));
-            match collect::collect(p.args, &t.target, runner(), &state_path, shared).await {
-                Err(e) if p.fleet => Ok(collect::failed(runner(), &t.target, &e.to_string())),
+            match collect::collect(p.args, t.target.as_ref(), p.azure, runner(), &state_path, shared).await {
+                Err(e) if p.fleet => Ok(collect::failed(runner(), &t.instance, &e.to_string())),
                 r => r,
             }
         }

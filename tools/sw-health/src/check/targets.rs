@@ -46,7 +46,9 @@ struct TomlFile {
 pub struct FleetTarget {
     /// The name its report and series carry (`target`, `instance`).
     pub instance: String,
-    pub target: Target,
+    /// The database the SQL checks connect to (None: an `--azure` run
+    /// without --db or --env-file checks the server through Azure alone).
+    pub target: Option<Target>,
     pub labels: BTreeMap<String, String>,
 }
 
@@ -150,7 +152,7 @@ fn resolve(e: Entry, at: &str, base: &Path, env: &Env) -> Result<FleetTarget> {
     }
     Ok(FleetTarget {
         instance: e.instance.unwrap_or_else(|| target.to_string()),
-        target,
+        target: Some(target),
         labels: e.labels,
     })
 }
@@ -184,7 +186,7 @@ mod tests {
             assert_eq!((t[0].instance.as_str(), t[0].labels["env"].as_str()), ("one", "prod"));
             // Without an instance: the target, password redacted; the env file beside the targets file.
             assert_eq!(t[1].instance, "app@db2:5433/app");
-            assert_eq!(t[1].target.password(), Some("secret"));
+            assert_eq!(t[1].target.as_ref().unwrap().password(), Some("secret"));
         }
     }
 

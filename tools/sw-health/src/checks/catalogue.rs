@@ -12,40 +12,14 @@
 use serde_json::{Value, json};
 
 use super::{Check, How, Measured, Row, Scope, count, round3};
-use super::{archiver, backup, host, latency, rates, replication, server, tls};
+use super::{archiver, azure, backup, host, latency, rates, replication, server, tls};
 
 /// Every check, in report order.
 pub const CATALOGUE: &[&Check] = &[
     &server::CONNECTION,
     &server::UPTIME,
     &server::ROLE,
-    &Check {
-        name: "connections",
-        unit: "%",
-        warn: Some(80.0),
-        crit: Some(95.0),
-        below: false,
-        scope: Scope::Cluster,
-        help: "client connections vs max_connections minus reserved; counts by state in details",
-        how: How::Sql {
-            query: "SELECT (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend'), \
-                    current_setting('max_connections')::int - current_setting('superuser_reserved_connections')::int \
-                      - coalesce(nullif(current_setting('reserved_connections', true), '')::int, 0), \
-                    (SELECT coalesce(json_object_agg(st, n), '{}') FROM (SELECT coalesce(state, 'unknown') st, count(*) n \
-                      FROM pg_stat_activity WHERE backend_type = 'client backend' GROUP BY 1) s)",
-            eval: |rows| {
-                let row = Row::first(rows);
-                let used = row.num(0).unwrap_or(0.0);
-                let avail = row.num(1).unwrap_or(0.0).max(1.0);
-                let pct = used * 100.0 / avail;
-                Measured::new(
-                    Some(pct),
-                    format!("{used:.0} of {avail:.0} connections used ({pct:.1}%)"),
-                    json!({"used": used, "available": avail, "by_state": row.json(2)}),
-                )
-            },
-        },
-    },
+    &CONNECTIONS,
     &Check {
         name: "idle_in_transaction",
         unit: "s",
@@ -123,24 +97,7 @@ pub const CATALOGUE: &[&Check] = &[
     },
     &rates::DEADLOCKS,
     &rates::FAILED_SESSIONS,
-    &Check {
-        name: "xid_wraparound",
-        unit: "xids",
-        warn: Some(1.0e9),
-        crit: Some(1.5e9),
-        below: false,
-        scope: Scope::Cluster,
-        help: "age(datfrozenxid) of the oldest database; the 5 oldest tables (heap or TOAST) of the database checked in details",
-        how: How::Sql {
-            query: "SELECT max(age(datfrozenxid)), \
-                    (SELECT datname FROM pg_database ORDER BY age(datfrozenxid) DESC LIMIT 1), \
-                    (SELECT coalesce(json_agg(x), '[]') FROM (SELECT c.oid::regclass::text AS \"table\", \
-                       greatest(age(c.relfrozenxid), age(t.relfrozenxid)) AS age FROM pg_class c \
-                       LEFT JOIN pg_class t ON t.oid = c.reltoastrelid WHERE c.relkind IN ('r', 'm') \
-                       ORDER BY 2 DESC LIMIT 5) x), current_database() FROM pg_database",
-            eval: wraparound,
-        },
-    },
+    &XID_WRAPAROUND,
     &Check {
         name: "mxid_wraparound",
         unit: "mxids",
@@ -367,7 +324,62 @@ pub const CATALOGUE: &[&Check] = &[
     &tls::TLS,
     &host::HOST_CPU,
     &host::HOST_MEMORY,
+    &azure::STATE,
+    &azure::HA,
+    &azure::STORAGE_HEADROOM,
+    &azure::IOPS,
+    &azure::BACKUPS,
+    &azure::RESTORE_WINDOW,
 ];
+
+/// Client connections (also measured by `--azure` from Azure Monitor).
+pub const CONNECTIONS: Check = Check {
+    name: "connections",
+    unit: "%",
+    warn: Some(80.0),
+    crit: Some(95.0),
+    below: false,
+    scope: Scope::Cluster,
+    help: "client connections vs max_connections minus reserved; counts by state in details",
+    how: How::Sql {
+        query: "SELECT (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend'), \
+                current_setting('max_connections')::int - current_setting('superuser_reserved_connections')::int \
+                  - coalesce(nullif(current_setting('reserved_connections', true), '')::int, 0), \
+                (SELECT coalesce(json_object_agg(st, n), '{}') FROM (SELECT coalesce(state, 'unknown') st, count(*) n \
+                  FROM pg_stat_activity WHERE backend_type = 'client backend' GROUP BY 1) s)",
+        eval: |rows| {
+            let row = Row::first(rows);
+            let used = row.num(0).unwrap_or(0.0);
+            let avail = row.num(1).unwrap_or(0.0).max(1.0);
+            let pct = used * 100.0 / avail;
+            Measured::new(
+                Some(pct),
+                format!("{used:.0} of {avail:.0} connections used ({pct:.1}%)"),
+                json!({"used": used, "available": avail, "by_state": row.json(2)}),
+            )
+        },
+    },
+};
+
+/// Transaction id age (also measured by `--azure` from Azure Monitor).
+pub const XID_WRAPAROUND: Check = Check {
+    name: "xid_wraparound",
+    unit: "xids",
+    warn: Some(1.0e9),
+    crit: Some(1.5e9),
+    below: false,
+    scope: Scope::Cluster,
+    help: "age(datfrozenxid) of the oldest database; the 5 oldest tables (heap or TOAST) of the database checked in details",
+    how: How::Sql {
+        query: "SELECT max(age(datfrozenxid)), \
+                (SELECT datname FROM pg_database ORDER BY age(datfrozenxid) DESC LIMIT 1), \
+                (SELECT coalesce(json_agg(x), '[]') FROM (SELECT c.oid::regclass::text AS \"table\", \
+                   greatest(age(c.relfrozenxid), age(t.relfrozenxid)) AS age FROM pg_class c \
+                   LEFT JOIN pg_class t ON t.oid = c.reltoastrelid WHERE c.relkind IN ('r', 'm') \
+                   ORDER BY 2 DESC LIMIT 5) x), current_database() FROM pg_database",
+        eval: wraparound,
+    },
+};
 
 /// xid_wraparound and mxid_wraparound: (age, oldest database, its 5
 /// oldest tables as JSON, the database checked).

@@ -20,7 +20,7 @@ pub const DISK: Check = Check {
     crit: Some(90.0),
     below: false,
     scope: Scope::Host,
-    help: "use of the file system holding the data directory (local server)",
+    help: "use of the file system holding the data directory (local server; --azure: storage_percent)",
     how: How::Own,
 };
 
@@ -31,7 +31,7 @@ pub const HOST_CPU: Check = Check {
     crit: Some(95.0),
     below: false,
     scope: Scope::Host,
-    help: "host CPU use (local server)",
+    help: "host CPU use (local server; --azure: cpu_percent over 5 minutes)",
     how: How::Own,
 };
 
@@ -42,7 +42,7 @@ pub const HOST_MEMORY: Check = Check {
     crit: Some(95.0),
     below: false,
     scope: Scope::Host,
-    help: "host memory use, from MemAvailable (local server)",
+    help: "host memory use, from MemAvailable (local server; --azure: memory_percent over 5 minutes)",
     how: How::Own,
 };
 

@@ -16,6 +16,7 @@
 //! `every_check_in_the_help_runs_or_is_skipped` runs every entry.
 
 pub mod archiver;
+pub mod azure;
 pub mod backup;
 mod catalogue;
 pub mod host;

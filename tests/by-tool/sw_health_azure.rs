@@ -1,0 +1,355 @@
+//! `sw-health --azure` against the test kit's fake Resource Manager
+//! serving the official examples (ServersGet, BackupListByServer, the
+//! metrics answer in GetMetric's shape and GetMetricError's failing
+//! metric): the one metrics request, per-check UNKNOWNs, throttling, the
+//! merge with the SQL checks, the output formats, and the CPU alert through
+//! `sw-alerts eval`.
+
+#![allow(
+    clippy::unwrap_used,
+    reason = "test helpers outside #[test] fns: a failed setup step should panic with its cause"
+)]
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use sw_testkit::azure::{FakeArm, FakeMetric, SUBSCRIPTION};
+use sw_testkit::cmd::{self, Run};
+
+const BIN: &str = env!("CARGO_BIN_EXE_sw-health");
+const RG: &str = "exampleresourcegroup";
+
+/// The metrics the issue names, each with the aggregation Azure Monitor's
+/// baseline alerts use for it.
+const WANTED: &[(&str, &str)] = &[
+    ("cpu_percent", "average"),
+    ("memory_percent", "average"),
+    ("storage_percent", "average"),
+    ("iops", "average"),
+    ("active_connections", "average"),
+    ("connections_failed", "total"),
+    ("deadlocks", "total"),
+    ("physical_replication_delay_in_seconds", "maximum"),
+    ("maximum_used_transactionIDs", "maximum"),
+];
+
+fn id(name: &str) -> String {
+    format!(
+        "/subscriptions/{SUBSCRIPTION}/resourceGroups/{RG}/providers/Microsoft.DBforPostgreSQL/flexibleServers/{name}"
+    )
+}
+
+fn example(file: &str) -> Value {
+    serde_json::from_slice(&std::fs::read(sw_testkit::fixture(&format!("azure-arm/{file}"))).unwrap()).unwrap()
+}
+
+fn rfc3339(ago: Duration) -> String {
+    (chrono::Utc::now() - ago).to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+}
+
+/// A fake holding `exampleserver` (ServersGet), its two example backups
+/// finished an hour ago, and healthy metric values.
+fn fake() -> FakeArm {
+    let fake = FakeArm::start();
+    let mut server = example("postgresql/ServersGet.json")["responses"]["200"]["body"].clone();
+    server["properties"]["backup"]["earliestRestoreDate"] = json!(rfc3339(Duration::from_secs(7 * 86_400)));
+    fake.insert(&id("exampleserver"), server);
+    for b in example("postgresql/BackupListByServer.json")["responses"]["200"]["body"]["value"]
+        .as_array()
+        .unwrap()
+    {
+        let mut b = b.clone();
+        b["properties"]["completedTime"] = json!(rfc3339(Duration::from_secs(3600)).replace('Z', "+00:00"));
+        let name = b["name"].as_str().unwrap().to_owned();
+        fake.insert(&format!("{}/backups/{name}", id("exampleserver")), b);
+    }
+    fake.with(|s| {
+        for (k, v) in [
+            ("cpu_percent", 35.0),
+            ("memory_percent", 40.0),
+            ("storage_percent", 50.0),
+            ("iops", 120.0),
+            ("disk_iops_consumed_percentage", 24.0),
+            ("active_connections", 12.0),
+            ("max_connections", 100.0),
+            ("connections_failed", 1.0),
+            ("deadlocks", 0.0),
+            ("maximum_used_transactionIDs", 1.0e6),
+        ] {
+            s.metrics.insert(k.to_owned(), FakeMetric::Value(v));
+        }
+    });
+    fake
+}
+
+fn health(fake: &FakeArm, state: &Path, args: &[&str]) -> Run {
+    let mut c = cmd::command(BIN.as_ref());
+    for k in [
+        "AZURE_FEDERATED_TOKEN_FILE",
+        "IDENTITY_ENDPOINT",
+        "IDENTITY_HEADER",
+        "AZURE_AUTHORITY_HOST",
+        "DATABASE_URL",
+    ] {
+        c.env_remove(k);
+    }
+    c.envs(fake.env())
+        .args([
+            "--azure",
+            "--server",
+            "exampleserver",
+            "--resource-group",
+            RG,
+            "--state-dir",
+        ])
+        .arg(state)
+        .args(args);
+    cmd::run_cmd(&mut c, None)
+}
+
+fn check<'a>(report: &'a Value, name: &str) -> &'a Value {
+    let all = report["checks"].as_array().unwrap();
+    let found: Vec<&Value> = all.iter().filter(|c| c["name"] == name).collect();
+    assert_eq!(found.len(), 1, "{name} once in {report:#}");
+    found[0]
+}
+
+fn query(target: &str, key: &str) -> String {
+    target
+        .split_once('?')
+        .unwrap()
+        .1
+        .split('&')
+        .find_map(|kv| kv.strip_prefix(&format!("{key}=")))
+        .unwrap_or_else(|| panic!("{key} in {target}"))
+        .to_owned()
+}
+
+#[test]
+fn one_metrics_request_names_every_metric_with_its_aggregation() {
+    let fake = fake();
+    let d = tempfile::tempdir().unwrap();
+    let r = health(&fake, d.path(), &[]);
+    r.expect_code(0);
+    let metrics: Vec<_> = fake
+        .requests()
+        .into_iter()
+        .filter(|q| q.path().ends_with("/providers/microsoft.insights/metrics"))
+        .collect();
+    assert_eq!(metrics.len(), 1, "one metrics call");
+    let q = &metrics[0];
+    assert_eq!(q.method, "GET");
+    assert!(
+        q.path().starts_with(&id("exampleserver").to_ascii_lowercase()),
+        "{}",
+        q.target
+    );
+    let names = query(&q.target, "metricnames");
+    let names: Vec<&str> = names.split(',').collect();
+    let aggs = query(&q.target, "aggregation");
+    let aggs: Vec<&str> = aggs.split(',').collect();
+    for (n, a) in WANTED {
+        assert!(names.contains(n), "{n} not in {names:?}");
+        assert!(aggs.contains(a), "{a} (for {n}) not in {aggs:?}");
+    }
+    assert_eq!(query(&q.target, "api-version"), "2024-02-01");
+    assert_eq!(query(&q.target, "interval"), "PT1M");
+    // The server and the backups once each as well.
+    assert_eq!(fake.count("GET", "/flexibleservers/exampleserver/backups"), 1);
+    healthy_report(&r.one("health.report"));
+}
+
+/// What the healthy example server's report says.
+fn healthy_report(rep: &Value) {
+    assert_eq!(rep["target"], id("exampleserver"));
+    assert_eq!(
+        (rep["status"].as_str(), rep["server_version"].as_str()),
+        (Some("OK"), Some("17.5"))
+    );
+    assert_eq!(check(rep, "host_cpu")["value"], 35.0);
+    assert_eq!(check(rep, "host_memory")["value"], 40.0);
+    assert_eq!(check(rep, "disk")["value"], 50.0);
+    assert_eq!(check(rep, "connections")["value"], 12.0);
+    assert_eq!(
+        check(rep, "failed_sessions")["value"],
+        5.0,
+        "a total over 5 one-minute points"
+    );
+    assert_eq!(check(rep, "xid_wraparound")["value"], 1.0e6);
+    assert_eq!(check(rep, "azure_iops")["value"], 24.0);
+    assert_eq!(check(rep, "azure_state")["status"], "OK");
+    assert_eq!(check(rep, "azure_backups")["value"], 2.0);
+    assert_eq!(check(rep, "azure_storage_headroom")["value"], 50.0);
+    assert!(check(rep, "backup_age")["value"].as_f64().unwrap() >= 3600.0);
+    assert_eq!(check(rep, "azure_restore_window")["value"], 100.0);
+    // HA is off on the example server; a primary's replication lag is its replicas'.
+    let skipped: Vec<&str> = rep["skipped"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert!(skipped.contains(&"azure_ha"), "{skipped:?}");
+    assert!(!skipped.contains(&"host_cpu"), "{skipped:?}");
+    // Every Azure check of the catalogue is reported or skipped.
+    let help = cmd::run(BIN.as_ref(), &["--help"], None);
+    for l in help.stdout.lines() {
+        if let Some(name) = l
+            .strip_prefix("  azure_")
+            .and_then(|n| n.split_once(" ("))
+            .map(|(n, _)| format!("azure_{n}"))
+        {
+            let reported = rep["checks"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|c| c["name"] == name.as_str());
+            assert!(reported || skipped.contains(&name.as_str()), "{name}");
+        }
+    }
+}
+
+#[test]
+fn a_metric_failing_inside_the_200_is_unknown_for_its_check_only() {
+    let fake = fake();
+    let failing = example("monitor/GetMetricError.json")["responses"]["200"]["body"]["value"][0].clone();
+    let code = failing["errorCode"].as_str().unwrap().to_owned();
+    let msg = failing["errorMessage"].as_str().unwrap().to_owned();
+    fake.with(|s| {
+        s.metrics
+            .insert("cpu_percent".into(), FakeMetric::Error(code.clone(), msg))
+    });
+    let d = tempfile::tempdir().unwrap();
+    let r = health(&fake, d.path(), &[]);
+    r.expect_code(3);
+    let rep = r.one("health.report");
+    let cpu = check(&rep, "host_cpu");
+    assert_eq!((cpu["status"].as_str(), &cpu["value"]), (Some("UNKNOWN"), &Value::Null));
+    let why = cpu["message"].as_str().unwrap();
+    assert!(why.contains("cpu_percent") && why.contains(&code), "{why}");
+    assert!(!why.contains('\n'));
+    let unknown: Vec<&str> = rep["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["status"] != "OK")
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(unknown, ["host_cpu"]);
+    assert_eq!(check(&rep, "host_memory")["value"], 40.0);
+}
+
+#[test]
+fn a_throttled_resource_manager_costs_the_checks_not_the_deadline() {
+    let fake = fake();
+    fake.with(|s| s.throttle = Some((10, 30)));
+    let d = tempfile::tempdir().unwrap();
+    let t = Instant::now();
+    let r = health(&fake, d.path(), &[]);
+    assert!(
+        t.elapsed() < Duration::from_secs(10),
+        "waited for Retry-After: {:?}",
+        t.elapsed()
+    );
+    r.expect_code(3);
+    let rep = r.one("health.report");
+    for c in rep["checks"].as_array().unwrap() {
+        assert_eq!(c["status"], "UNKNOWN", "{c}");
+        let why = c["message"].as_str().unwrap();
+        assert!(why.contains("429") && !why.contains('\n'), "{why}");
+        assert!(!why.contains(sw_testkit::azure::CLIENT_SECRET));
+    }
+}
+
+#[test]
+fn a_stopped_server_and_a_lost_standby_are_critical() {
+    let fake = fake();
+    let p = id("exampleserver");
+    let mut s = fake.resource(&p).unwrap();
+    s["properties"]["state"] = json!("Stopped");
+    s["properties"]["highAvailability"] =
+        json!({"mode": "ZoneRedundant", "state": "NotEnabled", "standbyAvailabilityZone": "2"});
+    fake.insert(&p, s);
+    let d = tempfile::tempdir().unwrap();
+    let r = health(&fake, d.path(), &[]);
+    r.expect_code(2);
+    let rep = r.one("health.report");
+    assert_eq!(check(&rep, "azure_state")["status"], "CRITICAL");
+    let ha = check(&rep, "azure_ha");
+    assert_eq!(
+        (ha["status"].as_str(), ha["details"]["standby_zone"].as_str()),
+        (Some("CRITICAL"), Some("2"))
+    );
+}
+
+#[test]
+fn nagios_and_prometheus_formats_carry_the_azure_checks() {
+    let fake = fake();
+    let d = tempfile::tempdir().unwrap();
+    let r = health(&fake, d.path(), &["--format", "nagios"]);
+    r.expect_code(0);
+    let first = r.stdout.lines().next().unwrap();
+    assert!(first.starts_with("SW-HEALTH OK"), "{first}");
+    assert!(first.contains(" host_cpu=35%;80;95;"), "{first}");
+    let r = health(&fake, d.path(), &["--format", "prometheus"]);
+    r.expect_code(0);
+    assert!(
+        r.stdout.lines().any(|l| l.starts_with("sw_health_check_ratio{")
+            && l.contains("check=\"host_cpu\"")
+            && l.ends_with(" 0.35")),
+        "{}",
+        r.stdout
+    );
+}
+
+#[test]
+fn the_azure_checks_join_the_sql_checks_in_one_report() {
+    let c = sw_testkit::pg::shared();
+    let fake = fake();
+    let d = tempfile::tempdir().unwrap();
+    let r = health(&fake, d.path(), &["--db", &c.url("postgres")]);
+    let rep = r.one("health.report");
+    assert_eq!(r.stdout.lines().count(), 1);
+    assert!(
+        rep["target"].as_str().unwrap().contains("postgres"),
+        "{}",
+        rep["target"]
+    );
+    assert_eq!(check(&rep, "connection")["status"], "OK");
+    assert_eq!(check(&rep, "azure_state")["status"], "OK");
+    // Measured by SQL, so Azure's active_connections is not reported twice.
+    assert!(check(&rep, "connections")["details"]["by_state"].is_object());
+}
+
+#[test]
+fn the_cpu_alert_fires_for_95_percent_through_sw_alerts_eval() {
+    let fake = fake();
+    fake.with(|s| s.metrics.insert("cpu_percent".into(), FakeMetric::Value(95.0)));
+    let d = tempfile::tempdir().unwrap();
+    let r = health(&fake, d.path(), &[]);
+    r.expect_code(1);
+    assert_eq!(check(&r.one("health.report"), "host_cpu")["status"], "WARNING");
+    let alerts = cmd::sibling_bin(BIN, "sw-alerts", "sw-alerts");
+    let state = d.path().join("alerts.json");
+    let now = chrono::Utc::now();
+    let mut fired = Vec::new();
+    // The default rule holds CPU above 80 % for 5 minutes.
+    for later in [0, 6] {
+        let at = (now + chrono::Duration::minutes(later)).to_rfc3339();
+        let e = cmd::run(
+            &alerts,
+            &["eval", "--state", state.to_str().unwrap(), "--now", &at],
+            Some(&r.stdout),
+        );
+        e.expect_code(0);
+        fired = e.records();
+    }
+    let cpu: Vec<&Value> = fired
+        .iter()
+        .filter(|a| a["labels"]["alertname"] == "HostCpuHigh")
+        .collect();
+    assert_eq!(cpu.len(), 1, "{fired:#?}");
+    assert_eq!(cpu[0]["status"], "firing");
+    assert_eq!(cpu[0]["labels"]["instance"], id("exampleserver"));
+}

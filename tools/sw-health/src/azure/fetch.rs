@@ -1,0 +1,62 @@
+//! The round trips of one Azure run, at the same time: the server, the one
+//! metrics request and the backups list. Each result is the answer or a
+//! one-line reason, so one failing call costs only the checks that need it.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+
+use super::Spec;
+use super::metrics::{self, Answer};
+
+/// What a run read from the Resource Manager (or why not).
+#[derive(Debug, Clone)]
+pub struct Fetched {
+    /// The server resource.
+    pub server: Result<Value, String>,
+    /// The metrics answer.
+    pub metrics: Result<Answer, String>,
+    /// The server's backups.
+    pub backups: Result<Vec<Value>, String>,
+    /// When the run asked (the metrics timespan ends here; ages count from it).
+    pub now: DateTime<Utc>,
+}
+
+impl Fetched {
+    /// Every round trip failed for the same reason (no client, no time).
+    pub fn failed(why: &str, now: DateTime<Utc>) -> Fetched {
+        Fetched {
+            server: Err(why.to_owned()),
+            metrics: Err(why.to_owned()),
+            backups: Err(why.to_owned()),
+            now,
+        }
+    }
+}
+
+/// Read the server, its metrics and its backups, each round trip within
+/// `within` (blocking: run it off the async runtime).
+pub fn fetch(spec: &Spec, within: Duration) -> Fetched {
+    let now = Utc::now();
+    let c = match spec.client(within) {
+        Ok(c) => c,
+        Err(e) => return Fetched::failed(&e.to_string(), now),
+    };
+    let s = &spec.server;
+    std::thread::scope(|scope| {
+        let server = scope.spawn(|| one_line(c.get(&s.path(""))));
+        let metrics = scope.spawn(|| one_line(c.get(&metrics::request_path(&s.id(), now))).map(|b| Answer::parse(&b)));
+        let backups = one_line(c.list(&s.path("/backups")));
+        Fetched {
+            server: server.join().unwrap_or_else(|_| Err("panicked".into())),
+            metrics: metrics.join().unwrap_or_else(|_| Err("panicked".into())),
+            backups,
+            now,
+        }
+    })
+}
+
+fn one_line<T>(r: sw_core::Result<T>) -> Result<T, String> {
+    r.map_err(|e| e.to_string())
+}

@@ -1,0 +1,436 @@
+//! The checks of an Azure Flexible Server (`--azure`), judged from what
+//! `crate::azure::fetch` read: the server resource (state, high
+//! availability, storage), the one metrics answer and the backups list.
+//!
+//! Where a metric means what a SQL or host check means, it is reported
+//! under that check's name (CPU as `host_cpu`, storage as `disk`, failed
+//! connections as `failed_sessions`, ...), so the same alert rules, Nagios
+//! perfdata and Prometheus series work for both; with a SQL target in the
+//! same run the SQL measurement wins and the metric is not reported twice.
+//! A metric that failed inside the answer makes its own check UNKNOWN; a
+//! round trip that failed makes the checks that need it UNKNOWN.
+
+use chrono::{DateTime, Utc};
+use serde_json::{Value, json};
+use sw_core::azure::flexible::text;
+use sw_core::health::Status;
+
+use super::{Check, How, Measured, Scope, count, host, rates, replication};
+use crate::azure::fetch::Fetched;
+use crate::azure::metrics::{Answer, Reading};
+use crate::check::runner::Runner;
+
+pub const STATE: Check = Check {
+    name: "azure_state",
+    unit: "",
+    warn: None,
+    crit: None,
+    below: false,
+    scope: Scope::Client,
+    help: "Azure server state: Ready is OK, starting/updating/restarting WARNING, stopped/disabled/inaccessible CRITICAL (--azure)",
+    how: How::Own,
+};
+
+pub const HA: Check = Check {
+    name: "azure_ha",
+    unit: "",
+    warn: None,
+    crit: None,
+    below: false,
+    scope: Scope::Client,
+    help: "Azure high availability: standby Healthy is OK, being built or failing over WARNING, lost CRITICAL; zones in details (--azure, HA on)",
+    how: How::Own,
+};
+
+pub const STORAGE_HEADROOM: Check = Check {
+    name: "azure_storage_headroom",
+    unit: "%",
+    warn: Some(20.0),
+    crit: Some(10.0),
+    below: true,
+    scope: Scope::Client,
+    help: "share of the most storage the server can have still free (auto-grow counts up to 32 TiB) (--azure)",
+    how: How::Own,
+};
+
+pub const IOPS: Check = Check {
+    name: "azure_iops",
+    unit: "%",
+    warn: Some(80.0),
+    crit: Some(95.0),
+    below: false,
+    scope: Scope::Client,
+    help: "disk IOPS used of the provisioned IOPS, over 5 minutes; IOPS in details (--azure)",
+    how: How::Own,
+};
+
+pub const BACKUPS: Check = Check {
+    name: "azure_backups",
+    unit: "count",
+    warn: None,
+    crit: Some(1.0),
+    below: true,
+    scope: Scope::Client,
+    help: "backups Azure holds of the server (none is CRITICAL) (--azure)",
+    how: How::Own,
+};
+
+pub const RESTORE_WINDOW: Check = Check {
+    name: "azure_restore_window",
+    unit: "%",
+    warn: Some(90.0),
+    crit: Some(50.0),
+    below: true,
+    scope: Scope::Client,
+    help: "earliest restore point vs the retention promised (or the server's age when younger) (--azure)",
+    how: How::Own,
+};
+
+/// Auto-grow's ceiling: the largest Premium SSD size (GiB).
+const MAX_STORAGE_GIB: f64 = 32_767.0;
+
+/// Report every Azure check the run wants from what was read. Checks a
+/// SQL session of the same run already reported are left to it.
+pub fn report(r: &mut Runner<'_>, f: &Fetched) {
+    let server = f.server.as_ref();
+    if r.wants(&STATE) {
+        match server {
+            Ok(s) => r.push(&STATE, None, state(s)),
+            Err(e) => r.unknown(&STATE, None, e.clone()),
+        }
+    }
+    if r.wants(&HA) {
+        match server.map(ha) {
+            Ok(Some(m)) => r.push(&HA, None, m),
+            Ok(None) => r.skip(&HA),
+            Err(e) => r.unknown(&HA, None, e.clone()),
+        }
+    }
+    metric_checks(r, f);
+    backups(r, f);
+    match server {
+        Ok(s) => window(r, s, f.now),
+        Err(e) => unknown_unless_reported(r, &RESTORE_WINDOW, e),
+    }
+}
+
+/// The server's state.
+fn state(s: &Value) -> Measured {
+    let st = text(s, "/properties/state");
+    let status = match st.to_ascii_lowercase().as_str() {
+        "ready" => Status::Ok,
+        "stopped" | "disabled" | "dropping" | "inaccessible" => Status::Critical,
+        _ => Status::Warning,
+    };
+    let version = [text(s, "/properties/version"), text(s, "/properties/minorVersion")]
+        .iter()
+        .filter(|v| !v.is_empty())
+        .copied()
+        .collect::<Vec<_>>()
+        .join(".");
+    let msg = format!(
+        "server {} is {} (PostgreSQL {version}, {}, {})",
+        text(s, "/name"),
+        if st.is_empty() { "in no state" } else { st },
+        text(s, "/sku/name"),
+        text(s, "/location"),
+    );
+    Measured::new(
+        None,
+        msg,
+        json!({"state": st, "version": version, "sku": text(s, "/sku/name"), "tier": text(s, "/sku/tier"),
+               "location": text(s, "/location"), "zone": text(s, "/properties/availabilityZone"),
+               "replication_role": sw_core::azure::flexible::replication_role(s)}),
+    )
+    .floor(status)
+}
+
+/// High availability; None when it is off.
+fn ha(s: &Value) -> Option<Measured> {
+    let mode = text(s, "/properties/highAvailability/mode");
+    if mode.is_empty() || mode.eq_ignore_ascii_case("disabled") {
+        return None;
+    }
+    let st = text(s, "/properties/highAvailability/state");
+    let status = match st.to_ascii_lowercase().as_str() {
+        "healthy" => Status::Ok,
+        "notenabled" | "removingstandby" | "" => Status::Critical,
+        _ => Status::Warning,
+    };
+    let zone = text(s, "/properties/availabilityZone");
+    let standby = text(s, "/properties/highAvailability/standbyAvailabilityZone");
+    let msg = format!(
+        "{mode} high availability: standby {}",
+        if st.is_empty() { "unknown" } else { st }
+    );
+    Some(
+        Measured::new(
+            None,
+            msg,
+            json!({"mode": mode, "state": st, "zone": zone, "standby_zone": standby}),
+        )
+        .floor(status),
+    )
+}
+
+/// The checks measured by metrics (the storage headroom also needs the server).
+fn metric_checks(r: &mut Runner<'_>, f: &Fetched) {
+    let m = match &f.metrics {
+        Ok(m) => m,
+        Err(e) => {
+            let why = format!("Azure Monitor metrics: {e}");
+            for c in [
+                &host::HOST_CPU,
+                &host::HOST_MEMORY,
+                &host::DISK,
+                &IOPS,
+                &STORAGE_HEADROOM,
+            ] {
+                unknown_unless_reported(r, c, &why);
+            }
+            for c in [
+                &super::catalogue::CONNECTIONS,
+                &rates::FAILED_SESSIONS,
+                &rates::DEADLOCKS,
+                &super::catalogue::XID_WRAPAROUND,
+            ] {
+                unknown_unless_reported(r, c, &why);
+            }
+            if f.server.as_ref().is_ok_and(is_replica) {
+                unknown_unless_reported(r, &replication::LAG, &why);
+            }
+            return;
+        }
+    };
+    let pct = |v: f64, what: &str| format!("{what} {v:.1}% over 5 minutes (Azure Monitor)");
+    metric(r, m, &host::HOST_CPU, "cpu_percent", |v| (v, pct(v, "CPU")));
+    metric(r, m, &host::HOST_MEMORY, "memory_percent", |v| (v, pct(v, "memory")));
+    metric(r, m, &host::DISK, "storage_percent", |v| {
+        (v, format!("storage {v:.1}% used (Azure Monitor)"))
+    });
+    metric(r, m, &IOPS, "disk_iops_consumed_percentage", |v| {
+        (v, format!("{v:.1}% of the provisioned IOPS used over 5 minutes"))
+    });
+    metric(r, m, &rates::FAILED_SESSIONS, "connections_failed", |v| {
+        (v, format!("{v:.0} failed connections in 5 minutes (Azure Monitor)"))
+    });
+    metric(
+        r,
+        m,
+        &super::catalogue::XID_WRAPAROUND,
+        "maximum_used_transactionIDs",
+        |v| (v, format!("oldest transaction id age {v:.0} (Azure Monitor)")),
+    );
+    connections(r, m);
+    // Deadlocks are only emitted with metrics.collector_database_activity on.
+    if matches!(m.get("deadlocks"), None | Some(Reading::NoData)) {
+        if r.wants(&rates::DEADLOCKS) && !r.has(&rates::DEADLOCKS) {
+            r.skip(&rates::DEADLOCKS);
+        }
+    } else {
+        metric(r, m, &rates::DEADLOCKS, "deadlocks", |v| {
+            (v, format!("{v:.0} deadlocks in 5 minutes (Azure Monitor)"))
+        });
+    }
+    match f.server.as_ref() {
+        Ok(s) if is_replica(s) => metric(r, m, &replication::LAG, "physical_replication_delay_in_seconds", |v| {
+            (v, format!("replaying {v:.0} s behind the primary (Azure Monitor)"))
+        }),
+        Ok(_) => {}
+        Err(e) => unknown_unless_reported(r, &replication::LAG, e),
+    }
+    headroom(r, m, f.server.as_ref());
+}
+
+/// Whether the server is a read replica.
+fn is_replica(s: &Value) -> bool {
+    sw_core::azure::flexible::replication_role(s)
+        .to_ascii_lowercase()
+        .contains("replica")
+}
+
+/// A check the run wants that no SQL session reported yet.
+fn open(r: &Runner<'_>, c: &'static Check) -> bool {
+    r.wants(c) && !r.has(c)
+}
+
+fn unknown_unless_reported(r: &mut Runner<'_>, c: &'static Check, why: &str) {
+    if open(r, c) {
+        r.unknown(c, None, why.to_owned());
+    }
+}
+
+/// One check from one metric: its value through `judge`, or UNKNOWN with
+/// why there is none.
+fn metric(r: &mut Runner<'_>, m: &Answer, c: &'static Check, name: &str, judge: impl Fn(f64) -> (f64, String)) {
+    if !open(r, c) {
+        return;
+    }
+    match m.get(name) {
+        Some(Reading::Value { value, points }) => {
+            let (v, msg) = judge(*value);
+            r.push(
+                c,
+                None,
+                Measured::new(Some(v), msg, json!({"metric": name, "points": points})),
+            );
+        }
+        other => r.unknown(c, None, no_value(name, other)),
+    }
+}
+
+/// Why metric `name` has no value.
+fn no_value(name: &str, r: Option<&Reading>) -> String {
+    match r {
+        Some(Reading::Failed(why)) => format!("Azure Monitor metric {name} failed: {why}"),
+        Some(Reading::NoData) => format!("Azure Monitor metric {name} has no data in the last 15 minutes"),
+        _ => format!("Azure Monitor did not answer for metric {name}"),
+    }
+}
+
+/// `connections`: active connections of max_connections.
+fn connections(r: &mut Runner<'_>, m: &Answer) {
+    let c = &super::catalogue::CONNECTIONS;
+    if !open(r, c) {
+        return;
+    }
+    match (m.value("active_connections"), m.value("max_connections")) {
+        (Some(used), Some(max)) if max > 0.0 => {
+            let p = used * 100.0 / max;
+            let msg = format!("{used:.0} of {max:.0} connections used ({p:.1}%, Azure Monitor)");
+            r.push(
+                c,
+                None,
+                Measured::new(Some(p), msg, json!({"used": used, "available": max})),
+            );
+        }
+        (None, _) => r.unknown(c, None, no_value("active_connections", m.get("active_connections"))),
+        _ => r.unknown(c, None, no_value("max_connections", m.get("max_connections"))),
+    }
+}
+
+/// `azure_storage_headroom`: what the server may still fill, auto-grow counted.
+fn headroom(r: &mut Runner<'_>, m: &Answer, server: Result<&Value, &String>) {
+    if !open(r, &STORAGE_HEADROOM) {
+        return;
+    }
+    let s = match server {
+        Ok(s) => s,
+        Err(e) => return r.unknown(&STORAGE_HEADROOM, None, e.clone()),
+    };
+    let Some(used_pct) = m.value("storage_percent") else {
+        let why = no_value("storage_percent", m.get("storage_percent"));
+        return r.unknown(&STORAGE_HEADROOM, None, why);
+    };
+    let size = s
+        .pointer("/properties/storage/storageSizeGB")
+        .and_then(Value::as_f64)
+        .unwrap_or(0.0);
+    let grows = text(s, "/properties/storage/autoGrow").eq_ignore_ascii_case("enabled");
+    let used = size * used_pct / 100.0;
+    let ceiling = if grows { MAX_STORAGE_GIB.max(size) } else { size };
+    let free = if ceiling > 0.0 {
+        100.0 * (ceiling - used) / ceiling
+    } else {
+        100.0 - used_pct
+    };
+    let msg = format!(
+        "{used:.0} of {size:.0} GiB used, auto-grow {}: {free:.1}% headroom",
+        if grows { "on" } else { "off" }
+    );
+    let details = json!({"storage_gib": size, "used_gib": used, "auto_grow": grows, "ceiling_gib": ceiling,
+                         "tier": text(s, "/properties/storage/tier"), "iops": s.pointer("/properties/storage/iops")});
+    r.push(
+        &STORAGE_HEADROOM,
+        None,
+        Measured::new(Some(free.max(0.0)), msg, details),
+    );
+}
+
+/// `azure_backups`, `azure_restore_window` and `backup_age` (the newest
+/// backup; a --backup-repo of the same run wins).
+fn backups(r: &mut Runner<'_>, f: &Fetched) {
+    let list = match &f.backups {
+        Ok(l) => l,
+        Err(e) => {
+            for c in [&BACKUPS, &super::backup::BACKUP_AGE] {
+                unknown_unless_reported(r, c, e);
+            }
+            return;
+        }
+    };
+    let done: Vec<DateTime<Utc>> = list
+        .iter()
+        .filter_map(|b| b.pointer("/properties/completedTime").and_then(Value::as_str))
+        .filter_map(|t| DateTime::parse_from_rfc3339(t).ok())
+        .map(|t| t.to_utc())
+        .collect();
+    if open(r, &BACKUPS) {
+        let full = list
+            .iter()
+            .filter(|b| text(b, "/properties/backupType").eq_ignore_ascii_case("full"))
+            .count();
+        let msg = format!(
+            "{} backups ({full} automatic full, {} completed)",
+            list.len(),
+            done.len()
+        );
+        let m = Measured::new(
+            Some(count(list.len())),
+            msg,
+            json!({"full": full, "completed": done.len()}),
+        );
+        r.push(&BACKUPS, None, m);
+    }
+    let age = &super::backup::BACKUP_AGE;
+    if open(r, age) {
+        match done.iter().max() {
+            Some(t) => {
+                let s = (f.now - *t).num_milliseconds() as f64 / 1000.0;
+                let msg = format!("newest Azure backup finished {s:.0} s ago");
+                let details = json!({"completed": sw_core::output::rfc3339(*t)});
+                r.push(age, None, Measured::new(Some(s.max(0.0)), msg, details));
+            }
+            None => r.push(
+                age,
+                None,
+                Measured::new(None, "no completed Azure backup", Value::Null).floor(Status::Critical),
+            ),
+        }
+    }
+}
+
+/// `azure_restore_window`: how far back a restore can go, as a share of
+/// the retention (or of the server's age, for a younger server).
+fn window(r: &mut Runner<'_>, s: &Value, now: DateTime<Utc>) {
+    if !open(r, &RESTORE_WINDOW) {
+        return;
+    }
+    let at = |p: &str| {
+        DateTime::parse_from_rfc3339(text(s, p))
+            .ok()
+            .map(|t| (now - t.to_utc()).num_seconds() as f64)
+    };
+    let days = s
+        .pointer("/properties/backup/backupRetentionDays")
+        .and_then(Value::as_f64)
+        .unwrap_or(7.0);
+    let Some(reach) = at("/properties/backup/earliestRestoreDate") else {
+        let why = "the server has no earliestRestoreDate".to_owned();
+        return r.unknown(&RESTORE_WINDOW, None, why);
+    };
+    let promise = days * 86_400.0;
+    let expected = at("/systemData/createdAt").map_or(promise, |age| age.min(promise));
+    let pct = if expected < 3600.0 {
+        100.0
+    } else {
+        (reach.max(0.0) * 100.0 / expected).min(100.0)
+    };
+    let msg = format!(
+        "restores reach back {:.1} days of the {days:.0} days retained ({pct:.0}%)",
+        reach / 86_400.0
+    );
+    let details = json!({"earliest_restore": text(s, "/properties/backup/earliestRestoreDate"),
+                         "retention_days": days, "expected_s": expected, "reach_s": reach});
+    r.push(&RESTORE_WINDOW, None, Measured::new(Some(pct), msg, details));
+}
