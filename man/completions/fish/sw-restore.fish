@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_sw_restore_global_optspecs
-    string join \n v/verbose q/quiet pretty repo= pgdata= target-time= target-lsn= target-name= immediate latest backup= system-identifier= as-primary start port= socket-dir= timeout= bindir= os-user= superuser= sw-restore= azure server= subscription= resource-group= auth= arm-endpoint= token-endpoint= poll-interval= operation-timeout= new-server= geo location= ha= zone= subnet= private-dns-zone= env-file= credentials-from= dry-run h/help V/version
+    string join \n v/verbose q/quiet pretty repo= azure-endpoint= azure-credentials= azure-ca-file= pgdata= target-time= target-lsn= target-name= immediate latest backup= system-identifier= as-primary start port= socket-dir= timeout= bindir= os-user= superuser= sw-restore= azure server= subscription= resource-group= auth= arm-endpoint= token-endpoint= poll-interval= operation-timeout= new-server= geo location= ha= zone= subnet= private-dns-zone= env-file= credentials-from= dry-run h/help V/version
 end
 
 function __fish_sw_restore_needs_command
@@ -25,6 +25,9 @@ function __fish_sw_restore_using_subcommand
 end
 
 complete -c sw-restore -n "__fish_sw_restore_needs_command" -l repo -d 'The backup repository (a directory; required)' -r -F
+complete -c sw-restore -n "__fish_sw_restore_needs_command" -l azure-endpoint -d 'Blob service endpoint for an azure:// repository (Azurite: https://127.0.0.1:PORT/ACCOUNT; sovereign clouds); default https://ACCOUNT.blob.core.windows.net' -r
+complete -c sw-restore -n "__fish_sw_restore_needs_command" -l azure-credentials -d 'Env file holding AZURE_STORAGE_KEY (shared key) or AZURE_STORAGE_SAS_TOKEN for an azure:// repository' -r -F
+complete -c sw-restore -n "__fish_sw_restore_needs_command" -l azure-ca-file -d 'Trust only the CA certificates in this PEM file for the Blob endpoint (Azurite, a private CA) instead of the system\'s' -r -F
 complete -c sw-restore -n "__fish_sw_restore_needs_command" -l pgdata -d 'The data directory to restore into (must be missing or empty; required)' -r -F
 complete -c sw-restore -n "__fish_sw_restore_needs_command" -l target-time -d 'Recover to this time (RFC 3339, e.g. 2026-11-26T10:15:00Z): transactions committed at or before it are kept' -r
 complete -c sw-restore -n "__fish_sw_restore_needs_command" -l target-lsn -d 'Recover to this WAL location (e.g. 0/3000060), inclusive' -r

@@ -146,6 +146,20 @@ impl Area {
         Ok(m)
     }
 
+    /// Every stored copy of every WAL file of a Blob area, two copies of
+    /// one name included (a directory's are walked by `verify` itself);
+    /// empty for a directory.
+    ///
+    /// # Errors
+    /// The client's codes.
+    #[cfg(feature = "blob")]
+    pub fn blob_wal_copies(&self) -> Result<Vec<WalObject>> {
+        match &self.repo.backend {
+            Backend::Blob(b) => remote::wal_listing(self, b, ""),
+            Backend::Dir => Ok(Vec::new()),
+        }
+    }
+
     /// Complete backups (those with a manifest), oldest first by stop LSN.
     pub fn backups(&self) -> Result<Vec<BackupManifest>> {
         #[cfg(feature = "blob")]
