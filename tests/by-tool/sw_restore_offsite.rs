@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use sw_testkit::azurite::{self, ACCOUNT, KEY};
 use sw_testkit::cmd::{self, Run};
+use sw_testkit::faultproxy::{Fault, FaultProxy, Match};
 use sw_testkit::pg::{Opts, TestCluster};
 
 const BIN: &str = env!("CARGO_BIN_EXE_sw-restore");
@@ -96,7 +97,18 @@ impl Offsite {
     }
 
     fn run(&self, bin: &Path, args: &[&str], flags_first: bool) -> Run {
-        let flags: Vec<&str> = self.flags.iter().map(String::as_str).collect();
+        self.run_flags(bin, args, flags_first, &self.flags)
+    }
+
+    /// The flags with another endpoint (the fault proxy's).
+    fn flags_via(&self, endpoint: &str) -> Vec<String> {
+        let mut f = self.flags.clone();
+        f[3] = endpoint.to_owned();
+        f
+    }
+
+    fn run_flags(&self, bin: &Path, args: &[&str], flags_first: bool, flags: &[String]) -> Run {
+        let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
         let v: Vec<&str> = if flags_first {
             flags.iter().chain(args).copied().collect()
         } else {
@@ -231,5 +243,201 @@ fn a_backup_to_azure_restores_to_a_point_in_time_on_a_second_cluster() {
     assert!(!settings.contains(KEY));
     let c = sw_core::cluster::Cluster::new(&copy, o.tc.runner().clone()).unwrap();
     c.stop(sw_core::cluster::StopMode::Immediate).unwrap();
+    o.assert_key_never_shown();
+}
+
+impl Offsite {
+    /// Stop the server's own archiving (the test pushes by hand) and
+    /// return a finished segment that is not yet stored.
+    fn unarchived_segment(&self) -> String {
+        self.tc.psql("postgres", "ALTER SYSTEM SET archive_command = 'false'");
+        self.tc.stop();
+        self.tc.restart();
+        self.next_segment()
+    }
+
+    fn next_segment(&self) -> String {
+        self.tc.psql(
+            "postgres",
+            "CREATE TABLE IF NOT EXISTS f (x int); INSERT INTO f VALUES (1)",
+        );
+        self.tc.psql("postgres", "SELECT pg_walfile_name(pg_switch_wal())")
+    }
+
+    /// `sw-restore wal-fetch NAME` into the test's directory: (code, bytes).
+    fn fetch(&self, seg: &str) -> (i32, Option<Vec<u8>>) {
+        let dest = self.tc.dir.join("fetched");
+        let _ = std::fs::remove_file(&dest);
+        let r = self.run(&self.restore, &["wal-fetch", seg, dest.to_str().unwrap()], false);
+        (r.code, std::fs::read(&dest).ok())
+    }
+
+    /// The blob names under the repository's prefix.
+    fn blobs(&self) -> Vec<String> {
+        use sw_core::blob::{Auth, Client, Location, Options};
+        let az = azurite::shared();
+        let loc = Location::parse(&self.flags[1]).unwrap();
+        let opts = Options {
+            ca_file: Some(az.ca_file().to_owned()),
+            ..Options::default()
+        };
+        let c = Client::new(
+            &loc,
+            Some(&az.endpoint()),
+            Auth::shared_key(ACCOUNT, KEY).unwrap(),
+            opts,
+        )
+        .unwrap();
+        c.list("", None).unwrap().blobs.into_iter().map(|b| b.name).collect()
+    }
+}
+
+#[test]
+fn wal_push_retries_resets_and_503s_stops_at_a_hang_and_compares_duplicates() {
+    let o = Offsite::new(&format!("faults{}", std::process::id()));
+    let seg = o.unarchived_segment();
+    assert_eq!(o.fetch(&seg).0, 1, "{seg} must not be stored yet");
+    let pgdata = o.tc.datadir().to_str().unwrap().to_owned();
+    let file = o.tc.datadir().join("pg_wal").join(&seg);
+    let wal = std::fs::read(&file).unwrap();
+    let proxy = FaultProxy::for_azurite(azurite::shared());
+    let via = o.flags_via(&proxy.endpoint());
+    let put = || Match::method("PUT").target(&seg);
+
+    // A reset mid-upload, two 503 ServerBusy and a 500 OperationTimedOut:
+    // retried, and the segment is stored once, intact.
+    proxy.inject(put(), Fault::Reset { after_body_bytes: 4096 }, 1);
+    proxy.inject(put(), Fault::server_busy(), 2);
+    proxy.inject(put(), Fault::operation_timed_out(), 1);
+    let r = o.run_flags(
+        &o.backup,
+        &["wal-push", "--pgdata", &pgdata, file.to_str().unwrap()],
+        false,
+        &via,
+    );
+    r.expect_code(0);
+    assert_eq!(proxy.pending(), 0, "every fault was met");
+    let puts: Vec<_> = proxy
+        .seen()
+        .into_iter()
+        .filter(|x| x.method == "PUT" && x.target.contains(&seg))
+        .collect();
+    assert_eq!(puts.len(), 5, "{puts:?}");
+    assert_eq!(puts.last().unwrap().fault, None);
+    assert_eq!(o.fetch(&seg), (0, Some(wal.clone())));
+
+    // The same segment again: stored already, same content, success; a
+    // different copy under its name: refused, the stored one kept.
+    o.backup_cmd(&["wal-push", "--pgdata", &pgdata, file.to_str().unwrap()])
+        .expect_code(0);
+    let other = o.tc.dir.join("other");
+    std::fs::create_dir_all(&other).unwrap();
+    let mut changed = wal.clone();
+    let n = changed.len();
+    changed[n - 100] ^= 0x55;
+    std::fs::write(other.join(&seg), &changed).unwrap();
+    let r = o.backup_cmd(&["wal-push", "--pgdata", &pgdata, other.join(&seg).to_str().unwrap()]);
+    r.expect_code(65);
+    assert!(r.stderr.contains("DIFFERENT content"), "{r:?}");
+    assert_eq!(o.fetch(&seg), (0, Some(wal)));
+
+    // A hung response: wal-push gives up at its deadline with a code the
+    // archiver retries, and nothing is stored that was not acknowledged.
+    let seg2 = o.next_segment();
+    let file2 = o.tc.datadir().join("pg_wal").join(&seg2);
+    proxy.inject(Match::method("PUT").target(&seg2), Fault::Hang, 1);
+    let t0 = Instant::now();
+    let r = o.run_flags(
+        &o.backup,
+        &[
+            "wal-push",
+            "--pgdata",
+            &pgdata,
+            "--timeout",
+            "3s",
+            file2.to_str().unwrap(),
+        ],
+        false,
+        &via,
+    );
+    r.expect_code(75);
+    assert!(
+        t0.elapsed() < Duration::from_secs(30),
+        "the deadline held: {:?}",
+        t0.elapsed()
+    );
+    assert_eq!(o.fetch(&seg2).0, 1, "{seg2} was not stored");
+    o.backup_cmd(&["wal-push", "--pgdata", &pgdata, file2.to_str().unwrap()])
+        .expect_code(0);
+    assert_eq!(o.fetch(&seg2).0, 0);
+    o.assert_key_never_shown();
+}
+
+#[test]
+fn a_full_killed_mid_upload_is_never_listed_and_the_rerun_succeeds() {
+    let o = Offsite::new(&format!("kill{}", std::process::id()));
+    o.tc.psql(
+        "postgres",
+        "CREATE TABLE k AS SELECT g, md5(g::text) FROM generate_series(1, 20000) g",
+    );
+    let proxy = FaultProxy::for_azurite(azurite::shared());
+    let mut via = o.flags_via(&proxy.endpoint());
+    // 1 MiB blocks: the base backup goes up in several, then a block list.
+    via.extend(["--azure-block-mib".to_owned(), "1".to_owned()]);
+    let db = o.tc.url("postgres");
+    let kill_at = |target: &str| {
+        proxy.inject(Match::method("PUT").target(target), Fault::Hang, 1);
+        let mut c = cmd::command(&o.backup);
+        c.args(["full", "--db", &db]).args(&via);
+        c.stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
+        let mut child = c.spawn().unwrap();
+        let end = Instant::now() + Duration::from_secs(120);
+        while proxy.pending() > 0 {
+            assert!(Instant::now() < end, "full never reached {target}: {:?}", proxy.seen());
+            assert!(child.try_wait().unwrap().is_none(), "full ended before {target}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+    };
+    let listed = || {
+        let r = o.backup_cmd(&["list"]);
+        r.expect_code(0);
+        r.records().into_iter().filter(|v| v["kind"] == "backup").count()
+    };
+    let bases = |blobs: &[String]| blobs.iter().filter(|b| b.ends_with("/base.tar.zst")).count();
+
+    // Killed while committing the block list: blocks were sent, yet no
+    // object is visible and no backup is listed.
+    kill_at("comp=blocklist");
+    assert!(
+        proxy.seen().iter().any(|x| x.target.contains("comp=block&")),
+        "blocks were sent first"
+    );
+    assert_eq!(listed(), 0);
+    assert_eq!(
+        bases(&o.blobs()),
+        0,
+        "an uncommitted block list is no object: {:?}",
+        o.blobs()
+    );
+
+    // Killed before the manifest: the base is stored, the backup is not
+    // complete, so not listed.
+    kill_at("manifest.json");
+    assert_eq!(listed(), 0);
+    assert_eq!(bases(&o.blobs()), 1);
+
+    // The rerun removes what the interrupted one left and completes.
+    let r = o.backup_cmd(&["full", "--db", &db]);
+    r.expect_code(0);
+    let id = r.one("backup.full")["id"].as_str().unwrap().to_owned();
+    assert_eq!(listed(), 1);
+    let blobs = o.blobs();
+    assert_eq!(bases(&blobs), 1, "{blobs:?}");
+    assert!(blobs.iter().any(|b| b.ends_with(&format!("/backup/{id}/base.tar.zst"))));
+    o.backup_cmd(&["verify"]).expect_code(0);
     o.assert_key_never_shown();
 }

@@ -45,6 +45,7 @@ complete -c sw-backup -n "__fish_sw_backup_using_subcommand setup" -l repo -d 'T
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand setup" -l azure-endpoint -d 'Blob service endpoint for an azure:// repository (Azurite: https://127.0.0.1:PORT/ACCOUNT; sovereign clouds); default https://ACCOUNT.blob.core.windows.net' -r
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand setup" -l azure-credentials -d 'Env file holding AZURE_STORAGE_KEY (shared key) or AZURE_STORAGE_SAS_TOKEN for an azure:// repository' -r -F
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand setup" -l azure-ca-file -d 'Trust only the CA certificates in this PEM file for the Blob endpoint (Azurite, a private CA) instead of the system\'s' -r -F
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand setup" -l azure-block-mib -d 'Upload block size (MiB) for an azure:// repository: larger objects go up in blocks, 4 in parallel, committed at the end' -r
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand setup" -l pgdata -d 'The cluster\'s data directory' -r -F
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand setup" -l bindir -d 'Directory of the PostgreSQL server programs (default: SW_PG_BINDIR, PATH, pg_config --bindir, the newest /usr/lib/postgresql/*/bin)' -r -F
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand setup" -l os-user -d 'OS user the server programs run as when invoked as root (initdb and postgres refuse root)' -r
@@ -58,6 +59,7 @@ complete -c sw-backup -n "__fish_sw_backup_using_subcommand wal-push" -l repo -d
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand wal-push" -l azure-endpoint -d 'Blob service endpoint for an azure:// repository (Azurite: https://127.0.0.1:PORT/ACCOUNT; sovereign clouds); default https://ACCOUNT.blob.core.windows.net' -r
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand wal-push" -l azure-credentials -d 'Env file holding AZURE_STORAGE_KEY (shared key) or AZURE_STORAGE_SAS_TOKEN for an azure:// repository' -r -F
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand wal-push" -l azure-ca-file -d 'Trust only the CA certificates in this PEM file for the Blob endpoint (Azurite, a private CA) instead of the system\'s' -r -F
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand wal-push" -l azure-block-mib -d 'Upload block size (MiB) for an azure:// repository: larger objects go up in blocks, 4 in parallel, committed at the end' -r
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand wal-push" -l pgdata -d 'The cluster\'s data directory (default: the current directory, where the archiver runs archive_command)' -r -F
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand wal-push" -l timeout -d 'Give up (exit 75, nothing acknowledged) when archiving this file takes longer, so a hung filesystem cannot stall the archiver for ever' -r
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand wal-push" -s v -l verbose -d 'More logging on stderr (-v info, -vv debug, -vvv trace); SW_LOG overrides'
@@ -68,6 +70,7 @@ complete -c sw-backup -n "__fish_sw_backup_using_subcommand prune" -l repo -d 'T
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand prune" -l azure-endpoint -d 'Blob service endpoint for an azure:// repository (Azurite: https://127.0.0.1:PORT/ACCOUNT; sovereign clouds); default https://ACCOUNT.blob.core.windows.net' -r
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand prune" -l azure-credentials -d 'Env file holding AZURE_STORAGE_KEY (shared key) or AZURE_STORAGE_SAS_TOKEN for an azure:// repository' -r -F
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand prune" -l azure-ca-file -d 'Trust only the CA certificates in this PEM file for the Blob endpoint (Azurite, a private CA) instead of the system\'s' -r -F
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand prune" -l azure-block-mib -d 'Upload block size (MiB) for an azure:// repository: larger objects go up in blocks, 4 in parallel, committed at the end' -r
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand prune" -l retention-days -d 'Keep everything needed to restore to any point within this many days' -r
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand prune" -l min-full -d 'Always keep at least this many newest backups' -r
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand prune" -l dry-run -d 'Print what would be removed and remove nothing'
@@ -164,6 +167,7 @@ complete -c sw-backup -n "__fish_sw_backup_using_subcommand full" -l operation-t
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand full" -l azure-endpoint -d 'Blob service endpoint for an azure:// repository (Azurite: https://127.0.0.1:PORT/ACCOUNT; sovereign clouds); default https://ACCOUNT.blob.core.windows.net' -r
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand full" -l azure-credentials -d 'Env file holding AZURE_STORAGE_KEY (shared key) or AZURE_STORAGE_SAS_TOKEN for an azure:// repository' -r -F
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand full" -l azure-ca-file -d 'Trust only the CA certificates in this PEM file for the Blob endpoint (Azurite, a private CA) instead of the system\'s' -r -F
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand full" -l azure-block-mib -d 'Upload block size (MiB) for an azure:// repository: larger objects go up in blocks, 4 in parallel, committed at the end' -r
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand full" -l db -d 'Target database: a postgresql:// URI or key=value conninfo. Prefer --env-file or DATABASE_URL for targets with passwords (argv is visible to other users)' -r
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand full" -l env-file -d 'Read DATABASE_URL from this env file (KEY=value lines)' -r -F
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand full" -l connect-timeout -d 'Give up connecting after this long (unless the target sets connect_timeout)' -r
@@ -203,6 +207,7 @@ complete -c sw-backup -n "__fish_sw_backup_using_subcommand list" -l operation-t
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand list" -l azure-endpoint -d 'Blob service endpoint for an azure:// repository (Azurite: https://127.0.0.1:PORT/ACCOUNT; sovereign clouds); default https://ACCOUNT.blob.core.windows.net' -r
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand list" -l azure-credentials -d 'Env file holding AZURE_STORAGE_KEY (shared key) or AZURE_STORAGE_SAS_TOKEN for an azure:// repository' -r -F
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand list" -l azure-ca-file -d 'Trust only the CA certificates in this PEM file for the Blob endpoint (Azurite, a private CA) instead of the system\'s' -r -F
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand list" -l azure-block-mib -d 'Upload block size (MiB) for an azure:// repository: larger objects go up in blocks, 4 in parallel, committed at the end' -r
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand list" -l repo -d 'The backup repository: a directory, or azure://ACCOUNT/CONTAINER[/PREFIX] (Azure Blob Storage)' -r -F
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand list" -l azure -d 'Work on an Azure Database for PostgreSQL Flexible Server (through the Resource Manager API) instead of a local cluster'
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand list" -s v -l verbose -d 'More logging on stderr (-v info, -vv debug, -vvv trace); SW_LOG overrides'
@@ -224,6 +229,7 @@ complete -c sw-backup -n "__fish_sw_backup_using_subcommand check" -l operation-
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand check" -l azure-endpoint -d 'Blob service endpoint for an azure:// repository (Azurite: https://127.0.0.1:PORT/ACCOUNT; sovereign clouds); default https://ACCOUNT.blob.core.windows.net' -r
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand check" -l azure-credentials -d 'Env file holding AZURE_STORAGE_KEY (shared key) or AZURE_STORAGE_SAS_TOKEN for an azure:// repository' -r -F
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand check" -l azure-ca-file -d 'Trust only the CA certificates in this PEM file for the Blob endpoint (Azurite, a private CA) instead of the system\'s' -r -F
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand check" -l azure-block-mib -d 'Upload block size (MiB) for an azure:// repository: larger objects go up in blocks, 4 in parallel, committed at the end' -r
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand check" -l db -d 'Target database: a postgresql:// URI or key=value conninfo. Prefer --env-file or DATABASE_URL for targets with passwords (argv is visible to other users)' -r
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand check" -l env-file -d 'Read DATABASE_URL from this env file (KEY=value lines)' -r -F
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand check" -l connect-timeout -d 'Give up connecting after this long (unless the target sets connect_timeout)' -r
@@ -262,6 +268,7 @@ complete -c sw-backup -n "__fish_sw_backup_using_subcommand verify" -l operation
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand verify" -l azure-endpoint -d 'Blob service endpoint for an azure:// repository (Azurite: https://127.0.0.1:PORT/ACCOUNT; sovereign clouds); default https://ACCOUNT.blob.core.windows.net' -r
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand verify" -l azure-credentials -d 'Env file holding AZURE_STORAGE_KEY (shared key) or AZURE_STORAGE_SAS_TOKEN for an azure:// repository' -r -F
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand verify" -l azure-ca-file -d 'Trust only the CA certificates in this PEM file for the Blob endpoint (Azurite, a private CA) instead of the system\'s' -r -F
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand verify" -l azure-block-mib -d 'Upload block size (MiB) for an azure:// repository: larger objects go up in blocks, 4 in parallel, committed at the end' -r
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand verify" -l jobs -d 'Hashing threads' -r
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand verify" -l repo -d 'The backup repository: a directory, or azure://ACCOUNT/CONTAINER[/PREFIX] (Azure Blob Storage)' -r -F
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand verify" -l azure -d 'Work on an Azure Database for PostgreSQL Flexible Server (through the Resource Manager API) instead of a local cluster'

@@ -130,7 +130,7 @@ pub struct RepoOpts {
 
 /// How an `azure://` repository is reached. The credentials are only ever
 /// read from a file: never argv (seen by every user in `ps`), never printed.
-#[derive(Args, Debug, Clone, Default)]
+#[derive(Args, Debug, Clone)]
 pub struct BlobOpts {
     /// Blob service endpoint for an azure:// repository (Azurite: https://127.0.0.1:PORT/ACCOUNT; sovereign clouds); default https://ACCOUNT.blob.core.windows.net.
     #[arg(long, value_name = "URL", env = "SW_AZURE_BLOB_ENDPOINT")]
@@ -141,6 +141,9 @@ pub struct BlobOpts {
     /// Trust only the CA certificates in this PEM file for the Blob endpoint (Azurite, a private CA) instead of the system's.
     #[arg(long, value_name = "FILE", env = "SW_AZURE_CA_FILE")]
     pub azure_ca_file: Option<PathBuf>,
+    /// Upload block size (MiB) for an azure:// repository: larger objects go up in blocks, 4 in parallel, committed at the end.
+    #[arg(long, value_name = "MIB", default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=4000))]
+    pub azure_block_mib: u32,
 }
 
 impl RepoOpts {

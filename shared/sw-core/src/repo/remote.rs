@@ -39,6 +39,7 @@ pub(super) fn open(opts: &RepoOpts, init: bool) -> Result<Repo> {
     })?;
     let o = Options {
         ca_file: opts.blob.azure_ca_file.clone(),
+        block_size: usize::try_from(opts.blob.azure_block_mib).unwrap_or(8) << 20,
         ..Options::default()
     };
     let store = super::store::open_blob(&url, opts.blob.azure_endpoint.as_deref(), creds, o)?;
