@@ -41,7 +41,11 @@ complete -c sw-backup -n "__fish_sw_backup_needs_command" -f -a "list" -d 'One r
 complete -c sw-backup -n "__fish_sw_backup_needs_command" -f -a "check" -d 'Monitoring check of archiving and backups (exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN)'
 complete -c sw-backup -n "__fish_sw_backup_needs_command" -f -a "verify" -d 'Re-hash every stored object and check WAL continuity; non-zero on any problem'
 complete -c sw-backup -n "__fish_sw_backup_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c sw-backup -n "__fish_sw_backup_using_subcommand setup" -l repo -d 'The backup repository (a directory)' -r -F
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand setup" -l repo -d 'The backup repository: a directory, or azure://ACCOUNT/CONTAINER[/PREFIX] (Azure Blob Storage)' -r -F
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand setup" -l azure-endpoint -d 'Blob service endpoint for an azure:// repository (Azurite: https://127.0.0.1:PORT/ACCOUNT; sovereign clouds); default https://ACCOUNT.blob.core.windows.net' -r
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand setup" -l azure-credentials -d 'Env file holding AZURE_STORAGE_KEY (shared key) or AZURE_STORAGE_SAS_TOKEN for an azure:// repository' -r -F
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand setup" -l azure-ca-file -d 'Trust only the CA certificates in this PEM file for the Blob endpoint (Azurite, a private CA) instead of the system\'s' -r -F
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand setup" -l azure-block-mib -d 'Upload block size (MiB) for an azure:// repository: larger objects go up in blocks, 4 in parallel, committed at the end' -r
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand setup" -l pgdata -d 'The cluster\'s data directory' -r -F
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand setup" -l bindir -d 'Directory of the PostgreSQL server programs (default: SW_PG_BINDIR, PATH, pg_config --bindir, the newest /usr/lib/postgresql/*/bin)' -r -F
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand setup" -l os-user -d 'OS user the server programs run as when invoked as root (initdb and postgres refuse root)' -r
@@ -51,14 +55,22 @@ complete -c sw-backup -n "__fish_sw_backup_using_subcommand setup" -s v -l verbo
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand setup" -s q -l quiet -d 'Only errors on stderr'
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand setup" -l pretty -d 'Indent JSON output for people (still valid JSON, no longer one record per line)'
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand setup" -s h -l help -d 'Print help'
-complete -c sw-backup -n "__fish_sw_backup_using_subcommand wal-push" -l repo -d 'The backup repository (a directory)' -r -F
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand wal-push" -l repo -d 'The backup repository: a directory, or azure://ACCOUNT/CONTAINER[/PREFIX] (Azure Blob Storage)' -r -F
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand wal-push" -l azure-endpoint -d 'Blob service endpoint for an azure:// repository (Azurite: https://127.0.0.1:PORT/ACCOUNT; sovereign clouds); default https://ACCOUNT.blob.core.windows.net' -r
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand wal-push" -l azure-credentials -d 'Env file holding AZURE_STORAGE_KEY (shared key) or AZURE_STORAGE_SAS_TOKEN for an azure:// repository' -r -F
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand wal-push" -l azure-ca-file -d 'Trust only the CA certificates in this PEM file for the Blob endpoint (Azurite, a private CA) instead of the system\'s' -r -F
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand wal-push" -l azure-block-mib -d 'Upload block size (MiB) for an azure:// repository: larger objects go up in blocks, 4 in parallel, committed at the end' -r
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand wal-push" -l pgdata -d 'The cluster\'s data directory (default: the current directory, where the archiver runs archive_command)' -r -F
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand wal-push" -l timeout -d 'Give up (exit 75, nothing acknowledged) when archiving this file takes longer, so a hung filesystem cannot stall the archiver for ever' -r
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand wal-push" -s v -l verbose -d 'More logging on stderr (-v info, -vv debug, -vvv trace); SW_LOG overrides'
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand wal-push" -s q -l quiet -d 'Only errors on stderr'
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand wal-push" -l pretty -d 'Indent JSON output for people (still valid JSON, no longer one record per line)'
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand wal-push" -s h -l help -d 'Print help'
-complete -c sw-backup -n "__fish_sw_backup_using_subcommand prune" -l repo -d 'The backup repository (a directory)' -r -F
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand prune" -l repo -d 'The backup repository: a directory, or azure://ACCOUNT/CONTAINER[/PREFIX] (Azure Blob Storage)' -r -F
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand prune" -l azure-endpoint -d 'Blob service endpoint for an azure:// repository (Azurite: https://127.0.0.1:PORT/ACCOUNT; sovereign clouds); default https://ACCOUNT.blob.core.windows.net' -r
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand prune" -l azure-credentials -d 'Env file holding AZURE_STORAGE_KEY (shared key) or AZURE_STORAGE_SAS_TOKEN for an azure:// repository' -r -F
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand prune" -l azure-ca-file -d 'Trust only the CA certificates in this PEM file for the Blob endpoint (Azurite, a private CA) instead of the system\'s' -r -F
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand prune" -l azure-block-mib -d 'Upload block size (MiB) for an azure:// repository: larger objects go up in blocks, 4 in parallel, committed at the end' -r
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand prune" -l retention-days -d 'Keep everything needed to restore to any point within this many days' -r
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand prune" -l min-full -d 'Always keep at least this many newest backups' -r
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand prune" -l dry-run -d 'Print what would be removed and remove nothing'
@@ -152,6 +164,10 @@ complete -c sw-backup -n "__fish_sw_backup_using_subcommand full" -l arm-endpoin
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand full" -l token-endpoint -d 'Entra ID authority host (default SW_AZURE_TOKEN_ENDPOINT, AZURE_AUTHORITY_HOST or https://login.microsoftonline.com)' -r
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand full" -l poll-interval -d 'Poll interval when Azure sends no Retry-After' -r
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand full" -l operation-timeout -d 'Give up waiting for one operation after this long (exit 75; run again to re-attach)' -r
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand full" -l azure-endpoint -d 'Blob service endpoint for an azure:// repository (Azurite: https://127.0.0.1:PORT/ACCOUNT; sovereign clouds); default https://ACCOUNT.blob.core.windows.net' -r
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand full" -l azure-credentials -d 'Env file holding AZURE_STORAGE_KEY (shared key) or AZURE_STORAGE_SAS_TOKEN for an azure:// repository' -r -F
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand full" -l azure-ca-file -d 'Trust only the CA certificates in this PEM file for the Blob endpoint (Azurite, a private CA) instead of the system\'s' -r -F
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand full" -l azure-block-mib -d 'Upload block size (MiB) for an azure:// repository: larger objects go up in blocks, 4 in parallel, committed at the end' -r
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand full" -l db -d 'Target database: a postgresql:// URI or key=value conninfo. Prefer --env-file or DATABASE_URL for targets with passwords (argv is visible to other users)' -r
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand full" -l env-file -d 'Read DATABASE_URL from this env file (KEY=value lines)' -r -F
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand full" -l connect-timeout -d 'Give up connecting after this long (unless the target sets connect_timeout)' -r
@@ -169,7 +185,7 @@ complete -c sw-backup -n "__fish_sw_backup_using_subcommand full" -l level -d 'z
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand full" -l wal-timeout -d 'How long to wait for the WAL the backup needs to be archived' -r
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand full" -l bindir -d 'Directory of the PostgreSQL server programs (default: SW_PG_BINDIR, PATH, pg_config --bindir, the newest /usr/lib/postgresql/*/bin)' -r -F
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand full" -l os-user -d 'OS user the server programs run as when invoked as root (initdb and postgres refuse root)' -r
-complete -c sw-backup -n "__fish_sw_backup_using_subcommand full" -l repo -d 'The backup repository (a directory)' -r -F
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand full" -l repo -d 'The backup repository: a directory, or azure://ACCOUNT/CONTAINER[/PREFIX] (Azure Blob Storage)' -r -F
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand full" -l azure -d 'Work on an Azure Database for PostgreSQL Flexible Server (through the Resource Manager API) instead of a local cluster'
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand full" -l pin -d 'Exempt this backup from retention (a manual, long-term backup)'
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand full" -s v -l verbose -d 'More logging on stderr (-v info, -vv debug, -vvv trace); SW_LOG overrides'
@@ -188,7 +204,11 @@ complete -c sw-backup -n "__fish_sw_backup_using_subcommand list" -l arm-endpoin
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand list" -l token-endpoint -d 'Entra ID authority host (default SW_AZURE_TOKEN_ENDPOINT, AZURE_AUTHORITY_HOST or https://login.microsoftonline.com)' -r
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand list" -l poll-interval -d 'Poll interval when Azure sends no Retry-After' -r
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand list" -l operation-timeout -d 'Give up waiting for one operation after this long (exit 75; run again to re-attach)' -r
-complete -c sw-backup -n "__fish_sw_backup_using_subcommand list" -l repo -d 'The backup repository (a directory)' -r -F
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand list" -l azure-endpoint -d 'Blob service endpoint for an azure:// repository (Azurite: https://127.0.0.1:PORT/ACCOUNT; sovereign clouds); default https://ACCOUNT.blob.core.windows.net' -r
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand list" -l azure-credentials -d 'Env file holding AZURE_STORAGE_KEY (shared key) or AZURE_STORAGE_SAS_TOKEN for an azure:// repository' -r -F
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand list" -l azure-ca-file -d 'Trust only the CA certificates in this PEM file for the Blob endpoint (Azurite, a private CA) instead of the system\'s' -r -F
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand list" -l azure-block-mib -d 'Upload block size (MiB) for an azure:// repository: larger objects go up in blocks, 4 in parallel, committed at the end' -r
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand list" -l repo -d 'The backup repository: a directory, or azure://ACCOUNT/CONTAINER[/PREFIX] (Azure Blob Storage)' -r -F
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand list" -l azure -d 'Work on an Azure Database for PostgreSQL Flexible Server (through the Resource Manager API) instead of a local cluster'
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand list" -s v -l verbose -d 'More logging on stderr (-v info, -vv debug, -vvv trace); SW_LOG overrides'
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand list" -s q -l quiet -d 'Only errors on stderr'
@@ -206,6 +226,10 @@ complete -c sw-backup -n "__fish_sw_backup_using_subcommand check" -l arm-endpoi
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand check" -l token-endpoint -d 'Entra ID authority host (default SW_AZURE_TOKEN_ENDPOINT, AZURE_AUTHORITY_HOST or https://login.microsoftonline.com)' -r
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand check" -l poll-interval -d 'Poll interval when Azure sends no Retry-After' -r
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand check" -l operation-timeout -d 'Give up waiting for one operation after this long (exit 75; run again to re-attach)' -r
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand check" -l azure-endpoint -d 'Blob service endpoint for an azure:// repository (Azurite: https://127.0.0.1:PORT/ACCOUNT; sovereign clouds); default https://ACCOUNT.blob.core.windows.net' -r
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand check" -l azure-credentials -d 'Env file holding AZURE_STORAGE_KEY (shared key) or AZURE_STORAGE_SAS_TOKEN for an azure:// repository' -r -F
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand check" -l azure-ca-file -d 'Trust only the CA certificates in this PEM file for the Blob endpoint (Azurite, a private CA) instead of the system\'s' -r -F
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand check" -l azure-block-mib -d 'Upload block size (MiB) for an azure:// repository: larger objects go up in blocks, 4 in parallel, committed at the end' -r
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand check" -l db -d 'Target database: a postgresql:// URI or key=value conninfo. Prefer --env-file or DATABASE_URL for targets with passwords (argv is visible to other users)' -r
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand check" -l env-file -d 'Read DATABASE_URL from this env file (KEY=value lines)' -r -F
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand check" -l connect-timeout -d 'Give up connecting after this long (unless the target sets connect_timeout)' -r
@@ -222,7 +246,7 @@ complete -c sw-backup -n "__fish_sw_backup_using_subcommand check" -l backup-cri
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand check" -l archive-warn -d 'WARNING when nothing was archived for this long' -r
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand check" -l live-timeout -d 'How long the live test waits for the segment' -r
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand check" -l min-free-percent -d 'WARNING below this much free space on the repository\'s filesystem (percent; CRITICAL below half of it)' -r
-complete -c sw-backup -n "__fish_sw_backup_using_subcommand check" -l repo -d 'The backup repository (a directory)' -r -F
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand check" -l repo -d 'The backup repository: a directory, or azure://ACCOUNT/CONTAINER[/PREFIX] (Azure Blob Storage)' -r -F
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand check" -l azure -d 'Work on an Azure Database for PostgreSQL Flexible Server (through the Resource Manager API) instead of a local cluster'
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand check" -l no-live -d 'Skip the live test (pg_switch_wal() and waiting until the segment is stored)'
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand check" -s v -l verbose -d 'More logging on stderr (-v info, -vv debug, -vvv trace); SW_LOG overrides'
@@ -241,8 +265,12 @@ complete -c sw-backup -n "__fish_sw_backup_using_subcommand verify" -l arm-endpo
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand verify" -l token-endpoint -d 'Entra ID authority host (default SW_AZURE_TOKEN_ENDPOINT, AZURE_AUTHORITY_HOST or https://login.microsoftonline.com)' -r
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand verify" -l poll-interval -d 'Poll interval when Azure sends no Retry-After' -r
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand verify" -l operation-timeout -d 'Give up waiting for one operation after this long (exit 75; run again to re-attach)' -r
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand verify" -l azure-endpoint -d 'Blob service endpoint for an azure:// repository (Azurite: https://127.0.0.1:PORT/ACCOUNT; sovereign clouds); default https://ACCOUNT.blob.core.windows.net' -r
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand verify" -l azure-credentials -d 'Env file holding AZURE_STORAGE_KEY (shared key) or AZURE_STORAGE_SAS_TOKEN for an azure:// repository' -r -F
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand verify" -l azure-ca-file -d 'Trust only the CA certificates in this PEM file for the Blob endpoint (Azurite, a private CA) instead of the system\'s' -r -F
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand verify" -l azure-block-mib -d 'Upload block size (MiB) for an azure:// repository: larger objects go up in blocks, 4 in parallel, committed at the end' -r
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand verify" -l jobs -d 'Hashing threads' -r
-complete -c sw-backup -n "__fish_sw_backup_using_subcommand verify" -l repo -d 'The backup repository (a directory)' -r -F
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand verify" -l repo -d 'The backup repository: a directory, or azure://ACCOUNT/CONTAINER[/PREFIX] (Azure Blob Storage)' -r -F
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand verify" -l azure -d 'Work on an Azure Database for PostgreSQL Flexible Server (through the Resource Manager API) instead of a local cluster'
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand verify" -s v -l verbose -d 'More logging on stderr (-v info, -vv debug, -vvv trace); SW_LOG overrides'
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand verify" -s q -l quiet -d 'Only errors on stderr'

@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_sw_restore_global_optspecs
-    string join \n v/verbose q/quiet pretty repo= pgdata= target-time= target-lsn= target-name= immediate latest backup= system-identifier= as-primary start port= socket-dir= timeout= bindir= os-user= superuser= sw-restore= azure server= subscription= resource-group= auth= arm-endpoint= token-endpoint= poll-interval= operation-timeout= new-server= geo location= ha= zone= subnet= private-dns-zone= env-file= credentials-from= dry-run h/help V/version
+    string join \n v/verbose q/quiet pretty repo= azure-endpoint= azure-credentials= azure-ca-file= azure-block-mib= pgdata= target-time= target-lsn= target-name= immediate latest backup= system-identifier= as-primary start port= socket-dir= timeout= bindir= os-user= superuser= sw-restore= azure server= subscription= resource-group= auth= arm-endpoint= token-endpoint= poll-interval= operation-timeout= new-server= geo location= ha= zone= subnet= private-dns-zone= env-file= credentials-from= dry-run h/help V/version
 end
 
 function __fish_sw_restore_needs_command
@@ -25,6 +25,10 @@ function __fish_sw_restore_using_subcommand
 end
 
 complete -c sw-restore -n "__fish_sw_restore_needs_command" -l repo -d 'The backup repository (a directory; required)' -r -F
+complete -c sw-restore -n "__fish_sw_restore_needs_command" -l azure-endpoint -d 'Blob service endpoint for an azure:// repository (Azurite: https://127.0.0.1:PORT/ACCOUNT; sovereign clouds); default https://ACCOUNT.blob.core.windows.net' -r
+complete -c sw-restore -n "__fish_sw_restore_needs_command" -l azure-credentials -d 'Env file holding AZURE_STORAGE_KEY (shared key) or AZURE_STORAGE_SAS_TOKEN for an azure:// repository' -r -F
+complete -c sw-restore -n "__fish_sw_restore_needs_command" -l azure-ca-file -d 'Trust only the CA certificates in this PEM file for the Blob endpoint (Azurite, a private CA) instead of the system\'s' -r -F
+complete -c sw-restore -n "__fish_sw_restore_needs_command" -l azure-block-mib -d 'Upload block size (MiB) for an azure:// repository: larger objects go up in blocks, 4 in parallel, committed at the end' -r
 complete -c sw-restore -n "__fish_sw_restore_needs_command" -l pgdata -d 'The data directory to restore into (must be missing or empty; required)' -r -F
 complete -c sw-restore -n "__fish_sw_restore_needs_command" -l target-time -d 'Recover to this time (RFC 3339, e.g. 2026-11-26T10:15:00Z): transactions committed at or before it are kept' -r
 complete -c sw-restore -n "__fish_sw_restore_needs_command" -l target-lsn -d 'Recover to this WAL location (e.g. 0/3000060), inclusive' -r
@@ -78,7 +82,11 @@ complete -c sw-restore -n "__fish_sw_restore_needs_command" -f -a "drill" -d 'Re
 complete -c sw-restore -n "__fish_sw_restore_needs_command" -f -a "runbook" -d 'Write a Markdown recovery runbook from the repository state and the drill log (measured RTO and RPO)'
 complete -c sw-restore -n "__fish_sw_restore_needs_command" -f -a "activate" -d 'Disaster recovery: promote the standby or restore the newest backup (database_failure), or restore to just before the damage (data_corruption); updates the env file, prints a checklist, writes an audit log'
 complete -c sw-restore -n "__fish_sw_restore_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c sw-restore -n "__fish_sw_restore_using_subcommand wal-fetch" -l repo -d 'The backup repository (a directory)' -r -F
+complete -c sw-restore -n "__fish_sw_restore_using_subcommand wal-fetch" -l repo -d 'The backup repository: a directory, or azure://ACCOUNT/CONTAINER[/PREFIX] (Azure Blob Storage)' -r -F
+complete -c sw-restore -n "__fish_sw_restore_using_subcommand wal-fetch" -l azure-endpoint -d 'Blob service endpoint for an azure:// repository (Azurite: https://127.0.0.1:PORT/ACCOUNT; sovereign clouds); default https://ACCOUNT.blob.core.windows.net' -r
+complete -c sw-restore -n "__fish_sw_restore_using_subcommand wal-fetch" -l azure-credentials -d 'Env file holding AZURE_STORAGE_KEY (shared key) or AZURE_STORAGE_SAS_TOKEN for an azure:// repository' -r -F
+complete -c sw-restore -n "__fish_sw_restore_using_subcommand wal-fetch" -l azure-ca-file -d 'Trust only the CA certificates in this PEM file for the Blob endpoint (Azurite, a private CA) instead of the system\'s' -r -F
+complete -c sw-restore -n "__fish_sw_restore_using_subcommand wal-fetch" -l azure-block-mib -d 'Upload block size (MiB) for an azure:// repository: larger objects go up in blocks, 4 in parallel, committed at the end' -r
 complete -c sw-restore -n "__fish_sw_restore_using_subcommand wal-fetch" -l area -d 'The repository area (pg<major>-<system identifier>); needed when the repository holds several' -r
 complete -c sw-restore -n "__fish_sw_restore_using_subcommand wal-fetch" -s v -l verbose -d 'More logging on stderr (-v info, -vv debug, -vvv trace); SW_LOG overrides'
 complete -c sw-restore -n "__fish_sw_restore_using_subcommand wal-fetch" -s q -l quiet -d 'Only errors on stderr'
@@ -107,6 +115,10 @@ complete -c sw-restore -n "__fish_sw_restore_using_subcommand promote" -s v -l v
 complete -c sw-restore -n "__fish_sw_restore_using_subcommand promote" -s q -l quiet -d 'Only errors on stderr'
 complete -c sw-restore -n "__fish_sw_restore_using_subcommand promote" -l pretty -d 'Indent JSON output for people (still valid JSON, no longer one record per line)'
 complete -c sw-restore -n "__fish_sw_restore_using_subcommand promote" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c sw-restore -n "__fish_sw_restore_using_subcommand drill" -l azure-endpoint -d 'Blob service endpoint for an azure:// repository (Azurite: https://127.0.0.1:PORT/ACCOUNT; sovereign clouds); default https://ACCOUNT.blob.core.windows.net' -r
+complete -c sw-restore -n "__fish_sw_restore_using_subcommand drill" -l azure-credentials -d 'Env file holding AZURE_STORAGE_KEY (shared key) or AZURE_STORAGE_SAS_TOKEN for an azure:// repository' -r -F
+complete -c sw-restore -n "__fish_sw_restore_using_subcommand drill" -l azure-ca-file -d 'Trust only the CA certificates in this PEM file for the Blob endpoint (Azurite, a private CA) instead of the system\'s' -r -F
+complete -c sw-restore -n "__fish_sw_restore_using_subcommand drill" -l azure-block-mib -d 'Upload block size (MiB) for an azure:// repository: larger objects go up in blocks, 4 in parallel, committed at the end' -r
 complete -c sw-restore -n "__fish_sw_restore_using_subcommand drill" -l target-time -d 'Restore to this time instead of the end of the archive (RFC 3339)' -r
 complete -c sw-restore -n "__fish_sw_restore_using_subcommand drill" -l system-identifier -d 'The cluster to drill, when the repository holds several' -r
 complete -c sw-restore -n "__fish_sw_restore_using_subcommand drill" -l sql -d 'SQL file run against the copy (database postgres); any error fails the drill' -r -F
@@ -133,13 +145,17 @@ complete -c sw-restore -n "__fish_sw_restore_using_subcommand drill" -l credenti
 complete -c sw-restore -n "__fish_sw_restore_using_subcommand drill" -l drill-log -d 'The drill log (JSON Lines; default $XDG_STATE_HOME/sw/azure/SERVER/drills.jsonl)' -r -F
 complete -c sw-restore -n "__fish_sw_restore_using_subcommand drill" -l scratch-server -d 'Name of the scratch server (default SERVER-drill-YYYYMMDDHHMMSS)' -r
 complete -c sw-restore -n "__fish_sw_restore_using_subcommand drill" -l connect-timeout-after-ready -d 'How long to wait for the scratch server to answer once Azure says it is ready' -r
-complete -c sw-restore -n "__fish_sw_restore_using_subcommand drill" -l repo -d 'The backup repository (a directory)' -r -F
+complete -c sw-restore -n "__fish_sw_restore_using_subcommand drill" -l repo -d 'The backup repository: a directory, or azure://ACCOUNT/CONTAINER[/PREFIX] (Azure Blob Storage)' -r -F
 complete -c sw-restore -n "__fish_sw_restore_using_subcommand drill" -l keep -d 'Keep the copy running and its directory (for inspection) instead of deleting it'
 complete -c sw-restore -n "__fish_sw_restore_using_subcommand drill" -l azure -d 'Work on an Azure Database for PostgreSQL Flexible Server (through the Resource Manager API) instead of a local cluster'
 complete -c sw-restore -n "__fish_sw_restore_using_subcommand drill" -s v -l verbose -d 'More logging on stderr (-v info, -vv debug, -vvv trace); SW_LOG overrides'
 complete -c sw-restore -n "__fish_sw_restore_using_subcommand drill" -s q -l quiet -d 'Only errors on stderr'
 complete -c sw-restore -n "__fish_sw_restore_using_subcommand drill" -l pretty -d 'Indent JSON output for people (still valid JSON, no longer one record per line)'
 complete -c sw-restore -n "__fish_sw_restore_using_subcommand drill" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c sw-restore -n "__fish_sw_restore_using_subcommand runbook" -l azure-endpoint -d 'Blob service endpoint for an azure:// repository (Azurite: https://127.0.0.1:PORT/ACCOUNT; sovereign clouds); default https://ACCOUNT.blob.core.windows.net' -r
+complete -c sw-restore -n "__fish_sw_restore_using_subcommand runbook" -l azure-credentials -d 'Env file holding AZURE_STORAGE_KEY (shared key) or AZURE_STORAGE_SAS_TOKEN for an azure:// repository' -r -F
+complete -c sw-restore -n "__fish_sw_restore_using_subcommand runbook" -l azure-ca-file -d 'Trust only the CA certificates in this PEM file for the Blob endpoint (Azurite, a private CA) instead of the system\'s' -r -F
+complete -c sw-restore -n "__fish_sw_restore_using_subcommand runbook" -l azure-block-mib -d 'Upload block size (MiB) for an azure:// repository: larger objects go up in blocks, 4 in parallel, committed at the end' -r
 complete -c sw-restore -n "__fish_sw_restore_using_subcommand runbook" -l out -d 'Where to write the runbook (Markdown; replaced atomically)' -r -F
 complete -c sw-restore -n "__fish_sw_restore_using_subcommand runbook" -l env-file -d 'The env file applications read (named in the procedures)' -r -F
 complete -c sw-restore -n "__fish_sw_restore_using_subcommand runbook" -l server -d 'The Flexible Server (selects Azure by itself): its name (with --resource-group), or its ARM id /subscriptions/…/flexibleServers/NAME' -r
@@ -158,12 +174,16 @@ complete -c sw-restore -n "__fish_sw_restore_using_subcommand runbook" -l drill-
 complete -c sw-restore -n "__fish_sw_restore_using_subcommand runbook" -l audit-log -d 'The activation audit log (default $XDG_STATE_HOME/sw/azure/SERVER/audit.jsonl)' -r -F
 complete -c sw-restore -n "__fish_sw_restore_using_subcommand runbook" -l rto-target -d 'The recovery time promised' -r
 complete -c sw-restore -n "__fish_sw_restore_using_subcommand runbook" -l rpo-target -d 'The recovery point promised (the data that may be lost)' -r
-complete -c sw-restore -n "__fish_sw_restore_using_subcommand runbook" -l repo -d 'The backup repository (a directory)' -r -F
+complete -c sw-restore -n "__fish_sw_restore_using_subcommand runbook" -l repo -d 'The backup repository: a directory, or azure://ACCOUNT/CONTAINER[/PREFIX] (Azure Blob Storage)' -r -F
 complete -c sw-restore -n "__fish_sw_restore_using_subcommand runbook" -l azure -d 'Work on an Azure Database for PostgreSQL Flexible Server (through the Resource Manager API) instead of a local cluster'
 complete -c sw-restore -n "__fish_sw_restore_using_subcommand runbook" -s v -l verbose -d 'More logging on stderr (-v info, -vv debug, -vvv trace); SW_LOG overrides'
 complete -c sw-restore -n "__fish_sw_restore_using_subcommand runbook" -s q -l quiet -d 'Only errors on stderr'
 complete -c sw-restore -n "__fish_sw_restore_using_subcommand runbook" -l pretty -d 'Indent JSON output for people (still valid JSON, no longer one record per line)'
 complete -c sw-restore -n "__fish_sw_restore_using_subcommand runbook" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c sw-restore -n "__fish_sw_restore_using_subcommand activate" -l azure-endpoint -d 'Blob service endpoint for an azure:// repository (Azurite: https://127.0.0.1:PORT/ACCOUNT; sovereign clouds); default https://ACCOUNT.blob.core.windows.net' -r
+complete -c sw-restore -n "__fish_sw_restore_using_subcommand activate" -l azure-credentials -d 'Env file holding AZURE_STORAGE_KEY (shared key) or AZURE_STORAGE_SAS_TOKEN for an azure:// repository' -r -F
+complete -c sw-restore -n "__fish_sw_restore_using_subcommand activate" -l azure-ca-file -d 'Trust only the CA certificates in this PEM file for the Blob endpoint (Azurite, a private CA) instead of the system\'s' -r -F
+complete -c sw-restore -n "__fish_sw_restore_using_subcommand activate" -l azure-block-mib -d 'Upload block size (MiB) for an azure:// repository: larger objects go up in blocks, 4 in parallel, committed at the end' -r
 complete -c sw-restore -n "__fish_sw_restore_using_subcommand activate" -l incident -d 'What happened' -r -f -a "database_failure\t'The primary is gone: promote the standby or restore the newest backup'
 data_corruption\t'Data was damaged at a known time: restore to just before it'
 region_failure\t'The primary\'s region is down (Azure only, --azure): promote a cross-region replica or geo-restore into the paired region'"
@@ -193,7 +213,7 @@ complete -c sw-restore -n "__fish_sw_restore_using_subcommand activate" -l opera
 complete -c sw-restore -n "__fish_sw_restore_using_subcommand activate" -l new-server -d 'The new server a restore goes into (default PRIMARY-REGION for a geo-restore, PRIMARY-pitr-TIME for data_corruption)' -r
 complete -c sw-restore -n "__fish_sw_restore_using_subcommand activate" -l location -d 'The region of a geo-restore (default: the primary region\'s pair)' -r
 complete -c sw-restore -n "__fish_sw_restore_using_subcommand activate" -l credentials-from -d 'Env file whose DATABASE_URL holds the credentials (default: --env-file)' -r -F
-complete -c sw-restore -n "__fish_sw_restore_using_subcommand activate" -l repo -d 'The backup repository (a directory)' -r -F
+complete -c sw-restore -n "__fish_sw_restore_using_subcommand activate" -l repo -d 'The backup repository: a directory, or azure://ACCOUNT/CONTAINER[/PREFIX] (Azure Blob Storage)' -r -F
 complete -c sw-restore -n "__fish_sw_restore_using_subcommand activate" -l port -d 'Port of the new primary (the restored copy, or the promoted standby)' -r
 complete -c sw-restore -n "__fish_sw_restore_using_subcommand activate" -l azure -d 'Work on an Azure Database for PostgreSQL Flexible Server (through the Resource Manager API) instead of a local cluster'
 complete -c sw-restore -n "__fish_sw_restore_using_subcommand activate" -l force -d 'Go ahead although the primary still looks up (or cannot be checked)'

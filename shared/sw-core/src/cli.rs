@@ -121,9 +121,58 @@ impl ServerOpts {
 /// The backup repository (flatten into any command that reads or writes it).
 #[derive(Args, Debug, Clone)]
 pub struct RepoOpts {
-    /// The backup repository (a directory).
-    #[arg(long, value_name = "DIR", env = "SW_BACKUP_REPO")]
+    /// The backup repository: a directory, or azure://ACCOUNT/CONTAINER[/PREFIX] (Azure Blob Storage).
+    #[arg(long, value_name = "DIR|URL", env = "SW_BACKUP_REPO")]
     pub repo: PathBuf,
+    #[command(flatten)]
+    pub blob: BlobOpts,
+}
+
+/// How an `azure://` repository is reached. The credentials are only ever
+/// read from a file: never argv (seen by every user in `ps`), never printed.
+#[derive(Args, Debug, Clone)]
+pub struct BlobOpts {
+    /// Blob service endpoint for an azure:// repository (Azurite: https://127.0.0.1:PORT/ACCOUNT; sovereign clouds); default https://ACCOUNT.blob.core.windows.net.
+    #[arg(long, value_name = "URL", env = "SW_AZURE_BLOB_ENDPOINT")]
+    pub azure_endpoint: Option<String>,
+    /// Env file holding AZURE_STORAGE_KEY (shared key) or AZURE_STORAGE_SAS_TOKEN for an azure:// repository.
+    #[arg(long, value_name = "FILE", env = "SW_AZURE_CREDENTIALS")]
+    pub azure_credentials: Option<PathBuf>,
+    /// Trust only the CA certificates in this PEM file for the Blob endpoint (Azurite, a private CA) instead of the system's.
+    #[arg(long, value_name = "FILE", env = "SW_AZURE_CA_FILE")]
+    pub azure_ca_file: Option<PathBuf>,
+    /// Upload block size (MiB) for an azure:// repository: larger objects go up in blocks, 4 in parallel, committed at the end.
+    #[arg(long, value_name = "MIB", default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=4000))]
+    pub azure_block_mib: u32,
+}
+
+impl RepoOpts {
+    /// The repository as the user gave it: `azure://...` stays a URL.
+    pub fn is_blob(&self) -> bool {
+        self.repo.to_str().is_some_and(|s| s.starts_with("azure://"))
+    }
+
+    /// The flags that reach this repository again, for a command line
+    /// another program runs (archive_command, restore_command): the
+    /// credentials travel as a file name, never their content.
+    pub fn reach_args(&self, repo: &str) -> Vec<(&'static str, String)> {
+        let mut v = vec![("--repo", repo.to_owned())];
+        if self.is_blob() {
+            if let Some(e) = &self.blob.azure_endpoint {
+                v.push(("--azure-endpoint", e.clone()));
+            }
+            for (flag, p) in [
+                ("--azure-credentials", &self.blob.azure_credentials),
+                ("--azure-ca-file", &self.blob.azure_ca_file),
+            ] {
+                if let Some(p) = p {
+                    let abs = std::path::absolute(p).unwrap_or_else(|_| p.clone());
+                    v.push((flag, abs.display().to_string()));
+                }
+            }
+        }
+        v
+    }
 }
 
 /// A tool's parsed command line.

@@ -44,7 +44,16 @@ pub fn problems(area: &Area, objects: &BTreeMap<String, WalObject>, backups: &[B
     let mut out = Vec::new();
     // Two different copies stored under one WAL name (the pushes of
     // old versions could race): restores refuse such a file.
-    for (name, n) in copies_per_name(&area.wal_dir()) {
+    let copies = if area.repo.is_blob() {
+        let mut m = BTreeMap::new();
+        for o in area.blob_wal_copies().unwrap_or_default() {
+            *m.entry(o.name.name).or_insert(0) += 1;
+        }
+        m
+    } else {
+        copies_per_name(&area.wal_dir())
+    };
+    for (name, n) in copies {
         if n > 1 {
             out.push(problem(
                 ProblemKind::ConflictingCopies,

@@ -10,6 +10,13 @@
 //! repository, writes `manifest.json` and renames the directory to
 //! `backup/<id>/`. Anything interrupted stays a `.tmp-*` directory that is
 //! never listed and is removed by the next run.
+//!
+//! On an `azure://` repository pg_basebackup writes into a local spool
+//! directory (under TMPDIR: it needs room for one compressed backup), and
+//! each file is uploaded under its final key (blocks in parallel, visible
+//! only once committed); `manifest.json` goes last, so as in a directory a
+//! backup without it is never listed, and the next run deletes what an
+//! interrupted one left.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -116,7 +123,7 @@ pub fn run(a: &FullArgs, pretty: bool) -> Result<()> {
     let t0 = Instant::now();
     let info = sw_core::cli::block_on(basebackup::server_info(&a.pg))?;
     let major = check_server(&info)?;
-    let repo = Repo::open(&a.repo.repo)?;
+    let repo = Repo::open_opts(&a.repo)?;
     let area = repo.area_required(&info.sysid, major)?;
     if area.info.wal_segment_size != info.seg_size {
         return Err(Error::config(format!(
@@ -124,12 +131,12 @@ pub fn run(a: &FullArgs, pretty: bool) -> Result<()> {
             info.seg_size, area.info.wal_segment_size
         )));
     }
-    let lock = Lock::try_acquire(&area.lock_path(), "sw-backup full or prune")?;
+    let lock = Lock::try_acquire(&lock_path(&area), "sw-backup full or prune")?;
     repo.adopt(lock.path())?;
     remove_incomplete(&area)?;
-    let id = new_id(&area);
-    let tmp = area.backup_dir().join(format!(".tmp-{id}"));
-    std::fs::create_dir_all(&tmp).io_context(|| format!("creating {}", q(&tmp)))?;
+    let id = new_id(&area)?;
+    let spool = Spool::new(&area, &id)?;
+    let tmp = spool.dir.clone();
     let start_time = Utc::now();
     let tb = Instant::now();
     Basebackup {
@@ -150,7 +157,12 @@ pub fn run(a: &FullArgs, pretty: bool) -> Result<()> {
     basebackup::wait_for_wal(&area, &pgm, a.wal_timeout)?;
     let wal_wait_ms = millis(tw.elapsed());
     let m = manifest(a, &info, &area, &id, &pgm, (start_time, stop_time), hash_files(&tmp)?);
-    let fin = publish(&repo, &area, &tmp, &m)?;
+    let fin = if repo.is_blob() {
+        upload(&area, &tmp, &m)?
+    } else {
+        publish(&repo, &area, &tmp, &m)?.display().to_string()
+    };
+    drop(spool);
     let timings = Timings {
         t0,
         basebackup_ms,
@@ -159,10 +171,10 @@ pub fn run(a: &FullArgs, pretty: bool) -> Result<()> {
     Output::stdout(pretty).emit(&record(&m, &fin, &timings))
 }
 
-fn record(m: &BackupManifest, fin: &Path, t: &Timings) -> FullRecord {
+fn record(m: &BackupManifest, fin: &str, t: &Timings) -> FullRecord {
     FullRecord {
         backup: BackupFields::of(m),
-        path: fin.display().to_string(),
+        path: fin.to_owned(),
         duration_ms: millis(t.t0.elapsed()),
         basebackup_ms: t.basebackup_ms,
         wal_wait_ms: t.wal_wait_ms,
@@ -234,8 +246,81 @@ fn publish(repo: &Repo, area: &Area, tmp: &Path, m: &BackupManifest) -> Result<P
     Ok(fin)
 }
 
+/// The lock `full` and `prune` hold. Blob Storage has no flock: an
+/// azure:// area's lock is a local file named for it, so runs on this host
+/// never overlap (as with a directory); two hosts backing up one cluster
+/// into one area at once is not supported.
+fn lock_path(area: &Area) -> PathBuf {
+    if area.repo.is_blob() {
+        let h = sw_core::repo::object::sha256_hex(area.dir.display().to_string().as_bytes());
+        std::env::temp_dir().join(format!("sw-backup-{}.lock", &h[..16]))
+    } else {
+        area.lock_path()
+    }
+}
+
+/// Where pg_basebackup writes: `backup/.tmp-<id>/` in a directory
+/// repository (renamed into place), a local directory removed on drop for
+/// an azure:// one.
+struct Spool {
+    dir: PathBuf,
+    remove: bool,
+}
+
+impl Spool {
+    fn new(area: &Area, id: &str) -> Result<Spool> {
+        let (dir, remove) = if area.repo.is_blob() {
+            let d = std::env::temp_dir().join(format!("sw-backup-{id}-{}", std::process::id()));
+            (d, true)
+        } else {
+            (area.backup_dir().join(format!(".tmp-{id}")), false)
+        };
+        std::fs::create_dir_all(&dir).io_context(|| format!("creating {}", q(&dir)))?;
+        Ok(Spool { dir, remove })
+    }
+}
+
+impl Drop for Spool {
+    fn drop(&mut self) {
+        if self.remove {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+}
+
+/// Upload the backup's files under `backup/<id>/`, then its manifest (which
+/// makes it complete); returns its URL.
+fn upload(area: &Area, tmp: &Path, m: &BackupManifest) -> Result<String> {
+    use sw_core::repo::remote;
+    for f in &m.files {
+        remote::upload_file(
+            &area.repo,
+            &area.key(&format!("backup/{}/{}", m.id, f.name)),
+            &tmp.join(&f.name),
+        )?;
+    }
+    let body = serde_json::to_vec_pretty(m).map_err(|e| Error::software("rendering the manifest").with_source(e))?;
+    remote::put_once(
+        &area.repo,
+        &area.key(&format!("backup/{}/{MANIFEST_FILE}", m.id)),
+        &body,
+    )?;
+    Ok(area.backup_dir().join(&m.id).display().to_string())
+}
+
 /// Remove what interrupted runs left (we hold the lock).
 fn remove_incomplete(area: &Area) -> Result<()> {
+    if area.repo.is_blob() {
+        for (id, keys) in sw_core::repo::remote::backup_keys(area)? {
+            if !keys.iter().any(|k| k.ends_with(&format!("/{MANIFEST_FILE}"))) {
+                log::warn!("removing the incomplete backup {id} from {}", area.repo.root.display());
+                for k in keys {
+                    sw_core::repo::remote::delete(&area.repo, &k)?;
+                }
+            }
+        }
+        return Ok(());
+    }
     let dir = area.backup_dir();
     let Ok(rd) = std::fs::read_dir(&dir) else { return Ok(()) };
     for e in rd.flatten() {
@@ -250,13 +335,25 @@ fn remove_incomplete(area: &Area) -> Result<()> {
     Ok(())
 }
 
-fn new_id(area: &Area) -> String {
+fn new_id(area: &Area) -> Result<String> {
+    let taken: std::collections::BTreeSet<String> = if area.repo.is_blob() {
+        sw_core::repo::remote::backup_keys(area)?.into_keys().collect()
+    } else {
+        std::collections::BTreeSet::new()
+    };
+    let exists = |id: &str| {
+        if area.repo.is_blob() {
+            taken.contains(id)
+        } else {
+            area.backup_dir().join(id).exists()
+        }
+    };
     let base = Utc::now().format("%Y%m%dT%H%M%SZ").to_string();
     let mut id = base.clone();
     let mut n = 1;
-    while area.backup_dir().join(&id).exists() {
+    while exists(&id) {
         n += 1;
         id = format!("{base}-{n}");
     }
-    id
+    Ok(id)
 }

@@ -91,14 +91,20 @@ pub fn run(a: &SetupArgs, pretty: bool) -> Result<()> {
         Some(p) => std::path::absolute(p).io_context(|| format!("resolving {}", q(p)))?,
         None => std::env::current_exe().io_context(|| "finding this program's path".into())?,
     };
-    let repo = open_for_server(&cluster, &a.repo.repo)?;
+    let repo = if a.repo.is_blob() {
+        Repo::init_opts(&a.repo)?
+    } else {
+        open_for_server(&cluster, &a.repo.repo)?
+    };
     let area = repo.ensure_area(&sysid, major, seg)?;
     check_server_can_run(&cluster, &exe)?;
-    let command = format!(
-        "{} wal-push --repo {} %p",
-        shell_quote(&exe.display().to_string()),
-        shell_quote(&repo.root.display().to_string())
-    );
+    // An azure:// repository's endpoint, credentials file and CA file go
+    // along as paths: the archiver's OS user must be able to read them.
+    let mut command = format!("{} wal-push", shell_quote(&exe.display().to_string()));
+    for (flag, v) in a.repo.reach_args(&repo.root.display().to_string()) {
+        command.push_str(&format!(" {flag} {}", shell_quote(&v)));
+    }
+    command.push_str(" %p");
     let restart_required = write_settings(&cluster, &command, a.archive_timeout)?;
     let mut reloaded = false;
     if let Status::Running(_) = cluster.status()? {

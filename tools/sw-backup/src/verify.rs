@@ -15,7 +15,7 @@ use sw_core::cli::RepoOpts;
 use sw_core::contract::Record;
 use sw_core::duration::millis;
 use sw_core::output::Output;
-use sw_core::repo::object::hash_file;
+use sw_core::repo::object::{hash_file, hash_read};
 use sw_core::repo::{Area, BackupManifest, Repo};
 use sw_core::{Error, Result};
 
@@ -92,6 +92,8 @@ impl Record for Summary {
 /// One object to re-hash.
 struct Job {
     path: PathBuf,
+    /// Its key, read through the backend of an azure:// repository.
+    key: String,
     size: u64,
     sha256: String,
     area: String,
@@ -101,15 +103,12 @@ struct Job {
 
 /// The name areas go by in records.
 pub fn area_name(area: &Area) -> String {
-    area.dir
-        .file_name()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_default()
+    area.name.clone()
 }
 
 pub fn run(a: &VerifyArgs, pretty: bool) -> Result<()> {
     let t0 = Instant::now();
-    let repo = Repo::open(&a.repo.repo)?;
+    let repo = Repo::open_opts(&a.repo)?;
     let mut out = Output::stdout(pretty);
     let mut problems = Vec::new();
     let mut jobs = Vec::new();
@@ -128,6 +127,7 @@ pub fn run(a: &VerifyArgs, pretty: bool) -> Result<()> {
             let rel = o.path.strip_prefix(&area.dir).unwrap_or(&o.path).display().to_string();
             jobs.push(Job {
                 path: o.path.clone(),
+                key: o.key.clone(),
                 size: o.size,
                 sha256: o.sha256.clone(),
                 area: an.clone(),
@@ -138,7 +138,7 @@ pub fn run(a: &VerifyArgs, pretty: bool) -> Result<()> {
         problems.extend(crate::continuity::problems(&area, &objects, &backups));
     }
     let hashed_bytes: u64 = jobs.iter().map(|j| j.size).sum();
-    problems.extend(rehash(&jobs, a.jobs));
+    problems.extend(rehash(&repo, &jobs, a.jobs));
     for p in &problems {
         out.emit(p)?;
     }
@@ -162,12 +162,25 @@ pub fn run(a: &VerifyArgs, pretty: bool) -> Result<()> {
 /// Files in a backup's directory its manifest does not name (someone
 /// added or renamed one).
 fn extra_objects(area: &Area, b: &BackupManifest) -> Vec<Problem> {
-    let dir = area.backup_dir().join(&b.id);
-    let Ok(rd) = std::fs::read_dir(&dir) else {
-        return Vec::new();
+    let names: Vec<String> = if area.repo.is_blob() {
+        let keys = sw_core::repo::remote::backup_keys(area).unwrap_or_default();
+        let base = area.key(&format!("backup/{}/", b.id));
+        keys.get(&b.id)
+            .into_iter()
+            .flatten()
+            .filter_map(|k| k.strip_prefix(&base).map(str::to_owned))
+            .collect()
+    } else {
+        let dir = area.backup_dir().join(&b.id);
+        let Ok(rd) = std::fs::read_dir(&dir) else {
+            return Vec::new();
+        };
+        rd.flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect()
     };
-    rd.flatten()
-        .map(|e| e.file_name().to_string_lossy().into_owned())
+    names
+        .into_iter()
         .filter(|name| name != sw_core::repo::MANIFEST_FILE && !b.files.iter().any(|f| f.name == *name))
         .map(|name| Problem {
             area: area_name(area),
@@ -185,6 +198,7 @@ fn backup_jobs(area: &Area, b: &BackupManifest) -> Vec<Job> {
         .iter()
         .map(|f| Job {
             path: area.backup_dir().join(&b.id).join(&f.name),
+            key: area.key(&format!("backup/{}/{}", b.id, f.name)),
             size: f.size,
             sha256: f.sha256.clone(),
             area: area_name(area),
@@ -196,20 +210,25 @@ fn backup_jobs(area: &Area, b: &BackupManifest) -> Vec<Job> {
 
 /// Re-hash every job on `threads` threads (interleaved, so large and small
 /// objects spread evenly); a problem for each one that does not match.
-fn rehash(jobs: &[Job], threads: u32) -> Vec<Problem> {
+fn rehash(repo: &Repo, jobs: &[Job], threads: u32) -> Vec<Problem> {
     let n = usize::try_from(threads).unwrap_or(1).max(1);
     let chunks: Vec<Vec<&Job>> = (0..n).map(|i| jobs.iter().skip(i).step_by(n).collect()).collect();
     std::thread::scope(|s| {
         let hs: Vec<_> = chunks
             .iter()
-            .map(|chunk| s.spawn(move || chunk.iter().filter_map(|j| check_one(j)).collect::<Vec<_>>()))
+            .map(|chunk| s.spawn(move || chunk.iter().filter_map(|j| check_one(repo, j)).collect::<Vec<_>>()))
             .collect();
         hs.into_iter().flat_map(|h| h.join().unwrap_or_default()).collect()
     })
 }
 
-fn check_one(j: &Job) -> Option<Problem> {
-    let (problem, detail) = match hash_file(&j.path) {
+fn check_one(repo: &Repo, j: &Job) -> Option<Problem> {
+    let hashed = if repo.is_blob() {
+        repo.reader(&j.key, j.size).and_then(|r| hash_read(r, &j.key))
+    } else {
+        hash_file(&j.path)
+    };
+    let (problem, detail) = match hashed {
         Ok((size, sha)) if size == j.size && sha == j.sha256 => return None,
         Ok((size, sha)) => (
             ProblemKind::BadObject,

@@ -299,6 +299,7 @@ fn activate(a: &ActivateArgs, audit: &Audit) -> Result<Done> {
         .ok_or_else(|| Error::usage("restoring needs --pgdata (an empty directory for the new primary)"))?;
     let ra = RestoreArgs {
         repo: Some(a.repo.repo.clone()),
+        blob: a.repo.blob.clone(),
         pgdata: Some(pgdata.clone()),
         target: target(a)?,
         backup: None,

@@ -65,12 +65,12 @@ pub fn run(a: &WalFetchArgs) -> Result<()> {
 
 fn fetch(a: &WalFetchArgs) -> Result<Outcome> {
     let name = WalName::parse(&a.name).map_err(|e| Error::usage(e.message().to_owned()))?;
-    let repo = Repo::open(&a.repo.repo)?;
+    let repo = Repo::open_opts(&a.repo)?;
     let areas = repo.areas()?;
     let area = match &a.area {
         Some(n) => areas
             .into_iter()
-            .find(|x| x.dir.file_name().is_some_and(|f| f.to_string_lossy() == *n))
+            .find(|x| x.name == *n)
             .ok_or_else(|| Error::config(format!("repository {} has no area {n:?}", q(&repo.root))))?,
         None if areas.len() == 1 => areas.into_iter().next().ok_or_else(|| Error::software("no area"))?,
         None => {
@@ -96,7 +96,7 @@ fn fetch(a: &WalFetchArgs) -> Result<Outcome> {
     };
     let dest = a.path.clone();
     let mut tmp = fsutil::temp_for(&dest, 0o600)?;
-    match object::decompress_checked(&o.path, Some(&o.sha256), tmp.as_file_mut()) {
+    match object::decompress_object(&area, o, tmp.as_file_mut()) {
         Ok(_) => {}
         Err(ReadFailure::Corrupt(msg)) => return Err(Error::data(format!("{}: {msg}", name.name))),
         Err(ReadFailure::Io(e)) => return Err(e),

@@ -16,22 +16,35 @@
 //! ```
 //!
 //! The SHA-256 in a WAL object's name is that of its stored bytes.
+//!
+//! The same layout lives in a directory or, with feature `blob`, under an
+//! Azure Blob container prefix (`azure://ACCOUNT/CONTAINER[/PREFIX]`,
+//! [`remote`]): object keys are the paths above relative to `<repo>`. On
+//! Blob nothing is renamed: a backup's files are uploaded under their final
+//! keys and `manifest.json` is written last, so a backup is complete
+//! exactly when its manifest exists, as in a directory. The directory code
+//! is the original one, kept as is (an enum, not the `Store` trait, so the
+//! files, modes, fsyncs and ownership of a directory repository do not
+//! change); `lock` and `drills.jsonl` stay local files for both.
 
+mod area;
 pub mod chain;
 pub mod history;
 pub mod manifest;
 pub mod object;
+#[cfg(feature = "blob")]
+pub mod remote;
 pub mod store;
 pub mod wal;
 
-use std::collections::BTreeMap;
+use std::io::Read;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
-use std::time::SystemTime;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+pub use area::Area;
 pub use manifest::{BackupManifest, BackupSummary, MANIFEST_FILE, ManifestFile};
 pub use wal::{Lsn, WalKind, WalName};
 
@@ -78,12 +91,101 @@ pub struct AreaInfo {
 /// A repository root.
 #[derive(Debug, Clone)]
 pub struct Repo {
+    /// The directory. For a Blob repository its `azure://` URL, only ever
+    /// shown in messages: reads and writes go through the backend.
     pub root: PathBuf,
+    backend: Backend,
+}
+
+/// Where the objects are.
+#[derive(Debug, Clone)]
+enum Backend {
+    Dir,
+    #[cfg(feature = "blob")]
+    Blob(std::sync::Arc<store::BlobStore>),
 }
 
 impl Repo {
-    /// Open an existing repository.
+    /// Open an existing repository, a directory or (feature `blob`) an
+    /// `azure://` URL reached with `opts.blob`.
+    ///
+    /// # Errors
+    /// 66 when it is not a repository, 65 for a foreign format; for Blob
+    /// also the client's codes (64, 69, 75, 77, 78).
+    pub fn open_opts(opts: &crate::cli::RepoOpts) -> Result<Repo> {
+        #[cfg(feature = "blob")]
+        if opts.is_blob() {
+            return remote::open(opts, false);
+        }
+        Repo::open(&opts.repo)
+    }
+
+    /// As [`Repo::open_opts`], creating the repository (and the Blob
+    /// container) when missing.
+    ///
+    /// # Errors
+    /// As [`Repo::open_opts`].
+    pub fn init_opts(opts: &crate::cli::RepoOpts) -> Result<Repo> {
+        #[cfg(feature = "blob")]
+        if opts.is_blob() {
+            return remote::open(opts, true);
+        }
+        Repo::init(&opts.repo)
+    }
+
+    /// True for an Azure Blob repository.
+    pub fn is_blob(&self) -> bool {
+        !matches!(self.backend, Backend::Dir)
+    }
+
+    /// The Blob store behind an `azure://` repository.
+    #[cfg(feature = "blob")]
+    pub fn blob(&self) -> Option<&store::BlobStore> {
+        match &self.backend {
+            Backend::Blob(b) => Some(b),
+            Backend::Dir => None,
+        }
+    }
+
+    /// This repository with an overall deadline on every Blob request
+    /// (exit 75 past it), e.g. a whole `wal-push`; a directory is unchanged.
+    #[must_use]
+    pub fn with_deadline(&self, deadline: Option<std::time::Instant>) -> Repo {
+        match &self.backend {
+            Backend::Dir => self.clone(),
+            #[cfg(feature = "blob")]
+            Backend::Blob(b) => Repo {
+                root: self.root.clone(),
+                backend: Backend::Blob(std::sync::Arc::new(store::BlobStore {
+                    client: b.client.with_deadline(deadline),
+                })),
+            },
+        }
+    }
+
+    /// Read the object `key` (relative to the root) of `size` bytes (a
+    /// hint: small Blob objects are fetched whole, so a failed request
+    /// keeps its exit code; large ones stream).
+    ///
+    /// # Errors
+    /// 66 when it is missing; I/O or service errors.
+    #[cfg_attr(not(feature = "blob"), allow(unused_variables, reason = "only Blob uses the size"))]
+    pub fn reader(&self, key: &str, size: u64) -> Result<Box<dyn Read + Send>> {
+        match &self.backend {
+            Backend::Dir => Ok(Box::new(fsutil::open_nofollow(&self.root.join(key))?)),
+            #[cfg(feature = "blob")]
+            Backend::Blob(b) => remote::reader(b, key, size),
+        }
+    }
+
+    /// Open an existing directory repository.
     pub fn open(root: &Path) -> Result<Repo> {
+        if root.to_str().is_some_and(|s| s.starts_with("azure://")) {
+            return Err(Error::usage(format!(
+                "{}: this command works on a directory repository only (azure:// repositories are read and written by setup, wal-push, full, list, verify, wal-fetch and restore)",
+                q(root)
+            )));
+        }
         let marker = root.join(MARKER);
         let text = std::fs::read_to_string(&marker).map_err(|e| {
             if e.kind() == std::io::ErrorKind::NotFound {
@@ -106,6 +208,7 @@ impl Repo {
         }
         Ok(Repo {
             root: std::path::absolute(root).io_context(|| format!("resolving {}", q(root)))?,
+            backend: Backend::Dir,
         })
     }
 
@@ -129,6 +232,16 @@ impl Repo {
 
     /// Every area.
     pub fn areas(&self) -> Result<Vec<Area>> {
+        #[cfg(feature = "blob")]
+        if let Backend::Blob(b) = &self.backend {
+            let mut v = Vec::new();
+            for name in remote::area_names(b)? {
+                if let Some(a) = self.area_named(&name)? {
+                    v.push(a);
+                }
+            }
+            return Ok(v);
+        }
         let mut v = Vec::new();
         for e in std::fs::read_dir(&self.root).io_context(|| format!("listing {}", q(&self.root)))? {
             let e = e.io_context(|| format!("listing {}", q(&self.root)))?;
@@ -148,7 +261,19 @@ impl Repo {
 
     /// The area of a cluster, if registered.
     pub fn area(&self, system_identifier: &str, pg_major: u32) -> Result<Option<Area>> {
-        let dir = self.root.join(Repo::area_name(system_identifier, pg_major));
+        self.area_named(&Repo::area_name(system_identifier, pg_major))
+    }
+
+    /// The area called `name` (pg<major>-<system id>), if there is one.
+    pub fn area_named(&self, name: &str) -> Result<Option<Area>> {
+        #[cfg(feature = "blob")]
+        if let Backend::Blob(b) = &self.backend {
+            return match remote::get_text(b, &format!("{name}/area.json"))? {
+                Some(text) => Area::from_text(self.clone(), name, &text).map(Some),
+                None => Ok(None),
+            };
+        }
+        let dir = self.root.join(name);
         if dir.join("area.json").is_file() {
             Area::open(self.clone(), &dir).map(Some)
         } else {
@@ -186,10 +311,7 @@ impl Repo {
             }
             return Ok(a);
         }
-        let dir = self.root.join(Repo::area_name(system_identifier, pg_major));
-        for d in [dir.clone(), dir.join("wal"), dir.join("backup")] {
-            std::fs::create_dir_all(&d).io_context(|| format!("creating {}", q(&d)))?;
-        }
+        let name = Repo::area_name(system_identifier, pg_major);
         let info = AreaInfo {
             format: REPO_FORMAT,
             system_identifier: system_identifier.to_owned(),
@@ -198,6 +320,15 @@ impl Repo {
             created: Utc::now(),
         };
         let body = serde_json::to_vec_pretty(&info).map_err(|e| Error::software("rendering JSON").with_source(e))?;
+        #[cfg(feature = "blob")]
+        if let Backend::Blob(b) = &self.backend {
+            remote::put_first(b, &format!("{name}/area.json"), &body)?;
+            return self.area_required(system_identifier, pg_major);
+        }
+        let dir = self.root.join(&name);
+        for d in [dir.clone(), dir.join("wal"), dir.join("backup")] {
+            std::fs::create_dir_all(&d).io_context(|| format!("creating {}", q(&d)))?;
+        }
         match fsutil::write_new(&dir.join("area.json"), &body, 0o644) {
             Ok(()) => {}
             Err(e) if e.exit() == crate::Exit::CantCreat => {}
@@ -212,7 +343,7 @@ impl Repo {
     /// root's owner, so root-run commands never leave root-owned objects
     /// that the archiver (running as the server's user) cannot use.
     pub fn adopt(&self, path: &Path) -> Result<()> {
-        if !nix::unistd::geteuid().is_root() {
+        if self.is_blob() || !nix::unistd::geteuid().is_root() {
             return Ok(());
         }
         let m = std::fs::metadata(&self.root).io_context(|| format!("reading {}", q(&self.root)))?;
@@ -234,7 +365,11 @@ impl Repo {
 #[derive(Debug, Clone)]
 pub struct WalObject {
     pub name: WalName,
+    /// The file (directory repositories; for Blob, the URL of the object,
+    /// for messages).
     pub path: PathBuf,
+    /// The object's key, relative to the repository root.
+    pub key: String,
     /// SHA-256 of the stored bytes (from the object's name).
     pub sha256: String,
     pub size: u64,
@@ -250,191 +385,6 @@ pub fn parse_object_name(file: &str) -> Option<(WalName, String)> {
         return None;
     }
     Some((WalName::parse(name).ok()?, sha.to_owned()))
-}
-
-/// One cluster's part of the repository.
-#[derive(Debug, Clone)]
-pub struct Area {
-    pub repo: Repo,
-    pub dir: PathBuf,
-    pub info: AreaInfo,
-}
-
-impl Area {
-    fn open(repo: Repo, dir: &Path) -> Result<Area> {
-        let p = dir.join("area.json");
-        let text = std::fs::read_to_string(&p).io_context(|| format!("reading {}", q(&p)))?;
-        let info: AreaInfo =
-            serde_json::from_str(&text).map_err(|e| Error::data(format!("{} is malformed", q(&p))).with_source(e))?;
-        let seg = info.wal_segment_size;
-        if !seg.is_power_of_two() || !((1 << 20)..=(1 << 30)).contains(&seg) {
-            return Err(Error::data(format!(
-                "{} records WAL segment size {seg}; PostgreSQL's is a power of two from 1 MB to 1 GB",
-                q(&p)
-            )));
-        }
-        Ok(Area {
-            repo,
-            dir: dir.to_path_buf(),
-            info,
-        })
-    }
-
-    pub fn wal_dir(&self) -> PathBuf {
-        self.dir.join("wal")
-    }
-    pub fn backup_dir(&self) -> PathBuf {
-        self.dir.join("backup")
-    }
-    pub fn lock_path(&self) -> PathBuf {
-        self.dir.join("lock")
-    }
-    pub fn drill_log(&self) -> PathBuf {
-        self.dir.join("drills.jsonl")
-    }
-
-    /// Where a WAL file is stored (its directory).
-    pub fn wal_dir_for(&self, name: &WalName) -> PathBuf {
-        match name.dir() {
-            Some(d) => self.wal_dir().join(d),
-            None => self.wal_dir(),
-        }
-    }
-
-    /// Stored copies of one WAL file (normally zero or one).
-    pub fn find_wal(&self, name: &WalName) -> Result<Vec<WalObject>> {
-        let dir = self.wal_dir_for(name);
-        let mut v = Vec::new();
-        let rd = match std::fs::read_dir(&dir) {
-            Ok(rd) => rd,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(v),
-            Err(e) => return Err(Error::io(format!("listing {}", q(&dir))).with_source(e)),
-        };
-        let prefix = format!("{}-", name.name);
-        for e in rd {
-            let e = e.io_context(|| format!("listing {}", q(&dir)))?;
-            let file = e.file_name().to_string_lossy().into_owned();
-            if !file.starts_with(&prefix) {
-                continue;
-            }
-            if let Some(o) = wal_object(&e.path(), &file)?
-                && o.name.name == name.name
-            {
-                v.push(o);
-            }
-        }
-        Ok(v)
-    }
-
-    /// Every stored WAL file, by name.
-    pub fn wal_objects(&self) -> Result<BTreeMap<String, WalObject>> {
-        let mut m = BTreeMap::new();
-        let root = self.wal_dir();
-        let rd = match std::fs::read_dir(&root) {
-            Ok(rd) => rd,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(m),
-            Err(e) => return Err(Error::io(format!("listing {}", q(&root))).with_source(e)),
-        };
-        for e in rd {
-            let e = e.io_context(|| format!("listing {}", q(&root)))?;
-            let p = e.path();
-            let file = e.file_name().to_string_lossy().into_owned();
-            if p.is_dir() {
-                for e2 in std::fs::read_dir(&p).io_context(|| format!("listing {}", q(&p)))? {
-                    let e2 = e2.io_context(|| format!("listing {}", q(&p)))?;
-                    let f2 = e2.file_name().to_string_lossy().into_owned();
-                    if let Some(o) = wal_object(&e2.path(), &f2)? {
-                        m.insert(o.name.name.clone(), o);
-                    }
-                }
-            } else if let Some(o) = wal_object(&p, &file)? {
-                m.insert(o.name.name.clone(), o);
-            }
-        }
-        Ok(m)
-    }
-
-    /// Complete backups (those with a manifest), oldest first by stop LSN.
-    pub fn backups(&self) -> Result<Vec<BackupManifest>> {
-        let mut v = Vec::new();
-        let dir = self.backup_dir();
-        let rd = match std::fs::read_dir(&dir) {
-            Ok(rd) => rd,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(v),
-            Err(e) => return Err(Error::io(format!("listing {}", q(&dir))).with_source(e)),
-        };
-        for e in rd {
-            let e = e.io_context(|| format!("listing {}", q(&dir)))?;
-            let name = e.file_name().to_string_lossy().into_owned();
-            if name.starts_with('.') {
-                continue;
-            }
-            let mp = e.path().join(MANIFEST_FILE);
-            let text = match std::fs::read_to_string(&mp) {
-                Ok(t) => t,
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-                Err(e) => return Err(Error::io(format!("reading {}", q(&mp))).with_source(e)),
-            };
-            let m: BackupManifest = serde_json::from_str(&text)
-                .map_err(|e| Error::data(format!("{} is malformed", q(&mp))).with_source(e))?;
-            v.push(m);
-        }
-        v.sort_by(|a, b| (a.stop_lsn, a.stop_time, &a.id).cmp(&(b.stop_lsn, b.stop_time, &b.id)));
-        Ok(v)
-    }
-
-    /// Timeline history files (timeline -> text), read back and checked,
-    /// from a listing the caller already holds (`wal_objects`), so the
-    /// archive is not listed twice.
-    pub fn histories_in(&self, objects: &BTreeMap<String, WalObject>) -> Result<BTreeMap<u32, String>> {
-        let mut m = BTreeMap::new();
-        for o in objects.values() {
-            if o.name.kind == WalKind::History {
-                let mut buf = Vec::new();
-                match object::decompress_checked(&o.path, Some(&o.sha256), &mut buf) {
-                    Ok(_) => {}
-                    Err(object::ReadFailure::Corrupt(msg)) => return Err(Error::data(msg)),
-                    Err(object::ReadFailure::Io(e)) => return Err(e),
-                }
-                m.insert(o.name.timeline, String::from_utf8_lossy(&buf).into_owned());
-            }
-        }
-        Ok(m)
-    }
-
-    /// The timeline path ending at `timeline` (history files followed).
-    pub fn timeline_path(
-        &self,
-        histories: &BTreeMap<u32, String>,
-        timeline: u32,
-    ) -> Result<Vec<history::TimelineSpan>> {
-        match histories.get(&timeline) {
-            Some(text) => history::parse_history(timeline, text),
-            None if timeline == 1 => history::parse_history(1, ""),
-            None => Err(Error::data(format!(
-                "the history file of timeline {timeline} ({}) is not in the repository",
-                wal::history_name(timeline)
-            ))),
-        }
-    }
-}
-
-fn wal_object(path: &Path, file: &str) -> Result<Option<WalObject>> {
-    let Some((name, sha256)) = parse_object_name(file) else {
-        return Ok(None);
-    };
-    let m = std::fs::symlink_metadata(path).io_context(|| format!("reading {}", q(path)))?;
-    if !m.is_file() {
-        return Ok(None);
-    }
-    let mtime: DateTime<Utc> = m.modified().unwrap_or(SystemTime::UNIX_EPOCH).into();
-    Ok(Some(WalObject {
-        name,
-        path: path.to_path_buf(),
-        sha256,
-        size: m.len(),
-        mtime,
-    }))
 }
 
 #[cfg(test)]

@@ -144,6 +144,24 @@ pub fn compress_to_temp(data: &mut dyn Read, near: &Path, level: i32) -> Result<
     ))
 }
 
+/// Compress `data` with zstd in memory, as [`compress_to_temp`] does to a
+/// file (same level and frame checksum, so the same bytes and hash): for
+/// objects sent to Blob Storage in one request.
+pub fn compress_to_vec(data: &[u8], level: i32) -> Result<(Vec<u8>, Stored)> {
+    let out = HashWriter::new(Vec::with_capacity(data.len() / 4));
+    let mut enc = zstd::Encoder::new(out, level).io_context(|| "starting zstd".into())?;
+    enc.include_checksum(true).io_context(|| "configuring zstd".into())?;
+    enc.write_all(data).io_context(|| "compressing".into())?;
+    let (bytes, size, sha256) = enc.finish().io_context(|| "compressing".into())?.finish();
+    let raw = Stored {
+        size,
+        raw_size: data.len() as u64,
+        sha256,
+        raw_sha256: sha256_hex(data),
+    };
+    Ok((bytes, raw))
+}
+
 /// Why reading an object back failed.
 #[derive(Debug)]
 pub enum ReadFailure {
@@ -162,28 +180,57 @@ pub fn decompress_checked(
     out: &mut dyn Write,
 ) -> std::result::Result<(u64, String), ReadFailure> {
     let f = fsutil::open_nofollow(path).map_err(ReadFailure::Io)?;
-    let mut reader = HashReader::new(io::BufReader::with_capacity(1 << 20, f));
+    decompress_read(f, &q(path), expect_sha256, out)
+}
+
+/// [`decompress_checked`] for a stored WAL object of `area`, whichever
+/// backend holds it.
+pub fn decompress_object(
+    area: &super::Area,
+    o: &super::WalObject,
+    out: &mut dyn Write,
+) -> std::result::Result<(u64, String), ReadFailure> {
+    if !area.repo.is_blob() {
+        return decompress_checked(&o.path, Some(&o.sha256), out);
+    }
+    let r = area.repo.reader(&o.key, o.size).map_err(ReadFailure::Io)?;
+    decompress_read(r, &o.key, Some(&o.sha256), out)
+}
+
+/// [`decompress_checked`] from a reader; `what` names it in messages.
+pub fn decompress_read(
+    source: impl Read,
+    what: &str,
+    expect_sha256: Option<&str>,
+    out: &mut dyn Write,
+) -> std::result::Result<(u64, String), ReadFailure> {
+    let mut reader = HashReader::new(io::BufReader::with_capacity(1 << 20, source));
     let mut hout = HashWriter::new(out);
     {
         let mut dec = zstd::Decoder::new(&mut reader)
-            .map_err(|e| ReadFailure::Corrupt(format!("{} does not decompress: {e}", q(path))))?;
-        io::copy(&mut dec, &mut hout)
-            .map_err(|e| ReadFailure::Corrupt(format!("{} does not decompress: {e}", q(path))))?;
+            .map_err(|e| ReadFailure::Corrupt(format!("{what} does not decompress: {e}")))?;
+        io::copy(&mut dec, &mut hout).map_err(|e| ReadFailure::Corrupt(format!("{what} does not decompress: {e}")))?;
     }
     // Drain anything after the frame so the hash covers the whole file.
     io::copy(&mut reader, &mut io::sink())
-        .map_err(|e| ReadFailure::Io(Error::io(format!("reading {}", q(path))).with_source(e)))?;
+        .map_err(|e| ReadFailure::Io(Error::io(format!("reading {what}")).with_source(e)))?;
     let (_, stored_sha) = reader.finish();
     if let Some(want) = expect_sha256
         && want != stored_sha
     {
         return Err(ReadFailure::Corrupt(format!(
-            "{} has SHA-256 {stored_sha}, expected {want}",
-            q(path)
+            "{what} has SHA-256 {stored_sha}, expected {want}"
         )));
     }
     let (_, n, raw_sha) = hout.finish();
     Ok((n, raw_sha))
+}
+
+/// Hash an object's bytes as stored, from a reader (`what` for messages).
+pub fn hash_read(source: impl Read, what: &str) -> Result<(u64, String)> {
+    let mut r = HashReader::new(io::BufReader::with_capacity(1 << 20, source));
+    io::copy(&mut r, &mut io::sink()).io_context(|| format!("reading {what}"))?;
+    Ok(r.finish())
 }
 
 #[cfg(test)]
@@ -208,5 +255,9 @@ mod tests {
             Err(ReadFailure::Corrupt(_))
         ));
         assert_eq!(std::fs::read_dir(d.path()).unwrap().count(), 1);
+        // In memory: the very same bytes, so the same name on either backend.
+        let (bytes, st2) = compress_to_vec(&data, 3).unwrap();
+        assert_eq!(st2, st);
+        assert_eq!(bytes, std::fs::read(&p).unwrap());
     }
 }

@@ -163,6 +163,7 @@ pub fn run(a: &DrillArgs, pretty: bool) -> Result<()> {
 fn restore_args(a: &DrillArgs, area: &Area, pgdata: &Path, scratch: &Path, port: u16) -> RestoreArgs {
     RestoreArgs {
         repo: Some(a.repo.repo.clone()),
+        blob: a.repo.blob.clone(),
         pgdata: Some(pgdata.to_path_buf()),
         target: a.target_time.clone().map_or_else(TargetOpts::latest, TargetOpts::time),
         backup: None,

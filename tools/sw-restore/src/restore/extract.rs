@@ -75,7 +75,13 @@ pub fn extract(area: &Area, b: &BackupManifest, dest: &Path) -> Result<u64> {
         .find(|f| f.name == "base.tar.zst")
         .ok_or_else(|| Error::data(format!("backup {} has no base.tar.zst", b.id)))?;
     let path = area.backup_dir().join(&b.id).join("base.tar.zst");
-    let file = fsutil::open_nofollow(&path)?;
+    // A directory's file is opened as before; Blob streams it.
+    let file: Box<dyn std::io::Read + Send> = if area.repo.is_blob() {
+        area.repo
+            .reader(&area.key(&format!("backup/{}/base.tar.zst", b.id)), entry.size)?
+    } else {
+        Box::new(fsutil::open_nofollow(&path)?)
+    };
     let mut hr = HashReader::new(std::io::BufReader::with_capacity(1 << 20, file));
     let (bytes, control) = {
         let dec = zstd::Decoder::new(&mut hr).io_context(|| format!("reading {}", q(&path)))?;

@@ -19,7 +19,7 @@ use chrono::{DateTime, Utc};
 use clap::Args;
 use schemars::JsonSchema;
 use serde::Serialize;
-use sw_core::cli::ServerOpts;
+use sw_core::cli::{RepoOpts, ServerOpts};
 use sw_core::cluster::{Cluster, Runner};
 use sw_core::contract::Record;
 use sw_core::duration::millis;
@@ -79,8 +79,11 @@ pub struct RestoreArgs {
     // Not `sw_core::cli::RepoOpts`: these flags sit beside the subcommands
     // (which take their own --repo), and clap cannot require a flag only
     // when no subcommand is given, so it is checked in `execute` (64).
-    #[arg(long, value_name = "DIR", env = "SW_BACKUP_REPO")]
+    #[arg(long, value_name = "DIR|URL", env = "SW_BACKUP_REPO")]
     pub repo: Option<PathBuf>,
+    /// How an azure:// repository is reached.
+    #[command(flatten)]
+    pub blob: sw_core::cli::BlobOpts,
     /// The data directory to restore into (must be missing or empty; required).
     #[arg(long, value_name = "DIR")]
     pub pgdata: Option<PathBuf>,
@@ -248,7 +251,11 @@ pub fn execute(a: &RestoreArgs) -> Result<Outcome> {
             "--start needs --port (the copy must not collide with the source)",
         ));
     }
-    let repo = Repo::open(repo_path)?;
+    let repo_opts = RepoOpts {
+        repo: repo_path.clone(),
+        blob: a.blob.clone(),
+    };
+    let repo = Repo::open_opts(&repo_opts)?;
     let runner = a.copy.runner()?;
     let bindir = runner.bindir.clone();
     let cluster = Cluster::new(pgdata, runner)?;
@@ -267,7 +274,8 @@ pub fn execute(a: &RestoreArgs) -> Result<Outcome> {
     let dest = cluster.datadir.clone();
     let created = !dest.exists();
     std::fs::create_dir_all(&dest).io_context(|| format!("creating {}", q(&dest)))?;
-    let res = restore_into(a, &repo, &cluster, &plan, &exe, t0);
+    let reach = repo_opts.reach_args(&repo.root.display().to_string());
+    let res = restore_into(a, &reach, &cluster, &plan, &exe, t0);
     // A failure before the copy was started: the directory was missing or
     // empty, so leave it so. After a start attempt, keep it for its log.
     if let Err(e) = &res
@@ -299,7 +307,7 @@ fn clean_up(dest: &Path, created: bool) {
 
 fn restore_into(
     a: &RestoreArgs,
-    repo: &Repo,
+    reach: &[(&str, String)],
     cluster: &Cluster,
     plan: &plan::Plan,
     exe: &Path,
@@ -311,7 +319,7 @@ fn restore_into(
         "{bytes} bytes extracted and synced after {:.2}s",
         t0.elapsed().as_secs_f64()
     );
-    let socket_dir = recover::configure(a, &repo.root, cluster, plan, exe)?;
+    let socket_dir = recover::configure(a, reach, cluster, plan, exe)?;
     cluster.runner.hand_over(dest)?;
     let mut out = Outcome {
         backup: plan.backup.id.clone(),

@@ -74,24 +74,19 @@ fn settings(
 /// 73/74/77 writing the settings files.
 pub fn configure(
     a: &RestoreArgs,
-    repo_root: &Path,
+    reach: &[(&str, String)],
     cluster: &Cluster,
     plan: &Plan,
     exe: &Path,
 ) -> Result<Option<PathBuf>> {
     let dest = &cluster.datadir;
-    let area_name = plan
-        .area
-        .dir
-        .file_name()
-        .map(|f| f.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let restore_command = format!(
-        "{} wal-fetch --repo {} --area {} %f %p",
-        sh_quote(&exe.display().to_string()),
-        sh_quote(&repo_root.display().to_string()),
-        sh_quote(&area_name)
-    );
+    // `--repo` and, for azure://, the endpoint and the credentials and CA
+    // files by name (the server's OS user reads them; no secret is written).
+    let mut restore_command = format!("{} wal-fetch", sh_quote(&exe.display().to_string()));
+    for (flag, v) in reach {
+        restore_command.push_str(&format!(" {flag} {}", sh_quote(v)));
+    }
+    restore_command.push_str(&format!(" --area {} %f %p", sh_quote(&plan.area.name)));
     let socket_dir = match (&a.socket_dir, a.start) {
         (Some(d), _) => Some(std::path::absolute(d).io_context(|| format!("resolving {}", q(d)))?),
         (None, true) => Some(PathBuf::from("/tmp")),

@@ -76,6 +76,7 @@ const WINDOW_BYTES: u64 = 128 << 20;
 /// a private temp directory a window at a time.
 struct Scanner<'a> {
     bindir: &'a Bindir,
+    area: Area,
     objects: &'a BTreeMap<String, WalObject>,
     chain: &'a Chain,
     seg: u64,
@@ -113,6 +114,7 @@ impl<'a> Scanner<'a> {
             .io_context(|| "creating a temp directory for pg_waldump".into())?;
         Ok(Scanner {
             bindir,
+            area: area.clone(),
             objects,
             chain,
             seg: area.info.wal_segment_size,
@@ -152,7 +154,7 @@ impl<'a> Scanner<'a> {
                 .get(name.as_str())
                 .ok_or_else(|| Error::software(format!("{name} vanished from the repository while it was read")))?;
             let mut f = std::fs::File::create(&dest).io_context(|| format!("creating {}", q(&dest)))?;
-            match object::decompress_checked(&o.path, Some(&o.sha256), &mut f) {
+            match object::decompress_object(&self.area, o, &mut f) {
                 Ok(_) => {}
                 Err(ReadFailure::Corrupt(msg)) => return Err(Error::data(msg)),
                 Err(ReadFailure::Io(e)) => return Err(e),

@@ -1,0 +1,443 @@
+//! The off-site repository end to end (issue #16): a real cluster archives
+//! into `azure://` on a real Azurite over HTTPS (the test kit's CA), takes a
+//! full backup there, and a second cluster is restored from it to a point
+//! in time.
+
+#![allow(
+    clippy::unwrap_used,
+    reason = "a test fails by panicking; its helpers unwrap like its #[test] functions"
+)]
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use sw_testkit::azurite::{self, ACCOUNT, KEY};
+use sw_testkit::cmd::{self, Run};
+use sw_testkit::faultproxy::{Fault, FaultProxy, Match};
+use sw_testkit::pg::{Opts, TestCluster};
+
+const BIN: &str = env!("CARGO_BIN_EXE_sw-restore");
+
+/// The server's clock in UTC, as --target-time takes it.
+const NOW_UTC: &str = "SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')";
+
+/// A cluster archiving into an azure:// repository, with copies of both
+/// tools, the credentials file and the CA its OS user can read.
+struct Offsite {
+    tc: TestCluster,
+    backup: PathBuf,
+    restore: PathBuf,
+    /// `--repo URL --azure-endpoint ... --azure-credentials ... --azure-ca-file ...`
+    flags: Vec<String>,
+    /// Every run's stdout and stderr, to check none ever holds the key.
+    runs: std::cell::RefCell<Vec<String>>,
+}
+
+/// Give `p` to the server's OS user (the archiver and restore_command read it).
+fn hand_to_server(tc: &TestCluster, p: &Path) {
+    if let Some(u) = &tc.runner().user {
+        nix::unistd::chown(
+            p,
+            Some(nix::unistd::Uid::from_raw(u.uid)),
+            Some(nix::unistd::Gid::from_raw(u.gid)),
+        )
+        .unwrap();
+    }
+}
+
+impl Offsite {
+    fn new(container: &str) -> Offsite {
+        use std::os::unix::fs::PermissionsExt as _;
+        let az = azurite::shared();
+        let tc = TestCluster::start_with(&Opts {
+            fsync: true,
+            ..Opts::default()
+        });
+        let sw_backup = cmd::sibling_bin(BIN, "sw-backup", "sw-backup");
+        let [backup, restore] = cmd::install_for_server(
+            tc.runner(),
+            &tc.dir.join("bin"),
+            &[(&sw_backup, "sw-backup"), (Path::new(BIN), "sw-restore")],
+        )
+        .try_into()
+        .unwrap();
+        let dir = tc.dir.join("offsite");
+        std::fs::create_dir_all(&dir).unwrap();
+        let creds = dir.join("storage.env");
+        std::fs::write(&creds, format!("AZURE_STORAGE_KEY={KEY}\n")).unwrap();
+        std::fs::set_permissions(&creds, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let ca = dir.join("ca.pem");
+        std::fs::copy(az.ca_file(), &ca).unwrap();
+        for p in [&dir, &creds, &ca] {
+            hand_to_server(&tc, p);
+        }
+        let url = format!("azure://{ACCOUNT}/{container}/prod/db1");
+        let flags = vec![
+            "--repo".to_owned(),
+            url,
+            "--azure-endpoint".to_owned(),
+            az.endpoint(),
+            "--azure-credentials".to_owned(),
+            creds.display().to_string(),
+            "--azure-ca-file".to_owned(),
+            ca.display().to_string(),
+        ];
+        let o = Offsite {
+            tc,
+            backup,
+            restore,
+            flags,
+            runs: std::cell::RefCell::new(Vec::new()),
+        };
+        let pgdata = o.tc.datadir().to_str().unwrap().to_owned();
+        o.backup_cmd(&["setup", "--pgdata", &pgdata]).expect_code(0);
+        o.tc.stop();
+        o.tc.restart();
+        o
+    }
+
+    fn run(&self, bin: &Path, args: &[&str], flags_first: bool) -> Run {
+        self.run_flags(bin, args, flags_first, &self.flags)
+    }
+
+    /// The flags with another endpoint (the fault proxy's).
+    fn flags_via(&self, endpoint: &str) -> Vec<String> {
+        let mut f = self.flags.clone();
+        f[3] = endpoint.to_owned();
+        f
+    }
+
+    fn run_flags(&self, bin: &Path, args: &[&str], flags_first: bool, flags: &[String]) -> Run {
+        let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
+        let v: Vec<&str> = if flags_first {
+            flags.iter().chain(args).copied().collect()
+        } else {
+            args.iter().chain(&flags).copied().collect()
+        };
+        // A binary copied a moment ago can be briefly busy while a parallel
+        // test forks (ETXTBSY): run_copied retries that.
+        let r = cmd::run_copied(bin, &v);
+        self.runs.borrow_mut().push(format!("{}\n{}", r.stdout, r.stderr));
+        r
+    }
+
+    fn backup_cmd(&self, args: &[&str]) -> Run {
+        self.run(&self.backup, args, false)
+    }
+
+    /// Switch to a new segment and wait until the archiver stored it.
+    fn switch_and_wait(&self) -> String {
+        let seg = self.tc.psql("postgres", "SELECT pg_walfile_name(pg_switch_wal())");
+        let end = Instant::now() + Duration::from_secs(60);
+        loop {
+            let done = self.tc.psql(
+                "postgres",
+                &format!("SELECT coalesce(last_archived_wal >= '{seg}', false) FROM pg_stat_archiver"),
+            );
+            if done == "t" {
+                return seg;
+            }
+            assert!(Instant::now() < end, "timed out waiting for {seg} to be archived");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn query(&self, port: u16, sql: &str) -> String {
+        let mut c = self.tc.runner().command("psql");
+        c.args(["-X", "-A", "-t", "-h"]).arg(&self.tc.socket_dir).args([
+            "-p",
+            &port.to_string(),
+            "-U",
+            "postgres",
+            "-d",
+            "postgres",
+            "-c",
+            sql,
+        ]);
+        let o = c.output().unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8_lossy(&o.stdout).trim().to_owned()
+    }
+
+    /// No output of any run held the shared key.
+    fn assert_key_never_shown(&self) {
+        let runs = self.runs.borrow();
+        assert!(!runs.is_empty());
+        for out in runs.iter() {
+            assert!(!out.contains(KEY), "the key was printed: {out}");
+        }
+    }
+}
+
+#[test]
+fn a_backup_to_azure_restores_to_a_point_in_time_on_a_second_cluster() {
+    let o = Offsite::new(&format!("pitr{}", std::process::id()));
+    let archive_command = o.tc.psql("postgres", "SHOW archive_command");
+    assert!(archive_command.contains("--azure-credentials"), "{archive_command}");
+    assert!(!archive_command.contains(KEY));
+    o.tc.psql("postgres", "CREATE TABLE t (x int)");
+    o.tc.psql("postgres", "INSERT INTO t VALUES (1)");
+    let db = o.tc.url("postgres");
+    let r = o.backup_cmd(&["full", "--db", &db]);
+    r.expect_code(0);
+    let full = r.one("backup.full");
+    assert!(full["path"].as_str().unwrap().starts_with("azure://"), "{full}");
+    o.tc.psql("postgres", "INSERT INTO t VALUES (2)");
+    o.tc.psql("postgres", "SELECT pg_sleep(0.05)");
+    let target = o.tc.psql("postgres", NOW_UTC);
+    o.tc.psql("postgres", "SELECT pg_sleep(0.05)");
+    o.tc.psql("postgres", "INSERT INTO t VALUES (3)");
+    // Blob Storage's Last-Modified has whole seconds, so `list` gives the
+    // window's end rounded down: archive the last segment a second later.
+    o.tc.psql("postgres", "SELECT pg_sleep(1.1)");
+    o.switch_and_wait();
+
+    // `list` shows the window: from the backup's end past the target.
+    let r = o.backup_cmd(&["list"]);
+    r.expect_code(0);
+    let b = r.one("backup");
+    assert_eq!(b["id"], full["id"]);
+    let (from, until) = (
+        b["restorable_from"].as_str().unwrap(),
+        b["restorable_until"].as_str().unwrap(),
+    );
+    let t = |s: &str| chrono::DateTime::parse_from_rfc3339(s).unwrap();
+    assert!(t(from) < t(&target) && t(&target) < t(until), "{b} vs {target}");
+
+    let r = o.backup_cmd(&["verify"]);
+    r.expect_code(0);
+    let s = r.one("verify.summary");
+    assert_eq!((s["ok"].as_bool(), s["backups"].as_u64()), (Some(true), Some(1)), "{s}");
+    assert!(s["wal_objects"].as_u64().unwrap() >= 2, "{s}");
+
+    // The second cluster: restored from Blob Storage alone.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let copy = o.tc.dir.join("copy");
+    let r = o.run(
+        &o.restore,
+        &[
+            "--pgdata",
+            copy.to_str().unwrap(),
+            "--start",
+            "--port",
+            &port.to_string(),
+            "--socket-dir",
+            o.tc.socket_dir.to_str().unwrap(),
+            "--target-time",
+            &target,
+        ],
+        true,
+    );
+    r.expect_code(0);
+    assert_eq!(r.one("restore")["promoted"], true);
+    assert_eq!(
+        o.query(port, "SELECT string_agg(x::text, ',' ORDER BY x) FROM t"),
+        "1,2"
+    );
+    let settings = std::fs::read_to_string(copy.join("sw.conf")).unwrap();
+    assert!(settings.contains("wal-fetch --repo ''azure://"), "{settings}");
+    assert!(!settings.contains(KEY));
+    let c = sw_core::cluster::Cluster::new(&copy, o.tc.runner().clone()).unwrap();
+    c.stop(sw_core::cluster::StopMode::Immediate).unwrap();
+    o.assert_key_never_shown();
+}
+
+impl Offsite {
+    /// Stop the server's own archiving (the test pushes by hand) and
+    /// return a finished segment that is not yet stored.
+    fn unarchived_segment(&self) -> String {
+        self.tc.psql("postgres", "ALTER SYSTEM SET archive_command = 'false'");
+        self.tc.stop();
+        self.tc.restart();
+        self.next_segment()
+    }
+
+    fn next_segment(&self) -> String {
+        self.tc.psql(
+            "postgres",
+            "CREATE TABLE IF NOT EXISTS f (x int); INSERT INTO f VALUES (1)",
+        );
+        self.tc.psql("postgres", "SELECT pg_walfile_name(pg_switch_wal())")
+    }
+
+    /// `sw-restore wal-fetch NAME` into the test's directory: (code, bytes).
+    fn fetch(&self, seg: &str) -> (i32, Option<Vec<u8>>) {
+        let dest = self.tc.dir.join("fetched");
+        let _ = std::fs::remove_file(&dest);
+        let r = self.run(&self.restore, &["wal-fetch", seg, dest.to_str().unwrap()], false);
+        (r.code, std::fs::read(&dest).ok())
+    }
+
+    /// The blob names under the repository's prefix.
+    fn blobs(&self) -> Vec<String> {
+        use sw_core::blob::{Auth, Client, Location, Options};
+        let az = azurite::shared();
+        let loc = Location::parse(&self.flags[1]).unwrap();
+        let opts = Options {
+            ca_file: Some(az.ca_file().to_owned()),
+            ..Options::default()
+        };
+        let c = Client::new(
+            &loc,
+            Some(&az.endpoint()),
+            Auth::shared_key(ACCOUNT, KEY).unwrap(),
+            opts,
+        )
+        .unwrap();
+        c.list("", None).unwrap().blobs.into_iter().map(|b| b.name).collect()
+    }
+}
+
+#[test]
+fn wal_push_retries_resets_and_503s_stops_at_a_hang_and_compares_duplicates() {
+    let o = Offsite::new(&format!("faults{}", std::process::id()));
+    let seg = o.unarchived_segment();
+    assert_eq!(o.fetch(&seg).0, 1, "{seg} must not be stored yet");
+    let pgdata = o.tc.datadir().to_str().unwrap().to_owned();
+    let file = o.tc.datadir().join("pg_wal").join(&seg);
+    let wal = std::fs::read(&file).unwrap();
+    let proxy = FaultProxy::for_azurite(azurite::shared());
+    let via = o.flags_via(&proxy.endpoint());
+    let put = || Match::method("PUT").target(&seg);
+
+    // A reset mid-upload, two 503 ServerBusy and a 500 OperationTimedOut:
+    // retried, and the segment is stored once, intact.
+    proxy.inject(put(), Fault::Reset { after_body_bytes: 4096 }, 1);
+    proxy.inject(put(), Fault::server_busy(), 2);
+    proxy.inject(put(), Fault::operation_timed_out(), 1);
+    let r = o.run_flags(
+        &o.backup,
+        &["wal-push", "--pgdata", &pgdata, file.to_str().unwrap()],
+        false,
+        &via,
+    );
+    r.expect_code(0);
+    assert_eq!(proxy.pending(), 0, "every fault was met");
+    let puts: Vec<_> = proxy
+        .seen()
+        .into_iter()
+        .filter(|x| x.method == "PUT" && x.target.contains(&seg))
+        .collect();
+    assert_eq!(puts.len(), 5, "{puts:?}");
+    assert_eq!(puts.last().unwrap().fault, None);
+    assert_eq!(o.fetch(&seg), (0, Some(wal.clone())));
+
+    // The same segment again: stored already, same content, success; a
+    // different copy under its name: refused, the stored one kept.
+    o.backup_cmd(&["wal-push", "--pgdata", &pgdata, file.to_str().unwrap()])
+        .expect_code(0);
+    let other = o.tc.dir.join("other");
+    std::fs::create_dir_all(&other).unwrap();
+    let mut changed = wal.clone();
+    let n = changed.len();
+    changed[n - 100] ^= 0x55;
+    std::fs::write(other.join(&seg), &changed).unwrap();
+    let r = o.backup_cmd(&["wal-push", "--pgdata", &pgdata, other.join(&seg).to_str().unwrap()]);
+    r.expect_code(65);
+    assert!(r.stderr.contains("DIFFERENT content"), "{r:?}");
+    assert_eq!(o.fetch(&seg), (0, Some(wal)));
+
+    // A hung response: wal-push gives up at its deadline with a code the
+    // archiver retries, and nothing is stored that was not acknowledged.
+    let seg2 = o.next_segment();
+    let file2 = o.tc.datadir().join("pg_wal").join(&seg2);
+    proxy.inject(Match::method("PUT").target(&seg2), Fault::Hang, 1);
+    let t0 = Instant::now();
+    let r = o.run_flags(
+        &o.backup,
+        &[
+            "wal-push",
+            "--pgdata",
+            &pgdata,
+            "--timeout",
+            "3s",
+            file2.to_str().unwrap(),
+        ],
+        false,
+        &via,
+    );
+    r.expect_code(75);
+    assert!(
+        t0.elapsed() < Duration::from_secs(30),
+        "the deadline held: {:?}",
+        t0.elapsed()
+    );
+    assert_eq!(o.fetch(&seg2).0, 1, "{seg2} was not stored");
+    o.backup_cmd(&["wal-push", "--pgdata", &pgdata, file2.to_str().unwrap()])
+        .expect_code(0);
+    assert_eq!(o.fetch(&seg2).0, 0);
+    o.assert_key_never_shown();
+}
+
+#[test]
+fn a_full_killed_mid_upload_is_never_listed_and_the_rerun_succeeds() {
+    let o = Offsite::new(&format!("kill{}", std::process::id()));
+    o.tc.psql(
+        "postgres",
+        "CREATE TABLE k AS SELECT g, md5(g::text) FROM generate_series(1, 20000) g",
+    );
+    let proxy = FaultProxy::for_azurite(azurite::shared());
+    let mut via = o.flags_via(&proxy.endpoint());
+    // 1 MiB blocks: the base backup goes up in several, then a block list.
+    via.extend(["--azure-block-mib".to_owned(), "1".to_owned()]);
+    let db = o.tc.url("postgres");
+    let kill_at = |target: &str| {
+        proxy.inject(Match::method("PUT").target(target), Fault::Hang, 1);
+        let mut c = cmd::command(&o.backup);
+        c.args(["full", "--db", &db]).args(&via);
+        c.stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
+        let mut child = c.spawn().unwrap();
+        let end = Instant::now() + Duration::from_secs(120);
+        while proxy.pending() > 0 {
+            assert!(Instant::now() < end, "full never reached {target}: {:?}", proxy.seen());
+            assert!(child.try_wait().unwrap().is_none(), "full ended before {target}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+    };
+    let listed = || {
+        let r = o.backup_cmd(&["list"]);
+        r.expect_code(0);
+        r.records().into_iter().filter(|v| v["kind"] == "backup").count()
+    };
+    let bases = |blobs: &[String]| blobs.iter().filter(|b| b.ends_with("/base.tar.zst")).count();
+
+    // Killed while committing the block list: blocks were sent, yet no
+    // object is visible and no backup is listed.
+    kill_at("comp=blocklist");
+    assert!(
+        proxy.seen().iter().any(|x| x.target.contains("comp=block&")),
+        "blocks were sent first"
+    );
+    assert_eq!(listed(), 0);
+    assert_eq!(
+        bases(&o.blobs()),
+        0,
+        "an uncommitted block list is no object: {:?}",
+        o.blobs()
+    );
+
+    // Killed before the manifest: the base is stored, the backup is not
+    // complete, so not listed.
+    kill_at("manifest.json");
+    assert_eq!(listed(), 0);
+    assert_eq!(bases(&o.blobs()), 1);
+
+    // The rerun removes what the interrupted one left and completes.
+    let r = o.backup_cmd(&["full", "--db", &db]);
+    r.expect_code(0);
+    let id = r.one("backup.full")["id"].as_str().unwrap().to_owned();
+    assert_eq!(listed(), 1);
+    let blobs = o.blobs();
+    assert_eq!(bases(&blobs), 1, "{blobs:?}");
+    assert!(blobs.iter().any(|b| b.ends_with(&format!("/backup/{id}/base.tar.zst"))));
+    o.backup_cmd(&["verify"]).expect_code(0);
+    o.assert_key_never_shown();
+}
