@@ -98,7 +98,9 @@ pub struct LocalArgs {
     /// Print the plan; change nothing.
     #[arg(long)]
     pub dry_run: bool,
-    /// How long to wait for the server to start.
+    #[command(flatten)]
+    pub pool: super::pooler::PoolerOpts,
+    /// How long to wait for the server (and the pooler) to start.
     #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = sw_core::duration::parse)]
     pub start_timeout: Duration,
 }

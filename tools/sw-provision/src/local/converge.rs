@@ -13,7 +13,7 @@ use sw_core::fsutil::q;
 use super::args::LocalArgs;
 use super::record::{Action, Change};
 use super::site::mkdir;
-use super::{access, role, settings};
+use super::{access, pooler, role, settings};
 use crate::certs::Paths;
 use crate::psql;
 use crate::tune::Host;
@@ -64,9 +64,10 @@ pub(crate) fn converge(cx: &mut Ctx<'_>, host: &Host, role: &str, env_file: &Pat
                 cx.a.database
             ),
         );
-        return Ok(());
+        return pooler::ensure(cx, false);
     }
-    role::ensure_app(cx, role, env_file, running)
+    role::ensure_app(cx, role, env_file, running)?;
+    pooler::ensure(cx, running)
 }
 
 /// initdb when there is no cluster yet; whether there was one.

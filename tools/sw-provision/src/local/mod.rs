@@ -14,7 +14,8 @@
 //!   directory's layout and state file;
 //! - `converge`: the walk, with `access` (TLS, pg_hba), `settings`
 //!   (parameters) and `role` (role, database, env file) as its steps;
-//! - `connstr`: the connection strings; `admin`: `status` and `destroy`.
+//! - `connstr`: the connection strings; `admin`: `status` and `destroy`;
+//! - `pooler`: PgBouncer in front of the cluster (`--pooler`), in DIR/pgbouncer.
 
 use std::path::Path;
 
@@ -29,6 +30,7 @@ mod admin;
 mod args;
 mod connstr;
 mod converge;
+mod pooler;
 pub(crate) mod record;
 mod role;
 mod settings;
@@ -106,6 +108,7 @@ pub fn run(a: &LocalArgs, pretty: bool) -> Result<()> {
         role,
         env_file,
         ca_cert: cx.tls.ca_cert.clone(),
+        pooler_port: a.pool.pooler.map(|_| a.pool.pooler_port),
     };
     if !cx.dry {
         write_state(&dir, &state)?;
@@ -127,6 +130,7 @@ fn result(dir: &Path, cx: &Ctx<'_>, state: State, host: &Host) -> LocalResult {
         role: state.role,
         env_file: state.env_file,
         ca_cert: state.ca_cert,
+        pooler_port: state.pooler_port,
         memory_bytes: host.memory_bytes,
         cpus: host.cpus,
         storage: if host.ssd { Storage::Ssd } else { Storage::Hdd },

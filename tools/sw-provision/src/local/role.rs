@@ -63,7 +63,17 @@ pub(crate) fn ensure_app(cx: &mut Ctx<'_>, role: &str, env_file: &Path, running:
         dry: cx.dry,
     };
     let ca = cx.tls.ca_cert.display().to_string();
-    let vars = |pw: &str| connection_vars(&a.host, a.port, &a.database, role, pw, &ca);
+    let vars = |pw: &str| {
+        let mut v = connection_vars(&a.host, a.port, &a.database, role, pw, &ca);
+        if a.pool.pooler.is_some() {
+            // The same URL, to the pooler (its certificate is the server's).
+            let pooled = connection_vars(&a.host, a.pool.pooler_port, &a.database, role, pw, &ca);
+            if let Some((_, url)) = pooled.into_iter().find(|(k, _)| k == "DATABASE_URL") {
+                v.push(("DATABASE_URL_POOLED".into(), url));
+            }
+        }
+        v
+    };
     let mut notes = Vec::new();
     let mut note = |s: Step, detail: String| notes.push((s, detail));
     let result = if !cx.dry || running {

@@ -1,0 +1,324 @@
+//! sw-provision `local --pooler pgbouncer` end to end: a real cluster and
+//! a real PgBouncer (Debian's), made once per test binary by the real
+//! binary and shared by the tests, which only read it or re-run it with
+//! the same flags.
+
+#![allow(clippy::unwrap_used)]
+
+use std::net::TcpListener;
+use std::os::unix::fs::PermissionsExt;
+use std::path::PathBuf;
+use std::process::{ChildStdin, Command, Stdio};
+use std::sync::{Mutex, OnceLock};
+
+use serde_json::Value;
+use sw_testkit::cmd::{self, Run};
+
+const BIN: &str = env!("CARGO_BIN_EXE_sw-provision");
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// The provisioned directory, with its cluster and pooler.
+struct Site {
+    dir: PathBuf,
+    port: u16,
+    pooler_port: u16,
+    /// The first run's record.
+    first: Value,
+    _reaper: Mutex<Option<ChildStdin>>,
+}
+
+/// The shared site: a pool of 20 without reserve, so the server never
+/// has more than 20 application connections, and room for 200 clients
+/// plus the other tests' own.
+const POOL: [&str; 6] = [
+    "--pool-size",
+    "20",
+    "--reserve-pool-size",
+    "0",
+    "--max-client-conn",
+    "260",
+];
+
+fn site() -> &'static Site {
+    static SITE: OnceLock<Site> = OnceLock::new();
+    SITE.get_or_init(|| {
+        let tmp = tempfile::Builder::new()
+            .prefix("sw-pooler-test.")
+            .tempdir()
+            .unwrap()
+            .keep();
+        std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let dir = tmp.join("pg");
+        let reaper = reaper(&tmp, &dir);
+        let mut s = Site {
+            dir,
+            port: free_port(),
+            pooler_port: free_port(),
+            first: Value::Null,
+            _reaper: Mutex::new(reaper),
+        };
+        let r = s.local(&[]);
+        r.expect_code(0);
+        s.first = r.one("provision.local");
+        s
+    })
+}
+
+/// Stops the pooler and the cluster and removes the directory once the
+/// test process is gone (a static is never dropped): it waits for the end
+/// of a pipe only this process holds.
+fn reaper(tmp: &std::path::Path, dir: &std::path::Path) -> Option<ChildStdin> {
+    let script = r#"cat >/dev/null; kill "$(cat "$2/pgbouncer/pgbouncer.pid")" 2>/dev/null; "$1" stop -D "$2/data" -m immediate -w >/dev/null 2>&1; rm -rf "$3""#;
+    let runner = sw_testkit::pg::runner();
+    let mut c = Command::new("/bin/sh");
+    c.arg("-c")
+        .arg(script)
+        .arg("sw-pooler-reaper")
+        .arg(runner.bindir.prog("pg_ctl"))
+        .arg(dir)
+        .arg(tmp)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    c.spawn().ok().and_then(|mut ch| ch.stdin.take())
+}
+
+impl Site {
+    fn local(&self, extra: &[&str]) -> Run {
+        let (port, pport) = (self.port.to_string(), self.pooler_port.to_string());
+        let mut a = vec![
+            "local",
+            "--dir",
+            self.dir.to_str().unwrap(),
+            "--port",
+            &port,
+            "--memory",
+            "1GB",
+            "--cpus",
+            "2",
+            "--listen",
+            "127.0.0.1",
+            "--pooler",
+            "pgbouncer",
+            "--pooler-port",
+            &pport,
+        ];
+        a.extend(POOL);
+        a.extend(extra);
+        cmd::run(BIN.as_ref(), &a, None)
+    }
+
+    fn env(&self, key: &str) -> String {
+        let text = std::fs::read_to_string(self.dir.join("app.env")).unwrap();
+        let env = sw_core::envfile::EnvFile::parse(&text).unwrap();
+        env.get(key).unwrap().to_owned()
+    }
+
+    fn pooler_pid(&self) -> String {
+        std::fs::read_to_string(self.dir.join("pgbouncer/pgbouncer.pid"))
+            .unwrap()
+            .trim()
+            .to_owned()
+    }
+
+    /// psql as the server's OS user over the socket: the superuser on
+    /// the server, or the stats user on the pooler's console.
+    fn socket_psql(&self, port: u16, user: &str, db: &str, sql: &str) -> String {
+        let out = sw_testkit::pg::runner()
+            .command("psql")
+            .args(["-X", "-A", "-t", "-w", "-F", "|", "-v", "ON_ERROR_STOP=1", "-h"])
+            .arg(self.dir.join("sock"))
+            .args(["-p", &port.to_string(), "-U", user, "-d", db, "-c", sql])
+            .env("PGCONNECT_TIMEOUT", "10")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{sql}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    }
+}
+
+/// The OS user pgbouncer and the server run as (the stats user).
+fn os_user() -> String {
+    match sw_testkit::pg::runner().user {
+        Some(u) => u.name,
+        None => {
+            let out = Command::new("id").arg("-un").output().unwrap();
+            String::from_utf8_lossy(&out.stdout).trim().to_owned()
+        }
+    }
+}
+
+/// psql with a connection string; stdout or stderr.
+fn psql(conn: &str, sql: &str) -> Result<String, String> {
+    let out = psql_cmd(conn, sql).output().unwrap();
+    if out.status.success() {
+        Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
+    } else {
+        Err(String::from_utf8_lossy(&out.stderr).into_owned())
+    }
+}
+
+fn psql_cmd(conn: &str, sql: &str) -> Command {
+    let mut c = Command::new(sw_testkit::pg::bindir().prog("psql"));
+    c.args(["-X", "-A", "-t", "-w", "-v", "ON_ERROR_STOP=1", "-d", conn, "-c", sql])
+        .env_remove("PGPASSWORD")
+        .env("PGCONNECT_TIMEOUT", "10")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    c
+}
+
+fn actions(rec: &Value) -> Vec<&str> {
+    rec["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["action"].as_str().unwrap())
+        .collect()
+}
+
+#[test]
+fn the_first_run_starts_the_pooler_and_a_second_changes_nothing() {
+    let s = site();
+    let acts = actions(&s.first);
+    for a in [
+        "write_pooler_config",
+        "create_lookup_role",
+        "write_lookup_function",
+        "start_pooler",
+    ] {
+        assert!(acts.contains(&a), "{a} missing from {acts:?}");
+    }
+    assert_eq!(s.first["pooler_port"], s.pooler_port);
+    for f in ["pgbouncer.ini", "auth.txt", "hba.conf", "server.key"] {
+        let m = std::fs::metadata(s.dir.join("pgbouncer").join(f)).unwrap();
+        assert_eq!(m.permissions().mode() & 0o777, 0o600, "{f}");
+    }
+    let pid = s.pooler_pid();
+    let again = s.local(&[]);
+    let rec = again.expect_code(0).one("provision.local");
+    assert_eq!(rec["changed"], false, "{again:?}");
+    assert_eq!(s.pooler_pid(), pid, "an unchanged pooler was restarted");
+    let st = cmd::run(BIN.as_ref(), &["status", "--dir", s.dir.to_str().unwrap()], None);
+    let pooler = &st.expect_code(0).one("provision.status")["pooler"];
+    assert_eq!(pooler["status"], "running");
+    assert_eq!(pooler["port"], s.pooler_port);
+    assert_eq!(pooler["pid"].to_string(), pid);
+}
+
+#[test]
+fn the_pooled_url_connects_with_verify_full_and_plain_clients_are_refused() {
+    let s = site();
+    let url = s.env("DATABASE_URL_POOLED");
+    assert!(url.contains(&format!(":{}/app?", s.pooler_port)), "{url}");
+    assert!(
+        url.contains("sslmode=verify-full") && url.contains("sslrootcert="),
+        "{url}"
+    );
+    // Through the pooler to the server, which sees a TLS session from it.
+    let got = psql(
+        &url,
+        "SELECT current_user || ' ' || inet_server_port() || ' ' || ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+    )
+    .unwrap();
+    assert_eq!(got, format!("app {} true", s.port));
+    let pw = sw_core::conninfo::parse(&url).unwrap()["password"].clone();
+    let plain = format!(
+        "host=127.0.0.1 port={} dbname=app user=app password={pw} sslmode=disable",
+        s.pooler_port
+    );
+    let e = psql(&plain, "SELECT 1").unwrap_err();
+    assert!(e.contains("SSL required"), "{e}");
+    // A CA that did not sign the pooler's certificate is refused.
+    let other = tempfile::tempdir().unwrap();
+    let certs = sw_testkit::tls::make(other.path(), &["localhost"]);
+    let wrong = format!(
+        "host=localhost port={} dbname=app user=app password={pw} sslmode=verify-full sslrootcert={}",
+        s.pooler_port,
+        certs.ca_cert.display()
+    );
+    assert!(psql(&wrong, "SELECT 1").unwrap_err().contains("certificate"));
+    // A wrong password is refused by the pooler (SCRAM against the looked-up verifier).
+    let bad = url.replace(&pw, "not-the-password");
+    let e = psql(&bad, "SELECT 1").unwrap_err();
+    assert!(e.contains("SASL authentication failed"), "{e}");
+}
+
+#[test]
+fn the_lookup_role_reads_verifiers_of_ordinary_roles_only() {
+    let s = site();
+    let url = s.env("DATABASE_URL");
+    psql(
+        &url,
+        "CREATE TABLE IF NOT EXISTS secrets (v text); INSERT INTO secrets VALUES ('x')",
+    )
+    .unwrap();
+    let auth = std::fs::read_to_string(s.dir.join("pgbouncer/auth.txt")).unwrap();
+    let lookup_pw = auth.lines().next().unwrap().split('"').nth(3).unwrap().to_owned();
+    let lookup = url
+        .replacen("app:", "sw_pgbouncer_lookup:", 1)
+        .replace(&sw_core::conninfo::parse(&url).unwrap()["password"], &lookup_pw);
+    let e = psql(&lookup, "SELECT * FROM secrets").unwrap_err();
+    assert!(e.contains("permission denied"), "{e}");
+    let e = psql(&lookup, "SELECT rolpassword FROM pg_authid").unwrap_err();
+    assert!(e.contains("permission denied"), "{e}");
+    let app = psql(&lookup, "SELECT left(passwd, 14) FROM pgbouncer.get_auth('app')").unwrap();
+    assert_eq!(app, "SCRAM-SHA-256$");
+    assert_eq!(
+        psql(&lookup, "SELECT count(*) FROM pgbouncer.get_auth('postgres')").unwrap(),
+        "0"
+    );
+    // Nobody else may call it.
+    let e = psql(&url, "SELECT * FROM pgbouncer.get_auth('app')").unwrap_err();
+    assert!(e.contains("permission denied"), "{e}");
+}
+
+#[test]
+fn two_hundred_clients_through_a_pool_of_twenty_all_complete() {
+    let s = site();
+    let url = s.env("DATABASE_URL_POOLED");
+    let user = os_user();
+    let mut clients: Vec<_> = (0..200)
+        .map(|_| psql_cmd(&url, "SELECT pg_sleep(1)").spawn().unwrap())
+        .collect();
+    // Watch the pool on the stats console while they run.
+    let (mut waiting, mut active) = (0_u32, 0_u32);
+    let pools_sql = "SHOW POOLS";
+    loop {
+        for line in s.socket_psql(s.pooler_port, &user, "pgbouncer", pools_sql).lines() {
+            let f: Vec<&str> = line.split('|').collect();
+            if f[0] == "app" && f[1] == "app" {
+                // database|user|cl_active|cl_waiting|cl_active_cancel_req|cl_waiting_cancel_req|sv_active|...
+                waiting = waiting.max(f[3].parse().unwrap());
+                active = active.max(f[6].parse().unwrap());
+            }
+        }
+        if clients.iter_mut().all(|c| c.try_wait().unwrap().is_some()) {
+            break;
+        }
+    }
+    let failed: Vec<String> = clients
+        .into_iter()
+        .map(|c| c.wait_with_output().unwrap())
+        .filter(|o| !o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stderr).into_owned())
+        .collect();
+    assert!(failed.is_empty(), "{} of 200 failed, e.g. {}", failed.len(), failed[0]);
+    assert!(
+        waiting > 0,
+        "no client ever waited for a pool of 20 (at most {active} active)"
+    );
+    assert!(active <= 20, "{active} server connections in a pool of 20");
+    let on_server = s.socket_psql(
+        s.port,
+        "postgres",
+        "postgres",
+        "SELECT count(*) FROM pg_stat_activity WHERE usename = 'app'",
+    );
+    assert!(on_server.parse::<u32>().unwrap() <= 20, "{on_server}");
+}
