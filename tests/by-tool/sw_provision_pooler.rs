@@ -20,11 +20,13 @@ fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
-/// The provisioned directory, with its cluster and pooler.
+/// A provisioned directory, with its cluster and pooler.
 struct Site {
     dir: PathBuf,
     port: u16,
     pooler_port: u16,
+    /// Flags of every run.
+    base: Vec<String>,
     /// The first run's record.
     first: Value,
     _reaper: Mutex<Option<ChildStdin>>,
@@ -44,27 +46,7 @@ const POOL: [&str; 6] = [
 
 fn site() -> &'static Site {
     static SITE: OnceLock<Site> = OnceLock::new();
-    SITE.get_or_init(|| {
-        let tmp = tempfile::Builder::new()
-            .prefix("sw-pooler-test.")
-            .tempdir()
-            .unwrap()
-            .keep();
-        std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o755)).unwrap();
-        let dir = tmp.join("pg");
-        let reaper = reaper(&tmp, &dir);
-        let mut s = Site {
-            dir,
-            port: free_port(),
-            pooler_port: free_port(),
-            first: Value::Null,
-            _reaper: Mutex::new(reaper),
-        };
-        let r = s.local(&[]);
-        r.expect_code(0);
-        s.first = r.one("provision.local");
-        s
-    })
+    SITE.get_or_init(|| Site::new(&POOL))
 }
 
 /// Stops the pooler and the cluster and removes the directory once the
@@ -87,6 +69,30 @@ fn reaper(tmp: &std::path::Path, dir: &std::path::Path) -> Option<ChildStdin> {
 }
 
 impl Site {
+    /// Provision a new site with `base` flags (beyond the pooler's).
+    fn new(base: &[&str]) -> Site {
+        let tmp = tempfile::Builder::new()
+            .prefix("sw-pooler-test.")
+            .tempdir()
+            .unwrap()
+            .keep();
+        std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let dir = tmp.join("pg");
+        let reaper = reaper(&tmp, &dir);
+        let mut s = Site {
+            dir,
+            port: free_port(),
+            pooler_port: free_port(),
+            base: base.iter().map(|a| (*a).to_owned()).collect(),
+            first: Value::Null,
+            _reaper: Mutex::new(reaper),
+        };
+        let r = s.local(&[]);
+        r.expect_code(0);
+        s.first = r.one("provision.local");
+        s
+    }
+
     fn local(&self, extra: &[&str]) -> Run {
         let (port, pport) = (self.port.to_string(), self.pooler_port.to_string());
         let mut a = vec![
@@ -106,7 +112,7 @@ impl Site {
             "--pooler-port",
             &pport,
         ];
-        a.extend(POOL);
+        a.extend(self.base.iter().map(String::as_str));
         a.extend(extra);
         cmd::run(BIN.as_ref(), &a, None)
     }
@@ -321,4 +327,58 @@ fn two_hundred_clients_through_a_pool_of_twenty_all_complete() {
         "SELECT count(*) FROM pg_stat_activity WHERE usename = 'app'",
     );
     assert!(on_server.parse::<u32>().unwrap() <= 20, "{on_server}");
+}
+
+const SESSION: &str = "SELECT current_setting('statement_timeout') || ' ' || current_setting('lock_timeout') || ' ' || current_setting('TimeZone')";
+
+/// Poll a query through `conn` until it gives `want` (a reload is
+/// asynchronous), for at most 10 s.
+fn until(conn: &str, sql: &str, want: &str) -> String {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let got = psql(conn, sql).unwrap();
+        if got == want || std::time::Instant::now() > deadline {
+            return got;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+/// Its own site: the test changes the defaults, which the shared one's
+/// tests would feel.
+#[test]
+fn session_defaults_hold_through_the_pooler_and_destroy_takes_it_down() {
+    let s = Site::new(&[]);
+    assert!(actions(&s.first).contains(&"set_session_defaults"), "{}", s.first);
+    let pooled = s.env("DATABASE_URL_POOLED");
+    assert_eq!(psql(&pooled, SESSION).unwrap(), "1min 10s UTC");
+    // A shorter override: set on the role, and the pool re-opened with it.
+    let short = ["--app-statement-timeout", "1s", "--app-lock-timeout", "500ms"];
+    let rec = s.local(&short).expect_code(0).one("provision.local");
+    assert_eq!(
+        actions(&rec),
+        ["set_session_defaults", "write_pooler_config", "reload_pooler"],
+        "{rec}"
+    );
+    assert_eq!(until(&pooled, SESSION, "1s 500ms UTC"), "1s 500ms UTC");
+    let e = psql(&pooled, "SELECT pg_sleep(3)").unwrap_err();
+    assert!(e.contains("canceling statement due to statement timeout"), "{e}");
+    assert_eq!(psql(&s.env("DATABASE_URL"), SESSION).unwrap(), "1s 500ms UTC");
+    let again = s.local(&short);
+    assert_eq!(
+        again.expect_code(0).one("provision.local")["changed"],
+        false,
+        "{again:?}"
+    );
+    // destroy stops the pooler before the server and removes its files.
+    let pid = s.pooler_pid();
+    let dir = s.dir.to_str().unwrap();
+    let gone = cmd::run(BIN.as_ref(), &["destroy", "--dir", dir, "--yes"], None);
+    let removed = gone.expect_code(0).one("provision.destroy")["removed"].to_string();
+    assert!(removed.contains("/pgbouncer\""), "{removed}");
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    assert!(
+        stat.is_empty() || stat.contains(") Z"),
+        "pgbouncer {pid} still runs: {stat}"
+    );
 }

@@ -74,6 +74,9 @@ pub struct Site {
     /// Who may connect, how (`auth_type = hba`): TLS + SCRAM from the
     /// listed networks, the stats console over the socket by peer.
     pub hba_file: PathBuf,
+    /// The application role's session defaults (`name=value,...`; see
+    /// `crate::session`), or empty.
+    pub session_defaults: String,
     /// The OS user allowed `SHOW POOLS/STATS` on the console (peer, over
     /// the Unix socket; no password).
     pub stats_user: String,
@@ -123,7 +126,22 @@ pub fn render_ini(s: &Site, p: &PoolSettings) -> String {
     let db = &s.database;
     let _ = writeln!(o, "; written by sw-provision; edits are replaced on the next run");
     let _ = writeln!(o, "[databases]");
-    let _ = writeln!(o, "{db} = host={} port={} dbname={db}", s.server_host, s.server_port);
+    // The role's session defaults, named in a comment of connect_query: a
+    // reload with a changed connect_query re-opens the pool's server
+    // connections (each once its client is done), so none keeps old ones.
+    let tag = if s.session_defaults.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " connect_query='/* session defaults: {} */ SELECT 1'",
+            s.session_defaults
+        )
+    };
+    let _ = writeln!(
+        o,
+        "{db} = host={} port={} dbname={db}{tag}",
+        s.server_host, s.server_port
+    );
     let _ = writeln!(o, "\n[pgbouncer]");
     let kv: [(&str, String); 26] = [
         ("listen_addr", s.listen_addr.clone()),
@@ -222,6 +240,7 @@ mod tests {
             logfile: "/c/pgbouncer.log".into(),
             auth_file: "/c/userlist.txt".into(),
             hba_file: "/c/hba.conf".into(),
+            session_defaults: String::new(),
             stats_user: "sw_stats".into(),
         }
     }
@@ -257,6 +276,15 @@ mod tests {
         };
         assert_eq!(render_ini(&site(), &p), render_ini(&site(), &p));
         assert!(render_ini(&site(), &p).contains("default_pool_size = 5\n"));
+        let tagged = Site {
+            session_defaults: "statement_timeout=1s".into(),
+            ..site()
+        };
+        let ini = render_ini(&tagged, &p);
+        assert!(
+            ini.contains(" connect_query='/* session defaults: statement_timeout=1s */ SELECT 1'\n"),
+            "{ini}"
+        );
     }
 
     #[test]

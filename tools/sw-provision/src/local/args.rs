@@ -92,6 +92,12 @@ pub struct LocalArgs {
     /// max_connections (work_mem is sized from it).
     #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(5..=10000))]
     pub max_connections: u32,
+    /// statement_timeout of the application role's sessions (ALTER ROLE ... SET, so it holds through a transaction pooler; 0 for none).
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = sw_core::duration::parse)]
+    pub app_statement_timeout: Duration,
+    /// lock_timeout of the application role's sessions (ALTER ROLE ... SET; 0 for none).
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = sw_core::duration::parse)]
+    pub app_lock_timeout: Duration,
     /// Give the application role a new password (default: keep it).
     #[arg(long)]
     pub rotate_password: bool,

@@ -49,6 +49,8 @@ pub enum Action {
     WritePoolerConfig,
     /// The cluster is stopped: the pooler's lookup role is checked once it runs (dry run only).
     CheckLookupRole,
+    /// Set the application role's session defaults (statement_timeout, lock_timeout, TimeZone).
+    SetSessionDefaults,
     /// Create the pooler's lookup role.
     CreateLookupRole,
     /// Set the lookup role's password to the auth file's.

@@ -7,10 +7,12 @@ use std::path::Path;
 use sw_core::Result;
 use sw_core::pg::quote_literal;
 
+use super::args::LocalArgs;
 use super::connstr::connection_vars;
 use super::converge::Ctx;
 use super::record::Action;
 use crate::approle::{self, Admin, App, Step};
+use crate::session;
 
 /// The cluster's superuser, through psql.
 struct Superuser<'a, 'b>(&'a Ctx<'b>);
@@ -81,8 +83,37 @@ pub(crate) fn ensure_app(cx: &mut Ctx<'_>, role: &str, env_file: &Path, running:
     } else {
         approle::ensure(None, &app, &vars, &mut note)
     };
+    let created = notes.iter().any(|(s, _)| *s == Step::CreateRole);
     for (s, detail) in notes {
         cx.note(action(s), detail);
     }
-    result
+    result?;
+    ensure_session_defaults(cx, role, cx.dry && created)
+}
+
+/// The role's session defaults (see [`crate::session`]); `planned`: the
+/// role does not exist yet (a dry run), so all of them are to be set.
+fn ensure_session_defaults(cx: &mut Ctx<'_>, role: &str, planned: bool) -> Result<()> {
+    let wanted = session_defaults(cx.a);
+    let set = if planned {
+        wanted
+    } else {
+        session::differing(&Superuser(cx), role, &wanted)?
+    };
+    if set.is_empty() {
+        return Ok(());
+    }
+    cx.note(
+        Action::SetSessionDefaults,
+        format!("{role}: {}", session::describe(&set)),
+    );
+    if !cx.dry {
+        session::apply(&Superuser(cx), role, &set)?;
+    }
+    Ok(())
+}
+
+/// The session defaults the flags ask for.
+pub(crate) fn session_defaults(a: &LocalArgs) -> Vec<(String, String)> {
+    session::defaults(a.app_statement_timeout, a.app_lock_timeout)
 }

@@ -163,6 +163,7 @@ fn desired(cx: &Ctx<'_>, l: &Layout, pw: &str) -> Result<Vec<(PathBuf, Vec<u8>)>
         logfile: l.log.clone(),
         auth_file: l.auth.clone(),
         hba_file: l.hba.clone(),
+        session_defaults: crate::session::describe(&super::role::session_defaults(a)),
         stats_user: super::access::os_user_name(&cx.runner),
     };
     let allow = super::access::allowed(a);
