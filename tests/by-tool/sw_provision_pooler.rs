@@ -210,6 +210,16 @@ fn the_first_run_starts_the_pooler_and_a_second_changes_nothing() {
     let rec = again.expect_code(0).one("provision.local");
     assert_eq!(rec["changed"], false, "{again:?}");
     assert_eq!(s.pooler_pid(), pid, "an unchanged pooler was restarted");
+    let dry = s.local(&["--dry-run"]);
+    assert_eq!(
+        dry.expect_code(0).one("provision.local")["changes"],
+        serde_json::json!([])
+    );
+    // A pool the server cannot hold is refused before anything is done.
+    s.local(&["--max-connections", "20"]).expect_error(
+        64,
+        "--pool-size 20 plus --reserve-pool-size 0 is more than max_connections 20",
+    );
     let st = cmd::run(BIN.as_ref(), &["status", "--dir", s.dir.to_str().unwrap()], None);
     let pooler = &st.expect_code(0).one("provision.status")["pooler"];
     assert_eq!(pooler["status"], "running");

@@ -67,6 +67,7 @@ pub fn run(a: &LocalArgs, pretty: bool) -> Result<()> {
     let runner = a.site.server.runner()?;
     let contexts = settings::describe_config(&runner)?;
     settings::check_param_names(a, &contexts)?;
+    pooler::check(a)?;
     let cluster = Cluster::new(&dir.join("data"), runner.clone())?;
     let host = host_of(a)?;
     let role = a.role.clone().unwrap_or_else(|| a.database.clone());

@@ -21,6 +21,7 @@ use std::path::{Path, PathBuf};
 use sw_core::Result;
 use sw_core::fsutil::{self, q};
 
+use super::args::LocalArgs;
 use super::converge::Ctx;
 use super::record::Action;
 use super::site::mkdir;
@@ -80,6 +81,28 @@ pub(crate) fn source_cidr(listen: &[String]) -> String {
     } else {
         format!("{a}/32")
     }
+}
+
+/// Refuse a pool the server cannot hold (64): the pool and its reserve
+/// must fit in max_connections less the superuser's reserved three.
+pub(crate) fn check(a: &LocalArgs) -> Result<()> {
+    if a.pool.pooler.is_none() {
+        return Ok(());
+    }
+    let max = a
+        .params
+        .iter()
+        .find(|(k, _)| k == "max_connections")
+        .and_then(|(_, v)| v.parse().ok())
+        .unwrap_or(a.max_connections);
+    let pool = a.pool.pool_size.saturating_add(a.pool.reserve_pool_size);
+    if pool > max.saturating_sub(3) {
+        return Err(sw_core::Error::usage(format!(
+            "--pool-size {} plus --reserve-pool-size {} is more than max_connections {max} leaves (3 are the superuser's); lower them or raise --max-connections",
+            a.pool.pool_size, a.pool.reserve_pool_size
+        )));
+    }
+    Ok(())
 }
 
 /// The settings a change of which needs a restart, not a reload.
