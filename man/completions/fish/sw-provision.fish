@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_sw_provision_global_optspecs
-    string join \n v/verbose q/quiet pretty dir= bindir= os-user= port= listen= allow= host= cert-name= database= role= env-file= param= memory= cpus= storage= max-connections= app-statement-timeout= app-lock-timeout= rotate-password dry-run pooler= pooler-port= pool-mode= pool-size= reserve-pool-size= max-client-conn= server-lifetime= query-wait-timeout= server-check-query= pgbouncer= start-timeout= h/help V/version
+    string join \n v/verbose q/quiet pretty dir= bindir= os-user= port= listen= allow= host= cert-name= database= role= env-file= param= memory= cpus= storage= max-connections= app-statement-timeout= app-lock-timeout= sqlalchemy-driver= rotate-password dry-run pooler= pooler-port= pool-mode= pool-size= reserve-pool-size= max-client-conn= server-lifetime= query-wait-timeout= server-check-query= pgbouncer= start-timeout= h/help V/version
 end
 
 function __fish_sw_provision_needs_command
@@ -43,6 +43,8 @@ hdd\t'Spinning disks'"
 complete -c sw-provision -n "__fish_sw_provision_needs_command" -l max-connections -d 'max_connections (work_mem is sized from it)' -r
 complete -c sw-provision -n "__fish_sw_provision_needs_command" -l app-statement-timeout -d 'statement_timeout of the application role\'s sessions (ALTER ROLE ... SET, so it holds through a transaction pooler; 0 for none)' -r
 complete -c sw-provision -n "__fish_sw_provision_needs_command" -l app-lock-timeout -d 'lock_timeout of the application role\'s sessions (ALTER ROLE ... SET; 0 for none)' -r
+complete -c sw-provision -n "__fish_sw_provision_needs_command" -l sqlalchemy-driver -d 'The driver DATABASE_URL_SQLALCHEMY names: an application without it fails with "No module named ..."' -r -f -a "psycopg2\t'psycopg2 (`psycopg2-binary`, the seed application\'s stack)'
+psycopg\t'psycopg 3 (SQLAlchemy 2.0 or later)'"
 complete -c sw-provision -n "__fish_sw_provision_needs_command" -l pooler -d 'Put a connection pooler in front of the cluster (DATABASE_URL_POOLED in the env file)' -r -f -a "pgbouncer\t'PgBouncer (Debian\'s `pgbouncer` package), run as the cluster\'s OS user'"
 complete -c sw-provision -n "__fish_sw_provision_needs_command" -l pooler-port -d 'The pooler\'s TCP port (it listens on the --listen addresses)' -r
 complete -c sw-provision -n "__fish_sw_provision_needs_command" -l pool-mode -d 'Pool mode' -r -f -a "session\t'For the whole session (session state works as without a pooler)'
@@ -88,6 +90,8 @@ hdd\t'Spinning disks'"
 complete -c sw-provision -n "__fish_sw_provision_using_subcommand local" -l max-connections -d 'max_connections (work_mem is sized from it)' -r
 complete -c sw-provision -n "__fish_sw_provision_using_subcommand local" -l app-statement-timeout -d 'statement_timeout of the application role\'s sessions (ALTER ROLE ... SET, so it holds through a transaction pooler; 0 for none)' -r
 complete -c sw-provision -n "__fish_sw_provision_using_subcommand local" -l app-lock-timeout -d 'lock_timeout of the application role\'s sessions (ALTER ROLE ... SET; 0 for none)' -r
+complete -c sw-provision -n "__fish_sw_provision_using_subcommand local" -l sqlalchemy-driver -d 'The driver DATABASE_URL_SQLALCHEMY names: an application without it fails with "No module named ..."' -r -f -a "psycopg2\t'psycopg2 (`psycopg2-binary`, the seed application\'s stack)'
+psycopg\t'psycopg 3 (SQLAlchemy 2.0 or later)'"
 complete -c sw-provision -n "__fish_sw_provision_using_subcommand local" -l pooler -d 'Put a connection pooler in front of the cluster (DATABASE_URL_POOLED in the env file)' -r -f -a "pgbouncer\t'PgBouncer (Debian\'s `pgbouncer` package), run as the cluster\'s OS user'"
 complete -c sw-provision -n "__fish_sw_provision_using_subcommand local" -l pooler-port -d 'The pooler\'s TCP port (it listens on the --listen addresses)' -r
 complete -c sw-provision -n "__fish_sw_provision_using_subcommand local" -l pool-mode -d 'Pool mode' -r -f -a "session\t'For the whole session (session state works as without a pooler)'

@@ -7,7 +7,7 @@ use std::path::Path;
 use sw_core::Result;
 use sw_core::pg::quote_literal;
 
-use super::args::LocalArgs;
+use super::args::{LocalArgs, SqlalchemyDriver};
 use super::connstr::connection_vars;
 use super::converge::Ctx;
 use super::record::Action;
@@ -67,6 +67,7 @@ pub(crate) fn ensure_app(cx: &mut Ctx<'_>, role: &str, env_file: &Path, running:
     let ca = cx.tls.ca_cert.display().to_string();
     let vars = |pw: &str| {
         let mut v = connection_vars(&a.host, a.port, &a.database, role, pw, &ca);
+        with_driver(&mut v, a.sqlalchemy_driver);
         if a.pool.pooler.is_some() {
             // The same URL, to the pooler (its certificate is the server's).
             let pooled = connection_vars(&a.host, a.pool.pooler_port, &a.database, role, pw, &ca);
@@ -113,7 +114,37 @@ fn ensure_session_defaults(cx: &mut Ctx<'_>, role: &str, planned: bool) -> Resul
     Ok(())
 }
 
+/// DATABASE_URL_SQLALCHEMY with the driver's scheme.
+fn with_driver(vars: &mut [(String, String)], driver: SqlalchemyDriver) {
+    if let Some((_, url)) = vars.iter_mut().find(|(k, _)| k == "DATABASE_URL_SQLALCHEMY")
+        && let Some(rest) = url.split_once("://").map(|(_, r)| r.to_owned())
+    {
+        *url = format!("{}{rest}", driver.scheme());
+    }
+}
+
 /// The session defaults the flags ask for.
 pub(crate) fn session_defaults(a: &LocalArgs) -> Vec<(String, String)> {
     session::defaults(a.app_statement_timeout, a.app_lock_timeout)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_sqlalchemy_url_names_the_driver() {
+        let mut v = vec![
+            ("DATABASE_URL".to_owned(), "postgresql://u:p@h:1/d".to_owned()),
+            (
+                "DATABASE_URL_SQLALCHEMY".to_owned(),
+                "postgresql+psycopg://u:p@h:1/d?x=1".to_owned(),
+            ),
+        ];
+        with_driver(&mut v, SqlalchemyDriver::Psycopg2);
+        assert_eq!(v[1].1, "postgresql+psycopg2://u:p@h:1/d?x=1");
+        assert_eq!(v[0].1, "postgresql://u:p@h:1/d");
+        with_driver(&mut v, SqlalchemyDriver::Psycopg);
+        assert_eq!(v[1].1, "postgresql+psycopg://u:p@h:1/d?x=1");
+    }
 }
