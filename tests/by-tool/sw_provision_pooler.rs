@@ -94,6 +94,11 @@ impl Site {
     }
 
     fn local(&self, extra: &[&str]) -> Run {
+        self.local_with(Some("pgbouncer"), extra)
+    }
+
+    /// A run with `--pooler KIND`, or without the flag.
+    fn local_with(&self, pooler: Option<&str>, extra: &[&str]) -> Run {
         let (port, pport) = (self.port.to_string(), self.pooler_port.to_string());
         let mut a = vec![
             "local",
@@ -107,11 +112,12 @@ impl Site {
             "2",
             "--listen",
             "127.0.0.1",
-            "--pooler",
-            "pgbouncer",
             "--pooler-port",
             &pport,
         ];
+        if let Some(kind) = pooler {
+            a.extend(["--pooler", kind]);
+        }
         a.extend(self.base.iter().map(String::as_str));
         a.extend(extra);
         cmd::run(BIN.as_ref(), &a, None)
@@ -453,4 +459,54 @@ fn the_sqlalchemy_url_names_the_driver_the_application_has() {
             assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "app");
         }
     }
+}
+
+/// Without --pooler the pooler is kept (with a warning) and its URL
+/// follows a new password; `--pooler none` removes it, once.
+#[test]
+fn a_pooler_is_kept_without_the_flag_and_removed_with_none() {
+    let s = Site::new(&[]);
+    let pid = s.pooler_pid();
+    let kept = s.local_with(None, &["--rotate-password"]);
+    let rec = kept.expect_code(0).one("provision.local");
+    assert!(
+        kept.stderr.contains("has a pooler and --pooler was not given"),
+        "{kept:?}"
+    );
+    assert_eq!(rec["pooler_port"], s.pooler_port);
+    assert_eq!(s.pooler_pid(), pid);
+    let pooled = s.env("DATABASE_URL_POOLED");
+    let pw = sw_core::conninfo::parse(&s.env("DATABASE_URL")).unwrap()["password"].clone();
+    assert!(pooled.contains(&pw), "the pooled URL kept the old password");
+    assert_eq!(psql(&pooled, "SELECT current_user").unwrap(), "app");
+    let gone = s.local_with(Some("none"), &[]);
+    let rec = gone.expect_code(0).one("provision.local");
+    assert_eq!(
+        actions(&rec),
+        ["remove_pooler", "drop_lookup_role", "remove_pooled_url"],
+        "{rec}"
+    );
+    assert_eq!(rec["pooler_port"], Value::Null);
+    assert!(!s.dir.join("pgbouncer").exists());
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    assert!(
+        stat.is_empty() || stat.contains(") Z"),
+        "pgbouncer {pid} still runs: {stat}"
+    );
+    let env = std::fs::read_to_string(s.dir.join("app.env")).unwrap();
+    assert!(!env.contains("DATABASE_URL_POOLED"), "{env}");
+    assert_eq!(
+        psql(
+            &s.env("DATABASE_URL"),
+            "SELECT count(*) FROM pg_roles WHERE rolname = 'sw_pgbouncer_lookup'"
+        )
+        .unwrap(),
+        "0"
+    );
+    let again = s.local_with(Some("none"), &[]);
+    assert_eq!(
+        again.expect_code(0).one("provision.local")["changed"],
+        false,
+        "{again:?}"
+    );
 }

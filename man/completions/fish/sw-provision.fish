@@ -45,7 +45,8 @@ complete -c sw-provision -n "__fish_sw_provision_needs_command" -l app-statement
 complete -c sw-provision -n "__fish_sw_provision_needs_command" -l app-lock-timeout -d 'lock_timeout of the application role\'s sessions (ALTER ROLE ... SET; 0 for none)' -r
 complete -c sw-provision -n "__fish_sw_provision_needs_command" -l sqlalchemy-driver -d 'The driver DATABASE_URL_SQLALCHEMY names: an application without it fails with "No module named ..."' -r -f -a "psycopg2\t'psycopg2 (`psycopg2-binary`, the seed application\'s stack)'
 psycopg\t'psycopg 3 (SQLAlchemy 2.0 or later)'"
-complete -c sw-provision -n "__fish_sw_provision_needs_command" -l pooler -d 'Put a connection pooler in front of the cluster (DATABASE_URL_POOLED in the env file)' -r -f -a "pgbouncer\t'PgBouncer (Debian\'s `pgbouncer` package), run as the cluster\'s OS user'"
+complete -c sw-provision -n "__fish_sw_provision_needs_command" -l pooler -d 'Put a connection pooler in front of the cluster (DATABASE_URL_POOLED in the env file); without the flag an existing one is kept as it is' -r -f -a "pgbouncer\t'PgBouncer (Debian\'s `pgbouncer` package), run as the cluster\'s OS user'
+none\t'None: remove the directory\'s pooler (stop it; delete DIR/pgbouncer, the lookup role and function, and DATABASE_URL_POOLED)'"
 complete -c sw-provision -n "__fish_sw_provision_needs_command" -l pooler-port -d 'The pooler\'s TCP port (it listens on the --listen addresses)' -r
 complete -c sw-provision -n "__fish_sw_provision_needs_command" -l pool-mode -d 'Pool mode' -r -f -a "session\t'For the whole session (session state works as without a pooler)'
 transaction\t'For one transaction (the default: the most clients per connection)'
@@ -92,7 +93,8 @@ complete -c sw-provision -n "__fish_sw_provision_using_subcommand local" -l app-
 complete -c sw-provision -n "__fish_sw_provision_using_subcommand local" -l app-lock-timeout -d 'lock_timeout of the application role\'s sessions (ALTER ROLE ... SET; 0 for none)' -r
 complete -c sw-provision -n "__fish_sw_provision_using_subcommand local" -l sqlalchemy-driver -d 'The driver DATABASE_URL_SQLALCHEMY names: an application without it fails with "No module named ..."' -r -f -a "psycopg2\t'psycopg2 (`psycopg2-binary`, the seed application\'s stack)'
 psycopg\t'psycopg 3 (SQLAlchemy 2.0 or later)'"
-complete -c sw-provision -n "__fish_sw_provision_using_subcommand local" -l pooler -d 'Put a connection pooler in front of the cluster (DATABASE_URL_POOLED in the env file)' -r -f -a "pgbouncer\t'PgBouncer (Debian\'s `pgbouncer` package), run as the cluster\'s OS user'"
+complete -c sw-provision -n "__fish_sw_provision_using_subcommand local" -l pooler -d 'Put a connection pooler in front of the cluster (DATABASE_URL_POOLED in the env file); without the flag an existing one is kept as it is' -r -f -a "pgbouncer\t'PgBouncer (Debian\'s `pgbouncer` package), run as the cluster\'s OS user'
+none\t'None: remove the directory\'s pooler (stop it; delete DIR/pgbouncer, the lookup role and function, and DATABASE_URL_POOLED)'"
 complete -c sw-provision -n "__fish_sw_provision_using_subcommand local" -l pooler-port -d 'The pooler\'s TCP port (it listens on the --listen addresses)' -r
 complete -c sw-provision -n "__fish_sw_provision_using_subcommand local" -l pool-mode -d 'Pool mode' -r -f -a "session\t'For the whole session (session state works as without a pooler)'
 transaction\t'For one transaction (the default: the most clients per connection)'

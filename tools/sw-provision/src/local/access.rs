@@ -133,7 +133,7 @@ pub(crate) fn ensure_rules(cx: &mut Ctx<'_>) -> Result<bool> {
     let mut allow = allowed(cx.a);
     // The pooler's connections come from this host, listed or not.
     let pooler = super::pooler::source_cidr(&cx.a.listen);
-    if cx.a.pool.pooler.is_some() && !allow.contains(&pooler) {
+    if cx.pooled_port.is_some() && !allow.contains(&pooler) {
         allow.push(pooler);
     }
     let hba = hba_text(&allow);

@@ -21,6 +21,9 @@ use crate::tune::Host;
 /// A run in progress: dry or real.
 pub(crate) struct Ctx<'a> {
     pub a: &'a LocalArgs,
+    /// The pooler's port when the directory has (or gets) one: where
+    /// DATABASE_URL_POOLED points.
+    pub pooled_port: Option<u16>,
     pub dir: PathBuf,
     pub runner: Runner,
     pub cluster: Cluster,

@@ -72,8 +72,10 @@ pub fn run(a: &LocalArgs, pretty: bool) -> Result<()> {
     let host = host_of(a)?;
     let role = a.role.clone().unwrap_or_else(|| a.database.clone());
     let env_file = absolute(&a.env_file.clone().unwrap_or_else(|| dir.join(ENV_FILE)))?;
+    let pooled_port = pooler::pooled_port(a, &dir)?;
     let mut cx = Ctx {
         a,
+        pooled_port,
         sock: dir.join("sock"),
         tls: Paths::under(&dir),
         dir: dir.clone(),
@@ -109,7 +111,7 @@ pub fn run(a: &LocalArgs, pretty: bool) -> Result<()> {
         role,
         env_file,
         ca_cert: cx.tls.ca_cert.clone(),
-        pooler_port: a.pool.pooler.map(|_| a.pool.pooler_port),
+        pooler_port: cx.pooled_port,
     };
     if !cx.dry {
         write_state(&dir, &state)?;

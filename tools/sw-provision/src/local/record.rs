@@ -63,6 +63,12 @@ pub enum Action {
     ReloadPooler,
     /// Restart the pooler (its address changed).
     RestartPooler,
+    /// Stop the pooler and delete its directory (`--pooler none`).
+    RemovePooler,
+    /// Drop the lookup role and its function (`--pooler none`).
+    DropLookupRole,
+    /// Take DATABASE_URL_POOLED out of the env file (`--pooler none`).
+    RemovePooledUrl,
     /// Create the replication role on the primary.
     CreateReplicationRole,
     /// Create the standby's physical replication slot on the primary.

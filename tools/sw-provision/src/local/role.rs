@@ -65,12 +65,13 @@ pub(crate) fn ensure_app(cx: &mut Ctx<'_>, role: &str, env_file: &Path, running:
         dry: cx.dry,
     };
     let ca = cx.tls.ca_cert.display().to_string();
+    let pooled_port = cx.pooled_port;
     let vars = |pw: &str| {
         let mut v = connection_vars(&a.host, a.port, &a.database, role, pw, &ca);
         with_driver(&mut v, a.sqlalchemy_driver);
-        if a.pool.pooler.is_some() {
+        if let Some(port) = pooled_port {
             // The same URL, to the pooler (its certificate is the server's).
-            let pooled = connection_vars(&a.host, a.pool.pooler_port, &a.database, role, pw, &ca);
+            let pooled = connection_vars(&a.host, port, &a.database, role, pw, &ca);
             if let Some((_, url)) = pooled.into_iter().find(|(k, _)| k == "DATABASE_URL") {
                 v.push(("DATABASE_URL_POOLED".into(), url));
             }

@@ -14,6 +14,8 @@ use crate::pooler::PoolSettings;
 pub enum PoolerKind {
     /// PgBouncer (Debian's `pgbouncer` package), run as the cluster's OS user.
     Pgbouncer,
+    /// None: remove the directory's pooler (stop it; delete DIR/pgbouncer, the lookup role and function, and DATABASE_URL_POOLED).
+    None,
 }
 
 /// How long a client keeps a server connection.
@@ -40,7 +42,7 @@ impl PoolMode {
 /// Flags of the pooler.
 #[derive(Args, Debug, Clone)]
 pub struct PoolerOpts {
-    /// Put a connection pooler in front of the cluster (DATABASE_URL_POOLED in the env file).
+    /// Put a connection pooler in front of the cluster (DATABASE_URL_POOLED in the env file); without the flag an existing one is kept as it is.
     #[arg(long, value_enum)]
     pub pooler: Option<PoolerKind>,
     /// The pooler's TCP port (it listens on the --listen addresses).

@@ -15,6 +15,7 @@
 pub(crate) mod args;
 mod lookup;
 mod process;
+mod remove;
 
 use std::path::{Path, PathBuf};
 
@@ -26,7 +27,7 @@ use super::converge::Ctx;
 use super::record::Action;
 use super::site::mkdir;
 use crate::pooler::{self, Site};
-pub use args::PoolerOpts;
+pub use args::{PoolerKind, PoolerOpts};
 pub(crate) use process::{running_pid, stop};
 
 /// The pooler's directory under DIR.
@@ -86,7 +87,7 @@ pub(crate) fn source_cidr(listen: &[String]) -> String {
 /// Refuse a pool the server cannot hold (64): the pool and its reserve
 /// must fit in max_connections less the superuser's reserved three.
 pub(crate) fn check(a: &LocalArgs) -> Result<()> {
-    if a.pool.pooler.is_none() {
+    if a.pool.pooler != Some(PoolerKind::Pgbouncer) {
         return Ok(());
     }
     let max = a
@@ -115,13 +116,37 @@ fn setting<'t>(ini: &'t str, key: &str) -> Option<&'t str> {
         .map(|(_, v)| v)
 }
 
-/// The pooler as the flags ask (nothing without `--pooler`). `running`:
-/// whether the server ran before this run (a dry run cannot read a
-/// catalog otherwise).
+/// Where DATABASE_URL_POOLED points after this run: `--pooler-port` with
+/// `--pooler pgbouncer`, nowhere with `--pooler none`, and without the
+/// flag the port of the pooler the directory has, if any.
+pub(crate) fn pooled_port(a: &LocalArgs, dir: &Path) -> Result<Option<u16>> {
+    Ok(match a.pool.pooler {
+        Some(PoolerKind::Pgbouncer) => Some(a.pool.pooler_port),
+        Some(PoolerKind::None) => None,
+        None if Layout::under(dir).ini.exists() => super::site::read_state(dir)?.and_then(|s| s.pooler_port),
+        None => None,
+    })
+}
+
+/// The pooler as the flags ask. `running`: whether the server ran before
+/// this run (a dry run cannot read a catalog otherwise).
 pub(crate) fn ensure(cx: &mut Ctx<'_>, running: bool) -> Result<()> {
-    if cx.a.pool.pooler.is_none() {
-        return Ok(());
+    match cx.a.pool.pooler {
+        Some(PoolerKind::Pgbouncer) => converge(cx, running),
+        Some(PoolerKind::None) => remove::remove(cx, running),
+        None => {
+            if Layout::under(&cx.dir).ini.exists() {
+                log::warn!(
+                    "{} has a pooler and --pooler was not given: it is kept as it is (--pooler pgbouncer converges it, --pooler none removes it)",
+                    q(&cx.dir)
+                );
+            }
+            Ok(())
+        }
     }
+}
+
+fn converge(cx: &mut Ctx<'_>, running: bool) -> Result<()> {
     let l = Layout::under(&cx.dir);
     let prog = process::find_program(cx.a.pool.pgbouncer.as_deref())?;
     let pw = match std::fs::read_to_string(&l.auth)
