@@ -461,11 +461,28 @@ fn the_sqlalchemy_url_names_the_driver_the_application_has() {
     }
 }
 
-/// Without --pooler the pooler is kept (with a warning) and its URL
+/// A dead pooler is reported and started again; without --pooler it is
+/// kept (with a warning) and its URL
 /// follows a new password; `--pooler none` removes it, once.
 #[test]
-fn a_pooler_is_kept_without_the_flag_and_removed_with_none() {
+fn a_dead_pooler_is_restarted_kept_without_the_flag_and_removed_with_none() {
     let s = Site::new(&[]);
+    // A pooler that died: status says so (2), and a run starts it again.
+    let dead = s.pooler_pid();
+    assert!(Command::new("kill").arg(&dead).status().unwrap().success());
+    let dir = s.dir.to_str().unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let st = loop {
+        let st = cmd::run(BIN.as_ref(), &["status", "--dir", dir], None);
+        if st.code != 0 || std::time::Instant::now() > deadline {
+            break st;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    st.expect_error(2, "the pooler in");
+    assert_eq!(st.one("provision.status")["pooler"]["status"], "stopped");
+    let rec = s.local(&[]).expect_code(0).one("provision.local");
+    assert_eq!(actions(&rec), ["start_pooler"], "{rec}");
     let pid = s.pooler_pid();
     let kept = s.local_with(None, &["--rotate-password"]);
     let rec = kept.expect_code(0).one("provision.local");
