@@ -462,8 +462,8 @@ fn the_sqlalchemy_url_names_the_driver_the_application_has() {
 }
 
 /// A dead pooler is reported and started again; without --pooler it is
-/// kept (with a warning) and its URL
-/// follows a new password; `--pooler none` removes it, once.
+/// kept (with a warning) and its URL follows a new password; `--pooler
+/// none` removes it, once.
 #[test]
 fn a_dead_pooler_is_restarted_kept_without_the_flag_and_removed_with_none() {
     let s = Site::new(&[]);
