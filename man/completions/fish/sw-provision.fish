@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_sw_provision_global_optspecs
-    string join \n v/verbose q/quiet pretty dir= bindir= os-user= port= listen= allow= host= cert-name= database= role= env-file= param= memory= cpus= storage= max-connections= rotate-password dry-run start-timeout= h/help V/version
+    string join \n v/verbose q/quiet pretty dir= bindir= os-user= port= listen= allow= host= cert-name= database= role= env-file= param= memory= cpus= storage= max-connections= app-statement-timeout= app-lock-timeout= sqlalchemy-driver= rotate-password dry-run pooler= pooler-port= pool-mode= pool-size= reserve-pool-size= max-client-conn= server-lifetime= query-wait-timeout= server-check-query= pgbouncer= start-timeout= h/help V/version
 end
 
 function __fish_sw_provision_needs_command
@@ -41,7 +41,24 @@ complete -c sw-provision -n "__fish_sw_provision_needs_command" -l cpus -d 'Core
 complete -c sw-provision -n "__fish_sw_provision_needs_command" -l storage -d 'Storage class, for random_page_cost and effective_io_concurrency' -r -f -a "ssd\t'Solid-state storage: random reads cost about as much as sequential ones'
 hdd\t'Spinning disks'"
 complete -c sw-provision -n "__fish_sw_provision_needs_command" -l max-connections -d 'max_connections (work_mem is sized from it)' -r
-complete -c sw-provision -n "__fish_sw_provision_needs_command" -l start-timeout -d 'How long to wait for the server to start' -r
+complete -c sw-provision -n "__fish_sw_provision_needs_command" -l app-statement-timeout -d 'statement_timeout of the application role\'s sessions (ALTER ROLE ... SET, so it holds through a transaction pooler; 0 for none)' -r
+complete -c sw-provision -n "__fish_sw_provision_needs_command" -l app-lock-timeout -d 'lock_timeout of the application role\'s sessions (ALTER ROLE ... SET; 0 for none)' -r
+complete -c sw-provision -n "__fish_sw_provision_needs_command" -l sqlalchemy-driver -d 'The driver DATABASE_URL_SQLALCHEMY names: an application without it fails with "No module named ..."' -r -f -a "psycopg2\t'psycopg2 (`psycopg2-binary`, the seed application\'s stack)'
+psycopg\t'psycopg 3 (SQLAlchemy 2.0 or later)'"
+complete -c sw-provision -n "__fish_sw_provision_needs_command" -l pooler -d 'Put a connection pooler in front of the cluster (DATABASE_URL_POOLED in the env file); without the flag an existing one is kept as it is' -r -f -a "pgbouncer\t'PgBouncer (Debian\'s `pgbouncer` package), run as the cluster\'s OS user'
+none\t'None: remove the directory\'s pooler (stop it; delete DIR/pgbouncer, the lookup role and function, and DATABASE_URL_POOLED)'"
+complete -c sw-provision -n "__fish_sw_provision_needs_command" -l pooler-port -d 'The pooler\'s TCP port (it listens on the --listen addresses)' -r
+complete -c sw-provision -n "__fish_sw_provision_needs_command" -l pool-mode -d 'Pool mode' -r -f -a "session\t'For the whole session (session state works as without a pooler)'
+transaction\t'For one transaction (the default: the most clients per connection)'
+statement\t'For one statement (no multi-statement transactions)'"
+complete -c sw-provision -n "__fish_sw_provision_needs_command" -l pool-size -d 'Server connections per database and role (default_pool_size; the seed\'s pool_size)' -r
+complete -c sw-provision -n "__fish_sw_provision_needs_command" -l reserve-pool-size -d 'Extra server connections once clients wait (reserve_pool_size; the seed\'s max_overflow)' -r
+complete -c sw-provision -n "__fish_sw_provision_needs_command" -l max-client-conn -d 'Most clients connected at once (max_client_conn)' -r
+complete -c sw-provision -n "__fish_sw_provision_needs_command" -l server-lifetime -d 'Close server connections older than this (server_lifetime; the seed\'s pool_recycle)' -r
+complete -c sw-provision -n "__fish_sw_provision_needs_command" -l query-wait-timeout -d 'Give up on a client waiting this long for a server connection (query_wait_timeout; the seed\'s pool_timeout)' -r
+complete -c sw-provision -n "__fish_sw_provision_needs_command" -l server-check-query -d 'Run before reusing an idle server connection (server_check_query; the seed\'s pool_pre_ping)' -r
+complete -c sw-provision -n "__fish_sw_provision_needs_command" -l pgbouncer -d 'The pgbouncer program (default: on PATH, else /usr/sbin/pgbouncer)' -r -F
+complete -c sw-provision -n "__fish_sw_provision_needs_command" -l start-timeout -d 'How long to wait for the server (and the pooler) to start' -r
 complete -c sw-provision -n "__fish_sw_provision_needs_command" -s v -l verbose -d 'More logging on stderr (-v info, -vv debug, -vvv trace); SW_LOG overrides'
 complete -c sw-provision -n "__fish_sw_provision_needs_command" -s q -l quiet -d 'Only errors on stderr'
 complete -c sw-provision -n "__fish_sw_provision_needs_command" -l pretty -d 'Indent JSON output for people (still valid JSON, no longer one record per line)'
@@ -72,7 +89,24 @@ complete -c sw-provision -n "__fish_sw_provision_using_subcommand local" -l cpus
 complete -c sw-provision -n "__fish_sw_provision_using_subcommand local" -l storage -d 'Storage class, for random_page_cost and effective_io_concurrency' -r -f -a "ssd\t'Solid-state storage: random reads cost about as much as sequential ones'
 hdd\t'Spinning disks'"
 complete -c sw-provision -n "__fish_sw_provision_using_subcommand local" -l max-connections -d 'max_connections (work_mem is sized from it)' -r
-complete -c sw-provision -n "__fish_sw_provision_using_subcommand local" -l start-timeout -d 'How long to wait for the server to start' -r
+complete -c sw-provision -n "__fish_sw_provision_using_subcommand local" -l app-statement-timeout -d 'statement_timeout of the application role\'s sessions (ALTER ROLE ... SET, so it holds through a transaction pooler; 0 for none)' -r
+complete -c sw-provision -n "__fish_sw_provision_using_subcommand local" -l app-lock-timeout -d 'lock_timeout of the application role\'s sessions (ALTER ROLE ... SET; 0 for none)' -r
+complete -c sw-provision -n "__fish_sw_provision_using_subcommand local" -l sqlalchemy-driver -d 'The driver DATABASE_URL_SQLALCHEMY names: an application without it fails with "No module named ..."' -r -f -a "psycopg2\t'psycopg2 (`psycopg2-binary`, the seed application\'s stack)'
+psycopg\t'psycopg 3 (SQLAlchemy 2.0 or later)'"
+complete -c sw-provision -n "__fish_sw_provision_using_subcommand local" -l pooler -d 'Put a connection pooler in front of the cluster (DATABASE_URL_POOLED in the env file); without the flag an existing one is kept as it is' -r -f -a "pgbouncer\t'PgBouncer (Debian\'s `pgbouncer` package), run as the cluster\'s OS user'
+none\t'None: remove the directory\'s pooler (stop it; delete DIR/pgbouncer, the lookup role and function, and DATABASE_URL_POOLED)'"
+complete -c sw-provision -n "__fish_sw_provision_using_subcommand local" -l pooler-port -d 'The pooler\'s TCP port (it listens on the --listen addresses)' -r
+complete -c sw-provision -n "__fish_sw_provision_using_subcommand local" -l pool-mode -d 'Pool mode' -r -f -a "session\t'For the whole session (session state works as without a pooler)'
+transaction\t'For one transaction (the default: the most clients per connection)'
+statement\t'For one statement (no multi-statement transactions)'"
+complete -c sw-provision -n "__fish_sw_provision_using_subcommand local" -l pool-size -d 'Server connections per database and role (default_pool_size; the seed\'s pool_size)' -r
+complete -c sw-provision -n "__fish_sw_provision_using_subcommand local" -l reserve-pool-size -d 'Extra server connections once clients wait (reserve_pool_size; the seed\'s max_overflow)' -r
+complete -c sw-provision -n "__fish_sw_provision_using_subcommand local" -l max-client-conn -d 'Most clients connected at once (max_client_conn)' -r
+complete -c sw-provision -n "__fish_sw_provision_using_subcommand local" -l server-lifetime -d 'Close server connections older than this (server_lifetime; the seed\'s pool_recycle)' -r
+complete -c sw-provision -n "__fish_sw_provision_using_subcommand local" -l query-wait-timeout -d 'Give up on a client waiting this long for a server connection (query_wait_timeout; the seed\'s pool_timeout)' -r
+complete -c sw-provision -n "__fish_sw_provision_using_subcommand local" -l server-check-query -d 'Run before reusing an idle server connection (server_check_query; the seed\'s pool_pre_ping)' -r
+complete -c sw-provision -n "__fish_sw_provision_using_subcommand local" -l pgbouncer -d 'The pgbouncer program (default: on PATH, else /usr/sbin/pgbouncer)' -r -F
+complete -c sw-provision -n "__fish_sw_provision_using_subcommand local" -l start-timeout -d 'How long to wait for the server (and the pooler) to start' -r
 complete -c sw-provision -n "__fish_sw_provision_using_subcommand local" -l rotate-password -d 'Give the application role a new password (default: keep it)'
 complete -c sw-provision -n "__fish_sw_provision_using_subcommand local" -l dry-run -d 'Print the plan; change nothing'
 complete -c sw-provision -n "__fish_sw_provision_using_subcommand local" -s v -l verbose -d 'More logging on stderr (-v info, -vv debug, -vvv trace); SW_LOG overrides'

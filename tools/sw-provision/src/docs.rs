@@ -3,8 +3,8 @@
 //! STATUS and JSON OUTPUT sections and `schemas/sw-provision/` from this.
 //!
 //! None of the commands runs an async runtime, so SIGINT and SIGTERM end
-//! them by the signal; 75 comes from held locks and Azure's temporary
-//! failures.
+//! them by the signal; 75 comes from held locks, a pooler slow to stop,
+//! and Azure's temporary failures.
 
 use sw_core::Exit;
 use sw_core::contract::{ALWAYS, CommandDoc};
@@ -54,7 +54,11 @@ fn local(name: &str) -> CommandDoc {
     with(d, SERVER)
         .exit(
             64,
-            "bad flags, a --param the server does not know, or --dir holds a standby",
+            "bad flags, a --param the server does not know, a pool larger than max_connections allows, or --dir holds a standby",
+        )
+        .exit(
+            69,
+            "the PostgreSQL server programs or pgbouncer are not found, or the server or the pooler cannot be reached or started",
         )
         .exit(
             65,
@@ -62,7 +66,10 @@ fn local(name: &str) -> CommandDoc {
         )
         .exit(73, "the env file is a symlink, or the data directory is in the way")
         .exit(74, "I/O error")
-        .exit(75, "another sw-provision run holds the directory")
+        .exit(
+            75,
+            "another sw-provision run holds the directory, or the pooler did not stop in time",
+        )
         .exit(
             77,
             "the server's OS user cannot reach --dir (a private parent directory), or permission denied",
@@ -75,7 +82,7 @@ fn status() -> CommandDoc {
     let always: Vec<Exit> = ALWAYS.iter().copied().filter(|e| *e != Exit::TempFail).collect();
     with(CommandDoc::new("sw-provision status").exits(&always), SERVER)
         .exit(0, "the cluster runs")
-        .exit(2, "the cluster exists and is stopped")
+        .exit(2, "the cluster exists and is stopped, or its pooler is stopped")
         .exit(65, "the state file is not what sw-provision wrote")
         .exit(66, "there is no cluster in --dir")
         .exit(74, "I/O error")
@@ -88,7 +95,10 @@ fn destroy() -> CommandDoc {
         .exit(65, "a state file is not what sw-provision wrote")
         .exit(66, "there is no cluster in --dir")
         .exit(74, "I/O error while removing files")
-        .exit(75, "another sw-provision run holds the directory")
+        .exit(
+            75,
+            "another sw-provision run holds the directory, or the pooler did not stop in time",
+        )
         .exit(77, "permission denied")
         .record::<local::DestroyResult>()
 }

@@ -22,6 +22,7 @@ mod local;
 pub mod pooler;
 mod psql;
 mod replica;
+mod session;
 mod tune;
 
 use clap::{Parser, Subcommand};

@@ -97,7 +97,7 @@ fn ident_text(runner: &Runner) -> String {
     )
 }
 
-fn os_user_name(runner: &Runner) -> String {
+pub(crate) fn os_user_name(runner: &Runner) -> String {
     match &runner.user {
         Some(u) => u.name.clone(),
         None => nix::unistd::User::from_uid(nix::unistd::geteuid())
@@ -118,14 +118,24 @@ fn write_conf(path: &Path, text: &str, runner: &Runner) -> Result<()> {
     runner.hand_over(path)
 }
 
+/// The networks clients may connect from: --allow, default loopback.
+pub(crate) fn allowed(a: &LocalArgs) -> Vec<String> {
+    if a.allow.is_empty() {
+        vec!["127.0.0.1/32".into(), "::1/128".into()]
+    } else {
+        a.allow.clone()
+    }
+}
+
 /// pg_hba.conf and pg_ident.conf as they should be; whether they changed
 /// (the server must reload).
 pub(crate) fn ensure_rules(cx: &mut Ctx<'_>) -> Result<bool> {
-    let allow = if cx.a.allow.is_empty() {
-        vec!["127.0.0.1/32".into(), "::1/128".into()]
-    } else {
-        cx.a.allow.clone()
-    };
+    let mut allow = allowed(cx.a);
+    // The pooler's connections come from this host, listed or not.
+    let pooler = super::pooler::source_cidr(&cx.a.listen);
+    if cx.pooled_port.is_some() && !allow.contains(&pooler) {
+        allow.push(pooler);
+    }
     let hba = hba_text(&allow);
     let ident = ident_text(&cx.runner);
     let hba_path = cx.cluster.datadir.join("pg_hba.conf");

@@ -11,7 +11,8 @@ use sw_core::{Error, Exit, IoContext, Result};
 
 use super::args::{DestroyArgs, StatusArgs};
 use super::connstr::ENV_KEYS;
-use super::record::{DestroyResult, RunState, StatusResult};
+use super::pooler::{self, Layout};
+use super::record::{DestroyResult, PoolerStatus, RunState, StatusResult};
 use super::site::{ENV_FILE, LOCK_FILE, STATE_FILE, read_state};
 use crate::replica::{REPL_FILE, REPLICA_FILE};
 
@@ -26,6 +27,20 @@ pub fn status(a: &StatusArgs, pretty: bool) -> Result<()> {
         Status::Stopped => (RunState::Stopped, None),
     };
     let state = read_state(&dir)?;
+    let bouncer = Layout::under(&dir);
+    let pooler = bouncer.ini.exists().then(|| {
+        let pid = pooler::running_pid(&bouncer.pidfile);
+        PoolerStatus {
+            status: if pid.is_some() {
+                RunState::Running
+            } else {
+                RunState::Stopped
+            },
+            pid,
+            port: state.as_ref().and_then(|s| s.pooler_port),
+        }
+    });
+    let pooler_down = pooler.as_ref().is_some_and(|p| p.status == RunState::Stopped);
     let rec = StatusResult {
         time: Timestamp::now(),
         dir: dir.clone(),
@@ -34,9 +49,14 @@ pub fn status(a: &StatusArgs, pretty: bool) -> Result<()> {
         port: state.as_ref().map(|s| s.port),
         database: state.as_ref().map(|s| s.database.clone()),
         env_file: state.map(|s| s.env_file),
+        pooler,
     };
     Output::stdout(pretty).emit(&rec)?;
     match status {
+        RunState::Running if pooler_down => Err(Error::new(
+            Exit::Critical,
+            format!("the pooler in {} is not running", q(&bouncer.dir)),
+        )),
         RunState::Running => Ok(()),
         RunState::Stopped => Err(Error::new(
             Exit::Critical,
@@ -61,6 +81,8 @@ pub fn destroy(a: &DestroyArgs, pretty: bool) -> Result<()> {
         return Err(Error::no_input(format!("no cluster in {}", q(&dir))));
     }
     let _lock = sw_core::lock::Lock::try_acquire(&dir.join(LOCK_FILE), "sw-provision")?;
+    // The pooler first: its clients go before the server does.
+    pooler::stop(&Layout::under(&dir).pidfile, std::time::Duration::from_secs(60))?;
     if matches!(st, Status::Running(_)) {
         cluster.stop(StopMode::Fast)?;
     }
@@ -86,6 +108,7 @@ pub fn destroy(a: &DestroyArgs, pretty: bool) -> Result<()> {
 fn remove_files(dir: &Path) -> Result<Vec<PathBuf>> {
     let mut removed = Vec::new();
     for name in [
+        pooler::POOLER_DIR,
         "data",
         "tls",
         "sock",

@@ -26,6 +26,25 @@ pub enum Storage {
     Hdd,
 }
 
+/// The Python driver the SQLAlchemy URL names (`postgresql+DRIVER://`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SqlalchemyDriver {
+    /// psycopg2 (`psycopg2-binary`, the seed application's stack).
+    Psycopg2,
+    /// psycopg 3 (SQLAlchemy 2.0 or later).
+    Psycopg,
+}
+
+impl SqlalchemyDriver {
+    /// The URL scheme.
+    pub fn scheme(self) -> &'static str {
+        match self {
+            SqlalchemyDriver::Psycopg2 => "postgresql+psycopg2://",
+            SqlalchemyDriver::Psycopg => "postgresql+psycopg://",
+        }
+    }
+}
+
 /// The provision directory and the server programs that run its cluster.
 #[derive(Args, Debug, Clone)]
 pub struct SiteOpts {
@@ -92,13 +111,24 @@ pub struct LocalArgs {
     /// max_connections (work_mem is sized from it).
     #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(5..=10000))]
     pub max_connections: u32,
+    /// statement_timeout of the application role's sessions (ALTER ROLE ... SET, so it holds through a transaction pooler; 0 for none).
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = sw_core::duration::parse)]
+    pub app_statement_timeout: Duration,
+    /// lock_timeout of the application role's sessions (ALTER ROLE ... SET; 0 for none).
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = sw_core::duration::parse)]
+    pub app_lock_timeout: Duration,
+    /// The driver DATABASE_URL_SQLALCHEMY names: an application without it fails with "No module named ...".
+    #[arg(long, value_enum, default_value_t = SqlalchemyDriver::Psycopg2)]
+    pub sqlalchemy_driver: SqlalchemyDriver,
     /// Give the application role a new password (default: keep it).
     #[arg(long)]
     pub rotate_password: bool,
     /// Print the plan; change nothing.
     #[arg(long)]
     pub dry_run: bool,
-    /// How long to wait for the server to start.
+    #[command(flatten)]
+    pub pool: super::pooler::PoolerOpts,
+    /// How long to wait for the server (and the pooler) to start.
     #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = sw_core::duration::parse)]
     pub start_timeout: Duration,
 }

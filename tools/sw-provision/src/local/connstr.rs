@@ -34,6 +34,7 @@ pub const ENV_KEYS: &[&str] = &[
     "DATABASE_DJANGO",
     "DATABASE_DSN",
     "DATABASE_URL_READONLY",
+    "DATABASE_URL_POOLED",
 ];
 
 pub use sw_core::connstr::{connection_vars, jdbc_url};

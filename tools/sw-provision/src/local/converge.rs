@@ -13,7 +13,7 @@ use sw_core::fsutil::q;
 use super::args::LocalArgs;
 use super::record::{Action, Change};
 use super::site::mkdir;
-use super::{access, role, settings};
+use super::{access, pooler, role, settings};
 use crate::certs::Paths;
 use crate::psql;
 use crate::tune::Host;
@@ -21,6 +21,9 @@ use crate::tune::Host;
 /// A run in progress: dry or real.
 pub(crate) struct Ctx<'a> {
     pub a: &'a LocalArgs,
+    /// The pooler's port when the directory has (or gets) one: where
+    /// DATABASE_URL_POOLED points.
+    pub pooled_port: Option<u16>,
     pub dir: PathBuf,
     pub runner: Runner,
     pub cluster: Cluster,
@@ -64,9 +67,10 @@ pub(crate) fn converge(cx: &mut Ctx<'_>, host: &Host, role: &str, env_file: &Pat
                 cx.a.database
             ),
         );
-        return Ok(());
+        return pooler::ensure(cx, false);
     }
-    role::ensure_app(cx, role, env_file, running)
+    role::ensure_app(cx, role, env_file, running)?;
+    pooler::ensure(cx, running)
 }
 
 /// initdb when there is no cluster yet; whether there was one.

@@ -14,7 +14,8 @@
 //!   directory's layout and state file;
 //! - `converge`: the walk, with `access` (TLS, pg_hba), `settings`
 //!   (parameters) and `role` (role, database, env file) as its steps;
-//! - `connstr`: the connection strings; `admin`: `status` and `destroy`.
+//! - `connstr`: the connection strings; `admin`: `status` and `destroy`;
+//! - `pooler`: PgBouncer in front of the cluster (`--pooler`), in DIR/pgbouncer.
 
 use std::path::Path;
 
@@ -29,6 +30,7 @@ mod admin;
 mod args;
 mod connstr;
 mod converge;
+mod pooler;
 pub(crate) mod record;
 mod role;
 mod settings;
@@ -65,12 +67,15 @@ pub fn run(a: &LocalArgs, pretty: bool) -> Result<()> {
     let runner = a.site.server.runner()?;
     let contexts = settings::describe_config(&runner)?;
     settings::check_param_names(a, &contexts)?;
+    pooler::check(a)?;
     let cluster = Cluster::new(&dir.join("data"), runner.clone())?;
     let host = host_of(a)?;
     let role = a.role.clone().unwrap_or_else(|| a.database.clone());
     let env_file = absolute(&a.env_file.clone().unwrap_or_else(|| dir.join(ENV_FILE)))?;
+    let pooled_port = pooler::pooled_port(a, &dir)?;
     let mut cx = Ctx {
         a,
+        pooled_port,
         sock: dir.join("sock"),
         tls: Paths::under(&dir),
         dir: dir.clone(),
@@ -106,6 +111,7 @@ pub fn run(a: &LocalArgs, pretty: bool) -> Result<()> {
         role,
         env_file,
         ca_cert: cx.tls.ca_cert.clone(),
+        pooler_port: cx.pooled_port,
     };
     if !cx.dry {
         write_state(&dir, &state)?;
@@ -127,6 +133,7 @@ fn result(dir: &Path, cx: &Ctx<'_>, state: State, host: &Host) -> LocalResult {
         role: state.role,
         env_file: state.env_file,
         ca_cert: state.ca_cert,
+        pooler_port: state.pooler_port,
         memory_bytes: host.memory_bytes,
         cpus: host.cpus,
         storage: if host.ssd { Storage::Ssd } else { Storage::Hdd },

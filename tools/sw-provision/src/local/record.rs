@@ -45,6 +45,30 @@ pub enum Action {
     CreateDatabase,
     /// Hand an existing database with another owner (and its public schema) to the application role.
     AdoptDatabase,
+    /// Write the pooler's configuration, hba and auth files and its copies of the TLS files.
+    WritePoolerConfig,
+    /// The cluster is stopped: the pooler's lookup role is checked once it runs (dry run only).
+    CheckLookupRole,
+    /// Set the application role's session defaults (statement_timeout, lock_timeout, TimeZone).
+    SetSessionDefaults,
+    /// Create the pooler's lookup role.
+    CreateLookupRole,
+    /// Set the lookup role's password to the auth file's.
+    SetLookupPassword,
+    /// Write the lookup function (and its grants) in the application database.
+    WriteLookupFunction,
+    /// Start the pooler.
+    StartPooler,
+    /// Reload the pooler's configuration.
+    ReloadPooler,
+    /// Restart the pooler (its address changed).
+    RestartPooler,
+    /// Stop the pooler and delete its directory (`--pooler none`).
+    RemovePooler,
+    /// Drop the lookup role and its function (`--pooler none`).
+    DropLookupRole,
+    /// Take DATABASE_URL_POOLED out of the env file (`--pooler none`).
+    RemovePooledUrl,
     /// Create the replication role on the primary.
     CreateReplicationRole,
     /// Create the standby's physical replication slot on the primary.
@@ -97,6 +121,8 @@ pub struct LocalResult {
     pub env_file: PathBuf,
     /// The CA certificate clients verify the server with (sslrootcert).
     pub ca_cert: PathBuf,
+    /// The pooler's TCP port (DATABASE_URL_POOLED), or null without --pooler.
+    pub pooler_port: Option<u16>,
     /// The memory the parameters were tuned for.
     pub memory_bytes: u64,
     /// The cores the parameters were tuned for.
@@ -138,6 +164,19 @@ pub struct StatusResult {
     pub database: Option<String>,
     /// The env file with the connection strings (null without the state file).
     pub env_file: Option<PathBuf>,
+    /// The pooler, or null when the directory has none.
+    pub pooler: Option<PoolerStatus>,
+}
+
+/// The state of a provision directory's pooler.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct PoolerStatus {
+    /// Whether it runs (a stopped pooler makes the exit 2).
+    pub status: RunState,
+    /// Its process id when it runs, else null.
+    pub pid: Option<u32>,
+    /// Its TCP port (null without the state file).
+    pub port: Option<u16>,
 }
 
 impl Record for StatusResult {

@@ -36,6 +36,9 @@ pub struct State {
     pub env_file: PathBuf,
     /// The CA certificate for clients.
     pub ca_cert: PathBuf,
+    /// The pooler's TCP port, or null without one (absent in older files).
+    #[serde(default)]
+    pub pooler_port: Option<u16>,
 }
 
 impl Record for State {
@@ -119,6 +122,7 @@ mod tests {
             role: "app".into(),
             env_file: d.path().join("app.env"),
             ca_cert: d.path().join("ca.crt"),
+            pooler_port: None,
         };
         write_state(d.path(), &st).unwrap();
         let text = std::fs::read_to_string(d.path().join(STATE_FILE)).unwrap();
