@@ -342,3 +342,48 @@ fn verify_only_reports_exactly_the_changed_threshold_and_exits_1() {
         ]
     );
 }
+
+#[test]
+fn prune_deletes_only_the_sw_managed_alerts_of_this_server_the_pack_dropped() {
+    let fake = fake();
+    apply(&fake, &[]).expect_code(0);
+    let alerts = format!("/subscriptions/{SUBSCRIPTION}/resourceGroups/{RG}/providers/Microsoft.Insights/metricAlerts");
+    // Someone else's alert on the server, and sw's alert on another server.
+    fake.insert(
+        &format!("{alerts}/theirs"),
+        json!({"id": format!("{alerts}/theirs"), "name": "theirs", "tags": {},
+        "properties": {"scopes": [server_id()]}}),
+    );
+    fake.insert(&format!("{alerts}/other-HostCpuHigh"), json!({"id": format!("{alerts}/other-HostCpuHigh"),
+        "name": "other-HostCpuHigh", "tags": {"sw-managed": "true"}, "properties": {"scopes": [server_id().replace("exampleserver", "other")]}}));
+    let d = tempfile::tempdir().unwrap();
+    let rules = d.path().join("rules.toml");
+    std::fs::write(
+        &rules,
+        "[[rule]]\nname = \"HostCpuHigh\"\ncheck = \"host_cpu\"\nabove = 80\nfor = \"5m\"\n",
+    )
+    .unwrap();
+    let rules = rules.to_str().unwrap();
+    let r = apply(&fake, &["--rules", rules, "--prune", "--verify-only"]);
+    r.expect_code(1);
+    let dry = apply(&fake, &["--rules", rules, "--prune", "--dry-run"]);
+    dry.expect_code(0);
+    let r = apply(&fake, &["--rules", rules, "--prune"]);
+    r.expect_code(0);
+    let deleted: Vec<String> = r
+        .records()
+        .into_iter()
+        .filter(|x| x["action"] == "delete")
+        .map(|x| x["name"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(deleted.len(), 8, "{deleted:?}");
+    assert!(
+        deleted.iter().all(|n| n.starts_with("exampleserver-"))
+            && !deleted.contains(&"exampleserver-HostCpuHigh".to_owned())
+    );
+    assert!(fake.resource(&format!("{alerts}/theirs")).is_some());
+    assert!(fake.resource(&format!("{alerts}/other-HostCpuHigh")).is_some());
+    assert!(fake.resource(&format!("{alerts}/exampleserver-HostCpuHigh")).is_some());
+    assert!(fake.resource(&format!("{alerts}/exampleserver-Deadlocks")).is_none());
+    apply(&fake, &["--rules", rules, "--prune", "--verify-only"]).expect_code(0);
+}

@@ -105,6 +105,7 @@ complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand azure-apply" -l acti
 complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand azure-apply" -l azure -d 'Work on an Azure Database for PostgreSQL Flexible Server (through the Resource Manager API) instead of a local cluster'
 complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand azure-apply" -l dry-run -d 'Read what is there and print the requests that would change it (azure.request); send nothing else'
 complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand azure-apply" -l verify-only -d 'Send nothing: report every property that differs from the rule pack (azure.drift records) and exit 1 when one does'
+complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand azure-apply" -l prune -d 'Delete the metric alerts on this server that sw-alerts made (tagged sw-managed) and the rule pack no longer has'
 complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand azure-apply" -s v -l verbose -d 'More logging on stderr (-v info, -vv debug, -vvv trace); SW_LOG overrides'
 complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand azure-apply" -s q -l quiet -d 'Only errors on stderr'
 complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand azure-apply" -l pretty -d 'Indent JSON output for people (still valid JSON, no longer one record per line)'

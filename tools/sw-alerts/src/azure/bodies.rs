@@ -151,6 +151,14 @@ impl Plan<'_> {
         })
     }
 
+    /// The metric alerts of the resource group (a list).
+    pub fn alerts_path(&self) -> String {
+        format!(
+            "/subscriptions/{}/resourceGroups/{}/providers/Microsoft.Insights/metricAlerts?api-version={METRIC_ALERT_API}",
+            self.subscription, self.resource_group
+        )
+    }
+
     /// The metric alerts of the pack, and the rules that have none.
     pub fn alerts(&self, pack: &RuleFile) -> (Vec<Want>, Vec<Unmapped>) {
         let mut wants = Vec::new();

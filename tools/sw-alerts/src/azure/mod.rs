@@ -56,6 +56,10 @@ pub struct AzureApplyArgs {
     /// (azure.drift records) and exit 1 when one does.
     #[arg(long)]
     pub verify_only: bool,
+    /// Delete the metric alerts on this server that sw-alerts made
+    /// (tagged sw-managed) and the rule pack no longer has.
+    #[arg(long)]
+    pub prune: bool,
 }
 
 /// A property of an Azure resource that is not what the rule pack wants
@@ -84,7 +88,7 @@ pub struct AzureResource {
     pub name: String,
     /// The ARM id.
     pub id: String,
-    /// `create`, `update` or `unchanged`.
+    /// `create`, `update`, `unchanged` or `delete` (--prune).
     pub action: String,
     /// Whether it was sent (false with --dry-run and for unchanged ones).
     pub sent: bool,
@@ -162,6 +166,7 @@ pub fn run(a: &AzureApplyArgs, pretty: bool) -> Result<()> {
         prefix: &server.name,
     };
     let (alerts, unmapped) = plan.alerts(&pack);
+    let names: Vec<String> = alerts.iter().map(|w| w.name.to_ascii_lowercase()).collect();
     // The categories the server offers, read rather than assumed.
     let categories = c.list(&format!(
         "{id}/providers/Microsoft.Insights/diagnosticSettingsCategories?api-version={}",
@@ -181,6 +186,9 @@ pub fn run(a: &AzureApplyArgs, pretty: bool) -> Result<()> {
             out.emit(&rec)?;
         }
     }
+    if a.prune {
+        drifted += prune(&c, &plan, &names, a, &mut out)?;
+    }
     for u in unmapped {
         out.emit(&AzureUnmapped {
             rule: u.rule,
@@ -196,6 +204,68 @@ pub fn run(a: &AzureApplyArgs, pretty: bool) -> Result<()> {
         ));
     }
     Ok(())
+}
+
+/// Delete (or with --dry-run print, or with --verify-only report) the
+/// sw-managed metric alerts of this server that are not in `keep`; how
+/// many drifted (--verify-only).
+fn prune(
+    c: &sw_core::azure::ArmClient,
+    plan: &Plan<'_>,
+    keep: &[String],
+    a: &AzureApplyArgs,
+    out: &mut Output,
+) -> Result<usize> {
+    let list = c.list(&plan.alerts_path())?;
+    let mut drifted = 0;
+    for have in list {
+        let name = sw_core::azure::flexible::text(&have, "/name").to_owned();
+        let managed = have
+            .pointer(&format!("/tags/{}", bodies::MANAGED_TAG))
+            .and_then(Value::as_str)
+            == Some("true");
+        let ours = have
+            .pointer("/properties/scopes")
+            .and_then(Value::as_array)
+            .is_some_and(|s| {
+                s.iter()
+                    .any(|x| x.as_str().is_some_and(|x| x.eq_ignore_ascii_case(plan.server_id)))
+            });
+        if !managed || !ours || keep.contains(&name.to_ascii_lowercase()) {
+            continue;
+        }
+        let id = sw_core::azure::flexible::text(&have, "/id").to_owned();
+        let path = format!("{id}?api-version={}", bodies::METRIC_ALERT_API);
+        if a.verify_only {
+            drifted += 1;
+            out.emit(&AzureDrift {
+                resource: "metric_alert".into(),
+                name,
+                property: String::new(),
+                want: Value::Null,
+                have,
+            })?;
+            continue;
+        }
+        if a.dry_run {
+            out.emit(&AzureRequest {
+                method: Method::Delete,
+                url: c.url(&path),
+                body: None,
+            })?;
+        } else {
+            c.mutate("DELETE", &path, None)?;
+        }
+        out.emit(&AzureResource {
+            resource: "metric_alert".into(),
+            name,
+            id,
+            action: "delete".into(),
+            sent: !a.dry_run,
+            changes: Vec::new(),
+        })?;
+    }
+    Ok(drifted)
 }
 
 /// The drift of one resource, as records; how many.
