@@ -353,3 +353,26 @@ fn the_cpu_alert_fires_for_95_percent_through_sw_alerts_eval() {
     assert_eq!(cpu[0]["status"], "firing");
     assert_eq!(cpu[0]["labels"]["instance"], id("exampleserver"));
 }
+
+#[test]
+fn an_env_file_can_name_the_server() {
+    let fake = fake();
+    let d = tempfile::tempdir().unwrap();
+    let env = d.path().join("azure.env");
+    std::fs::write(&env, format!("AZURE_SERVER={}\n", id("exampleserver"))).unwrap();
+    let mut c = cmd::command(BIN.as_ref());
+    c.env_remove("DATABASE_URL").envs(fake.env()).args([
+        "--azure-env-file",
+        env.to_str().unwrap(),
+        "--state-dir",
+        d.path().to_str().unwrap(),
+    ]);
+    let r = cmd::run_cmd(&mut c, None);
+    r.expect_code(0);
+    assert_eq!(r.one("health.report")["target"], id("exampleserver"));
+    std::fs::write(&env, "AZURE_SERVER=exampleserver\n").unwrap();
+    let r = cmd::run_cmd(&mut c, None);
+    r.expect_error(64, "--server exampleserver needs --resource-group");
+    std::fs::write(&env, format!("AZURE_SERVER=exampleserver\nAZURE_RESOURCE_GROUP={RG}\n")).unwrap();
+    cmd::run_cmd(&mut c, None).expect_code(0);
+}
