@@ -376,3 +376,40 @@ fn an_env_file_can_name_the_server() {
     std::fs::write(&env, format!("AZURE_SERVER=exampleserver\nAZURE_RESOURCE_GROUP={RG}\n")).unwrap();
     cmd::run_cmd(&mut c, None).expect_code(0);
 }
+
+#[test]
+fn a_primarys_replication_lag_is_its_worst_replicas() {
+    let fake = fake();
+    let mut rep = example("postgresql/ReplicasListByServer.json")["responses"]["200"]["body"]["value"][0].clone();
+    rep["id"] = json!(id("examplereplica"));
+    rep["name"] = json!("examplereplica");
+    rep["properties"]["sourceServerResourceId"] = json!(id("exampleserver"));
+    fake.insert(&id("examplereplica"), rep);
+    fake.with(|s| {
+        s.metrics
+            .insert("physical_replication_delay_in_seconds".into(), FakeMetric::Value(400.0))
+    });
+    let d = tempfile::tempdir().unwrap();
+    let r = health(&fake, d.path(), &[]);
+    r.expect_code(2);
+    let rep = r.one("health.report");
+    let lag = check(&rep, "replication_lag");
+    assert_eq!(
+        (lag["status"].as_str(), lag["value"].as_f64()),
+        (Some("CRITICAL"), Some(400.0))
+    );
+    assert_eq!(lag["details"]["replicas"][0]["name"], "examplereplica");
+    assert_eq!(lag["details"]["replicas"][0]["state"], "Active");
+    // The replica's lag is read on the replica's own resource.
+    let asked: Vec<String> = fake
+        .requests()
+        .into_iter()
+        .filter(|q| q.path().ends_with("/providers/microsoft.insights/metrics"))
+        .map(|q| q.path())
+        .collect();
+    assert_eq!(asked.len(), 2, "{asked:?}");
+    assert!(
+        asked.iter().any(|p| p.contains("/flexibleservers/examplereplica/")),
+        "{asked:?}"
+    );
+}

@@ -236,10 +236,56 @@ fn metric_checks(r: &mut Runner<'_>, f: &Fetched) {
         Ok(s) if is_replica(s) => metric(r, m, &replication::LAG, "physical_replication_delay_in_seconds", |v| {
             (v, format!("replaying {v:.0} s behind the primary (Azure Monitor)"))
         }),
-        Ok(_) => {}
+        Ok(_) => replicas_lag(r, f),
         Err(e) => unknown_unless_reported(r, &replication::LAG, e),
     }
     headroom(r, m, f.server.as_ref());
+}
+
+/// `replication_lag` of a primary: the worst replay lag of its read
+/// replicas (each read from its own resource); skipped without replicas.
+fn replicas_lag(r: &mut Runner<'_>, f: &Fetched) {
+    let c = &replication::LAG;
+    if !open(r, c) {
+        return;
+    }
+    let list = match &f.replicas {
+        Ok(l) if l.is_empty() => return r.skip(c),
+        Ok(l) => l,
+        Err(e) => return r.unknown(c, None, format!("listing the replicas: {e}")),
+    };
+    let worst = list
+        .iter()
+        .filter_map(|x| x.lag.as_ref().ok().copied().flatten().map(|v| (v, x)))
+        .max_by(|a, b| a.0.total_cmp(&b.0));
+    let failed: Vec<String> = list
+        .iter()
+        .filter_map(|x| x.lag.as_ref().err().map(|e| format!("{}: {e}", x.name)))
+        .collect();
+    let broken = list.iter().any(|x| x.state.eq_ignore_ascii_case("broken"));
+    let details: Vec<Value> = list
+        .iter()
+        .map(|x| json!({"name": x.name, "state": x.state, "lag_s": x.lag.as_ref().ok().copied().flatten()}))
+        .collect();
+    let mut msg = match worst {
+        Some((v, x)) => format!(
+            "{} replicas, {} the furthest behind: {v:.0} s (Azure Monitor)",
+            list.len(),
+            x.name
+        ),
+        None => format!("{} replicas, no replay lag in Azure Monitor", list.len()),
+    };
+    if !failed.is_empty() {
+        msg = format!("{msg}; not read: {}", failed.join("; "));
+    }
+    let mut m = Measured::new(worst.map(|w| w.0), msg, json!({"replicas": details}));
+    if broken {
+        m = m.floor(Status::Critical);
+    }
+    if !failed.is_empty() || worst.is_none() {
+        m = m.floor(Status::Unknown);
+    }
+    r.push(c, None, m);
 }
 
 /// Whether the server is a read replica.
