@@ -387,3 +387,74 @@ fn prune_deletes_only_the_sw_managed_alerts_of_this_server_the_pack_dropped() {
     assert!(fake.resource(&format!("{alerts}/exampleserver-Deadlocks")).is_none());
     apply(&fake, &["--rules", rules, "--prune", "--verify-only"]).expect_code(0);
 }
+
+#[test]
+fn audit_allow_lists_preloads_restarts_once_and_sets_the_classes() {
+    let fake = fake();
+    let cfg = |name: &str| format!("{}/configurations/{name}", server_id());
+    let mut ext = fake.resource(&cfg("azure.extensions")).unwrap_or_else(|| {
+        json!({"name": "azure.extensions", "properties": {"value": "", "isDynamicConfig": true, "isConfigPendingRestart": false}})
+    });
+    ext["properties"]["value"] = json!("PG_CRON");
+    fake.insert(&cfg("azure.extensions"), ext);
+    let r = apply(&fake, &["--audit"]);
+    r.expect_code(0);
+    let patches: Vec<(String, Value)> = fake
+        .requests()
+        .into_iter()
+        .filter(|q| q.method == "PATCH")
+        .map(|q| {
+            (
+                q.path().rsplit('/').next().unwrap().to_owned(),
+                q.body["properties"]["value"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        patches,
+        [
+            ("azure.extensions".to_owned(), json!("PG_CRON,PGAUDIT")),
+            ("shared_preload_libraries".to_owned(), json!("pgaudit")),
+            ("pgaudit.log".to_owned(), json!("ddl,role")),
+        ]
+    );
+    assert!(
+        fake.requests()
+            .iter()
+            .all(|q| q.method != "PATCH" || q.body["properties"]["source"] == "user-override")
+    );
+    assert_eq!(fake.count("POST", "/flexibleservers/exampleserver/restart"), 1);
+    // The restart comes after the preload and before pgaudit.log (which exists once the library is loaded).
+    let order: Vec<String> = fake
+        .requests()
+        .into_iter()
+        .filter(|q| q.method == "PATCH" || q.method == "POST")
+        .map(|q| q.path())
+        .filter(|p| p.contains("/flexibleservers/"))
+        .collect();
+    let at = |part: &str| order.iter().position(|p| p.ends_with(part)).unwrap();
+    assert!(
+        at("shared_preload_libraries") < at("/restart") && at("/restart") < at("pgaudit.log"),
+        "{order:?}"
+    );
+
+    let before = writes(&fake);
+    apply(&fake, &["--audit"]).expect_code(0);
+    assert_eq!(
+        writes(&fake),
+        before,
+        "a second run changes nothing and restarts nothing"
+    );
+    apply(&fake, &["--audit", "--verify-only"]).expect_code(0);
+    let r = apply(
+        &fake,
+        &["--audit", "--audit-classes", "ddl,role,write", "--verify-only"],
+    );
+    r.expect_code(1);
+    let drift: Vec<Value> = r.records().into_iter().filter(|x| x["kind"] == "azure.drift").collect();
+    assert_eq!(drift.len(), 1);
+    assert_eq!(
+        (drift[0]["name"].as_str(), drift[0]["want"].as_str()),
+        (Some("pgaudit.log"), Some("ddl,role,write"))
+    );
+}

@@ -6,8 +6,11 @@
 //! first and sent only when a property differs ([`diff`]); `--dry-run`
 //! sends nothing but the reads and prints the requests it would send;
 //! `--verify-only` sends nothing and reports each property that differs.
-//! Every resource it writes is tagged `sw-managed`.
+//! Every resource it writes is tagged `sw-managed`; `--prune` removes the
+//! metric alerts so tagged that the pack dropped; `--audit` turns pgaudit
+//! on ([`audit`]).
 
+pub mod audit;
 pub mod bodies;
 pub mod diff;
 
@@ -56,6 +59,14 @@ pub struct AzureApplyArgs {
     /// (azure.drift records) and exit 1 when one does.
     #[arg(long)]
     pub verify_only: bool,
+    /// Turn pgaudit on: allow-list it, preload it (the server restarts
+    /// once when that changes) and log --audit-classes; its log lines reach
+    /// the workspace through the PostgreSQLLogs category.
+    #[arg(long)]
+    pub audit: bool,
+    /// The statement classes pgaudit logs (pgaudit.log).
+    #[arg(long, value_name = "CLASSES", default_value = "ddl,role", requires = "audit")]
+    pub audit_classes: String,
     /// Delete the metric alerts on this server that sw-alerts made
     /// (tagged sw-managed) and the rule pack no longer has.
     #[arg(long)]
@@ -184,6 +195,19 @@ pub fn run(a: &AzureApplyArgs, pretty: bool) -> Result<()> {
         } else {
             let rec = apply(&c, &w, a.dry_run, &mut out)?;
             out.emit(&rec)?;
+        }
+    }
+    if a.audit {
+        let mode = if a.verify_only {
+            audit::Mode::VerifyOnly
+        } else if a.dry_run {
+            audit::Mode::DryRun
+        } else {
+            audit::Mode::Apply
+        };
+        let changed = audit::run(&c, &server, &a.audit_classes, mode, &mut out)?;
+        if a.verify_only {
+            drifted += changed;
         }
     }
     if a.prune {
