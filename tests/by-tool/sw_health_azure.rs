@@ -377,8 +377,8 @@ fn an_env_file_can_name_the_server() {
     cmd::run_cmd(&mut c, None).expect_code(0);
 }
 
-#[test]
-fn a_primarys_replication_lag_is_its_worst_replicas() {
+/// A fake whose exampleserver has the read replica examplereplica, 400 s behind.
+fn fake_with_replica() -> FakeArm {
     let fake = fake();
     let mut rep = example("postgresql/ReplicasListByServer.json")["responses"]["200"]["body"]["value"][0].clone();
     rep["id"] = json!(id("examplereplica"));
@@ -389,6 +389,12 @@ fn a_primarys_replication_lag_is_its_worst_replicas() {
         s.metrics
             .insert("physical_replication_delay_in_seconds".into(), FakeMetric::Value(400.0))
     });
+    fake
+}
+
+#[test]
+fn a_primarys_replication_lag_is_its_worst_replicas() {
+    let fake = fake_with_replica();
     let d = tempfile::tempdir().unwrap();
     let r = health(&fake, d.path(), &[]);
     r.expect_code(2);
@@ -412,4 +418,35 @@ fn a_primarys_replication_lag_is_its_worst_replicas() {
         asked.iter().any(|p| p.contains("/flexibleservers/examplereplica/")),
         "{asked:?}"
     );
+}
+
+#[test]
+fn an_arm_error_on_the_metrics_costs_only_the_checks_that_need_them() {
+    let fake = fake_with_replica();
+    let denied = sw_testkit::azure::Reply::json(
+        403,
+        json!({"error": {"code": "AuthorizationFailed", "message": "The client does not have authorization to perform action\n'Microsoft.Insights/metrics/read'."}}),
+    );
+    fake.with(|s| {
+        s.scripted.push((
+            "GET".into(),
+            "flexibleServers/exampleserver/providers/Microsoft.Insights/metrics".into(),
+            denied,
+        ))
+    });
+    let d = tempfile::tempdir().unwrap();
+    let r = health(&fake, d.path(), &[]);
+    r.expect_code(2);
+    let rep = r.one("health.report");
+    let cpu = check(&rep, "host_cpu");
+    assert_eq!(cpu["status"], "UNKNOWN");
+    let why = cpu["message"].as_str().unwrap();
+    assert!(
+        why.contains("HTTP 403") && why.contains("AuthorizationFailed") && !why.contains('\n'),
+        "{why}"
+    );
+    // The server, the backups and the replica's own metrics still count.
+    assert_eq!(check(&rep, "azure_state")["status"], "OK");
+    assert_eq!(check(&rep, "azure_backups")["value"], 2.0);
+    assert_eq!(check(&rep, "replication_lag")["value"], 400.0);
 }

@@ -196,9 +196,7 @@ fn metric_checks(r: &mut Runner<'_>, f: &Fetched) {
             ] {
                 unknown_unless_reported(r, c, &why);
             }
-            if f.server.as_ref().is_ok_and(is_replica) {
-                unknown_unless_reported(r, &replication::LAG, &why);
-            }
+            lag(r, f, None);
             return;
         }
     };
@@ -232,14 +230,30 @@ fn metric_checks(r: &mut Runner<'_>, f: &Fetched) {
             (v, format!("{v:.0} deadlocks in 5 minutes (Azure Monitor)"))
         });
     }
-    match f.server.as_ref() {
-        Ok(s) if is_replica(s) => metric(r, m, &replication::LAG, "physical_replication_delay_in_seconds", |v| {
-            (v, format!("replaying {v:.0} s behind the primary (Azure Monitor)"))
-        }),
-        Ok(_) => replicas_lag(r, f),
-        Err(e) => unknown_unless_reported(r, &replication::LAG, e),
-    }
+    lag(r, f, Some(m));
     headroom(r, m, f.server.as_ref());
+}
+
+/// `replication_lag`: a replica's own (from the server's metrics, None when
+/// they failed), a primary's from its replicas.
+fn lag(r: &mut Runner<'_>, f: &Fetched, m: Option<&Answer>) {
+    match (f.server.as_ref(), m) {
+        (Ok(s), Some(m)) if is_replica(s) => {
+            metric(r, m, &replication::LAG, "physical_replication_delay_in_seconds", |v| {
+                (v, format!("replaying {v:.0} s behind the primary (Azure Monitor)"))
+            })
+        }
+        (Ok(s), None) if is_replica(s) => {
+            let why = f
+                .metrics
+                .as_ref()
+                .err()
+                .map_or_else(String::new, |e| format!("Azure Monitor metrics: {e}"));
+            unknown_unless_reported(r, &replication::LAG, &why);
+        }
+        (Ok(_), _) => replicas_lag(r, f),
+        (Err(e), _) => unknown_unless_reported(r, &replication::LAG, e),
+    }
 }
 
 /// `replication_lag` of a primary: the worst replay lag of its read
