@@ -450,3 +450,35 @@ fn an_arm_error_on_the_metrics_costs_only_the_checks_that_need_them() {
     assert_eq!(check(&rep, "azure_backups")["value"], 2.0);
     assert_eq!(check(&rep, "replication_lag")["value"], 400.0);
 }
+
+#[test]
+fn a_token_endpoint_that_never_answers_costs_the_azure_checks_not_the_deadline() {
+    let fake = fake();
+    // Accepts connections (the backlog) and never answers.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", silent.local_addr().unwrap());
+    let d = tempfile::tempdir().unwrap();
+    let mut c = cmd::command(BIN.as_ref());
+    c.env_remove("DATABASE_URL")
+        .envs(fake.env())
+        .env("SW_AZURE_TOKEN_ENDPOINT", &url)
+        .args([
+            "--azure",
+            "--server",
+            &id("exampleserver"),
+            "--deadline",
+            "2s",
+            "--state-dir",
+        ])
+        .arg(d.path());
+    let t = Instant::now();
+    let r = cmd::run_cmd(&mut c, None);
+    assert!(t.elapsed() < Duration::from_secs(6), "{:?}", t.elapsed());
+    r.expect_code(3);
+    let rep = r.one("health.report");
+    assert_eq!(
+        check(&rep, "azure_state")["message"],
+        "no answer from the Resource Manager before the deadline"
+    );
+    drop(silent);
+}
