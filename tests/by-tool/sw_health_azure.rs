@@ -482,3 +482,26 @@ fn a_token_endpoint_that_never_answers_costs_the_azure_checks_not_the_deadline()
     );
     drop(silent);
 }
+
+#[test]
+fn incomplete_credentials_are_a_configuration_error() {
+    let fake = fake();
+    let d = tempfile::tempdir().unwrap();
+    let mut c = cmd::command(BIN.as_ref());
+    c.env_remove("DATABASE_URL")
+        .envs(fake.env())
+        .env_remove("AZURE_CLIENT_SECRET")
+        .args([
+            "--azure",
+            "--server",
+            &id("exampleserver"),
+            "--auth",
+            "client-secret",
+            "--state-dir",
+        ])
+        .arg(d.path());
+    let r = cmd::run_cmd(&mut c, None);
+    r.expect_code(78);
+    assert!(r.stdout.is_empty());
+    assert_eq!(fake.requests().len(), 0);
+}

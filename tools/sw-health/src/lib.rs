@@ -173,7 +173,7 @@ fn check_doc(command: &str) -> CommandDoc {
         )
         .exit(
             78,
-            "configuration error: bad target, the database does not exist (a single target; in a fleet that target's report is CRITICAL), a --targets file that is not valid, a --thresholds file that is not valid or names an unknown check, an --azure-env-file that is not valid, or no valid Azure subscription id",
+            "configuration error: bad target, the database does not exist (a single target; in a fleet that target's report is CRITICAL), a --targets file that is not valid, a --thresholds file that is not valid or names an unknown check, an --azure-env-file that is not valid, no valid Azure subscription id, or incomplete Azure credentials for --auth",
         )
         .record::<HealthReport>()
 }
