@@ -183,6 +183,7 @@ fn healthy_report(rep: &Value) {
     assert_eq!(check(rep, "azure_storage_headroom")["value"], 50.0);
     assert!(check(rep, "backup_age")["value"].as_f64().unwrap() >= 3600.0);
     assert_eq!(check(rep, "azure_restore_window")["value"], 100.0);
+    assert_eq!(check(rep, "azure_pending_restart")["value"], 0.0);
     // HA is off on the example server; a primary's replication lag is its replicas'.
     let skipped: Vec<&str> = rep["skipped"]
         .as_array()
@@ -504,4 +505,25 @@ fn incomplete_credentials_are_a_configuration_error() {
     r.expect_code(78);
     assert!(r.stdout.is_empty());
     assert_eq!(fake.requests().len(), 0);
+}
+
+#[test]
+fn a_parameter_waiting_for_a_restart_is_a_warning_naming_it() {
+    let fake = fake();
+    for (name, pending) in [("shared_buffers", true), ("work_mem", false)] {
+        fake.insert(
+            &format!("{}/configurations/{name}", id("exampleserver")),
+            json!({"name": name, "properties": {"value": "1", "isDynamicConfig": !pending, "isConfigPendingRestart": pending}}),
+        );
+    }
+    let d = tempfile::tempdir().unwrap();
+    let r = health(&fake, d.path(), &[]);
+    r.expect_code(1);
+    let rep = r.one("health.report");
+    let c = check(&rep, "azure_pending_restart");
+    assert_eq!(
+        (c["status"].as_str(), c["value"].as_f64()),
+        (Some("WARNING"), Some(1.0))
+    );
+    assert_eq!(c["details"]["parameters"], json!(["shared_buffers"]));
 }

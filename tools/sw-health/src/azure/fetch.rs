@@ -1,5 +1,6 @@
 //! The round trips of one Azure run, at the same time: the server, the one
-//! metrics request and the backups list. Each result is the answer or a
+//! metrics request, the backups, the server parameters and the replicas
+//! (then each replica's lag). Each result is the answer or a
 //! one-line reason, so one failing call costs only the checks that need it.
 
 use std::time::Duration;
@@ -21,6 +22,8 @@ pub struct Fetched {
     pub backups: Result<Vec<Value>, String>,
     /// The server's read replicas, each with its replay lag in seconds.
     pub replicas: Result<Vec<Replica>, String>,
+    /// The server parameters (for those waiting for a restart).
+    pub parameters: Result<Vec<Value>, String>,
     /// When the run asked (the metrics timespan ends here; ages count from it).
     pub now: DateTime<Utc>,
 }
@@ -33,6 +36,7 @@ impl Fetched {
             metrics: Err(why.to_owned()),
             backups: Err(why.to_owned()),
             replicas: Err(why.to_owned()),
+            parameters: Err(why.to_owned()),
             now,
         }
     }
@@ -61,12 +65,14 @@ pub fn fetch(spec: &Spec, within: Duration) -> Fetched {
         let server = scope.spawn(|| one_line(c.get(&s.path(""))));
         let metrics = scope.spawn(|| one_line(c.get(&metrics::request_path(&s.id(), now))).map(|b| Answer::parse(&b)));
         let backups = scope.spawn(|| one_line(c.list(&s.path("/backups"))));
+        let parameters = scope.spawn(|| one_line(c.list(&s.path("/configurations"))));
         let replicas = one_line(c.list(&s.path("/replicas"))).map(|list| lags(&c, &list, now));
         Fetched {
             server: server.join().unwrap_or_else(|_| Err("panicked".into())),
             metrics: metrics.join().unwrap_or_else(|_| Err("panicked".into())),
             backups: backups.join().unwrap_or_else(|_| Err("panicked".into())),
             replicas,
+            parameters: parameters.join().unwrap_or_else(|_| Err("panicked".into())),
             now,
         }
     })

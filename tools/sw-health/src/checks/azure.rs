@@ -86,6 +86,17 @@ pub const RESTORE_WINDOW: Check = Check {
     how: How::Own,
 };
 
+pub const PENDING_RESTART: Check = Check {
+    name: "azure_pending_restart",
+    unit: "count",
+    warn: Some(0.0),
+    crit: None,
+    below: false,
+    scope: Scope::Client,
+    help: "server parameters changed but waiting for a restart to take effect; names in details (--azure)",
+    how: How::Own,
+};
+
 /// Auto-grow's ceiling: the largest Premium SSD size (GiB).
 const MAX_STORAGE_GIB: f64 = 32_767.0;
 
@@ -108,6 +119,7 @@ pub fn report(r: &mut Runner<'_>, f: &Fetched) {
     }
     metric_checks(r, f);
     backups(r, f);
+    pending_restart(r, f);
     match server {
         Ok(s) => window(r, s, f.now),
         Err(e) => unknown_unless_reported(r, &RESTORE_WINDOW, e),
@@ -457,6 +469,30 @@ fn backups(r: &mut Runner<'_>, f: &Fetched) {
                 Measured::new(None, "no completed Azure backup", Value::Null).floor(Status::Critical),
             ),
         }
+    }
+}
+
+/// `azure_pending_restart`: parameters whose new value waits for a restart.
+fn pending_restart(r: &mut Runner<'_>, f: &Fetched) {
+    if !open(r, &PENDING_RESTART) {
+        return;
+    }
+    match &f.parameters {
+        Ok(list) => {
+            let names: Vec<&str> = list
+                .iter()
+                .filter(|p| p.pointer("/properties/isConfigPendingRestart") == Some(&json!(true)))
+                .map(|p| text(p, "/name"))
+                .collect();
+            let msg = if names.is_empty() {
+                "no parameter waits for a restart".to_owned()
+            } else {
+                format!("waiting for a restart: {}", names.join(", "))
+            };
+            let m = Measured::new(Some(count(names.len())), msg, json!({"parameters": names}));
+            r.push(&PENDING_RESTART, None, m);
+        }
+        Err(e) => r.unknown(&PENDING_RESTART, None, e.clone()),
     }
 }
 

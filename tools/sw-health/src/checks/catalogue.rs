@@ -330,6 +330,7 @@ pub const CATALOGUE: &[&Check] = &[
     &azure::IOPS,
     &azure::BACKUPS,
     &azure::RESTORE_WINDOW,
+    &azure::PENDING_RESTART,
 ];
 
 /// Client connections (also measured by `--azure` from Azure Monitor).
