@@ -213,24 +213,20 @@ fn metric_checks(r: &mut Runner<'_>, f: &Fetched) {
         }
     };
     let pct = |v: f64, what: &str| format!("{what} {v:.1}% over 5 minutes (Azure Monitor)");
-    metric(r, m, &host::HOST_CPU, "cpu_percent", |v| (v, pct(v, "CPU")));
-    metric(r, m, &host::HOST_MEMORY, "memory_percent", |v| (v, pct(v, "memory")));
-    metric(r, m, &host::DISK, "storage_percent", |v| {
+    metric(r, m, &host::HOST_CPU, |v| (v, pct(v, "CPU")));
+    metric(r, m, &host::HOST_MEMORY, |v| (v, pct(v, "memory")));
+    metric(r, m, &host::DISK, |v| {
         (v, format!("storage {v:.1}% used (Azure Monitor)"))
     });
-    metric(r, m, &IOPS, "disk_iops_consumed_percentage", |v| {
+    metric(r, m, &IOPS, |v| {
         (v, format!("{v:.1}% of the provisioned IOPS used over 5 minutes"))
     });
-    metric(r, m, &rates::FAILED_SESSIONS, "connections_failed", |v| {
+    metric(r, m, &rates::FAILED_SESSIONS, |v| {
         (v, format!("{v:.0} failed connections in 5 minutes (Azure Monitor)"))
     });
-    metric(
-        r,
-        m,
-        &super::catalogue::XID_WRAPAROUND,
-        "maximum_used_transactionIDs",
-        |v| (v, format!("oldest transaction id age {v:.0} (Azure Monitor)")),
-    );
+    metric(r, m, &super::catalogue::XID_WRAPAROUND, |v| {
+        (v, format!("oldest transaction id age {v:.0} (Azure Monitor)"))
+    });
     connections(r, m);
     // Deadlocks are only emitted with metrics.collector_database_activity on.
     if matches!(m.get("deadlocks"), None | Some(Reading::NoData)) {
@@ -238,7 +234,7 @@ fn metric_checks(r: &mut Runner<'_>, f: &Fetched) {
             r.skip(&rates::DEADLOCKS);
         }
     } else {
-        metric(r, m, &rates::DEADLOCKS, "deadlocks", |v| {
+        metric(r, m, &rates::DEADLOCKS, |v| {
             (v, format!("{v:.0} deadlocks in 5 minutes (Azure Monitor)"))
         });
     }
@@ -250,11 +246,9 @@ fn metric_checks(r: &mut Runner<'_>, f: &Fetched) {
 /// they failed), a primary's from its replicas.
 fn lag(r: &mut Runner<'_>, f: &Fetched, m: Option<&Answer>) {
     match (f.server.as_ref(), m) {
-        (Ok(s), Some(m)) if is_replica(s) => {
-            metric(r, m, &replication::LAG, "physical_replication_delay_in_seconds", |v| {
-                (v, format!("replaying {v:.0} s behind the primary (Azure Monitor)"))
-            })
-        }
+        (Ok(s), Some(m)) if is_replica(s) => metric(r, m, &replication::LAG, |v| {
+            (v, format!("replaying {v:.0} s behind the primary (Azure Monitor)"))
+        }),
         (Ok(s), None) if is_replica(s) => {
             let why = f
                 .metrics
@@ -332,12 +326,17 @@ fn unknown_unless_reported(r: &mut Runner<'_>, c: &'static Check, why: &str) {
     }
 }
 
-/// One check from one metric: its value through `judge`, or UNKNOWN with
-/// why there is none.
-fn metric(r: &mut Runner<'_>, m: &Answer, c: &'static Check, name: &str, judge: impl Fn(f64) -> (f64, String)) {
+/// One check from the metric that measures it: its value through `judge`,
+/// or UNKNOWN with why there is none.
+fn metric(r: &mut Runner<'_>, m: &Answer, c: &'static Check, judge: impl Fn(f64) -> (f64, String)) {
     if !open(r, c) {
         return;
     }
+    // The metric a check is measured by is sw_core's table, the one
+    // `sw-alerts azure-apply` alerts on.
+    let Some(name) = sw_core::azure::monitor::for_check(c.name).map(|cm| cm.metric) else {
+        return r.unknown(c, None, format!("no Azure Monitor metric measures {}", c.name));
+    };
     match m.get(name) {
         Some(Reading::Value { value, points }) => {
             let (v, msg) = judge(*value);
