@@ -8,14 +8,14 @@
 //! perfdata and Prometheus series work for both; with a SQL target in the
 //! same run the SQL measurement wins and the metric is not reported twice.
 //! A metric that failed inside the answer makes its own check UNKNOWN; a
-//! round trip that failed makes the checks that need it UNKNOWN.
+//! round trip that failed makes the checks that need it UNKNOWN. The backup
+//! checks are `azure_backups`.
 
-use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 use sw_core::azure::flexible::text;
 use sw_core::health::Status;
 
-use super::{Check, How, Measured, Scope, count, host, rates, replication};
+use super::{Check, How, Measured, Scope, azure_backups, host, rates, replication};
 use crate::azure::fetch::Fetched;
 use crate::azure::metrics::{Answer, Reading};
 use crate::check::runner::Runner;
@@ -64,39 +64,6 @@ pub const IOPS: Check = Check {
     how: How::Own,
 };
 
-pub const BACKUPS: Check = Check {
-    name: "azure_backups",
-    unit: "count",
-    warn: None,
-    crit: Some(1.0),
-    below: true,
-    scope: Scope::Client,
-    help: "backups Azure holds of the server (none is CRITICAL) (--azure)",
-    how: How::Own,
-};
-
-pub const RESTORE_WINDOW: Check = Check {
-    name: "azure_restore_window",
-    unit: "%",
-    warn: Some(90.0),
-    crit: Some(50.0),
-    below: true,
-    scope: Scope::Client,
-    help: "earliest restore point vs the retention promised (or the server's age when younger) (--azure)",
-    how: How::Own,
-};
-
-pub const PENDING_RESTART: Check = Check {
-    name: "azure_pending_restart",
-    unit: "count",
-    warn: Some(0.0),
-    crit: None,
-    below: false,
-    scope: Scope::Client,
-    help: "server parameters changed but waiting for a restart to take effect; names in details (--azure)",
-    how: How::Own,
-};
-
 /// Auto-grow's ceiling: the largest Premium SSD size (GiB).
 const MAX_STORAGE_GIB: f64 = 32_767.0;
 
@@ -118,12 +85,7 @@ pub fn report(r: &mut Runner<'_>, f: &Fetched) {
         }
     }
     metric_checks(r, f);
-    backups(r, f);
-    pending_restart(r, f);
-    match server {
-        Ok(s) => window(r, s, f.now),
-        Err(e) => unknown_unless_reported(r, &RESTORE_WINDOW, e),
-    }
+    azure_backups::report(r, f);
 }
 
 /// The server's state.
@@ -171,10 +133,20 @@ fn ha(s: &Value) -> Option<Measured> {
     };
     let zone = text(s, "/properties/availabilityZone");
     let standby = text(s, "/properties/highAvailability/standbyAvailabilityZone");
-    let msg = format!(
+    let mut msg = format!(
         "{mode} high availability: standby {}",
         if st.is_empty() { "unknown" } else { st }
     );
+    // Zone-redundant in name only: a zone outage takes both. (A failover swaps the zones: not this.)
+    let one_zone = mode.eq_ignore_ascii_case("zoneredundant") && !zone.is_empty() && zone == standby;
+    if one_zone {
+        msg = format!("{msg}, but in the primary's zone {zone}");
+    }
+    let status = if one_zone {
+        status.worst(Status::Warning)
+    } else {
+        status
+    };
     Some(
         Measured::new(
             None,
@@ -316,11 +288,11 @@ fn is_replica(s: &Value) -> bool {
 }
 
 /// A check the run wants that no SQL session reported yet.
-fn open(r: &Runner<'_>, c: &'static Check) -> bool {
+pub(super) fn open(r: &Runner<'_>, c: &'static Check) -> bool {
     r.wants(c) && !r.has(c)
 }
 
-fn unknown_unless_reported(r: &mut Runner<'_>, c: &'static Check, why: &str) {
+pub(super) fn unknown_unless_reported(r: &mut Runner<'_>, c: &'static Check, why: &str) {
     if open(r, c) {
         r.unknown(c, None, why.to_owned());
     }
@@ -418,114 +390,48 @@ fn headroom(r: &mut Runner<'_>, m: &Answer, server: Result<&Value, &String>) {
     );
 }
 
-/// `azure_backups`, `azure_restore_window` and `backup_age` (the newest
-/// backup; a --backup-repo of the same run wins).
-fn backups(r: &mut Runner<'_>, f: &Fetched) {
-    let list = match &f.backups {
-        Ok(l) => l,
-        Err(e) => {
-            for c in [&BACKUPS, &super::backup::BACKUP_AGE] {
-                unknown_unless_reported(r, c, e);
-            }
-            return;
-        }
-    };
-    let done: Vec<DateTime<Utc>> = list
-        .iter()
-        .filter_map(|b| b.pointer("/properties/completedTime").and_then(Value::as_str))
-        .filter_map(|t| DateTime::parse_from_rfc3339(t).ok())
-        .map(|t| t.to_utc())
-        .collect();
-    if open(r, &BACKUPS) {
-        let full = list
-            .iter()
-            .filter(|b| text(b, "/properties/backupType").eq_ignore_ascii_case("full"))
-            .count();
-        let msg = format!(
-            "{} backups ({full} automatic full, {} completed)",
-            list.len(),
-            done.len()
-        );
-        let m = Measured::new(
-            Some(count(list.len())),
-            msg,
-            json!({"full": full, "completed": done.len()}),
-        );
-        r.push(&BACKUPS, None, m);
-    }
-    let age = &super::backup::BACKUP_AGE;
-    if open(r, age) {
-        match done.iter().max() {
-            Some(t) => {
-                let s = (f.now - *t).num_milliseconds() as f64 / 1000.0;
-                let msg = format!("newest Azure backup finished {s:.0} s ago");
-                let details = json!({"completed": sw_core::output::rfc3339(*t)});
-                r.push(age, None, Measured::new(Some(s.max(0.0)), msg, details));
-            }
-            None => r.push(
-                age,
-                None,
-                Measured::new(None, "no completed Azure backup", Value::Null).floor(Status::Critical),
-            ),
-        }
-    }
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-/// `azure_pending_restart`: parameters whose new value waits for a restart.
-fn pending_restart(r: &mut Runner<'_>, f: &Fetched) {
-    if !open(r, &PENDING_RESTART) {
-        return;
+    fn server(mode: &str, state: &str, zone: &str, standby: &str) -> Value {
+        json!({"properties": {"availabilityZone": zone, "highAvailability":
+            {"mode": mode, "state": state, "standbyAvailabilityZone": standby}}})
     }
-    match &f.parameters {
-        Ok(list) => {
-            let names: Vec<&str> = list
-                .iter()
-                .filter(|p| p.pointer("/properties/isConfigPendingRestart") == Some(&json!(true)))
-                .map(|p| text(p, "/name"))
-                .collect();
-            let msg = if names.is_empty() {
-                "no parameter waits for a restart".to_owned()
-            } else {
-                format!("waiting for a restart: {}", names.join(", "))
-            };
-            let m = Measured::new(Some(count(names.len())), msg, json!({"parameters": names}));
-            r.push(&PENDING_RESTART, None, m);
-        }
-        Err(e) => r.unknown(&PENDING_RESTART, None, e.clone()),
-    }
-}
 
-/// `azure_restore_window`: how far back a restore can go, as a share of
-/// the retention (or of the server's age, for a younger server).
-fn window(r: &mut Runner<'_>, s: &Value, now: DateTime<Utc>) {
-    if !open(r, &RESTORE_WINDOW) {
-        return;
+    #[test]
+    fn high_availability_is_judged_by_the_standby_and_its_zone() {
+        assert!(ha(&server("Disabled", "NotEnabled", "1", "")).is_none());
+        let ok = ha(&server("ZoneRedundant", "Healthy", "1", "2")).unwrap();
+        assert_eq!(ok.at_least, Status::Ok);
+        assert_eq!(ok.details["standby_zone"], "2");
+        let building = ha(&server("ZoneRedundant", "CreatingStandby", "1", "2")).unwrap();
+        assert_eq!(building.at_least, Status::Warning);
+        let lost = ha(&server("SameZone", "NotEnabled", "1", "1")).unwrap();
+        assert_eq!(lost.at_least, Status::Critical);
+        let same = ha(&server("ZoneRedundant", "Healthy", "3", "3")).unwrap();
+        assert_eq!(same.at_least, Status::Warning);
+        assert!(
+            same.message.ends_with("but in the primary's zone 3"),
+            "{}",
+            same.message
+        );
+        assert_eq!(
+            ha(&server("SameZone", "Healthy", "1", "1")).unwrap().at_least,
+            Status::Ok
+        );
     }
-    let at = |p: &str| {
-        DateTime::parse_from_rfc3339(text(s, p))
-            .ok()
-            .map(|t| (now - t.to_utc()).num_seconds() as f64)
-    };
-    let days = s
-        .pointer("/properties/backup/backupRetentionDays")
-        .and_then(Value::as_f64)
-        .unwrap_or(7.0);
-    let Some(reach) = at("/properties/backup/earliestRestoreDate") else {
-        let why = "the server has no earliestRestoreDate".to_owned();
-        return r.unknown(&RESTORE_WINDOW, None, why);
-    };
-    let promise = days * 86_400.0;
-    let expected = at("/systemData/createdAt").map_or(promise, |age| age.min(promise));
-    let pct = if expected < 3600.0 {
-        100.0
-    } else {
-        (reach.max(0.0) * 100.0 / expected).min(100.0)
-    };
-    let msg = format!(
-        "restores reach back {:.1} days of the {days:.0} days retained ({pct:.0}%)",
-        reach / 86_400.0
-    );
-    let details = json!({"earliest_restore": text(s, "/properties/backup/earliestRestoreDate"),
-                         "retention_days": days, "expected_s": expected, "reach_s": reach});
-    r.push(&RESTORE_WINDOW, None, Measured::new(Some(pct), msg, details));
+
+    #[test]
+    fn the_server_state_decides_its_status() {
+        for (st, want) in [
+            ("Ready", Status::Ok),
+            ("Updating", Status::Warning),
+            ("Stopped", Status::Critical),
+            ("Inaccessible", Status::Critical),
+        ] {
+            let s = json!({"name": "db", "properties": {"state": st, "version": "17", "minorVersion": "5"}});
+            assert_eq!(state(&s).at_least, want, "{st}");
+        }
+    }
 }
