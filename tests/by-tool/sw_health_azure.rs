@@ -527,3 +527,75 @@ fn a_parameter_waiting_for_a_restart_is_a_warning_naming_it() {
     );
     assert_eq!(c["details"]["parameters"], json!(["shared_buffers"]));
 }
+
+/// GET `path` from 127.0.0.1:`port` (HTTP/1.0, read to the end): the body, None when nothing answers.
+fn http_get(port: u16, path: &str) -> Option<String> {
+    use std::io::{Read, Write};
+    let mut c = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    c.set_read_timeout(Some(Duration::from_secs(20))).ok()?;
+    c.write_all(format!("GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").as_bytes())
+        .ok()?;
+    let mut out = String::new();
+    c.read_to_string(&mut out).ok()?;
+    out.split_once("\r\n\r\n").map(|(_, b)| b.to_owned())
+}
+
+struct Child(std::process::Child);
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn serve_exposes_the_azure_checks() {
+    let fake = fake();
+    let d = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let listen = format!("127.0.0.1:{port}");
+    let mut c = cmd::command(BIN.as_ref());
+    c.env_remove("DATABASE_URL")
+        .envs(fake.env())
+        .args([
+            "serve",
+            "--listen",
+            &listen,
+            "--azure",
+            "--server",
+            &id("exampleserver"),
+            "--state-dir",
+        ])
+        .arg(d.path())
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null());
+    let _child = Child(c.spawn().unwrap());
+    let t = Instant::now();
+    while http_get(port, "/healthz").is_none() {
+        assert!(t.elapsed() < Duration::from_secs(20), "sw-health serve did not answer");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let body = http_get(port, "/metrics").unwrap();
+    let instance = format!("instance=\"{}\"", id("exampleserver"));
+    let line = body
+        .lines()
+        .find(|l| l.starts_with("sw_health_check_ratio{") && l.contains("check=\"host_cpu\""))
+        .unwrap_or_else(|| panic!("{body}"));
+    assert!(line.contains(&instance) && line.ends_with(" 0.35"), "{line}");
+    assert!(
+        body.lines().any(|l| l.starts_with("sw_health_check_status{")
+            && l.contains("check=\"azure_state\"")
+            && l.ends_with(" 0")),
+        "{body}"
+    );
+    assert!(
+        body.lines()
+            .any(|l| l.starts_with("sw_health_up{") && l.ends_with(" 1")),
+        "{body}"
+    );
+}
