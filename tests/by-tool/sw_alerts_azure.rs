@@ -297,6 +297,30 @@ fn a_dry_run_only_reads_and_prints_the_requests() {
     assert_eq!(requests.len(), resources.len());
     assert!(requests.iter().all(|q| q["method"] == "PUT" && q["body"].is_object()));
     assert!(resources.iter().all(|x| x["action"] == "create" && x["sent"] == false));
+
+    // --audit too: the parameter writes and the restart are printed, not sent.
+    let r = apply(&fake, &["--dry-run", "--audit"]);
+    r.expect_code(0);
+    assert_eq!(writes(&fake), 0);
+    let asked: Vec<(String, String)> = r
+        .records()
+        .into_iter()
+        .filter(|x| x["kind"] == "azure.request" && x["method"] != "PUT")
+        .map(|x| {
+            let url = x["url"].as_str().unwrap().split('?').next().unwrap().to_owned();
+            (
+                x["method"].as_str().unwrap().to_owned(),
+                url.rsplit('/').next().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let want = [
+        ("PATCH", "azure.extensions"),
+        ("PATCH", "shared_preload_libraries"),
+        ("POST", "restart"),
+        ("PATCH", "pgaudit.log"),
+    ];
+    assert_eq!(asked, want.map(|(m, n)| (m.to_owned(), n.to_owned())));
 }
 
 #[test]
