@@ -482,3 +482,34 @@ fn audit_allow_lists_preloads_restarts_once_and_sets_the_classes() {
         (Some("pgaudit.log"), Some("ddl,role,write"))
     );
 }
+
+#[test]
+fn the_connections_rule_becomes_a_count_of_max_connections() {
+    let fake = fake();
+    fake.insert(
+        &format!("{}/configurations/max_connections", server_id()),
+        json!({"name": "max_connections", "properties": {"value": "859", "isDynamicConfig": false}}),
+    );
+    apply(&fake, &[]).expect_code(0);
+    let alerts = format!("/subscriptions/{SUBSCRIPTION}/resourceGroups/{RG}/providers/Microsoft.Insights/metricAlerts");
+    let a = fake
+        .resource(&format!("{alerts}/exampleserver-ConnectionsHigh"))
+        .unwrap();
+    let c = &a["properties"]["criteria"]["allOf"][0];
+    assert_eq!(
+        (c["metricName"].as_str(), c["operator"].as_str()),
+        (Some("active_connections"), Some("GreaterThan"))
+    );
+    assert_eq!(c["threshold"], 687.0, "80 % of 859, rounded down");
+    // max_connections raised: the threshold follows on the next run.
+    fake.insert(
+        &format!("{}/configurations/max_connections", server_id()),
+        json!({"name": "max_connections", "properties": {"value": "1000", "isDynamicConfig": false}}),
+    );
+    apply(&fake, &["--verify-only"]).expect_code(1);
+    apply(&fake, &[]).expect_code(0);
+    let a = fake
+        .resource(&format!("{alerts}/exampleserver-ConnectionsHigh"))
+        .unwrap();
+    assert_eq!(a["properties"]["criteria"]["allOf"][0]["threshold"], 800.0);
+}

@@ -159,6 +159,17 @@ pub fn run(a: &AzureApplyArgs, pretty: bool) -> Result<()> {
     })?;
     let id = server.id();
     let location = sw_core::azure::flexible::text(&s, "/location").to_owned();
+    // A rule on the share of connections in use needs the server's max_connections.
+    let max_connections = if pack.rules.iter().any(|r| r.check == "connections") {
+        c.get_opt(&server.path("/configurations/max_connections"))?
+            .and_then(|v| {
+                sw_core::azure::flexible::text(&v, "/properties/value")
+                    .parse::<f64>()
+                    .ok()
+            })
+    } else {
+        None
+    };
     let workspace = a.workspace.clone().unwrap_or_else(|| format!("{}-logs", server.name));
     let action_group = a
         .action_group
@@ -175,6 +186,7 @@ pub fn run(a: &AzureApplyArgs, pretty: bool) -> Result<()> {
         emails: &a.email,
         webhooks: &a.webhook,
         prefix: &server.name,
+        max_connections,
     };
     let (alerts, unmapped) = plan.alerts(&pack);
     let names: Vec<String> = alerts.iter().map(|w| w.name.to_ascii_lowercase()).collect();
