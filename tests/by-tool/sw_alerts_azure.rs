@@ -297,6 +297,30 @@ fn a_dry_run_only_reads_and_prints_the_requests() {
     assert_eq!(requests.len(), resources.len());
     assert!(requests.iter().all(|q| q["method"] == "PUT" && q["body"].is_object()));
     assert!(resources.iter().all(|x| x["action"] == "create" && x["sent"] == false));
+
+    // --audit too: the parameter writes and the restart are printed, not sent.
+    let r = apply(&fake, &["--dry-run", "--audit"]);
+    r.expect_code(0);
+    assert_eq!(writes(&fake), 0);
+    let asked: Vec<(String, String)> = r
+        .records()
+        .into_iter()
+        .filter(|x| x["kind"] == "azure.request" && x["method"] != "PUT")
+        .map(|x| {
+            let url = x["url"].as_str().unwrap().split('?').next().unwrap().to_owned();
+            (
+                x["method"].as_str().unwrap().to_owned(),
+                url.rsplit('/').next().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let want = [
+        ("PATCH", "azure.extensions"),
+        ("PATCH", "shared_preload_libraries"),
+        ("POST", "restart"),
+        ("PATCH", "pgaudit.log"),
+    ];
+    assert_eq!(asked, want.map(|(m, n)| (m.to_owned(), n.to_owned())));
 }
 
 #[test]
@@ -341,4 +365,151 @@ fn verify_only_reports_exactly_the_changed_threshold_and_exits_1() {
                 "property": "properties.criteria.allOf[0].threshold", "want": 80.0, "have": 95})
         ]
     );
+}
+
+#[test]
+fn prune_deletes_only_the_sw_managed_alerts_of_this_server_the_pack_dropped() {
+    let fake = fake();
+    apply(&fake, &[]).expect_code(0);
+    let alerts = format!("/subscriptions/{SUBSCRIPTION}/resourceGroups/{RG}/providers/Microsoft.Insights/metricAlerts");
+    // Someone else's alert on the server, and sw's alert on another server.
+    fake.insert(
+        &format!("{alerts}/theirs"),
+        json!({"id": format!("{alerts}/theirs"), "name": "theirs", "tags": {},
+        "properties": {"scopes": [server_id()]}}),
+    );
+    fake.insert(&format!("{alerts}/other-HostCpuHigh"), json!({"id": format!("{alerts}/other-HostCpuHigh"),
+        "name": "other-HostCpuHigh", "tags": {"sw-managed": "true"}, "properties": {"scopes": [server_id().replace("exampleserver", "other")]}}));
+    let d = tempfile::tempdir().unwrap();
+    let rules = d.path().join("rules.toml");
+    std::fs::write(
+        &rules,
+        "[[rule]]\nname = \"HostCpuHigh\"\ncheck = \"host_cpu\"\nabove = 80\nfor = \"5m\"\n",
+    )
+    .unwrap();
+    let rules = rules.to_str().unwrap();
+    let r = apply(&fake, &["--rules", rules, "--prune", "--verify-only"]);
+    r.expect_code(1);
+    let dry = apply(&fake, &["--rules", rules, "--prune", "--dry-run"]);
+    dry.expect_code(0);
+    let r = apply(&fake, &["--rules", rules, "--prune"]);
+    r.expect_code(0);
+    let deleted: Vec<String> = r
+        .records()
+        .into_iter()
+        .filter(|x| x["action"] == "delete")
+        .map(|x| x["name"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(deleted.len(), 8, "{deleted:?}");
+    assert!(
+        deleted.iter().all(|n| n.starts_with("exampleserver-"))
+            && !deleted.contains(&"exampleserver-HostCpuHigh".to_owned())
+    );
+    assert!(fake.resource(&format!("{alerts}/theirs")).is_some());
+    assert!(fake.resource(&format!("{alerts}/other-HostCpuHigh")).is_some());
+    assert!(fake.resource(&format!("{alerts}/exampleserver-HostCpuHigh")).is_some());
+    assert!(fake.resource(&format!("{alerts}/exampleserver-Deadlocks")).is_none());
+    apply(&fake, &["--rules", rules, "--prune", "--verify-only"]).expect_code(0);
+}
+
+#[test]
+fn audit_allow_lists_preloads_restarts_once_and_sets_the_classes() {
+    let fake = fake();
+    let cfg = |name: &str| format!("{}/configurations/{name}", server_id());
+    let mut ext = fake.resource(&cfg("azure.extensions")).unwrap_or_else(|| {
+        json!({"name": "azure.extensions", "properties": {"value": "", "isDynamicConfig": true, "isConfigPendingRestart": false}})
+    });
+    ext["properties"]["value"] = json!("PG_CRON");
+    fake.insert(&cfg("azure.extensions"), ext);
+    let r = apply(&fake, &["--audit"]);
+    r.expect_code(0);
+    let patches: Vec<(String, Value)> = fake
+        .requests()
+        .into_iter()
+        .filter(|q| q.method == "PATCH")
+        .map(|q| {
+            (
+                q.path().rsplit('/').next().unwrap().to_owned(),
+                q.body["properties"]["value"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        patches,
+        [
+            ("azure.extensions".to_owned(), json!("PG_CRON,PGAUDIT")),
+            ("shared_preload_libraries".to_owned(), json!("pgaudit")),
+            ("pgaudit.log".to_owned(), json!("ddl,role")),
+        ]
+    );
+    assert!(
+        fake.requests()
+            .iter()
+            .all(|q| q.method != "PATCH" || q.body["properties"]["source"] == "user-override")
+    );
+    assert_eq!(fake.count("POST", "/flexibleservers/exampleserver/restart"), 1);
+    // The restart comes after the preload and before pgaudit.log (which exists once the library is loaded).
+    let order: Vec<String> = fake
+        .requests()
+        .into_iter()
+        .filter(|q| q.method == "PATCH" || q.method == "POST")
+        .map(|q| q.path())
+        .filter(|p| p.contains("/flexibleservers/"))
+        .collect();
+    let at = |part: &str| order.iter().position(|p| p.ends_with(part)).unwrap();
+    assert!(
+        at("shared_preload_libraries") < at("/restart") && at("/restart") < at("pgaudit.log"),
+        "{order:?}"
+    );
+
+    let before = writes(&fake);
+    apply(&fake, &["--audit"]).expect_code(0);
+    assert_eq!(
+        writes(&fake),
+        before,
+        "a second run changes nothing and restarts nothing"
+    );
+    apply(&fake, &["--audit", "--verify-only"]).expect_code(0);
+    let r = apply(
+        &fake,
+        &["--audit", "--audit-classes", "ddl,role,write", "--verify-only"],
+    );
+    r.expect_code(1);
+    let drift: Vec<Value> = r.records().into_iter().filter(|x| x["kind"] == "azure.drift").collect();
+    assert_eq!(drift.len(), 1);
+    assert_eq!(
+        (drift[0]["name"].as_str(), drift[0]["want"].as_str()),
+        (Some("pgaudit.log"), Some("ddl,role,write"))
+    );
+}
+
+#[test]
+fn the_connections_rule_becomes_a_count_of_max_connections() {
+    let fake = fake();
+    fake.insert(
+        &format!("{}/configurations/max_connections", server_id()),
+        json!({"name": "max_connections", "properties": {"value": "859", "isDynamicConfig": false}}),
+    );
+    apply(&fake, &[]).expect_code(0);
+    let alerts = format!("/subscriptions/{SUBSCRIPTION}/resourceGroups/{RG}/providers/Microsoft.Insights/metricAlerts");
+    let a = fake
+        .resource(&format!("{alerts}/exampleserver-ConnectionsHigh"))
+        .unwrap();
+    let c = &a["properties"]["criteria"]["allOf"][0];
+    assert_eq!(
+        (c["metricName"].as_str(), c["operator"].as_str()),
+        (Some("active_connections"), Some("GreaterThan"))
+    );
+    assert_eq!(c["threshold"], 687.0, "80 % of 859, rounded down");
+    // max_connections raised: the threshold follows on the next run.
+    fake.insert(
+        &format!("{}/configurations/max_connections", server_id()),
+        json!({"name": "max_connections", "properties": {"value": "1000", "isDynamicConfig": false}}),
+    );
+    apply(&fake, &["--verify-only"]).expect_code(1);
+    apply(&fake, &[]).expect_code(0);
+    let a = fake
+        .resource(&format!("{alerts}/exampleserver-ConnectionsHigh"))
+        .unwrap();
+    assert_eq!(a["properties"]["criteria"]["allOf"][0]["threshold"], 800.0);
 }

@@ -183,6 +183,7 @@ fn healthy_report(rep: &Value) {
     assert_eq!(check(rep, "azure_storage_headroom")["value"], 50.0);
     assert!(check(rep, "backup_age")["value"].as_f64().unwrap() >= 3600.0);
     assert_eq!(check(rep, "azure_restore_window")["value"], 100.0);
+    assert_eq!(check(rep, "azure_pending_restart")["value"], 0.0);
     // HA is off on the example server; a primary's replication lag is its replicas'.
     let skipped: Vec<&str> = rep["skipped"]
         .as_array()
@@ -352,4 +353,249 @@ fn the_cpu_alert_fires_for_95_percent_through_sw_alerts_eval() {
     assert_eq!(cpu.len(), 1, "{fired:#?}");
     assert_eq!(cpu[0]["status"], "firing");
     assert_eq!(cpu[0]["labels"]["instance"], id("exampleserver"));
+}
+
+#[test]
+fn an_env_file_can_name_the_server() {
+    let fake = fake();
+    let d = tempfile::tempdir().unwrap();
+    let env = d.path().join("azure.env");
+    std::fs::write(&env, format!("AZURE_SERVER={}\n", id("exampleserver"))).unwrap();
+    let mut c = cmd::command(BIN.as_ref());
+    c.env_remove("DATABASE_URL").envs(fake.env()).args([
+        "--azure-env-file",
+        env.to_str().unwrap(),
+        "--state-dir",
+        d.path().to_str().unwrap(),
+    ]);
+    let r = cmd::run_cmd(&mut c, None);
+    r.expect_code(0);
+    assert_eq!(r.one("health.report")["target"], id("exampleserver"));
+    std::fs::write(&env, "AZURE_SERVER=exampleserver\n").unwrap();
+    let r = cmd::run_cmd(&mut c, None);
+    r.expect_error(64, "--server exampleserver needs --resource-group");
+    std::fs::write(&env, format!("AZURE_SERVER=exampleserver\nAZURE_RESOURCE_GROUP={RG}\n")).unwrap();
+    cmd::run_cmd(&mut c, None).expect_code(0);
+}
+
+/// A fake whose exampleserver has the read replica examplereplica, 400 s behind.
+fn fake_with_replica() -> FakeArm {
+    let fake = fake();
+    let mut rep = example("postgresql/ReplicasListByServer.json")["responses"]["200"]["body"]["value"][0].clone();
+    rep["id"] = json!(id("examplereplica"));
+    rep["name"] = json!("examplereplica");
+    rep["properties"]["sourceServerResourceId"] = json!(id("exampleserver"));
+    fake.insert(&id("examplereplica"), rep);
+    fake.with(|s| {
+        s.metrics
+            .insert("physical_replication_delay_in_seconds".into(), FakeMetric::Value(400.0))
+    });
+    fake
+}
+
+#[test]
+fn a_primarys_replication_lag_is_its_worst_replicas() {
+    let fake = fake_with_replica();
+    let d = tempfile::tempdir().unwrap();
+    let r = health(&fake, d.path(), &[]);
+    r.expect_code(2);
+    let rep = r.one("health.report");
+    let lag = check(&rep, "replication_lag");
+    assert_eq!(
+        (lag["status"].as_str(), lag["value"].as_f64()),
+        (Some("CRITICAL"), Some(400.0))
+    );
+    assert_eq!(lag["details"]["replicas"][0]["name"], "examplereplica");
+    assert_eq!(lag["details"]["replicas"][0]["state"], "Active");
+    // The replica's lag is read on the replica's own resource.
+    let asked: Vec<String> = fake
+        .requests()
+        .into_iter()
+        .filter(|q| q.path().ends_with("/providers/microsoft.insights/metrics"))
+        .map(|q| q.path())
+        .collect();
+    assert_eq!(asked.len(), 2, "{asked:?}");
+    assert!(
+        asked.iter().any(|p| p.contains("/flexibleservers/examplereplica/")),
+        "{asked:?}"
+    );
+}
+
+#[test]
+fn an_arm_error_on_the_metrics_costs_only_the_checks_that_need_them() {
+    let fake = fake_with_replica();
+    let denied = sw_testkit::azure::Reply::json(
+        403,
+        json!({"error": {"code": "AuthorizationFailed", "message": "The client does not have authorization to perform action\n'Microsoft.Insights/metrics/read'."}}),
+    );
+    fake.with(|s| {
+        s.scripted.push((
+            "GET".into(),
+            "flexibleServers/exampleserver/providers/Microsoft.Insights/metrics".into(),
+            denied,
+        ))
+    });
+    let d = tempfile::tempdir().unwrap();
+    let r = health(&fake, d.path(), &[]);
+    r.expect_code(2);
+    let rep = r.one("health.report");
+    let cpu = check(&rep, "host_cpu");
+    assert_eq!(cpu["status"], "UNKNOWN");
+    let why = cpu["message"].as_str().unwrap();
+    assert!(
+        why.contains("HTTP 403") && why.contains("AuthorizationFailed") && !why.contains('\n'),
+        "{why}"
+    );
+    // The server, the backups and the replica's own metrics still count.
+    assert_eq!(check(&rep, "azure_state")["status"], "OK");
+    assert_eq!(check(&rep, "azure_backups")["value"], 2.0);
+    assert_eq!(check(&rep, "replication_lag")["value"], 400.0);
+}
+
+#[test]
+fn a_token_endpoint_that_never_answers_costs_the_azure_checks_not_the_deadline() {
+    let fake = fake();
+    // Accepts connections (the backlog) and never answers.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", silent.local_addr().unwrap());
+    let d = tempfile::tempdir().unwrap();
+    let mut c = cmd::command(BIN.as_ref());
+    c.env_remove("DATABASE_URL")
+        .envs(fake.env())
+        .env("SW_AZURE_TOKEN_ENDPOINT", &url)
+        .args([
+            "--azure",
+            "--server",
+            &id("exampleserver"),
+            "--deadline",
+            "2s",
+            "--state-dir",
+        ])
+        .arg(d.path());
+    let t = Instant::now();
+    let r = cmd::run_cmd(&mut c, None);
+    assert!(t.elapsed() < Duration::from_secs(6), "{:?}", t.elapsed());
+    r.expect_code(3);
+    let rep = r.one("health.report");
+    assert_eq!(
+        check(&rep, "azure_state")["message"],
+        "no answer from the Resource Manager before the deadline"
+    );
+    drop(silent);
+}
+
+#[test]
+fn incomplete_credentials_are_a_configuration_error() {
+    let fake = fake();
+    let d = tempfile::tempdir().unwrap();
+    let mut c = cmd::command(BIN.as_ref());
+    c.env_remove("DATABASE_URL")
+        .envs(fake.env())
+        .env_remove("AZURE_CLIENT_SECRET")
+        .args([
+            "--azure",
+            "--server",
+            &id("exampleserver"),
+            "--auth",
+            "client-secret",
+            "--state-dir",
+        ])
+        .arg(d.path());
+    let r = cmd::run_cmd(&mut c, None);
+    r.expect_code(78);
+    assert!(r.stdout.is_empty());
+    assert_eq!(fake.requests().len(), 0);
+}
+
+#[test]
+fn a_parameter_waiting_for_a_restart_is_a_warning_naming_it() {
+    let fake = fake();
+    for (name, pending) in [("shared_buffers", true), ("work_mem", false)] {
+        fake.insert(
+            &format!("{}/configurations/{name}", id("exampleserver")),
+            json!({"name": name, "properties": {"value": "1", "isDynamicConfig": !pending, "isConfigPendingRestart": pending}}),
+        );
+    }
+    let d = tempfile::tempdir().unwrap();
+    let r = health(&fake, d.path(), &[]);
+    r.expect_code(1);
+    let rep = r.one("health.report");
+    let c = check(&rep, "azure_pending_restart");
+    assert_eq!(
+        (c["status"].as_str(), c["value"].as_f64()),
+        (Some("WARNING"), Some(1.0))
+    );
+    assert_eq!(c["details"]["parameters"], json!(["shared_buffers"]));
+}
+
+/// GET `path` from 127.0.0.1:`port` (HTTP/1.0, read to the end): the body, None when nothing answers.
+fn http_get(port: u16, path: &str) -> Option<String> {
+    use std::io::{Read, Write};
+    let mut c = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    c.set_read_timeout(Some(Duration::from_secs(20))).ok()?;
+    c.write_all(format!("GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").as_bytes())
+        .ok()?;
+    let mut out = String::new();
+    c.read_to_string(&mut out).ok()?;
+    out.split_once("\r\n\r\n").map(|(_, b)| b.to_owned())
+}
+
+struct Child(std::process::Child);
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn serve_exposes_the_azure_checks() {
+    let fake = fake();
+    let d = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let listen = format!("127.0.0.1:{port}");
+    let mut c = cmd::command(BIN.as_ref());
+    c.env_remove("DATABASE_URL")
+        .envs(fake.env())
+        .args([
+            "serve",
+            "--listen",
+            &listen,
+            "--azure",
+            "--server",
+            &id("exampleserver"),
+            "--state-dir",
+        ])
+        .arg(d.path())
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null());
+    let _child = Child(c.spawn().unwrap());
+    let t = Instant::now();
+    while http_get(port, "/healthz").is_none() {
+        assert!(t.elapsed() < Duration::from_secs(20), "sw-health serve did not answer");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let body = http_get(port, "/metrics").unwrap();
+    let instance = format!("instance=\"{}\"", id("exampleserver"));
+    let line = body
+        .lines()
+        .find(|l| l.starts_with("sw_health_check_ratio{") && l.contains("check=\"host_cpu\""))
+        .unwrap_or_else(|| panic!("{body}"));
+    assert!(line.contains(&instance) && line.ends_with(" 0.35"), "{line}");
+    assert!(
+        body.lines().any(|l| l.starts_with("sw_health_check_status{")
+            && l.contains("check=\"azure_state\"")
+            && l.ends_with(" 0")),
+        "{body}"
+    );
+    assert!(
+        body.lines()
+            .any(|l| l.starts_with("sw_health_up{") && l.ends_with(" 1")),
+        "{body}"
+    );
 }

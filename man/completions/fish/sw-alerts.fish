@@ -102,9 +102,12 @@ complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand azure-apply" -l webh
 complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand azure-apply" -l workspace -d 'Log Analytics workspace (default: SERVER-logs)' -r
 complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand azure-apply" -l retention-days -d 'Days the workspace keeps data' -r
 complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand azure-apply" -l action-group -d 'Action group (default: SERVER-alerts)' -r
+complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand azure-apply" -l audit-classes -d 'The statement classes pgaudit logs (pgaudit.log)' -r
 complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand azure-apply" -l azure -d 'Work on an Azure Database for PostgreSQL Flexible Server (through the Resource Manager API) instead of a local cluster'
 complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand azure-apply" -l dry-run -d 'Read what is there and print the requests that would change it (azure.request); send nothing else'
 complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand azure-apply" -l verify-only -d 'Send nothing: report every property that differs from the rule pack (azure.drift records) and exit 1 when one does'
+complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand azure-apply" -l audit -d 'Turn pgaudit on: allow-list it, preload it (the server restarts once when that changes) and log --audit-classes; its log lines reach the workspace through the PostgreSQLLogs category'
+complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand azure-apply" -l prune -d 'Delete the metric alerts on this server that sw-alerts made (tagged sw-managed) and the rule pack no longer has'
 complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand azure-apply" -s v -l verbose -d 'More logging on stderr (-v info, -vv debug, -vvv trace); SW_LOG overrides'
 complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand azure-apply" -s q -l quiet -d 'Only errors on stderr'
 complete -c sw-alerts -n "__fish_sw_alerts_using_subcommand azure-apply" -l pretty -d 'Indent JSON output for people (still valid JSON, no longer one record per line)'

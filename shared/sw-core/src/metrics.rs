@@ -132,6 +132,7 @@ pub const CHECK_UNITS: &[(&str, &str)] = &[
     ("azure_iops", "%"),
     ("azure_backups", "count"),
     ("azure_restore_window", "%"),
+    ("azure_pending_restart", "count"),
 ];
 
 /// The unit of check `name`, when it is in the catalogue.

@@ -37,7 +37,15 @@ impl Flavour {
 
 /// Whether the report says the target was reached.
 pub fn up(r: &HealthReport) -> bool {
-    r.checks.iter().any(|c| c.name == CONNECTION.name && c.value.is_some())
+    let sql = r.checks.iter().find(|c| c.name == CONNECTION.name);
+    match sql {
+        Some(c) => c.value.is_some(),
+        // An Azure-only target (`--azure` without --db): the Resource Manager answered for the server.
+        None => r
+            .checks
+            .iter()
+            .any(|c| c.name == crate::checks::azure::STATE.name && c.status != sw_core::health::Status::Unknown),
+    }
 }
 
 /// `{instance="...",env="..."}` without the braces: a target's labels.

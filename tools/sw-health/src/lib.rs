@@ -152,11 +152,11 @@ fn check_doc(command: &str) -> CommandDoc {
         )
         .exit(
             64,
-            "usage error: bad flags, an unknown check name in --checks, --skip, --warn or --crit, --prom-file without --format prometheus, --targets with --db or --env-file",
+            "usage error: bad flags, an unknown check name in --checks, --skip, --warn or --crit, --prom-file without --format prometheus, --targets with --db, --env-file or --azure, --azure without a server or a server name without its resource group",
         )
         .exit(
             66,
-            "the --env-file, --targets or --thresholds file, an env file a targets entry names, or the directory of --prom-file, does not exist",
+            "the --env-file, --azure-env-file, --targets or --thresholds file, an env file a targets entry names, or the directory of --prom-file, does not exist",
         )
         .exit(73, "--prom-file is a symlink (it is never written through)")
         .exit(
@@ -173,7 +173,7 @@ fn check_doc(command: &str) -> CommandDoc {
         )
         .exit(
             78,
-            "configuration error: bad target, the database does not exist (a single target; in a fleet that target's report is CRITICAL), a --targets file that is not valid, or a --thresholds file that is not valid or names an unknown check",
+            "configuration error: bad target, the database does not exist (a single target; in a fleet that target's report is CRITICAL), a --targets file that is not valid, a --thresholds file that is not valid or names an unknown check, an --azure-env-file that is not valid, no valid Azure subscription id, or incomplete Azure credentials for --auth",
         )
         .record::<HealthReport>()
 }

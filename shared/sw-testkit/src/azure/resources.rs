@@ -11,6 +11,7 @@ fn is_collection(path: &str) -> bool {
         "/replicas",
         "/backups",
         "/ltrbackupoperations",
+        "/providers/microsoft.insights/metricalerts",
     ]
     .iter()
     .any(|c| path.ends_with(c))

@@ -65,6 +65,9 @@ pub struct Plan<'a> {
     pub webhooks: &'a [String],
     /// Prefix of the metric alerts' names (the server's name).
     pub prefix: &'a str,
+    /// The server's max_connections, when read: a rule on the share of
+    /// connections in use becomes a count of active connections.
+    pub max_connections: Option<f64>,
 }
 
 impl Plan<'_> {
@@ -151,12 +154,20 @@ impl Plan<'_> {
         })
     }
 
+    /// The metric alerts of the resource group (a list).
+    pub fn alerts_path(&self) -> String {
+        format!(
+            "/subscriptions/{}/resourceGroups/{}/providers/Microsoft.Insights/metricAlerts?api-version={METRIC_ALERT_API}",
+            self.subscription, self.resource_group
+        )
+    }
+
     /// The metric alerts of the pack, and the rules that have none.
     pub fn alerts(&self, pack: &RuleFile) -> (Vec<Want>, Vec<Unmapped>) {
         let mut wants = Vec::new();
         let mut unmapped = Vec::new();
         for r in &pack.rules {
-            match criterion(r) {
+            match criterion(r, self.max_connections) {
                 Ok(c) => wants.push(self.alert(r, c)),
                 Err(reason) => unmapped.push(Unmapped {
                     rule: r.name.clone(),
@@ -200,7 +211,7 @@ impl Plan<'_> {
 }
 
 /// The static-threshold criterion of a rule, or why it has none.
-fn criterion(r: &Rule) -> Result<Value, String> {
+fn criterion(r: &Rule, max_connections: Option<f64>) -> Result<Value, String> {
     let crit = |metric: &str, agg: &str, op: &str, threshold: f64| {
         json!({"criterionType": "StaticThresholdCriterion", "name": r.name, "metricName": metric,
                "metricNamespace": NAMESPACE, "dimensions": [], "operator": op, "threshold": threshold,
@@ -209,6 +220,21 @@ fn criterion(r: &Rule) -> Result<Value, String> {
     // The server answering at all: is_db_alive (1/0), its maximum per minute.
     if r.check == "connection" && r.status == Some(MinStatus::Critical) && r.above.is_none() {
         return Ok(crit("is_db_alive", "Maximum", "LessThan", 1.0));
+    }
+    // `connections` is a share of max_connections, as sw-health --azure computes it.
+    if r.check == "connections" {
+        let (Some(pct), Some(max)) = (r.above, max_connections.filter(|m| *m > 0.0)) else {
+            return Err(
+                "connections: a rule above a share, with the server's max_connections read, maps to active_connections"
+                    .to_owned(),
+            );
+        };
+        return Ok(crit(
+            "active_connections",
+            "Average",
+            "GreaterThan",
+            (pct * max / 100.0).floor(),
+        ));
     }
     let Some(m) = monitor::for_check(&r.check) else {
         return Err(format!(
@@ -275,6 +301,7 @@ mod tests {
             emails: &[],
             webhooks: &[],
             prefix: "db",
+            max_connections: Some(200.0),
         }
     }
 
@@ -311,11 +338,14 @@ mod tests {
         has("maximum_used_transactionIDs", "Maximum", "GreaterThan", 1.0e9);
         has("storage_percent", "Average", "GreaterThan", 90.0);
         has("is_db_alive", "Maximum", "LessThan", 1.0);
+        // 80 % of max_connections 200.
+        has("active_connections", "Average", "GreaterThan", 160.0);
         let names: Vec<&str> = unmapped.iter().map(|u| u.check.as_str()).collect();
-        assert!(
-            names.contains(&"connections") && names.contains(&"archiver"),
-            "{names:?}"
-        );
+        assert_eq!(names, ["mxid_wraparound", "archiver", "backup_age"]);
+        let mut no_max = plan();
+        no_max.max_connections = None;
+        let (_, unmapped) = no_max.alerts(&pack);
+        assert!(unmapped.iter().any(|u| u.check == "connections"));
     }
 
     #[test]

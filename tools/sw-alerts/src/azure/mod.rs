@@ -6,8 +6,11 @@
 //! first and sent only when a property differs ([`diff`]); `--dry-run`
 //! sends nothing but the reads and prints the requests it would send;
 //! `--verify-only` sends nothing and reports each property that differs.
-//! Every resource it writes is tagged `sw-managed`.
+//! Every resource it writes is tagged `sw-managed`; `--prune` removes the
+//! metric alerts so tagged that the pack dropped; `--audit` turns pgaudit
+//! on ([`audit`]).
 
+pub mod audit;
 pub mod bodies;
 pub mod diff;
 
@@ -56,6 +59,18 @@ pub struct AzureApplyArgs {
     /// (azure.drift records) and exit 1 when one does.
     #[arg(long)]
     pub verify_only: bool,
+    /// Turn pgaudit on: allow-list it, preload it (the server restarts
+    /// once when that changes) and log --audit-classes; its log lines reach
+    /// the workspace through the PostgreSQLLogs category.
+    #[arg(long)]
+    pub audit: bool,
+    /// The statement classes pgaudit logs (pgaudit.log).
+    #[arg(long, value_name = "CLASSES", default_value = "ddl,role", requires = "audit")]
+    pub audit_classes: String,
+    /// Delete the metric alerts on this server that sw-alerts made
+    /// (tagged sw-managed) and the rule pack no longer has.
+    #[arg(long)]
+    pub prune: bool,
 }
 
 /// A property of an Azure resource that is not what the rule pack wants
@@ -84,7 +99,7 @@ pub struct AzureResource {
     pub name: String,
     /// The ARM id.
     pub id: String,
-    /// `create`, `update` or `unchanged`.
+    /// `create`, `update`, `unchanged` or `delete` (--prune).
     pub action: String,
     /// Whether it was sent (false with --dry-run and for unchanged ones).
     pub sent: bool,
@@ -144,6 +159,17 @@ pub fn run(a: &AzureApplyArgs, pretty: bool) -> Result<()> {
     })?;
     let id = server.id();
     let location = sw_core::azure::flexible::text(&s, "/location").to_owned();
+    // A rule on the share of connections in use needs the server's max_connections.
+    let max_connections = if pack.rules.iter().any(|r| r.check == "connections") {
+        c.get_opt(&server.path("/configurations/max_connections"))?
+            .and_then(|v| {
+                sw_core::azure::flexible::text(&v, "/properties/value")
+                    .parse::<f64>()
+                    .ok()
+            })
+    } else {
+        None
+    };
     let workspace = a.workspace.clone().unwrap_or_else(|| format!("{}-logs", server.name));
     let action_group = a
         .action_group
@@ -160,8 +186,10 @@ pub fn run(a: &AzureApplyArgs, pretty: bool) -> Result<()> {
         emails: &a.email,
         webhooks: &a.webhook,
         prefix: &server.name,
+        max_connections,
     };
     let (alerts, unmapped) = plan.alerts(&pack);
+    let names: Vec<String> = alerts.iter().map(|w| w.name.to_ascii_lowercase()).collect();
     // The categories the server offers, read rather than assumed.
     let categories = c.list(&format!(
         "{id}/providers/Microsoft.Insights/diagnosticSettingsCategories?api-version={}",
@@ -181,6 +209,22 @@ pub fn run(a: &AzureApplyArgs, pretty: bool) -> Result<()> {
             out.emit(&rec)?;
         }
     }
+    if a.audit {
+        let mode = if a.verify_only {
+            audit::Mode::VerifyOnly
+        } else if a.dry_run {
+            audit::Mode::DryRun
+        } else {
+            audit::Mode::Apply
+        };
+        let changed = audit::run(&c, &server, &a.audit_classes, mode, &mut out)?;
+        if a.verify_only {
+            drifted += changed;
+        }
+    }
+    if a.prune {
+        drifted += prune(&c, &plan, &names, a, &mut out)?;
+    }
     for u in unmapped {
         out.emit(&AzureUnmapped {
             rule: u.rule,
@@ -196,6 +240,68 @@ pub fn run(a: &AzureApplyArgs, pretty: bool) -> Result<()> {
         ));
     }
     Ok(())
+}
+
+/// Delete (or with --dry-run print, or with --verify-only report) the
+/// sw-managed metric alerts of this server that are not in `keep`; how
+/// many drifted (--verify-only).
+fn prune(
+    c: &sw_core::azure::ArmClient,
+    plan: &Plan<'_>,
+    keep: &[String],
+    a: &AzureApplyArgs,
+    out: &mut Output,
+) -> Result<usize> {
+    let list = c.list(&plan.alerts_path())?;
+    let mut drifted = 0;
+    for have in list {
+        let name = sw_core::azure::flexible::text(&have, "/name").to_owned();
+        let managed = have
+            .pointer(&format!("/tags/{}", bodies::MANAGED_TAG))
+            .and_then(Value::as_str)
+            == Some("true");
+        let ours = have
+            .pointer("/properties/scopes")
+            .and_then(Value::as_array)
+            .is_some_and(|s| {
+                s.iter()
+                    .any(|x| x.as_str().is_some_and(|x| x.eq_ignore_ascii_case(plan.server_id)))
+            });
+        if !managed || !ours || keep.contains(&name.to_ascii_lowercase()) {
+            continue;
+        }
+        let id = sw_core::azure::flexible::text(&have, "/id").to_owned();
+        let path = format!("{id}?api-version={}", bodies::METRIC_ALERT_API);
+        if a.verify_only {
+            drifted += 1;
+            out.emit(&AzureDrift {
+                resource: "metric_alert".into(),
+                name,
+                property: String::new(),
+                want: Value::Null,
+                have,
+            })?;
+            continue;
+        }
+        if a.dry_run {
+            out.emit(&AzureRequest {
+                method: Method::Delete,
+                url: c.url(&path),
+                body: None,
+            })?;
+        } else {
+            c.mutate("DELETE", &path, None)?;
+        }
+        out.emit(&AzureResource {
+            resource: "metric_alert".into(),
+            name,
+            id,
+            action: "delete".into(),
+            sent: !a.dry_run,
+            changes: Vec::new(),
+        })?;
+    }
+    Ok(drifted)
 }
 
 /// The drift of one resource, as records; how many.

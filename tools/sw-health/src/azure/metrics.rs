@@ -89,6 +89,21 @@ pub fn request_path(server_id: &str, now: DateTime<Utc>) -> String {
     )
 }
 
+/// The request for one replica's replay lag (a replica's metric is on its
+/// own resource, so one small request per replica, at the same time).
+pub fn lag_request_path(replica_id: &str, now: DateTime<Utc>) -> String {
+    let fmt = |t: DateTime<Utc>| t.format("%Y-%m-%dT%H:%M:%SZ").to_string();
+    format!(
+        "{replica_id}/providers/Microsoft.Insights/metrics?api-version={API_VERSION}&metricnames={LAG}\
+         &aggregation=maximum&interval=PT1M&timespan={}/{}&metricnamespace={NAMESPACE}",
+        fmt(now - Duration::minutes(SPAN_MINUTES)),
+        fmt(now),
+    )
+}
+
+/// A replica's replay lag (seconds), on the replica's resource.
+pub const LAG: &str = "physical_replication_delay_in_seconds";
+
 /// What the answer says about one metric.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Reading {

@@ -79,8 +79,8 @@ impl AzureArgs {
     ///
     /// # Errors
     /// 64 without a server or a resource group; 66/74/77 for an env file
-    /// that cannot be read, 78 for one that is not valid or for no valid
-    /// subscription id.
+    /// that cannot be read, 78 for one that is not valid, for no valid
+    /// subscription id or for incomplete credentials.
     pub fn spec(&self) -> Result<Option<Spec>> {
         if !self.selected() {
             return Ok(None);
@@ -102,16 +102,20 @@ impl AzureArgs {
         }
         let server = o.server_ref()?;
         let env = Env::process();
+        let endpoints = Endpoints::from_env(&env, self.arm_endpoint.as_deref(), self.token_endpoint.as_deref());
+        let auth = match self.auth {
+            Auth::Auto => AuthMethod::Auto,
+            Auth::ClientSecret => AuthMethod::ClientSecret,
+            Auth::WorkloadIdentity => AuthMethod::WorkloadIdentity,
+            Auth::ManagedIdentity => AuthMethod::ManagedIdentity,
+            Auth::AzureCli => AuthMethod::AzureCli,
+        };
+        // Incomplete credentials are a configuration error now, not an UNKNOWN every run.
+        token_source_from_env(&env, &endpoints, auth)?;
         Ok(Some(Spec {
             server,
-            endpoints: Endpoints::from_env(&env, self.arm_endpoint.as_deref(), self.token_endpoint.as_deref()),
-            auth: match self.auth {
-                Auth::Auto => AuthMethod::Auto,
-                Auth::ClientSecret => AuthMethod::ClientSecret,
-                Auth::WorkloadIdentity => AuthMethod::WorkloadIdentity,
-                Auth::ManagedIdentity => AuthMethod::ManagedIdentity,
-                Auth::AzureCli => AuthMethod::AzureCli,
-            },
+            endpoints,
+            auth,
             arm_timeout: self.arm_timeout,
         }))
     }

@@ -51,16 +51,29 @@ pub async fn collect(
     let mut report = new_report(&name);
     let fetch = azure.map(|a| {
         let (spec, within) = (a.clone(), a.arm_timeout.min(r.left()));
-        tokio::task::spawn_blocking(move || fetch::fetch(&spec, within))
+        // A thread of its own, not the runtime's blocking pool: should a
+        // token source hang past the deadline, the run reports UNKNOWN and
+        // exits without waiting for it.
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        std::thread::spawn(move || {
+            let _ = tx.send(fetch::fetch(&spec, within));
+        });
+        rx
     });
     let unreachable = match target {
         Some(t) => sql(args, t, &mut r, &mut report, state_path, started, shared).await?,
         None => None,
     };
     if let Some(f) = fetch {
-        let f = f
-            .await
-            .unwrap_or_else(|e| Fetched::failed(&format!("the Azure round trips failed: {e}"), chrono::Utc::now()));
+        let wait = r.left().max(std::time::Duration::from_millis(100));
+        let f = match tokio::time::timeout(wait, f).await {
+            Ok(Ok(f)) => f,
+            Ok(Err(_)) => Fetched::failed("the Azure round trips failed", chrono::Utc::now()),
+            Err(_) => Fetched::failed(
+                "no answer from the Resource Manager before the deadline",
+                chrono::Utc::now(),
+            ),
+        };
         fill_from_azure(&mut report, &f);
         azure::report(&mut r, &f);
     }

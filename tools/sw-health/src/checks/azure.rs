@@ -8,14 +8,14 @@
 //! perfdata and Prometheus series work for both; with a SQL target in the
 //! same run the SQL measurement wins and the metric is not reported twice.
 //! A metric that failed inside the answer makes its own check UNKNOWN; a
-//! round trip that failed makes the checks that need it UNKNOWN.
+//! round trip that failed makes the checks that need it UNKNOWN. The backup
+//! checks are `azure_backups`.
 
-use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 use sw_core::azure::flexible::text;
 use sw_core::health::Status;
 
-use super::{Check, How, Measured, Scope, count, host, rates, replication};
+use super::{Check, How, Measured, Scope, azure_backups, host, rates, replication};
 use crate::azure::fetch::Fetched;
 use crate::azure::metrics::{Answer, Reading};
 use crate::check::runner::Runner;
@@ -64,28 +64,6 @@ pub const IOPS: Check = Check {
     how: How::Own,
 };
 
-pub const BACKUPS: Check = Check {
-    name: "azure_backups",
-    unit: "count",
-    warn: None,
-    crit: Some(1.0),
-    below: true,
-    scope: Scope::Client,
-    help: "backups Azure holds of the server (none is CRITICAL) (--azure)",
-    how: How::Own,
-};
-
-pub const RESTORE_WINDOW: Check = Check {
-    name: "azure_restore_window",
-    unit: "%",
-    warn: Some(90.0),
-    crit: Some(50.0),
-    below: true,
-    scope: Scope::Client,
-    help: "earliest restore point vs the retention promised (or the server's age when younger) (--azure)",
-    how: How::Own,
-};
-
 /// Auto-grow's ceiling: the largest Premium SSD size (GiB).
 const MAX_STORAGE_GIB: f64 = 32_767.0;
 
@@ -107,11 +85,7 @@ pub fn report(r: &mut Runner<'_>, f: &Fetched) {
         }
     }
     metric_checks(r, f);
-    backups(r, f);
-    match server {
-        Ok(s) => window(r, s, f.now),
-        Err(e) => unknown_unless_reported(r, &RESTORE_WINDOW, e),
-    }
+    azure_backups::report(r, f);
 }
 
 /// The server's state.
@@ -159,10 +133,20 @@ fn ha(s: &Value) -> Option<Measured> {
     };
     let zone = text(s, "/properties/availabilityZone");
     let standby = text(s, "/properties/highAvailability/standbyAvailabilityZone");
-    let msg = format!(
+    let mut msg = format!(
         "{mode} high availability: standby {}",
         if st.is_empty() { "unknown" } else { st }
     );
+    // Zone-redundant in name only: a zone outage takes both. (A failover swaps the zones: not this.)
+    let one_zone = mode.eq_ignore_ascii_case("zoneredundant") && !zone.is_empty() && zone == standby;
+    if one_zone {
+        msg = format!("{msg}, but in the primary's zone {zone}");
+    }
+    let status = if one_zone {
+        status.worst(Status::Warning)
+    } else {
+        status
+    };
     Some(
         Measured::new(
             None,
@@ -196,31 +180,25 @@ fn metric_checks(r: &mut Runner<'_>, f: &Fetched) {
             ] {
                 unknown_unless_reported(r, c, &why);
             }
-            if f.server.as_ref().is_ok_and(is_replica) {
-                unknown_unless_reported(r, &replication::LAG, &why);
-            }
+            lag(r, f, None);
             return;
         }
     };
     let pct = |v: f64, what: &str| format!("{what} {v:.1}% over 5 minutes (Azure Monitor)");
-    metric(r, m, &host::HOST_CPU, "cpu_percent", |v| (v, pct(v, "CPU")));
-    metric(r, m, &host::HOST_MEMORY, "memory_percent", |v| (v, pct(v, "memory")));
-    metric(r, m, &host::DISK, "storage_percent", |v| {
+    metric(r, m, &host::HOST_CPU, |v| (v, pct(v, "CPU")));
+    metric(r, m, &host::HOST_MEMORY, |v| (v, pct(v, "memory")));
+    metric(r, m, &host::DISK, |v| {
         (v, format!("storage {v:.1}% used (Azure Monitor)"))
     });
-    metric(r, m, &IOPS, "disk_iops_consumed_percentage", |v| {
+    metric(r, m, &IOPS, |v| {
         (v, format!("{v:.1}% of the provisioned IOPS used over 5 minutes"))
     });
-    metric(r, m, &rates::FAILED_SESSIONS, "connections_failed", |v| {
+    metric(r, m, &rates::FAILED_SESSIONS, |v| {
         (v, format!("{v:.0} failed connections in 5 minutes (Azure Monitor)"))
     });
-    metric(
-        r,
-        m,
-        &super::catalogue::XID_WRAPAROUND,
-        "maximum_used_transactionIDs",
-        |v| (v, format!("oldest transaction id age {v:.0} (Azure Monitor)")),
-    );
+    metric(r, m, &super::catalogue::XID_WRAPAROUND, |v| {
+        (v, format!("oldest transaction id age {v:.0} (Azure Monitor)"))
+    });
     connections(r, m);
     // Deadlocks are only emitted with metrics.collector_database_activity on.
     if matches!(m.get("deadlocks"), None | Some(Reading::NoData)) {
@@ -228,18 +206,78 @@ fn metric_checks(r: &mut Runner<'_>, f: &Fetched) {
             r.skip(&rates::DEADLOCKS);
         }
     } else {
-        metric(r, m, &rates::DEADLOCKS, "deadlocks", |v| {
+        metric(r, m, &rates::DEADLOCKS, |v| {
             (v, format!("{v:.0} deadlocks in 5 minutes (Azure Monitor)"))
         });
     }
-    match f.server.as_ref() {
-        Ok(s) if is_replica(s) => metric(r, m, &replication::LAG, "physical_replication_delay_in_seconds", |v| {
+    lag(r, f, Some(m));
+    headroom(r, m, f.server.as_ref());
+}
+
+/// `replication_lag`: a replica's own (from the server's metrics, None when
+/// they failed), a primary's from its replicas.
+fn lag(r: &mut Runner<'_>, f: &Fetched, m: Option<&Answer>) {
+    match (f.server.as_ref(), m) {
+        (Ok(s), Some(m)) if is_replica(s) => metric(r, m, &replication::LAG, |v| {
             (v, format!("replaying {v:.0} s behind the primary (Azure Monitor)"))
         }),
-        Ok(_) => {}
-        Err(e) => unknown_unless_reported(r, &replication::LAG, e),
+        (Ok(s), None) if is_replica(s) => {
+            let why = f
+                .metrics
+                .as_ref()
+                .err()
+                .map_or_else(String::new, |e| format!("Azure Monitor metrics: {e}"));
+            unknown_unless_reported(r, &replication::LAG, &why);
+        }
+        (Ok(_), _) => replicas_lag(r, f),
+        (Err(e), _) => unknown_unless_reported(r, &replication::LAG, e),
     }
-    headroom(r, m, f.server.as_ref());
+}
+
+/// `replication_lag` of a primary: the worst replay lag of its read
+/// replicas (each read from its own resource); skipped without replicas.
+fn replicas_lag(r: &mut Runner<'_>, f: &Fetched) {
+    let c = &replication::LAG;
+    if !open(r, c) {
+        return;
+    }
+    let list = match &f.replicas {
+        Ok(l) if l.is_empty() => return r.skip(c),
+        Ok(l) => l,
+        Err(e) => return r.unknown(c, None, format!("listing the replicas: {e}")),
+    };
+    let worst = list
+        .iter()
+        .filter_map(|x| x.lag.as_ref().ok().copied().flatten().map(|v| (v, x)))
+        .max_by(|a, b| a.0.total_cmp(&b.0));
+    let failed: Vec<String> = list
+        .iter()
+        .filter_map(|x| x.lag.as_ref().err().map(|e| format!("{}: {e}", x.name)))
+        .collect();
+    let broken = list.iter().any(|x| x.state.eq_ignore_ascii_case("broken"));
+    let details: Vec<Value> = list
+        .iter()
+        .map(|x| json!({"name": x.name, "state": x.state, "lag_s": x.lag.as_ref().ok().copied().flatten()}))
+        .collect();
+    let mut msg = match worst {
+        Some((v, x)) => format!(
+            "{} replicas, {} the furthest behind: {v:.0} s (Azure Monitor)",
+            list.len(),
+            x.name
+        ),
+        None => format!("{} replicas, no replay lag in Azure Monitor", list.len()),
+    };
+    if !failed.is_empty() {
+        msg = format!("{msg}; not read: {}", failed.join("; "));
+    }
+    let mut m = Measured::new(worst.map(|w| w.0), msg, json!({"replicas": details}));
+    if broken {
+        m = m.floor(Status::Critical);
+    }
+    if !failed.is_empty() || worst.is_none() {
+        m = m.floor(Status::Unknown);
+    }
+    r.push(c, None, m);
 }
 
 /// Whether the server is a read replica.
@@ -250,22 +288,27 @@ fn is_replica(s: &Value) -> bool {
 }
 
 /// A check the run wants that no SQL session reported yet.
-fn open(r: &Runner<'_>, c: &'static Check) -> bool {
+pub(super) fn open(r: &Runner<'_>, c: &'static Check) -> bool {
     r.wants(c) && !r.has(c)
 }
 
-fn unknown_unless_reported(r: &mut Runner<'_>, c: &'static Check, why: &str) {
+pub(super) fn unknown_unless_reported(r: &mut Runner<'_>, c: &'static Check, why: &str) {
     if open(r, c) {
         r.unknown(c, None, why.to_owned());
     }
 }
 
-/// One check from one metric: its value through `judge`, or UNKNOWN with
-/// why there is none.
-fn metric(r: &mut Runner<'_>, m: &Answer, c: &'static Check, name: &str, judge: impl Fn(f64) -> (f64, String)) {
+/// One check from the metric that measures it: its value through `judge`,
+/// or UNKNOWN with why there is none.
+fn metric(r: &mut Runner<'_>, m: &Answer, c: &'static Check, judge: impl Fn(f64) -> (f64, String)) {
     if !open(r, c) {
         return;
     }
+    // The metric a check is measured by is sw_core's table, the one
+    // `sw-alerts azure-apply` alerts on.
+    let Some(name) = sw_core::azure::monitor::for_check(c.name).map(|cm| cm.metric) else {
+        return r.unknown(c, None, format!("no Azure Monitor metric measures {}", c.name));
+    };
     match m.get(name) {
         Some(Reading::Value { value, points }) => {
             let (v, msg) = judge(*value);
@@ -347,90 +390,48 @@ fn headroom(r: &mut Runner<'_>, m: &Answer, server: Result<&Value, &String>) {
     );
 }
 
-/// `azure_backups`, `azure_restore_window` and `backup_age` (the newest
-/// backup; a --backup-repo of the same run wins).
-fn backups(r: &mut Runner<'_>, f: &Fetched) {
-    let list = match &f.backups {
-        Ok(l) => l,
-        Err(e) => {
-            for c in [&BACKUPS, &super::backup::BACKUP_AGE] {
-                unknown_unless_reported(r, c, e);
-            }
-            return;
-        }
-    };
-    let done: Vec<DateTime<Utc>> = list
-        .iter()
-        .filter_map(|b| b.pointer("/properties/completedTime").and_then(Value::as_str))
-        .filter_map(|t| DateTime::parse_from_rfc3339(t).ok())
-        .map(|t| t.to_utc())
-        .collect();
-    if open(r, &BACKUPS) {
-        let full = list
-            .iter()
-            .filter(|b| text(b, "/properties/backupType").eq_ignore_ascii_case("full"))
-            .count();
-        let msg = format!(
-            "{} backups ({full} automatic full, {} completed)",
-            list.len(),
-            done.len()
-        );
-        let m = Measured::new(
-            Some(count(list.len())),
-            msg,
-            json!({"full": full, "completed": done.len()}),
-        );
-        r.push(&BACKUPS, None, m);
-    }
-    let age = &super::backup::BACKUP_AGE;
-    if open(r, age) {
-        match done.iter().max() {
-            Some(t) => {
-                let s = (f.now - *t).num_milliseconds() as f64 / 1000.0;
-                let msg = format!("newest Azure backup finished {s:.0} s ago");
-                let details = json!({"completed": sw_core::output::rfc3339(*t)});
-                r.push(age, None, Measured::new(Some(s.max(0.0)), msg, details));
-            }
-            None => r.push(
-                age,
-                None,
-                Measured::new(None, "no completed Azure backup", Value::Null).floor(Status::Critical),
-            ),
-        }
-    }
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-/// `azure_restore_window`: how far back a restore can go, as a share of
-/// the retention (or of the server's age, for a younger server).
-fn window(r: &mut Runner<'_>, s: &Value, now: DateTime<Utc>) {
-    if !open(r, &RESTORE_WINDOW) {
-        return;
+    fn server(mode: &str, state: &str, zone: &str, standby: &str) -> Value {
+        json!({"properties": {"availabilityZone": zone, "highAvailability":
+            {"mode": mode, "state": state, "standbyAvailabilityZone": standby}}})
     }
-    let at = |p: &str| {
-        DateTime::parse_from_rfc3339(text(s, p))
-            .ok()
-            .map(|t| (now - t.to_utc()).num_seconds() as f64)
-    };
-    let days = s
-        .pointer("/properties/backup/backupRetentionDays")
-        .and_then(Value::as_f64)
-        .unwrap_or(7.0);
-    let Some(reach) = at("/properties/backup/earliestRestoreDate") else {
-        let why = "the server has no earliestRestoreDate".to_owned();
-        return r.unknown(&RESTORE_WINDOW, None, why);
-    };
-    let promise = days * 86_400.0;
-    let expected = at("/systemData/createdAt").map_or(promise, |age| age.min(promise));
-    let pct = if expected < 3600.0 {
-        100.0
-    } else {
-        (reach.max(0.0) * 100.0 / expected).min(100.0)
-    };
-    let msg = format!(
-        "restores reach back {:.1} days of the {days:.0} days retained ({pct:.0}%)",
-        reach / 86_400.0
-    );
-    let details = json!({"earliest_restore": text(s, "/properties/backup/earliestRestoreDate"),
-                         "retention_days": days, "expected_s": expected, "reach_s": reach});
-    r.push(&RESTORE_WINDOW, None, Measured::new(Some(pct), msg, details));
+
+    #[test]
+    fn high_availability_is_judged_by_the_standby_and_its_zone() {
+        assert!(ha(&server("Disabled", "NotEnabled", "1", "")).is_none());
+        let ok = ha(&server("ZoneRedundant", "Healthy", "1", "2")).unwrap();
+        assert_eq!(ok.at_least, Status::Ok);
+        assert_eq!(ok.details["standby_zone"], "2");
+        let building = ha(&server("ZoneRedundant", "CreatingStandby", "1", "2")).unwrap();
+        assert_eq!(building.at_least, Status::Warning);
+        let lost = ha(&server("SameZone", "NotEnabled", "1", "1")).unwrap();
+        assert_eq!(lost.at_least, Status::Critical);
+        let same = ha(&server("ZoneRedundant", "Healthy", "3", "3")).unwrap();
+        assert_eq!(same.at_least, Status::Warning);
+        assert!(
+            same.message.ends_with("but in the primary's zone 3"),
+            "{}",
+            same.message
+        );
+        assert_eq!(
+            ha(&server("SameZone", "Healthy", "1", "1")).unwrap().at_least,
+            Status::Ok
+        );
+    }
+
+    #[test]
+    fn the_server_state_decides_its_status() {
+        for (st, want) in [
+            ("Ready", Status::Ok),
+            ("Updating", Status::Warning),
+            ("Stopped", Status::Critical),
+            ("Inaccessible", Status::Critical),
+        ] {
+            let s = json!({"name": "db", "properties": {"state": st, "version": "17", "minorVersion": "5"}});
+            assert_eq!(state(&s).at_least, want, "{st}");
+        }
+    }
 }

@@ -12,7 +12,7 @@
 use serde_json::{Value, json};
 
 use super::{Check, How, Measured, Row, Scope, count, round3};
-use super::{archiver, azure, backup, host, latency, rates, replication, server, tls};
+use super::{archiver, azure, azure_backups, backup, host, latency, rates, replication, server, tls};
 
 /// Every check, in report order.
 pub const CATALOGUE: &[&Check] = &[
@@ -328,8 +328,9 @@ pub const CATALOGUE: &[&Check] = &[
     &azure::HA,
     &azure::STORAGE_HEADROOM,
     &azure::IOPS,
-    &azure::BACKUPS,
-    &azure::RESTORE_WINDOW,
+    &azure_backups::BACKUPS,
+    &azure_backups::RESTORE_WINDOW,
+    &azure_backups::PENDING_RESTART,
 ];
 
 /// Client connections (also measured by `--azure` from Azure Monitor).

@@ -17,6 +17,7 @@
 
 pub mod archiver;
 pub mod azure;
+pub mod azure_backups;
 pub mod backup;
 mod catalogue;
 pub mod host;
