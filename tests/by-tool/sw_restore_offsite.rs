@@ -243,6 +243,20 @@ fn a_backup_to_azure_restores_to_a_point_in_time_on_a_second_cluster() {
     assert!(!settings.contains(KEY));
     let c = sw_core::cluster::Cluster::new(&copy, o.tc.runner().clone()).unwrap();
     c.stop(sw_core::cluster::StopMode::Immediate).unwrap();
+
+    // A flipped byte in a stored WAL object is named by verify.
+    let client = o.client();
+    let victim = o.blobs().into_iter().find(|b| b.contains("/wal/0000")).unwrap();
+    let mut bytes = client.get(&victim).unwrap();
+    bytes[100] ^= 1;
+    client
+        .put(&victim, &bytes, sw_core::blob::Mode::Overwrite, &[])
+        .unwrap();
+    let r = o.backup_cmd(&["verify"]);
+    r.expect_code(65);
+    let p = r.one("verify.problem");
+    assert_eq!(p["problem"], "bad_object", "{p}");
+    assert!(victim.ends_with(p["object"].as_str().unwrap()), "{p} vs {victim}");
     o.assert_key_never_shown();
 }
 
@@ -272,8 +286,8 @@ impl Offsite {
         (r.code, std::fs::read(&dest).ok())
     }
 
-    /// The blob names under the repository's prefix.
-    fn blobs(&self) -> Vec<String> {
+    /// A Blob client on the repository's prefix, straight to Azurite.
+    fn client(&self) -> sw_core::blob::Client {
         use sw_core::blob::{Auth, Client, Location, Options};
         let az = azurite::shared();
         let loc = Location::parse(&self.flags[1]).unwrap();
@@ -281,14 +295,24 @@ impl Offsite {
             ca_file: Some(az.ca_file().to_owned()),
             ..Options::default()
         };
-        let c = Client::new(
+        Client::new(
             &loc,
             Some(&az.endpoint()),
             Auth::shared_key(ACCOUNT, KEY).unwrap(),
             opts,
         )
-        .unwrap();
-        c.list("", None).unwrap().blobs.into_iter().map(|b| b.name).collect()
+        .unwrap()
+    }
+
+    /// The blob names under the repository's prefix.
+    fn blobs(&self) -> Vec<String> {
+        self.client()
+            .list("", None)
+            .unwrap()
+            .blobs
+            .into_iter()
+            .map(|b| b.name)
+            .collect()
     }
 }
 

@@ -41,7 +41,7 @@ fn connects(d: CommandDoc) -> CommandDoc {
 }
 
 fn setup() -> CommandDoc {
-    repo(base("sw-backup setup"))
+    sw_core::cli::BlobOpts::exits(repo(base("sw-backup setup")))
         .exit(0, "the cluster is registered and its archive settings written")
         .exit(
             65,
@@ -67,7 +67,7 @@ fn setup() -> CommandDoc {
 }
 
 fn wal_push() -> CommandDoc {
-    repo(base("sw-backup wal-push"))
+    sw_core::cli::BlobOpts::exits(repo(base("sw-backup wal-push")))
         .exit(
             0,
             "the file is durable in the repository, or an identical copy already was",
@@ -98,7 +98,7 @@ fn wal_push() -> CommandDoc {
 }
 
 fn full() -> CommandDoc {
-    connects(repo(base("sw-backup full")))
+    sw_core::cli::BlobOpts::exits(connects(repo(base("sw-backup full"))))
         .exit(0, "the backup is complete and listed")
         .exit(
             69,
@@ -118,13 +118,13 @@ fn full() -> CommandDoc {
 }
 
 fn list() -> CommandDoc {
-    repo(base("sw-backup list"))
+    sw_core::cli::BlobOpts::exits(repo(base("sw-backup list")))
         .exit(0, "the backups are listed (none is no error)")
         .record::<list::BackupRecord>()
 }
 
 fn verify() -> CommandDoc {
-    repo(base("sw-backup verify"))
+    sw_core::cli::BlobOpts::exits(repo(base("sw-backup verify")))
         .exit(0, "every object matches its hash and the WAL is continuous")
         .exit(
             65,

@@ -134,7 +134,8 @@ fn runbook() -> CommandDoc {
 
 /// Every command's contract: `sw-restore` itself restores.
 pub fn docs() -> Vec<CommandDoc> {
-    let mut all: Vec<CommandDoc> = [restore("sw-restore"), wal_fetch(), drill(), activate(), runbook()]
+    let restore = sw_core::cli::BlobOpts::exits(restore("sw-restore"));
+    let mut all: Vec<CommandDoc> = [restore, wal_fetch(), drill(), activate(), runbook()]
         .into_iter()
         .map(crate::azure::docs::extend)
         .collect();
