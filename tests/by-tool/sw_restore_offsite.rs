@@ -465,3 +465,71 @@ fn a_full_killed_mid_upload_is_never_listed_and_the_rerun_succeeds() {
     o.backup_cmd(&["verify"]).expect_code(0);
     o.assert_key_never_shown();
 }
+
+#[test]
+fn a_sas_token_works_refused_credentials_are_77_and_no_secret_is_shown() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let container = format!("creds{}", std::process::id());
+    let o = Offsite::new(&container);
+    let key = openssl::base64::decode_block(KEY).unwrap();
+    let sas = |expiry: &str| {
+        let grant = sw_core::blob::SasGrant {
+            container: &container,
+            permissions: "racwdl",
+            start: "",
+            expiry,
+        };
+        sw_core::blob::service_sas(ACCOUNT, &key, &grant).unwrap()
+    };
+    let creds_file = |name: &str, line: &str| {
+        let p = o.tc.dir.join("offsite").join(name);
+        std::fs::write(&p, format!("{line}\n")).unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600)).unwrap();
+        p.display().to_string()
+    };
+    let with_creds = |file: String| {
+        let mut f = o.flags.clone();
+        f[5] = file;
+        f
+    };
+    let good = sas("2099-01-01T00:00:00Z");
+    let expired = sas("2020-01-01T00:00:00Z");
+    let other_key = openssl::base64::encode_block(&[7u8; 64]);
+    // A SAS token's secret is its signature.
+    let sig = |t: &str| t.split("sig=").nth(1).unwrap().to_owned();
+    let secrets = [KEY.to_owned(), sig(&good), sig(&expired), other_key.clone()];
+
+    let mut outputs = Vec::new();
+    let f = with_creds(creds_file("sas.env", &format!("AZURE_STORAGE_SAS_TOKEN={good}")));
+    let r = o.run_flags(&o.backup, &["list"], false, &f);
+    r.expect_code(0);
+    outputs.push(format!("{}{}", r.stdout, r.stderr));
+    for (name, line) in [
+        ("expired.env", format!("AZURE_STORAGE_SAS_TOKEN={expired}")),
+        ("wrong.env", format!("AZURE_STORAGE_KEY={other_key}")),
+    ] {
+        let f = with_creds(creds_file(name, &line));
+        let r = o.run_flags(&o.backup, &["list"], false, &f);
+        r.expect_code(77);
+        assert_eq!(r.stderr.trim().lines().count(), 1, "one line: {r:?}");
+        outputs.push(format!("{}{}", r.stdout, r.stderr));
+    }
+    // Without credentials: a configuration error naming the flag.
+    let mut f = o.flags.clone();
+    f.drain(4..6);
+    let r = o.run_flags(&o.backup, &["list"], false, &f);
+    r.expect_code(78);
+    assert!(r.stderr.contains("--azure-credentials"), "{r:?}");
+
+    // No secret in any output, nor in the repository's own JSON objects.
+    o.assert_key_never_shown();
+    let client = o.client();
+    for name in o.blobs().into_iter().filter(|b| b.ends_with(".json")) {
+        outputs.push(String::from_utf8(client.get(&name).unwrap()).unwrap());
+    }
+    for out in &outputs {
+        for s in &secrets {
+            assert!(!out.contains(s.as_str()), "a secret was shown: {out}");
+        }
+    }
+}
