@@ -244,6 +244,23 @@ fn a_backup_to_azure_restores_to_a_point_in_time_on_a_second_cluster() {
     let c = sw_core::cluster::Cluster::new(&copy, o.tc.runner().clone()).unwrap();
     c.stop(sw_core::cluster::StopMode::Immediate).unwrap();
 
+    // A drill runs from the off-site repository too; its log is local.
+    let log = o.tc.dir.join("drills.jsonl");
+    let r = o.run(
+        &o.restore,
+        &[
+            "drill",
+            "--scratch",
+            o.tc.dir.to_str().unwrap(),
+            "--drill-log",
+            log.to_str().unwrap(),
+        ],
+        false,
+    );
+    r.expect_code(0);
+    assert_eq!(r.one("restore.drill")["ok"], true);
+    assert_eq!(std::fs::read_to_string(&log).unwrap().lines().count(), 1);
+
     // A flipped byte in a stored WAL object is named by verify.
     let client = o.client();
     let victim = o.blobs().into_iter().find(|b| b.contains("/wal/0000")).unwrap();
