@@ -204,6 +204,11 @@ fn a_backup_to_azure_restores_to_a_point_in_time_on_a_second_cluster() {
     let t = |s: &str| chrono::DateTime::parse_from_rfc3339(s).unwrap();
     assert!(t(from) < t(&target) && t(&target) < t(until), "{b} vs {target}");
 
+    // check: archiving, a live pg_switch_wal() stored off-site, the backup's age.
+    let r = o.backup_cmd(&["check", "--db", &db]);
+    r.expect_code(0);
+    assert_eq!(r.one("backup.check.summary")["status"], "ok", "{}", r.stdout);
+
     let r = o.backup_cmd(&["verify"]);
     r.expect_code(0);
     let s = r.one("verify.summary");

@@ -148,6 +148,14 @@ fn check() -> CommandDoc {
         )
         .exit(65, "a backup manifest in the repository is malformed")
         .exit(74, "I/O error reading the repository or writing stdout")
+        .exit(
+            69,
+            "an azure:// repository stopped answering after it was opened (one that cannot be opened is a CRITICAL item)",
+        )
+        .exit(
+            75,
+            "Blob Storage kept failing through the retries after the repository was opened",
+        )
         .exit(77, "permission denied reading the repository")
         .record::<check::CheckItem>()
         .record::<check::CheckSummary>()
@@ -238,7 +246,7 @@ mod tests {
         let get = |name: &str| docs.iter().find(|d| d.command == name).unwrap();
         assert!(get("sw-backup wal-push").exits.iter().all(|(c, _)| *c <= 125));
         let codes: Vec<u8> = get("sw-backup check").exits.iter().map(|(c, _)| *c).collect();
-        assert_eq!(codes, [0, 1, 2, 3, 64, 65, 70, 74, 77]);
+        assert_eq!(codes, [0, 1, 2, 3, 64, 65, 69, 70, 74, 75, 77]);
         // Only check gives 1-3 a meaning.
         for d in docs
             .iter()
