@@ -485,6 +485,45 @@ fn a_full_killed_mid_upload_is_never_listed_and_the_rerun_succeeds() {
     assert_eq!(bases(&blobs), 1, "{blobs:?}");
     assert!(blobs.iter().any(|b| b.ends_with(&format!("/backup/{id}/base.tar.zst"))));
     o.backup_cmd(&["verify"]).expect_code(0);
+
+    // prune: a second backup makes the first one (and the WAL before the
+    // second's start) removable; --dry-run says exactly what prune removes.
+    o.tc.psql("postgres", "INSERT INTO k SELECT g, 'x' FROM generate_series(1, 10) g");
+    o.switch_and_wait();
+    let r = o.backup_cmd(&["full", "--db", &db]);
+    r.expect_code(0);
+    let newer = r.one("backup.full")["id"].as_str().unwrap().to_owned();
+    let removals = |r: &Run| -> Vec<(String, String)> {
+        r.records()
+            .into_iter()
+            .filter(|v| v["kind"] == "backup.prune")
+            .map(|v| {
+                (
+                    v["object"].as_str().unwrap().to_owned(),
+                    v["name"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect()
+    };
+    let dry = o.backup_cmd(&["prune", "--retention-days", "0", "--min-full", "1", "--dry-run"]);
+    dry.expect_code(0);
+    let planned = removals(&dry);
+    assert!(planned.contains(&("backup".to_owned(), id.clone())), "{planned:?}");
+    assert!(planned.iter().any(|(k, _)| k == "wal"), "{planned:?}");
+    assert_eq!(bases(&o.blobs()), 2, "--dry-run removed nothing");
+    let r = o.backup_cmd(&["prune", "--retention-days", "0", "--min-full", "1"]);
+    r.expect_code(0);
+    assert_eq!(removals(&r), planned);
+    let blobs = o.blobs();
+    assert!(
+        !blobs.iter().any(|b| b.contains(&format!("/backup/{id}/"))),
+        "{blobs:?}"
+    );
+    assert_eq!(bases(&blobs), 1);
+    let r = o.backup_cmd(&["list"]);
+    r.expect_code(0);
+    assert_eq!(r.one("backup")["id"], newer.as_str());
+    o.backup_cmd(&["verify"]).expect_code(0);
     o.assert_key_never_shown();
 }
 

@@ -162,6 +162,10 @@ fn check() -> CommandDoc {
 }
 
 fn prune() -> CommandDoc {
+    sw_core::cli::BlobOpts::exits(prune_local())
+}
+
+fn prune_local() -> CommandDoc {
     repo(base("sw-backup prune"))
         .exit(0, "done (or, with --dry-run, planned)")
         .exit(75, "another full or prune holds an area's lock")

@@ -250,7 +250,7 @@ fn publish(repo: &Repo, area: &Area, tmp: &Path, m: &BackupManifest) -> Result<P
 /// azure:// area's lock is a local file named for it, so runs on this host
 /// never overlap (as with a directory); two hosts backing up one cluster
 /// into one area at once is not supported.
-fn lock_path(area: &Area) -> PathBuf {
+pub(crate) fn lock_path(area: &Area) -> PathBuf {
     if area.repo.is_blob() {
         let h = sw_core::repo::object::sha256_hex(area.dir.display().to_string().as_bytes());
         std::env::temp_dir().join(format!("sw-backup-{}.lock", &h[..16]))

@@ -182,7 +182,7 @@ impl Repo {
     pub fn open(root: &Path) -> Result<Repo> {
         if root.to_str().is_some_and(|s| s.starts_with("azure://")) {
             return Err(Error::usage(format!(
-                "{}: this command works on a directory repository only (azure:// repositories are read and written by setup, wal-push, full, list, verify, check, wal-fetch, restore and drill)",
+                "{}: this command works on a directory repository only (azure:// repositories are read and written by setup, wal-push, full, list, verify, check, prune, wal-fetch, restore and drill)",
                 q(root)
             )));
         }
