@@ -447,6 +447,17 @@ fn a_full_killed_mid_upload_is_never_listed_and_the_rerun_succeeds() {
         }
         child.kill().unwrap(); // SIGKILL
         child.wait().unwrap();
+        child.id()
+    };
+    let spools = |pid: u32| -> usize {
+        std::fs::read_dir(std::env::temp_dir())
+            .unwrap()
+            .flatten()
+            .filter(|e| {
+                let n = e.file_name().to_string_lossy().into_owned();
+                n.starts_with("sw-backup-") && n.ends_with(&format!("-{pid}"))
+            })
+            .count()
     };
     let listed = || {
         let r = o.backup_cmd(&["list"]);
@@ -457,7 +468,8 @@ fn a_full_killed_mid_upload_is_never_listed_and_the_rerun_succeeds() {
 
     // Killed while committing the block list: blocks were sent, yet no
     // object is visible and no backup is listed.
-    kill_at("comp=blocklist");
+    let first = kill_at("comp=blocklist");
+    assert_eq!(spools(first), 1, "the killed run's spool is left");
     assert!(
         proxy.seen().iter().any(|x| x.target.contains("comp=block&")),
         "blocks were sent first"
@@ -472,7 +484,8 @@ fn a_full_killed_mid_upload_is_never_listed_and_the_rerun_succeeds() {
 
     // Killed before the manifest: the base is stored, the backup is not
     // complete, so not listed.
-    kill_at("manifest.json");
+    let second = kill_at("manifest.json");
+    assert_eq!(spools(first), 0, "the next run removed the dead run's spool");
     assert_eq!(listed(), 0);
     assert_eq!(bases(&o.blobs()), 1);
 
@@ -480,49 +493,14 @@ fn a_full_killed_mid_upload_is_never_listed_and_the_rerun_succeeds() {
     let r = o.backup_cmd(&["full", "--db", &db]);
     r.expect_code(0);
     let id = r.one("backup.full")["id"].as_str().unwrap().to_owned();
+    assert_eq!(spools(second), 0);
     assert_eq!(listed(), 1);
     let blobs = o.blobs();
     assert_eq!(bases(&blobs), 1, "{blobs:?}");
     assert!(blobs.iter().any(|b| b.ends_with(&format!("/backup/{id}/base.tar.zst"))));
     o.backup_cmd(&["verify"]).expect_code(0);
 
-    // prune: a second backup makes the first one (and the WAL before the
-    // second's start) removable; --dry-run says exactly what prune removes.
-    o.tc.psql("postgres", "INSERT INTO k SELECT g, 'x' FROM generate_series(1, 10) g");
-    o.switch_and_wait();
-    let r = o.backup_cmd(&["full", "--db", &db]);
-    r.expect_code(0);
-    let newer = r.one("backup.full")["id"].as_str().unwrap().to_owned();
-    let removals = |r: &Run| -> Vec<(String, String)> {
-        r.records()
-            .into_iter()
-            .filter(|v| v["kind"] == "backup.prune")
-            .map(|v| {
-                (
-                    v["object"].as_str().unwrap().to_owned(),
-                    v["name"].as_str().unwrap().to_owned(),
-                )
-            })
-            .collect()
-    };
-    let dry = o.backup_cmd(&["prune", "--retention-days", "0", "--min-full", "1", "--dry-run"]);
-    dry.expect_code(0);
-    let planned = removals(&dry);
-    assert!(planned.contains(&("backup".to_owned(), id.clone())), "{planned:?}");
-    assert!(planned.iter().any(|(k, _)| k == "wal"), "{planned:?}");
-    assert_eq!(bases(&o.blobs()), 2, "--dry-run removed nothing");
-    let r = o.backup_cmd(&["prune", "--retention-days", "0", "--min-full", "1"]);
-    r.expect_code(0);
-    assert_eq!(removals(&r), planned);
-    let blobs = o.blobs();
-    assert!(
-        !blobs.iter().any(|b| b.contains(&format!("/backup/{id}/"))),
-        "{blobs:?}"
-    );
-    assert_eq!(bases(&blobs), 1);
-    let r = o.backup_cmd(&["list"]);
-    r.expect_code(0);
-    assert_eq!(r.one("backup")["id"], newer.as_str());
+    prune_removes_the_older_backup(&o, &db, &id);
     o.backup_cmd(&["verify"]).expect_code(0);
     o.assert_key_never_shown();
 }
@@ -593,4 +571,46 @@ fn a_sas_token_works_refused_credentials_are_77_and_no_secret_is_shown() {
             assert!(!out.contains(s.as_str()), "a secret was shown: {out}");
         }
     }
+}
+
+/// With a second backup, `prune --retention-days 0` removes the first one
+/// (`older`) and the WAL before the second's start, as `--dry-run` said.
+fn prune_removes_the_older_backup(o: &Offsite, db: &str, older: &str) {
+    let id = older.to_owned();
+    let bases = |blobs: &[String]| blobs.iter().filter(|b| b.ends_with("/base.tar.zst")).count();
+    o.tc.psql("postgres", "INSERT INTO k SELECT g, 'x' FROM generate_series(1, 10) g");
+    o.switch_and_wait();
+    let r = o.backup_cmd(&["full", "--db", db]);
+    r.expect_code(0);
+    let newer = r.one("backup.full")["id"].as_str().unwrap().to_owned();
+    let removals = |r: &Run| -> Vec<(String, String)> {
+        r.records()
+            .into_iter()
+            .filter(|v| v["kind"] == "backup.prune")
+            .map(|v| {
+                (
+                    v["object"].as_str().unwrap().to_owned(),
+                    v["name"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect()
+    };
+    let dry = o.backup_cmd(&["prune", "--retention-days", "0", "--min-full", "1", "--dry-run"]);
+    dry.expect_code(0);
+    let planned = removals(&dry);
+    assert!(planned.contains(&("backup".to_owned(), id.clone())), "{planned:?}");
+    assert!(planned.iter().any(|(k, _)| k == "wal"), "{planned:?}");
+    assert_eq!(bases(&o.blobs()), 2, "--dry-run removed nothing");
+    let r = o.backup_cmd(&["prune", "--retention-days", "0", "--min-full", "1"]);
+    r.expect_code(0);
+    assert_eq!(removals(&r), planned);
+    let blobs = o.blobs();
+    assert!(
+        !blobs.iter().any(|b| b.contains(&format!("/backup/{id}/"))),
+        "{blobs:?}"
+    );
+    assert_eq!(bases(&blobs), 1);
+    let r = o.backup_cmd(&["list"]);
+    r.expect_code(0);
+    assert_eq!(r.one("backup")["id"], newer.as_str());
 }
