@@ -150,6 +150,10 @@ impl Repo {
     /// This repository with an overall deadline on every Blob request
     /// (exit 75 past it), e.g. a whole `wal-push`; a directory is unchanged.
     #[must_use]
+    #[cfg_attr(
+        not(feature = "blob"),
+        allow(unused_variables, reason = "only Blob requests have deadlines")
+    )]
     pub fn with_deadline(&self, deadline: Option<std::time::Instant>) -> Repo {
         match &self.backend {
             Backend::Dir => self.clone(),
