@@ -204,6 +204,11 @@ fn a_backup_to_azure_restores_to_a_point_in_time_on_a_second_cluster() {
     let t = |s: &str| chrono::DateTime::parse_from_rfc3339(s).unwrap();
     assert!(t(from) < t(&target) && t(&target) < t(until), "{b} vs {target}");
 
+    // check: archiving, a live pg_switch_wal() stored off-site, the backup's age.
+    let r = o.backup_cmd(&["check", "--db", &db]);
+    r.expect_code(0);
+    assert_eq!(r.one("backup.check.summary")["status"], "ok", "{}", r.stdout);
+
     let r = o.backup_cmd(&["verify"]);
     r.expect_code(0);
     let s = r.one("verify.summary");
@@ -243,6 +248,37 @@ fn a_backup_to_azure_restores_to_a_point_in_time_on_a_second_cluster() {
     assert!(!settings.contains(KEY));
     let c = sw_core::cluster::Cluster::new(&copy, o.tc.runner().clone()).unwrap();
     c.stop(sw_core::cluster::StopMode::Immediate).unwrap();
+
+    // A drill runs from the off-site repository too; its log is local.
+    let log = o.tc.dir.join("drills.jsonl");
+    let r = o.run(
+        &o.restore,
+        &[
+            "drill",
+            "--scratch",
+            o.tc.dir.to_str().unwrap(),
+            "--drill-log",
+            log.to_str().unwrap(),
+        ],
+        false,
+    );
+    r.expect_code(0);
+    assert_eq!(r.one("restore.drill")["ok"], true);
+    assert_eq!(std::fs::read_to_string(&log).unwrap().lines().count(), 1);
+
+    // A flipped byte in a stored WAL object is named by verify.
+    let client = o.client();
+    let victim = o.blobs().into_iter().find(|b| b.contains("/wal/0000")).unwrap();
+    let mut bytes = client.get(&victim).unwrap();
+    bytes[100] ^= 1;
+    client
+        .put(&victim, &bytes, sw_core::blob::Mode::Overwrite, &[])
+        .unwrap();
+    let r = o.backup_cmd(&["verify"]);
+    r.expect_code(65);
+    let p = r.one("verify.problem");
+    assert_eq!(p["problem"], "bad_object", "{p}");
+    assert!(victim.ends_with(p["object"].as_str().unwrap()), "{p} vs {victim}");
     o.assert_key_never_shown();
 }
 
@@ -272,8 +308,8 @@ impl Offsite {
         (r.code, std::fs::read(&dest).ok())
     }
 
-    /// The blob names under the repository's prefix.
-    fn blobs(&self) -> Vec<String> {
+    /// A Blob client on the repository's prefix, straight to Azurite.
+    fn client(&self) -> sw_core::blob::Client {
         use sw_core::blob::{Auth, Client, Location, Options};
         let az = azurite::shared();
         let loc = Location::parse(&self.flags[1]).unwrap();
@@ -281,14 +317,24 @@ impl Offsite {
             ca_file: Some(az.ca_file().to_owned()),
             ..Options::default()
         };
-        let c = Client::new(
+        Client::new(
             &loc,
             Some(&az.endpoint()),
             Auth::shared_key(ACCOUNT, KEY).unwrap(),
             opts,
         )
-        .unwrap();
-        c.list("", None).unwrap().blobs.into_iter().map(|b| b.name).collect()
+        .unwrap()
+    }
+
+    /// The blob names under the repository's prefix.
+    fn blobs(&self) -> Vec<String> {
+        self.client()
+            .list("", None)
+            .unwrap()
+            .blobs
+            .into_iter()
+            .map(|b| b.name)
+            .collect()
     }
 }
 
@@ -401,6 +447,17 @@ fn a_full_killed_mid_upload_is_never_listed_and_the_rerun_succeeds() {
         }
         child.kill().unwrap(); // SIGKILL
         child.wait().unwrap();
+        child.id()
+    };
+    let spools = |pid: u32| -> usize {
+        std::fs::read_dir(std::env::temp_dir())
+            .unwrap()
+            .flatten()
+            .filter(|e| {
+                let n = e.file_name().to_string_lossy().into_owned();
+                n.starts_with("sw-backup-") && n.ends_with(&format!("-{pid}"))
+            })
+            .count()
     };
     let listed = || {
         let r = o.backup_cmd(&["list"]);
@@ -411,7 +468,8 @@ fn a_full_killed_mid_upload_is_never_listed_and_the_rerun_succeeds() {
 
     // Killed while committing the block list: blocks were sent, yet no
     // object is visible and no backup is listed.
-    kill_at("comp=blocklist");
+    let first = kill_at("comp=blocklist");
+    assert_eq!(spools(first), 1, "the killed run's spool is left");
     assert!(
         proxy.seen().iter().any(|x| x.target.contains("comp=block&")),
         "blocks were sent first"
@@ -426,7 +484,8 @@ fn a_full_killed_mid_upload_is_never_listed_and_the_rerun_succeeds() {
 
     // Killed before the manifest: the base is stored, the backup is not
     // complete, so not listed.
-    kill_at("manifest.json");
+    let second = kill_at("manifest.json");
+    assert_eq!(spools(first), 0, "the next run removed the dead run's spool");
     assert_eq!(listed(), 0);
     assert_eq!(bases(&o.blobs()), 1);
 
@@ -434,10 +493,124 @@ fn a_full_killed_mid_upload_is_never_listed_and_the_rerun_succeeds() {
     let r = o.backup_cmd(&["full", "--db", &db]);
     r.expect_code(0);
     let id = r.one("backup.full")["id"].as_str().unwrap().to_owned();
+    assert_eq!(spools(second), 0);
     assert_eq!(listed(), 1);
     let blobs = o.blobs();
     assert_eq!(bases(&blobs), 1, "{blobs:?}");
     assert!(blobs.iter().any(|b| b.ends_with(&format!("/backup/{id}/base.tar.zst"))));
     o.backup_cmd(&["verify"]).expect_code(0);
+
+    prune_removes_the_older_backup(&o, &db, &id);
+    o.backup_cmd(&["verify"]).expect_code(0);
     o.assert_key_never_shown();
+}
+
+#[test]
+fn a_sas_token_works_refused_credentials_are_77_and_no_secret_is_shown() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let container = format!("creds{}", std::process::id());
+    let o = Offsite::new(&container);
+    let key = openssl::base64::decode_block(KEY).unwrap();
+    let sas = |expiry: &str| {
+        let grant = sw_core::blob::SasGrant {
+            container: &container,
+            permissions: "racwdl",
+            start: "",
+            expiry,
+        };
+        sw_core::blob::service_sas(ACCOUNT, &key, &grant).unwrap()
+    };
+    let creds_file = |name: &str, line: &str| {
+        let p = o.tc.dir.join("offsite").join(name);
+        std::fs::write(&p, format!("{line}\n")).unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600)).unwrap();
+        p.display().to_string()
+    };
+    let with_creds = |file: String| {
+        let mut f = o.flags.clone();
+        f[5] = file;
+        f
+    };
+    let good = sas("2099-01-01T00:00:00Z");
+    let expired = sas("2020-01-01T00:00:00Z");
+    let other_key = openssl::base64::encode_block(&[7u8; 64]);
+    // A SAS token's secret is its signature.
+    let sig = |t: &str| t.split("sig=").nth(1).unwrap().to_owned();
+    let secrets = [KEY.to_owned(), sig(&good), sig(&expired), other_key.clone()];
+
+    let mut outputs = Vec::new();
+    let f = with_creds(creds_file("sas.env", &format!("AZURE_STORAGE_SAS_TOKEN={good}")));
+    let r = o.run_flags(&o.backup, &["list"], false, &f);
+    r.expect_code(0);
+    outputs.push(format!("{}{}", r.stdout, r.stderr));
+    for (name, line) in [
+        ("expired.env", format!("AZURE_STORAGE_SAS_TOKEN={expired}")),
+        ("wrong.env", format!("AZURE_STORAGE_KEY={other_key}")),
+    ] {
+        let f = with_creds(creds_file(name, &line));
+        let r = o.run_flags(&o.backup, &["list"], false, &f);
+        r.expect_code(77);
+        assert_eq!(r.stderr.trim().lines().count(), 1, "one line: {r:?}");
+        outputs.push(format!("{}{}", r.stdout, r.stderr));
+    }
+    // Without credentials: a configuration error naming the flag.
+    let mut f = o.flags.clone();
+    f.drain(4..6);
+    let r = o.run_flags(&o.backup, &["list"], false, &f);
+    r.expect_code(78);
+    assert!(r.stderr.contains("--azure-credentials"), "{r:?}");
+
+    // No secret in any output, nor in the repository's own JSON objects.
+    o.assert_key_never_shown();
+    let client = o.client();
+    for name in o.blobs().into_iter().filter(|b| b.ends_with(".json")) {
+        outputs.push(String::from_utf8(client.get(&name).unwrap()).unwrap());
+    }
+    for out in &outputs {
+        for s in &secrets {
+            assert!(!out.contains(s.as_str()), "a secret was shown: {out}");
+        }
+    }
+}
+
+/// With a second backup, `prune --retention-days 0` removes the first one
+/// (`older`) and the WAL before the second's start, as `--dry-run` said.
+fn prune_removes_the_older_backup(o: &Offsite, db: &str, older: &str) {
+    let id = older.to_owned();
+    let bases = |blobs: &[String]| blobs.iter().filter(|b| b.ends_with("/base.tar.zst")).count();
+    o.tc.psql("postgres", "INSERT INTO k SELECT g, 'x' FROM generate_series(1, 10) g");
+    o.switch_and_wait();
+    let r = o.backup_cmd(&["full", "--db", db]);
+    r.expect_code(0);
+    let newer = r.one("backup.full")["id"].as_str().unwrap().to_owned();
+    let removals = |r: &Run| -> Vec<(String, String)> {
+        r.records()
+            .into_iter()
+            .filter(|v| v["kind"] == "backup.prune")
+            .map(|v| {
+                (
+                    v["object"].as_str().unwrap().to_owned(),
+                    v["name"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect()
+    };
+    let dry = o.backup_cmd(&["prune", "--retention-days", "0", "--min-full", "1", "--dry-run"]);
+    dry.expect_code(0);
+    let planned = removals(&dry);
+    assert!(planned.contains(&("backup".to_owned(), id.clone())), "{planned:?}");
+    assert!(planned.iter().any(|(k, _)| k == "wal"), "{planned:?}");
+    assert_eq!(bases(&o.blobs()), 2, "--dry-run removed nothing");
+    let r = o.backup_cmd(&["prune", "--retention-days", "0", "--min-full", "1"]);
+    r.expect_code(0);
+    assert_eq!(removals(&r), planned);
+    let blobs = o.blobs();
+    assert!(
+        !blobs.iter().any(|b| b.contains(&format!("/backup/{id}/"))),
+        "{blobs:?}"
+    );
+    assert_eq!(bases(&blobs), 1);
+    let r = o.backup_cmd(&["list"]);
+    r.expect_code(0);
+    assert_eq!(r.one("backup")["id"], newer.as_str());
 }

@@ -142,7 +142,7 @@ complete -c sw-restore -n "__fish_sw_restore_using_subcommand drill" -l token-en
 complete -c sw-restore -n "__fish_sw_restore_using_subcommand drill" -l poll-interval -d 'Poll interval when Azure sends no Retry-After' -r
 complete -c sw-restore -n "__fish_sw_restore_using_subcommand drill" -l operation-timeout -d 'Give up waiting for one operation after this long (exit 75; run again to re-attach)' -r
 complete -c sw-restore -n "__fish_sw_restore_using_subcommand drill" -l credentials-from -d 'Env file whose DATABASE_URL holds the credentials the checks connect with (the source\'s administrator; the scratch server keeps its password). SW_AZURE_HOST_OVERRIDE=PATTERN=ADDR:PORT sends the connection elsewhere, the certificate still checked against the host name' -r -F
-complete -c sw-restore -n "__fish_sw_restore_using_subcommand drill" -l drill-log -d 'The drill log (JSON Lines; default $XDG_STATE_HOME/sw/azure/SERVER/drills.jsonl)' -r -F
+complete -c sw-restore -n "__fish_sw_restore_using_subcommand drill" -l drill-log -d 'The drill log, a local file (JSON Lines; default: drills.jsonl in a directory repository\'s area, none for an azure:// repository, $XDG_STATE_HOME/sw/azure/SERVER/drills.jsonl for a Flexible Server)' -r -F
 complete -c sw-restore -n "__fish_sw_restore_using_subcommand drill" -l scratch-server -d 'Name of the scratch server (default SERVER-drill-YYYYMMDDHHMMSS)' -r
 complete -c sw-restore -n "__fish_sw_restore_using_subcommand drill" -l connect-timeout-after-ready -d 'How long to wait for the scratch server to answer once Azure says it is ready' -r
 complete -c sw-restore -n "__fish_sw_restore_using_subcommand drill" -l repo -d 'The backup repository: a directory, or azure://ACCOUNT/CONTAINER[/PREFIX] (Azure Blob Storage)' -r -F

@@ -146,6 +146,39 @@ pub struct BlobOpts {
     pub azure_block_mib: u32,
 }
 
+impl BlobOpts {
+    /// What an azure:// repository adds to a command's exit codes (for
+    /// the man pages), after the command's own meanings.
+    #[must_use]
+    pub fn exits(mut d: crate::contract::CommandDoc) -> crate::contract::CommandDoc {
+        for (code, more) in [
+            (
+                69,
+                "an azure:// repository cannot be reached (DNS, TLS, connection refused)",
+            ),
+            (
+                75,
+                "Blob Storage kept failing (503, 500, resets) through the retries, or a request hung past the deadline",
+            ),
+            (
+                77,
+                "Blob Storage refused the credentials (wrong key, expired SAS, clock skew)",
+            ),
+            (
+                78,
+                "an azure:// repository without --azure-credentials, or a credentials file holding neither AZURE_STORAGE_KEY nor AZURE_STORAGE_SAS_TOKEN",
+            ),
+        ] {
+            let meaning = match d.exits.iter().find(|(c, _)| *c == code) {
+                Some((_, m)) => format!("{m}; {more}"),
+                None => more.to_owned(),
+            };
+            d = d.exit(code, &meaning);
+        }
+        d
+    }
+}
+
 impl RepoOpts {
     /// The repository as the user gave it: `azure://...` stays a URL.
     pub fn is_blob(&self) -> bool {

@@ -308,7 +308,7 @@ fn archiver(r: &mut Report, s: &Server, warn: Duration) -> Result<()> {
 /// The repository and this cluster's area in it; None (after a CRITICAL
 /// item) when either is missing.
 fn repository(r: &mut Report, opts: &RepoOpts, s: &Server) -> Result<Option<(Repo, Area)>> {
-    let found = Repo::open(&opts.repo).and_then(|repo| {
+    let found = Repo::open_opts(opts).and_then(|repo| {
         let area = repo.area_required(&s.sysid, s.major)?;
         Ok((repo, area))
     });
@@ -377,6 +377,15 @@ fn newest_backup(r: &mut Report, area: &Area, a: &CheckArgs) -> Result<()> {
 
 /// Free space: WARNING below --min-free-percent, CRITICAL below half of it.
 fn repository_space(r: &mut Report, repo: &Repo, min_free_percent: u8) -> Result<()> {
+    if repo.is_blob() {
+        // Blob Storage has no filesystem to fill (an account's capacity
+        // limit is far beyond any repository).
+        return r.item(
+            CheckName::RepositorySpace,
+            CheckStatus::Ok,
+            "an azure:// repository: no filesystem to fill".into(),
+        );
+    }
     let free =
         nix::sys::statvfs::statvfs(&repo.root).map_err(|e| Error::io("statvfs on the repository").with_source(e))?;
     let pct = if free.blocks() == 0 {

@@ -41,7 +41,7 @@ fn connects(d: CommandDoc) -> CommandDoc {
 }
 
 fn setup() -> CommandDoc {
-    repo(base("sw-backup setup"))
+    sw_core::cli::BlobOpts::exits(repo(base("sw-backup setup")))
         .exit(0, "the cluster is registered and its archive settings written")
         .exit(
             65,
@@ -67,7 +67,7 @@ fn setup() -> CommandDoc {
 }
 
 fn wal_push() -> CommandDoc {
-    repo(base("sw-backup wal-push"))
+    sw_core::cli::BlobOpts::exits(repo(base("sw-backup wal-push")))
         .exit(
             0,
             "the file is durable in the repository, or an identical copy already was",
@@ -98,7 +98,7 @@ fn wal_push() -> CommandDoc {
 }
 
 fn full() -> CommandDoc {
-    connects(repo(base("sw-backup full")))
+    sw_core::cli::BlobOpts::exits(connects(repo(base("sw-backup full"))))
         .exit(0, "the backup is complete and listed")
         .exit(
             69,
@@ -118,13 +118,13 @@ fn full() -> CommandDoc {
 }
 
 fn list() -> CommandDoc {
-    repo(base("sw-backup list"))
+    sw_core::cli::BlobOpts::exits(repo(base("sw-backup list")))
         .exit(0, "the backups are listed (none is no error)")
         .record::<list::BackupRecord>()
 }
 
 fn verify() -> CommandDoc {
-    repo(base("sw-backup verify"))
+    sw_core::cli::BlobOpts::exits(repo(base("sw-backup verify")))
         .exit(0, "every object matches its hash and the WAL is continuous")
         .exit(
             65,
@@ -148,12 +148,24 @@ fn check() -> CommandDoc {
         )
         .exit(65, "a backup manifest in the repository is malformed")
         .exit(74, "I/O error reading the repository or writing stdout")
+        .exit(
+            69,
+            "an azure:// repository stopped answering after it was opened (one that cannot be opened is a CRITICAL item)",
+        )
+        .exit(
+            75,
+            "Blob Storage kept failing through the retries after the repository was opened",
+        )
         .exit(77, "permission denied reading the repository")
         .record::<check::CheckItem>()
         .record::<check::CheckSummary>()
 }
 
 fn prune() -> CommandDoc {
+    sw_core::cli::BlobOpts::exits(prune_local())
+}
+
+fn prune_local() -> CommandDoc {
     repo(base("sw-backup prune"))
         .exit(0, "done (or, with --dry-run, planned)")
         .exit(75, "another full or prune holds an area's lock")
@@ -238,7 +250,7 @@ mod tests {
         let get = |name: &str| docs.iter().find(|d| d.command == name).unwrap();
         assert!(get("sw-backup wal-push").exits.iter().all(|(c, _)| *c <= 125));
         let codes: Vec<u8> = get("sw-backup check").exits.iter().map(|(c, _)| *c).collect();
-        assert_eq!(codes, [0, 1, 2, 3, 64, 65, 70, 74, 77]);
+        assert_eq!(codes, [0, 1, 2, 3, 64, 65, 69, 70, 74, 75, 77]);
         // Only check gives 1-3 a meaning.
         for d in docs
             .iter()

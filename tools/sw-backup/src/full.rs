@@ -250,7 +250,7 @@ fn publish(repo: &Repo, area: &Area, tmp: &Path, m: &BackupManifest) -> Result<P
 /// azure:// area's lock is a local file named for it, so runs on this host
 /// never overlap (as with a directory); two hosts backing up one cluster
 /// into one area at once is not supported.
-fn lock_path(area: &Area) -> PathBuf {
+pub(crate) fn lock_path(area: &Area) -> PathBuf {
     if area.repo.is_blob() {
         let h = sw_core::repo::object::sha256_hex(area.dir.display().to_string().as_bytes());
         std::env::temp_dir().join(format!("sw-backup-{}.lock", &h[..16]))
@@ -270,6 +270,7 @@ struct Spool {
 impl Spool {
     fn new(area: &Area, id: &str) -> Result<Spool> {
         let (dir, remove) = if area.repo.is_blob() {
+            remove_dead_spools();
             let d = std::env::temp_dir().join(format!("sw-backup-{id}-{}", std::process::id()));
             (d, true)
         } else {
@@ -277,6 +278,32 @@ impl Spool {
         };
         std::fs::create_dir_all(&dir).io_context(|| format!("creating {}", q(&dir)))?;
         Ok(Spool { dir, remove })
+    }
+}
+
+/// Spool directories of runs that were killed (their process is gone):
+/// a whole compressed backup each, so not left for the temp cleaner.
+fn remove_dead_spools() {
+    let Ok(rd) = std::fs::read_dir(std::env::temp_dir()) else {
+        return;
+    };
+    for e in rd.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let Some(pid) = name
+            .strip_prefix("sw-backup-")
+            .and_then(|r| r.rsplit_once('-'))
+            .and_then(|(_, p)| p.parse::<i32>().ok())
+        else {
+            continue;
+        };
+        let gone = matches!(
+            nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None),
+            Err(nix::errno::Errno::ESRCH)
+        );
+        if gone && e.file_type().is_ok_and(|t| t.is_dir()) {
+            log::warn!("removing {} (left by a killed sw-backup full)", q(&e.path()));
+            let _ = std::fs::remove_dir_all(e.path());
+        }
     }
 }
 

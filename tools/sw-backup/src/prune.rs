@@ -6,6 +6,11 @@
 //! window starts, and all later ones), all WAL from the oldest kept
 //! unpinned backup on, and every timeline history file. `--dry-run` prints
 //! exactly what the real run removes (both use the same plan).
+//!
+//! On an azure:// repository a backup leaves the catalog when its
+//! manifest is deleted (first, as a directory's rename), then its other
+//! objects go; WAL objects are deleted one by one. Blob writes leave no
+//! temp files.
 
 use std::collections::BTreeSet;
 
@@ -175,13 +180,21 @@ fn plan(area: &Area, a: &PruneArgs) -> Result<Plan> {
     let mut p = Plan {
         backups: Vec::new(),
         wal: Vec::new(),
-        temps: stale_temps(&area.wal_dir()),
+        temps: if area.repo.is_blob() {
+            Vec::new()
+        } else {
+            stale_temps(&area.wal_dir())
+        },
         kept: keep.len(),
     };
     for b in &backups {
         if !keep.contains(&b.id) {
             let dir = area.backup_dir().join(&b.id);
-            let size = dir_size(&dir);
+            let size = if area.repo.is_blob() {
+                b.files.iter().map(|f| f.size).sum()
+            } else {
+                dir_size(&dir)
+            };
             p.backups.push((b.id.clone(), dir, size));
         }
     }
@@ -195,14 +208,20 @@ fn plan(area: &Area, a: &PruneArgs) -> Result<Plan> {
             if s >= threshold || pinned_ranges.iter().any(|(lo, hi)| s >= *lo && s <= *hi) {
                 continue;
             }
-            p.wal.push((o.name.name.clone(), o.path.clone(), o.size));
+            // For Blob, the object's key stands where a file's path would.
+            let at = if area.repo.is_blob() {
+                std::path::PathBuf::from(&o.key)
+            } else {
+                o.path.clone()
+            };
+            p.wal.push((o.name.name.clone(), at, o.size));
         }
     }
     Ok(p)
 }
 
 pub fn run(a: &PruneArgs, pretty: bool) -> Result<()> {
-    let repo = Repo::open(&a.repo.repo)?;
+    let repo = Repo::open_opts(&a.repo)?;
     let mut out = Output::stdout(pretty);
     let mut sum = Summary {
         dry_run: a.dry_run,
@@ -212,7 +231,7 @@ pub fn run(a: &PruneArgs, pretty: bool) -> Result<()> {
         removed_bytes: 0,
     };
     for area in repo.areas()? {
-        let lock = Lock::try_acquire(&area.lock_path(), "sw-backup full or prune")?;
+        let lock = Lock::try_acquire(&crate::full::lock_path(&area), "sw-backup full or prune")?;
         // Run as root, the lock file must stay usable by the owner's runs.
         repo.adopt(lock.path())?;
         let p = plan(&area, a)?;
@@ -256,7 +275,39 @@ impl Pruner<'_> {
         })
     }
 
+    /// [`Pruner::apply`] on Blob Storage.
+    fn apply_blob(&mut self, p: &Plan) -> Result<()> {
+        use sw_core::repo::remote;
+        let keys = if self.dry_run {
+            std::collections::BTreeMap::new()
+        } else {
+            remote::backup_keys(self.area)?
+        };
+        for (id, _, bytes) in &p.backups {
+            if !self.dry_run {
+                let manifest = self.area.key(&format!("backup/{id}/{}", sw_core::repo::MANIFEST_FILE));
+                remote::delete(&self.area.repo, &manifest)?;
+                for k in keys.get(id).into_iter().flatten().filter(|k| **k != manifest) {
+                    remote::delete(&self.area.repo, k)?;
+                }
+            }
+            self.sum.backups_removed += 1;
+            self.removed(ObjectKind::Backup, id, *bytes)?;
+        }
+        for (name, key, bytes) in &p.wal {
+            if !self.dry_run {
+                remote::delete(&self.area.repo, &key.to_string_lossy())?;
+            }
+            self.sum.wal_removed += 1;
+            self.removed(ObjectKind::Wal, name, *bytes)?;
+        }
+        Ok(())
+    }
+
     fn apply(&mut self, p: &Plan) -> Result<()> {
+        if self.area.repo.is_blob() {
+            return self.apply_blob(p);
+        }
         let backup_dir = self.area.backup_dir();
         for (id, dir, bytes) in &p.backups {
             if !self.dry_run {

@@ -75,7 +75,7 @@ fn wal_fetch() -> CommandDoc {
 }
 
 fn drill() -> CommandDoc {
-    restores(base("sw-restore drill", "the drill passed"))
+    sw_core::cli::BlobOpts::exits(restores(base("sw-restore drill", "the drill passed")))
         .exit(
             64,
             "usage error: bad flags or --target-time, or several clusters without --system-identifier",
@@ -88,7 +88,7 @@ fn drill() -> CommandDoc {
             70,
             "internal error, amcheck found a problem, or the --sql file failed",
         )
-        .exit(73, "--save-rows cannot be written")
+        .exit(73, "--save-rows or --drill-log cannot be written")
         .exit(
             75,
             "recovery did not reach the target within an hour (the copy was stopped)",
@@ -134,7 +134,8 @@ fn runbook() -> CommandDoc {
 
 /// Every command's contract: `sw-restore` itself restores.
 pub fn docs() -> Vec<CommandDoc> {
-    let mut all: Vec<CommandDoc> = [restore("sw-restore"), wal_fetch(), drill(), activate(), runbook()]
+    let restore = sw_core::cli::BlobOpts::exits(restore("sw-restore"));
+    let mut all: Vec<CommandDoc> = [restore, wal_fetch(), drill(), activate(), runbook()]
         .into_iter()
         .map(crate::azure::docs::extend)
         .collect();

@@ -150,6 +150,10 @@ impl Repo {
     /// This repository with an overall deadline on every Blob request
     /// (exit 75 past it), e.g. a whole `wal-push`; a directory is unchanged.
     #[must_use]
+    #[cfg_attr(
+        not(feature = "blob"),
+        allow(unused_variables, reason = "only Blob requests have deadlines")
+    )]
     pub fn with_deadline(&self, deadline: Option<std::time::Instant>) -> Repo {
         match &self.backend {
             Backend::Dir => self.clone(),
@@ -182,7 +186,7 @@ impl Repo {
     pub fn open(root: &Path) -> Result<Repo> {
         if root.to_str().is_some_and(|s| s.starts_with("azure://")) {
             return Err(Error::usage(format!(
-                "{}: this command works on a directory repository only (azure:// repositories are read and written by setup, wal-push, full, list, verify, wal-fetch and restore)",
+                "{}: this command works on a directory repository only (azure:// repositories are read and written by setup, wal-push, full, list, verify, check, prune, wal-fetch, restore and drill)",
                 q(root)
             )));
         }

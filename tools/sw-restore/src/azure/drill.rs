@@ -41,7 +41,7 @@ pub struct AzureDrillOpts {
     /// Env file whose DATABASE_URL holds the credentials the checks connect with (the source's administrator; the scratch server keeps its password). SW_AZURE_HOST_OVERRIDE=PATTERN=ADDR:PORT sends the connection elsewhere, the certificate still checked against the host name.
     #[arg(long, value_name = "FILE")]
     pub credentials_from: Option<PathBuf>,
-    /// The drill log (JSON Lines; default $XDG_STATE_HOME/sw/azure/SERVER/drills.jsonl).
+    /// The drill log, a local file (JSON Lines; default: drills.jsonl in a directory repository's area, none for an azure:// repository, $XDG_STATE_HOME/sw/azure/SERVER/drills.jsonl for a Flexible Server).
     #[arg(long, value_name = "FILE")]
     pub drill_log: Option<PathBuf>,
     /// Name of the scratch server (default SERVER-drill-YYYYMMDDHHMMSS).

@@ -4,6 +4,12 @@
 //! index when the extension is available, expected row counts, an optional
 //! SQL file), record the measured RTO and the RPO in the repository's
 //! drill log (`record`), then stop and delete it.
+//!
+//! The drill log is a local file: `drills.jsonl` in a directory
+//! repository's area (or `--drill-log FILE`), `--drill-log` for an
+//! azure:// one. Blob objects
+//! are written once and never appended to, and `runbook` reads the log
+//! where the drills ran.
 
 pub mod checks;
 pub mod record;
@@ -86,7 +92,7 @@ fn rpo_ms(area: &Area, now: DateTime<Utc>) -> Result<Option<u64>> {
 pub fn run(a: &DrillArgs, pretty: bool) -> Result<()> {
     let t0 = Instant::now();
     let started_at = Utc::now();
-    let repo = Repo::open(&a.repo.repo)?;
+    let repo = Repo::open_opts(&a.repo)?;
     let area = pick_area(&repo, a.system_identifier.as_deref())?;
     let expect = match &a.expect_rows {
         Some(p) => checks::read_expectations(p)?,
@@ -152,8 +158,14 @@ pub fn run(a: &DrillArgs, pretty: bool) -> Result<()> {
         let _ = std::fs::remove_dir_all(&scratch);
     }
     rec.duration_ms = millis(t0.elapsed());
-    record::append(&area.drill_log(), &rec)?;
-    repo.adopt(&area.drill_log())?;
+    match (&a.azure_drill.drill_log, repo.is_blob()) {
+        (Some(p), _) => record::append(p, &rec)?,
+        (None, false) => {
+            record::append(&area.drill_log(), &rec)?;
+            repo.adopt(&area.drill_log())?;
+        }
+        (None, true) => log::info!("no --drill-log: the drill record is only printed"),
+    }
     Output::stdout(pretty).emit(&rec)?;
     result.map_err(|e| e.context("the restore drill failed"))
 }
