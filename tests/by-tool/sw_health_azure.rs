@@ -184,6 +184,11 @@ fn healthy_report(rep: &Value) {
     assert!(check(rep, "backup_age")["value"].as_f64().unwrap() >= 3600.0);
     assert_eq!(check(rep, "azure_restore_window")["value"], 100.0);
     assert_eq!(check(rep, "azure_pending_restart")["value"], 0.0);
+    let m = check(rep, "azure_maintenance");
+    assert!(
+        m["value"].is_null() && m["message"].as_str().unwrap().contains("system-managed"),
+        "the example's window is Azure's to pick: {m}"
+    );
     // HA is off on the example server; a primary's replication lag is its replicas'.
     let skipped: Vec<&str> = rep["skipped"]
         .as_array()

@@ -133,6 +133,7 @@ pub const CHECK_UNITS: &[(&str, &str)] = &[
     ("azure_backups", "count"),
     ("azure_restore_window", "%"),
     ("azure_pending_restart", "count"),
+    ("azure_maintenance", "h"),
 ];
 
 /// The unit of check `name`, when it is in the catalogue.

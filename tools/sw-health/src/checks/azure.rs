@@ -86,6 +86,7 @@ pub fn report(r: &mut Runner<'_>, f: &Fetched) {
     }
     metric_checks(r, f);
     azure_backups::report(r, f);
+    super::azure_maintenance::report(r, f);
 }
 
 /// The server's state.

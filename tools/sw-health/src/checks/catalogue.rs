@@ -12,7 +12,9 @@
 use serde_json::{Value, json};
 
 use super::{Check, How, Measured, Row, Scope, count, round3};
-use super::{archiver, azure, azure_backups, backup, host, latency, rates, replication, server, tls};
+use super::{
+    archiver, azure, azure_backups, azure_maintenance, backup, host, latency, rates, replication, server, tls,
+};
 
 /// Every check, in report order.
 pub const CATALOGUE: &[&Check] = &[
@@ -331,6 +333,7 @@ pub const CATALOGUE: &[&Check] = &[
     &azure_backups::BACKUPS,
     &azure_backups::RESTORE_WINDOW,
     &azure_backups::PENDING_RESTART,
+    &azure_maintenance::MAINTENANCE,
 ];
 
 /// Client connections (also measured by `--azure` from Azure Monitor).

@@ -18,6 +18,7 @@
 pub mod archiver;
 pub mod azure;
 pub mod azure_backups;
+pub mod azure_maintenance;
 pub mod backup;
 mod catalogue;
 pub mod host;
