@@ -983,3 +983,87 @@ fn defaults_postgresql_cannot_read_are_translated_or_dropped_with_a_note() {
         "0001-01-01 00:00:00 BC,0001-06-01 10:00:00 BC"
     );
 }
+
+/// The table of `plan` named `name`.
+fn plan_table(plan: &Value, name: &str) -> Value {
+    plan["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == name)
+        .unwrap_or_else(|| panic!("no table {name} in {plan}"))
+        .clone()
+}
+
+#[test]
+fn zero_dates_empty_strings_and_out_of_range_dates_become_counted_nulls() {
+    let c = shared();
+    let db = c.fresh_db("zerodates");
+    let dir = tempfile::tempdir().unwrap();
+    // MySQL-dump style: zero dates and '' where there is no value. Row 3
+    // holds a zero date in a NOT NULL column: that row cannot arrive.
+    let src = sqlite_db(
+        dir.path(),
+        "zero.db",
+        "CREATE TABLE ev (id INTEGER PRIMARY KEY, at DATETIME, d DATE NOT NULL, n INTEGER, amount NUMERIC(10,2), ok BOOLEAN, note TEXT);
+         INSERT INTO ev VALUES (1, '0000-00-00 00:00:00', '2020-01-01', '', '', '', '');
+         INSERT INTO ev VALUES (2, 1.5e300, '2020-01-02', 5, 1.5, 1, 'x');
+         INSERT INTO ev VALUES (3, '2021-01-01 10:00:00', '0000-00-00', 1, 2, 0, 'y');
+         INSERT INTO ev VALUES (4, '2021-05-00', '2020-01-04', 2, 3, 1, 'z');",
+    );
+    let p = mig(&["plan", src.to_str().unwrap()]);
+    p.expect_code(0);
+    let t = plan_table(&p.one("migrate.plan"), "ev");
+    let col = |n: &str| {
+        t["columns"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == n)
+            .unwrap()["to_null"]
+            .clone()
+    };
+    assert_eq!(col("at")["zero_dates"], 2, "{t}");
+    assert_eq!(col("at")["out_of_range"], 1, "{t}");
+    assert_eq!(col("at")["first_rowids"], serde_json::json!([1, 2, 4]), "{t}");
+    for n in ["n", "amount", "ok"] {
+        assert_eq!(col(n)["empty"], 1, "{n}: {t}");
+    }
+    // '' is text in a text column; a NOT NULL column gets no NULLs.
+    assert!(col("note").is_null() && col("d").is_null(), "{t}");
+    let notes = t["untranslatable"].to_string();
+    assert!(
+        notes.contains("values of ev.d") && notes.contains("NOT NULL: those rows do not fit"),
+        "{notes}"
+    );
+
+    // Stopping at the row that cannot arrive names it.
+    run_into(c, &db, &src, &[]).expect_error(65, "table ev rowid 3 column d: value '0000-00-00' rejected");
+    let rej = dir.path().join("zero.rejects.jsonl");
+    let r = run_into(
+        c,
+        &db,
+        &src,
+        &["--on-error", "reject", "--reject-file", rej.to_str().unwrap()],
+    );
+    r.expect_code(0);
+    let rec = &tables(&r)[0];
+    assert_eq!(rec["rows_loaded"], 3, "{rec}");
+    assert_eq!(rec["rows_rejected"], 1, "{rec}");
+    assert_eq!(rec["verified"], true, "{rec}");
+    assert_eq!(
+        rec["nulled"],
+        serde_json::json!({"at": 3, "n": 1, "amount": 1, "ok": 1}),
+        "{rec}"
+    );
+    assert_eq!(r.one("summary")["values_nulled"], 6);
+    let line: Value = serde_json::from_str(std::fs::read_to_string(&rej).unwrap().trim()).unwrap();
+    assert_eq!((line["rowid"].as_i64(), line["column"].as_str()), (Some(3), Some("d")));
+    assert_eq!(
+        c.psql(
+            &db,
+            "SELECT string_agg(concat_ws('|', id, coalesce(at::text, '-'), coalesce(n::text, '-'), coalesce(amount::text, '-'), coalesce(ok::text, '-'), note), ',' ORDER BY id) FROM ev"
+        ),
+        "1|-|-|-|-|,2|-|5|1.50|true|x,4|-|2|3.00|true|z"
+    );
+}

@@ -18,6 +18,7 @@ mod objects;
 mod parse;
 mod probe;
 mod table;
+mod unreadable;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -133,6 +134,34 @@ pub struct ColumnPlan {
     /// the values' range (edit to override); null for other columns.
     #[serde(default)]
     pub integers: Option<IntDates>,
+    /// Values PostgreSQL cannot hold in this type that stand for "no
+    /// value" (zero dates, '' in a number or date column, dates past
+    /// PostgreSQL's range), found when planning in this nullable column:
+    /// the run writes them as NULL and counts them in `migrate.table`'s
+    /// `nulled`. Null: such values do not fit (exit 65, or rejected with
+    /// --on-error=reject); set it to null to have them rejected.
+    #[serde(default)]
+    pub to_null: Option<ToNull>,
+}
+
+/// What planning found of the values a nullable column turns into NULL.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+pub struct ToNull {
+    /// Zero dates (`0000-00-00`, month or day 00).
+    pub zero_dates: u64,
+    /// Empty strings in a number, boolean, UUID or date column.
+    pub empty: u64,
+    /// Dates outside PostgreSQL's range.
+    pub out_of_range: u64,
+    /// The first rowids holding one (none in a WITHOUT ROWID table).
+    pub first_rowids: Vec<i64>,
+}
+
+impl ToNull {
+    /// Every value found.
+    pub fn total(&self) -> u64 {
+        self.zero_dates + self.empty + self.out_of_range
+    }
 }
 
 /// A primary key or UNIQUE constraint.

@@ -83,6 +83,7 @@ pub(super) fn table(conn: &Connection, name: &str, sql: &str, naming: &mut Namin
         .map(|(c, r)| t.column_def(c, r, &map))
         .collect();
     let create = format!("CREATE TABLE {} (\n  {}\n)", quote_ident(&t.pgname), defs.join(",\n  "));
+    super::unreadable::find(conn, name, t.parsed.without_rowid, &mut columns, &mut t.untranslatable)?;
     let keys = keys::plan(&mut t, &columns, &map, naming)?;
     let identity = t.rowid_alias.then(|| Identity {
         column: column_name(&columns, &t.pk_cols[0].name),
@@ -169,6 +170,7 @@ impl TableCtx<'_> {
             integers,
             reason,
             generated: false,
+            to_null: None,
         })
     }
 

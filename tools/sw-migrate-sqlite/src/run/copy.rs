@@ -38,6 +38,8 @@ pub(super) struct Stats {
     pub rejected: u64,
     /// The sum of the loaded rows' hashes.
     pub checksum: i128,
+    /// Values written as NULL by the plan's `to_null`, by SQLite column.
+    pub nulled: BTreeMap<String, u64>,
 }
 
 impl Stats {
@@ -47,6 +49,9 @@ impl Stats {
         self.loaded += part.loaded;
         self.rejected += part.rejected;
         self.checksum += part.checksum;
+        for (c, n) in &part.nulled {
+            *self.nulled.entry(c.clone()).or_default() += n;
+        }
     }
 }
 
@@ -163,7 +168,7 @@ fn read_table(
     while let Some(row) = rows.next().map_err(read_error(job))? {
         stats.read += 1;
         let row_start = enc.chunk.len();
-        if let Some((i, rule)) = enc.row(job, row)? {
+        if let Some((i, rule)) = enc.row(job, row, &mut stats.nulled)? {
             // Rows are encoded straight into the COPY buffer; a rejected row is cut off again.
             enc.chunk.truncate(row_start);
             reject(job, row, i, &rule, on_error, rejects)?;
@@ -225,7 +230,7 @@ impl RowEncoder {
 
     /// Encode one row onto the chunk (and `expect`); `Some((column index,
     /// rule))` for the first value that breaks its rule.
-    fn row(&mut self, job: &Job, row: &Row<'_>) -> Result<Option<(usize, String)>> {
+    fn row(&mut self, job: &Job, row: &Row<'_>, nulled: &mut BTreeMap<String, u64>) -> Result<Option<(usize, String)>> {
         self.chunk.extend_from_slice(&self.ncols.to_be_bytes());
         if !self.same {
             self.expect.clear();
@@ -254,6 +259,15 @@ impl RowEncoder {
                         };
                         put(&mut self.expect, Some(checked));
                     }
+                }
+                Err(rule) if c.to_null && value::unreadable(c.kind, v, &rule).is_some() => {
+                    // The plan decided: "no value" the type cannot hold is NULL, counted.
+                    self.chunk.truncate(at);
+                    self.chunk.extend_from_slice(&(-1i32).to_be_bytes());
+                    if !self.same {
+                        put(&mut self.expect, None);
+                    }
+                    *nulled.entry(c.source.clone()).or_default() += 1;
                 }
                 Err(rule) => return Ok(Some((i, rule))),
             }
