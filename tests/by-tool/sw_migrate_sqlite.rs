@@ -804,7 +804,7 @@ fn run_executes_an_edited_plan() {
 }
 
 #[test]
-fn broken_foreign_keys_stop_the_run_and_change_nothing() {
+fn orphan_foreign_keys_are_planned_not_valid_and_an_edited_plan_still_stops() {
     let c = shared();
     let db = c.fresh_db("brokenfk");
     let dir = tempfile::tempdir().unwrap();
@@ -815,16 +815,41 @@ fn broken_foreign_keys_stop_the_run_and_change_nothing() {
         "PRAGMA foreign_keys = OFF;
          CREATE TABLE parent (id INTEGER PRIMARY KEY);
          CREATE TABLE child (id INTEGER PRIMARY KEY, parent_id INTEGER REFERENCES parent (id));
-         INSERT INTO parent VALUES (1); INSERT INTO child VALUES (1, 1), (2, 42);",
+         INSERT INTO parent VALUES (1); INSERT INTO child VALUES (1, 1), (2, 42), (3, NULL);",
+    );
+    let p = mig(&["plan", src.to_str().unwrap()]);
+    p.expect_code(0);
+    let child = plan_table(&p.one("migrate.plan"), "child");
+    assert_eq!(child["foreign_keys"][0]["not_valid"], true, "{child}");
+    assert_eq!(child["foreign_keys"][0]["orphans"], 1, "{child}");
+    let notes = child["untranslatable"].to_string();
+    assert!(
+        notes.contains("1 rows of child reference no row of parent") && notes.contains("VALIDATE CONSTRAINT"),
+        "{notes}"
     );
     let r = run_into(c, &db, &src, &[]);
-    r.expect_error(65, "running ALTER TABLE \"child\" VALIDATE CONSTRAINT");
-    assert!(r.stderr.contains("(parent_id)=(42)"), "{r:?}");
-    assert_eq!(
-        c.psql(&db, "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"),
-        "0"
+    r.expect_code(0);
+    assert!(
+        tables(&r)
+            .iter()
+            .any(|t| t["untranslated"].to_string().contains("created NOT VALID")),
+        "{r:?}"
     );
-    // A small child of a big parent is checked by index probes: same verdict.
+    assert_eq!(c.psql(&db, "SELECT count(*) FROM child"), "3");
+    assert_eq!(
+        c.psql(
+            &db,
+            "SELECT convalidated FROM pg_constraint WHERE conname = 'child_parent_id_fkey'"
+        ),
+        "f"
+    );
+    // New rows are checked.
+    let bad = c.try_psql(&db, "INSERT INTO child VALUES (9, 77)");
+    assert!(bad.is_err(), "{bad:?}");
+
+    // A plan edited to validate anyway stops at the validation and changes
+    // nothing; a small child of a big parent is checked by index probes.
+    let db2 = c.fresh_db("brokenfk2");
     let src2 = sqlite_db(
         dir.path(),
         "fk2.db",
@@ -834,15 +859,96 @@ fn broken_foreign_keys_stop_the_run_and_change_nothing() {
          CREATE TABLE child (id INTEGER PRIMARY KEY, parent_id INTEGER REFERENCES parent (id));
          INSERT INTO child VALUES (1, 1), (2, 420);",
     );
-    let r = run_into(c, &db, &src2, &["-v"]);
+    let p = mig(&["plan", src2.to_str().unwrap()]);
+    let mut plan = p.one("migrate.plan");
+    for t in plan["tables"].as_array_mut().unwrap() {
+        for f in t["foreign_keys"].as_array_mut().unwrap() {
+            f["not_valid"] = Value::Bool(false);
+        }
+    }
+    let file = dir.path().join("fk2.plan.json");
+    std::fs::write(&file, plan.to_string()).unwrap();
+    let url = c.url(&db2);
+    let r = mig(&["run", "--plan", file.to_str().unwrap(), "--db", &url, "-v"]);
     r.expect_code(65);
     assert!(r.stderr.contains("enable_hashjoin = off"), "{r:?}");
     assert!(r.stderr.contains("(parent_id)=(420)"), "{r:?}");
     assert_eq!(
+        c.psql(&db2, "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"),
+        "0"
+    );
+    no_staging_left(c, &db2);
+}
+
+#[test]
+fn violated_checks_are_not_valid_and_unique_collisions_are_refused_unless_told() {
+    let c = shared();
+    let dir = tempfile::tempdir().unwrap();
+    // A CHECK added by rewriting the schema after the rows (as ALTER tools
+    // do); emails unique under SQLite's ASCII-only NOCASE but equal under
+    // PostgreSQL's Unicode case folding; codes '1' and 1 in an untyped key.
+    let src = sqlite_db(
+        dir.path(),
+        "pre.db",
+        "CREATE TABLE acct (id INTEGER PRIMARY KEY, email TEXT COLLATE NOCASE UNIQUE, qty INTEGER);
+         INSERT INTO acct VALUES (1, 'ÉLAN@x', 5), (2, 'élan@x', -1), (3, 'b@x', -2), (4, NULL, 1), (5, NULL, 1);
+         PRAGMA writable_schema = ON;
+         UPDATE sqlite_master SET sql = replace(sql, 'qty INTEGER', 'qty INTEGER CHECK (qty >= 0)') WHERE name = 'acct';
+         PRAGMA writable_schema = OFF;
+         CREATE TABLE code (c PRIMARY KEY, label TEXT);
+         INSERT INTO code VALUES ('1', 'text'), (1, 'integer'), (2, 'two');
+         CREATE TABLE uses (id INTEGER PRIMARY KEY, c REFERENCES code (c));
+         INSERT INTO uses VALUES (1, 2);",
+    );
+    let p = mig(&["plan", src.to_str().unwrap()]);
+    p.expect_code(0);
+    let plan = p.one("migrate.plan");
+    let acct = plan_table(&plan, "acct");
+    assert_eq!(acct["checks"][0]["not_valid"], true, "{acct}");
+    assert_eq!(acct["checks"][0]["violating_rows"], 2, "{acct}");
+    assert_eq!(acct["unique"][0]["collisions"], 1, "{acct}");
+    let code = plan_table(&plan, "code");
+    assert_eq!(code["primary_key"]["collisions"], 1, "{code}");
+    assert!(
+        code["untranslatable"].to_string().contains("--on-collision index"),
+        "{code}"
+    );
+
+    let db = c.fresh_db("collide");
+    let r = run_into(c, &db, &src, &[]);
+    r.expect_error(65, "UNIQUE keys whose rows collide in PostgreSQL but not in SQLite");
+    assert!(
+        r.stderr.contains("acct_email_key on acct (1 rows)") && r.stderr.contains("code_pkey on code (1 rows)"),
+        "{r:?}"
+    );
+    assert_eq!(c.psql(&db, "SELECT count(*) FROM pg_namespace WHERE nspname NOT LIKE 'pg_%' AND nspname NOT IN ('public', 'information_schema')"), "0");
+    assert_eq!(
         c.psql(&db, "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"),
         "0"
     );
-    no_staging_left(c, &db);
+
+    let r = run_into(c, &db, &src, &["--on-collision", "index"]);
+    r.expect_code(0);
+    for (t, n) in [("acct", "5"), ("code", "3"), ("uses", "1")] {
+        assert_eq!(c.psql(&db, &format!("SELECT count(*) FROM {t}")), n, "{t}");
+    }
+    let notes: String = tables(&r).iter().map(|t| t["untranslated"].to_string()).collect();
+    assert!(notes.contains("built as a plain index"), "{notes}");
+    assert!(
+        notes.contains("foreign key uses_c_fkey") && notes.contains("not created"),
+        "{notes}"
+    );
+    assert_eq!(
+        c.psql(&db, "SELECT string_agg(indexname || ':' || (indexdef LIKE 'CREATE UNIQUE%')::text, ',' ORDER BY indexname) FROM pg_indexes WHERE tablename IN ('acct', 'code')"),
+        "acct_email_key:false,acct_pkey:true,code_pkey:false"
+    );
+    assert_eq!(
+        c.psql(
+            &db,
+            "SELECT convalidated FROM pg_constraint WHERE contype = 'c' AND conrelid = 'acct'::regclass"
+        ),
+        "f"
+    );
 }
 
 #[test]

@@ -105,6 +105,18 @@ pub struct RunArgs {
     /// With --data-only: empty the target tables first (in the same transaction).
     #[arg(long, requires = "data_only")]
     pub truncate: bool,
+    /// A UNIQUE key or index whose rows collide in PostgreSQL but not in SQLite (the plan's `collisions`).
+    #[arg(long, value_enum, default_value = "stop")]
+    pub on_collision: OnCollision,
+}
+
+/// What to do with a UNIQUE key whose values collide only in PostgreSQL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OnCollision {
+    /// Refuse the plan (exit 65) before anything is written, naming each key and its count.
+    Stop,
+    /// Build a plain (non-unique) index instead, named in migrate.table with the count; foreign keys referencing that key are not created (named too).
+    Index,
 }
 
 impl Tool for Cli {
@@ -145,7 +157,7 @@ pub fn docs() -> Vec<CommandDoc> {
         )
         .exit(
             65,
-            "a value that does not fit its column (without --on-error=reject), rows that break a key or foreign key, a failed verification, a bad plan (or one of schema 1), a target column it cannot write",
+            "a value that does not fit its column (without --on-error=reject), a UNIQUE key whose rows collide in PostgreSQL only (without --on-collision index; nothing is written), rows that break a key, a failed verification, a bad plan (or one of schema 1), a target column it cannot write",
         )
         .exit(66, "the source database or the --plan file does not exist")
         .exit(

@@ -9,9 +9,11 @@ use rusqlite::Connection;
 use sw_core::pg::quote_ident;
 use sw_core::{Error, Result};
 
+use super::keys::collision_note;
 use super::objects::{index, view};
+use super::preflight::{collisions, needs_collision_check};
 use super::table::table;
-use super::{Collation, IndexPlan, Plan, TablePlan, Untranslatable, ViewPlan};
+use super::{Collation, ColumnPlan, IndexPlan, Plan, TablePlan, Untranslatable, ViewPlan};
 use crate::sql::{NameMap, Names};
 
 /// A SQLite error while reading the schema: exit 65 naming what was read.
@@ -72,7 +74,7 @@ pub fn build(conn: &Connection, source: &str, target_schema: &str) -> Result<Pla
         tables: HashMap::new(),
     };
     add_tables(conn, &objects, &mut plan, &mut naming)?;
-    add_indexes(&objects, &mut plan.tables, &mut naming.rel);
+    add_indexes(conn, &objects, &mut plan.tables, &mut naming.rel)?;
     add_views_and_triggers(&objects, &mut plan, &mut naming);
     if needs_nocase(&plan) {
         plan.collations.push(Collation {
@@ -174,7 +176,7 @@ fn add_tables(conn: &Connection, objects: &[Object], plan: &mut Plan, naming: &m
 }
 
 /// Indexes written by users (origin 'c'), after every column has its name.
-fn add_indexes(objects: &[Object], tables: &mut [TablePlan], rel: &mut Names) {
+fn add_indexes(conn: &Connection, objects: &[Object], tables: &mut [TablePlan], rel: &mut Names) -> Result<()> {
     for o in objects.iter().filter(|o| o.kind == "index") {
         let Some(sql) = &o.sql else { continue };
         let Some(tp) = tables.iter_mut().find(|t| t.source.eq_ignore_ascii_case(&o.table)) else {
@@ -190,6 +192,14 @@ fn add_indexes(objects: &[Object], tables: &mut [TablePlan], rel: &mut Names) {
         match index(sql, &map) {
             Ok(ix) => {
                 let pgname = rel.take(&o.name);
+                let collisions = if ix.unique && !ix.partial && !ix.expression {
+                    index_collisions(conn, tp, &o.name, ix.body.contains("sw_nocase"))?
+                } else {
+                    0
+                };
+                if collisions > 0 {
+                    tp.untranslatable.push(collision_note(&tp.source, &pgname, collisions));
+                }
                 tp.indexes.push(IndexPlan {
                     source: o.name.clone(),
                     create: format!(
@@ -203,6 +213,7 @@ fn add_indexes(objects: &[Object], tables: &mut [TablePlan], rel: &mut Names) {
                     unique: ix.unique,
                     partial: ix.partial,
                     expression: ix.expression,
+                    collisions,
                 });
             }
             Err(reason) => tp.untranslatable.push(Untranslatable {
@@ -212,6 +223,32 @@ fn add_indexes(objects: &[Object], tables: &mut [TablePlan], rel: &mut Names) {
             }),
         }
     }
+    Ok(())
+}
+
+/// Rows of a UNIQUE index `index` of `tp` (over plain columns) that
+/// collide in PostgreSQL only.
+fn index_collisions(conn: &Connection, tp: &TablePlan, index: &str, nocase: bool) -> Result<u64> {
+    let mut st = conn
+        .prepare("SELECT name FROM pragma_index_info(?1) ORDER BY seqno")
+        .map_err(sqerr("index columns"))?;
+    let names: Vec<Option<String>> = st
+        .query_map([index], |r| r.get(0))
+        .map_err(sqerr("index columns"))?
+        .collect::<std::result::Result<_, _>>()
+        .map_err(sqerr("index columns"))?;
+    let cols: Vec<&ColumnPlan> = names
+        .iter()
+        .filter_map(|n| {
+            tp.columns
+                .iter()
+                .find(|c| n.as_ref().is_some_and(|n| c.source.eq_ignore_ascii_case(n)))
+        })
+        .collect();
+    if cols.len() != names.len() || cols.is_empty() || !needs_collision_check(&cols, nocase) {
+        return Ok(0);
+    }
+    collisions(conn, &tp.source, &cols, nocase)
 }
 
 fn add_views_and_triggers(objects: &[Object], plan: &mut Plan, naming: &mut Naming) {

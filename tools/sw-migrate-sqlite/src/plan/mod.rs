@@ -16,6 +16,7 @@ mod default;
 mod keys;
 mod objects;
 mod parse;
+mod preflight;
 mod probe;
 mod table;
 mod unreadable;
@@ -171,6 +172,12 @@ pub struct KeyPlan {
     pub name: String,
     /// PostgreSQL column names, in key order.
     pub columns: Vec<String>,
+    /// Rows whose key equals another row's in PostgreSQL though not in
+    /// SQLite (case folding of all of Unicode, values equal once typed),
+    /// found when planning: the run refuses such a key (exit 65, before
+    /// writing) unless `--on-collision index` makes it a plain index.
+    #[serde(default)]
+    pub collisions: u64,
 }
 
 /// A CHECK constraint.
@@ -180,6 +187,13 @@ pub struct CheckPlan {
     pub name: String,
     /// The condition, translated to PostgreSQL SQL.
     pub expression: String,
+    /// Created NOT VALID (new rows are checked, existing ones are not):
+    /// planned when existing rows break it (`violating_rows`).
+    #[serde(default)]
+    pub not_valid: bool,
+    /// Rows for which SQLite evaluates the condition to false.
+    #[serde(default)]
+    pub violating_rows: u64,
 }
 
 /// A foreign key.
@@ -201,6 +215,13 @@ pub struct ForeignKeyPlan {
     pub deferrable: bool,
     /// INITIALLY DEFERRED (only with `deferrable`).
     pub initially_deferred: bool,
+    /// Created NOT VALID and left so (new rows are checked, existing ones
+    /// are not): planned when rows reference no parent row (`orphans`).
+    #[serde(default)]
+    pub not_valid: bool,
+    /// Rows whose key (all columns non-NULL) matches no parent row.
+    #[serde(default)]
+    pub orphans: u64,
 }
 
 /// A foreign key's referential action.
@@ -229,6 +250,10 @@ pub struct IndexPlan {
     pub expression: bool,
     /// The CREATE INDEX statement.
     pub create: String,
+    /// For a UNIQUE index: rows colliding in PostgreSQL but not in SQLite
+    /// (as for keys' `collisions`).
+    #[serde(default)]
+    pub collisions: u64,
 }
 
 /// The identity column of a table whose rowid is a column.

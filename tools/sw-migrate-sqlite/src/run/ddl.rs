@@ -233,6 +233,10 @@ pub(super) async fn add_foreign_keys(main: &Client, plan: &Plan, results: &[Load
                 Error::pg(format!("adding a foreign key on {} ({})", t.name, one_line(&add)), e)
                     .with_exit(Exit::DataErr)
             })?;
+            if f.not_valid {
+                // The plan found orphans: the key stays NOT VALID (named there).
+                continue;
+            }
             let validate = f.validate_sql(&t.name);
             // A small table referencing a much bigger one is checked fastest
             // by index probes into the parent's key; the planner (no

@@ -9,6 +9,7 @@
 //! (`switch`). `--data-only` loads existing tables in one transaction
 //! (`data_only`). `progress` draws the bar on a terminal.
 
+mod collide;
 mod copy;
 mod data_only;
 mod ddl;
@@ -97,10 +98,13 @@ pub fn run(args: &RunArgs, pretty: bool, quiet: bool) -> Result<()> {
             .as_ref()
             .map_or_else(|| "public".to_owned(), |p| p.target_schema.clone())
     });
-    let plan = match loaded_plan {
+    let mut plan = match loaded_plan {
         Some(p) => p,
         None => crate::plan::build(&readers[0], &source.to_string_lossy(), &schema)?,
     };
+    if !args.data_only {
+        collide::decide(&mut plan, args.on_collision)?;
+    }
     let rejects = match args.on_error {
         OnError::Stop => None,
         OnError::Reject => Some(Arc::new(Mutex::new(open_rejects(args, &source)?))),
