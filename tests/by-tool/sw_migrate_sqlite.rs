@@ -1173,3 +1173,68 @@ fn zero_dates_empty_strings_and_out_of_range_dates_become_counted_nulls() {
         "1|-|-|-|-|,2|-|5|1.50|true|x,4|-|2|3.00|true|z"
     );
 }
+
+/// The user tables of a SQLite file (`sqlite_*` are SQLite's own: statistics, sequences).
+fn sqlite_tables(src: &Path) -> Vec<String> {
+    let c = rusqlite::Connection::open_with_flags(src, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
+    let mut st = c
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name")
+        .unwrap();
+    st.query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect()
+}
+
+#[test]
+fn every_fixture_file_migrates_with_every_row_accounted_for() {
+    let c = shared();
+    let dir = fixture("sqlite");
+    let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("the SQLite corpus {} cannot be read: {e}", dir.display()))
+        .map(|e| e.unwrap().path())
+        .filter(|p| std::fs::read(p).is_ok_and(|b| b.starts_with(b"SQLite format 3\0")))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 2, "no SQLite files in {}", dir.display());
+    for src in &files {
+        let name = src.file_name().unwrap().to_string_lossy().into_owned();
+        let p = mig(&["plan", src.to_str().unwrap()]);
+        p.expect_code(0);
+        let plan = p.one("migrate.plan");
+        // Nothing dropped silently: each user table is planned or named as not migrated.
+        let planned: Vec<&str> = plan["tables"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["source"].as_str().unwrap())
+            .collect();
+        let named = plan["untranslatable"].to_string();
+        for t in sqlite_tables(src) {
+            assert!(
+                planned.contains(&t.as_str()) || named.contains(&format!("table {t}")),
+                "{name}: table {t} is neither planned nor named in the plan"
+            );
+        }
+        let db = c.fresh_db("corpus");
+        let r = run_into(c, &db, src, &[]);
+        r.expect_code(0);
+        let recs = tables(&r);
+        assert_eq!(recs.len(), planned.len(), "{name}: {r:?}");
+        for t in &recs {
+            let table = t["table"].as_str().unwrap();
+            let n = sqlite_count(src, table);
+            assert_eq!(t["rows_read"], n, "{name} {table}");
+            assert_eq!(t["rows_loaded"], n, "{name} {table}");
+            assert_eq!(t["verified"], true, "{name} {table}");
+            let target = t["target"].as_str().unwrap().trim_start_matches("public.");
+            let pg: u64 = c
+                .psql(
+                    &db,
+                    &format!("SELECT count(*) FROM \"{}\"", target.replace('"', "\"\"")),
+                )
+                .parse()
+                .unwrap();
+            assert_eq!(pg, n, "{name} {table} in PostgreSQL");
+        }
+        assert_eq!(r.one("summary")["rows_rejected"], 0, "{name}");
+        no_staging_left(c, &db);
+    }
+}
