@@ -1143,6 +1143,24 @@ fn zero_dates_empty_strings_and_out_of_range_dates_become_counted_nulls() {
         "{notes}"
     );
 
+    // --strict refuses every relaxation before writing anything.
+    let r = run_into(c, &db, &src, &["--strict", "--on-error", "reject"]);
+    r.expect_error(
+        65,
+        "--strict: the plan relaxes or leaves out 5 objects (values of ev.at, values of ev.d,",
+    );
+    assert_eq!(
+        c.psql(&db, "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"),
+        "0"
+    );
+    assert!(!dir.path().join("zero.rejects.jsonl").exists());
+    let clean = sqlite_db(
+        dir.path(),
+        "clean.db",
+        "CREATE TABLE k (id INTEGER PRIMARY KEY, at DATETIME); INSERT INTO k VALUES (1, '2020-01-01 00:00:00');",
+    );
+    run_into(c, &db, &clean, &["--strict"]).expect_code(0);
+    c.psql(&db, "DROP TABLE k");
     // Stopping at the row that cannot arrive names it.
     run_into(c, &db, &src, &[]).expect_error(65, "table ev rowid 3 column d: value '0000-00-00' rejected");
     let rej = dir.path().join("zero.rejects.jsonl");

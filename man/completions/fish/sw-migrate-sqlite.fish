@@ -60,6 +60,7 @@ complete -c sw-migrate-sqlite -n "__fish_sw_migrate_sqlite_using_subcommand run"
 complete -c sw-migrate-sqlite -n "__fish_sw_migrate_sqlite_using_subcommand run" -l no-verify -d 'Skip the per-table row count and checksum comparison'
 complete -c sw-migrate-sqlite -n "__fish_sw_migrate_sqlite_using_subcommand run" -l data-only -d 'Load into tables that already exist in the target schema (columns mapped by name), in one transaction'
 complete -c sw-migrate-sqlite -n "__fish_sw_migrate_sqlite_using_subcommand run" -l truncate -d 'With --data-only: empty the target tables first (in the same transaction)'
+complete -c sw-migrate-sqlite -n "__fish_sw_migrate_sqlite_using_subcommand run" -l strict -d 'Refuse (exit 65, before anything is written) a plan that relaxes or leaves out anything it names: a key made UNIQUE, a NOT VALID foreign key or CHECK, values made NULL, a dropped default, a colliding key, a skipped trigger, view or virtual table'
 complete -c sw-migrate-sqlite -n "__fish_sw_migrate_sqlite_using_subcommand run" -s v -l verbose -d 'More logging on stderr (-v info, -vv debug, -vvv trace); SW_LOG overrides'
 complete -c sw-migrate-sqlite -n "__fish_sw_migrate_sqlite_using_subcommand run" -s q -l quiet -d 'Only errors on stderr'
 complete -c sw-migrate-sqlite -n "__fish_sw_migrate_sqlite_using_subcommand run" -l pretty -d 'Indent JSON output for people (still valid JSON, no longer one record per line)'

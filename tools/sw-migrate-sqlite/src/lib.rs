@@ -105,6 +105,9 @@ pub struct RunArgs {
     /// With --data-only: empty the target tables first (in the same transaction).
     #[arg(long, requires = "data_only")]
     pub truncate: bool,
+    /// Refuse (exit 65, before anything is written) a plan that relaxes or leaves out anything it names: a key made UNIQUE, a NOT VALID foreign key or CHECK, values made NULL, a dropped default, a colliding key, a skipped trigger, view or virtual table.
+    #[arg(long)]
+    pub strict: bool,
     /// A UNIQUE key or index whose rows collide in PostgreSQL but not in SQLite (the plan's `collisions`).
     #[arg(long, value_enum, default_value = "stop")]
     pub on_collision: OnCollision,
@@ -157,7 +160,7 @@ pub fn docs() -> Vec<CommandDoc> {
         )
         .exit(
             65,
-            "a value that does not fit its column (without --on-error=reject), a UNIQUE key whose rows collide in PostgreSQL only (without --on-collision index; nothing is written), rows that break a key, a failed verification, a bad plan (or one of schema 1), a target column it cannot write",
+            "a value that does not fit its column (without --on-error=reject), with --strict anything the plan relaxes or leaves out (nothing is written), a UNIQUE key whose rows collide in PostgreSQL only (without --on-collision index; nothing is written), rows that break a key, a failed verification, a bad plan (or one of schema 1), a target column it cannot write",
         )
         .exit(66, "the source database or the --plan file does not exist")
         .exit(

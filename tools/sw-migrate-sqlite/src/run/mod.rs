@@ -102,6 +102,9 @@ pub fn run(args: &RunArgs, pretty: bool, quiet: bool) -> Result<()> {
         Some(p) => p,
         None => crate::plan::build(&readers[0], &source.to_string_lossy(), &schema)?,
     };
+    if args.strict {
+        strict(&plan)?;
+    }
     if !args.data_only {
         collide::decide(&mut plan, args.on_collision)?;
     }
@@ -160,6 +163,26 @@ pub fn run(args: &RunArgs, pretty: bool, quiet: bool) -> Result<()> {
     }
     out.emit(&summary)?;
     out.flush()
+}
+
+/// `--strict`: every relaxation and omission the plan names refuses the
+/// run before anything is written.
+fn strict(plan: &Plan) -> Result<()> {
+    let named: Vec<&str> = plan
+        .untranslatable
+        .iter()
+        .chain(plan.tables.iter().flat_map(|t| &t.untranslatable))
+        .map(|u| u.object.as_str())
+        .collect();
+    if named.is_empty() {
+        return Ok(());
+    }
+    Err(Error::data(format!(
+        "--strict: the plan relaxes or leaves out {} objects ({}); nothing was written (see `{} plan` for each reason)",
+        named.len(),
+        named.join(", "),
+        crate::NAME
+    )))
 }
 
 /// Create the reject file: `--reject-file`, else `./STEM.rejects.jsonl`;
