@@ -330,7 +330,14 @@ fn hazard_plan_names_what_is_not_migrated(src: &Path) {
     let plan = p.one("migrate.plan");
     let un = plan["untranslatable"].to_string();
     assert!(un.contains("trigger t_check_audit"), "{un}");
-    assert!(un.contains("virtual table t_fts"), "{un}");
+    // A full-text table's rows come along as a plain table, its internals do not.
+    let fts = plan_table(&plan, "t_fts");
+    assert!(
+        fts["untranslatable"]
+            .to_string()
+            .contains("fts5 module: its rows are migrated"),
+        "{fts}"
+    );
     assert!(un.contains("table t_fts_data"), "{un}");
     // SQLite's LIKE ignores ASCII case: a partial index on it is reported, not changed.
     let expr = plan["tables"]
@@ -1255,4 +1262,71 @@ fn every_fixture_file_migrates_with_every_row_accounted_for() {
         assert_eq!(r.one("summary")["rows_rejected"], 0, "{name}");
         no_staging_left(c, &db);
     }
+}
+
+#[test]
+fn fts5_and_rtree_rows_arrive_as_plain_tables_and_a_missing_module_is_named() {
+    let c = shared();
+    let db = c.fresh_db("vtables");
+    let dir = tempfile::tempdir().unwrap();
+    let src = sqlite_db(
+        dir.path(),
+        "vt.db",
+        "CREATE VIRTUAL TABLE docs USING fts5(title, body);
+         INSERT INTO docs (rowid, title, body) VALUES (7, 'Postgres', 'moving rows from sqlite'), (9, 'Other', NULL);
+         CREATE VIRTUAL TABLE boxes USING rtree(id, min_x, max_x);
+         INSERT INTO boxes VALUES (1, 0.5, 2.5), (2, -1, 1);
+         CREATE TABLE plain (id INTEGER PRIMARY KEY);
+         PRAGMA writable_schema = ON;
+         INSERT INTO sqlite_master (type, name, tbl_name, rootpage, sql) VALUES ('table', 'ghost', 'ghost', 0, 'CREATE VIRTUAL TABLE ghost USING nosuchmodule(a)');
+         PRAGMA writable_schema = OFF;",
+    );
+    let p = mig(&["plan", src.to_str().unwrap()]);
+    p.expect_code(0);
+    let plan = p.one("migrate.plan");
+    let named = plan["untranslatable"].to_string();
+    assert!(
+        named.contains("virtual table ghost") && named.contains("missing"),
+        "{named}"
+    );
+    assert!(
+        named.contains("table docs_data") && named.contains("table boxes_node"),
+        "{named}"
+    );
+    let r = run_into(c, &db, &src, &[]);
+    r.expect_code(0);
+    let recs = tables(&r);
+    for (t, n) in [("docs", 2), ("boxes", 2), ("plain", 0)] {
+        let rec = recs
+            .iter()
+            .find(|x| x["table"] == t)
+            .unwrap_or_else(|| panic!("{t}: {r:?}"));
+        assert_eq!(
+            (rec["rows_loaded"].as_u64(), rec["verified"].as_bool()),
+            (Some(n), Some(true)),
+            "{rec}"
+        );
+    }
+    assert!(
+        r.one("summary")["not_migrated"]
+            .to_string()
+            .contains("virtual table ghost"),
+        "{r:?}"
+    );
+    assert_eq!(
+        c.psql(
+            &db,
+            "SELECT string_agg(rowid || ':' || title, ',' ORDER BY 1) FROM docs"
+        ),
+        "7:Postgres,9:Other"
+    );
+    assert_eq!(
+        c.psql(&db, "SELECT title FROM docs WHERE to_tsvector('simple'::regconfig, coalesce(title, '') || ' ' || coalesce(body, '')) @@ 'sqlite'::tsquery"),
+        "Postgres"
+    );
+    assert_eq!(
+        c.psql(&db, "SELECT count(*) FROM pg_indexes WHERE indexname = 'docs_fts'"),
+        "1"
+    );
+    assert_eq!(c.psql(&db, "SELECT sum(max_x - min_x) FROM boxes"), "4");
 }

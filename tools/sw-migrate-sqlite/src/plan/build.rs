@@ -13,7 +13,7 @@ use super::keys::collision_note;
 use super::objects::{index, view};
 use super::preflight::{collisions, needs_collision_check};
 use super::table::table;
-use super::{Collation, ColumnPlan, IndexPlan, Plan, TablePlan, Untranslatable, ViewPlan};
+use super::{Collation, ColumnPlan, IndexPlan, KeyPlan, Plan, TablePlan, Untranslatable, ViewPlan};
 use crate::sql::{NameMap, Names};
 
 /// A SQLite error while reading the schema: exit 65 naming what was read.
@@ -155,7 +155,8 @@ fn add_tables(conn: &Connection, objects: &[Object], plan: &mut Plan, naming: &m
             o.kind == "table" && !o.name.to_lowercase().starts_with("sqlite_") && !is_shadow(&virtuals, &o.name)
         })
         .collect();
-    for o in tables.iter().filter(|o| !o.is_virtual_table()) {
+    let copied = |o: &Object| !o.is_virtual_table() || readable_module(conn, o).is_some();
+    for o in tables.iter().filter(|o| copied(o)) {
         let pg = naming.rel.take(&o.name);
         naming.global.add(&o.name, &pg);
         naming.tables.insert(o.name.to_lowercase(), pg);
@@ -163,16 +164,111 @@ fn add_tables(conn: &Connection, objects: &[Object], plan: &mut Plan, naming: &m
     for o in tables {
         let sql = o.sql.clone().unwrap_or_default();
         if o.is_virtual_table() {
-            plan.untranslatable.push(Untranslatable {
-                object: format!("virtual table {}", o.name),
-                sql,
-                reason: "virtual tables (FTS, R-tree, ...) are SQLite modules without a PostgreSQL equivalent".into(),
-            });
+            match readable_module(conn, o) {
+                Some(module) => plan.tables.push(virtual_table(conn, o, &module, naming)?),
+                None => plan.untranslatable.push(Untranslatable {
+                    object: format!("virtual table {}", o.name),
+                    sql,
+                    reason: "its module is not one this tool copies (FTS3/4/5, R*Tree) or is missing from the bundled SQLite: not migrated"
+                        .into(),
+                }),
+            }
             continue;
         }
         plan.tables.push(table(conn, &o.name, &sql, naming)?);
     }
     Ok(())
+}
+
+/// The module of a virtual table this tool copies as a plain table (FTS3/4/5,
+/// R*Tree) when the bundled SQLite can read it.
+fn readable_module(conn: &Connection, o: &Object) -> Option<String> {
+    let sql = o.sql.as_deref()?;
+    let toks = crate::sql::tokenize(sql).ok()?;
+    let at = toks.iter().position(|t| t.is_kw("using"))?;
+    let module = toks.get(at + 1)?.ident()?.to_lowercase();
+    let known = matches!(module.as_str(), "fts3" | "fts4" | "fts5" | "rtree" | "rtree_i32");
+    (known
+        && conn
+            .prepare(&format!("SELECT * FROM {} LIMIT 0", quote_ident(&o.name)))
+            .is_ok())
+    .then_some(module)
+}
+
+/// A FTS or R*Tree table: its rows as a plain table (the module's shadow
+/// tables are its internals, named as skipped); full-text tables get a
+/// `tsvector` GIN index over their text columns.
+fn virtual_table(conn: &Connection, o: &Object, module: &str, naming: &mut Naming) -> Result<TablePlan> {
+    let mut t = table(conn, &o.name, "", naming)?;
+    t.untranslatable.push(Untranslatable {
+        object: format!("virtual table {}", o.name),
+        sql: o.sql.clone().unwrap_or_default(),
+        reason: format!(
+            "{module} module: its rows are migrated as a plain table{}",
+            if module.starts_with("fts") {
+                " with a full-text GIN index (to_tsvector('simple', ...); SQLite's tokenizer and MATCH syntax do not carry over)"
+            } else {
+                " (no spatial index)"
+            }
+        ),
+    });
+    if module.starts_with("fts") && !t.columns.iter().any(|c| c.source.eq_ignore_ascii_case("rowid")) {
+        // The document id applications join on: kept as the key.
+        keep_rowid(&mut t, naming);
+    }
+    let text: Vec<String> = t
+        .columns
+        .iter()
+        .filter(|c| c.pg_type == "text")
+        .map(|c| format!("coalesce({}, '')", quote_ident(&c.name)))
+        .collect();
+    if module.starts_with("fts") && !text.is_empty() {
+        let name = naming.rel.take(&format!("{}_fts", t.name));
+        t.indexes.push(IndexPlan {
+            source: String::new(),
+            create: format!(
+                "CREATE INDEX {} ON {} USING gin (to_tsvector('simple'::regconfig, {}))",
+                quote_ident(&name),
+                quote_ident(&t.name),
+                text.join(" || ' ' || ")
+            ),
+            name,
+            unique: false,
+            partial: false,
+            expression: true,
+            collisions: 0,
+        });
+    }
+    Ok(t)
+}
+
+/// Give `t` (a full-text table) its rowid as a `rowid` bigint primary key.
+fn keep_rowid(t: &mut TablePlan, naming: &mut Naming) {
+    let head = format!("CREATE TABLE {} (\n  ", quote_ident(&t.name));
+    if let Some(rest) = t.create.strip_prefix(&head) {
+        t.create = format!("{head}\"rowid\" bigint NOT NULL,\n  {rest}");
+        t.columns.insert(
+            0,
+            ColumnPlan {
+                source: "rowid".into(),
+                name: "rowid".into(),
+                source_type: String::new(),
+                pg_type: "bigint".into(),
+                not_null: true,
+                default: None,
+                collation: None,
+                reason: "the full-text table's rowid (its document id)".into(),
+                generated: false,
+                integers: None,
+                to_null: None,
+            },
+        );
+        t.primary_key = Some(KeyPlan {
+            name: naming.rel.take(&format!("{}_pkey", t.name)),
+            columns: vec!["rowid".into()],
+            collisions: 0,
+        });
+    }
 }
 
 /// Indexes written by users (origin 'c'), after every column has its name.

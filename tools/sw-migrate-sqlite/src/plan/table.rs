@@ -111,7 +111,7 @@ pub(super) fn table(conn: &Connection, name: &str, sql: &str, naming: &mut Namin
 fn raw_columns(conn: &Connection, name: &str) -> Result<Vec<RawColumn>> {
     let mut st = conn
         .prepare(
-            "SELECT name, coalesce(type, ''), \"notnull\", dflt_value, pk, hidden FROM pragma_table_xinfo(?1) ORDER BY cid",
+            "SELECT name, coalesce(type, ''), \"notnull\", dflt_value, pk, hidden FROM pragma_table_xinfo(?1) WHERE hidden <> 1 ORDER BY cid",
         )
         .map_err(sqerr("columns"))?;
     st.query_map([name], |r| {
