@@ -203,7 +203,7 @@ pub fn run(cli: Cli) -> sw_core::Result<()> {
             let conn = source::open(&a.source)?;
             conn.execute_batch("BEGIN")
                 .map_err(|e| sw_core::Error::temp("starting a read transaction").with_source(e))?;
-            let p = plan::build(&conn, &a.source.to_string_lossy(), &a.schema)?;
+            let p = plan::build(&conn, &a.source.to_string_lossy(), &a.schema, true)?;
             let mut out = Output::stdout(cli.common.pretty);
             out.emit(&p)?;
             out.flush()

@@ -47,13 +47,17 @@ pub(super) struct Naming {
     pub global: NameMap,
     /// SQLite table name (lower-cased) to its PostgreSQL name.
     pub tables: HashMap<String, String>,
+    /// Scan the rows for values that become NULL (`plan`, `run --strict`);
+    /// otherwise every nullable column that could meet one gets the rule
+    /// uncounted and the run counts what it meets (saves a scan per table).
+    pub count_values: bool,
 }
 
-/// Build the plan from an open source connection.
+/// Build the plan from an open source connection; `count_values`: see [`Naming`].
 ///
 /// # Errors
 /// 65 when the schema cannot be read.
-pub fn build(conn: &Connection, source: &str, target_schema: &str) -> Result<Plan> {
+pub fn build(conn: &Connection, source: &str, target_schema: &str, count_values: bool) -> Result<Plan> {
     let version: String = conn
         .query_row("SELECT sqlite_version()", [], |r| r.get(0))
         .map_err(sqerr("version"))?;
@@ -72,6 +76,7 @@ pub fn build(conn: &Connection, source: &str, target_schema: &str) -> Result<Pla
         rel: Names::default(),
         global: NameMap::default(),
         tables: HashMap::new(),
+        count_values,
     };
     add_tables(conn, &objects, &mut plan, &mut naming)?;
     add_indexes(conn, &objects, &mut plan.tables, &mut naming.rel)?;

@@ -145,7 +145,9 @@ pub struct ColumnPlan {
     pub to_null: Option<ToNull>,
 }
 
-/// What planning found of the values a nullable column turns into NULL.
+/// What planning found of the values a nullable column turns into NULL
+/// (all zero when `run` planned for itself: it skips the scan and counts
+/// what it meets instead, with the same outcome).
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
 pub struct ToNull {
     /// Zero dates (`0000-00-00`, month or day 00).

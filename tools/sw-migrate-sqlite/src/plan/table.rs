@@ -83,7 +83,11 @@ pub(super) fn table(conn: &Connection, name: &str, sql: &str, naming: &mut Namin
         .map(|(c, r)| t.column_def(c, r, &map))
         .collect();
     let create = format!("CREATE TABLE {} (\n  {}\n)", quote_ident(&t.pgname), defs.join(",\n  "));
-    super::unreadable::find(conn, name, t.parsed.without_rowid, &mut columns, &mut t.untranslatable)?;
+    if naming.count_values {
+        super::unreadable::find(conn, name, t.parsed.without_rowid, &mut columns, &mut t.untranslatable)?;
+    } else {
+        super::unreadable::rule_only(&mut columns);
+    }
     let keys = keys::plan(&mut t, &columns, &map, naming)?;
     let identity = t.rowid_alias.then(|| Identity {
         column: column_name(&columns, &t.pk_cols[0].name),

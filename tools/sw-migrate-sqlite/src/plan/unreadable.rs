@@ -26,13 +26,7 @@ pub(super) fn find(
     columns: &mut [ColumnPlan],
     notes: &mut Vec<Untranslatable>,
 ) -> Result<()> {
-    let cands: Vec<(usize, Kind)> = columns
-        .iter()
-        .enumerate()
-        .filter(|(_, c)| !c.generated)
-        .filter_map(|(i, c)| Some((i, Kind::from_pg(&c.pg_type)?)))
-        .filter(|(_, k)| !matches!(k, Kind::Text { .. } | Kind::Bytea | Kind::Json | Kind::Jsonb))
-        .collect();
+    let cands = candidates(columns);
     if cands.is_empty() {
         return Ok(());
     }
@@ -122,6 +116,28 @@ pub(super) fn find(
         }
     }
     Ok(())
+}
+
+/// The columns that could hold such values, with their kinds.
+fn candidates(columns: &[ColumnPlan]) -> Vec<(usize, Kind)> {
+    columns
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| !c.generated)
+        .filter_map(|(i, c)| Some((i, Kind::from_pg(&c.pg_type)?)))
+        .filter(|(_, k)| !matches!(k, Kind::Text { .. } | Kind::Bytea | Kind::Json | Kind::Jsonb))
+        .collect()
+}
+
+/// Without the scan (a `run` that plans for itself): every nullable
+/// column that could hold such values gets the rule, uncounted; the run
+/// counts what it meets, and decides exactly as after a scan.
+pub(super) fn rule_only(columns: &mut [ColumnPlan]) {
+    for (i, _) in candidates(columns) {
+        if !columns[i].not_null {
+            columns[i].to_null = Some(ToNull::default());
+        }
+    }
 }
 
 fn describe(f: &ToNull) -> String {

@@ -100,7 +100,7 @@ pub fn run(args: &RunArgs, pretty: bool, quiet: bool) -> Result<()> {
     });
     let mut plan = match loaded_plan {
         Some(p) => p,
-        None => crate::plan::build(&readers[0], &source.to_string_lossy(), &schema)?,
+        None => crate::plan::build(&readers[0], &source.to_string_lossy(), &schema, args.strict)?,
     };
     if args.strict {
         strict(&plan)?;
