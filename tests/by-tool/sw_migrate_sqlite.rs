@@ -1330,3 +1330,36 @@ fn fts5_and_rtree_rows_arrive_as_plain_tables_and_a_missing_module_is_named() {
     );
     assert_eq!(c.psql(&db, "SELECT sum(max_x - min_x) FROM boxes"), "4");
 }
+
+#[test]
+fn a_check_postgresql_evaluates_differently_is_created_not_valid_after_the_copy() {
+    let c = shared();
+    let db = c.fresh_db("checkdiff");
+    let dir = tempfile::tempdir().unwrap();
+    // SQLite keeps 5 in a NUMERIC column as an integer and divides it as
+    // one (2, the CHECK holds); PostgreSQL's numeric division gives 2.5.
+    let src = sqlite_db(
+        dir.path(),
+        "checkdiff.db",
+        "CREATE TABLE w (id INTEGER PRIMARY KEY, price NUMERIC CHECK (price / 2 = 2));
+         INSERT INTO w (price) VALUES (5);",
+    );
+    let p = mig(&["plan", src.to_str().unwrap()]);
+    assert_eq!(plan_table(&p.one("migrate.plan"), "w")["checks"][0]["not_valid"], false);
+    let r = run_into(c, &db, &src, &[]);
+    r.expect_code(0);
+    assert!(
+        tables(&r)[0]["untranslated"]
+            .to_string()
+            .contains("existing rows break it in PostgreSQL"),
+        "{r:?}"
+    );
+    assert_eq!(c.psql(&db, "SELECT count(*) FROM w"), "1");
+    assert_eq!(
+        c.psql(
+            &db,
+            "SELECT convalidated FROM pg_constraint WHERE contype = 'c' AND conrelid = 'w'::regclass"
+        ),
+        "f"
+    );
+}

@@ -432,6 +432,15 @@ impl KeyPlan {
 }
 
 impl CheckPlan {
+    /// The same constraint NOT VALID (existing rows not checked).
+    pub fn not_valid_sql(&self, table: &str) -> String {
+        CheckPlan {
+            not_valid: true,
+            ..self.clone()
+        }
+        .sql(table)
+    }
+
     /// The ALTER TABLE adding it to `table`.
     pub fn sql(&self, table: &str) -> String {
         format!(
