@@ -1363,3 +1363,71 @@ fn a_check_postgresql_evaluates_differently_is_created_not_valid_after_the_copy(
         "f"
     );
 }
+
+#[test]
+fn every_class_the_issue_names_is_planned_then_kept_or_refused_by_strict() {
+    let c = shared();
+    let db = c.fresh_db("acceptance");
+    let dir = tempfile::tempdir().unwrap();
+    let src = sqlite_db(
+        dir.path(),
+        "all.db",
+        "PRAGMA foreign_keys = OFF;
+         CREATE TABLE users (id integer auto_increment primary key, email TEXT COLLATE NOCASE UNIQUE,
+            born TIMESTAMP DEFAULT '0000-01-01T00:00:00.000Z', seen DATETIME DEFAULT '0000-00-00 00:00:00',
+            n INTEGER DEFAULT '', qty INTEGER);
+         INSERT INTO users VALUES (1, 'ÅSA@x', '0000-06-01 10:00:00', '0000-00-00 00:00:00', '', 1),
+                                  (NULL, 'åsa@x', NULL, NULL, 5, -1), (NULL, 'c@x', NULL, '2020-01-01 00:00:00', NULL, 2);
+         PRAGMA writable_schema = ON;
+         UPDATE sqlite_master SET sql = replace(sql, 'qty INTEGER', 'qty INTEGER CHECK (qty > 0)') WHERE name = 'users';
+         PRAGMA writable_schema = OFF;
+         CREATE TABLE tags (code text primary key, user_id INTEGER REFERENCES users (id));
+         INSERT INTO tags VALUES ('a', 1), (NULL, 99);
+         CREATE VIRTUAL TABLE notes USING fts5(body);
+         INSERT INTO notes VALUES ('one note');
+         PRAGMA writable_schema = ON;
+         INSERT INTO sqlite_master (type, name, tbl_name, rootpage, sql) VALUES ('table', 'ghost', 'ghost', 0, 'CREATE VIRTUAL TABLE ghost USING nosuchmodule(a)');
+         PRAGMA writable_schema = OFF;",
+    );
+    let p = mig(&["plan", src.to_str().unwrap()]);
+    p.expect_code(0);
+    let plan = p.one("migrate.plan");
+    let all = plan.to_string();
+    for finding in [
+        "primary key of users",
+        "primary key of tags",
+        "unique key users_email_key",
+        "check constraint users_check",
+        "foreign key tags_user_id_fkey",
+        "values of users.seen",
+        "values of users.n",
+        "default of users.seen",
+        "default of users.n",
+        "virtual table notes",
+        "virtual table ghost",
+    ] {
+        assert!(all.contains(finding), "{finding} not in the plan: {all}");
+    }
+    let r = run_into(c, &db, &src, &["--strict"]);
+    r.expect_error(65, "--strict: the plan relaxes or leaves out");
+    assert_eq!(
+        c.psql(&db, "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"),
+        "0"
+    );
+    let r = run_into(c, &db, &src, &["--on-collision", "index"]);
+    r.expect_code(0);
+    for (t, n) in [("users", "3"), ("tags", "2"), ("notes", "1")] {
+        assert_eq!(c.psql(&db, &format!("SELECT count(*) FROM {t}")), n, "{t}");
+    }
+    let sum = r.one("summary");
+    assert_eq!(
+        (sum["rows_read"].as_u64(), sum["rows_loaded"].as_u64()),
+        (Some(6), Some(6)),
+        "{sum}"
+    );
+    assert_eq!(sum["values_nulled"], 2, "{sum}");
+    assert_eq!(
+        c.psql(&db, "SELECT born FROM users WHERE qty = 1"),
+        "0001-06-01 10:00:00 BC"
+    );
+}
