@@ -1168,6 +1168,11 @@ fn zero_dates_empty_strings_and_out_of_range_dates_become_counted_nulls() {
     );
     run_into(c, &db, &clean, &["--strict"]).expect_code(0);
     c.psql(&db, "DROP TABLE k");
+    // No rejected row, no reject file (its default place is beside the source).
+    let r = run_into(c, &c.fresh_db("zeroclean"), &clean, &["--on-error", "reject"]);
+    r.expect_code(0);
+    assert!(r.one("summary")["reject_file"].is_null(), "{r:?}");
+    assert!(!dir.path().join("clean.rejects.jsonl").exists());
     // Stopping at the row that cannot arrive names it.
     run_into(c, &db, &src, &[]).expect_error(65, "table ev rowid 3 column d: value '0000-00-00' rejected");
     let rej = dir.path().join("zero.rejects.jsonl");

@@ -90,7 +90,7 @@ pub struct RunArgs {
     /// What to do with a value that breaks a rule.
     #[arg(long, value_enum, default_value = "stop")]
     pub on_error: OnError,
-    /// Where --on-error=reject writes rejected rows (JSON Lines; must not exist). Default: ./STEM.rejects.jsonl.
+    /// Where --on-error=reject writes rejected rows (JSON Lines; must not exist; created at the first rejected row). Default: STEM.rejects.jsonl beside the --plan file, else beside the source.
     #[arg(long, value_name = "FILE")]
     pub reject_file: Option<PathBuf>,
     /// Compare each table's row count and content checksum on both sides (the default).

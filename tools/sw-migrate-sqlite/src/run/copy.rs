@@ -8,7 +8,6 @@
 //! reused; only numeric, jsonb and numbers into text make a string).
 
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -356,8 +355,5 @@ fn reject(
         false,
     )?;
     let mut g = rj.lock().map_err(|_| Error::software("reject file lock poisoned"))?;
-    g.out
-        .write_all(line.as_bytes())
-        .and_then(|()| g.out.write_all(b"\n"))
-        .map_err(|e| Error::io("writing the reject file").with_source(e))
+    g.write_line(&line)
 }

@@ -51,7 +51,8 @@ struct Loaded {
 
 /// The reject file (`--on-error=reject`), shared by the reader threads.
 struct Rejects {
-    out: BufWriter<File>,
+    /// Opened at the first rejected row.
+    out: Option<BufWriter<File>>,
     path: PathBuf,
 }
 
@@ -132,7 +133,7 @@ pub fn run(args: &RunArgs, pretty: bool, quiet: bool) -> Result<()> {
     });
     drop(bar);
     let reject_file = match &rejects {
-        Some(r) => Some(close_rejects(r)?),
+        Some(r) => close_rejects(r)?,
         None => None,
     };
     let (records, target, views) = res?;
@@ -185,41 +186,67 @@ fn strict(plan: &Plan) -> Result<()> {
     )))
 }
 
-/// Create the reject file: `--reject-file`, else `./STEM.rejects.jsonl`;
-/// it must not exist.
+/// The reject file: `--reject-file`, else `STEM.rejects.jsonl` beside the
+/// `--plan` file or else the source. It must not exist; it is created
+/// only when a row is rejected (no empty file after a clean run).
 fn open_rejects(args: &RunArgs, source: &Path) -> Result<Rejects> {
     let path = args.reject_file.clone().unwrap_or_else(|| {
         let stem = source
             .file_stem()
             .map_or_else(|| "source".into(), |s| s.to_string_lossy().into_owned());
-        PathBuf::from(format!("{stem}.rejects.jsonl"))
+        let beside = args.plan.as_deref().unwrap_or(source);
+        beside
+            .parent()
+            .unwrap_or_else(|| Path::new(""))
+            .join(format!("{stem}.rejects.jsonl"))
     });
-    // Rejected rows are the application's data: readable by the owner only.
-    let f = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(&path)
-        .map_err(|e| {
-            Error::cant_create(format!("creating the reject file {}", sw_core::fsutil::q(&path))).with_source(e)
-        })?;
-    Ok(Rejects {
-        out: BufWriter::new(f),
-        path,
-    })
+    if path.symlink_metadata().is_ok() {
+        return Err(Error::cant_create(format!(
+            "the reject file {} exists (move it away or give --reject-file)",
+            sw_core::fsutil::q(&path)
+        )));
+    }
+    Ok(Rejects { out: None, path })
 }
 
-/// Flush and sync the reject file; its path for the summary.
-fn close_rejects(r: &Mutex<Rejects>) -> Result<String> {
+impl Rejects {
+    /// Append one line, creating the file (0600, never over an existing one) on the first.
+    fn write_line(&mut self, line: &str) -> Result<()> {
+        if self.out.is_none() {
+            // Rejected rows are the application's data: readable by the owner only.
+            let f = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(&self.path)
+                .map_err(|e| {
+                    Error::cant_create(format!("creating the reject file {}", sw_core::fsutil::q(&self.path)))
+                        .with_source(e)
+                })?;
+            self.out = Some(BufWriter::new(f));
+        }
+        let out = self
+            .out
+            .as_mut()
+            .ok_or_else(|| Error::software("reject file not open"))?;
+        out.write_all(line.as_bytes())
+            .and_then(|()| out.write_all(b"\n"))
+            .map_err(|e| Error::io("writing the reject file").with_source(e))
+    }
+}
+
+/// Flush and sync the reject file; its path for the summary (`None` when
+/// no row was rejected: no file was made).
+fn close_rejects(r: &Mutex<Rejects>) -> Result<Option<String>> {
     let mut r = r.lock().map_err(|_| Error::software("reject file lock poisoned"))?;
-    r.out
-        .flush()
+    let path = r.path.to_string_lossy().into_owned();
+    let Some(out) = r.out.as_mut() else { return Ok(None) };
+    out.flush()
         .map_err(|e| Error::io("writing the reject file").with_source(e))?;
-    r.out
-        .get_ref()
+    out.get_ref()
         .sync_all()
         .map_err(|e| Error::io("syncing the reject file").with_source(e))?;
-    Ok(r.path.to_string_lossy().into_owned())
+    Ok(Some(path))
 }
 
 fn sqlite_sequences(c: &Connection) -> HashMap<String, i64> {
