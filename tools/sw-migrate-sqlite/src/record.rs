@@ -78,7 +78,7 @@ pub struct Summary {
     pub rows_rejected: u64,
     /// Values written as NULL by the plan's `to_null`, all tables.
     pub values_nulled: u64,
-    /// The reject file (`--on-error=reject`), else null.
+    /// The reject file (`--on-error=reject`); null when no row was rejected (none is made) or without it.
     pub reject_file: Option<String>,
     /// Every table was verified (false with `--no-verify`).
     pub verified: bool,
