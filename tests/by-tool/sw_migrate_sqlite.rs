@@ -330,7 +330,14 @@ fn hazard_plan_names_what_is_not_migrated(src: &Path) {
     let plan = p.one("migrate.plan");
     let un = plan["untranslatable"].to_string();
     assert!(un.contains("trigger t_check_audit"), "{un}");
-    assert!(un.contains("virtual table t_fts"), "{un}");
+    // A full-text table's rows come along as a plain table, its internals do not.
+    let fts = plan_table(&plan, "t_fts");
+    assert!(
+        fts["untranslatable"]
+            .to_string()
+            .contains("fts5 module: its rows are migrated"),
+        "{fts}"
+    );
     assert!(un.contains("table t_fts_data"), "{un}");
     // SQLite's LIKE ignores ASCII case: a partial index on it is reported, not changed.
     let expr = plan["tables"]
@@ -804,7 +811,7 @@ fn run_executes_an_edited_plan() {
 }
 
 #[test]
-fn broken_foreign_keys_stop_the_run_and_change_nothing() {
+fn orphan_foreign_keys_are_planned_not_valid_and_an_edited_plan_still_stops() {
     let c = shared();
     let db = c.fresh_db("brokenfk");
     let dir = tempfile::tempdir().unwrap();
@@ -815,16 +822,41 @@ fn broken_foreign_keys_stop_the_run_and_change_nothing() {
         "PRAGMA foreign_keys = OFF;
          CREATE TABLE parent (id INTEGER PRIMARY KEY);
          CREATE TABLE child (id INTEGER PRIMARY KEY, parent_id INTEGER REFERENCES parent (id));
-         INSERT INTO parent VALUES (1); INSERT INTO child VALUES (1, 1), (2, 42);",
+         INSERT INTO parent VALUES (1); INSERT INTO child VALUES (1, 1), (2, 42), (3, NULL);",
+    );
+    let p = mig(&["plan", src.to_str().unwrap()]);
+    p.expect_code(0);
+    let child = plan_table(&p.one("migrate.plan"), "child");
+    assert_eq!(child["foreign_keys"][0]["not_valid"], true, "{child}");
+    assert_eq!(child["foreign_keys"][0]["orphans"], 1, "{child}");
+    let notes = child["untranslatable"].to_string();
+    assert!(
+        notes.contains("1 rows of child reference no row of parent") && notes.contains("VALIDATE CONSTRAINT"),
+        "{notes}"
     );
     let r = run_into(c, &db, &src, &[]);
-    r.expect_error(65, "running ALTER TABLE \"child\" VALIDATE CONSTRAINT");
-    assert!(r.stderr.contains("(parent_id)=(42)"), "{r:?}");
-    assert_eq!(
-        c.psql(&db, "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"),
-        "0"
+    r.expect_code(0);
+    assert!(
+        tables(&r)
+            .iter()
+            .any(|t| t["untranslated"].to_string().contains("created NOT VALID")),
+        "{r:?}"
     );
-    // A small child of a big parent is checked by index probes: same verdict.
+    assert_eq!(c.psql(&db, "SELECT count(*) FROM child"), "3");
+    assert_eq!(
+        c.psql(
+            &db,
+            "SELECT convalidated FROM pg_constraint WHERE conname = 'child_parent_id_fkey'"
+        ),
+        "f"
+    );
+    // New rows are checked.
+    let bad = c.try_psql(&db, "INSERT INTO child VALUES (9, 77)");
+    assert!(bad.is_err(), "{bad:?}");
+
+    // A plan edited to validate anyway stops at the validation and changes
+    // nothing; a small child of a big parent is checked by index probes.
+    let db2 = c.fresh_db("brokenfk2");
     let src2 = sqlite_db(
         dir.path(),
         "fk2.db",
@@ -834,15 +866,96 @@ fn broken_foreign_keys_stop_the_run_and_change_nothing() {
          CREATE TABLE child (id INTEGER PRIMARY KEY, parent_id INTEGER REFERENCES parent (id));
          INSERT INTO child VALUES (1, 1), (2, 420);",
     );
-    let r = run_into(c, &db, &src2, &["-v"]);
+    let p = mig(&["plan", src2.to_str().unwrap()]);
+    let mut plan = p.one("migrate.plan");
+    for t in plan["tables"].as_array_mut().unwrap() {
+        for f in t["foreign_keys"].as_array_mut().unwrap() {
+            f["not_valid"] = Value::Bool(false);
+        }
+    }
+    let file = dir.path().join("fk2.plan.json");
+    std::fs::write(&file, plan.to_string()).unwrap();
+    let url = c.url(&db2);
+    let r = mig(&["run", "--plan", file.to_str().unwrap(), "--db", &url, "-v"]);
     r.expect_code(65);
     assert!(r.stderr.contains("enable_hashjoin = off"), "{r:?}");
     assert!(r.stderr.contains("(parent_id)=(420)"), "{r:?}");
     assert_eq!(
+        c.psql(&db2, "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"),
+        "0"
+    );
+    no_staging_left(c, &db2);
+}
+
+#[test]
+fn violated_checks_are_not_valid_and_unique_collisions_are_refused_unless_told() {
+    let c = shared();
+    let dir = tempfile::tempdir().unwrap();
+    // A CHECK added by rewriting the schema after the rows (as ALTER tools
+    // do); emails unique under SQLite's ASCII-only NOCASE but equal under
+    // PostgreSQL's Unicode case folding; codes '1' and 1 in an untyped key.
+    let src = sqlite_db(
+        dir.path(),
+        "pre.db",
+        "CREATE TABLE acct (id INTEGER PRIMARY KEY, email TEXT COLLATE NOCASE UNIQUE, qty INTEGER);
+         INSERT INTO acct VALUES (1, 'ÉLAN@x', 5), (2, 'élan@x', -1), (3, 'b@x', -2), (4, NULL, 1), (5, NULL, 1);
+         PRAGMA writable_schema = ON;
+         UPDATE sqlite_master SET sql = replace(sql, 'qty INTEGER', 'qty INTEGER CHECK (qty >= 0)') WHERE name = 'acct';
+         PRAGMA writable_schema = OFF;
+         CREATE TABLE code (c PRIMARY KEY, label TEXT);
+         INSERT INTO code VALUES ('1', 'text'), (1, 'integer'), (2, 'two');
+         CREATE TABLE uses (id INTEGER PRIMARY KEY, c REFERENCES code (c));
+         INSERT INTO uses VALUES (1, 2);",
+    );
+    let p = mig(&["plan", src.to_str().unwrap()]);
+    p.expect_code(0);
+    let plan = p.one("migrate.plan");
+    let acct = plan_table(&plan, "acct");
+    assert_eq!(acct["checks"][0]["not_valid"], true, "{acct}");
+    assert_eq!(acct["checks"][0]["violating_rows"], 2, "{acct}");
+    assert_eq!(acct["unique"][0]["collisions"], 1, "{acct}");
+    let code = plan_table(&plan, "code");
+    assert_eq!(code["primary_key"]["collisions"], 1, "{code}");
+    assert!(
+        code["untranslatable"].to_string().contains("--on-collision index"),
+        "{code}"
+    );
+
+    let db = c.fresh_db("collide");
+    let r = run_into(c, &db, &src, &[]);
+    r.expect_error(65, "UNIQUE keys whose rows collide in PostgreSQL but not in SQLite");
+    assert!(
+        r.stderr.contains("acct_email_key on acct (1 rows)") && r.stderr.contains("code_pkey on code (1 rows)"),
+        "{r:?}"
+    );
+    assert_eq!(c.psql(&db, "SELECT count(*) FROM pg_namespace WHERE nspname NOT LIKE 'pg_%' AND nspname NOT IN ('public', 'information_schema')"), "0");
+    assert_eq!(
         c.psql(&db, "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"),
         "0"
     );
-    no_staging_left(c, &db);
+
+    let r = run_into(c, &db, &src, &["--on-collision", "index"]);
+    r.expect_code(0);
+    for (t, n) in [("acct", "5"), ("code", "3"), ("uses", "1")] {
+        assert_eq!(c.psql(&db, &format!("SELECT count(*) FROM {t}")), n, "{t}");
+    }
+    let notes: String = tables(&r).iter().map(|t| t["untranslated"].to_string()).collect();
+    assert!(notes.contains("built as a plain index"), "{notes}");
+    assert!(
+        notes.contains("foreign key uses_c_fkey") && notes.contains("not created"),
+        "{notes}"
+    );
+    assert_eq!(
+        c.psql(&db, "SELECT string_agg(indexname || ':' || (indexdef LIKE 'CREATE UNIQUE%')::text, ',' ORDER BY indexname) FROM pg_indexes WHERE tablename IN ('acct', 'code')"),
+        "acct_email_key:false,acct_pkey:true,code_pkey:false"
+    );
+    assert_eq!(
+        c.psql(
+            &db,
+            "SELECT convalidated FROM pg_constraint WHERE contype = 'c' AND conrelid = 'acct'::regclass"
+        ),
+        "f"
+    );
 }
 
 #[test]
@@ -981,5 +1094,345 @@ fn defaults_postgresql_cannot_read_are_translated_or_dropped_with_a_note() {
     assert_eq!(
         c.psql(&db, "SELECT string_agg(at::text, ',' ORDER BY id) FROM e WHERE id < 3"),
         "0001-01-01 00:00:00 BC,0001-06-01 10:00:00 BC"
+    );
+}
+
+/// The table of `plan` named `name`.
+fn plan_table(plan: &Value, name: &str) -> Value {
+    plan["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == name)
+        .unwrap_or_else(|| panic!("no table {name} in {plan}"))
+        .clone()
+}
+
+#[test]
+fn zero_dates_empty_strings_and_out_of_range_dates_become_counted_nulls() {
+    let c = shared();
+    let db = c.fresh_db("zerodates");
+    let dir = tempfile::tempdir().unwrap();
+    // MySQL-dump style: zero dates and '' where there is no value. Row 3
+    // holds a zero date in a NOT NULL column: that row cannot arrive.
+    let src = sqlite_db(
+        dir.path(),
+        "zero.db",
+        "CREATE TABLE ev (id INTEGER PRIMARY KEY, at DATETIME, d DATE NOT NULL, n INTEGER, amount NUMERIC(10,2), ok BOOLEAN, note TEXT);
+         INSERT INTO ev VALUES (1, '0000-00-00 00:00:00', '2020-01-01', '', '', '', '');
+         INSERT INTO ev VALUES (2, 1.5e300, '2020-01-02', 5, 1.5, 1, 'x');
+         INSERT INTO ev VALUES (3, '2021-01-01 10:00:00', '0000-00-00', 1, 2, 0, 'y');
+         INSERT INTO ev VALUES (4, '2021-05-00', '2020-01-04', 2, 3, 1, 'z');",
+    );
+    let p = mig(&["plan", src.to_str().unwrap()]);
+    p.expect_code(0);
+    let t = plan_table(&p.one("migrate.plan"), "ev");
+    let col = |n: &str| {
+        t["columns"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == n)
+            .unwrap()["to_null"]
+            .clone()
+    };
+    assert_eq!(col("at")["zero_dates"], 2, "{t}");
+    assert_eq!(col("at")["out_of_range"], 1, "{t}");
+    assert_eq!(col("at")["first_rowids"], serde_json::json!([1, 2, 4]), "{t}");
+    for n in ["n", "amount", "ok"] {
+        assert_eq!(col(n)["empty"], 1, "{n}: {t}");
+    }
+    // '' is text in a text column; a NOT NULL column gets no NULLs.
+    assert!(col("note").is_null() && col("d").is_null(), "{t}");
+    let notes = t["untranslatable"].to_string();
+    assert!(
+        notes.contains("values of ev.d") && notes.contains("NOT NULL: those rows do not fit"),
+        "{notes}"
+    );
+
+    // --strict refuses every relaxation before writing anything.
+    let r = run_into(c, &db, &src, &["--strict", "--on-error", "reject"]);
+    r.expect_error(
+        65,
+        "--strict: the plan relaxes or leaves out 5 objects (values of ev.at, values of ev.d,",
+    );
+    assert_eq!(
+        c.psql(&db, "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"),
+        "0"
+    );
+    assert!(!dir.path().join("zero.rejects.jsonl").exists());
+    let clean = sqlite_db(
+        dir.path(),
+        "clean.db",
+        "CREATE TABLE k (id INTEGER PRIMARY KEY, at DATETIME); INSERT INTO k VALUES (1, '2020-01-01 00:00:00');",
+    );
+    run_into(c, &db, &clean, &["--strict"]).expect_code(0);
+    c.psql(&db, "DROP TABLE k");
+    // No rejected row, no reject file (its default place is beside the source).
+    let r = run_into(c, &c.fresh_db("zeroclean"), &clean, &["--on-error", "reject"]);
+    r.expect_code(0);
+    assert!(r.one("summary")["reject_file"].is_null(), "{r:?}");
+    assert!(!dir.path().join("clean.rejects.jsonl").exists());
+    // Stopping at the row that cannot arrive names it.
+    run_into(c, &db, &src, &[]).expect_error(65, "table ev rowid 3 column d: value '0000-00-00' rejected");
+    let rej = dir.path().join("zero.rejects.jsonl");
+    let r = run_into(
+        c,
+        &db,
+        &src,
+        &["--on-error", "reject", "--reject-file", rej.to_str().unwrap()],
+    );
+    r.expect_code(0);
+    let rec = &tables(&r)[0];
+    assert_eq!(rec["rows_loaded"], 3, "{rec}");
+    assert_eq!(rec["rows_rejected"], 1, "{rec}");
+    assert_eq!(rec["verified"], true, "{rec}");
+    assert_eq!(
+        rec["nulled"],
+        serde_json::json!({"at": 3, "n": 1, "amount": 1, "ok": 1}),
+        "{rec}"
+    );
+    assert_eq!(r.one("summary")["values_nulled"], 6);
+    let line: Value = serde_json::from_str(std::fs::read_to_string(&rej).unwrap().trim()).unwrap();
+    assert_eq!((line["rowid"].as_i64(), line["column"].as_str()), (Some(3), Some("d")));
+    assert_eq!(
+        c.psql(
+            &db,
+            "SELECT string_agg(concat_ws('|', id, coalesce(at::text, '-'), coalesce(n::text, '-'), coalesce(amount::text, '-'), coalesce(ok::text, '-'), note), ',' ORDER BY id) FROM ev"
+        ),
+        "1|-|-|-|-|,2|-|5|1.50|true|x,4|-|2|3.00|true|z"
+    );
+}
+
+/// The user tables of a SQLite file (`sqlite_*` are SQLite's own: statistics, sequences).
+fn sqlite_tables(src: &Path) -> Vec<String> {
+    let c = rusqlite::Connection::open_with_flags(src, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
+    let mut st = c
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name")
+        .unwrap();
+    st.query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect()
+}
+
+#[test]
+fn every_fixture_file_migrates_with_every_row_accounted_for() {
+    let c = shared();
+    let dir = fixture("sqlite");
+    let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("the SQLite corpus {} cannot be read: {e}", dir.display()))
+        .map(|e| e.unwrap().path())
+        .filter(|p| std::fs::read(p).is_ok_and(|b| b.starts_with(b"SQLite format 3\0")))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 2, "no SQLite files in {}", dir.display());
+    for src in &files {
+        let name = src.file_name().unwrap().to_string_lossy().into_owned();
+        let p = mig(&["plan", src.to_str().unwrap()]);
+        p.expect_code(0);
+        let plan = p.one("migrate.plan");
+        // Nothing dropped silently: each user table is planned or named as not migrated.
+        let planned: Vec<&str> = plan["tables"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["source"].as_str().unwrap())
+            .collect();
+        let named = plan["untranslatable"].to_string();
+        for t in sqlite_tables(src) {
+            assert!(
+                planned.contains(&t.as_str()) || named.contains(&format!("table {t}")),
+                "{name}: table {t} is neither planned nor named in the plan"
+            );
+        }
+        let db = c.fresh_db("corpus");
+        let r = run_into(c, &db, src, &[]);
+        r.expect_code(0);
+        let recs = tables(&r);
+        assert_eq!(recs.len(), planned.len(), "{name}: {r:?}");
+        for t in &recs {
+            let table = t["table"].as_str().unwrap();
+            let n = sqlite_count(src, table);
+            assert_eq!(t["rows_read"], n, "{name} {table}");
+            assert_eq!(t["rows_loaded"], n, "{name} {table}");
+            assert_eq!(t["verified"], true, "{name} {table}");
+            let target = t["target"].as_str().unwrap().trim_start_matches("public.");
+            let pg: u64 = c
+                .psql(
+                    &db,
+                    &format!("SELECT count(*) FROM \"{}\"", target.replace('"', "\"\"")),
+                )
+                .parse()
+                .unwrap();
+            assert_eq!(pg, n, "{name} {table} in PostgreSQL");
+        }
+        assert_eq!(r.one("summary")["rows_rejected"], 0, "{name}");
+        no_staging_left(c, &db);
+    }
+}
+
+#[test]
+fn fts5_and_rtree_rows_arrive_as_plain_tables_and_a_missing_module_is_named() {
+    let c = shared();
+    let db = c.fresh_db("vtables");
+    let dir = tempfile::tempdir().unwrap();
+    let src = sqlite_db(
+        dir.path(),
+        "vt.db",
+        "CREATE VIRTUAL TABLE docs USING fts5(title, body);
+         INSERT INTO docs (rowid, title, body) VALUES (7, 'Postgres', 'moving rows from sqlite'), (9, 'Other', NULL);
+         CREATE VIRTUAL TABLE boxes USING rtree(id, min_x, max_x);
+         INSERT INTO boxes VALUES (1, 0.5, 2.5), (2, -1, 1);
+         CREATE TABLE plain (id INTEGER PRIMARY KEY);
+         PRAGMA writable_schema = ON;
+         INSERT INTO sqlite_master (type, name, tbl_name, rootpage, sql) VALUES ('table', 'ghost', 'ghost', 0, 'CREATE VIRTUAL TABLE ghost USING nosuchmodule(a)');
+         PRAGMA writable_schema = OFF;",
+    );
+    let p = mig(&["plan", src.to_str().unwrap()]);
+    p.expect_code(0);
+    let plan = p.one("migrate.plan");
+    let named = plan["untranslatable"].to_string();
+    assert!(
+        named.contains("virtual table ghost") && named.contains("missing"),
+        "{named}"
+    );
+    assert!(
+        named.contains("table docs_data") && named.contains("table boxes_node"),
+        "{named}"
+    );
+    let r = run_into(c, &db, &src, &[]);
+    r.expect_code(0);
+    let recs = tables(&r);
+    for (t, n) in [("docs", 2), ("boxes", 2), ("plain", 0)] {
+        let rec = recs
+            .iter()
+            .find(|x| x["table"] == t)
+            .unwrap_or_else(|| panic!("{t}: {r:?}"));
+        assert_eq!(
+            (rec["rows_loaded"].as_u64(), rec["verified"].as_bool()),
+            (Some(n), Some(true)),
+            "{rec}"
+        );
+    }
+    assert!(
+        r.one("summary")["not_migrated"]
+            .to_string()
+            .contains("virtual table ghost"),
+        "{r:?}"
+    );
+    assert_eq!(
+        c.psql(
+            &db,
+            "SELECT string_agg(rowid || ':' || title, ',' ORDER BY 1) FROM docs"
+        ),
+        "7:Postgres,9:Other"
+    );
+    assert_eq!(
+        c.psql(&db, "SELECT title FROM docs WHERE to_tsvector('simple'::regconfig, coalesce(title, '') || ' ' || coalesce(body, '')) @@ 'sqlite'::tsquery"),
+        "Postgres"
+    );
+    assert_eq!(
+        c.psql(&db, "SELECT count(*) FROM pg_indexes WHERE indexname = 'docs_fts'"),
+        "1"
+    );
+    assert_eq!(c.psql(&db, "SELECT sum(max_x - min_x) FROM boxes"), "4");
+}
+
+#[test]
+fn a_check_postgresql_evaluates_differently_is_created_not_valid_after_the_copy() {
+    let c = shared();
+    let db = c.fresh_db("checkdiff");
+    let dir = tempfile::tempdir().unwrap();
+    // SQLite keeps 5 in a NUMERIC column as an integer and divides it as
+    // one (2, the CHECK holds); PostgreSQL's numeric division gives 2.5.
+    let src = sqlite_db(
+        dir.path(),
+        "checkdiff.db",
+        "CREATE TABLE w (id INTEGER PRIMARY KEY, price NUMERIC CHECK (price / 2 = 2));
+         INSERT INTO w (price) VALUES (5);",
+    );
+    let p = mig(&["plan", src.to_str().unwrap()]);
+    assert_eq!(plan_table(&p.one("migrate.plan"), "w")["checks"][0]["not_valid"], false);
+    let r = run_into(c, &db, &src, &[]);
+    r.expect_code(0);
+    assert!(
+        tables(&r)[0]["untranslated"]
+            .to_string()
+            .contains("existing rows break it in PostgreSQL"),
+        "{r:?}"
+    );
+    assert_eq!(c.psql(&db, "SELECT count(*) FROM w"), "1");
+    assert_eq!(
+        c.psql(
+            &db,
+            "SELECT convalidated FROM pg_constraint WHERE contype = 'c' AND conrelid = 'w'::regclass"
+        ),
+        "f"
+    );
+}
+
+#[test]
+fn every_class_the_issue_names_is_planned_then_kept_or_refused_by_strict() {
+    let c = shared();
+    let db = c.fresh_db("acceptance");
+    let dir = tempfile::tempdir().unwrap();
+    let src = sqlite_db(
+        dir.path(),
+        "all.db",
+        "PRAGMA foreign_keys = OFF;
+         CREATE TABLE users (id integer auto_increment primary key, email TEXT COLLATE NOCASE UNIQUE,
+            born TIMESTAMP DEFAULT '0000-01-01T00:00:00.000Z', seen DATETIME DEFAULT '0000-00-00 00:00:00',
+            n INTEGER DEFAULT '', qty INTEGER);
+         INSERT INTO users VALUES (1, 'ÅSA@x', '0000-06-01 10:00:00', '0000-00-00 00:00:00', '', 1),
+                                  (NULL, 'åsa@x', NULL, NULL, 5, -1), (NULL, 'c@x', NULL, '2020-01-01 00:00:00', NULL, 2);
+         PRAGMA writable_schema = ON;
+         UPDATE sqlite_master SET sql = replace(sql, 'qty INTEGER', 'qty INTEGER CHECK (qty > 0)') WHERE name = 'users';
+         PRAGMA writable_schema = OFF;
+         CREATE TABLE tags (code text primary key, user_id INTEGER REFERENCES users (id));
+         INSERT INTO tags VALUES ('a', 1), (NULL, 99);
+         CREATE VIRTUAL TABLE notes USING fts5(body);
+         INSERT INTO notes VALUES ('one note');
+         PRAGMA writable_schema = ON;
+         INSERT INTO sqlite_master (type, name, tbl_name, rootpage, sql) VALUES ('table', 'ghost', 'ghost', 0, 'CREATE VIRTUAL TABLE ghost USING nosuchmodule(a)');
+         PRAGMA writable_schema = OFF;",
+    );
+    let p = mig(&["plan", src.to_str().unwrap()]);
+    p.expect_code(0);
+    let plan = p.one("migrate.plan");
+    let all = plan.to_string();
+    for finding in [
+        "primary key of users",
+        "primary key of tags",
+        "unique key users_email_key",
+        "check constraint users_check",
+        "foreign key tags_user_id_fkey",
+        "values of users.seen",
+        "values of users.n",
+        "default of users.seen",
+        "default of users.n",
+        "virtual table notes",
+        "virtual table ghost",
+    ] {
+        assert!(all.contains(finding), "{finding} not in the plan: {all}");
+    }
+    let r = run_into(c, &db, &src, &["--strict"]);
+    r.expect_error(65, "--strict: the plan relaxes or leaves out");
+    assert_eq!(
+        c.psql(&db, "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"),
+        "0"
+    );
+    let r = run_into(c, &db, &src, &["--on-collision", "index"]);
+    r.expect_code(0);
+    for (t, n) in [("users", "3"), ("tags", "2"), ("notes", "1")] {
+        assert_eq!(c.psql(&db, &format!("SELECT count(*) FROM {t}")), n, "{t}");
+    }
+    let sum = r.one("summary");
+    assert_eq!(
+        (sum["rows_read"].as_u64(), sum["rows_loaded"].as_u64()),
+        (Some(6), Some(6)),
+        "{sum}"
+    );
+    assert_eq!(sum["values_nulled"], 2, "{sum}");
+    assert_eq!(
+        c.psql(&db, "SELECT born FROM users WHERE qty = 1"),
+        "0001-06-01 10:00:00 BC"
     );
 }

@@ -90,7 +90,7 @@ pub struct RunArgs {
     /// What to do with a value that breaks a rule.
     #[arg(long, value_enum, default_value = "stop")]
     pub on_error: OnError,
-    /// Where --on-error=reject writes rejected rows (JSON Lines; must not exist). Default: ./STEM.rejects.jsonl.
+    /// Where --on-error=reject writes rejected rows (JSON Lines; must not exist; created at the first rejected row). Default: STEM.rejects.jsonl beside the --plan file, else beside the source.
     #[arg(long, value_name = "FILE")]
     pub reject_file: Option<PathBuf>,
     /// Compare each table's row count and content checksum on both sides (the default).
@@ -105,6 +105,21 @@ pub struct RunArgs {
     /// With --data-only: empty the target tables first (in the same transaction).
     #[arg(long, requires = "data_only")]
     pub truncate: bool,
+    /// Refuse (exit 65, before anything is written) a plan that relaxes or leaves out anything it names: a key made UNIQUE, a NOT VALID foreign key or CHECK, values made NULL, a dropped default, a colliding key, a skipped trigger, view or virtual table.
+    #[arg(long)]
+    pub strict: bool,
+    /// A UNIQUE key or index whose rows collide in PostgreSQL but not in SQLite (the plan's `collisions`).
+    #[arg(long, value_enum, default_value = "stop")]
+    pub on_collision: OnCollision,
+}
+
+/// What to do with a UNIQUE key whose values collide only in PostgreSQL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OnCollision {
+    /// Refuse the plan (exit 65) before anything is written, naming each key and its count.
+    Stop,
+    /// Build a plain (non-unique) index instead, named in migrate.table with the count; foreign keys referencing that key are not created (named too).
+    Index,
 }
 
 impl Tool for Cli {
@@ -145,7 +160,7 @@ pub fn docs() -> Vec<CommandDoc> {
         )
         .exit(
             65,
-            "a value that does not fit its column (without --on-error=reject), rows that break a key or foreign key, a failed verification, a bad plan (or one of schema 1), a target column it cannot write",
+            "a value that does not fit its column (without --on-error=reject), with --strict anything the plan relaxes or leaves out (nothing is written), a UNIQUE key whose rows collide in PostgreSQL only (without --on-collision index; nothing is written), rows that break a key, a failed verification, a bad plan (or one of schema 1), a target column it cannot write",
         )
         .exit(66, "the source database or the --plan file does not exist")
         .exit(
@@ -188,7 +203,7 @@ pub fn run(cli: Cli) -> sw_core::Result<()> {
             let conn = source::open(&a.source)?;
             conn.execute_batch("BEGIN")
                 .map_err(|e| sw_core::Error::temp("starting a read transaction").with_source(e))?;
-            let p = plan::build(&conn, &a.source.to_string_lossy(), &a.schema)?;
+            let p = plan::build(&conn, &a.source.to_string_lossy(), &a.schema, true)?;
             let mut out = Output::stdout(cli.common.pretty);
             out.emit(&p)?;
             out.flush()

@@ -25,6 +25,9 @@ pub struct TableRecord {
     pub rows_loaded: u64,
     /// Rows written to the reject file (`--on-error=reject`).
     pub rows_rejected: u64,
+    /// Values written as NULL by the plan's `to_null` (zero dates, '' in
+    /// numbers and dates, dates past PostgreSQL's range), by SQLite column.
+    pub nulled: BTreeMap<String, u64>,
     /// Row count and checksum equal on both sides; null with `--no-verify`.
     pub verified: Option<bool>,
     /// The content checksum over the loaded rows (a decimal integer).
@@ -73,7 +76,9 @@ pub struct Summary {
     pub rows_loaded: u64,
     /// Rows written to the reject file, all tables.
     pub rows_rejected: u64,
-    /// The reject file (`--on-error=reject`), else null.
+    /// Values written as NULL by the plan's `to_null`, all tables.
+    pub values_nulled: u64,
+    /// The reject file (`--on-error=reject`); null when no row was rejected (none is made) or without it.
     pub reject_file: Option<String>,
     /// Every table was verified (false with `--no-verify`).
     pub verified: bool,

@@ -9,9 +9,11 @@ use rusqlite::Connection;
 use sw_core::pg::quote_ident;
 use sw_core::{Error, Result};
 
+use super::keys::collision_note;
 use super::objects::{index, view};
+use super::preflight::{collisions, needs_collision_check};
 use super::table::table;
-use super::{Collation, IndexPlan, Plan, TablePlan, Untranslatable, ViewPlan};
+use super::{Collation, ColumnPlan, IndexPlan, KeyPlan, Plan, TablePlan, Untranslatable, ViewPlan};
 use crate::sql::{NameMap, Names};
 
 /// A SQLite error while reading the schema: exit 65 naming what was read.
@@ -45,13 +47,17 @@ pub(super) struct Naming {
     pub global: NameMap,
     /// SQLite table name (lower-cased) to its PostgreSQL name.
     pub tables: HashMap<String, String>,
+    /// Scan the rows for values that become NULL (`plan`, `run --strict`);
+    /// otherwise every nullable column that could meet one gets the rule
+    /// uncounted and the run counts what it meets (saves a scan per table).
+    pub count_values: bool,
 }
 
-/// Build the plan from an open source connection.
+/// Build the plan from an open source connection; `count_values`: see [`Naming`].
 ///
 /// # Errors
 /// 65 when the schema cannot be read.
-pub fn build(conn: &Connection, source: &str, target_schema: &str) -> Result<Plan> {
+pub fn build(conn: &Connection, source: &str, target_schema: &str, count_values: bool) -> Result<Plan> {
     let version: String = conn
         .query_row("SELECT sqlite_version()", [], |r| r.get(0))
         .map_err(sqerr("version"))?;
@@ -70,9 +76,10 @@ pub fn build(conn: &Connection, source: &str, target_schema: &str) -> Result<Pla
         rel: Names::default(),
         global: NameMap::default(),
         tables: HashMap::new(),
+        count_values,
     };
     add_tables(conn, &objects, &mut plan, &mut naming)?;
-    add_indexes(&objects, &mut plan.tables, &mut naming.rel);
+    add_indexes(conn, &objects, &mut plan.tables, &mut naming.rel)?;
     add_views_and_triggers(&objects, &mut plan, &mut naming);
     if needs_nocase(&plan) {
         plan.collations.push(Collation {
@@ -153,7 +160,8 @@ fn add_tables(conn: &Connection, objects: &[Object], plan: &mut Plan, naming: &m
             o.kind == "table" && !o.name.to_lowercase().starts_with("sqlite_") && !is_shadow(&virtuals, &o.name)
         })
         .collect();
-    for o in tables.iter().filter(|o| !o.is_virtual_table()) {
+    let copied = |o: &Object| !o.is_virtual_table() || readable_module(conn, o).is_some();
+    for o in tables.iter().filter(|o| copied(o)) {
         let pg = naming.rel.take(&o.name);
         naming.global.add(&o.name, &pg);
         naming.tables.insert(o.name.to_lowercase(), pg);
@@ -161,11 +169,15 @@ fn add_tables(conn: &Connection, objects: &[Object], plan: &mut Plan, naming: &m
     for o in tables {
         let sql = o.sql.clone().unwrap_or_default();
         if o.is_virtual_table() {
-            plan.untranslatable.push(Untranslatable {
-                object: format!("virtual table {}", o.name),
-                sql,
-                reason: "virtual tables (FTS, R-tree, ...) are SQLite modules without a PostgreSQL equivalent".into(),
-            });
+            match readable_module(conn, o) {
+                Some(module) => plan.tables.push(virtual_table(conn, o, &module, naming)?),
+                None => plan.untranslatable.push(Untranslatable {
+                    object: format!("virtual table {}", o.name),
+                    sql,
+                    reason: "its module is not one this tool copies (FTS3/4/5, R*Tree) or is missing from the bundled SQLite: not migrated"
+                        .into(),
+                }),
+            }
             continue;
         }
         plan.tables.push(table(conn, &o.name, &sql, naming)?);
@@ -173,8 +185,99 @@ fn add_tables(conn: &Connection, objects: &[Object], plan: &mut Plan, naming: &m
     Ok(())
 }
 
+/// The module of a virtual table this tool copies as a plain table (FTS3/4/5,
+/// R*Tree) when the bundled SQLite can read it.
+fn readable_module(conn: &Connection, o: &Object) -> Option<String> {
+    let sql = o.sql.as_deref()?;
+    let toks = crate::sql::tokenize(sql).ok()?;
+    let at = toks.iter().position(|t| t.is_kw("using"))?;
+    let module = toks.get(at + 1)?.ident()?.to_lowercase();
+    let known = matches!(module.as_str(), "fts3" | "fts4" | "fts5" | "rtree" | "rtree_i32");
+    (known
+        && conn
+            .prepare(&format!("SELECT * FROM {} LIMIT 0", quote_ident(&o.name)))
+            .is_ok())
+    .then_some(module)
+}
+
+/// A FTS or R*Tree table: its rows as a plain table (the module's shadow
+/// tables are its internals, named as skipped); full-text tables get a
+/// `tsvector` GIN index over their text columns.
+fn virtual_table(conn: &Connection, o: &Object, module: &str, naming: &mut Naming) -> Result<TablePlan> {
+    let mut t = table(conn, &o.name, "", naming)?;
+    t.untranslatable.push(Untranslatable {
+        object: format!("virtual table {}", o.name),
+        sql: o.sql.clone().unwrap_or_default(),
+        reason: format!(
+            "{module} module: its rows are migrated as a plain table{}",
+            if module.starts_with("fts") {
+                " with a full-text GIN index (to_tsvector('simple', ...); SQLite's tokenizer and MATCH syntax do not carry over)"
+            } else {
+                " (no spatial index)"
+            }
+        ),
+    });
+    if module.starts_with("fts") && !t.columns.iter().any(|c| c.source.eq_ignore_ascii_case("rowid")) {
+        // The document id applications join on: kept as the key.
+        keep_rowid(&mut t, naming);
+    }
+    let text: Vec<String> = t
+        .columns
+        .iter()
+        .filter(|c| c.pg_type == "text")
+        .map(|c| format!("coalesce({}, '')", quote_ident(&c.name)))
+        .collect();
+    if module.starts_with("fts") && !text.is_empty() {
+        let name = naming.rel.take(&format!("{}_fts", t.name));
+        t.indexes.push(IndexPlan {
+            source: String::new(),
+            create: format!(
+                "CREATE INDEX {} ON {} USING gin (to_tsvector('simple'::regconfig, {}))",
+                quote_ident(&name),
+                quote_ident(&t.name),
+                text.join(" || ' ' || ")
+            ),
+            name,
+            unique: false,
+            partial: false,
+            expression: true,
+            collisions: 0,
+        });
+    }
+    Ok(t)
+}
+
+/// Give `t` (a full-text table) its rowid as a `rowid` bigint primary key.
+fn keep_rowid(t: &mut TablePlan, naming: &mut Naming) {
+    let head = format!("CREATE TABLE {} (\n  ", quote_ident(&t.name));
+    if let Some(rest) = t.create.strip_prefix(&head) {
+        t.create = format!("{head}\"rowid\" bigint NOT NULL,\n  {rest}");
+        t.columns.insert(
+            0,
+            ColumnPlan {
+                source: "rowid".into(),
+                name: "rowid".into(),
+                source_type: String::new(),
+                pg_type: "bigint".into(),
+                not_null: true,
+                default: None,
+                collation: None,
+                reason: "the full-text table's rowid (its document id)".into(),
+                generated: false,
+                integers: None,
+                to_null: None,
+            },
+        );
+        t.primary_key = Some(KeyPlan {
+            name: naming.rel.take(&format!("{}_pkey", t.name)),
+            columns: vec!["rowid".into()],
+            collisions: 0,
+        });
+    }
+}
+
 /// Indexes written by users (origin 'c'), after every column has its name.
-fn add_indexes(objects: &[Object], tables: &mut [TablePlan], rel: &mut Names) {
+fn add_indexes(conn: &Connection, objects: &[Object], tables: &mut [TablePlan], rel: &mut Names) -> Result<()> {
     for o in objects.iter().filter(|o| o.kind == "index") {
         let Some(sql) = &o.sql else { continue };
         let Some(tp) = tables.iter_mut().find(|t| t.source.eq_ignore_ascii_case(&o.table)) else {
@@ -190,6 +293,14 @@ fn add_indexes(objects: &[Object], tables: &mut [TablePlan], rel: &mut Names) {
         match index(sql, &map) {
             Ok(ix) => {
                 let pgname = rel.take(&o.name);
+                let collisions = if ix.unique && !ix.partial && !ix.expression {
+                    index_collisions(conn, tp, &o.name, ix.body.contains("sw_nocase"))?
+                } else {
+                    0
+                };
+                if collisions > 0 {
+                    tp.untranslatable.push(collision_note(&tp.source, &pgname, collisions));
+                }
                 tp.indexes.push(IndexPlan {
                     source: o.name.clone(),
                     create: format!(
@@ -203,6 +314,7 @@ fn add_indexes(objects: &[Object], tables: &mut [TablePlan], rel: &mut Names) {
                     unique: ix.unique,
                     partial: ix.partial,
                     expression: ix.expression,
+                    collisions,
                 });
             }
             Err(reason) => tp.untranslatable.push(Untranslatable {
@@ -212,6 +324,32 @@ fn add_indexes(objects: &[Object], tables: &mut [TablePlan], rel: &mut Names) {
             }),
         }
     }
+    Ok(())
+}
+
+/// Rows of a UNIQUE index `index` of `tp` (over plain columns) that
+/// collide in PostgreSQL only.
+fn index_collisions(conn: &Connection, tp: &TablePlan, index: &str, nocase: bool) -> Result<u64> {
+    let mut st = conn
+        .prepare("SELECT name FROM pragma_index_info(?1) ORDER BY seqno")
+        .map_err(sqerr("index columns"))?;
+    let names: Vec<Option<String>> = st
+        .query_map([index], |r| r.get(0))
+        .map_err(sqerr("index columns"))?
+        .collect::<std::result::Result<_, _>>()
+        .map_err(sqerr("index columns"))?;
+    let cols: Vec<&ColumnPlan> = names
+        .iter()
+        .filter_map(|n| {
+            tp.columns
+                .iter()
+                .find(|c| n.as_ref().is_some_and(|n| c.source.eq_ignore_ascii_case(n)))
+        })
+        .collect();
+    if cols.len() != names.len() || cols.is_empty() || !needs_collision_check(&cols, nocase) {
+        return Ok(0);
+    }
+    collisions(conn, &tp.source, &cols, nocase)
 }
 
 fn add_views_and_triggers(objects: &[Object], plan: &mut Plan, naming: &mut Naming) {

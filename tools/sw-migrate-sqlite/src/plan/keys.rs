@@ -10,6 +10,7 @@ use sw_core::Result;
 use sw_core::pg::{quote_ident, quote_literal};
 
 use super::build::{Naming, sqerr};
+use super::preflight;
 use super::table::{TableCtx, column_name};
 use super::{CheckPlan, ColumnPlan, FkAction, ForeignKeyPlan, KeyPlan, Untranslatable};
 use crate::sql::{self, NameMap, Names, Tok};
@@ -28,6 +29,7 @@ pub(super) fn plan(t: &mut TableCtx<'_>, columns: &[ColumnPlan], map: &NameMap, 
     let mut primary_key = (!t.pk_cols.is_empty()).then(|| KeyPlan {
         name: rel.take(t.parsed.pk_name.as_deref().unwrap_or(&format!("{}_pkey", t.pgname))),
         columns: t.pk_cols.iter().map(|c| column_name(columns, &c.name)).collect(),
+        collisions: 0,
     });
     let mut unique = unique(t, columns, rel)?;
     if !t.rowid_alias && !t.parsed.without_rowid && primary_key.is_some() {
@@ -47,6 +49,9 @@ pub(super) fn plan(t: &mut TableCtx<'_>, columns: &[ColumnPlan], map: &NameMap, 
             unique.insert(0, key);
         }
     }
+    for key in primary_key.iter_mut().chain(unique.iter_mut()) {
+        key_collisions(t, columns, key)?;
+    }
     let checks = checks(t, map, rel);
     let foreign_keys = foreign_keys(t, columns, naming)?;
     Ok(Keys {
@@ -55,6 +60,34 @@ pub(super) fn plan(t: &mut TableCtx<'_>, columns: &[ColumnPlan], map: &NameMap, 
         checks,
         foreign_keys,
     })
+}
+
+/// Count the rows of `key` that collide in PostgreSQL only, and name them.
+fn key_collisions(t: &mut TableCtx<'_>, columns: &[ColumnPlan], key: &mut KeyPlan) -> Result<()> {
+    let cols: Vec<&ColumnPlan> = key
+        .columns
+        .iter()
+        .filter_map(|k| columns.iter().find(|c| c.name == *k))
+        .collect();
+    if cols.len() != key.columns.len() || !preflight::needs_collision_check(&cols, false) {
+        return Ok(());
+    }
+    key.collisions = preflight::collisions(t.conn, t.name, &cols, false)?;
+    if key.collisions > 0 {
+        t.untranslatable.push(collision_note(t.name, &key.name, key.collisions));
+    }
+    Ok(())
+}
+
+/// The plan's note of a key or unique index `name` on `table` whose values collide.
+pub(super) fn collision_note(table: &str, name: &str, n: u64) -> Untranslatable {
+    Untranslatable {
+        object: format!("unique key {name} on {table}"),
+        sql: String::new(),
+        reason: format!(
+            "{n} rows equal another row's key in PostgreSQL but not in SQLite (case folding beyond ASCII, or values equal once typed): `run` refuses this plan (exit 65) unless --on-collision index makes the key a plain index; or edit the data or the plan"
+        ),
+    }
 }
 
 /// Rows of `t` with a NULL in a primary key column: their count and the
@@ -97,6 +130,7 @@ fn unique(t: &TableCtx<'_>, columns: &[ColumnPlan], rel: &mut Names) -> Result<V
         out.push(KeyPlan {
             name: rel.take(&format!("{}_{}_key", t.pgname, cols.join("_"))),
             columns: cols.iter().map(|c| column_name(columns, c)).collect(),
+            collisions: 0,
         });
     }
     Ok(out)
@@ -123,9 +157,22 @@ fn checks(t: &mut TableCtx<'_>, map: &NameMap, rel: &mut Names) -> Vec<CheckPlan
                 } else {
                     cname.clone()
                 };
+                let violating_rows = preflight::check_violations(t.conn, t.name, &detok(expr));
+                let name = rel.take(&want);
+                if violating_rows > 0 {
+                    t.untranslatable.push(Untranslatable {
+                        object: format!("check constraint {name} on {}", t.name),
+                        sql: format!("CHECK ({})", detok(expr)),
+                        reason: format!(
+                            "{violating_rows} rows break it (SQLite checks only rows written after a CHECK is added, or evaluates it differently): created NOT VALID, so new rows are checked; fix those rows, then ALTER TABLE ... VALIDATE CONSTRAINT"
+                        ),
+                    });
+                }
                 out.push(CheckPlan {
-                    name: rel.take(&want),
+                    name,
                     expression,
+                    not_valid: violating_rows > 0,
+                    violating_rows,
                 });
             }
             Err(reason) => t.untranslatable.push(Untranslatable {
@@ -223,10 +270,22 @@ fn foreign_key(
         });
         return Ok(None);
     }
+    let orphans = preflight::fk_orphans(t.conn, t.name, &from, parent, &to)?;
+    let name = naming.rel.take(&format!("{}_{}_fkey", t.pgname, from.join("_")));
+    if orphans > 0 {
+        t.untranslatable.push(Untranslatable {
+            object: format!("foreign key {name}"),
+            sql: String::new(),
+            reason: format!(
+                "{orphans} rows of {} reference no row of {parent} (SQLite enforces foreign keys only with PRAGMA foreign_keys = ON): created NOT VALID, so new rows are checked; delete or fix those rows, then ALTER TABLE ... VALIDATE CONSTRAINT {name}",
+                t.name
+            ),
+        });
+    }
     let lower: Vec<String> = from.iter().map(|c| c.to_lowercase()).collect();
     let deferrable = t.parsed.deferrable.iter().find(|(c, _)| *c == lower);
     Ok(Some(ForeignKeyPlan {
-        name: naming.rel.take(&format!("{}_{}_fkey", t.pgname, from.join("_"))),
+        name,
         columns: from.iter().map(|c| column_name(columns, c)).collect(),
         references,
         referenced_columns: to.iter().map(|c| parent_keys.pg_name(c)).collect(),
@@ -234,6 +293,8 @@ fn foreign_key(
         on_delete: FkAction::from_sqlite(&fk[0].on_delete),
         deferrable: deferrable.is_some(),
         initially_deferred: deferrable.is_some_and(|(_, d)| *d),
+        not_valid: orphans > 0,
+        orphans,
     }))
 }
 
@@ -371,13 +432,23 @@ impl KeyPlan {
 }
 
 impl CheckPlan {
+    /// The same constraint NOT VALID (existing rows not checked).
+    pub fn not_valid_sql(&self, table: &str) -> String {
+        CheckPlan {
+            not_valid: true,
+            ..self.clone()
+        }
+        .sql(table)
+    }
+
     /// The ALTER TABLE adding it to `table`.
     pub fn sql(&self, table: &str) -> String {
         format!(
-            "ALTER TABLE {} ADD CONSTRAINT {} CHECK ({})",
+            "ALTER TABLE {} ADD CONSTRAINT {} CHECK ({}){}",
             quote_ident(table),
             quote_ident(&self.name),
-            self.expression
+            self.expression,
+            if self.not_valid { " NOT VALID" } else { "" }
         )
     }
 }
@@ -421,6 +492,7 @@ mod tests {
         let k = KeyPlan {
             name: "T_pkey".into(),
             columns: vec!["a".into(), "b c".into()],
+            collisions: 0,
         };
         assert_eq!(
             k.index_sql("T \"q\""),
@@ -439,6 +511,8 @@ mod tests {
             on_delete: FkAction::Cascade,
             deferrable: true,
             initially_deferred: true,
+            not_valid: false,
+            orphans: 0,
         };
         assert_eq!(
             f.sql("c"),

@@ -16,8 +16,10 @@ mod default;
 mod keys;
 mod objects;
 mod parse;
+mod preflight;
 mod probe;
 mod table;
+mod unreadable;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -133,6 +135,36 @@ pub struct ColumnPlan {
     /// the values' range (edit to override); null for other columns.
     #[serde(default)]
     pub integers: Option<IntDates>,
+    /// Values PostgreSQL cannot hold in this type that stand for "no
+    /// value" (zero dates, '' in a number or date column, dates past
+    /// PostgreSQL's range), found when planning in this nullable column:
+    /// the run writes them as NULL and counts them in `migrate.table`'s
+    /// `nulled`. Null: such values do not fit (exit 65, or rejected with
+    /// --on-error=reject); set it to null to have them rejected.
+    #[serde(default)]
+    pub to_null: Option<ToNull>,
+}
+
+/// What planning found of the values a nullable column turns into NULL
+/// (all zero when `run` planned for itself: it skips the scan and counts
+/// what it meets instead, with the same outcome).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+pub struct ToNull {
+    /// Zero dates (`0000-00-00`, month or day 00).
+    pub zero_dates: u64,
+    /// Empty strings in a number, boolean, UUID or date column.
+    pub empty: u64,
+    /// Dates outside PostgreSQL's range.
+    pub out_of_range: u64,
+    /// The first rowids holding one (none in a WITHOUT ROWID table).
+    pub first_rowids: Vec<i64>,
+}
+
+impl ToNull {
+    /// Every value found.
+    pub fn total(&self) -> u64 {
+        self.zero_dates + self.empty + self.out_of_range
+    }
 }
 
 /// A primary key or UNIQUE constraint.
@@ -142,6 +174,12 @@ pub struct KeyPlan {
     pub name: String,
     /// PostgreSQL column names, in key order.
     pub columns: Vec<String>,
+    /// Rows whose key equals another row's in PostgreSQL though not in
+    /// SQLite (case folding of all of Unicode, values equal once typed),
+    /// found when planning: the run refuses such a key (exit 65, before
+    /// writing) unless `--on-collision index` makes it a plain index.
+    #[serde(default)]
+    pub collisions: u64,
 }
 
 /// A CHECK constraint.
@@ -151,6 +189,13 @@ pub struct CheckPlan {
     pub name: String,
     /// The condition, translated to PostgreSQL SQL.
     pub expression: String,
+    /// Created NOT VALID (new rows are checked, existing ones are not):
+    /// planned when existing rows break it (`violating_rows`).
+    #[serde(default)]
+    pub not_valid: bool,
+    /// Rows for which SQLite evaluates the condition to false.
+    #[serde(default)]
+    pub violating_rows: u64,
 }
 
 /// A foreign key.
@@ -172,6 +217,13 @@ pub struct ForeignKeyPlan {
     pub deferrable: bool,
     /// INITIALLY DEFERRED (only with `deferrable`).
     pub initially_deferred: bool,
+    /// Created NOT VALID and left so (new rows are checked, existing ones
+    /// are not): planned when rows reference no parent row (`orphans`).
+    #[serde(default)]
+    pub not_valid: bool,
+    /// Rows whose key (all columns non-NULL) matches no parent row.
+    #[serde(default)]
+    pub orphans: u64,
 }
 
 /// A foreign key's referential action.
@@ -200,6 +252,10 @@ pub struct IndexPlan {
     pub expression: bool,
     /// The CREATE INDEX statement.
     pub create: String,
+    /// For a UNIQUE index: rows colliding in PostgreSQL but not in SQLite
+    /// (as for keys' `collisions`).
+    #[serde(default)]
+    pub collisions: u64,
 }
 
 /// The identity column of a table whose rowid is a column.

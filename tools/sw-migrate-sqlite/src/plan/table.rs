@@ -83,6 +83,11 @@ pub(super) fn table(conn: &Connection, name: &str, sql: &str, naming: &mut Namin
         .map(|(c, r)| t.column_def(c, r, &map))
         .collect();
     let create = format!("CREATE TABLE {} (\n  {}\n)", quote_ident(&t.pgname), defs.join(",\n  "));
+    if naming.count_values {
+        super::unreadable::find(conn, name, t.parsed.without_rowid, &mut columns, &mut t.untranslatable)?;
+    } else {
+        super::unreadable::rule_only(&mut columns);
+    }
     let keys = keys::plan(&mut t, &columns, &map, naming)?;
     let identity = t.rowid_alias.then(|| Identity {
         column: column_name(&columns, &t.pk_cols[0].name),
@@ -110,7 +115,7 @@ pub(super) fn table(conn: &Connection, name: &str, sql: &str, naming: &mut Namin
 fn raw_columns(conn: &Connection, name: &str) -> Result<Vec<RawColumn>> {
     let mut st = conn
         .prepare(
-            "SELECT name, coalesce(type, ''), \"notnull\", dflt_value, pk, hidden FROM pragma_table_xinfo(?1) ORDER BY cid",
+            "SELECT name, coalesce(type, ''), \"notnull\", dflt_value, pk, hidden FROM pragma_table_xinfo(?1) WHERE hidden <> 1 ORDER BY cid",
         )
         .map_err(sqerr("columns"))?;
     st.query_map([name], |r| {
@@ -169,6 +174,7 @@ impl TableCtx<'_> {
             integers,
             reason,
             generated: false,
+            to_null: None,
         })
     }
 

@@ -8,7 +8,6 @@
 //! reused; only numeric, jsonb and numbers into text make a string).
 
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -38,6 +37,8 @@ pub(super) struct Stats {
     pub rejected: u64,
     /// The sum of the loaded rows' hashes.
     pub checksum: i128,
+    /// Values written as NULL by the plan's `to_null`, by SQLite column.
+    pub nulled: BTreeMap<String, u64>,
 }
 
 impl Stats {
@@ -47,6 +48,9 @@ impl Stats {
         self.loaded += part.loaded;
         self.rejected += part.rejected;
         self.checksum += part.checksum;
+        for (c, n) in &part.nulled {
+            *self.nulled.entry(c.clone()).or_default() += n;
+        }
     }
 }
 
@@ -163,7 +167,7 @@ fn read_table(
     while let Some(row) = rows.next().map_err(read_error(job))? {
         stats.read += 1;
         let row_start = enc.chunk.len();
-        if let Some((i, rule)) = enc.row(job, row)? {
+        if let Some((i, rule)) = enc.row(job, row, &mut stats.nulled)? {
             // Rows are encoded straight into the COPY buffer; a rejected row is cut off again.
             enc.chunk.truncate(row_start);
             reject(job, row, i, &rule, on_error, rejects)?;
@@ -225,7 +229,7 @@ impl RowEncoder {
 
     /// Encode one row onto the chunk (and `expect`); `Some((column index,
     /// rule))` for the first value that breaks its rule.
-    fn row(&mut self, job: &Job, row: &Row<'_>) -> Result<Option<(usize, String)>> {
+    fn row(&mut self, job: &Job, row: &Row<'_>, nulled: &mut BTreeMap<String, u64>) -> Result<Option<(usize, String)>> {
         self.chunk.extend_from_slice(&self.ncols.to_be_bytes());
         if !self.same {
             self.expect.clear();
@@ -254,6 +258,15 @@ impl RowEncoder {
                         };
                         put(&mut self.expect, Some(checked));
                     }
+                }
+                Err(rule) if c.to_null && value::unreadable(c.kind, v, &rule).is_some() => {
+                    // The plan decided: "no value" the type cannot hold is NULL, counted.
+                    self.chunk.truncate(at);
+                    self.chunk.extend_from_slice(&(-1i32).to_be_bytes());
+                    if !self.same {
+                        put(&mut self.expect, None);
+                    }
+                    *nulled.entry(c.source.clone()).or_default() += 1;
                 }
                 Err(rule) => return Ok(Some((i, rule))),
             }
@@ -342,8 +355,5 @@ fn reject(
         false,
     )?;
     let mut g = rj.lock().map_err(|_| Error::software("reject file lock poisoned"))?;
-    g.out
-        .write_all(line.as_bytes())
-        .and_then(|()| g.out.write_all(b"\n"))
-        .map_err(|e| Error::io("writing the reject file").with_source(e))
+    g.write_line(&line)
 }

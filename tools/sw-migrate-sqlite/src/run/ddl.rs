@@ -22,6 +22,10 @@ pub(super) struct Ddl {
     pub sql: String,
     /// Translated from SQLite expressions: skipped (and reported) when PostgreSQL refuses it.
     pub optional: bool,
+    /// Run instead when the rows break it in PostgreSQL though not in
+    /// SQLite (a CHECK whose translation evaluates differently): the same
+    /// constraint NOT VALID, reported, so no late failure after the copy.
+    pub relaxed: Option<String>,
 }
 
 impl Ddl {
@@ -30,6 +34,7 @@ impl Ddl {
             table: t.source.clone(),
             sql,
             optional,
+            relaxed: None,
         }
     }
 }
@@ -210,7 +215,10 @@ pub(super) fn constraints(plan: &Plan, order: &[usize]) -> Vec<Vec<Ddl>> {
             let keys = t.primary_key.iter().map(|k| (k, "PRIMARY KEY"));
             keys.chain(t.unique.iter().map(|k| (k, "UNIQUE")))
                 .map(|(k, kind)| Ddl::new(t, k.attach_sql(&t.name, kind), false))
-                .chain(t.checks.iter().map(|c| Ddl::new(t, c.sql(&t.name), true)))
+                .chain(t.checks.iter().map(|c| Ddl {
+                    relaxed: (!c.not_valid).then(|| c.not_valid_sql(&t.name)),
+                    ..Ddl::new(t, c.sql(&t.name), true)
+                }))
                 .collect()
         })
         .collect()
@@ -233,6 +241,10 @@ pub(super) async fn add_foreign_keys(main: &Client, plan: &Plan, results: &[Load
                 Error::pg(format!("adding a foreign key on {} ({})", t.name, one_line(&add)), e)
                     .with_exit(Exit::DataErr)
             })?;
+            if f.not_valid {
+                // The plan found orphans: the key stays NOT VALID (named there).
+                continue;
+            }
             let validate = f.validate_sql(&t.name);
             // A small table referencing a much bigger one is checked fastest
             // by index probes into the parent's key; the planner (no
@@ -256,8 +268,9 @@ pub(super) async fn add_foreign_keys(main: &Client, plan: &Plan, results: &[Load
 
 /// Run `sql`; an `optional` one PostgreSQL refuses (other than for the
 /// data: class 23, exit 65) is rolled back and its reason added to `skipped`.
-pub(super) async fn exec_ddl(c: &Client, sql: &str, optional: bool, skipped: &mut Vec<String>) -> Result<()> {
-    if !optional {
+pub(super) async fn exec_ddl(c: &Client, d: &Ddl, skipped: &mut Vec<String>) -> Result<()> {
+    let sql = d.sql.as_str();
+    if !d.optional {
         return c
             .batch_execute(sql)
             .await
@@ -269,6 +282,19 @@ pub(super) async fn exec_ddl(c: &Client, sql: &str, optional: bool, skipped: &mu
         Err(e) => {
             let code = e.code().map(|s| s.code().to_owned()).unwrap_or_default();
             c.batch_execute("ROLLBACK").await.pg_context(|| "ROLLBACK".to_owned())?;
+            if code.starts_with("23")
+                && let Some(relaxed) = &d.relaxed
+            {
+                c.batch_execute(relaxed)
+                    .await
+                    .map_err(|e| Error::pg(format!("running {}", one_line(relaxed)), e).with_exit(Exit::DataErr))?;
+                log::warn!("rows break {} in PostgreSQL: created NOT VALID", one_line(sql));
+                skipped.push(format!(
+                    "{}: existing rows break it in PostgreSQL though SQLite accepts them (the translation evaluates differently): created NOT VALID",
+                    one_line(sql)
+                ));
+                return Ok(());
+            }
             if code.starts_with("23") {
                 return Err(Error::pg(format!("running {}", one_line(sql)), e).with_exit(Exit::DataErr));
             }

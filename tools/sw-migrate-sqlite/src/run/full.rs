@@ -211,6 +211,7 @@ impl Ctx<'_> {
                 table: t.source.clone(),
                 sql: format!("ANALYZE {}.{}", quote_ident(stage), quote_ident(&t.name)),
                 optional: false,
+                relaxed: None,
             }]
         }));
         note_skipped(skipped, self.ddl_parallel(last, pool).await?);

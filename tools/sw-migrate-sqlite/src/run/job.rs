@@ -17,6 +17,9 @@ pub(super) struct Col {
     pub name: String,
     pub kind: Kind,
     pub int_dates: IntDates,
+    /// Values that stand for "no value" and that the type cannot hold are
+    /// written as NULL (the plan's `to_null`).
+    pub to_null: bool,
 }
 
 /// One COPY: a table, or a rowid range of a big one.
@@ -149,6 +152,7 @@ pub(super) fn job_for(t: &TablePlan, schema: &str, pgcols: &[(String, String)], 
             name: n.clone(),
             kind,
             int_dates,
+            to_null: c.to_null.is_some(),
         });
     }
     Ok(Job {
@@ -184,6 +188,7 @@ pub(super) fn generated(t: &TablePlan, pg: &[(String, String)]) -> Vec<Col> {
                 name: n.clone(),
                 kind: Kind::from_pg(ty)?,
                 int_dates: IntDates::default(),
+                to_null: false,
             })
         })
         .collect()

@@ -9,6 +9,7 @@
 //! (`switch`). `--data-only` loads existing tables in one transaction
 //! (`data_only`). `progress` draws the bar on a terminal.
 
+mod collide;
 mod copy;
 mod data_only;
 mod ddl;
@@ -50,7 +51,8 @@ struct Loaded {
 
 /// The reject file (`--on-error=reject`), shared by the reader threads.
 struct Rejects {
-    out: BufWriter<File>,
+    /// Opened at the first rejected row.
+    out: Option<BufWriter<File>>,
     path: PathBuf,
 }
 
@@ -97,10 +99,16 @@ pub fn run(args: &RunArgs, pretty: bool, quiet: bool) -> Result<()> {
             .as_ref()
             .map_or_else(|| "public".to_owned(), |p| p.target_schema.clone())
     });
-    let plan = match loaded_plan {
+    let mut plan = match loaded_plan {
         Some(p) => p,
-        None => crate::plan::build(&readers[0], &source.to_string_lossy(), &schema)?,
+        None => crate::plan::build(&readers[0], &source.to_string_lossy(), &schema, args.strict)?,
     };
+    if args.strict {
+        strict(&plan)?;
+    }
+    if !args.data_only {
+        collide::decide(&mut plan, args.on_collision)?;
+    }
     let rejects = match args.on_error {
         OnError::Stop => None,
         OnError::Reject => Some(Arc::new(Mutex::new(open_rejects(args, &source)?))),
@@ -125,7 +133,7 @@ pub fn run(args: &RunArgs, pretty: bool, quiet: bool) -> Result<()> {
     });
     drop(bar);
     let reject_file = match &rejects {
-        Some(r) => Some(close_rejects(r)?),
+        Some(r) => close_rejects(r)?,
         None => None,
     };
     let (records, target, views) = res?;
@@ -139,6 +147,7 @@ pub fn run(args: &RunArgs, pretty: bool, quiet: bool) -> Result<()> {
         rows_read: records.iter().map(|r| r.rows_read).sum(),
         rows_loaded: records.iter().map(|r| r.rows_loaded).sum(),
         rows_rejected: records.iter().map(|r| r.rows_rejected).sum(),
+        values_nulled: records.iter().flat_map(|r| r.nulled.values()).sum(),
         reject_file,
         verified: !args.no_verify,
         untranslated: plan.untranslatable.len() + records.iter().map(|r| r.untranslated.len()).sum::<usize>(),
@@ -157,41 +166,87 @@ pub fn run(args: &RunArgs, pretty: bool, quiet: bool) -> Result<()> {
     out.flush()
 }
 
-/// Create the reject file: `--reject-file`, else `./STEM.rejects.jsonl`;
-/// it must not exist.
+/// `--strict`: every relaxation and omission the plan names refuses the
+/// run before anything is written.
+fn strict(plan: &Plan) -> Result<()> {
+    let named: Vec<&str> = plan
+        .untranslatable
+        .iter()
+        .chain(plan.tables.iter().flat_map(|t| &t.untranslatable))
+        .map(|u| u.object.as_str())
+        .collect();
+    if named.is_empty() {
+        return Ok(());
+    }
+    Err(Error::data(format!(
+        "--strict: the plan relaxes or leaves out {} objects ({}); nothing was written (see `{} plan` for each reason)",
+        named.len(),
+        named.join(", "),
+        crate::NAME
+    )))
+}
+
+/// The reject file: `--reject-file`, else `STEM.rejects.jsonl` beside the
+/// `--plan` file or else the source. It must not exist; it is created
+/// only when a row is rejected (no empty file after a clean run).
 fn open_rejects(args: &RunArgs, source: &Path) -> Result<Rejects> {
     let path = args.reject_file.clone().unwrap_or_else(|| {
         let stem = source
             .file_stem()
             .map_or_else(|| "source".into(), |s| s.to_string_lossy().into_owned());
-        PathBuf::from(format!("{stem}.rejects.jsonl"))
+        let beside = args.plan.as_deref().unwrap_or(source);
+        beside
+            .parent()
+            .unwrap_or_else(|| Path::new(""))
+            .join(format!("{stem}.rejects.jsonl"))
     });
-    // Rejected rows are the application's data: readable by the owner only.
-    let f = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(&path)
-        .map_err(|e| {
-            Error::cant_create(format!("creating the reject file {}", sw_core::fsutil::q(&path))).with_source(e)
-        })?;
-    Ok(Rejects {
-        out: BufWriter::new(f),
-        path,
-    })
+    if path.symlink_metadata().is_ok() {
+        return Err(Error::cant_create(format!(
+            "the reject file {} exists (move it away or give --reject-file)",
+            sw_core::fsutil::q(&path)
+        )));
+    }
+    Ok(Rejects { out: None, path })
 }
 
-/// Flush and sync the reject file; its path for the summary.
-fn close_rejects(r: &Mutex<Rejects>) -> Result<String> {
+impl Rejects {
+    /// Append one line, creating the file (0600, never over an existing one) on the first.
+    fn write_line(&mut self, line: &str) -> Result<()> {
+        if self.out.is_none() {
+            // Rejected rows are the application's data: readable by the owner only.
+            let f = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(&self.path)
+                .map_err(|e| {
+                    Error::cant_create(format!("creating the reject file {}", sw_core::fsutil::q(&self.path)))
+                        .with_source(e)
+                })?;
+            self.out = Some(BufWriter::new(f));
+        }
+        let out = self
+            .out
+            .as_mut()
+            .ok_or_else(|| Error::software("reject file not open"))?;
+        out.write_all(line.as_bytes())
+            .and_then(|()| out.write_all(b"\n"))
+            .map_err(|e| Error::io("writing the reject file").with_source(e))
+    }
+}
+
+/// Flush and sync the reject file; its path for the summary (`None` when
+/// no row was rejected: no file was made).
+fn close_rejects(r: &Mutex<Rejects>) -> Result<Option<String>> {
     let mut r = r.lock().map_err(|_| Error::software("reject file lock poisoned"))?;
-    r.out
-        .flush()
+    let path = r.path.to_string_lossy().into_owned();
+    let Some(out) = r.out.as_mut() else { return Ok(None) };
+    out.flush()
         .map_err(|e| Error::io("writing the reject file").with_source(e))?;
-    r.out
-        .get_ref()
+    out.get_ref()
         .sync_all()
         .map_err(|e| Error::io("syncing the reject file").with_source(e))?;
-    Ok(r.path.to_string_lossy().into_owned())
+    Ok(Some(path))
 }
 
 fn sqlite_sequences(c: &Connection) -> HashMap<String, i64> {
@@ -214,6 +269,7 @@ fn table_record(t: &TablePlan, schema: &str, loaded: Loaded, untranslated: Vec<S
         rows_read: loaded.stats.read,
         rows_loaded: loaded.stats.loaded,
         rows_rejected: loaded.stats.rejected,
+        nulled: loaded.stats.nulled.clone(),
         verified: loaded.verified,
         checksum: loaded.stats.checksum.to_string(),
         duration_ms: millis(loaded.took),

@@ -129,7 +129,7 @@ impl Ctx<'_> {
                         Some(Task::Build(d)) => {
                             let t0 = Instant::now();
                             let mut s = Vec::new();
-                            exec_ddl(client, &d.sql, d.optional, &mut s).await?;
+                            exec_ddl(client, &d, &mut s).await?;
                             log::info!("{:.2}s: {}", secs(t0), one_line(&d.sql));
                             lock(state)?.skipped.extend(s.into_iter().map(|m| (d.table.clone(), m)));
                         }
@@ -264,7 +264,7 @@ impl Ctx<'_> {
                     for d in group {
                         let mut s = Vec::new();
                         let t0 = Instant::now();
-                        exec_ddl(client, &d.sql, d.optional, &mut s).await?;
+                        exec_ddl(client, &d, &mut s).await?;
                         log::info!("{:.2}s: {}", secs(t0), one_line(&d.sql));
                         skipped.extend(s.into_iter().map(|m| (d.table.clone(), m)));
                     }

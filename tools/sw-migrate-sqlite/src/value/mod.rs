@@ -13,10 +13,12 @@ mod encode;
 mod json;
 mod numeric;
 mod show;
+mod unreadable;
 
 pub use datetime::pg_text as datetime_literal;
 pub use encode::encode;
 pub use show::{SourceValue, short};
+pub use unreadable::{Unreadable, unreadable};
 
 use rusqlite::types::ValueRef;
 use schemars::JsonSchema;
