@@ -5,7 +5,8 @@
 //! monitoring-plugin status line (`--format nagios`) or a Prometheus
 //! textfile (`--format prometheus`); the exit code is the monitoring
 //! convention (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN). `sw-health ping`
-//! connects once and reports reachability, TLS and latency.
+//! connects once and reports reachability, TLS and latency; `sw-health
+//! load` puts a bounded load on the server and measures it.
 //!
 //! Where things are: `checks/` is what is checked, one `Check` value per
 //! health check (`checks/catalogue.rs` lists them all, with the single-query
@@ -14,7 +15,8 @@
 //! output; the `--targets` file of a fleet and the sweep over it, one
 //! report per target); `format.rs` renders Nagios output; `exposition.rs`
 //! the Prometheus formats (the metric names are `sw_core::metrics`');
-//! `ping.rs` is `sw-health ping`; `azure/` reads an Azure Flexible Server
+//! `ping.rs` is `sw-health ping`; `load/` is `sw-health load` (the
+//! record, and `drive.rs` which runs the clients); `azure/` reads an Azure Flexible Server
 //! for `--azure` (the server, the one metrics request, the backups), whose
 //! checks are `checks/azure.rs`.
 
