@@ -55,7 +55,7 @@ pub struct LoadResult {
     pub clients: u32,
     /// Clients that connected.
     pub connected: u32,
-    /// Clients that could not connect.
+    /// Clients that could not connect (the probe stops trying when the first one fails).
     pub connect_errors: u64,
     /// Why the first client that could not connect failed (redacted); null when all connected.
     pub connect_error: Option<String>,
@@ -77,7 +77,7 @@ pub struct LoadResult {
     /// Answered requests per second over elapsed_ms.
     pub throughput_rps: f64,
     /// Connection acquisition per client: TCP, TLS, authentication and
-    /// session set-up, all clients connecting at once at the start.
+    /// session set-up, the clients connecting one after another at the start.
     pub acquisition: Percentiles,
     /// Request latency (successful and failed), from the send (closed) or
     /// the scheduled time (open).
