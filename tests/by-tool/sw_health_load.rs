@@ -204,3 +204,35 @@ fn bad_flags_exit_64_and_no_client_connecting_exits_69() {
     ]);
     r.expect_error(69, "no client could connect");
 }
+
+#[test]
+fn open_loop_latency_counts_from_the_schedule_so_a_slow_server_shows() {
+    let c = cluster();
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("slow.sql");
+    std::fs::write(&f, "SELECT pg_sleep(0.2)").unwrap();
+    // One client, 20 requests/s scheduled, each taking 200 ms: the client
+    // falls behind at once, and each answer is later than the last against
+    // its schedule (closed loop would say 200 ms every time).
+    let r = health(&[
+        "load",
+        "-q",
+        "--db",
+        &c.url("postgres"),
+        "--clients",
+        "1",
+        "--duration",
+        "1s",
+        "--rate",
+        "20",
+        "--sql",
+        f.to_str().unwrap(),
+    ]);
+    r.expect_code(0);
+    let rec = r.one("health.load");
+    let sent = rec["requests"].as_u64().unwrap();
+    assert!((3..=6).contains(&sent), "{rec}");
+    assert_eq!(sent + rec["unsent"].as_u64().unwrap(), 20, "{rec}");
+    assert!(rec["latency"]["max_ms"].as_f64().unwrap() > 500.0, "{rec}");
+    assert!(rec["latency"]["p50_ms"].as_f64().unwrap() > 250.0, "{rec}");
+}
