@@ -55,7 +55,7 @@ pub struct LoadResult {
     pub clients: u32,
     /// Clients that connected.
     pub connected: u32,
-    /// Clients that could not connect (the probe stops trying when the first one fails).
+    /// Clients that could not connect (when the first attempt fails, the probe tries no more).
     pub connect_errors: u64,
     /// Why the first client that could not connect failed (redacted); null when all connected.
     pub connect_error: Option<String>,
