@@ -72,6 +72,7 @@ complete -c sw-health -n "__fish_sw_health_needs_command" -s h -l help -d 'Print
 complete -c sw-health -n "__fish_sw_health_needs_command" -s V -l version -d 'Print version'
 complete -c sw-health -n "__fish_sw_health_needs_command" -f -a "check" -d 'Run the check catalogue (the default) and print one health.report'
 complete -c sw-health -n "__fish_sw_health_needs_command" -f -a "ping" -d 'Connect once and report server version, TLS, connect time and round-trip latency'
+complete -c sw-health -n "__fish_sw_health_needs_command" -f -a "load" -d 'Put a bounded load on the server and measure connection acquisition, latency percentiles, throughput and errors; --targets judges them like a check'
 complete -c sw-health -n "__fish_sw_health_needs_command" -f -a "serve" -d 'Serve the checks of one target or a --targets fleet as a Prometheus exporter (/metrics, /healthz)'
 complete -c sw-health -n "__fish_sw_health_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c sw-health -n "__fish_sw_health_using_subcommand check" -l db -d 'Target database: a postgresql:// URI or key=value conninfo. Prefer --env-file or DATABASE_URL for targets with passwords (argv is visible to other users)' -r
@@ -135,6 +136,29 @@ complete -c sw-health -n "__fish_sw_health_using_subcommand ping" -s v -l verbos
 complete -c sw-health -n "__fish_sw_health_using_subcommand ping" -s q -l quiet -d 'Only errors on stderr'
 complete -c sw-health -n "__fish_sw_health_using_subcommand ping" -l pretty -d 'Indent JSON output for people (still valid JSON, no longer one record per line)'
 complete -c sw-health -n "__fish_sw_health_using_subcommand ping" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c sw-health -n "__fish_sw_health_using_subcommand load" -l db -d 'Target database: a postgresql:// URI or key=value conninfo. Prefer --env-file or DATABASE_URL for targets with passwords (argv is visible to other users)' -r
+complete -c sw-health -n "__fish_sw_health_using_subcommand load" -l env-file -d 'Read DATABASE_URL from this env file (KEY=value lines)' -r -F
+complete -c sw-health -n "__fish_sw_health_using_subcommand load" -l connect-timeout -d 'Give up connecting after this long (unless the target sets connect_timeout)' -r
+complete -c sw-health -n "__fish_sw_health_using_subcommand load" -l statement-timeout -d 'statement_timeout for the session' -r
+complete -c sw-health -n "__fish_sw_health_using_subcommand load" -l lock-timeout -d 'lock_timeout for the session' -r
+complete -c sw-health -n "__fish_sw_health_using_subcommand load" -l application-name -d 'application_name for the session (default: the program\'s name)' -r
+complete -c sw-health -n "__fish_sw_health_using_subcommand load" -l azure-auth -d 'Sign in to Azure Database for PostgreSQL with a Microsoft Entra ID token instead of a password (the target\'s user is the Entra principal; HOW picks the credential, default auto)' -r -f -a "auto\t'AZURE_CLIENT_SECRET, then AZURE_FEDERATED_TOKEN_FILE, then IDENTITY_ENDPOINT, then `az` on PATH, else IMDS'
+client-secret\t''
+workload-identity\t''
+managed-identity\t''
+azure-cli\t''"
+complete -c sw-health -n "__fish_sw_health_using_subcommand load" -l clients -d 'Concurrent client connections, all connected at the start' -r
+complete -c sw-health -n "__fish_sw_health_using_subcommand load" -l duration -d 'Length of the measured phase (at most 10m)' -r
+complete -c sw-health -n "__fish_sw_health_using_subcommand load" -l rate -d 'Open loop: schedule this many requests per second in total, and count latency from each request\'s scheduled time (no coordinated omission). Without it, closed loop: each client sends as soon as it has an answer' -r
+complete -c sw-health -n "__fish_sw_health_using_subcommand load" -l sql -d 'Run this file\'s SQL (sent whole, one simple query per request) instead of the built-in read-mostly workload on a scratch table' -r -F
+complete -c sw-health -n "__fish_sw_health_using_subcommand load" -l target-rps -d 'Throughput target, requests per second (at least)' -r
+complete -c sw-health -n "__fish_sw_health_using_subcommand load" -l target-p95 -d 'Request latency target (p95 below)' -r
+complete -c sw-health -n "__fish_sw_health_using_subcommand load" -l target-acquisition -d 'Connection acquisition target (p95 below)' -r
+complete -c sw-health -n "__fish_sw_health_using_subcommand load" -l targets -d 'Judge against the targets (the seed\'s: 1000 req/s, p95 < 100 ms, acquisition p95 < 10 ms): exit 2 when one is missed, 1 when all are met but requests failed. Any --target-* flag implies it'
+complete -c sw-health -n "__fish_sw_health_using_subcommand load" -s v -l verbose -d 'More logging on stderr (-v info, -vv debug, -vvv trace); SW_LOG overrides'
+complete -c sw-health -n "__fish_sw_health_using_subcommand load" -s q -l quiet -d 'Only errors on stderr'
+complete -c sw-health -n "__fish_sw_health_using_subcommand load" -l pretty -d 'Indent JSON output for people (still valid JSON, no longer one record per line)'
+complete -c sw-health -n "__fish_sw_health_using_subcommand load" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c sw-health -n "__fish_sw_health_using_subcommand serve" -l db -d 'Target database: a postgresql:// URI or key=value conninfo. Prefer --env-file or DATABASE_URL for targets with passwords (argv is visible to other users)' -r
 complete -c sw-health -n "__fish_sw_health_using_subcommand serve" -l env-file -d 'Read DATABASE_URL from this env file (KEY=value lines)' -r -F
 complete -c sw-health -n "__fish_sw_health_using_subcommand serve" -l connect-timeout -d 'Give up connecting after this long (unless the target sets connect_timeout)' -r
@@ -180,7 +204,8 @@ complete -c sw-health -n "__fish_sw_health_using_subcommand serve" -s v -l verbo
 complete -c sw-health -n "__fish_sw_health_using_subcommand serve" -s q -l quiet -d 'Only errors on stderr'
 complete -c sw-health -n "__fish_sw_health_using_subcommand serve" -l pretty -d 'Indent JSON output for people (still valid JSON, no longer one record per line)'
 complete -c sw-health -n "__fish_sw_health_using_subcommand serve" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c sw-health -n "__fish_sw_health_using_subcommand help; and not __fish_seen_subcommand_from check ping serve help" -f -a "check" -d 'Run the check catalogue (the default) and print one health.report'
-complete -c sw-health -n "__fish_sw_health_using_subcommand help; and not __fish_seen_subcommand_from check ping serve help" -f -a "ping" -d 'Connect once and report server version, TLS, connect time and round-trip latency'
-complete -c sw-health -n "__fish_sw_health_using_subcommand help; and not __fish_seen_subcommand_from check ping serve help" -f -a "serve" -d 'Serve the checks of one target or a --targets fleet as a Prometheus exporter (/metrics, /healthz)'
-complete -c sw-health -n "__fish_sw_health_using_subcommand help; and not __fish_seen_subcommand_from check ping serve help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c sw-health -n "__fish_sw_health_using_subcommand help; and not __fish_seen_subcommand_from check ping load serve help" -f -a "check" -d 'Run the check catalogue (the default) and print one health.report'
+complete -c sw-health -n "__fish_sw_health_using_subcommand help; and not __fish_seen_subcommand_from check ping load serve help" -f -a "ping" -d 'Connect once and report server version, TLS, connect time and round-trip latency'
+complete -c sw-health -n "__fish_sw_health_using_subcommand help; and not __fish_seen_subcommand_from check ping load serve help" -f -a "load" -d 'Put a bounded load on the server and measure connection acquisition, latency percentiles, throughput and errors; --targets judges them like a check'
+complete -c sw-health -n "__fish_sw_health_using_subcommand help; and not __fish_seen_subcommand_from check ping load serve help" -f -a "serve" -d 'Serve the checks of one target or a --targets fleet as a Prometheus exporter (/metrics, /healthz)'
+complete -c sw-health -n "__fish_sw_health_using_subcommand help; and not __fish_seen_subcommand_from check ping load serve help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -5,7 +5,8 @@
 //! monitoring-plugin status line (`--format nagios`) or a Prometheus
 //! textfile (`--format prometheus`); the exit code is the monitoring
 //! convention (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN). `sw-health ping`
-//! connects once and reports reachability, TLS and latency.
+//! connects once and reports reachability, TLS and latency; `sw-health
+//! load` puts a bounded load on the server and measures it.
 //!
 //! Where things are: `checks/` is what is checked, one `Check` value per
 //! health check (`checks/catalogue.rs` lists them all, with the single-query
@@ -14,7 +15,8 @@
 //! output; the `--targets` file of a fleet and the sweep over it, one
 //! report per target); `format.rs` renders Nagios output; `exposition.rs`
 //! the Prometheus formats (the metric names are `sw_core::metrics`');
-//! `ping.rs` is `sw-health ping`; `azure/` reads an Azure Flexible Server
+//! `ping.rs` is `sw-health ping`; `load/` is `sw-health load` (the
+//! record, and `drive.rs` which runs the clients); `azure/` reads an Azure Flexible Server
 //! for `--azure` (the server, the one metrics request, the backups), whose
 //! checks are `checks/azure.rs`.
 
@@ -23,6 +25,7 @@ mod check;
 mod checks;
 mod exposition;
 mod format;
+mod load;
 mod ping;
 mod serve;
 
@@ -32,6 +35,7 @@ use sw_core::contract::{ALWAYS, CommandDoc, VERDICTS};
 use sw_core::health::HealthReport;
 
 pub use check::{CheckArgs, RunOpts};
+pub use load::{LoadArgs, LoadResult};
 pub use ping::{PingArgs, PingResult};
 pub use serve::ServeArgs;
 
@@ -56,6 +60,9 @@ pub enum Cmd {
     Check(Box<CheckArgs>),
     /// Connect once and report server version, TLS, connect time and round-trip latency.
     Ping(PingArgs),
+    /// Put a bounded load on the server and measure connection acquisition, latency percentiles,
+    /// throughput and errors; --targets judges them like a check.
+    Load(Box<LoadArgs>),
     /// Serve the checks of one target or a --targets fleet as a Prometheus exporter (/metrics, /healthz).
     #[command(after_help = check_list())]
     Serve(Box<ServeArgs>),
@@ -114,6 +121,19 @@ pub fn docs() -> Vec<CommandDoc> {
             .exit(75, "interrupted (SIGINT, SIGTERM)")
             .exit(78, "bad target: invalid --db, DATABASE_URL or env file")
             .record::<PingResult>(),
+        CommandDoc::new("sw-health load")
+            .exits(ALWAYS)
+            .exit(0, "the run finished (with targets: every target met and no request failed)")
+            .exit(1, "WARNING: every target met, but requests failed or an open-loop backlog was left unsent")
+            .exit(2, "CRITICAL: a target was missed (the message and the record's missed field name it)")
+            .exit(64, "usage error: bad flags (clients outside 1..1000, a duration over 10m, a bad rate), an empty --sql file")
+            .exit(66, "the --env-file or --sql file does not exist")
+            .exit(69, "no client could connect")
+            .exit(74, "reading a file or writing stdout failed")
+            .exit(75, "interrupted (SIGINT, SIGTERM)")
+            .exit(77, "permission denied reading a file, or authentication failed for the set-up session")
+            .exit(78, "bad target: invalid --db, DATABASE_URL or env file")
+            .record::<LoadResult>(),
         CommandDoc::new("sw-health serve")
             .exits(ALWAYS)
             .exit(0, "stopped by SIGTERM or SIGINT")
@@ -209,6 +229,7 @@ pub fn nagios_argument_error(args: &[std::ffi::OsString]) -> Option<u8> {
 pub fn run(cli: Cli) -> sw_core::Result<()> {
     match cli.cmd {
         Some(Cmd::Ping(args)) => ping::run(&args, cli.common.pretty),
+        Some(Cmd::Load(args)) => load::run(&args, cli.common.pretty, cli.common.quiet),
         Some(Cmd::Serve(args)) => serve::run(&args),
         Some(Cmd::Check(args)) => check::run(&args, cli.common.pretty),
         None => check::run(&cli.check, cli.common.pretty),
