@@ -400,7 +400,9 @@ fn hazard_rejects_bad_rows(c: &TestCluster, db: &str, src: &Path, dir: &Path) {
         src,
         &["--on-error", "reject", "--reject-file", rej.to_str().unwrap()],
     );
-    r.expect_code(0);
+    // Rows that did not arrive make the exit non-zero; the records still say what did.
+    r.expect_code(65);
+    assert!(r.stderr.contains("rows did not arrive: they are in "), "{}", r.stderr);
     let sum = r.one("summary");
     assert_eq!(
         sum["rows_read"].as_u64().unwrap(),
@@ -1182,7 +1184,7 @@ fn zero_dates_empty_strings_and_out_of_range_dates_become_counted_nulls() {
         &src,
         &["--on-error", "reject", "--reject-file", rej.to_str().unwrap()],
     );
-    r.expect_code(0);
+    r.expect_error(65, "1 rows did not arrive: they are in ");
     let rec = &tables(&r)[0];
     assert_eq!(rec["rows_loaded"], 3, "{rec}");
     assert_eq!(rec["rows_rejected"], 1, "{rec}");

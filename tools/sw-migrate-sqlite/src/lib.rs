@@ -66,7 +66,8 @@ pub struct PlanArgs {
 pub enum OnError {
     /// Stop the run (exit 65) naming table, rowid, column, value and rule.
     Stop,
-    /// Write the row to the reject file and go on.
+    /// Write the row to the reject file and go on (the run then exits 65
+    /// once the rest is loaded and verified).
     Reject,
 }
 
@@ -156,11 +157,11 @@ pub fn docs() -> Vec<CommandDoc> {
         .exits(CONNECTS)
         .exit(
             0,
-            "success: every table migrated and verified (with --on-error=reject, rows may be in the reject file)",
+            "success: every table migrated and verified, every row arrived",
         )
         .exit(
             65,
-            "a value that does not fit its column (without --on-error=reject), with --strict anything the plan relaxes or leaves out (nothing is written), a UNIQUE key whose rows collide in PostgreSQL only (without --on-collision index; nothing is written), rows that break a key, a failed verification, a bad plan (or one of schema 1), a target column it cannot write",
+            "a value that does not fit its column (with --on-error=reject: the run goes on and exits 65 at the end, the rows in the reject file, every other row loaded and verified), with --strict anything the plan relaxes or leaves out (nothing is written), a UNIQUE key whose rows collide in PostgreSQL only (without --on-collision index; nothing is written), rows that break a key, a failed verification, a bad plan (or one of schema 1), a target column it cannot write",
         )
         .exit(66, "the source database or the --plan file does not exist")
         .exit(

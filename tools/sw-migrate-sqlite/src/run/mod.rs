@@ -163,7 +163,17 @@ pub fn run(args: &RunArgs, pretty: bool, quiet: bool) -> Result<()> {
         out.emit(r)?;
     }
     out.emit(&summary)?;
-    out.flush()
+    out.flush()?;
+    // Rows that did not arrive make the run's exit non-zero even when the
+    // rest is loaded and verified: a caller checking only `$?` must see it.
+    match (summary.rows_rejected, &summary.reject_file) {
+        (0, _) => Ok(()),
+        (n, file) => Err(Error::data(format!(
+            "{n} rows did not arrive: they are in {} (every other row is loaded{})",
+            file.as_deref().unwrap_or("the reject file"),
+            if summary.verified { " and verified" } else { "" }
+        ))),
+    }
 }
 
 /// `--strict`: every relaxation and omission the plan names refuses the
