@@ -1324,17 +1324,24 @@ fn in_a_fleet_each_target_has_its_own_servers_cluster_wide_checks() {
         "--state-dir",
         st.to_str().unwrap(),
         "--checks",
-        "connection,database_size,replication_lag,archiver",
+        "connection,database_size,replication_lag,archiver,xid_wraparound",
     ]);
     let reports: Vec<Value> = r.records();
     assert_eq!(reports.len(), 3, "{r:?}");
+    let own = [("a1", &a1), ("b1", &b1), ("a2", &a2)];
     for rep in &reports {
         let inst = rep["target"].as_str().unwrap();
         let checks = rep["checks"].as_array().unwrap();
         let names: Vec<&str> = checks.iter().filter_map(|c| c["name"].as_str()).collect();
         assert_eq!(
             names,
-            ["connection", "replication_lag", "archiver", "database_size"],
+            [
+                "connection",
+                "xid_wraparound",
+                "replication_lag",
+                "archiver",
+                "database_size"
+            ],
             "{inst}: every server-wide check in every report, in catalogue order\n{rep}"
         );
         let size = checks.iter().find(|c| c["name"] == "database_size").unwrap();
@@ -1342,5 +1349,10 @@ fn in_a_fleet_each_target_has_its_own_servers_cluster_wide_checks() {
         let on_a = inst.starts_with('a');
         assert_eq!(dbs.get(&a1).is_some(), on_a, "{inst}: {dbs}");
         assert_eq!(dbs.get(&b1).is_some(), !on_a, "{inst}: {dbs}");
+        // Server-wide age, but the tables it names are the target's own
+        // database's: never copied from another target on the server.
+        let xid = checks.iter().find(|c| c["name"] == "xid_wraparound").unwrap();
+        let mine = own.iter().find(|(i, _)| *i == inst).unwrap().1;
+        assert_eq!(xid["details"]["tables_of"], mine.as_str(), "{inst}: {xid}");
     }
 }

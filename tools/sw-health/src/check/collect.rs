@@ -23,7 +23,7 @@ use crate::azure::Spec;
 use crate::azure::fetch::{self, Fetched};
 use crate::checks::host::{self, Host};
 use crate::checks::server::{self, Server};
-use crate::checks::{CATALOGUE, How, Scope, archiver, azure, backup, latency, rates, replication, round3, tls};
+use crate::checks::{CATALOGUE, Check, How, Scope, archiver, azure, backup, latency, rates, replication, round3, tls};
 
 const DATABASES_SQL: &str = "SELECT datname FROM pg_database WHERE datallowconn AND NOT datistemplate \
      AND has_database_privilege(datname, 'CONNECT') ORDER BY datname";
@@ -139,6 +139,7 @@ async fn sql(
     server::report(r, &srv, connect_ms, prev.as_ref());
     latency::run(r, &mut s, args.latency_samples, connect_ms).await;
     server_wide(r, &mut s, &srv, shared.map(|sh| sh.cell(&srv.share_key()))).await;
+    sql_checks_where(r, &mut s, |c| OWN_DATABASE_DETAILS.contains(&c.name), None).await;
     rates::run(r, &mut s, srv.version_num, prev.as_ref(), &mut next).await;
     replication::slots(r, &mut s, &mut next.slots_inactive_since).await;
     tls::run(r, &mut s).await;
@@ -214,7 +215,16 @@ async fn facts(r: &Runner<'_>, s: &mut Sess) -> std::result::Result<Server, Stri
 
 /// Run the catalogue's single-query checks of `scope` that the run wants.
 async fn sql_checks(r: &mut Runner<'_>, s: &mut Sess, scope: Scope, db: Option<&str>) {
-    for c in CATALOGUE.iter().copied().filter(|c| c.scope == scope) {
+    sql_checks_where(r, s, |c| c.scope == scope, db).await;
+}
+
+/// Cluster-scope checks whose details name tables of the session's own
+/// database (`pg_class` is per database): a fleet runs them in every
+/// target's session, never copies them from another target's.
+const OWN_DATABASE_DETAILS: [&str; 2] = ["xid_wraparound", "mxid_wraparound"];
+
+async fn sql_checks_where(r: &mut Runner<'_>, s: &mut Sess, pick: impl Fn(&Check) -> bool, db: Option<&str>) {
+    for c in CATALOGUE.iter().copied().filter(|c| pick(c)) {
         if let How::Sql { query, eval } = c.how
             && r.wants(c)
         {
@@ -250,7 +260,8 @@ async fn server_wide(r: &mut Runner<'_>, s: &mut Sess, srv: &Server, cell: Optio
 }
 
 async fn server_wide_here(r: &mut Runner<'_>, s: &mut Sess, srv: &Server) {
-    sql_checks(r, s, Scope::Cluster, None).await;
+    let shareable = |c: &Check| c.scope == Scope::Cluster && !OWN_DATABASE_DETAILS.contains(&c.name);
+    sql_checks_where(r, s, shareable, None).await;
     replication::lag(r, s, srv).await;
     archiver::run(r, s, srv).await;
 }
