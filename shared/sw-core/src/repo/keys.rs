@@ -133,7 +133,75 @@ pub(super) fn put(store: &dyn Store, ring: &Keyring, seq: u32) -> Result<()> {
     }
 }
 
+/// A label for a wrapping by `unlock` that `ring` does not use yet:
+/// `key-<fingerprint>` for a key file, `passphrase`, `passphrase-2`, ...
+///
+/// # Errors
+/// 70 when openssl fails.
+pub fn default_label(ring: Option<&Keyring>, unlock: &Unlock) -> Result<String> {
+    let used = |l: &str| ring.is_some_and(|r| r.wrappings.iter().any(|w| w.label == l));
+    if let Unlock::KeyFile(k) = unlock {
+        return Ok(format!("key-{}", k.fingerprint()?));
+    }
+    let mut n = 1;
+    loop {
+        let l = if n == 1 {
+            "passphrase".to_owned()
+        } else {
+            format!("passphrase-{n}")
+        };
+        if !used(&l) {
+            return Ok(l);
+        }
+        n += 1;
+    }
+}
+
 impl Repo {
+    /// Open or create the encrypted repository `opts` names: a new one
+    /// gets its keyring (one wrapping by `unlock`, labelled `label`)
+    /// before its marker, so it is encrypted from its first object; an
+    /// existing one must already be encrypted and open with `unlock`.
+    ///
+    /// # Errors
+    /// 78 for an existing plain repository (encryption is chosen when a
+    /// repository is created); 77 for a key that does not open it.
+    pub fn init_encrypted(opts: &crate::cli::RepoOpts, unlock: &Unlock, label: &str) -> Result<Repo> {
+        let write_ring = |store: &dyn Store| -> Result<()> {
+            if newest(store)?.is_none() {
+                let (ring, _) = Keyring::create(unlock, label)?;
+                put(store, &ring, 1)?;
+            }
+            Ok(())
+        };
+        let repo = match () {
+            #[cfg(feature = "blob")]
+            () if opts.is_blob() => super::remote::open(opts, true, Some(&write_ring))?,
+            () => {
+                if !opts.repo.join(super::MARKER).exists() {
+                    std::fs::create_dir_all(&opts.repo).io_context(|| format!("creating {}", q(&opts.repo)))?;
+                    write_ring(&DirStore::new(&opts.repo))?;
+                }
+                Repo::init(&opts.repo)?
+            }
+        };
+        let Some((ring, seq, _)) = newest(store_of(&repo).as_ref())? else {
+            return Err(Error::config(format!(
+                "{} is a plain (unencrypted) repository; encryption is chosen when a repository is created: set up a new one with --encrypt",
+                q(&repo.root)
+            )));
+        };
+        let key = ring.unlock(unlock).map_err(|e| e.context(q(&repo.root)))?;
+        Ok(Repo {
+            crypt: Some(Arc::new(Crypt {
+                ring,
+                seq,
+                key: Some(key),
+            })),
+            ..repo
+        })
+    }
+
     /// Read the keyring (if any) and unlock it with `opts`. Without a
     /// keyring, key flags are refused (64: a plain repository, the key
     /// would protect nothing). With one and no key, `keyless` decides:
@@ -203,6 +271,8 @@ impl Repo {
         let (_, last, older) = newest(store.as_ref())?
             .ok_or_else(|| Error::usage(format!("the repository {} is not encrypted", q(&self.root))))?;
         put(store.as_ref(), ring, last + 1)?;
+        // Run as root, the new keyring must stay readable by the archiver.
+        self.adopt(&self.root.join(KEYRING_PREFIX))?;
         for s in older.into_iter().chain([last]) {
             store.delete(&key_for(s))?;
         }

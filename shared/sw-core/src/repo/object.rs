@@ -162,16 +162,32 @@ pub fn compress_to_temp_sealed(
 /// file (same level and frame checksum, so the same bytes and hash): for
 /// objects sent to Blob Storage in one request.
 pub fn compress_to_vec(data: &[u8], level: i32) -> Result<(Vec<u8>, Stored)> {
-    compress_to_vec_sealed(data, level, None)
+    compress_plain(data, level)
 }
 
-/// [`compress_to_vec`], then encrypted with `seal`.
+/// [`compress_to_vec`], then encrypted with `seal`, deterministically
+/// (salt and nonce from the compressed bytes' hash,
+/// [`crate::crypt::Encryptor::for_content`]): a segment pushed twice seals
+/// to the same bytes and so the same name.
 pub fn compress_to_vec_sealed(data: &[u8], level: i32, seal: Seal<'_>) -> Result<(Vec<u8>, Stored)> {
-    let out = Sink::new(seal, HashWriter::new(Vec::with_capacity(data.len() / 4)))?;
+    let (bytes, st) = compress_plain(data, level)?;
+    let Some((key, id)) = seal else {
+        return Ok((bytes, st));
+    };
+    let zsha = openssl::sha::sha256(&bytes);
+    let mut e =
+        crate::crypt::Encryptor::for_content(key, &id, HashWriter::new(Vec::with_capacity(bytes.len() + 64)), &zsha)?;
+    e.write_all(&bytes).map_err(error_from_io)?;
+    let (sealed, size, sha256) = e.finish()?.finish();
+    Ok((sealed, Stored { size, sha256, ..st }))
+}
+
+fn compress_plain(data: &[u8], level: i32) -> Result<(Vec<u8>, Stored)> {
+    let out = HashWriter::new(Vec::with_capacity(data.len() / 4));
     let mut enc = zstd::Encoder::new(out, level).io_context(|| "starting zstd".into())?;
     enc.include_checksum(true).io_context(|| "configuring zstd".into())?;
     enc.write_all(data).io_context(|| "compressing".into())?;
-    let (bytes, size, sha256) = enc.finish().io_context(|| "compressing".into())?.finish()?.finish();
+    let (bytes, size, sha256) = enc.finish().io_context(|| "compressing".into())?.finish();
     let raw = Stored {
         size,
         raw_size: data.len() as u64,
@@ -179,6 +195,17 @@ pub fn compress_to_vec_sealed(data: &[u8], level: i32, seal: Seal<'_>) -> Result
         raw_sha256: sha256_hex(data),
     };
     Ok((bytes, raw))
+}
+
+/// Write stored bytes into an fsynced temp file beside `near`, to be put
+/// in place with [`fsutil::persist_new`].
+pub fn bytes_to_temp(bytes: &[u8], near: &Path) -> Result<tempfile::NamedTempFile> {
+    let mut tmp = fsutil::temp_for(near, 0o640)?;
+    tmp.as_file_mut()
+        .write_all(bytes)
+        .and_then(|()| tmp.as_file().sync_all())
+        .io_context(|| format!("writing {}", q(near)))?;
+    Ok(tmp)
 }
 
 /// Why reading an object back failed.

@@ -28,12 +28,24 @@ pub fn object_id(key: &str) -> String {
     if dir.is_empty() { file } else { format!("{dir}/{file}") }
 }
 
+/// Objects kept readable (compressed, not encrypted) in an encrypted
+/// repository: timeline history files, which hold only timeline numbers,
+/// switch LSNs and the recovery target line, and which list, check, prune
+/// and a keyless verify follow to know which WAL belongs to which backup.
+#[must_use]
+pub fn stays_plain(key: &str) -> bool {
+    object_id(key).ends_with(".history.zst")
+}
+
 impl Repo {
     /// How the object under `key` is sealed: `None` in a plain repository.
     ///
     /// # Errors
     /// 77 for an encrypted repository opened without its key.
     pub fn seal_for(&self, key: &str) -> Result<Seal<'_>> {
+        if stays_plain(key) {
+            return Ok(None);
+        }
         Ok(self.data_key()?.map(|k| (k, object_id(key))))
     }
 
@@ -53,6 +65,52 @@ impl Repo {
         let seal = self.seal_for(key)?;
         let r = self.reader(key, size)?;
         unseal(seal, r)
+    }
+}
+
+/// What [`Repo::check_object`] found.
+#[derive(Debug)]
+pub struct Checked {
+    /// Bytes stored and their SHA-256 (hex).
+    pub size: u64,
+    pub sha256: String,
+    /// In an encrypted repository opened with its key, whether every GCM
+    /// tag held (`Err` names the object and chunk); `None` when not checked.
+    pub tags: Option<std::result::Result<(), String>>,
+}
+
+impl Repo {
+    /// Hash the stored bytes of `key` and, in an encrypted repository
+    /// opened with its key, authenticate every chunk in the same pass
+    /// (no decompression).
+    ///
+    /// # Errors
+    /// 66 when it is missing; I/O or service errors.
+    pub fn check_object(&self, key: &str, size: u64) -> Result<Checked> {
+        use crate::error::IoContext;
+        let seal = self.seal_for(key).ok().flatten();
+        let r = self.reader(key, size)?;
+        let mut hr = super::object::HashReader::new(io::BufReader::with_capacity(1 << 20, r));
+        let tags = match seal {
+            None => None,
+            Some((k, id)) => Some(match Decryptor::new(k, &id, &mut hr) {
+                Ok(mut d) => match io::copy(&mut d, &mut io::sink()) {
+                    Ok(_) => Ok(()),
+                    Err(e) => {
+                        let e = error_from_io(e);
+                        if e.exit() != crate::Exit::DataErr {
+                            return Err(e);
+                        }
+                        Err(e.to_string())
+                    }
+                },
+                Err(e) if e.exit() == crate::Exit::DataErr => Err(e.to_string()),
+                Err(e) => return Err(e),
+            }),
+        };
+        io::copy(&mut hr, &mut io::sink()).io_context(|| format!("reading {key}"))?;
+        let (size, sha256) = hr.finish();
+        Ok(Checked { size, sha256, tags })
     }
 }
 
@@ -161,6 +219,10 @@ mod tests {
             "pg16-1/backup/x/base.tar.zst"
         );
         assert_eq!(object_id("a-b.zst"), "a-b.zst");
+        assert!(stays_plain(&format!("pg16-1/wal/00000002.history-{sha}.zst")));
+        assert!(!stays_plain(&format!(
+            "pg16-1/wal/0000000200000000/000000020000000000000003-{sha}.zst"
+        )));
     }
 
     #[test]
