@@ -107,6 +107,8 @@ fn no_secret(runs: &[&Run], secret: &str) {
 #[test]
 fn an_encrypted_repository_restores_only_with_its_key_and_holds_no_plaintext() {
     let d = tempfile::tempdir().unwrap();
+    // The server's OS user reads the key files setup and rekey create.
+    std::fs::set_permissions(d.path(), std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
     let (k1, k2, bad) = (d.path().join("k1"), d.path().join("k2"), d.path().join("bad"));
     sw_core::crypt::KeyFile::generate().unwrap().save(&bad).unwrap();
     let e = Enc::new(&k1);
@@ -166,8 +168,48 @@ fn an_encrypted_repository_restores_only_with_its_key_and_holds_no_plaintext() {
     rk.expect_code(0);
     e.restore("old", &["--key-file", k1.to_str().unwrap()]).expect_code(77);
     e.restore("new", &["--key-file", k2.to_str().unwrap()]).expect_code(0);
+    started_restore_replays_encrypted_wal(&e, &k2);
     no_secret(&[&full, &none, &ok, &v, &rk], &secret);
     flipped_byte_is_named(&e, &k2);
+}
+
+/// A started restore fetches (decrypts) the WAL after the backup through
+/// its restore_command: the row inserted after the backup is there.
+fn started_restore_replays_encrypted_wal(e: &Enc, key: &Path) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+        .to_string();
+    let sock = e.tc.socket_dir.to_str().unwrap().to_owned();
+    let r = e.restore(
+        "started",
+        &[
+            "--key-file",
+            key.to_str().unwrap(),
+            "--start",
+            "--port",
+            &port,
+            "--socket-dir",
+            &sock,
+        ],
+    );
+    r.expect_code(0);
+    let mut c = e.tc.runner().command("psql");
+    c.args([
+        "-X", "-A", "-t", "-h", &sock, "-p", &port, "-U", "postgres", "-d", "postgres",
+    ])
+    .args(["-c", &format!("SELECT count(*) FROM t WHERE v = '{MARKER}-after'")]);
+    let o = c.output().unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout).trim(),
+        "1",
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let cl = sw_core::cluster::Cluster::new(&e.tc.dir.join("started"), e.tc.runner().clone()).unwrap();
+    cl.stop(sw_core::cluster::StopMode::Immediate).unwrap();
 }
 
 fn flipped_byte_is_named(e: &Enc, key: &Path) {
