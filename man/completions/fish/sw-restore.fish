@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_sw_restore_global_optspecs
-    string join \n v/verbose q/quiet pretty repo= azure-endpoint= azure-credentials= azure-ca-file= azure-block-mib= pgdata= target-time= target-lsn= target-name= immediate latest backup= system-identifier= as-primary start port= socket-dir= timeout= bindir= os-user= superuser= sw-restore= azure server= subscription= resource-group= auth= arm-endpoint= token-endpoint= poll-interval= operation-timeout= new-server= geo location= ha= zone= subnet= private-dns-zone= env-file= credentials-from= dry-run h/help V/version
+    string join \n v/verbose q/quiet pretty repo= azure-endpoint= azure-credentials= azure-ca-file= azure-block-mib= key-file= passphrase-file= pgdata= target-time= target-lsn= target-name= immediate latest backup= system-identifier= as-primary start port= socket-dir= timeout= bindir= os-user= superuser= sw-restore= azure server= subscription= resource-group= auth= arm-endpoint= token-endpoint= poll-interval= operation-timeout= new-server= geo location= ha= zone= subnet= private-dns-zone= env-file= credentials-from= dry-run h/help V/version
 end
 
 function __fish_sw_restore_needs_command
@@ -29,6 +29,8 @@ complete -c sw-restore -n "__fish_sw_restore_needs_command" -l azure-endpoint -d
 complete -c sw-restore -n "__fish_sw_restore_needs_command" -l azure-credentials -d 'Env file holding AZURE_STORAGE_KEY (shared key) or AZURE_STORAGE_SAS_TOKEN for an azure:// repository' -r -F
 complete -c sw-restore -n "__fish_sw_restore_needs_command" -l azure-ca-file -d 'Trust only the CA certificates in this PEM file for the Blob endpoint (Azurite, a private CA) instead of the system\'s' -r -F
 complete -c sw-restore -n "__fish_sw_restore_needs_command" -l azure-block-mib -d 'Upload block size (MiB) for an azure:// repository: larger objects go up in blocks, 4 in parallel, committed at the end' -r
+complete -c sw-restore -n "__fish_sw_restore_needs_command" -l key-file -d 'Key file (64 hex digits) unlocking an encrypted repository; `setup --encrypt` creates it (mode 0600) when missing' -r -F
+complete -c sw-restore -n "__fish_sw_restore_needs_command" -l passphrase-file -d 'File whose first line is the passphrase unlocking an encrypted repository (8 characters or more)' -r -F
 complete -c sw-restore -n "__fish_sw_restore_needs_command" -l pgdata -d 'The data directory to restore into (must be missing or empty; required)' -r -F
 complete -c sw-restore -n "__fish_sw_restore_needs_command" -l target-time -d 'Recover to this time (RFC 3339, e.g. 2026-11-26T10:15:00Z): transactions committed at or before it are kept' -r
 complete -c sw-restore -n "__fish_sw_restore_needs_command" -l target-lsn -d 'Recover to this WAL location (e.g. 0/3000060), inclusive' -r
@@ -87,6 +89,8 @@ complete -c sw-restore -n "__fish_sw_restore_using_subcommand wal-fetch" -l azur
 complete -c sw-restore -n "__fish_sw_restore_using_subcommand wal-fetch" -l azure-credentials -d 'Env file holding AZURE_STORAGE_KEY (shared key) or AZURE_STORAGE_SAS_TOKEN for an azure:// repository' -r -F
 complete -c sw-restore -n "__fish_sw_restore_using_subcommand wal-fetch" -l azure-ca-file -d 'Trust only the CA certificates in this PEM file for the Blob endpoint (Azurite, a private CA) instead of the system\'s' -r -F
 complete -c sw-restore -n "__fish_sw_restore_using_subcommand wal-fetch" -l azure-block-mib -d 'Upload block size (MiB) for an azure:// repository: larger objects go up in blocks, 4 in parallel, committed at the end' -r
+complete -c sw-restore -n "__fish_sw_restore_using_subcommand wal-fetch" -l key-file -d 'Key file (64 hex digits) unlocking an encrypted repository; `setup --encrypt` creates it (mode 0600) when missing' -r -F
+complete -c sw-restore -n "__fish_sw_restore_using_subcommand wal-fetch" -l passphrase-file -d 'File whose first line is the passphrase unlocking an encrypted repository (8 characters or more)' -r -F
 complete -c sw-restore -n "__fish_sw_restore_using_subcommand wal-fetch" -l area -d 'The repository area (pg<major>-<system identifier>); needed when the repository holds several' -r
 complete -c sw-restore -n "__fish_sw_restore_using_subcommand wal-fetch" -s v -l verbose -d 'More logging on stderr (-v info, -vv debug, -vvv trace); SW_LOG overrides'
 complete -c sw-restore -n "__fish_sw_restore_using_subcommand wal-fetch" -s q -l quiet -d 'Only errors on stderr'
@@ -119,6 +123,8 @@ complete -c sw-restore -n "__fish_sw_restore_using_subcommand drill" -l azure-en
 complete -c sw-restore -n "__fish_sw_restore_using_subcommand drill" -l azure-credentials -d 'Env file holding AZURE_STORAGE_KEY (shared key) or AZURE_STORAGE_SAS_TOKEN for an azure:// repository' -r -F
 complete -c sw-restore -n "__fish_sw_restore_using_subcommand drill" -l azure-ca-file -d 'Trust only the CA certificates in this PEM file for the Blob endpoint (Azurite, a private CA) instead of the system\'s' -r -F
 complete -c sw-restore -n "__fish_sw_restore_using_subcommand drill" -l azure-block-mib -d 'Upload block size (MiB) for an azure:// repository: larger objects go up in blocks, 4 in parallel, committed at the end' -r
+complete -c sw-restore -n "__fish_sw_restore_using_subcommand drill" -l key-file -d 'Key file (64 hex digits) unlocking an encrypted repository; `setup --encrypt` creates it (mode 0600) when missing' -r -F
+complete -c sw-restore -n "__fish_sw_restore_using_subcommand drill" -l passphrase-file -d 'File whose first line is the passphrase unlocking an encrypted repository (8 characters or more)' -r -F
 complete -c sw-restore -n "__fish_sw_restore_using_subcommand drill" -l target-time -d 'Restore to this time instead of the end of the archive (RFC 3339)' -r
 complete -c sw-restore -n "__fish_sw_restore_using_subcommand drill" -l system-identifier -d 'The cluster to drill, when the repository holds several' -r
 complete -c sw-restore -n "__fish_sw_restore_using_subcommand drill" -l sql -d 'SQL file run against the copy (database postgres); any error fails the drill' -r -F
@@ -156,6 +162,8 @@ complete -c sw-restore -n "__fish_sw_restore_using_subcommand runbook" -l azure-
 complete -c sw-restore -n "__fish_sw_restore_using_subcommand runbook" -l azure-credentials -d 'Env file holding AZURE_STORAGE_KEY (shared key) or AZURE_STORAGE_SAS_TOKEN for an azure:// repository' -r -F
 complete -c sw-restore -n "__fish_sw_restore_using_subcommand runbook" -l azure-ca-file -d 'Trust only the CA certificates in this PEM file for the Blob endpoint (Azurite, a private CA) instead of the system\'s' -r -F
 complete -c sw-restore -n "__fish_sw_restore_using_subcommand runbook" -l azure-block-mib -d 'Upload block size (MiB) for an azure:// repository: larger objects go up in blocks, 4 in parallel, committed at the end' -r
+complete -c sw-restore -n "__fish_sw_restore_using_subcommand runbook" -l key-file -d 'Key file (64 hex digits) unlocking an encrypted repository; `setup --encrypt` creates it (mode 0600) when missing' -r -F
+complete -c sw-restore -n "__fish_sw_restore_using_subcommand runbook" -l passphrase-file -d 'File whose first line is the passphrase unlocking an encrypted repository (8 characters or more)' -r -F
 complete -c sw-restore -n "__fish_sw_restore_using_subcommand runbook" -l out -d 'Where to write the runbook (Markdown; replaced atomically)' -r -F
 complete -c sw-restore -n "__fish_sw_restore_using_subcommand runbook" -l env-file -d 'The env file applications read (named in the procedures)' -r -F
 complete -c sw-restore -n "__fish_sw_restore_using_subcommand runbook" -l server -d 'The Flexible Server (selects Azure by itself): its name (with --resource-group), or its ARM id /subscriptions/…/flexibleServers/NAME' -r
@@ -184,6 +192,8 @@ complete -c sw-restore -n "__fish_sw_restore_using_subcommand activate" -l azure
 complete -c sw-restore -n "__fish_sw_restore_using_subcommand activate" -l azure-credentials -d 'Env file holding AZURE_STORAGE_KEY (shared key) or AZURE_STORAGE_SAS_TOKEN for an azure:// repository' -r -F
 complete -c sw-restore -n "__fish_sw_restore_using_subcommand activate" -l azure-ca-file -d 'Trust only the CA certificates in this PEM file for the Blob endpoint (Azurite, a private CA) instead of the system\'s' -r -F
 complete -c sw-restore -n "__fish_sw_restore_using_subcommand activate" -l azure-block-mib -d 'Upload block size (MiB) for an azure:// repository: larger objects go up in blocks, 4 in parallel, committed at the end' -r
+complete -c sw-restore -n "__fish_sw_restore_using_subcommand activate" -l key-file -d 'Key file (64 hex digits) unlocking an encrypted repository; `setup --encrypt` creates it (mode 0600) when missing' -r -F
+complete -c sw-restore -n "__fish_sw_restore_using_subcommand activate" -l passphrase-file -d 'File whose first line is the passphrase unlocking an encrypted repository (8 characters or more)' -r -F
 complete -c sw-restore -n "__fish_sw_restore_using_subcommand activate" -l incident -d 'What happened' -r -f -a "database_failure\t'The primary is gone: promote the standby or restore the newest backup'
 data_corruption\t'Data was damaged at a known time: restore to just before it'
 region_failure\t'The primary\'s region is down (Azure only, --azure): promote a cross-region replica or geo-restore into the paired region'"

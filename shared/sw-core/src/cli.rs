@@ -126,6 +126,25 @@ pub struct RepoOpts {
     pub repo: PathBuf,
     #[command(flatten)]
     pub blob: BlobOpts,
+    #[command(flatten)]
+    pub keys: KeyOpts,
+}
+
+/// What unlocks an encrypted repository. Only file names: the key or
+/// passphrase itself is never on argv, in the environment or printed.
+#[derive(Args, Debug, Clone, Default)]
+pub struct KeyOpts {
+    /// Key file (64 hex digits) unlocking an encrypted repository; `setup --encrypt` creates it (mode 0600) when missing.
+    #[arg(
+        long,
+        value_name = "FILE",
+        env = "SW_BACKUP_KEY_FILE",
+        conflicts_with = "passphrase_file"
+    )]
+    pub key_file: Option<PathBuf>,
+    /// File whose first line is the passphrase unlocking an encrypted repository (8 characters or more).
+    #[arg(long, value_name = "FILE", env = "SW_BACKUP_PASSPHRASE_FILE")]
+    pub passphrase_file: Option<PathBuf>,
 }
 
 /// How an `azure://` repository is reached. The credentials are only ever
@@ -202,6 +221,15 @@ impl RepoOpts {
                     let abs = std::path::absolute(p).unwrap_or_else(|_| p.clone());
                     v.push((flag, abs.display().to_string()));
                 }
+            }
+        }
+        for (flag, p) in [
+            ("--key-file", &self.keys.key_file),
+            ("--passphrase-file", &self.keys.passphrase_file),
+        ] {
+            if let Some(p) = p {
+                let abs = std::path::absolute(p).unwrap_or_else(|_| p.clone());
+                v.push((flag, abs.display().to_string()));
             }
         }
         v

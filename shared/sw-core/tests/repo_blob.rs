@@ -21,6 +21,7 @@ fn opts(container: &str, creds: &std::path::Path) -> RepoOpts {
             azure_ca_file: Some(a.ca_file().to_owned()),
             azure_block_mib: 8,
         },
+        keys: sw_core::cli::KeyOpts::default(),
     }
 }
 

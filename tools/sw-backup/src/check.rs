@@ -308,7 +308,7 @@ fn archiver(r: &mut Report, s: &Server, warn: Duration) -> Result<()> {
 /// The repository and this cluster's area in it; None (after a CRITICAL
 /// item) when either is missing.
 fn repository(r: &mut Report, opts: &RepoOpts, s: &Server) -> Result<Option<(Repo, Area)>> {
-    let found = Repo::open_opts(opts).and_then(|repo| {
+    let found = Repo::open_opts_keyless(opts).and_then(|repo| {
         let area = repo.area_required(&s.sysid, s.major)?;
         Ok((repo, area))
     });

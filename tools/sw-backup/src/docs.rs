@@ -6,7 +6,7 @@
 use sw_core::Exit;
 use sw_core::contract::CommandDoc;
 
-use crate::{check, full, list, prune, setup, verify};
+use crate::{check, full, list, prune, rekey, setup, verify};
 
 /// A command whose work is on the local system: success, usage, internal error.
 fn base(command: &str) -> CommandDoc {
@@ -161,6 +161,24 @@ fn check() -> CommandDoc {
         .record::<check::CheckSummary>()
 }
 
+fn rekey() -> CommandDoc {
+    sw_core::cli::BlobOpts::exits(repo(base("sw-backup rekey")))
+        .exit(0, "the keyring was rewrapped (no object rewritten)")
+        .exit(
+            64,
+            "nothing to do, an unknown or duplicate label, removing the last wrapping, or the repository is not encrypted",
+        )
+        .exit(
+            65,
+            "the keyring is damaged, or another rekey wrote the next keyring first",
+        )
+        .exit(
+            77,
+            "no key, or the --key-file/--passphrase-file does not unlock the repository",
+        )
+        .record::<rekey::RekeyRecord>()
+}
+
 fn prune() -> CommandDoc {
     sw_core::cli::BlobOpts::exits(prune_local())
 }
@@ -176,7 +194,7 @@ fn prune_local() -> CommandDoc {
 /// Every command's contract: the tool itself (every code any subcommand
 /// returns), then each subcommand.
 pub fn docs() -> Vec<CommandDoc> {
-    let mut subs: Vec<CommandDoc> = [setup(), wal_push(), full(), list(), verify(), check(), prune()]
+    let mut subs: Vec<CommandDoc> = [setup(), wal_push(), full(), list(), verify(), check(), prune(), rekey()]
         .into_iter()
         .map(crate::azure::docs::extend)
         .collect();

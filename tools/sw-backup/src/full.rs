@@ -156,6 +156,7 @@ pub fn run(a: &FullArgs, pretty: bool) -> Result<()> {
     let tw = Instant::now();
     basebackup::wait_for_wal(&area, &pgm, a.wal_timeout)?;
     let wal_wait_ms = millis(tw.elapsed());
+    seal_spool(&area, &id, &tmp)?;
     let m = manifest(a, &info, &area, &id, &pgm, (start_time, stop_time), hash_files(&tmp)?);
     let fin = if repo.is_blob() {
         upload(&area, &tmp, &m)?
@@ -182,6 +183,21 @@ fn record(m: &BackupManifest, fin: &str, t: &Timings) -> FullRecord {
 }
 
 /// Every file of the backup directory with its size and SHA-256, by name.
+/// In an encrypted repository, encrypt each spooled file in place (under
+/// the id of its final key) before it is hashed and stored; manifest.json
+/// stays readable (see the README: list, check and prune need no key).
+fn seal_spool(area: &Area, id: &str, dir: &Path) -> Result<()> {
+    if !area.repo.is_encrypted() {
+        return Ok(());
+    }
+    for e in std::fs::read_dir(dir).io_context(|| format!("listing {}", q(dir)))? {
+        let e = e.io_context(|| format!("listing {}", q(dir)))?;
+        let key = area.key(&format!("backup/{id}/{}", e.file_name().to_string_lossy()));
+        sw_core::repo::seal::seal_file_in_place(&e.path(), area.repo.seal_for(&key)?)?;
+    }
+    Ok(())
+}
+
 fn hash_files(dir: &Path) -> Result<Vec<ManifestFile>> {
     let mut entries: Vec<_> = std::fs::read_dir(dir)
         .io_context(|| format!("listing {}", q(dir)))?

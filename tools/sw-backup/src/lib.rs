@@ -22,6 +22,7 @@ mod full;
 mod identity;
 mod list;
 mod prune;
+mod rekey;
 mod setup;
 mod verify;
 mod walpush;
@@ -58,6 +59,8 @@ pub enum Cmd {
     Check(check::CheckArgs),
     /// Remove backups and WAL outside the retention window (pinned backups and history files are kept).
     Prune(prune::PruneArgs),
+    /// Encrypted repository: add or remove a wrapping of the data key (a key file or passphrase); no data is rewritten.
+    Rekey(rekey::RekeyArgs),
     /// Delete an on-demand backup of an Azure Flexible Server (local backups are removed by prune).
     Delete(azure::backups::DeleteArgs),
     /// Azure: check that a long-term retention backup can start now.
@@ -113,5 +116,6 @@ pub fn run(cli: Cli) -> sw_core::Result<()> {
         Cmd::Verify(a) => verify::run(&a, pretty),
         Cmd::Check(a) => check::run(&a, pretty),
         Cmd::Prune(a) => prune::run(&a, pretty),
+        Cmd::Rekey(a) => rekey::run(&a, pretty),
     }
 }

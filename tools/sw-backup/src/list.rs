@@ -121,7 +121,7 @@ pub fn record(area: &Area, c: &chain::Chain, b: &BackupManifest, abandoned_branc
 }
 
 pub fn run(a: &ListArgs, pretty: bool) -> Result<()> {
-    let repo = Repo::open_opts(&a.repo)?;
+    let repo = Repo::open_opts_keyless(&a.repo)?;
     let mut out = Output::stdout(pretty);
     for area in repo.areas()? {
         let objects = area.wal_objects()?;

@@ -221,7 +221,7 @@ fn plan(area: &Area, a: &PruneArgs) -> Result<Plan> {
 }
 
 pub fn run(a: &PruneArgs, pretty: bool) -> Result<()> {
-    let repo = Repo::open_opts(&a.repo)?;
+    let repo = Repo::open_opts_keyless(&a.repo)?;
     let mut out = Output::stdout(pretty);
     let mut sum = Summary {
         dry_run: a.dry_run,

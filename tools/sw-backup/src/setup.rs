@@ -34,6 +34,9 @@ pub struct SetupArgs {
     /// archive_timeout: force a segment switch after this long so idle periods are archived too (bounds the RPO).
     #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = archive_timeout)]
     pub archive_timeout: Duration,
+    /// Create the repository encrypted (AES-256-GCM, names by HMAC), unlocked by --key-file (created when missing) or --passphrase-file; every later command that reads contents needs the same flag.
+    #[arg(long)]
+    pub encrypt: bool,
 }
 
 /// Whole seconds, 0 (off) or 1s up to PostgreSQL's limit: written as `<n>s`,
@@ -67,6 +70,10 @@ pub struct SetupRecord {
     restart_required: bool,
     /// The running server was reloaded (archive_command and archive_timeout apply at once).
     reloaded: bool,
+    /// The repository is encrypted.
+    encrypted: bool,
+    /// The encrypted repository's key id (public: tells which data key wrote it); null when plain.
+    key_id: Option<String>,
 }
 
 impl Record for SetupRecord {
@@ -91,10 +98,12 @@ pub fn run(a: &SetupArgs, pretty: bool) -> Result<()> {
         Some(p) => std::path::absolute(p).io_context(|| format!("resolving {}", q(p)))?,
         None => std::env::current_exe().io_context(|| "finding this program's path".into())?,
     };
-    let repo = if a.repo.is_blob() {
+    let repo = if a.encrypt {
+        crate::rekey::init_encrypted(&cluster, &a.repo)?
+    } else if a.repo.is_blob() {
         Repo::init_opts(&a.repo)?
     } else {
-        open_for_server(&cluster, &a.repo.repo)?
+        open_for_server(&cluster, &a.repo.repo)?.unlock(&a.repo.keys, false)?
     };
     let area = repo.ensure_area(&sysid, major, seg)?;
     check_server_can_run(&cluster, &exe)?;
@@ -123,6 +132,8 @@ pub fn run(a: &SetupArgs, pretty: bool) -> Result<()> {
         archive_command: command,
         restart_required,
         reloaded,
+        encrypted: repo.is_encrypted(),
+        key_id: repo.crypt().map(|c| c.ring.key_id.clone()),
     })
 }
 
@@ -144,6 +155,12 @@ fn open_for_server(cluster: &Cluster, path: &Path) -> Result<Repo> {
     let repo_path = std::path::absolute(path).io_context(|| format!("resolving {}", q(path)))?;
     let fresh = !repo_path.join(sw_core::repo::MARKER).exists();
     let repo = Repo::init(&repo_path)?;
+    give_to_server(cluster, &repo, fresh)?;
+    Ok(repo)
+}
+
+/// Give a new (or root-owned) directory repository to the server's OS user.
+pub(crate) fn give_to_server(cluster: &Cluster, repo: &Repo, fresh: bool) -> Result<()> {
     if let Some(u) = &cluster.runner.user {
         use std::os::unix::fs::MetadataExt;
         let m = std::fs::metadata(&repo.root).io_context(|| format!("reading {}", q(&repo.root)))?;
@@ -151,7 +168,7 @@ fn open_for_server(cluster: &Cluster, path: &Path) -> Result<Repo> {
             sw_core::cluster::chown_recursive(&repo.root, u.uid, u.gid)?;
         }
     }
-    Ok(repo)
+    Ok(())
 }
 
 /// Prove the server's OS user can run the archive command before relying on it.

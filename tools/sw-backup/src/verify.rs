@@ -5,7 +5,6 @@
 //! Every lost segment and bad object is named in its own record; any
 //! problem exits 65.
 
-use std::path::PathBuf;
 use std::time::Instant;
 
 use clap::Args;
@@ -15,7 +14,7 @@ use sw_core::cli::RepoOpts;
 use sw_core::contract::Record;
 use sw_core::duration::millis;
 use sw_core::output::Output;
-use sw_core::repo::object::{hash_file, hash_read};
+use sw_core::repo::seal::Checked;
 use sw_core::repo::{Area, BackupManifest, Repo};
 use sw_core::{Error, Result};
 
@@ -48,6 +47,10 @@ pub enum ProblemKind {
     UnreadableHistory,
     /// Two different copies are stored under one WAL name.
     ConflictingCopies,
+    /// An encrypted object failed AES-GCM authentication: altered,
+    /// truncated, its chunks reordered, or another object's bytes under
+    /// its name (checked only with the key).
+    FailedAuthentication,
 }
 
 /// One problem in the repository.
@@ -81,6 +84,12 @@ pub struct Summary {
     hashed_bytes: u64,
     /// verify.problem records printed.
     problems: usize,
+    /// The repository is encrypted.
+    encrypted: bool,
+    /// Every encrypted object's AES-GCM tags were checked (the key was
+    /// given); false for an encrypted repository verified without its key,
+    /// when only sizes, SHA-256 of the stored bytes and WAL continuity were.
+    tags_checked: bool,
     duration_ms: u64,
 }
 
@@ -91,7 +100,6 @@ impl Record for Summary {
 
 /// One object to re-hash.
 struct Job {
-    path: PathBuf,
     /// Its key, read through the backend of an azure:// repository.
     key: String,
     size: u64,
@@ -108,7 +116,14 @@ pub fn area_name(area: &Area) -> String {
 
 pub fn run(a: &VerifyArgs, pretty: bool) -> Result<()> {
     let t0 = Instant::now();
-    let repo = Repo::open_opts(&a.repo)?;
+    let repo = Repo::open_opts_keyless(&a.repo)?;
+    let tags_checked = repo.data_key().is_ok_and(|k| k.is_some());
+    if repo.is_encrypted() && !tags_checked {
+        log::warn!(
+            "{} is encrypted and no key was given: checking sizes, SHA-256 of the stored (encrypted) bytes, manifests and WAL continuity, NOT the AES-GCM tags (a forged object with a matching manifest entry, or a WAL object moved under another segment's name, is not detected; give --key-file or --passphrase-file for that)",
+            sw_core::fsutil::q(&repo.root)
+        );
+    }
     let mut out = Output::stdout(pretty);
     let mut problems = Vec::new();
     let mut jobs = Vec::new();
@@ -126,7 +141,6 @@ pub fn run(a: &VerifyArgs, pretty: bool) -> Result<()> {
         for o in objects.values() {
             let rel = o.path.strip_prefix(&area.dir).unwrap_or(&o.path).display().to_string();
             jobs.push(Job {
-                path: o.path.clone(),
                 key: o.key.clone(),
                 size: o.size,
                 sha256: o.sha256.clone(),
@@ -149,6 +163,8 @@ pub fn run(a: &VerifyArgs, pretty: bool) -> Result<()> {
         wal_objects: nwal,
         hashed_bytes,
         problems: n,
+        encrypted: repo.is_encrypted(),
+        tags_checked,
         duration_ms: millis(t0.elapsed()),
     })?;
     if n > 0 {
@@ -197,7 +213,6 @@ fn backup_jobs(area: &Area, b: &BackupManifest) -> Vec<Job> {
     b.files
         .iter()
         .map(|f| Job {
-            path: area.backup_dir().join(&b.id).join(&f.name),
             key: area.key(&format!("backup/{}/{}", b.id, f.name)),
             size: f.size,
             sha256: f.sha256.clone(),
@@ -223,14 +238,12 @@ fn rehash(repo: &Repo, jobs: &[Job], threads: u32) -> Vec<Problem> {
 }
 
 fn check_one(repo: &Repo, j: &Job) -> Option<Problem> {
-    let hashed = if repo.is_blob() {
-        repo.reader(&j.key, j.size).and_then(|r| hash_read(r, &j.key))
-    } else {
-        hash_file(&j.path)
-    };
-    let (problem, detail) = match hashed {
-        Ok((size, sha)) if size == j.size && sha == j.sha256 => return None,
-        Ok((size, sha)) => (
+    let (problem, detail) = match repo.check_object(&j.key, j.size) {
+        Ok(c) if c.size == j.size && c.sha256 == j.sha256 => match c.tags {
+            None | Some(Ok(())) => return None,
+            Some(Err(why)) => (ProblemKind::FailedAuthentication, why),
+        },
+        Ok(Checked { size, sha256: sha, .. }) => (
             ProblemKind::BadObject,
             format!(
                 "{size} bytes with SHA-256 {sha}; expected {} bytes with {}",

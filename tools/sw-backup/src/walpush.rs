@@ -132,8 +132,9 @@ fn push_blob(area: &Area, name: &WalName, data: &[u8]) -> Result<()> {
     if let Some(o) = area.find_wal(name)?.first() {
         return compare_existing(area, name, o, data);
     }
-    let (bytes, st) = object::compress_to_vec(data, object::WAL_LEVEL)?;
     let sub = name.dir().map_or_else(String::new, |d| format!("{d}/"));
+    let seal = area.repo.seal_for(&area.wal_object_id(name))?;
+    let (bytes, st) = object::compress_to_vec_sealed(data, object::WAL_LEVEL, seal)?;
     let key = area.key(&format!("wal/{sub}{}-{}.zst", name.name, st.sha256));
     sw_core::repo::remote::put_once(&area.repo, &key, &bytes)?;
     log::info!("archived {} ({} -> {} bytes)", name.name, st.raw_size, st.size);
@@ -219,7 +220,7 @@ fn push(area: &Area, name: &WalName, data: &[u8]) -> Result<()> {
     if let Some(o) = existing.first() {
         let want = object::sha256_hex(data);
         let mut sink = std::io::sink();
-        return match object::decompress_checked(&o.path, Some(&o.sha256), &mut sink) {
+        return match object::decompress_object(area, o, &mut sink) {
             Ok((_, raw)) if raw == want => {
                 // It may be there from a push that died before making it
                 // durable: make sure before acknowledging.
@@ -243,7 +244,9 @@ fn push(area: &Area, name: &WalName, data: &[u8]) -> Result<()> {
         };
     }
     let near = dir.join(&name.name);
-    let (tmp, st) = object::compress_to_temp(&mut &data[..], &near, object::WAL_LEVEL)?;
+    let seal = area.repo.seal_for(&area.wal_object_id(name))?;
+    let (bytes, st) = object::compress_to_vec_sealed(data, object::WAL_LEVEL, seal)?;
+    let tmp = object::bytes_to_temp(&bytes, &near)?;
     let final_path = dir.join(format!("{}-{}.zst", name.name, st.sha256));
     // Under the directory lock nobody else can have stored it meanwhile.
     fsutil::persist_new(tmp, &final_path)?;

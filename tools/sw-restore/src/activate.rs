@@ -300,6 +300,7 @@ fn activate(a: &ActivateArgs, audit: &Audit) -> Result<Done> {
     let ra = RestoreArgs {
         repo: Some(a.repo.repo.clone()),
         blob: a.repo.blob.clone(),
+        keys: a.repo.keys.clone(),
         pgdata: Some(pgdata.clone()),
         target: target(a)?,
         backup: None,

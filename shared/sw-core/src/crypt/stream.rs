@@ -126,7 +126,7 @@ impl<W: Write> Encryptor<W> {
     ///
     /// # Errors
     /// As [`Encryptor::new`]; 64 for a chunk size out of range.
-    pub fn with_chunk_size(key: &DataKey, object_id: &str, mut inner: W, chunk: usize) -> Result<Encryptor<W>> {
+    pub fn with_chunk_size(key: &DataKey, object_id: &str, inner: W, chunk: usize) -> Result<Encryptor<W>> {
         if !CHUNK_RANGE.contains(&chunk) {
             return Err(Error::usage(format!("chunk size {chunk} is outside 16 B..64 MiB")));
         }
@@ -134,6 +134,36 @@ impl<W: Write> Encryptor<W> {
         let mut prefix = [0u8; PREFIX_LEN];
         random(&mut salt)?;
         random(&mut prefix)?;
+        Encryptor::start(key, object_id, inner, chunk, salt, prefix)
+    }
+
+    /// An object whose whole content hashes to `content_sha256`, with the
+    /// salt and nonce prefix derived from the data key, the object id and
+    /// that hash instead of drawn at random: the same content under the
+    /// same id always seals to the same bytes (a retried or racing WAL
+    /// push lands on the same name), while a key and nonce are never
+    /// reused for different plaintext.
+    ///
+    /// # Errors
+    /// As [`Encryptor::new`].
+    pub fn for_content(key: &DataKey, object_id: &str, inner: W, content_sha256: &[u8]) -> Result<Encryptor<W>> {
+        let id = object_id.as_bytes();
+        let len = (id.len() as u64).to_be_bytes();
+        let salt = super::hmac(key.bytes(), &[b"sw-crypt synthetic salt\0", &len, id, content_sha256])?;
+        let p = super::hmac(key.bytes(), &[b"sw-crypt synthetic prefix\0", &len, id, content_sha256])?;
+        let mut prefix = [0u8; PREFIX_LEN];
+        prefix.copy_from_slice(&p[..PREFIX_LEN]);
+        Encryptor::start(key, object_id, inner, CHUNK_SIZE, salt, prefix)
+    }
+
+    fn start(
+        key: &DataKey,
+        object_id: &str,
+        mut inner: W,
+        chunk: usize,
+        salt: [u8; SALT_LEN],
+        prefix: [u8; PREFIX_LEN],
+    ) -> Result<Encryptor<W>> {
         let mut header = [0u8; HEADER_LEN];
         let chunk32 = u32::try_from(chunk).map_err(|_| Error::usage("chunk size too large"))?;
         let mut at = 0;

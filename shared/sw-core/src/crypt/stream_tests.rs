@@ -143,3 +143,19 @@ fn bad_headers_are_named() {
     assert!(e.to_string().contains("not an sw encrypted object"), "{e}");
     assert!(Encryptor::with_chunk_size(&key, "o", Vec::new(), 1).is_err());
 }
+
+#[test]
+fn content_derived_sealing_is_stable_per_content_and_id() {
+    let k = DataKey::generate().unwrap();
+    let seal = |id: &str, data: &[u8]| {
+        let sha = openssl::sha::sha256(data);
+        let mut e = Encryptor::for_content(&k, id, Vec::new(), &sha).unwrap();
+        e.write_all(data).unwrap();
+        e.finish().unwrap()
+    };
+    let a = seal("w/1", b"segment one");
+    assert_eq!(a, seal("w/1", b"segment one"));
+    assert_ne!(a[..HEADER_LEN], seal("w/1", b"segment two")[..HEADER_LEN]);
+    assert_ne!(a[..HEADER_LEN], seal("w/2", b"segment one")[..HEADER_LEN]);
+    assert_eq!(decrypt(&k, "w/1", &a).unwrap(), b"segment one");
+}

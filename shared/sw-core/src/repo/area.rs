@@ -61,6 +61,13 @@ impl Area {
         format!("{}/{rel}", self.name)
     }
 
+    /// The id a WAL file's object is sealed under in an encrypted
+    /// repository ([`super::seal::object_id`] of its key).
+    pub fn wal_object_id(&self, name: &WalName) -> String {
+        let sub = name.dir().map_or_else(String::new, |d| format!("{d}/"));
+        self.key(&format!("wal/{sub}{}.zst", name.name))
+    }
+
     pub fn wal_dir(&self) -> PathBuf {
         self.dir.join("wal")
     }

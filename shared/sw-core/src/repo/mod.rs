@@ -30,10 +30,12 @@
 mod area;
 pub mod chain;
 pub mod history;
+pub mod keys;
 pub mod manifest;
 pub mod object;
 #[cfg(feature = "blob")]
 pub mod remote;
+pub mod seal;
 pub mod store;
 pub mod wal;
 
@@ -95,6 +97,8 @@ pub struct Repo {
     /// shown in messages: reads and writes go through the backend.
     pub root: PathBuf,
     backend: Backend,
+    /// An encrypted repository's keyring and key ([`keys`]).
+    crypt: Option<std::sync::Arc<keys::Crypt>>,
 }
 
 /// Where the objects are.
@@ -113,9 +117,23 @@ impl Repo {
     /// 66 when it is not a repository, 65 for a foreign format; for Blob
     /// also the client's codes (64, 69, 75, 77, 78).
     pub fn open_opts(opts: &crate::cli::RepoOpts) -> Result<Repo> {
+        Repo::open_plain(opts)?.unlock(&opts.keys, false)
+    }
+
+    /// As [`Repo::open_opts`], but an encrypted repository opens without
+    /// a key too (a wrong key is still 77): for commands that read only
+    /// the metadata kept readable (list, check, prune, keyless verify).
+    ///
+    /// # Errors
+    /// As [`Repo::open_opts`].
+    pub fn open_opts_keyless(opts: &crate::cli::RepoOpts) -> Result<Repo> {
+        Repo::open_plain(opts)?.unlock(&opts.keys, true)
+    }
+
+    fn open_plain(opts: &crate::cli::RepoOpts) -> Result<Repo> {
         #[cfg(feature = "blob")]
         if opts.is_blob() {
-            return remote::open(opts, false);
+            return remote::open(opts, false, None);
         }
         Repo::open(&opts.repo)
     }
@@ -128,9 +146,9 @@ impl Repo {
     pub fn init_opts(opts: &crate::cli::RepoOpts) -> Result<Repo> {
         #[cfg(feature = "blob")]
         if opts.is_blob() {
-            return remote::open(opts, true);
+            return remote::open(opts, true, None)?.unlock(&opts.keys, false);
         }
-        Repo::init(&opts.repo)
+        Repo::init(&opts.repo)?.unlock(&opts.keys, false)
     }
 
     /// True for an Azure Blob repository.
@@ -163,6 +181,7 @@ impl Repo {
                 backend: Backend::Blob(std::sync::Arc::new(store::BlobStore {
                     client: b.client.with_deadline(deadline),
                 })),
+                crypt: self.crypt.clone(),
             },
         }
     }
@@ -213,6 +232,7 @@ impl Repo {
         Ok(Repo {
             root: std::path::absolute(root).io_context(|| format!("resolving {}", q(root)))?,
             backend: Backend::Dir,
+            crypt: None,
         })
     }
 

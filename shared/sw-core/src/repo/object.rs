@@ -7,6 +7,8 @@ use std::fs::File;
 use std::io::{self, Read, Write};
 use std::path::Path;
 
+use super::seal::{Seal, Sink};
+use crate::crypt::error_from_io;
 use crate::error::{Error, IoContext, Result};
 use crate::fsutil::{self, q};
 
@@ -116,18 +118,30 @@ pub fn hash_file(path: &Path) -> Result<(u64, String)> {
 /// directory), hashing both sides, and fsync it. Finish with
 /// [`fsutil::persist_new`] under a name that may include the hash.
 pub fn compress_to_temp(data: &mut dyn Read, near: &Path, level: i32) -> Result<(tempfile::NamedTempFile, Stored)> {
+    compress_to_temp_sealed(data, near, level, None)
+}
+
+/// [`compress_to_temp`], then encrypted with `seal` (an encrypted
+/// repository, [`super::Repo::seal_for`]); the stored hash is of the
+/// encrypted bytes.
+pub fn compress_to_temp_sealed(
+    data: &mut dyn Read,
+    near: &Path,
+    level: i32,
+    seal: Seal<'_>,
+) -> Result<(tempfile::NamedTempFile, Stored)> {
     let tmp = fsutil::temp_for(near, 0o640)?;
     let file = tmp
         .as_file()
         .try_clone()
         .io_context(|| format!("opening a temp file for {}", q(near)))?;
-    let out = HashWriter::new(io::BufWriter::with_capacity(1 << 20, file));
+    let out = Sink::new(seal, HashWriter::new(io::BufWriter::with_capacity(1 << 20, file)))?;
     let mut enc = zstd::Encoder::new(out, level).io_context(|| "starting zstd".into())?;
     enc.include_checksum(true).io_context(|| "configuring zstd".into())?;
     let mut input = HashReader::new(data);
     io::copy(&mut input, &mut enc).io_context(|| format!("writing {}", q(near)))?;
     let out = enc.finish().io_context(|| format!("writing {}", q(near)))?;
-    let (buf, size, sha256) = out.finish();
+    let (buf, size, sha256) = out.finish()?.finish();
     let file: File = buf
         .into_inner()
         .map_err(|e| Error::io(format!("writing {}", q(near))).with_source(e.into_error()))?;
@@ -148,6 +162,27 @@ pub fn compress_to_temp(data: &mut dyn Read, near: &Path, level: i32) -> Result<
 /// file (same level and frame checksum, so the same bytes and hash): for
 /// objects sent to Blob Storage in one request.
 pub fn compress_to_vec(data: &[u8], level: i32) -> Result<(Vec<u8>, Stored)> {
+    compress_plain(data, level)
+}
+
+/// [`compress_to_vec`], then encrypted with `seal`, deterministically
+/// (salt and nonce from the compressed bytes' hash,
+/// [`crate::crypt::Encryptor::for_content`]): a segment pushed twice seals
+/// to the same bytes and so the same name.
+pub fn compress_to_vec_sealed(data: &[u8], level: i32, seal: Seal<'_>) -> Result<(Vec<u8>, Stored)> {
+    let (bytes, st) = compress_plain(data, level)?;
+    let Some((key, id)) = seal else {
+        return Ok((bytes, st));
+    };
+    let zsha = openssl::sha::sha256(&bytes);
+    let mut e =
+        crate::crypt::Encryptor::for_content(key, &id, HashWriter::new(Vec::with_capacity(bytes.len() + 64)), &zsha)?;
+    e.write_all(&bytes).map_err(error_from_io)?;
+    let (sealed, size, sha256) = e.finish()?.finish();
+    Ok((sealed, Stored { size, sha256, ..st }))
+}
+
+fn compress_plain(data: &[u8], level: i32) -> Result<(Vec<u8>, Stored)> {
     let out = HashWriter::new(Vec::with_capacity(data.len() / 4));
     let mut enc = zstd::Encoder::new(out, level).io_context(|| "starting zstd".into())?;
     enc.include_checksum(true).io_context(|| "configuring zstd".into())?;
@@ -160,6 +195,17 @@ pub fn compress_to_vec(data: &[u8], level: i32) -> Result<(Vec<u8>, Stored)> {
         raw_sha256: sha256_hex(data),
     };
     Ok((bytes, raw))
+}
+
+/// Write stored bytes into an fsynced temp file beside `near`, to be put
+/// in place with [`fsutil::persist_new`].
+pub fn bytes_to_temp(bytes: &[u8], near: &Path) -> Result<tempfile::NamedTempFile> {
+    let mut tmp = fsutil::temp_for(near, 0o640)?;
+    tmp.as_file_mut()
+        .write_all(bytes)
+        .and_then(|()| tmp.as_file().sync_all())
+        .io_context(|| format!("writing {}", q(near)))?;
+    Ok(tmp)
 }
 
 /// Why reading an object back failed.
@@ -190,26 +236,55 @@ pub fn decompress_object(
     o: &super::WalObject,
     out: &mut dyn Write,
 ) -> std::result::Result<(u64, String), ReadFailure> {
-    if !area.repo.is_blob() {
-        return decompress_checked(&o.path, Some(&o.sha256), out);
-    }
-    let r = area.repo.reader(&o.key, o.size).map_err(ReadFailure::Io)?;
-    decompress_read(r, &o.key, Some(&o.sha256), out)
+    let seal = area.repo.seal_for(&o.key).map_err(ReadFailure::Io)?;
+    let r: Box<dyn Read + Send> = if area.repo.is_blob() {
+        area.repo.reader(&o.key, o.size).map_err(ReadFailure::Io)?
+    } else {
+        Box::new(fsutil::open_nofollow(&o.path).map_err(ReadFailure::Io)?)
+    };
+    decompress_read_sealed(r, &o.key, Some(&o.sha256), seal, out)
 }
 
 /// [`decompress_checked`] from a reader; `what` names it in messages.
 pub fn decompress_read(
-    source: impl Read,
+    source: impl Read + Send,
     what: &str,
     expect_sha256: Option<&str>,
+    out: &mut dyn Write,
+) -> std::result::Result<(u64, String), ReadFailure> {
+    decompress_read_sealed(source, what, expect_sha256, None, out)
+}
+
+/// [`decompress_read`] of an object sealed with `seal`: the hash is
+/// checked on the stored bytes, every GCM tag on the way through; a
+/// failed tag is [`ReadFailure::Corrupt`] naming the object and chunk.
+pub fn decompress_read_sealed(
+    source: impl Read + Send,
+    what: &str,
+    expect_sha256: Option<&str>,
+    seal: Seal<'_>,
     out: &mut dyn Write,
 ) -> std::result::Result<(u64, String), ReadFailure> {
     let mut reader = HashReader::new(io::BufReader::with_capacity(1 << 20, source));
     let mut hout = HashWriter::new(out);
     {
-        let mut dec = zstd::Decoder::new(&mut reader)
-            .map_err(|e| ReadFailure::Corrupt(format!("{what} does not decompress: {e}")))?;
-        io::copy(&mut dec, &mut hout).map_err(|e| ReadFailure::Corrupt(format!("{what} does not decompress: {e}")))?;
+        // A failed GCM tag arrives as our Error inside the io::Error.
+        let corrupt = |e: io::Error| {
+            if e.get_ref().is_some_and(|i| i.is::<Error>()) {
+                ReadFailure::Corrupt(format!("{what}: {}", error_from_io(e)))
+            } else {
+                ReadFailure::Corrupt(format!("{what} does not decompress: {e}"))
+            }
+        };
+        let plain = super::seal::unseal(seal, Box::new(&mut reader)).map_err(|e| {
+            if e.exit() == crate::Exit::DataErr {
+                ReadFailure::Corrupt(format!("{what}: {e}"))
+            } else {
+                ReadFailure::Io(e)
+            }
+        })?;
+        let mut dec = zstd::Decoder::new(plain).map_err(corrupt)?;
+        io::copy(&mut dec, &mut hout).map_err(corrupt)?;
     }
     // Drain anything after the frame so the hash covers the whole file.
     io::copy(&mut reader, &mut io::sink())

@@ -25,12 +25,15 @@ use crate::fsutil::q;
 /// exit code); larger ones are streamed.
 const WHOLE_MAX: u64 = 64 << 20;
 
+/// What a new repository writes before its marker (the keyring).
+pub(super) type BeforeMarker<'a> = &'a dyn Fn(&dyn Store) -> Result<()>;
+
 /// Open (with `init`, create) the repository `opts` names.
 ///
 /// # Errors
 /// 78 without `--azure-credentials`; 66 when it is not a repository and
 /// `init` is false; the client's codes.
-pub(super) fn open(opts: &RepoOpts, init: bool) -> Result<Repo> {
+pub(super) fn open(opts: &RepoOpts, init: bool, before_marker: Option<BeforeMarker<'_>>) -> Result<Repo> {
     let url = opts.repo.to_string_lossy().into_owned();
     let creds = opts.blob.azure_credentials.as_deref().ok_or_else(|| {
         Error::config(format!(
@@ -47,6 +50,7 @@ pub(super) fn open(opts: &RepoOpts, init: bool) -> Result<Repo> {
     let repo = Repo {
         root: loc.to_string().into(),
         backend: Backend::Blob(Arc::new(store)),
+        crypt: None,
     };
     let Backend::Blob(b) = &repo.backend else {
         return Err(Error::software("a Blob repository without a Blob store"));
@@ -59,6 +63,9 @@ pub(super) fn open(opts: &RepoOpts, init: bool) -> Result<Repo> {
             // then, or the write below says what is wrong.
             Err(e) if e.exit() == crate::Exit::NoPerm => log::info!("not creating the container: {e}"),
             Err(e) => return Err(e),
+        }
+        if let Some(f) = before_marker {
+            f(b.as_ref())?;
         }
         let m = Marker {
             format: REPO_FORMAT,

@@ -176,6 +176,7 @@ fn restore_args(a: &DrillArgs, area: &Area, pgdata: &Path, scratch: &Path, port:
     RestoreArgs {
         repo: Some(a.repo.repo.clone()),
         blob: a.repo.blob.clone(),
+        keys: a.repo.keys.clone(),
         pgdata: Some(pgdata.to_path_buf()),
         target: a.target_time.clone().map_or_else(TargetOpts::latest, TargetOpts::time),
         backup: None,

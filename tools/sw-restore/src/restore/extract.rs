@@ -83,9 +83,16 @@ pub fn extract(area: &Area, b: &BackupManifest, dest: &Path) -> Result<u64> {
         Box::new(fsutil::open_nofollow(&path)?)
     };
     let mut hr = HashReader::new(std::io::BufReader::with_capacity(1 << 20, file));
+    let key = area.key(&format!("backup/{}/base.tar.zst", b.id));
     let (bytes, control) = {
-        let dec = zstd::Decoder::new(&mut hr).io_context(|| format!("reading {}", q(&path)))?;
-        super::unpack::unpack(dec, dest, &q(&path))?
+        // Encrypted: every chunk's tag is checked before its bytes reach
+        // zstd, and the rest is read to the end so a cut-off last chunk fails.
+        let mut plain = sw_core::repo::seal::unseal(area.repo.seal_for(&key)?, Box::new(&mut hr))?;
+        let dec = zstd::Decoder::new(&mut plain).io_context(|| format!("reading {}", q(&path)))?;
+        let done = super::unpack::unpack(dec, dest, &q(&path))?;
+        std::io::copy(&mut plain, &mut std::io::sink())
+            .map_err(|e| sw_core::crypt::error_from_io(e).context(format!("reading {}", q(&path))))?;
+        done
     };
     std::io::copy(&mut hr, &mut std::io::sink()).io_context(|| format!("reading {}", q(&path)))?;
     let (n, sha) = hr.finish();

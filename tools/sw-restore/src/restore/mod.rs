@@ -84,6 +84,8 @@ pub struct RestoreArgs {
     /// How an azure:// repository is reached.
     #[command(flatten)]
     pub blob: sw_core::cli::BlobOpts,
+    #[command(flatten)]
+    pub keys: sw_core::cli::KeyOpts,
     /// The data directory to restore into (must be missing or empty; required).
     #[arg(long, value_name = "DIR")]
     pub pgdata: Option<PathBuf>,
@@ -254,6 +256,7 @@ pub fn execute(a: &RestoreArgs) -> Result<Outcome> {
     let repo_opts = RepoOpts {
         repo: repo_path.clone(),
         blob: a.blob.clone(),
+        keys: a.keys.clone(),
     };
     let repo = Repo::open_opts(&repo_opts)?;
     let runner = a.copy.runner()?;
