@@ -1449,3 +1449,6 @@ fn every_class_the_issue_names_is_planned_then_kept_or_refused_by_strict() {
         "0001-06-01 10:00:00 BC"
     );
 }
+
+#[path = "sw_migrate_sqlite/corpus.rs"]
+mod corpus;
