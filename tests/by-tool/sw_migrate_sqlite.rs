@@ -890,7 +890,7 @@ fn orphan_foreign_keys_are_planned_not_valid_and_an_edited_plan_still_stops() {
 }
 
 #[test]
-fn violated_checks_are_not_valid_and_unique_collisions_are_refused_unless_told() {
+fn violated_checks_are_not_valid_and_unique_collisions_become_plain_indexes_unless_strict() {
     let c = shared();
     let dir = tempfile::tempdir().unwrap();
     // A CHECK added by rewriting the schema after the rows (as ALTER tools
@@ -919,30 +919,41 @@ fn violated_checks_are_not_valid_and_unique_collisions_are_refused_unless_told()
     let code = plan_table(&plan, "code");
     assert_eq!(code["primary_key"]["collisions"], 1, "{code}");
     assert!(
-        code["untranslatable"].to_string().contains("--on-collision index"),
+        code["untranslatable"]
+            .to_string()
+            .contains("plain (non-unique) index of the same name"),
         "{code}"
     );
 
+    // A collision SQLite never saw does not refuse the run by default, but
+    // --strict does, before anything is written.
     let db = c.fresh_db("collide");
-    let r = run_into(c, &db, &src, &[]);
-    r.expect_error(65, "UNIQUE keys whose rows collide in PostgreSQL but not in SQLite");
+    let r = run_into(c, &db, &src, &["--strict"]);
+    r.expect_error(65, "--strict: the plan relaxes or leaves out");
     assert!(
-        r.stderr.contains("acct_email_key on acct (1 rows)") && r.stderr.contains("code_pkey on code (1 rows)"),
+        r.stderr.contains("unique key acct_email_key on acct") && r.stderr.contains("unique key code_pkey on code"),
         "{r:?}"
     );
-    assert_eq!(c.psql(&db, "SELECT count(*) FROM pg_namespace WHERE nspname NOT LIKE 'pg_%' AND nspname NOT IN ('public', 'information_schema')"), "0");
     assert_eq!(
         c.psql(&db, "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"),
         "0"
     );
 
-    let r = run_into(c, &db, &src, &["--on-collision", "index"]);
+    let r = run_into(c, &db, &src, &[]);
     r.expect_code(0);
     for (t, n) in [("acct", "5"), ("code", "3"), ("uses", "1")] {
         assert_eq!(c.psql(&db, &format!("SELECT count(*) FROM {t}")), n, "{t}");
     }
     let notes: String = tables(&r).iter().map(|t| t["untranslated"].to_string()).collect();
-    assert!(notes.contains("built as a plain index"), "{notes}");
+    assert!(
+        notes.contains("unique key acct_email_key")
+            && notes.contains("(colliding keys: 1): built as a plain (non-unique) index of the same name"),
+        "{notes}"
+    );
+    assert!(
+        !notes.contains("unique key acct_email_key on acct"),
+        "one note per key: {notes}"
+    );
     assert!(
         notes.contains("foreign key uses_c_fkey") && notes.contains("not created"),
         "{notes}"
@@ -1421,7 +1432,7 @@ fn every_class_the_issue_names_is_planned_then_kept_or_refused_by_strict() {
         c.psql(&db, "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"),
         "0"
     );
-    let r = run_into(c, &db, &src, &["--on-collision", "index"]);
+    let r = run_into(c, &db, &src, &[]);
     r.expect_code(0);
     for (t, n) in [("users", "3"), ("tags", "2"), ("notes", "1")] {
         assert_eq!(c.psql(&db, &format!("SELECT count(*) FROM {t}")), n, "{t}");
@@ -1438,3 +1449,6 @@ fn every_class_the_issue_names_is_planned_then_kept_or_refused_by_strict() {
         "0001-06-01 10:00:00 BC"
     );
 }
+
+#[path = "sw_migrate_sqlite/corpus.rs"]
+mod corpus;

@@ -54,8 +54,6 @@ complete -c sw-migrate-sqlite -n "__fish_sw_migrate_sqlite_using_subcommand run"
 complete -c sw-migrate-sqlite -n "__fish_sw_migrate_sqlite_using_subcommand run" -l on-error -d 'What to do with a value that breaks a rule' -r -f -a "stop\t'Stop the run (exit 65) naming table, rowid, column, value and rule'
 reject\t'Write the row to the reject file and go on (the run then exits 65 once the rest is loaded and verified)'"
 complete -c sw-migrate-sqlite -n "__fish_sw_migrate_sqlite_using_subcommand run" -l reject-file -d 'Where --on-error=reject writes rejected rows (JSON Lines; must not exist; created at the first rejected row). Default: STEM.rejects.jsonl beside the --plan file, else beside the source' -r -F
-complete -c sw-migrate-sqlite -n "__fish_sw_migrate_sqlite_using_subcommand run" -l on-collision -d 'A UNIQUE key or index whose rows collide in PostgreSQL but not in SQLite (the plan\'s `collisions`)' -r -f -a "stop\t'Refuse the plan (exit 65) before anything is written, naming each key and its count'
-index\t'Build a plain (non-unique) index instead, named in migrate.table with the count; foreign keys referencing that key are not created (named too)'"
 complete -c sw-migrate-sqlite -n "__fish_sw_migrate_sqlite_using_subcommand run" -l verify -d 'Compare each table\'s row count and content checksum on both sides (the default)'
 complete -c sw-migrate-sqlite -n "__fish_sw_migrate_sqlite_using_subcommand run" -l no-verify -d 'Skip the per-table row count and checksum comparison'
 complete -c sw-migrate-sqlite -n "__fish_sw_migrate_sqlite_using_subcommand run" -l data-only -d 'Load into tables that already exist in the target schema (columns mapped by name), in one transaction'

@@ -109,18 +109,6 @@ pub struct RunArgs {
     /// Refuse (exit 65, before anything is written) a plan that relaxes or leaves out anything it names: a key made UNIQUE, a NOT VALID foreign key or CHECK, values made NULL, a dropped default, a colliding key, a skipped trigger, view or virtual table.
     #[arg(long)]
     pub strict: bool,
-    /// A UNIQUE key or index whose rows collide in PostgreSQL but not in SQLite (the plan's `collisions`).
-    #[arg(long, value_enum, default_value = "stop")]
-    pub on_collision: OnCollision,
-}
-
-/// What to do with a UNIQUE key whose values collide only in PostgreSQL.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum OnCollision {
-    /// Refuse the plan (exit 65) before anything is written, naming each key and its count.
-    Stop,
-    /// Build a plain (non-unique) index instead, named in migrate.table with the count; foreign keys referencing that key are not created (named too).
-    Index,
 }
 
 impl Tool for Cli {
@@ -161,7 +149,7 @@ pub fn docs() -> Vec<CommandDoc> {
         )
         .exit(
             65,
-            "a value that does not fit its column (with --on-error=reject: the run goes on and exits 65 at the end, the rows in the reject file, every other row loaded and verified), with --strict anything the plan relaxes or leaves out (nothing is written), a UNIQUE key whose rows collide in PostgreSQL only (without --on-collision index; nothing is written), rows that break a key, a failed verification, a bad plan (or one of schema 1), a target column it cannot write",
+            "a value that does not fit its column (with --on-error=reject: the run goes on and exits 65 at the end, the rows in the reject file, every other row loaded and verified), with --strict anything the plan relaxes or leaves out (nothing is written), a UNIQUE key whose rows collide in PostgreSQL only (with --strict; without it the key becomes a plain index of the same name, reported), rows that break a key, a failed verification, a bad plan (or one of schema 1), a target column it cannot write",
         )
         .exit(66, "the source database or the --plan file does not exist")
         .exit(

@@ -85,7 +85,7 @@ pub(super) fn collision_note(table: &str, name: &str, n: u64) -> Untranslatable 
         object: format!("unique key {name} on {table}"),
         sql: String::new(),
         reason: format!(
-            "{n} rows equal another row's key in PostgreSQL but not in SQLite (case folding beyond ASCII, or values equal once typed): `run` refuses this plan (exit 65) unless --on-collision index makes the key a plain index; or edit the data or the plan"
+            "{n} rows equal another row's key in PostgreSQL but not in SQLite (case folding beyond ASCII, or values equal once typed): `run` builds it as a plain (non-unique) index of the same name and leaves out the foreign keys that need it; --strict refuses (exit 65); or edit the data or the plan"
         ),
     }
 }

@@ -176,8 +176,9 @@ pub struct KeyPlan {
     pub columns: Vec<String>,
     /// Rows whose key equals another row's in PostgreSQL though not in
     /// SQLite (case folding of all of Unicode, values equal once typed),
-    /// found when planning: the run refuses such a key (exit 65, before
-    /// writing) unless `--on-collision index` makes it a plain index.
+    /// found when planning: the run builds such a key as a plain index of
+    /// the same name (reported), or with `--strict` refuses it (exit 65,
+    /// before writing).
     #[serde(default)]
     pub collisions: u64,
 }

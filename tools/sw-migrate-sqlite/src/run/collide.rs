@@ -1,40 +1,14 @@
 //! The decision for UNIQUE keys whose rows collide in PostgreSQL but not in
 //! SQLite (found by the plan's preflight), taken before anything is
-//! written: refuse (exit 65, the default), or with `--on-collision index`
-//! build a plain index instead and leave out the foreign keys that would
-//! need the key, each named in the table's record.
+//! written. SQLite accepted these rows, so the run keeps them: the key is
+//! built as a plain index of the same name and the foreign keys that would
+//! need it are left out, each named in the table's record with its count
+//! (`--strict` has already refused such a plan, since its notes name them).
 
-use sw_core::{Error, Result};
-
-use crate::OnCollision;
 use crate::plan::{IndexPlan, Plan, Untranslatable};
 
-/// Apply `how` to the colliding keys of `plan`.
-///
-/// # Errors
-/// 65 with `stop` when any key collides, naming each.
-pub(super) fn decide(plan: &mut Plan, how: OnCollision) -> Result<()> {
-    let found: Vec<String> = plan
-        .tables
-        .iter()
-        .flat_map(|t| {
-            let keys = t.primary_key.iter().chain(&t.unique).map(|k| (&k.name, k.collisions));
-            let idx = t.indexes.iter().filter(|i| i.unique).map(|i| (&i.name, i.collisions));
-            keys.chain(idx)
-                .filter(|(_, n)| *n > 0)
-                .map(|(k, n)| format!("{k} on {} ({n} rows)", t.source))
-                .collect::<Vec<_>>()
-        })
-        .collect();
-    if found.is_empty() {
-        return Ok(());
-    }
-    if how == OnCollision::Stop {
-        return Err(Error::data(format!(
-            "UNIQUE keys whose rows collide in PostgreSQL but not in SQLite: {}; nothing was written (pass --on-collision index to build plain indexes instead, or fix the rows)",
-            found.join(", ")
-        )));
-    }
+/// Turn each colliding key of `plan` into a plain index.
+pub(super) fn decide(plan: &mut Plan) {
     let mut lost: Vec<(String, Vec<String>)> = Vec::new();
     for t in &mut plan.tables {
         let keys: Vec<_> = t
@@ -44,6 +18,7 @@ pub(super) fn decide(plan: &mut Plan, how: OnCollision) -> Result<()> {
             .chain(t.unique.extract_if(.., |k| k.collisions > 0))
             .collect();
         for k in keys {
+            forget_plan_note(&mut t.untranslatable, &k.name);
             let mut ix = k.index_sql(&t.name);
             ix = ix.replacen("CREATE UNIQUE INDEX", "CREATE INDEX", 1);
             t.untranslatable.push(note(&k.name, k.collisions));
@@ -61,6 +36,7 @@ pub(super) fn decide(plan: &mut Plan, how: OnCollision) -> Result<()> {
         for i in t.indexes.iter_mut().filter(|i| i.unique && i.collisions > 0) {
             i.create = i.create.replacen("CREATE UNIQUE INDEX", "CREATE INDEX", 1);
             i.unique = false;
+            forget_plan_note(&mut t.untranslatable, &i.name);
             t.untranslatable.push(note(&i.name, i.collisions));
         }
     }
@@ -77,13 +53,19 @@ pub(super) fn decide(plan: &mut Plan, how: OnCollision) -> Result<()> {
                 object: format!("foreign key {}", f.name),
                 sql: String::new(),
                 reason: format!(
-                    "not created: the key it references in {} collides and was built as a plain index (--on-collision index)",
+                    "not created: the key it references in {} collides in PostgreSQL and was built as a plain index",
                     f.references
                 ),
             });
         }
     }
-    Ok(())
+}
+
+/// Drop the plan's "collides" note for key `name`: the run's note below
+/// says what was done instead (one finding, one note).
+fn forget_plan_note(notes: &mut Vec<Untranslatable>, name: &str) {
+    let prefix = format!("unique key {name} on ");
+    notes.retain(|u| !u.object.starts_with(&prefix));
 }
 
 fn note(name: &str, n: u64) -> Untranslatable {
@@ -91,7 +73,7 @@ fn note(name: &str, n: u64) -> Untranslatable {
         object: format!("unique key {name}"),
         sql: String::new(),
         reason: format!(
-            "{n} rows collide in PostgreSQL but not in SQLite: built as a plain index (--on-collision index)"
+            "{n} rows collide in PostgreSQL but not in SQLite (colliding keys: {n}): built as a plain (non-unique) index of the same name; --strict refuses this"
         ),
     }
 }

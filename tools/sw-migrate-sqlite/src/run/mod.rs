@@ -107,7 +107,7 @@ pub fn run(args: &RunArgs, pretty: bool, quiet: bool) -> Result<()> {
         strict(&plan)?;
     }
     if !args.data_only {
-        collide::decide(&mut plan, args.on_collision)?;
+        collide::decide(&mut plan);
     }
     let rejects = match args.on_error {
         OnError::Stop => None,
