@@ -372,7 +372,8 @@ fn every_check_in_the_help_runs_or_is_skipped() {
     let mut names = catalogue_from_help();
     assert!(names.len() > 20 && names[0] == "connection", "{names:?}");
     // Azure's own checks run with --azure (tests/by-tool/sw_health_azure.rs).
-    names.retain(|n| !n.starts_with("azure_"));
+    // The pooler's run with --pooler-url (tests/by-tool/sw_provision_pooler.rs).
+    names.retain(|n| !n.starts_with("azure_") && !n.starts_with("pooler_"));
     let c = shared();
     let st = tempfile::tempdir().unwrap();
     let repo = st.path().join("repo");

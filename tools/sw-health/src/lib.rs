@@ -18,7 +18,8 @@
 //! `ping.rs` is `sw-health ping`; `load/` is `sw-health load` (the
 //! record, and `drive.rs` which runs the clients); `azure/` reads an Azure Flexible Server
 //! for `--azure` (the server, the one metrics request, the backups), whose
-//! checks are `checks/azure.rs`.
+//! checks are `checks/azure.rs`; `pooler.rs` reads a PgBouncer's admin
+//! console for `--pooler-url`, whose checks are `checks/pooler.rs`.
 
 mod azure;
 mod check;
@@ -27,6 +28,7 @@ mod exposition;
 mod format;
 mod load;
 mod ping;
+mod pooler;
 mod serve;
 
 use clap::{Parser, Subcommand};
