@@ -141,7 +141,7 @@ pub fn docs() -> Vec<CommandDoc> {
             .exit(0, "stopped by SIGTERM or SIGINT")
             .exit(
                 64,
-                "usage error: bad flags, an unknown check name, --targets with --db or --env-file",
+                "usage error: bad flags, an unknown check name, --targets with --db, --env-file or --pooler-url, a --pooler-url that carries a password",
             )
             .exit(
                 66,
@@ -174,7 +174,7 @@ fn check_doc(command: &str) -> CommandDoc {
         )
         .exit(
             64,
-            "usage error: bad flags, an unknown check name in --checks, --skip, --warn or --crit, --prom-file without --format prometheus, --targets with --db, --env-file or --azure, --azure without a server or a server name without its resource group",
+            "usage error: bad flags, an unknown check name in --checks, --skip, --warn or --crit, --prom-file without --format prometheus, --targets with --db, --env-file, --azure or --pooler-url, --azure without a server or a server name without its resource group, a --pooler-url that carries a password",
         )
         .exit(
             66,
