@@ -346,6 +346,7 @@ fn the_default_rule_pack_covers_the_asked_for_rules() {
         "TransactionIdWraparound",
         "ArchivingFailing",
         "BackupTooOld",
+        "PoolerClientsWaiting",
     ] {
         assert!(r.stdout.contains(&format!("name = \"{name}\"")), "{name}");
     }
@@ -368,6 +369,31 @@ fn the_default_rule_pack_covers_the_asked_for_rules() {
     assert_eq!(ev.len(), 1);
     assert_eq!(ev[0]["alertname"], "PostgresDown");
     assert_eq!(ev[0]["labels"]["severity"], "critical");
+}
+
+#[test]
+fn the_default_pack_alerts_on_pooler_clients_still_waiting_after_five_minutes() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("s.json");
+    let run = |now: &str, waiting: f64| {
+        let checks = json!([{"name": "pooler_waiting", "status": if waiting > 0.0 { "WARNING" } else { "OK" },
+                             "value": waiting, "unit": "count", "warn": 0.0, "message": "clients waiting"}]);
+        let r = alerts(
+            &["eval", "--state", state.to_str().unwrap(), "--now", now],
+            &report(now, checks),
+        );
+        r.expect_code(0);
+        r.records()
+    };
+    // A burst that drains within its `for` never fires.
+    assert!(run(&t(0), 180.0).is_empty());
+    assert!(run(&t(1), 0.0).is_empty());
+    assert!(run(&t(2), 40.0).is_empty());
+    assert!(run(&t(6), 40.0).is_empty(), "pending since minute 2");
+    let ev = run(&t(7), 40.0);
+    assert_eq!(ev.len(), 1, "{ev:?}");
+    assert_eq!(ev[0]["alertname"], "PoolerClientsWaiting");
+    assert_eq!(ev[0]["labels"]["severity"], "warning");
 }
 
 #[test]

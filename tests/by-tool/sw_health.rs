@@ -372,7 +372,8 @@ fn every_check_in_the_help_runs_or_is_skipped() {
     let mut names = catalogue_from_help();
     assert!(names.len() > 20 && names[0] == "connection", "{names:?}");
     // Azure's own checks run with --azure (tests/by-tool/sw_health_azure.rs).
-    names.retain(|n| !n.starts_with("azure_"));
+    // The pooler's run with --pooler-url (tests/by-tool/sw_provision_pooler.rs).
+    names.retain(|n| !n.starts_with("azure_") && !n.starts_with("pooler_"));
     let c = shared();
     let st = tempfile::tempdir().unwrap();
     let repo = st.path().join("repo");
@@ -415,6 +416,35 @@ fn every_check_in_the_help_runs_or_is_skipped() {
     assert_eq!(check(&rec, "cache_hit")["below"], true);
     assert_eq!(check(&rec, "invalid_indexes")["database"], "postgres");
     assert!((1..=2).contains(&r.code), "{r:?}");
+}
+
+/// The pooler checks with a real PgBouncer: tests/by-tool/sw_provision_pooler.rs.
+#[test]
+fn a_pooler_url_carries_no_password_and_an_unreachable_pooler_is_unknown() {
+    let st = tempfile::tempdir().unwrap();
+    let sd = st.path().to_str().unwrap();
+    let r = health(&[
+        "--pooler-url",
+        "postgresql://stats:hunter2@127.0.0.1:6432/pgbouncer",
+        "--state-dir",
+        sd,
+    ]);
+    r.expect_error(64, "--pooler-url must not carry a password");
+    assert!(!r.stderr.contains("hunter2") && r.stdout.is_empty(), "{r:?}");
+    let r = health(&["--pooler-url", "host=127.0.0.1 port=1", "--targets", "t.toml"]);
+    r.expect_code(64);
+    // Nothing listens on the socket directory: every pooler check UNKNOWN, nothing else run.
+    let none = format!("host={sd} port=6432 user=nobody");
+    let (r, rec) = report(&["--pooler-url", &none, "--state-dir", sd]);
+    assert_eq!(r.code, 3, "{r:?}");
+    assert_eq!(rec["target"], format!("nobody@{sd}:6432/pgbouncer"));
+    let checks = rec["checks"].as_array().unwrap();
+    assert_eq!(checks.len(), 5, "{rec}");
+    for c in checks {
+        assert!(c["name"].as_str().unwrap().starts_with("pooler_"), "{c}");
+        assert_eq!(c["status"], "UNKNOWN", "{c}");
+        assert!(c["message"].as_str().unwrap().contains("connecting to nobody@"), "{c}");
+    }
 }
 
 #[test]

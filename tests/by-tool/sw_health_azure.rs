@@ -32,6 +32,7 @@ const WANTED: &[(&str, &str)] = &[
     ("deadlocks", "total"),
     ("physical_replication_delay_in_seconds", "maximum"),
     ("maximum_used_transactionIDs", "maximum"),
+    ("client_connections_waiting", "average"),
 ];
 
 fn id(name: &str) -> String {
@@ -197,6 +198,8 @@ fn healthy_report(rep: &Value) {
         .map(|v| v.as_str().unwrap())
         .collect();
     assert!(skipped.contains(&"azure_ha"), "{skipped:?}");
+    // No PgBouncer metrics: pgbouncer.enabled or its diagnostics are off.
+    assert!(skipped.contains(&"pooler_waiting"), "{skipped:?}");
     assert!(!skipped.contains(&"host_cpu"), "{skipped:?}");
     // Every Azure check of the catalogue is reported or skipped.
     let help = cmd::run(BIN.as_ref(), &["--help"], None);
@@ -214,6 +217,27 @@ fn healthy_report(rep: &Value) {
             assert!(reported || skipped.contains(&name.as_str()), "{name}");
         }
     }
+}
+
+#[test]
+fn the_built_in_pgbouncers_waiting_clients_are_pooler_waiting() {
+    let fake = fake();
+    fake.with(|s| {
+        s.metrics
+            .insert("client_connections_waiting".into(), FakeMetric::Value(3.0))
+    });
+    let d = tempfile::tempdir().unwrap();
+    let r = health(&fake, d.path(), &[]);
+    r.expect_code(1);
+    let rep = r.one("health.report");
+    let w = check(&rep, "pooler_waiting");
+    assert_eq!(
+        (w["status"].as_str(), &w["value"]),
+        (Some("WARNING"), &json!(3.0)),
+        "{w}"
+    );
+    assert_eq!(w["details"]["metric"], "client_connections_waiting");
+    assert!(w["message"].as_str().unwrap().contains("built-in PgBouncer"), "{w}");
 }
 
 #[test]

@@ -768,6 +768,58 @@ fn parameters_compare_and_restart(fake: &FakeArm, ef: &str) {
     assert_eq!(fake.count("POST", "/restart"), 1);
 }
 
+#[test]
+fn azure_pooler_pgbouncer_sets_the_built_in_pgbouncer_and_writes_the_6432_url() {
+    let fake = FakeArm::start();
+    let tmp = tempfile::tempdir().unwrap();
+    let env_file = tmp.path().join("db.env");
+    let ef = env_file.to_str().unwrap();
+    let flags = ["--pooler", "pgbouncer", "--pool-size", "30"];
+    let r = azure(&fake, &example_args(ef, &flags));
+    r.expect_code(0);
+    for (k, v) in [
+        ("pgbouncer.enabled", "true"),
+        ("pgbouncer.pool_mode", "transaction"),
+        ("pgbouncer.default_pool_size", "30"),
+        ("pgbouncer.max_client_conn", "200"),
+        ("pgbouncer.query_wait_timeout", "30"),
+        ("pgbouncer.stats_users", "exampleadministratorlogin"),
+        ("metrics.pgbouncer_diagnostics", "on"),
+    ] {
+        let body = sent_body(&fake, "PATCH", &format!("/configurations/{k}"));
+        // The documented update: ConfigurationsUpdate.json's shape.
+        assert_eq!(
+            leaf_paths(&body),
+            leaf_paths(&example_request("ConfigurationsUpdate.json")),
+            "{k}"
+        );
+        assert_eq!(body["properties"]["value"], v, "{k}");
+    }
+    let text = std::fs::read_to_string(admin_file(&env_file)).unwrap();
+    let env = sw_core::envfile::EnvFile::parse(&text).unwrap();
+    let pooled = env.get("DATABASE_URL_POOLED").unwrap();
+    let direct = env.get("DATABASE_URL").unwrap();
+    assert_eq!(pooled, direct.replacen(":5432/", ":6432/", 1), "{text}");
+    assert!(pooled.contains("sslmode=verify-full"), "{pooled}");
+    // Again: nothing to send.
+    let before = writes(&fake);
+    let again = azure(&fake, &example_args(ef, &flags));
+    assert_eq!(
+        again.expect_code(0).one("provision.azure")["changed"],
+        false,
+        "{again:?}"
+    );
+    assert_eq!(writes(&fake), before);
+    // --pooler none turns it off.
+    azure(&fake, &example_args(ef, &["--pooler", "none"])).expect_code(0);
+    let off = fake
+        .requests()
+        .into_iter()
+        .rev()
+        .find(|q| q.method == "PATCH" && q.path().ends_with("/configurations/pgbouncer.enabled"));
+    assert_eq!(off.unwrap().body["properties"]["value"], "false");
+}
+
 /// --allow-ip auto asks the configured echo service; offline is one clear line.
 fn the_public_ip_comes_from_the_echo_service(fake: &FakeArm, ef: &str) {
     let my_ip_url = format!("{}/myip", fake.url);

@@ -300,18 +300,63 @@ fn the_lookup_role_reads_verifiers_of_ordinary_roles_only() {
     assert!(e.contains("permission denied"), "{e}");
 }
 
+/// `sw-health --pooler-url` on the site's console, as the stats user
+/// (peer over the socket): the exit code and the report's pooler checks.
+fn pooler_health(s: &Site, state: &std::path::Path) -> (i32, Value) {
+    let bin = cmd::sibling_bin(BIN, "sw-health", "sw-health");
+    let console = format!(
+        "host={} port={} user={}",
+        s.dir.join("sock").display(),
+        s.pooler_port,
+        os_user()
+    );
+    let mut c = cmd::command(&bin);
+    c.args(["--pooler-url", &console, "--state-dir", state.to_str().unwrap()]);
+    sw_testkit::pg::runner().prepare(&mut c);
+    let r = cmd::run_cmd(&mut c, None);
+    let rep = r.one("health.report");
+    let names: Vec<&str> = rep["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    let want = [
+        "pooler_waiting",
+        "pooler_max_wait",
+        "pooler_saturation",
+        "pooler_server_conns",
+        "pooler_clients",
+    ];
+    assert_eq!(names, want, "the pooler's checks alone: {r:?}");
+    (r.code, rep)
+}
+
+fn pooler_check<'a>(rep: &'a Value, name: &str) -> &'a Value {
+    rep["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == name)
+        .unwrap()
+}
+
 #[test]
 fn two_hundred_clients_through_a_pool_of_twenty_all_complete() {
     let s = site();
     let url = s.env("DATABASE_URL_POOLED");
     let user = os_user();
+    let state = tempfile::tempdir().unwrap();
+    sw_testkit::pg::runner().hand_over(state.path()).unwrap();
     let mut clients: Vec<_> = (0..200)
         .map(|_| psql_cmd(&url, "SELECT pg_sleep(1)").spawn().unwrap())
         .collect();
-    // Watch the pool on the stats console while they run.
+    // Watch the pool on the stats console, and sw-health, while they run.
     let (mut waiting, mut active) = (0_u32, 0_u32);
+    let mut reports = Vec::new();
     let pools_sql = "SHOW POOLS";
     loop {
+        reports.push(pooler_health(s, state.path()));
         for line in s.socket_psql(s.pooler_port, &user, "pgbouncer", pools_sql).lines() {
             let f: Vec<&str> = line.split('|').collect();
             if f[0] == "app" && f[1] == "app" {
@@ -336,6 +381,18 @@ fn two_hundred_clients_through_a_pool_of_twenty_all_complete() {
         "no client ever waited for a pool of 20 (at most {active} active)"
     );
     assert!(active <= 20, "{active} server connections in a pool of 20");
+    // sw-health saw clients waiting during the burst, a WARNING at least.
+    let saw = reports
+        .iter()
+        .find(|(_, rep)| pooler_check(rep, "pooler_waiting")["value"].as_f64() > Some(0.0));
+    let (code, rep) = saw.unwrap_or_else(|| panic!("sw-health never saw a waiting client: {reports:?}"));
+    assert_eq!(pooler_check(rep, "pooler_waiting")["status"], "WARNING", "{rep}");
+    assert!((1..=2).contains(code), "{rep}");
+    assert_eq!(pooler_check(rep, "pooler_saturation")["value"], 100.0, "{rep}");
+    // And none after it: every check OK.
+    let (code, rep) = pooler_health(s, state.path());
+    assert_eq!(pooler_check(&rep, "pooler_waiting")["value"], 0.0, "{rep}");
+    assert_eq!((code, rep["status"].as_str()), (0, Some("OK")), "{rep}");
     let on_server = s.socket_psql(
         s.port,
         "postgres",

@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_sw_health_global_optspecs
-    string join \n v/verbose q/quiet pretty db= env-file= connect-timeout= statement-timeout= lock-timeout= application-name= azure-auth= targets= parallel= all-databases checks= skip= warn= crit= thresholds= check-timeout= deadline= latency-samples= state-dir= backup-repo= azure server= subscription= resource-group= azure-env-file= auth= arm-endpoint= token-endpoint= arm-timeout= format= prom-file= h/help V/version
+    string join \n v/verbose q/quiet pretty db= env-file= connect-timeout= statement-timeout= lock-timeout= application-name= azure-auth= targets= parallel= all-databases checks= skip= warn= crit= thresholds= check-timeout= deadline= latency-samples= state-dir= backup-repo= pooler-url= azure server= subscription= resource-group= azure-env-file= auth= arm-endpoint= token-endpoint= arm-timeout= format= prom-file= h/help V/version
 end
 
 function __fish_sw_health_needs_command
@@ -47,6 +47,7 @@ complete -c sw-health -n "__fish_sw_health_needs_command" -l deadline -d 'Deadli
 complete -c sw-health -n "__fish_sw_health_needs_command" -l latency-samples -d 'Round trips for the latency check' -r
 complete -c sw-health -n "__fish_sw_health_needs_command" -l state-dir -d 'Directory for the run lock and the counters behind rates (default $XDG_STATE_HOME/sw or ~/.local/state/sw)' -r -F
 complete -c sw-health -n "__fish_sw_health_needs_command" -l backup-repo -d 'sw-backup repository whose newest complete backup the backup_age check judges' -r -F
+complete -c sw-health -n "__fish_sw_health_needs_command" -l pooler-url -d 'Check the PgBouncer in front of the server through its admin console as a stats user (waiting clients, longest wait, pool saturation, server and client connections of their limits), e.g. "host=/run/sw port=6432 user=postgres"; the database is always pgbouncer, and a password comes from PGPASSWORD or ~/.pgpass, never the URL. Alone, only the pooler is checked; with --db or --env-file the server too' -r
 complete -c sw-health -n "__fish_sw_health_needs_command" -l server -d 'The Flexible Server (selects --azure): its name (with --resource-group), or its ARM id /subscriptions/…/flexibleServers/NAME' -r
 complete -c sw-health -n "__fish_sw_health_needs_command" -l subscription -d 'Subscription id (default: AZURE_SUBSCRIPTION_ID)' -r
 complete -c sw-health -n "__fish_sw_health_needs_command" -l resource-group -d 'The server\'s resource group' -r
@@ -98,6 +99,7 @@ complete -c sw-health -n "__fish_sw_health_using_subcommand check" -l deadline -
 complete -c sw-health -n "__fish_sw_health_using_subcommand check" -l latency-samples -d 'Round trips for the latency check' -r
 complete -c sw-health -n "__fish_sw_health_using_subcommand check" -l state-dir -d 'Directory for the run lock and the counters behind rates (default $XDG_STATE_HOME/sw or ~/.local/state/sw)' -r -F
 complete -c sw-health -n "__fish_sw_health_using_subcommand check" -l backup-repo -d 'sw-backup repository whose newest complete backup the backup_age check judges' -r -F
+complete -c sw-health -n "__fish_sw_health_using_subcommand check" -l pooler-url -d 'Check the PgBouncer in front of the server through its admin console as a stats user (waiting clients, longest wait, pool saturation, server and client connections of their limits), e.g. "host=/run/sw port=6432 user=postgres"; the database is always pgbouncer, and a password comes from PGPASSWORD or ~/.pgpass, never the URL. Alone, only the pooler is checked; with --db or --env-file the server too' -r
 complete -c sw-health -n "__fish_sw_health_using_subcommand check" -l server -d 'The Flexible Server (selects --azure): its name (with --resource-group), or its ARM id /subscriptions/…/flexibleServers/NAME' -r
 complete -c sw-health -n "__fish_sw_health_using_subcommand check" -l subscription -d 'Subscription id (default: AZURE_SUBSCRIPTION_ID)' -r
 complete -c sw-health -n "__fish_sw_health_using_subcommand check" -l resource-group -d 'The server\'s resource group' -r
@@ -182,6 +184,7 @@ complete -c sw-health -n "__fish_sw_health_using_subcommand serve" -l deadline -
 complete -c sw-health -n "__fish_sw_health_using_subcommand serve" -l latency-samples -d 'Round trips for the latency check' -r
 complete -c sw-health -n "__fish_sw_health_using_subcommand serve" -l state-dir -d 'Directory for the run lock and the counters behind rates (default $XDG_STATE_HOME/sw or ~/.local/state/sw)' -r -F
 complete -c sw-health -n "__fish_sw_health_using_subcommand serve" -l backup-repo -d 'sw-backup repository whose newest complete backup the backup_age check judges' -r -F
+complete -c sw-health -n "__fish_sw_health_using_subcommand serve" -l pooler-url -d 'Check the PgBouncer in front of the server through its admin console as a stats user (waiting clients, longest wait, pool saturation, server and client connections of their limits), e.g. "host=/run/sw port=6432 user=postgres"; the database is always pgbouncer, and a password comes from PGPASSWORD or ~/.pgpass, never the URL. Alone, only the pooler is checked; with --db or --env-file the server too' -r
 complete -c sw-health -n "__fish_sw_health_using_subcommand serve" -l server -d 'The Flexible Server (selects --azure): its name (with --resource-group), or its ARM id /subscriptions/…/flexibleServers/NAME' -r
 complete -c sw-health -n "__fish_sw_health_using_subcommand serve" -l subscription -d 'Subscription id (default: AZURE_SUBSCRIPTION_ID)' -r
 complete -c sw-health -n "__fish_sw_health_using_subcommand serve" -l resource-group -d 'The server\'s resource group' -r

@@ -134,6 +134,11 @@ pub const CHECK_UNITS: &[(&str, &str)] = &[
     ("azure_restore_window", "%"),
     ("azure_pending_restart", "count"),
     ("azure_maintenance", "h"),
+    ("pooler_waiting", "count"),
+    ("pooler_max_wait", "s"),
+    ("pooler_saturation", "%"),
+    ("pooler_server_conns", "%"),
+    ("pooler_clients", "%"),
 ];
 
 /// The unit of check `name`, when it is in the catalogue.

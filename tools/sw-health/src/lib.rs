@@ -18,7 +18,8 @@
 //! `ping.rs` is `sw-health ping`; `load/` is `sw-health load` (the
 //! record, and `drive.rs` which runs the clients); `azure/` reads an Azure Flexible Server
 //! for `--azure` (the server, the one metrics request, the backups), whose
-//! checks are `checks/azure.rs`.
+//! checks are `checks/azure.rs`; `pooler.rs` reads a PgBouncer's admin
+//! console for `--pooler-url`, whose checks are `checks/pooler.rs`.
 
 mod azure;
 mod check;
@@ -27,6 +28,7 @@ mod exposition;
 mod format;
 mod load;
 mod ping;
+mod pooler;
 mod serve;
 
 use clap::{Parser, Subcommand};
@@ -139,7 +141,7 @@ pub fn docs() -> Vec<CommandDoc> {
             .exit(0, "stopped by SIGTERM or SIGINT")
             .exit(
                 64,
-                "usage error: bad flags, an unknown check name, --targets with --db or --env-file",
+                "usage error: bad flags, an unknown check name, --targets with --db, --env-file or --pooler-url, a --pooler-url that carries a password",
             )
             .exit(
                 66,
@@ -172,7 +174,7 @@ fn check_doc(command: &str) -> CommandDoc {
         )
         .exit(
             64,
-            "usage error: bad flags, an unknown check name in --checks, --skip, --warn or --crit, --prom-file without --format prometheus, --targets with --db, --env-file or --azure, --azure without a server or a server name without its resource group",
+            "usage error: bad flags, an unknown check name in --checks, --skip, --warn or --crit, --prom-file without --format prometheus, --targets with --db, --env-file, --azure or --pooler-url, --azure without a server or a server name without its resource group, a --pooler-url that carries a password",
         )
         .exit(
             66,

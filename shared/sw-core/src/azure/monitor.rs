@@ -69,6 +69,9 @@ pub const CHECK_METRICS: &[CheckMetric] = &[
         "maximum_used_transactionIDs",
         TimeAggregation::Maximum,
     ),
+    // The built-in PgBouncer's (with metrics.pgbouncer_diagnostics on):
+    // the mean over the window, so a moment's queue in a burst is not an alert.
+    m("pooler_waiting", "client_connections_waiting", TimeAggregation::Average),
 ];
 
 /// The metric that measures `check`, if one does.

@@ -85,6 +85,42 @@ fn driver_config(t: &Target, s: &Session, ssl: DriverSsl) -> Config {
 /// failure, 78 when the database does not exist or the target is invalid.
 pub async fn connect(t: &Target, s: &Session) -> Result<Connection> {
     let start = Instant::now();
+    let client = open(t, s).await?;
+    let setup = format!(
+        "SET TimeZone = {}; SET statement_timeout = {}; SET lock_timeout = {}",
+        quote_literal(&s.timezone),
+        crate::duration::millis(s.statement_timeout),
+        crate::duration::millis(s.lock_timeout),
+    );
+    client
+        .batch_execute(&setup)
+        .await
+        .pg_context(|| format!("setting up the session on {t}"))?;
+    Ok(Connection {
+        client,
+        connect_time: start.elapsed(),
+    })
+}
+
+/// Connect without the session set-up, for a peer that is not a
+/// PostgreSQL server: PgBouncer's admin console refuses SET (and the
+/// extended protocol, so use `simple_query` only). `s` gives the
+/// application name and the connect timeout.
+///
+/// # Errors
+/// As [`connect`].
+pub async fn connect_console(t: &Target, s: &Session) -> Result<Connection> {
+    let start = Instant::now();
+    let client = open(t, s).await?;
+    Ok(Connection {
+        client,
+        connect_time: start.elapsed(),
+    })
+}
+
+/// The connection by sslmode (libpq's allow tries plain first), its task
+/// spawned on the current runtime.
+async fn open(t: &Target, s: &Session) -> Result<Client> {
     let tls = tls::connector(t)?;
     let modes: &[DriverSsl] = match t.sslmode {
         SslMode::Disable => &[DriverSsl::Disable],
@@ -102,20 +138,7 @@ pub async fn connect(t: &Target, s: &Session) -> Result<Connection> {
                         log::debug!("connection closed: {e}");
                     }
                 });
-                let setup = format!(
-                    "SET TimeZone = {}; SET statement_timeout = {}; SET lock_timeout = {}",
-                    quote_literal(&s.timezone),
-                    crate::duration::millis(s.statement_timeout),
-                    crate::duration::millis(s.lock_timeout),
-                );
-                client
-                    .batch_execute(&setup)
-                    .await
-                    .pg_context(|| format!("setting up the session on {t}"))?;
-                return Ok(Connection {
-                    client,
-                    connect_time: start.elapsed(),
-                });
+                return Ok(client);
             }
             Err(e) => last = Some(e),
         }

@@ -340,8 +340,9 @@ mod tests {
         has("is_db_alive", "Maximum", "LessThan", 1.0);
         // 80 % of max_connections 200.
         has("active_connections", "Average", "GreaterThan", 160.0);
+        has("client_connections_waiting", "Average", "GreaterThan", 0.0);
         let names: Vec<&str> = unmapped.iter().map(|u| u.check.as_str()).collect();
-        assert_eq!(names, ["mxid_wraparound", "archiver", "backup_age"]);
+        assert_eq!(names, ["pooler_max_wait", "mxid_wraparound", "archiver", "backup_age"]);
         let mut no_max = plan();
         no_max.max_connections = None;
         let (_, unmapped) = no_max.alerts(&pack);

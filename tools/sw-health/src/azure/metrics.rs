@@ -61,6 +61,7 @@ pub const METRICS: &[(&str, Aggregation)] = &[
     ("deadlocks", Aggregation::Total),
     ("physical_replication_delay_in_seconds", Aggregation::Maximum),
     ("maximum_used_transactionIDs", Aggregation::Maximum),
+    ("client_connections_waiting", Aggregation::Average),
 ];
 
 /// The aggregation of metric `name` (None: not one sw-health reads).

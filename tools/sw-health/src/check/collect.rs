@@ -2,8 +2,8 @@
 //! server facts, then the checks in phases (the facts' own checks and
 //! latency; the cluster-wide checks once; the per-database checks in this
 //! session and, with `--all-databases`, one more session per database;
-//! the host checks; the backup age), save the state for the next run and
-//! put the results in catalogue order.
+//! the host checks; the backup age), then the pooler's console, save the
+//! state for the next run and put the results in catalogue order.
 
 use std::path::Path;
 use std::time::Instant;
@@ -19,17 +19,20 @@ use super::runner::Runner;
 use super::session::{Fail, Sess};
 use super::share::{Cell, Shared};
 use super::state::State;
-use crate::azure::Spec;
+use super::sweep::Plan;
 use crate::azure::fetch::{self, Fetched};
 use crate::checks::host::{self, Host};
 use crate::checks::server::{self, Server};
-use crate::checks::{CATALOGUE, Check, How, Scope, archiver, azure, backup, latency, rates, replication, round3, tls};
+use crate::checks::{
+    CATALOGUE, Check, How, Scope, archiver, azure, backup, latency, pooler, rates, replication, round3, tls,
+};
 
 const DATABASES_SQL: &str = "SELECT datname FROM pg_database WHERE datallowconn AND NOT datistemplate \
      AND has_database_privilege(datname, 'CONNECT') ORDER BY datname";
 
 /// Run the checks `r` wants and build the report: the SQL checks of
-/// `target`, and with `azure` the Flexible Server's through the Resource
+/// `target`, with `--pooler-url` the PgBouncer console's (after them), and
+/// with `--azure` the Flexible Server's through the Resource
 /// Manager (read at the same time, judged after the SQL checks so a
 /// measurement they made is not reported twice). A server that cannot be
 /// reached, or does not answer, is a report too (CRITICAL). In a fleet,
@@ -39,13 +42,13 @@ const DATABASES_SQL: &str = "SELECT datname FROM pg_database WHERE datallowconn 
 /// Only what keeps the run from judging the server: a bad target (64, 78)
 /// or an internal error (70).
 pub async fn collect(
-    args: &RunOpts,
+    plan: &Plan<'_>,
     target: Option<&Target>,
-    azure: Option<&Spec>,
     mut r: Runner<'_>,
     state_path: &Path,
     shared: Option<&Shared>,
 ) -> Result<HealthReport> {
+    let (args, azure) = (plan.args, plan.azure);
     let started = Instant::now();
     let name = target.map_or_else(|| azure.map(|a| a.server.id()).unwrap_or_default(), Target::to_string);
     let mut report = new_report(&name);
@@ -64,6 +67,10 @@ pub async fn collect(
         Some(t) => sql(args, t, &mut r, &mut report, state_path, started, shared).await?,
         None => None,
     };
+    if let Some(p) = plan.pooler {
+        let session = r.session(&args.pg);
+        pooler::run(&mut r, p, &session).await;
+    }
     if let Some(f) = fetch {
         let wait = r.left().max(std::time::Duration::from_millis(100));
         let f = match tokio::time::timeout(wait, f).await {

@@ -30,6 +30,7 @@ use sw_core::cli::PgOpts;
 use sw_core::config::Env;
 use sw_core::health::{HealthReport, Status};
 use sw_core::output::Output;
+use sw_core::target::Target;
 use sw_core::{Error, Exit, Result};
 
 use crate::azure::{AzureArgs, Spec};
@@ -100,6 +101,14 @@ pub struct RunOpts {
     /// sw-backup repository whose newest complete backup the backup_age check judges.
     #[arg(long, value_name = "DIR")]
     pub backup_repo: Option<PathBuf>,
+    /// Check the PgBouncer in front of the server through its admin console
+    /// as a stats user (waiting clients, longest wait, pool saturation,
+    /// server and client connections of their limits), e.g. "host=/run/sw
+    /// port=6432 user=postgres"; the database is always pgbouncer, and a
+    /// password comes from PGPASSWORD or ~/.pgpass, never the URL. Alone,
+    /// only the pooler is checked; with --db or --env-file the server too.
+    #[arg(long, value_name = "URI|CONNINFO", conflicts_with = "targets")]
+    pub pooler_url: Option<String>,
     #[command(flatten)]
     pub azure: AzureArgs,
 }
@@ -142,6 +151,8 @@ pub struct Prepared {
     pub fleet: bool,
     /// The Flexible Server of an `--azure` run.
     pub azure: Option<Spec>,
+    /// The console of a `--pooler-url` run.
+    pub pooler: Option<Target>,
 }
 
 impl Prepared {
@@ -163,10 +174,23 @@ impl Prepared {
         }
         let selection = Selection::parse(&args.checks, &args.skip)?;
         let azure = args.azure.spec()?;
+        let env = Env::process();
+        let pooler = args
+            .pooler_url
+            .as_deref()
+            .map(|u| crate::pooler::target(u, &env))
+            .transpose()?;
+        let alone = args.pg.db.is_none() && args.pg.env_file.is_none();
         let targets = match (&args.targets, &azure) {
             (Some(f), _) => targets::load(f)?,
+            // --pooler-url alone: the pooler only, named by its console.
+            (None, None) if alone && let Some(p) = &pooler => vec![FleetTarget {
+                instance: p.to_string(),
+                target: None,
+                labels: std::collections::BTreeMap::new(),
+            }],
             // --azure alone: the server through Azure only, named by its ARM id.
-            (None, Some(spec)) if args.pg.db.is_none() && args.pg.env_file.is_none() => vec![FleetTarget {
+            (None, Some(spec)) if alone => vec![FleetTarget {
                 instance: spec.server.id(),
                 target: None,
                 labels: std::collections::BTreeMap::new(),
@@ -183,10 +207,11 @@ impl Prepared {
         Ok(Prepared {
             th,
             selection,
-            state_dir: args.state_dir.clone().unwrap_or_else(|| Env::process().state_dir()),
+            state_dir: args.state_dir.clone().unwrap_or_else(|| env.state_dir()),
             targets,
             fleet: args.targets.is_some(),
             azure,
+            pooler,
         })
     }
 
@@ -199,6 +224,7 @@ impl Prepared {
             state_dir: self.state_dir.clone(),
             fleet: self.fleet,
             azure: self.azure.as_ref(),
+            pooler: self.pooler.as_ref(),
         }
     }
 }

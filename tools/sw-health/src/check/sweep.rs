@@ -34,6 +34,8 @@ pub struct Plan<'a> {
     pub fleet: bool,
     /// The Flexible Server of an `--azure` run.
     pub azure: Option<&'a Spec>,
+    /// The PgBouncer console of a `--pooler-url` run.
+    pub pooler: Option<&'a Target>,
 }
 
 /// Check every target, `parallel` at a time, and hand each report to
@@ -109,7 +111,7 @@ async fn one(p: &Plan<'_>, t: &FleetTarget, overall: Option<Instant>, shared: Op
         )),
         Ok(Some(_lock)) => {
             let state_path = p.state_dir.join(format!("health-{key}.json"));
-            match collect::collect(p.args, t.target.as_ref(), p.azure, runner(), &state_path, shared).await {
+            match collect::collect(p, t.target.as_ref(), runner(), &state_path, shared).await {
                 Err(e) if p.fleet => Ok(collect::failed(runner(), &t.instance, &e.to_string())),
                 r => r,
             }

@@ -178,6 +178,7 @@ fn metric_checks(r: &mut Runner<'_>, f: &Fetched) {
                 &rates::FAILED_SESSIONS,
                 &rates::DEADLOCKS,
                 &super::catalogue::XID_WRAPAROUND,
+                &super::pooler::WAITING,
             ] {
                 unknown_unless_reported(r, c, &why);
             }
@@ -201,16 +202,18 @@ fn metric_checks(r: &mut Runner<'_>, f: &Fetched) {
         (v, format!("oldest transaction id age {v:.0} (Azure Monitor)"))
     });
     connections(r, m);
-    // Deadlocks are only emitted with metrics.collector_database_activity on.
-    if matches!(m.get("deadlocks"), None | Some(Reading::NoData)) {
-        if r.wants(&rates::DEADLOCKS) && !r.has(&rates::DEADLOCKS) {
-            r.skip(&rates::DEADLOCKS);
-        }
-    } else {
-        metric(r, m, &rates::DEADLOCKS, |v| {
-            (v, format!("{v:.0} deadlocks in 5 minutes (Azure Monitor)"))
-        });
-    }
+    // Deadlocks are only emitted with metrics.collector_database_activity
+    // on, the built-in PgBouncer's metrics with pgbouncer.enabled and
+    // metrics.pgbouncer_diagnostics: without them the check does not apply.
+    optional_metric(r, m, &rates::DEADLOCKS, |v| {
+        (v, format!("{v:.0} deadlocks in 5 minutes (Azure Monitor)"))
+    });
+    optional_metric(r, m, &super::pooler::WAITING, |v| {
+        (
+            v,
+            format!("{v:.1} clients waiting in the built-in PgBouncer, mean over 5 minutes (Azure Monitor)"),
+        )
+    });
     lag(r, f, Some(m));
     headroom(r, m, f.server.as_ref());
 }
@@ -320,6 +323,18 @@ fn metric(r: &mut Runner<'_>, m: &Answer, c: &'static Check, judge: impl Fn(f64)
             );
         }
         other => r.unknown(c, None, no_value(name, other)),
+    }
+}
+
+/// [`metric`] for a metric a server parameter enables: skipped without data.
+fn optional_metric(r: &mut Runner<'_>, m: &Answer, c: &'static Check, judge: impl Fn(f64) -> (f64, String)) {
+    let name = sw_core::azure::monitor::for_check(c.name).map_or("", |cm| cm.metric);
+    if matches!(m.get(name), None | Some(Reading::NoData)) {
+        if open(r, c) {
+            r.skip(c);
+        }
+    } else {
+        metric(r, m, c, judge);
     }
 }
 

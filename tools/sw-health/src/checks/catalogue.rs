@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 
 use super::{Check, How, Measured, Row, Scope, count, round3};
 use super::{
-    archiver, azure, azure_backups, azure_maintenance, backup, host, latency, rates, replication, server, tls,
+    archiver, azure, azure_backups, azure_maintenance, backup, host, latency, pooler, rates, replication, server, tls,
 };
 
 /// Every check, in report order.
@@ -334,6 +334,11 @@ pub const CATALOGUE: &[&Check] = &[
     &azure_backups::RESTORE_WINDOW,
     &azure_backups::PENDING_RESTART,
     &azure_maintenance::MAINTENANCE,
+    &pooler::WAITING,
+    &pooler::MAX_WAIT,
+    &pooler::SATURATION,
+    &pooler::SERVER_CONNS,
+    &pooler::CLIENTS,
 ];
 
 /// Client connections (also measured by `--azure` from Azure Monitor).

@@ -23,6 +23,7 @@ pub mod backup;
 mod catalogue;
 pub mod host;
 pub mod latency;
+pub mod pooler;
 pub mod rates;
 pub mod replication;
 pub mod server;

@@ -414,6 +414,7 @@ impl<'a> Apply<'a> {
             user: &self.admin,
             database: &self.database,
             password: pw,
+            pooled: self.a.pooled(),
         };
         self.files.save_admin(&login, pending)
     }
@@ -455,12 +456,14 @@ impl<'a> Apply<'a> {
             dry: false,
         };
         let db = self.database.clone();
+        let pooled = self.a.pooled();
         let vars = |p: &str| {
             connect::vars(&Login {
                 host: &host,
                 user: &role,
                 database: &db,
                 password: p,
+                pooled,
             })
         };
         let s = roles::Server {

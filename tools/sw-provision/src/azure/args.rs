@@ -221,6 +221,19 @@ pub struct ApplyArgs {
     /// Set a server parameter (value + source user-override; repeatable).
     #[arg(long = "param", value_name = "NAME=VALUE", value_parser = parse_kv)]
     pub params: Vec<(String, String)>,
+    /// Azure's built-in PgBouncer: pgbouncer turns it on (port 6432, transaction pooling, its
+    /// metrics for sw-health) and adds DATABASE_URL_POOLED to the env files; none turns it off.
+    #[arg(long, value_enum)]
+    pub pooler: Option<crate::local::PoolerKind>,
+    /// Server connections per database and role of the built-in PgBouncer (pgbouncer.default_pool_size).
+    #[arg(long, value_name = "N", default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=5000))]
+    pub pool_size: u32,
+    /// Most clients the built-in PgBouncer admits at once (pgbouncer.max_client_conn).
+    #[arg(long, value_name = "N", default_value_t = 200, value_parser = clap::value_parser!(u32).range(1..=50_000))]
+    pub max_client_conn: u32,
+    /// Give up on a client waiting this long for a server connection (pgbouncer.query_wait_timeout).
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = sw_core::duration::parse)]
+    pub query_wait_timeout: std::time::Duration,
     /// Restart the server when a changed parameter needs it (default: report restart_pending).
     #[arg(long)]
     pub restart: bool,
@@ -256,6 +269,43 @@ pub struct ApplyArgs {
     pub roles: RoleArgs,
 }
 
+impl ApplyArgs {
+    /// The server parameters to set: `--param`, and the built-in
+    /// PgBouncer's for `--pooler` (a `--param` of the same name wins).
+    pub fn all_params(&self) -> Vec<(String, String)> {
+        let mut out = self.params.clone();
+        let pooler: Vec<(&str, String)> = match self.pooler {
+            None => Vec::new(),
+            Some(crate::local::PoolerKind::None) => vec![("pgbouncer.enabled", "false".into())],
+            Some(crate::local::PoolerKind::Pgbouncer) => vec![
+                ("pgbouncer.enabled", "true".into()),
+                ("pgbouncer.pool_mode", "transaction".into()),
+                ("pgbouncer.default_pool_size", self.pool_size.to_string()),
+                ("pgbouncer.max_client_conn", self.max_client_conn.to_string()),
+                (
+                    "pgbouncer.query_wait_timeout",
+                    self.query_wait_timeout.as_secs().max(1).to_string(),
+                ),
+                // The administrator may read SHOW POOLS (sw-health --pooler-url).
+                ("pgbouncer.stats_users", self.admin_user.clone()),
+                // client_connections_waiting and the other pooler metrics (sw-health --azure).
+                ("metrics.pgbouncer_diagnostics", "on".into()),
+            ],
+        };
+        for (k, v) in pooler {
+            if !out.iter().any(|(have, _)| have == k) {
+                out.push((k.to_owned(), v));
+            }
+        }
+        out
+    }
+
+    /// Whether the env files get the built-in PgBouncer's URL.
+    pub fn pooled(&self) -> bool {
+        self.pooler == Some(crate::local::PoolerKind::Pgbouncer)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -268,5 +318,33 @@ mod tests {
         assert!(parse_db_name("app").is_ok());
         assert!(parse_db_name("1app").is_err());
         assert_eq!(parse_kv(" a = b ").unwrap(), ("a".into(), "b".into()));
+    }
+
+    #[test]
+    fn a_param_of_the_same_name_wins_over_the_poolers() {
+        #[derive(clap::Parser)]
+        struct T {
+            #[command(flatten)]
+            a: ApplyArgs,
+        }
+        let parse = |extra: &[&str]| {
+            let mut v = vec!["t"];
+            v.extend_from_slice(extra);
+            <T as clap::Parser>::try_parse_from(v).unwrap().a
+        };
+        assert!(parse(&[]).all_params().is_empty());
+        let a = parse(&["--pooler", "pgbouncer", "--param", "pgbouncer.default_pool_size=50"]);
+        let all = a.all_params();
+        let sizes: Vec<&str> = all
+            .iter()
+            .filter(|(k, _)| k == "pgbouncer.default_pool_size")
+            .map(|(_, v)| v.as_str())
+            .collect();
+        assert_eq!(sizes, ["50"]);
+        assert!(a.pooled());
+        assert_eq!(
+            parse(&["--pooler", "none"]).all_params(),
+            [("pgbouncer.enabled".to_owned(), "false".to_owned())]
+        );
     }
 }

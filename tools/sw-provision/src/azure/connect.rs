@@ -33,12 +33,17 @@ pub fn host(server: &Value, name: &str) -> String {
     }
 }
 
+/// The port of Azure's built-in PgBouncer.
+pub const PGBOUNCER_PORT: u16 = 6432;
+
 /// Whose connection strings, to what.
 pub struct Login<'a> {
     pub host: &'a str,
     pub user: &'a str,
     pub database: &'a str,
     pub password: &'a str,
+    /// Azure's built-in PgBouncer is on: `DATABASE_URL_POOLED` too.
+    pub pooled: bool,
 }
 
 /// The connection strings for `login`.
@@ -52,6 +57,15 @@ pub fn vars(login: &Login<'_>) -> Vec<(String, String)> {
     let mut vars = connection_vars(host, 5432, db, user, pw, &roots);
     if let Some(jdbc) = vars.iter_mut().find(|(k, _)| k == "DATABASE_URL_JDBC") {
         jdbc.1 = jdbc_url(host, 5432, db, user, pw, "system");
+    }
+    if login.pooled {
+        // The built-in PgBouncer listens on 6432 of the same host, same certificate.
+        let pooled = connection_vars(host, PGBOUNCER_PORT, db, user, pw, &roots)
+            .into_iter()
+            .find(|(k, _)| k == "DATABASE_URL");
+        if let Some((_, url)) = pooled {
+            vars.push(("DATABASE_URL_POOLED".into(), url));
+        }
     }
     vars
 }

@@ -139,7 +139,7 @@ fn parameter_change(cur: &Value, k: &str, v: &str) -> Result<(bool, bool)> {
 /// 65 for a parameter the server does not have or a value it does not allow.
 pub fn params(a: &ApplyArgs, c: &ArmClient, t: &Target, exists: bool, steps: &mut Vec<Step>) -> Result<bool> {
     let mut restart = false;
-    for (k, v) in &a.params {
+    for (k, v) in &a.all_params() {
         let path = t.path(&format!("/configurations/{k}"));
         if exists {
             let cur = c

@@ -41,6 +41,7 @@ pub(crate) use args::absolute;
 pub use args::{DestroyArgs, LocalArgs, StatusArgs, Storage};
 pub use connstr::{connection_vars, jdbc_url};
 pub(crate) use connstr::{password_in, readonly_url, url_from};
+pub use pooler::PoolerKind;
 
 use crate::certs::Paths;
 use crate::tune::{self, Host};
