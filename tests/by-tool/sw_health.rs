@@ -311,7 +311,7 @@ fn the_default_action_runs_the_whole_catalogue_in_one_record() {
     ] {
         assert!(names.contains(&n), "{n} missing from {names:?}");
     }
-    assert_eq!(rec["skipped"], serde_json::json!(["backup_age"]));
+    assert_eq!(rec["skipped"], serde_json::json!(["backup_age", "backup_pages"]));
     // The exit code is the worst status (the plain test cluster has ssl off: WARNING).
     assert_eq!(check(&rec, "tls")["status"], "WARNING");
     // Host CPU and latency depend on the machine's load: WARNING at least.
@@ -1086,6 +1086,7 @@ fn backup_age_comes_from_the_newest_complete_backup_in_the_repository() {
             database_bytes: 1,
             stored_bytes: 1,
             files: vec![],
+            page_checks: None,
         };
         let dir = area.backup_dir().join(id);
         std::fs::create_dir_all(&dir).unwrap();

@@ -213,6 +213,7 @@ complete -c sw-backup -n "__fish_sw_backup_using_subcommand full" -l os-user -d 
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand full" -l repo -d 'The backup repository: a directory, or azure://ACCOUNT/CONTAINER[/PREFIX] (Azure Blob Storage)' -r -F
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand full" -l azure -d 'Work on an Azure Database for PostgreSQL Flexible Server (through the Resource Manager API) instead of a local cluster'
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand full" -l pin -d 'Exempt this backup from retention (a manual, long-term backup)'
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand full" -l no-page-checks -d 'Do not check page checksums while backing up (they are checked whenever the cluster has data checksums)'
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand full" -s v -l verbose -d 'More logging on stderr (-v info, -vv debug, -vvv trace); SW_LOG overrides'
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand full" -s q -l quiet -d 'Only errors on stderr'
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand full" -l pretty -d 'Indent JSON output for people (still valid JSON, no longer one record per line)'

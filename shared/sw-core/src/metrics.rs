@@ -114,6 +114,7 @@ pub const CHECK_UNITS: &[(&str, &str)] = &[
     ("replication_slots", "B"),
     ("archiver", "files"),
     ("backup_age", "s"),
+    ("backup_pages", "pages"),
     ("database_size", "B"),
     ("disk", "%"),
     ("cache_hit", "%"),

@@ -38,6 +38,7 @@ use sw_core::{Error, IoContext, Result};
 
 use crate::basebackup::{self, Basebackup, PgManifest, ServerInfo};
 use crate::list::BackupFields;
+use crate::pagecheck;
 
 /// Flags of `sw-backup full`.
 #[derive(Args, Debug)]
@@ -61,6 +62,10 @@ pub struct FullArgs {
     /// zstd level.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=19))]
     pub level: u32,
+    /// Do not check page checksums while backing up (they are checked
+    /// whenever the cluster has data checksums).
+    #[arg(long)]
+    pub no_page_checks: bool,
     /// How long to wait for the WAL the backup needs to be archived.
     #[arg(long, value_name = "DURATION", default_value = "120s", value_parser = sw_core::duration::parse)]
     pub wal_timeout: Duration,
@@ -154,10 +159,28 @@ pub fn run(a: &FullArgs, pretty: bool) -> Result<()> {
     let stop_time = Utc::now();
     let pgm = basebackup::read_pg_manifest(&tmp.join("backup_manifest"))?;
     let tw = Instant::now();
-    basebackup::wait_for_wal(&area, &pgm, a.wal_timeout)?;
+    // The pages are checked while the WAL is waited for (both mostly wait
+    // on something else: decompression and the archiver).
+    let check = a.page_checks(&info);
+    let (scan, waited) = std::thread::scope(|s| {
+        let h = s.spawn(|| check.then(|| pagecheck::scan_spool(&tmp, pgm.start_lsn)).transpose());
+        let waited = basebackup::wait_for_wal(&area, &pgm, a.wal_timeout);
+        (h.join(), waited)
+    });
+    waited?;
+    let scan = scan.map_err(|_| Error::software("the page check panicked"))??;
     let wal_wait_ms = millis(tw.elapsed());
+    let page_checks = match scan {
+        Some(scan) => {
+            let bad = sw_core::cli::block_on(pagecheck::confirm(&a.pg, pgm.start_lsn, &scan.suspects))?;
+            Some(pagecheck::summary(&scan, bad))
+        }
+        None => None,
+    };
     seal_spool(&area, &id, &tmp)?;
-    let m = manifest(a, &info, &area, &id, &pgm, (start_time, stop_time), hash_files(&tmp)?);
+    let mut m = manifest(a, &info, &area, &id, &pgm, (start_time, stop_time), hash_files(&tmp)?);
+    m.page_checks = page_checks;
+    warn_corruption(&m);
     let fin = if repo.is_blob() {
         upload(&area, &tmp, &m)?
     } else {
@@ -170,6 +193,39 @@ pub fn run(a: &FullArgs, pretty: bool) -> Result<()> {
         wal_wait_ms,
     };
     Output::stdout(pretty).emit(&record(&m, &fin, &timings))
+}
+
+impl FullArgs {
+    /// Whether this backup's pages are checked.
+    fn page_checks(&self, info: &ServerInfo) -> bool {
+        if self.no_page_checks {
+            return false;
+        }
+        if !info.page_checksums {
+            log::info!("the cluster has no data checksums: pages are not checked");
+        }
+        info.page_checksums
+    }
+}
+
+/// A backup that holds pages failing their checksum is complete (it is
+/// what there is), and says so loudly.
+fn warn_corruption(m: &BackupManifest) {
+    let Some(pc) = m.page_checks.as_ref().filter(|p| p.failed > 0) else {
+        return;
+    };
+    let first: Vec<String> = pc
+        .bad_pages
+        .iter()
+        .take(5)
+        .map(|b| format!("{} block {}", b.relation.as_deref().unwrap_or(&b.file), b.block))
+        .collect();
+    log::warn!(
+        "backup {} holds {} page(s) failing their checksum: corruption on the server's disk ({}); restores of it will warn",
+        m.id,
+        pc.failed,
+        first.join(", ")
+    );
 }
 
 fn record(m: &BackupManifest, fin: &str, t: &Timings) -> FullRecord {
@@ -244,6 +300,7 @@ fn manifest(
         database_bytes: pgm.database_bytes,
         stored_bytes: files.iter().map(|f| f.size).sum(),
         files,
+        page_checks: None,
     }
 }
 

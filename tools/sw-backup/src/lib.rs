@@ -21,6 +21,7 @@ mod docs;
 mod full;
 mod identity;
 mod list;
+mod pagecheck;
 mod prune;
 mod rekey;
 mod setup;

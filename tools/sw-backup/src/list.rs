@@ -51,6 +51,9 @@ pub struct BackupFields {
     pub database_bytes: u64,
     /// Bytes stored in the repository (compressed).
     pub stored_bytes: u64,
+    /// The page checksum validation done while backing up: how many pages
+    /// were checked and which failed (null: not checked).
+    pub page_checks: Option<sw_core::repo::manifest::PageChecks>,
 }
 
 impl BackupFields {
@@ -69,6 +72,7 @@ impl BackupFields {
             stop_time: b.stop_time.into(),
             database_bytes: b.database_bytes,
             stored_bytes: b.stored_bytes,
+            page_checks: b.page_checks.clone(),
         }
     }
 }

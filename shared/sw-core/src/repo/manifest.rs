@@ -3,6 +3,7 @@
 //! is nothing but the set of manifests, so it can always be rebuilt.
 
 use chrono::{DateTime, Utc};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::repo::wal::Lsn;
@@ -52,6 +53,50 @@ pub struct BackupManifest {
     pub stored_bytes: u64,
     /// Every stored object (PostgreSQL's `backup_manifest` included).
     pub files: Vec<ManifestFile>,
+    /// The page checksum validation of the backup's relation files; None
+    /// when none was done (no data checksums, `--no-page-checks`, or a
+    /// backup taken before sw-backup checked pages).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub page_checks: Option<PageChecks>,
+}
+
+/// What the page checks of one backup found.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct PageChecks {
+    /// Pages whose checksum was computed (new pages and pages written
+    /// during the backup are skipped).
+    pub checked: u64,
+    /// Pages that failed their checksum: the backup holds corruption that
+    /// is on the server's disk. At most [`MAX_BAD_PAGES`] are listed.
+    pub failed: u64,
+    pub bad_pages: Vec<BadPage>,
+}
+
+/// How many bad pages a manifest lists (the count is exact).
+pub const MAX_BAD_PAGES: usize = 100;
+
+/// A page of a backup that fails its checksum.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct BadPage {
+    /// The file in the data directory.
+    pub file: String,
+    /// The database, when its name could be read.
+    pub database: Option<String>,
+    /// The relation (schema-qualified), when it could be resolved.
+    pub relation: Option<String>,
+    /// `main`, `fsm`, `vm` or `init`.
+    pub fork: String,
+    /// The block number in the relation.
+    pub block: u32,
+    /// The page's LSN as read.
+    pub lsn: Lsn,
+    /// The checksum in the page's header, and the one its contents give.
+    pub stored_checksum: u16,
+    pub computed_checksum: u16,
+    /// Whether a second read from the server after the backup failed too
+    /// (false: the server would not let this role read the file, so the
+    /// page could not be re-read; it is reported all the same).
+    pub confirmed: bool,
 }
 
 /// What other tools need to know about a backup (e.g. its age).
@@ -65,6 +110,10 @@ pub struct BackupSummary {
     pub pg_major: u32,
     pub timeline: u32,
     pub stop_lsn: Lsn,
+    /// Pages that failed their checksum while it was taken (None: not checked).
+    pub corrupt_pages: Option<u64>,
+    /// The first of them, as `relation block N` (or the file's path).
+    pub first_corrupt: Vec<String>,
 }
 
 impl BackupManifest {
@@ -79,6 +128,14 @@ impl BackupManifest {
             pg_major: self.pg_major,
             timeline: self.timeline,
             stop_lsn: self.stop_lsn,
+            corrupt_pages: self.page_checks.as_ref().map(|p| p.failed),
+            first_corrupt: self.page_checks.as_ref().map_or_else(Vec::new, |p| {
+                p.bad_pages
+                    .iter()
+                    .take(5)
+                    .map(|b| format!("{} block {}", b.relation.as_deref().unwrap_or(&b.file), b.block))
+                    .collect()
+            }),
         }
     }
 }

@@ -1,12 +1,15 @@
 //! `backup_age`: how long ago the newest complete backup in `--backup-repo`
-//! (an sw-backup repository) finished. Reads the repository, not the
-//! server, so its own module; without `--backup-repo` it does not apply.
+//! (an sw-backup repository) finished, and `backup_pages`: how many of its
+//! pages failed their checksum while it was taken (corruption on the
+//! server's disk, found by sw-backup). Both read the repository, not the
+//! server, so their own module; without `--backup-repo` they do not apply.
 
 use std::path::Path;
 
 use serde_json::json;
 use sw_core::fsutil::q;
 use sw_core::health::Status;
+use sw_core::repo::BackupSummary;
 
 use super::{Check, How, Measured, Scope};
 use crate::check::runner::Runner;
@@ -22,15 +25,38 @@ pub const BACKUP_AGE: Check = Check {
     how: How::Own,
 };
 
+pub const BACKUP_PAGES: Check = Check {
+    name: "backup_pages",
+    unit: "pages",
+    warn: None,
+    crit: Some(0.0),
+    below: false,
+    scope: Scope::Client,
+    help: "pages of the newest backup in --backup-repo that failed their checksum (disk corruption)",
+    how: How::Own,
+};
+
 pub fn run(r: &mut Runner<'_>, repo: Option<&Path>) {
-    if !r.wants(&BACKUP_AGE) {
+    let (age, pages) = (r.wants(&BACKUP_AGE), r.wants(&BACKUP_PAGES));
+    if !age && !pages {
         return;
     }
     let Some(repo) = repo else {
-        r.skip(&BACKUP_AGE);
+        for (c, wanted) in [(&BACKUP_AGE, age), (&BACKUP_PAGES, pages)] {
+            if wanted {
+                r.skip(c);
+            }
+        }
         return;
     };
-    match sw_core::repo::newest_complete_backup(repo) {
+    let newest = sw_core::repo::newest_complete_backup(repo);
+    if pages {
+        corrupt_pages(r, repo, &newest);
+    }
+    if !age {
+        return;
+    }
+    match newest {
         Ok(Some(b)) => {
             let age = (chrono::Utc::now() - b.stop_time).num_milliseconds() as f64 / 1000.0;
             let m = Measured::new(
@@ -51,4 +77,42 @@ pub fn run(r: &mut Runner<'_>, repo: Option<&Path>) {
         }
         Err(e) => r.unknown(&BACKUP_AGE, None, e.to_string()),
     }
+}
+
+fn corrupt_pages(r: &mut Runner<'_>, repo: &Path, newest: &sw_core::Result<Option<BackupSummary>>) {
+    let b = match newest {
+        Ok(Some(b)) => b,
+        Ok(None) => {
+            // No backup is backup_age's finding; nothing here to judge.
+            let m = Measured::new(
+                None,
+                format!("no complete backup in {} whose pages could be judged", q(repo)),
+                json!({"repository": repo}),
+            );
+            r.push(&BACKUP_PAGES, None, m);
+            return;
+        }
+        Err(e) => {
+            r.unknown(&BACKUP_PAGES, None, e.to_string());
+            return;
+        }
+    };
+    let message = match b.corrupt_pages {
+        None => format!(
+            "the pages of backup {} were not checked (no data checksums, or --no-page-checks)",
+            b.id
+        ),
+        Some(0) => format!("every page of backup {} passed its checksum", b.id),
+        Some(n) => format!(
+            "backup {} holds {n} page(s) that failed their checksum: {}",
+            b.id,
+            b.first_corrupt.join(", ")
+        ),
+    };
+    let m = Measured::new(
+        b.corrupt_pages.map(|n| n as f64),
+        message,
+        json!({"backup": b.id, "pages": b.first_corrupt, "repository": repo}),
+    );
+    r.push(&BACKUP_PAGES, None, m);
 }

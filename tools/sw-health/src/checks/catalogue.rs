@@ -122,6 +122,7 @@ pub const CATALOGUE: &[&Check] = &[
     &replication::SLOTS,
     &archiver::ARCHIVER,
     &backup::BACKUP_AGE,
+    &backup::BACKUP_PAGES,
     &Check {
         name: "database_size",
         unit: "B",

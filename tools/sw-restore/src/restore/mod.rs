@@ -205,6 +205,9 @@ pub struct Outcome {
     pub timeline: u32,
     /// Bytes of the files written (schema 1 called it bytes_restored).
     pub restored_bytes: u64,
+    /// Pages of the backup that failed their checksum when it was taken:
+    /// the copy holds the same corruption (null: its pages were not checked).
+    pub corrupt_pages: Option<u64>,
     /// The copy was started (--start).
     pub started: bool,
     /// The copy was promoted: it is a primary now.
@@ -317,6 +320,7 @@ fn restore_into(
     t0: Instant,
 ) -> Result<Outcome> {
     let dest = &cluster.datadir;
+    warn_corruption(&plan.backup);
     let bytes = extract::extract(&plan.area, &plan.backup, dest)?;
     log::info!(
         "{bytes} bytes extracted and synced after {:.2}s",
@@ -330,6 +334,7 @@ fn restore_into(
         pgdata: dest.display().to_string(),
         timeline: plan.chain.timeline,
         restored_bytes: bytes,
+        corrupt_pages: plan.backup.page_checks.as_ref().map(|p| p.failed),
         started: false,
         promoted: false,
         reached_lsn: None,
@@ -353,6 +358,26 @@ fn restore_into(
     }
     out.duration_ms = millis(t0.elapsed());
     Ok(out)
+}
+
+/// A backup that held pages failing their checksum restores them as
+/// they were: say so before the copy starts.
+fn warn_corruption(b: &sw_core::repo::BackupManifest) {
+    let Some(pc) = b.page_checks.as_ref().filter(|p| p.failed > 0) else {
+        return;
+    };
+    let first: Vec<String> = pc
+        .bad_pages
+        .iter()
+        .take(5)
+        .map(|p| format!("{} block {}", p.relation.as_deref().unwrap_or(&p.file), p.block))
+        .collect();
+    log::warn!(
+        "backup {} holds {} page(s) that failed their checksum when it was taken ({}): the restored copy has the same corruption",
+        b.id,
+        pc.failed,
+        first.join(", ")
+    );
 }
 
 /// Newest contiguous archived time of an area (for the RPO).

@@ -1,0 +1,219 @@
+//! Page checksum validation while backing up (issue #18): a real cluster
+//! with data checksums is backed up while a writer changes pages (no false
+//! alarm), then a byte of a table's page is flipped on disk with the
+//! server stopped; the next backup completes, names the relation and block,
+//! `list` and sw-health's `backup_pages` report it, and a restore of it
+//! warns.
+
+#![allow(
+    clippy::unwrap_used,
+    reason = "a test fails by panicking; its helpers unwrap like its #[test] functions"
+)]
+
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use serde_json::Value;
+use sw_testkit::cmd::{self, Run};
+use sw_testkit::pg::{Opts, TestCluster};
+
+const BIN: &str = env!("CARGO_BIN_EXE_sw-restore");
+
+struct Pages {
+    tc: TestCluster,
+    repo: PathBuf,
+    backup: PathBuf,
+    restore: PathBuf,
+}
+
+impl Pages {
+    fn new() -> Pages {
+        let tc = TestCluster::start_with(&Opts {
+            fsync: true,
+            ..Opts::default()
+        });
+        let sw_backup = cmd::sibling_bin(BIN, "sw-backup", "sw-backup");
+        let [backup, restore] = cmd::install_for_server(
+            tc.runner(),
+            &tc.dir.join("bin"),
+            &[(&sw_backup, "sw-backup"), (Path::new(BIN), "sw-restore")],
+        )
+        .try_into()
+        .unwrap();
+        let repo = tc.dir.join("repo");
+        let p = Pages {
+            tc,
+            repo,
+            backup,
+            restore,
+        };
+        let pgdata = p.tc.datadir().to_str().unwrap().to_owned();
+        let mut r = p.backup_cmd(&["setup", "--pgdata", &pgdata]);
+        for _ in 0..5 {
+            if r.code == 0 {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(300));
+            r = p.backup_cmd(&["setup", "--pgdata", &pgdata]);
+        }
+        r.expect_code(0);
+        p.tc.stop();
+        p.tc.restart();
+        p
+    }
+
+    fn backup_cmd(&self, args: &[&str]) -> Run {
+        let mut v: Vec<&str> = args.to_vec();
+        v.extend(["--repo", self.repo.to_str().unwrap()]);
+        cmd::run_copied(&self.backup, &v)
+    }
+
+    fn full(&self) -> (Run, Value) {
+        let db = self.tc.url("postgres");
+        let r = self.backup_cmd(&["full", "--db", &db, "--wal-timeout", "60s"]);
+        r.expect_code(0);
+        let rec = r.one("backup.full");
+        (r, rec)
+    }
+
+    /// Flip one byte in the middle of page `block` of `table`'s file, with
+    /// the server stopped (so no cached copy overwrites it), then start it.
+    fn corrupt(&self, table: &str, block: u64) {
+        let rel = self
+            .tc
+            .psql("postgres", &format!("SELECT pg_relation_filepath('{table}')"));
+        self.tc.stop();
+        let path = self.tc.datadir().join(rel);
+        let mut f = std::fs::OpenOptions::new().read(true).write(true).open(&path).unwrap();
+        let at = block * 8192 + 5000;
+        let mut b = [0_u8; 1];
+        f.seek(SeekFrom::Start(at)).unwrap();
+        f.read_exact(&mut b).unwrap();
+        f.seek(SeekFrom::Start(at)).unwrap();
+        f.write_all(&[b[0] ^ 0x5a]).unwrap();
+        f.sync_all().unwrap();
+        self.tc.restart();
+    }
+}
+
+struct StopOnDrop<'a>(&'a AtomicBool);
+
+impl Drop for StopOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+}
+
+#[test]
+fn a_page_corrupted_on_disk_is_named_by_the_next_backup_and_its_restore_warns() {
+    let p = Pages::new();
+    p.tc.psql(
+        "postgres",
+        "CREATE TABLE t (id int, pad text); INSERT INTO t SELECT g, repeat('x', 100) FROM generate_series(1, 20000) g; \
+         CREATE TABLE hot (id int PRIMARY KEY, n int); INSERT INTO hot SELECT g, 0 FROM generate_series(1, 5000) g; CHECKPOINT",
+    );
+    // Pages written while the backup reads them (LSN past its start, or a
+    // read torn between versions) are not corruption.
+    let stop = AtomicBool::new(false);
+    let (_, clean) = std::thread::scope(|s| {
+        s.spawn(|| {
+            while !stop.load(Ordering::Relaxed) {
+                p.tc.psql("postgres", "UPDATE hot SET n = n + 1 WHERE id % 7 = 0");
+            }
+        });
+        // Stops the writer even when the backup's assertion panics (the
+        // scope joins it before the panic propagates).
+        let _stop = StopOnDrop(&stop);
+        p.full()
+    });
+    let pc = &clean["page_checks"];
+    // The catalogs alone are hundreds of pages: a wrong checksum algorithm
+    // would fail them all.
+    assert!(pc["checked"].as_u64().unwrap() > 300, "{clean}");
+    assert_eq!(pc["failed"], 0, "{clean}");
+
+    p.corrupt("t", 3);
+    let (r, bad) = p.full();
+    let pc = &bad["page_checks"];
+    assert_eq!(pc["failed"], 1, "{bad}");
+    let page = &pc["bad_pages"][0];
+    assert_eq!(page["relation"], "t", "{page}");
+    assert_eq!(page["database"], "postgres", "{page}");
+    assert_eq!(
+        (page["fork"].as_str(), page["block"].as_u64()),
+        (Some("main"), Some(3)),
+        "{page}"
+    );
+    assert_eq!(page["confirmed"], true, "{page}");
+    assert_ne!(page["stored_checksum"], page["computed_checksum"]);
+    assert!(r.stderr.contains("failing their checksum"), "{}", r.stderr);
+
+    let list = p.backup_cmd(&["list"]);
+    list.expect_code(0);
+    let recs = list.records();
+    assert_eq!(recs.len(), 2);
+    assert_eq!(recs[0]["page_checks"]["failed"], 0);
+    assert_eq!(recs[1]["page_checks"]["bad_pages"][0]["block"], 3);
+
+    health_reports(&p, bad["id"].as_str().unwrap());
+    restores_warn(&p, bad["id"].as_str().unwrap(), clean["id"].as_str().unwrap());
+}
+
+fn health_reports(p: &Pages, id: &str) {
+    let health = cmd::sibling_bin(BIN, "sw-health", "sw-health");
+    let st = tempfile::tempdir().unwrap();
+    let url = p.tc.url("postgres");
+    let r = cmd::run(
+        &health,
+        &[
+            "--db",
+            &url,
+            "--state-dir",
+            st.path().to_str().unwrap(),
+            "--checks",
+            "backup_pages",
+            "--backup-repo",
+            p.repo.to_str().unwrap(),
+        ],
+        None,
+    );
+    r.expect_code(2);
+    let rec = r.one("health.report");
+    let c = &rec["checks"][0];
+    assert_eq!(
+        (c["name"].as_str(), c["status"].as_str()),
+        (Some("backup_pages"), Some("CRITICAL")),
+        "{c}"
+    );
+    assert_eq!(c["value"], 1.0, "{c}");
+    assert_eq!(c["details"]["backup"], id, "{c}");
+    assert!(c["message"].as_str().unwrap().contains("t block 3"), "{c}");
+}
+
+fn restores_warn(p: &Pages, bad: &str, clean: &str) {
+    for (id, want) in [(bad, 1), (clean, 0)] {
+        let dest = p.tc.dir.join(format!("copy-{id}"));
+        let r = cmd::run_copied(
+            &p.restore,
+            &[
+                "--repo",
+                p.repo.to_str().unwrap(),
+                "--backup",
+                id,
+                "--immediate",
+                "--pgdata",
+                dest.to_str().unwrap(),
+            ],
+        );
+        r.expect_code(0);
+        assert_eq!(r.one("restore")["corrupt_pages"], want, "{}", r.stdout);
+        assert_eq!(
+            r.stderr.contains("failed their checksum"),
+            want > 0,
+            "{id}: {}",
+            r.stderr
+        );
+    }
+}
