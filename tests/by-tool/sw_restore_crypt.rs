@@ -228,3 +228,64 @@ fn flipped_byte_is_named(e: &Enc, key: &Path) {
     bad.expect_code(65);
     assert!(bad.stdout.contains("base.tar.zst"), "{bad:?}");
 }
+
+/// SW_BACKUP_KEY_FILE set for every command (a systemd unit) unlocks an
+/// encrypted repository and is ignored by a plain one, where only an
+/// explicit --key-file is refused (64).
+#[test]
+fn the_key_file_variable_unlocks_encrypted_repositories_and_leaves_plain_ones_alone() {
+    let d = tempfile::tempdir().unwrap();
+    let key = d.path().join("key");
+    sw_core::crypt::KeyFile::generate().unwrap().save(&key).unwrap();
+    let plain = d.path().join("plain");
+    sw_core::repo::Repo::init(&plain).unwrap();
+    let enc = d.path().join("enc");
+    let opts = sw_core::cli::RepoOpts {
+        repo: enc.clone(),
+        blob: sw_core::cli::BlobOpts {
+            azure_endpoint: None,
+            azure_credentials: None,
+            azure_ca_file: None,
+            azure_block_mib: 8,
+        },
+        keys: sw_core::cli::KeyOpts::default(),
+    };
+    let unlock = sw_core::crypt::Unlock::KeyFile(sw_core::crypt::KeyFile::load(&key).unwrap());
+    sw_core::repo::Repo::init_encrypted(&opts, &unlock, "first").unwrap();
+    let sw_backup = cmd::sibling_bin(BIN, "sw-backup", "sw-backup");
+    let run = |repo: &Path, args: &[&str], env_key: bool| {
+        let mut c = cmd::command(&sw_backup);
+        c.args(args).arg("--repo").arg(repo);
+        if env_key {
+            c.env("SW_BACKUP_KEY_FILE", &key);
+        }
+        cmd::run_cmd(&mut c, None)
+    };
+    // Plain: the variable is ignored, the flag refused.
+    run(&plain, &["verify"], true).expect_code(0);
+    run(&plain, &["list"], true).expect_code(0);
+    let r = run(&plain, &["verify", "--key-file", key.to_str().unwrap()], false);
+    r.expect_code(64);
+    assert!(r.stderr.contains("not encrypted"), "{r:?}");
+    // Encrypted: the variable unlocks it (the tags are checked), as the flag does.
+    let v = run(&enc, &["verify"], true);
+    v.expect_code(0);
+    assert_eq!(v.one("verify.summary")["tags_checked"], true, "{v:?}");
+    let v = run(&enc, &["verify"], false);
+    v.expect_code(0);
+    assert_eq!(v.one("verify.summary")["tags_checked"], false, "{v:?}");
+    // sw-restore's runbook reads an encrypted repository's metadata without the key.
+    let out = d.path().join("runbook.md");
+    let r = cmd::run(
+        Path::new(BIN),
+        &[
+            "runbook",
+            "--repo",
+            enc.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        None,
+    );
+    r.expect_code(0);
+}

@@ -47,8 +47,8 @@ complete -c sw-backup -n "__fish_sw_backup_using_subcommand setup" -l azure-endp
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand setup" -l azure-credentials -d 'Env file holding AZURE_STORAGE_KEY (shared key) or AZURE_STORAGE_SAS_TOKEN for an azure:// repository' -r -F
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand setup" -l azure-ca-file -d 'Trust only the CA certificates in this PEM file for the Blob endpoint (Azurite, a private CA) instead of the system\'s' -r -F
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand setup" -l azure-block-mib -d 'Upload block size (MiB) for an azure:// repository: larger objects go up in blocks, 4 in parallel, committed at the end' -r
-complete -c sw-backup -n "__fish_sw_backup_using_subcommand setup" -l key-file -d 'Key file (64 hex digits) unlocking an encrypted repository; `setup --encrypt` creates it (mode 0600) when missing' -r -F
-complete -c sw-backup -n "__fish_sw_backup_using_subcommand setup" -l passphrase-file -d 'File whose first line is the passphrase unlocking an encrypted repository (8 characters or more)' -r -F
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand setup" -l key-file -d 'Key file (64 hex digits) unlocking an encrypted repository; `setup --encrypt` creates it (mode 0600) when missing. Default: SW_BACKUP_KEY_FILE (ignored by a plain repository)' -r -F
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand setup" -l passphrase-file -d 'File whose first line is the passphrase unlocking an encrypted repository (8 characters or more). Default: SW_BACKUP_PASSPHRASE_FILE (ignored by a plain repository)' -r -F
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand setup" -l pgdata -d 'The cluster\'s data directory' -r -F
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand setup" -l bindir -d 'Directory of the PostgreSQL server programs (default: SW_PG_BINDIR, PATH, pg_config --bindir, the newest /usr/lib/postgresql/*/bin)' -r -F
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand setup" -l os-user -d 'OS user the server programs run as when invoked as root (initdb and postgres refuse root)' -r
@@ -64,8 +64,8 @@ complete -c sw-backup -n "__fish_sw_backup_using_subcommand wal-push" -l azure-e
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand wal-push" -l azure-credentials -d 'Env file holding AZURE_STORAGE_KEY (shared key) or AZURE_STORAGE_SAS_TOKEN for an azure:// repository' -r -F
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand wal-push" -l azure-ca-file -d 'Trust only the CA certificates in this PEM file for the Blob endpoint (Azurite, a private CA) instead of the system\'s' -r -F
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand wal-push" -l azure-block-mib -d 'Upload block size (MiB) for an azure:// repository: larger objects go up in blocks, 4 in parallel, committed at the end' -r
-complete -c sw-backup -n "__fish_sw_backup_using_subcommand wal-push" -l key-file -d 'Key file (64 hex digits) unlocking an encrypted repository; `setup --encrypt` creates it (mode 0600) when missing' -r -F
-complete -c sw-backup -n "__fish_sw_backup_using_subcommand wal-push" -l passphrase-file -d 'File whose first line is the passphrase unlocking an encrypted repository (8 characters or more)' -r -F
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand wal-push" -l key-file -d 'Key file (64 hex digits) unlocking an encrypted repository; `setup --encrypt` creates it (mode 0600) when missing. Default: SW_BACKUP_KEY_FILE (ignored by a plain repository)' -r -F
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand wal-push" -l passphrase-file -d 'File whose first line is the passphrase unlocking an encrypted repository (8 characters or more). Default: SW_BACKUP_PASSPHRASE_FILE (ignored by a plain repository)' -r -F
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand wal-push" -l pgdata -d 'The cluster\'s data directory (default: the current directory, where the archiver runs archive_command)' -r -F
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand wal-push" -l timeout -d 'Give up (exit 75, nothing acknowledged) when archiving this file takes longer, so a hung filesystem cannot stall the archiver for ever' -r
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand wal-push" -s v -l verbose -d 'More logging on stderr (-v info, -vv debug, -vvv trace); SW_LOG overrides'
@@ -77,8 +77,8 @@ complete -c sw-backup -n "__fish_sw_backup_using_subcommand prune" -l azure-endp
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand prune" -l azure-credentials -d 'Env file holding AZURE_STORAGE_KEY (shared key) or AZURE_STORAGE_SAS_TOKEN for an azure:// repository' -r -F
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand prune" -l azure-ca-file -d 'Trust only the CA certificates in this PEM file for the Blob endpoint (Azurite, a private CA) instead of the system\'s' -r -F
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand prune" -l azure-block-mib -d 'Upload block size (MiB) for an azure:// repository: larger objects go up in blocks, 4 in parallel, committed at the end' -r
-complete -c sw-backup -n "__fish_sw_backup_using_subcommand prune" -l key-file -d 'Key file (64 hex digits) unlocking an encrypted repository; `setup --encrypt` creates it (mode 0600) when missing' -r -F
-complete -c sw-backup -n "__fish_sw_backup_using_subcommand prune" -l passphrase-file -d 'File whose first line is the passphrase unlocking an encrypted repository (8 characters or more)' -r -F
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand prune" -l key-file -d 'Key file (64 hex digits) unlocking an encrypted repository; `setup --encrypt` creates it (mode 0600) when missing. Default: SW_BACKUP_KEY_FILE (ignored by a plain repository)' -r -F
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand prune" -l passphrase-file -d 'File whose first line is the passphrase unlocking an encrypted repository (8 characters or more). Default: SW_BACKUP_PASSPHRASE_FILE (ignored by a plain repository)' -r -F
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand prune" -l retention-days -d 'Keep everything needed to restore to any point within this many days' -r
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand prune" -l min-full -d 'Always keep at least this many newest backups' -r
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand prune" -l dry-run -d 'Print what would be removed and remove nothing'
@@ -91,8 +91,8 @@ complete -c sw-backup -n "__fish_sw_backup_using_subcommand rekey" -l azure-endp
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand rekey" -l azure-credentials -d 'Env file holding AZURE_STORAGE_KEY (shared key) or AZURE_STORAGE_SAS_TOKEN for an azure:// repository' -r -F
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand rekey" -l azure-ca-file -d 'Trust only the CA certificates in this PEM file for the Blob endpoint (Azurite, a private CA) instead of the system\'s' -r -F
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand rekey" -l azure-block-mib -d 'Upload block size (MiB) for an azure:// repository: larger objects go up in blocks, 4 in parallel, committed at the end' -r
-complete -c sw-backup -n "__fish_sw_backup_using_subcommand rekey" -l key-file -d 'Key file (64 hex digits) unlocking an encrypted repository; `setup --encrypt` creates it (mode 0600) when missing' -r -F
-complete -c sw-backup -n "__fish_sw_backup_using_subcommand rekey" -l passphrase-file -d 'File whose first line is the passphrase unlocking an encrypted repository (8 characters or more)' -r -F
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand rekey" -l key-file -d 'Key file (64 hex digits) unlocking an encrypted repository; `setup --encrypt` creates it (mode 0600) when missing. Default: SW_BACKUP_KEY_FILE (ignored by a plain repository)' -r -F
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand rekey" -l passphrase-file -d 'File whose first line is the passphrase unlocking an encrypted repository (8 characters or more). Default: SW_BACKUP_PASSPHRASE_FILE (ignored by a plain repository)' -r -F
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand rekey" -l add-key-file -d 'Add a wrapping of the data key by this key file (created, mode 0600, when missing)' -r -F
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand rekey" -l add-passphrase-file -d 'Add a wrapping of the data key by the passphrase on this file\'s first line' -r -F
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand rekey" -l label -d 'Label of the added wrapping (default: key-<fingerprint>, or passphrase, passphrase-2, ...)' -r
@@ -191,8 +191,8 @@ complete -c sw-backup -n "__fish_sw_backup_using_subcommand full" -l azure-endpo
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand full" -l azure-credentials -d 'Env file holding AZURE_STORAGE_KEY (shared key) or AZURE_STORAGE_SAS_TOKEN for an azure:// repository' -r -F
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand full" -l azure-ca-file -d 'Trust only the CA certificates in this PEM file for the Blob endpoint (Azurite, a private CA) instead of the system\'s' -r -F
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand full" -l azure-block-mib -d 'Upload block size (MiB) for an azure:// repository: larger objects go up in blocks, 4 in parallel, committed at the end' -r
-complete -c sw-backup -n "__fish_sw_backup_using_subcommand full" -l key-file -d 'Key file (64 hex digits) unlocking an encrypted repository; `setup --encrypt` creates it (mode 0600) when missing' -r -F
-complete -c sw-backup -n "__fish_sw_backup_using_subcommand full" -l passphrase-file -d 'File whose first line is the passphrase unlocking an encrypted repository (8 characters or more)' -r -F
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand full" -l key-file -d 'Key file (64 hex digits) unlocking an encrypted repository; `setup --encrypt` creates it (mode 0600) when missing. Default: SW_BACKUP_KEY_FILE (ignored by a plain repository)' -r -F
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand full" -l passphrase-file -d 'File whose first line is the passphrase unlocking an encrypted repository (8 characters or more). Default: SW_BACKUP_PASSPHRASE_FILE (ignored by a plain repository)' -r -F
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand full" -l db -d 'Target database: a postgresql:// URI or key=value conninfo. Prefer --env-file or DATABASE_URL for targets with passwords (argv is visible to other users)' -r
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand full" -l env-file -d 'Read DATABASE_URL from this env file (KEY=value lines)' -r -F
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand full" -l connect-timeout -d 'Give up connecting after this long (unless the target sets connect_timeout)' -r
@@ -234,8 +234,8 @@ complete -c sw-backup -n "__fish_sw_backup_using_subcommand list" -l azure-endpo
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand list" -l azure-credentials -d 'Env file holding AZURE_STORAGE_KEY (shared key) or AZURE_STORAGE_SAS_TOKEN for an azure:// repository' -r -F
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand list" -l azure-ca-file -d 'Trust only the CA certificates in this PEM file for the Blob endpoint (Azurite, a private CA) instead of the system\'s' -r -F
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand list" -l azure-block-mib -d 'Upload block size (MiB) for an azure:// repository: larger objects go up in blocks, 4 in parallel, committed at the end' -r
-complete -c sw-backup -n "__fish_sw_backup_using_subcommand list" -l key-file -d 'Key file (64 hex digits) unlocking an encrypted repository; `setup --encrypt` creates it (mode 0600) when missing' -r -F
-complete -c sw-backup -n "__fish_sw_backup_using_subcommand list" -l passphrase-file -d 'File whose first line is the passphrase unlocking an encrypted repository (8 characters or more)' -r -F
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand list" -l key-file -d 'Key file (64 hex digits) unlocking an encrypted repository; `setup --encrypt` creates it (mode 0600) when missing. Default: SW_BACKUP_KEY_FILE (ignored by a plain repository)' -r -F
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand list" -l passphrase-file -d 'File whose first line is the passphrase unlocking an encrypted repository (8 characters or more). Default: SW_BACKUP_PASSPHRASE_FILE (ignored by a plain repository)' -r -F
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand list" -l repo -d 'The backup repository: a directory, or azure://ACCOUNT/CONTAINER[/PREFIX] (Azure Blob Storage)' -r -F
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand list" -l azure -d 'Work on an Azure Database for PostgreSQL Flexible Server (through the Resource Manager API) instead of a local cluster'
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand list" -s v -l verbose -d 'More logging on stderr (-v info, -vv debug, -vvv trace); SW_LOG overrides'
@@ -258,8 +258,8 @@ complete -c sw-backup -n "__fish_sw_backup_using_subcommand check" -l azure-endp
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand check" -l azure-credentials -d 'Env file holding AZURE_STORAGE_KEY (shared key) or AZURE_STORAGE_SAS_TOKEN for an azure:// repository' -r -F
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand check" -l azure-ca-file -d 'Trust only the CA certificates in this PEM file for the Blob endpoint (Azurite, a private CA) instead of the system\'s' -r -F
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand check" -l azure-block-mib -d 'Upload block size (MiB) for an azure:// repository: larger objects go up in blocks, 4 in parallel, committed at the end' -r
-complete -c sw-backup -n "__fish_sw_backup_using_subcommand check" -l key-file -d 'Key file (64 hex digits) unlocking an encrypted repository; `setup --encrypt` creates it (mode 0600) when missing' -r -F
-complete -c sw-backup -n "__fish_sw_backup_using_subcommand check" -l passphrase-file -d 'File whose first line is the passphrase unlocking an encrypted repository (8 characters or more)' -r -F
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand check" -l key-file -d 'Key file (64 hex digits) unlocking an encrypted repository; `setup --encrypt` creates it (mode 0600) when missing. Default: SW_BACKUP_KEY_FILE (ignored by a plain repository)' -r -F
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand check" -l passphrase-file -d 'File whose first line is the passphrase unlocking an encrypted repository (8 characters or more). Default: SW_BACKUP_PASSPHRASE_FILE (ignored by a plain repository)' -r -F
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand check" -l db -d 'Target database: a postgresql:// URI or key=value conninfo. Prefer --env-file or DATABASE_URL for targets with passwords (argv is visible to other users)' -r
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand check" -l env-file -d 'Read DATABASE_URL from this env file (KEY=value lines)' -r -F
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand check" -l connect-timeout -d 'Give up connecting after this long (unless the target sets connect_timeout)' -r
@@ -299,8 +299,8 @@ complete -c sw-backup -n "__fish_sw_backup_using_subcommand verify" -l azure-end
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand verify" -l azure-credentials -d 'Env file holding AZURE_STORAGE_KEY (shared key) or AZURE_STORAGE_SAS_TOKEN for an azure:// repository' -r -F
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand verify" -l azure-ca-file -d 'Trust only the CA certificates in this PEM file for the Blob endpoint (Azurite, a private CA) instead of the system\'s' -r -F
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand verify" -l azure-block-mib -d 'Upload block size (MiB) for an azure:// repository: larger objects go up in blocks, 4 in parallel, committed at the end' -r
-complete -c sw-backup -n "__fish_sw_backup_using_subcommand verify" -l key-file -d 'Key file (64 hex digits) unlocking an encrypted repository; `setup --encrypt` creates it (mode 0600) when missing' -r -F
-complete -c sw-backup -n "__fish_sw_backup_using_subcommand verify" -l passphrase-file -d 'File whose first line is the passphrase unlocking an encrypted repository (8 characters or more)' -r -F
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand verify" -l key-file -d 'Key file (64 hex digits) unlocking an encrypted repository; `setup --encrypt` creates it (mode 0600) when missing. Default: SW_BACKUP_KEY_FILE (ignored by a plain repository)' -r -F
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand verify" -l passphrase-file -d 'File whose first line is the passphrase unlocking an encrypted repository (8 characters or more). Default: SW_BACKUP_PASSPHRASE_FILE (ignored by a plain repository)' -r -F
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand verify" -l jobs -d 'Hashing threads' -r
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand verify" -l repo -d 'The backup repository: a directory, or azure://ACCOUNT/CONTAINER[/PREFIX] (Azure Blob Storage)' -r -F
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand verify" -l azure -d 'Work on an Azure Database for PostgreSQL Flexible Server (through the Resource Manager API) instead of a local cluster'

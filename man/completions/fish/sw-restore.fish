@@ -29,8 +29,8 @@ complete -c sw-restore -n "__fish_sw_restore_needs_command" -l azure-endpoint -d
 complete -c sw-restore -n "__fish_sw_restore_needs_command" -l azure-credentials -d 'Env file holding AZURE_STORAGE_KEY (shared key) or AZURE_STORAGE_SAS_TOKEN for an azure:// repository' -r -F
 complete -c sw-restore -n "__fish_sw_restore_needs_command" -l azure-ca-file -d 'Trust only the CA certificates in this PEM file for the Blob endpoint (Azurite, a private CA) instead of the system\'s' -r -F
 complete -c sw-restore -n "__fish_sw_restore_needs_command" -l azure-block-mib -d 'Upload block size (MiB) for an azure:// repository: larger objects go up in blocks, 4 in parallel, committed at the end' -r
-complete -c sw-restore -n "__fish_sw_restore_needs_command" -l key-file -d 'Key file (64 hex digits) unlocking an encrypted repository; `setup --encrypt` creates it (mode 0600) when missing' -r -F
-complete -c sw-restore -n "__fish_sw_restore_needs_command" -l passphrase-file -d 'File whose first line is the passphrase unlocking an encrypted repository (8 characters or more)' -r -F
+complete -c sw-restore -n "__fish_sw_restore_needs_command" -l key-file -d 'Key file (64 hex digits) unlocking an encrypted repository; `setup --encrypt` creates it (mode 0600) when missing. Default: SW_BACKUP_KEY_FILE (ignored by a plain repository)' -r -F
+complete -c sw-restore -n "__fish_sw_restore_needs_command" -l passphrase-file -d 'File whose first line is the passphrase unlocking an encrypted repository (8 characters or more). Default: SW_BACKUP_PASSPHRASE_FILE (ignored by a plain repository)' -r -F
 complete -c sw-restore -n "__fish_sw_restore_needs_command" -l pgdata -d 'The data directory to restore into (must be missing or empty; required)' -r -F
 complete -c sw-restore -n "__fish_sw_restore_needs_command" -l target-time -d 'Recover to this time (RFC 3339, e.g. 2026-11-26T10:15:00Z): transactions committed at or before it are kept' -r
 complete -c sw-restore -n "__fish_sw_restore_needs_command" -l target-lsn -d 'Recover to this WAL location (e.g. 0/3000060), inclusive' -r
@@ -89,8 +89,8 @@ complete -c sw-restore -n "__fish_sw_restore_using_subcommand wal-fetch" -l azur
 complete -c sw-restore -n "__fish_sw_restore_using_subcommand wal-fetch" -l azure-credentials -d 'Env file holding AZURE_STORAGE_KEY (shared key) or AZURE_STORAGE_SAS_TOKEN for an azure:// repository' -r -F
 complete -c sw-restore -n "__fish_sw_restore_using_subcommand wal-fetch" -l azure-ca-file -d 'Trust only the CA certificates in this PEM file for the Blob endpoint (Azurite, a private CA) instead of the system\'s' -r -F
 complete -c sw-restore -n "__fish_sw_restore_using_subcommand wal-fetch" -l azure-block-mib -d 'Upload block size (MiB) for an azure:// repository: larger objects go up in blocks, 4 in parallel, committed at the end' -r
-complete -c sw-restore -n "__fish_sw_restore_using_subcommand wal-fetch" -l key-file -d 'Key file (64 hex digits) unlocking an encrypted repository; `setup --encrypt` creates it (mode 0600) when missing' -r -F
-complete -c sw-restore -n "__fish_sw_restore_using_subcommand wal-fetch" -l passphrase-file -d 'File whose first line is the passphrase unlocking an encrypted repository (8 characters or more)' -r -F
+complete -c sw-restore -n "__fish_sw_restore_using_subcommand wal-fetch" -l key-file -d 'Key file (64 hex digits) unlocking an encrypted repository; `setup --encrypt` creates it (mode 0600) when missing. Default: SW_BACKUP_KEY_FILE (ignored by a plain repository)' -r -F
+complete -c sw-restore -n "__fish_sw_restore_using_subcommand wal-fetch" -l passphrase-file -d 'File whose first line is the passphrase unlocking an encrypted repository (8 characters or more). Default: SW_BACKUP_PASSPHRASE_FILE (ignored by a plain repository)' -r -F
 complete -c sw-restore -n "__fish_sw_restore_using_subcommand wal-fetch" -l area -d 'The repository area (pg<major>-<system identifier>); needed when the repository holds several' -r
 complete -c sw-restore -n "__fish_sw_restore_using_subcommand wal-fetch" -s v -l verbose -d 'More logging on stderr (-v info, -vv debug, -vvv trace); SW_LOG overrides'
 complete -c sw-restore -n "__fish_sw_restore_using_subcommand wal-fetch" -s q -l quiet -d 'Only errors on stderr'
@@ -123,8 +123,8 @@ complete -c sw-restore -n "__fish_sw_restore_using_subcommand drill" -l azure-en
 complete -c sw-restore -n "__fish_sw_restore_using_subcommand drill" -l azure-credentials -d 'Env file holding AZURE_STORAGE_KEY (shared key) or AZURE_STORAGE_SAS_TOKEN for an azure:// repository' -r -F
 complete -c sw-restore -n "__fish_sw_restore_using_subcommand drill" -l azure-ca-file -d 'Trust only the CA certificates in this PEM file for the Blob endpoint (Azurite, a private CA) instead of the system\'s' -r -F
 complete -c sw-restore -n "__fish_sw_restore_using_subcommand drill" -l azure-block-mib -d 'Upload block size (MiB) for an azure:// repository: larger objects go up in blocks, 4 in parallel, committed at the end' -r
-complete -c sw-restore -n "__fish_sw_restore_using_subcommand drill" -l key-file -d 'Key file (64 hex digits) unlocking an encrypted repository; `setup --encrypt` creates it (mode 0600) when missing' -r -F
-complete -c sw-restore -n "__fish_sw_restore_using_subcommand drill" -l passphrase-file -d 'File whose first line is the passphrase unlocking an encrypted repository (8 characters or more)' -r -F
+complete -c sw-restore -n "__fish_sw_restore_using_subcommand drill" -l key-file -d 'Key file (64 hex digits) unlocking an encrypted repository; `setup --encrypt` creates it (mode 0600) when missing. Default: SW_BACKUP_KEY_FILE (ignored by a plain repository)' -r -F
+complete -c sw-restore -n "__fish_sw_restore_using_subcommand drill" -l passphrase-file -d 'File whose first line is the passphrase unlocking an encrypted repository (8 characters or more). Default: SW_BACKUP_PASSPHRASE_FILE (ignored by a plain repository)' -r -F
 complete -c sw-restore -n "__fish_sw_restore_using_subcommand drill" -l target-time -d 'Restore to this time instead of the end of the archive (RFC 3339)' -r
 complete -c sw-restore -n "__fish_sw_restore_using_subcommand drill" -l system-identifier -d 'The cluster to drill, when the repository holds several' -r
 complete -c sw-restore -n "__fish_sw_restore_using_subcommand drill" -l sql -d 'SQL file run against the copy (database postgres); any error fails the drill' -r -F
@@ -162,8 +162,8 @@ complete -c sw-restore -n "__fish_sw_restore_using_subcommand runbook" -l azure-
 complete -c sw-restore -n "__fish_sw_restore_using_subcommand runbook" -l azure-credentials -d 'Env file holding AZURE_STORAGE_KEY (shared key) or AZURE_STORAGE_SAS_TOKEN for an azure:// repository' -r -F
 complete -c sw-restore -n "__fish_sw_restore_using_subcommand runbook" -l azure-ca-file -d 'Trust only the CA certificates in this PEM file for the Blob endpoint (Azurite, a private CA) instead of the system\'s' -r -F
 complete -c sw-restore -n "__fish_sw_restore_using_subcommand runbook" -l azure-block-mib -d 'Upload block size (MiB) for an azure:// repository: larger objects go up in blocks, 4 in parallel, committed at the end' -r
-complete -c sw-restore -n "__fish_sw_restore_using_subcommand runbook" -l key-file -d 'Key file (64 hex digits) unlocking an encrypted repository; `setup --encrypt` creates it (mode 0600) when missing' -r -F
-complete -c sw-restore -n "__fish_sw_restore_using_subcommand runbook" -l passphrase-file -d 'File whose first line is the passphrase unlocking an encrypted repository (8 characters or more)' -r -F
+complete -c sw-restore -n "__fish_sw_restore_using_subcommand runbook" -l key-file -d 'Key file (64 hex digits) unlocking an encrypted repository; `setup --encrypt` creates it (mode 0600) when missing. Default: SW_BACKUP_KEY_FILE (ignored by a plain repository)' -r -F
+complete -c sw-restore -n "__fish_sw_restore_using_subcommand runbook" -l passphrase-file -d 'File whose first line is the passphrase unlocking an encrypted repository (8 characters or more). Default: SW_BACKUP_PASSPHRASE_FILE (ignored by a plain repository)' -r -F
 complete -c sw-restore -n "__fish_sw_restore_using_subcommand runbook" -l out -d 'Where to write the runbook (Markdown; replaced atomically)' -r -F
 complete -c sw-restore -n "__fish_sw_restore_using_subcommand runbook" -l env-file -d 'The env file applications read (named in the procedures)' -r -F
 complete -c sw-restore -n "__fish_sw_restore_using_subcommand runbook" -l server -d 'The Flexible Server (selects Azure by itself): its name (with --resource-group), or its ARM id /subscriptions/…/flexibleServers/NAME' -r
@@ -192,18 +192,18 @@ complete -c sw-restore -n "__fish_sw_restore_using_subcommand activate" -l azure
 complete -c sw-restore -n "__fish_sw_restore_using_subcommand activate" -l azure-credentials -d 'Env file holding AZURE_STORAGE_KEY (shared key) or AZURE_STORAGE_SAS_TOKEN for an azure:// repository' -r -F
 complete -c sw-restore -n "__fish_sw_restore_using_subcommand activate" -l azure-ca-file -d 'Trust only the CA certificates in this PEM file for the Blob endpoint (Azurite, a private CA) instead of the system\'s' -r -F
 complete -c sw-restore -n "__fish_sw_restore_using_subcommand activate" -l azure-block-mib -d 'Upload block size (MiB) for an azure:// repository: larger objects go up in blocks, 4 in parallel, committed at the end' -r
-complete -c sw-restore -n "__fish_sw_restore_using_subcommand activate" -l key-file -d 'Key file (64 hex digits) unlocking an encrypted repository; `setup --encrypt` creates it (mode 0600) when missing' -r -F
-complete -c sw-restore -n "__fish_sw_restore_using_subcommand activate" -l passphrase-file -d 'File whose first line is the passphrase unlocking an encrypted repository (8 characters or more)' -r -F
+complete -c sw-restore -n "__fish_sw_restore_using_subcommand activate" -l key-file -d 'Key file (64 hex digits) unlocking an encrypted repository; `setup --encrypt` creates it (mode 0600) when missing. Default: SW_BACKUP_KEY_FILE (ignored by a plain repository)' -r -F
+complete -c sw-restore -n "__fish_sw_restore_using_subcommand activate" -l passphrase-file -d 'File whose first line is the passphrase unlocking an encrypted repository (8 characters or more). Default: SW_BACKUP_PASSPHRASE_FILE (ignored by a plain repository)' -r -F
 complete -c sw-restore -n "__fish_sw_restore_using_subcommand activate" -l incident -d 'What happened' -r -f -a "database_failure\t'The primary is gone: promote the standby or restore the newest backup'
 data_corruption\t'Data was damaged at a known time: restore to just before it'
-region_failure\t'The primary\'s region is down (Azure only, --azure): promote a cross-region replica or geo-restore into the paired region'"
+region_failure\t'The primary\'s region is down: with --azure, promote a cross-region replica or geo-restore into the paired region; for a local cluster, restore the newest point from the off-site (azure://) repository'"
 complete -c sw-restore -n "__fish_sw_restore_using_subcommand activate" -l before -d 'For data_corruption: when the damage happened (RFC 3339); the restore stops just before it' -r
 complete -c sw-restore -n "__fish_sw_restore_using_subcommand activate" -l standby-pgdata -d 'A standby to promote on database_failure (its data directory)' -r -F
 complete -c sw-restore -n "__fish_sw_restore_using_subcommand activate" -l pgdata -d 'Where to restore the new primary (missing or empty directory)' -r -F
 complete -c sw-restore -n "__fish_sw_restore_using_subcommand activate" -l host -d 'Host applications use to reach the new primary (written to the env file)' -r
 complete -c sw-restore -n "__fish_sw_restore_using_subcommand activate" -l socket-dir -d 'Unix socket directory for a restored primary (default /tmp)' -r -F
 complete -c sw-restore -n "__fish_sw_restore_using_subcommand activate" -l env-file -d 'Env file whose DATABASE_URL is pointed at the new primary (user, password and options kept)' -r -F
-complete -c sw-restore -n "__fish_sw_restore_using_subcommand activate" -l audit-log -d 'Audit log (JSON Lines; default: audit.jsonl in the repository area)' -r -F
+complete -c sw-restore -n "__fish_sw_restore_using_subcommand activate" -l audit-log -d 'Audit log (JSON Lines; default: audit.jsonl in the repository area, or in the state directory for an azure:// repository)' -r -F
 complete -c sw-restore -n "__fish_sw_restore_using_subcommand activate" -l bindir -d 'Directory of the PostgreSQL server programs (default: SW_PG_BINDIR, PATH, pg_config --bindir, the newest /usr/lib/postgresql/*/bin)' -r -F
 complete -c sw-restore -n "__fish_sw_restore_using_subcommand activate" -l os-user -d 'OS user the server programs run as when invoked as root (initdb and postgres refuse root)' -r
 complete -c sw-restore -n "__fish_sw_restore_using_subcommand activate" -l superuser -d 'Database superuser used to check the started copy over its socket' -r

@@ -132,19 +132,76 @@ pub struct RepoOpts {
 
 /// What unlocks an encrypted repository. Only file names: the key or
 /// passphrase itself is never on argv, in the environment or printed.
+///
+/// The environment variables are read here, not by clap, so a command can
+/// tell them from the flags: set once for every command (a systemd unit),
+/// they must not break a plain repository, where an explicit flag is a
+/// mistake (64).
 #[derive(Args, Debug, Clone, Default)]
 pub struct KeyOpts {
-    /// Key file (64 hex digits) unlocking an encrypted repository; `setup --encrypt` creates it (mode 0600) when missing.
-    #[arg(
-        long,
-        value_name = "FILE",
-        env = "SW_BACKUP_KEY_FILE",
-        conflicts_with = "passphrase_file"
-    )]
+    /// Key file (64 hex digits) unlocking an encrypted repository; `setup --encrypt` creates it (mode 0600) when missing. Default: SW_BACKUP_KEY_FILE (ignored by a plain repository).
+    #[arg(long, value_name = "FILE", conflicts_with = "passphrase_file")]
     pub key_file: Option<PathBuf>,
-    /// File whose first line is the passphrase unlocking an encrypted repository (8 characters or more).
-    #[arg(long, value_name = "FILE", env = "SW_BACKUP_PASSPHRASE_FILE")]
+    /// File whose first line is the passphrase unlocking an encrypted repository (8 characters or more). Default: SW_BACKUP_PASSPHRASE_FILE (ignored by a plain repository).
+    #[arg(long, value_name = "FILE")]
     pub passphrase_file: Option<PathBuf>,
+}
+
+/// Which key file or passphrase file a command uses, and from where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyChoice {
+    KeyFile(PathBuf),
+    PassphraseFile(PathBuf),
+}
+
+impl KeyChoice {
+    /// The flag that names this file on a command line.
+    pub fn flag(&self) -> &'static str {
+        match self {
+            KeyChoice::KeyFile(_) => "--key-file",
+            KeyChoice::PassphraseFile(_) => "--passphrase-file",
+        }
+    }
+
+    pub fn path(&self) -> &std::path::Path {
+        match self {
+            KeyChoice::KeyFile(p) | KeyChoice::PassphraseFile(p) => p,
+        }
+    }
+}
+
+/// Where a [`KeyChoice`] came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeySource {
+    Flag,
+    Env,
+}
+
+/// The environment variables standing in for the key flags.
+pub const KEY_FILE_ENV: &str = "SW_BACKUP_KEY_FILE";
+pub const PASSPHRASE_FILE_ENV: &str = "SW_BACKUP_PASSPHRASE_FILE";
+
+impl KeyOpts {
+    /// The flags when given, else the environment's variables.
+    ///
+    /// # Errors
+    /// 64 when both variables are set (and no flag chooses).
+    pub fn choice(&self, env: &Env) -> Result<Option<(KeyChoice, KeySource)>> {
+        if let Some(p) = &self.key_file {
+            return Ok(Some((KeyChoice::KeyFile(p.clone()), KeySource::Flag)));
+        }
+        if let Some(p) = &self.passphrase_file {
+            return Ok(Some((KeyChoice::PassphraseFile(p.clone()), KeySource::Flag)));
+        }
+        match (env.get(KEY_FILE_ENV), env.get(PASSPHRASE_FILE_ENV)) {
+            (Some(_), Some(_)) => Err(Error::usage(format!(
+                "{KEY_FILE_ENV} and {PASSPHRASE_FILE_ENV} are both set; keep one, or choose with --key-file/--passphrase-file"
+            ))),
+            (Some(k), None) => Ok(Some((KeyChoice::KeyFile(k.into()), KeySource::Env))),
+            (None, Some(p)) => Ok(Some((KeyChoice::PassphraseFile(p.into()), KeySource::Env))),
+            (None, None) => Ok(None),
+        }
+    }
 }
 
 /// How an `azure://` repository is reached. The credentials are only ever
@@ -207,7 +264,10 @@ impl RepoOpts {
     /// The flags that reach this repository again, for a command line
     /// another program runs (archive_command, restore_command): the
     /// credentials travel as a file name, never their content.
-    pub fn reach_args(&self, repo: &str) -> Vec<(&'static str, String)> {
+    ///
+    /// The key file travels only for an `encrypted` repository (from a
+    /// flag or the environment: the child does not inherit ours).
+    pub fn reach_args(&self, repo: &str, encrypted: bool) -> Vec<(&'static str, String)> {
         let mut v = vec![("--repo", repo.to_owned())];
         if self.is_blob() {
             if let Some(e) = &self.blob.azure_endpoint {
@@ -223,14 +283,10 @@ impl RepoOpts {
                 }
             }
         }
-        for (flag, p) in [
-            ("--key-file", &self.keys.key_file),
-            ("--passphrase-file", &self.keys.passphrase_file),
-        ] {
-            if let Some(p) = p {
-                let abs = std::path::absolute(p).unwrap_or_else(|_| p.clone());
-                v.push((flag, abs.display().to_string()));
-            }
+        if encrypted && let Ok(Some((choice, _))) = self.keys.choice(&Env::process()) {
+            let p = choice.path();
+            let abs = std::path::absolute(p).unwrap_or_else(|_| p.to_owned());
+            v.push((choice.flag(), abs.display().to_string()));
         }
         v
     }

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 use schemars::JsonSchema;
 use serde::Serialize;
-use sw_core::cli::{KeyOpts, RepoOpts};
+use sw_core::cli::{KeyChoice, RepoOpts};
 use sw_core::cluster::Cluster;
 use sw_core::contract::Record;
 use sw_core::crypt::{KeyFile, Unlock};
@@ -96,15 +96,17 @@ fn new_unlock(
 /// # Errors
 /// 64 without a key flag; 77/78 as [`Repo::init_encrypted`].
 pub fn init_encrypted(cluster: &Cluster, opts: &RepoOpts) -> Result<Repo> {
-    let KeyOpts {
-        key_file,
-        passphrase_file,
-    } = &opts.keys;
+    let choice = opts.keys.choice(&sw_core::config::Env::process())?.map(|(c, _)| c);
+    let (key_file, passphrase_file) = match &choice {
+        Some(KeyChoice::KeyFile(p)) => (Some(p.as_path()), None),
+        Some(KeyChoice::PassphraseFile(p)) => (None, Some(p.as_path())),
+        None => (None, None),
+    };
     let owner = |p: &Path| match &cluster.runner.user {
         Some(u) => sw_core::cluster::chown_recursive(p, u.uid, u.gid),
         None => Ok(()),
     };
-    let unlock = new_unlock(key_file.as_deref(), passphrase_file.as_deref(), &owner)?
+    let unlock = new_unlock(key_file, passphrase_file, &owner)?
         .ok_or_else(|| Error::usage("--encrypt needs --key-file FILE or --passphrase-file FILE"))?;
     let label = default_label(None, &unlock)?;
     let fresh = !opts.is_blob() && !opts.repo.join(sw_core::repo::MARKER).exists();

@@ -110,7 +110,7 @@ pub fn run(a: &SetupArgs, pretty: bool) -> Result<()> {
     // An azure:// repository's endpoint, credentials file and CA file go
     // along as paths: the archiver's OS user must be able to read them.
     let mut command = format!("{} wal-push", shell_quote(&exe.display().to_string()));
-    for (flag, v) in a.repo.reach_args(&repo.root.display().to_string()) {
+    for (flag, v) in a.repo.reach_args(&repo.root.display().to_string(), repo.is_encrypted()) {
         command.push_str(&format!(" {flag} {}", shell_quote(&v)));
     }
     command.push_str(" %p");

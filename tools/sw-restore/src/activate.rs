@@ -31,7 +31,7 @@ use sw_core::fsutil::q;
 use sw_core::output::Output;
 use sw_core::repo::Repo;
 use sw_core::target::Target as DbTarget;
-use sw_core::{Error, Result};
+use sw_core::{Error, IoContext, Result};
 
 use crate::audit::{Audit, AuditAction};
 use crate::restore::{self, CopyOpts, RestoreArgs, TargetOpts};
@@ -45,7 +45,7 @@ pub enum Incident {
     DatabaseFailure,
     /// Data was damaged at a known time: restore to just before it.
     DataCorruption,
-    /// The primary's region is down (Azure only, --azure): promote a cross-region replica or geo-restore into the paired region.
+    /// The primary's region is down: with --azure, promote a cross-region replica or geo-restore into the paired region; for a local cluster, restore the newest point from the off-site (azure://) repository.
     RegionFailure,
 }
 
@@ -78,7 +78,7 @@ pub struct ActivateArgs {
     /// Env file whose DATABASE_URL is pointed at the new primary (user, password and options kept).
     #[arg(long, value_name = "FILE")]
     pub env_file: Option<PathBuf>,
-    /// Audit log (JSON Lines; default: audit.jsonl in the repository area).
+    /// Audit log (JSON Lines; default: audit.jsonl in the repository area, or in the state directory for an azure:// repository).
     #[arg(long, value_name = "FILE")]
     pub audit_log: Option<PathBuf>,
     #[command(flatten)]
@@ -141,9 +141,9 @@ struct Done {
 
 pub fn run(a: &ActivateArgs, pretty: bool) -> Result<()> {
     let t0 = Instant::now();
-    if a.incident == Incident::RegionFailure {
+    if a.incident == Incident::RegionFailure && !a.repo.is_blob() {
         return Err(Error::usage(
-            "--incident region_failure is for Azure servers (--azure): a local cluster has no region to fail over from",
+            "--incident region_failure restores a local cluster from its off-site repository: pass --repo azure://ACCOUNT/CONTAINER[/PREFIX] (or --azure for an Azure server)",
         ));
     }
     if a.incident == Incident::DataCorruption && a.before.is_none() {
@@ -151,7 +151,8 @@ pub fn run(a: &ActivateArgs, pretty: bool) -> Result<()> {
             "--incident data_corruption needs --before TIME (when the damage happened)",
         ));
     }
-    let repo = Repo::open(&a.repo.repo)?;
+    // Only the metadata is read here; the restore below unlocks the key.
+    let repo = Repo::open_opts_keyless(&a.repo)?;
     let areas = repo.areas()?;
     let area = match areas.as_slice() {
         [one] => one.clone(),
@@ -164,7 +165,13 @@ pub fn run(a: &ActivateArgs, pretty: bool) -> Result<()> {
         }
     };
     let audit = Audit {
-        path: a.audit_log.clone().unwrap_or_else(|| area.dir.join("audit.jsonl")),
+        path: match &a.audit_log {
+            Some(p) => p.clone(),
+            // An off-site repository is no place for a local file: keep it
+            // in the state directory.
+            None if repo.is_blob() => local_audit_log()?,
+            None => area.dir.join("audit.jsonl"),
+        },
         incident: a.incident,
     };
     audit.log(
@@ -205,6 +212,13 @@ pub fn run(a: &ActivateArgs, pretty: bool) -> Result<()> {
         duration_ms: millis(t0.elapsed()),
         checklist: checklist(a, &repo, &audit),
     })
+}
+
+/// `audit.jsonl` in the state directory (created).
+fn local_audit_log() -> Result<PathBuf> {
+    let dir = Env::process().state_dir();
+    std::fs::create_dir_all(&dir).io_context(|| format!("creating {}", q(&dir)))?;
+    Ok(dir.join("audit.jsonl"))
 }
 
 /// What to do after the activation, in order.

@@ -75,7 +75,8 @@ fn fmt_ms(ms: Option<u64>) -> String {
 }
 
 pub fn run(a: &RunbookArgs, pretty: bool) -> Result<()> {
-    let repo = Repo::open(&a.repo.repo)?;
+    // Backups and WAL are listed from metadata: no key needed.
+    let repo = Repo::open_opts_keyless(&a.repo)?;
     let now = Utc::now();
     let env = a
         .env_file

@@ -13,7 +13,8 @@ use std::sync::Arc;
 
 use super::store::{DirStore, Put, Store};
 use super::{Backend, Repo};
-use crate::cli::KeyOpts;
+use crate::cli::{KeyChoice, KeyOpts, KeySource};
+use crate::config::Env;
 use crate::crypt::{DataKey, KeyFile, Keyring, Unlock};
 use crate::error::{Error, IoContext, Result};
 use crate::fsutil::q;
@@ -42,19 +43,29 @@ impl Crypt {
     }
 }
 
-/// The unlock that `opts` names, or `None` without key flags. Reading a
-/// missing or unreadable file is 66/77; contents are never shown.
+/// The unlock that `opts` names (or the environment, see
+/// [`KeyOpts::choice`]), or `None` without either. Reading a missing or
+/// unreadable file is 66/77; contents are never shown.
 ///
 /// # Errors
 /// 66/77/74 reading the file, 78 for a malformed key or a short passphrase.
 pub fn unlock_from(opts: &KeyOpts) -> Result<Option<Unlock>> {
-    if let Some(p) = &opts.key_file {
-        return Ok(Some(Unlock::KeyFile(KeyFile::load(p)?)));
-    }
-    if let Some(p) = &opts.passphrase_file {
-        return passphrase_file(p).map(Some);
-    }
-    Ok(None)
+    unlock_in(opts, &Env::process()).map(|u| u.map(|(u, _)| u))
+}
+
+/// As [`unlock_from`] in `env`, with where the choice came from.
+///
+/// # Errors
+/// As [`unlock_from`]; 64 for both variables set.
+pub fn unlock_in(opts: &KeyOpts, env: &Env) -> Result<Option<(Unlock, KeySource)>> {
+    let Some((choice, source)) = opts.choice(env)? else {
+        return Ok(None);
+    };
+    let u = match &choice {
+        KeyChoice::KeyFile(p) => Unlock::KeyFile(KeyFile::load(p)?),
+        KeyChoice::PassphraseFile(p) => passphrase_file(p)?,
+    };
+    Ok(Some((u, source)))
 }
 
 /// The first line of a passphrase file.
@@ -204,26 +215,43 @@ impl Repo {
 
     /// Read the keyring (if any) and unlock it with `opts`. Without a
     /// keyring, key flags are refused (64: a plain repository, the key
-    /// would protect nothing). With one and no key, `keyless` decides:
-    /// commands that only read metadata go on, the others stop with 77
-    /// before touching anything.
+    /// would protect nothing), while the environment's key variables are
+    /// ignored (set for every command, they must not break a plain
+    /// repository). With one and no key, `keyless` decides: commands that
+    /// only read metadata go on, the others stop with 77 before touching
+    /// anything.
     ///
     /// # Errors
     /// 77 for a wrong key, or no key when not `keyless`; 64 for key flags
     /// on a plain repository; 65 for a damaged keyring.
-    pub fn unlock(mut self, opts: &KeyOpts, keyless: bool) -> Result<Repo> {
-        let unlock = unlock_from(opts)?;
+    pub fn unlock(self, opts: &KeyOpts, keyless: bool) -> Result<Repo> {
+        self.unlock_env(opts, keyless, &Env::process())
+    }
+
+    /// As [`Repo::unlock`] in `env`.
+    ///
+    /// # Errors
+    /// As [`Repo::unlock`].
+    pub fn unlock_env(mut self, opts: &KeyOpts, keyless: bool, env: &Env) -> Result<Repo> {
         let Some((ring, seq, _)) = newest(store_of(&self).as_ref())? else {
-            if unlock.is_some() {
-                return Err(Error::usage(format!(
-                    "the repository {} is not encrypted; drop --key-file/--passphrase-file (and SW_BACKUP_KEY_FILE/SW_BACKUP_PASSPHRASE_FILE)",
-                    q(&self.root)
-                )));
+            match opts.choice(env)? {
+                Some((_, KeySource::Flag)) => {
+                    return Err(Error::usage(format!(
+                        "the repository {} is not encrypted; drop --key-file/--passphrase-file",
+                        q(&self.root)
+                    )));
+                }
+                Some((c, KeySource::Env)) => log::debug!(
+                    "the repository {} is not encrypted: ignoring the key file {} from the environment",
+                    q(&self.root),
+                    q(c.path())
+                ),
+                None => {}
             }
             return Ok(self);
         };
-        let key = match &unlock {
-            Some(u) => Some(ring.unlock(u).map_err(|e| e.context(q(&self.root)))?),
+        let key = match unlock_in(opts, env)? {
+            Some((u, _)) => Some(ring.unlock(&u).map_err(|e| e.context(q(&self.root)))?),
             None if keyless => None,
             None => return Err(Keyring::no_key(&q(&self.root))),
         };

@@ -81,7 +81,7 @@ pub fn extend(d: CommandDoc) -> CommandDoc {
             also(
                 restores(arm(d)),
                 64,
-                "the primary does not look down and --force was not given; region_failure without --azure",
+                "the primary does not look down and --force was not given",
             ),
             69,
             "no HA, no replica and no --new-server for database_failure",

@@ -280,7 +280,7 @@ pub fn execute(a: &RestoreArgs) -> Result<Outcome> {
     let dest = cluster.datadir.clone();
     let created = !dest.exists();
     std::fs::create_dir_all(&dest).io_context(|| format!("creating {}", q(&dest)))?;
-    let reach = repo_opts.reach_args(&repo.root.display().to_string());
+    let reach = repo_opts.reach_args(&repo.root.display().to_string(), repo.is_encrypted());
     let res = restore_into(a, &reach, &cluster, &plan, &exe, t0);
     // A failure before the copy was started: the directory was missing or
     // empty, so leave it so. After a start attempt, keep it for its log.
