@@ -1056,6 +1056,7 @@ fn backup_age_comes_from_the_newest_complete_backup_in_the_repository() {
             database_bytes: 1,
             stored_bytes: 1,
             files: vec![],
+            chunked: None,
         };
         let dir = area.backup_dir().join(id);
         std::fs::create_dir_all(&dir).unwrap();

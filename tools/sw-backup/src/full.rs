@@ -61,6 +61,21 @@ pub struct FullArgs {
     /// zstd level.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=19))]
     pub level: u32,
+    /// Store the backup as content-addressed chunks, only those the
+    /// repository lacks, compared with the newest backup (a chunked full
+    /// when there is no chunked backup yet); it restores alone, like a full.
+    #[arg(long, conflicts_with_all = ["differential", "chunked"])]
+    pub incremental: bool,
+    /// As --incremental, compared with the newest chunked full backup.
+    #[arg(long, conflicts_with = "chunked")]
+    pub differential: bool,
+    /// A full backup stored as chunks (what later --incremental and
+    /// --differential backups share chunks with).
+    #[arg(long)]
+    pub chunked: bool,
+    /// Chunk size of a chunked backup, in KiB (64 to 1024, a multiple of the 8 KiB page).
+    #[arg(long, value_name = "KIB", default_value_t = crate::chunked::DEFAULT_CHUNK_KIB, value_parser = crate::chunked::parse_chunk_kib)]
+    pub chunk_kib: u32,
     /// How long to wait for the WAL the backup needs to be archived.
     #[arg(long, value_name = "DURATION", default_value = "120s", value_parser = sw_core::duration::parse)]
     pub wal_timeout: Duration,
@@ -90,7 +105,7 @@ impl Record for FullRecord {
 
 /// The checks that make a backup restorable before one is taken: returns
 /// the major version.
-fn check_server(info: &ServerInfo) -> Result<u32> {
+pub(crate) fn check_server(info: &ServerInfo) -> Result<u32> {
     let major = info.major();
     if major < 15 {
         return Err(Error::unavailable(format!(
@@ -113,13 +128,16 @@ fn check_server(info: &ServerInfo) -> Result<u32> {
 }
 
 /// How long each part took.
-struct Timings {
-    t0: Instant,
-    basebackup_ms: u64,
-    wal_wait_ms: u64,
+pub(crate) struct Timings {
+    pub t0: Instant,
+    pub basebackup_ms: u64,
+    pub wal_wait_ms: u64,
 }
 
 pub fn run(a: &FullArgs, pretty: bool) -> Result<()> {
+    if a.incremental || a.differential || a.chunked {
+        return crate::chunked::run(a, pretty);
+    }
     let t0 = Instant::now();
     let info = sw_core::cli::block_on(basebackup::server_info(&a.pg))?;
     let major = check_server(&info)?;
@@ -172,7 +190,7 @@ pub fn run(a: &FullArgs, pretty: bool) -> Result<()> {
     Output::stdout(pretty).emit(&record(&m, &fin, &timings))
 }
 
-fn record(m: &BackupManifest, fin: &str, t: &Timings) -> FullRecord {
+pub(crate) fn record(m: &BackupManifest, fin: &str, t: &Timings) -> FullRecord {
     FullRecord {
         backup: BackupFields::of(m),
         path: fin.to_owned(),
@@ -186,7 +204,7 @@ fn record(m: &BackupManifest, fin: &str, t: &Timings) -> FullRecord {
 /// In an encrypted repository, encrypt each spooled file in place (under
 /// the id of its final key) before it is hashed and stored; manifest.json
 /// stays readable (see the README: list, check and prune need no key).
-fn seal_spool(area: &Area, id: &str, dir: &Path) -> Result<()> {
+pub(crate) fn seal_spool(area: &Area, id: &str, dir: &Path) -> Result<()> {
     if !area.repo.is_encrypted() {
         return Ok(());
     }
@@ -198,7 +216,7 @@ fn seal_spool(area: &Area, id: &str, dir: &Path) -> Result<()> {
     Ok(())
 }
 
-fn hash_files(dir: &Path) -> Result<Vec<ManifestFile>> {
+pub(crate) fn hash_files(dir: &Path) -> Result<Vec<ManifestFile>> {
     let mut entries: Vec<_> = std::fs::read_dir(dir)
         .io_context(|| format!("listing {}", q(dir)))?
         .collect::<std::io::Result<Vec<_>>>()
@@ -213,7 +231,7 @@ fn hash_files(dir: &Path) -> Result<Vec<ManifestFile>> {
     Ok(files)
 }
 
-fn manifest(
+pub(crate) fn manifest(
     a: &FullArgs,
     info: &ServerInfo,
     area: &Area,
@@ -244,12 +262,13 @@ fn manifest(
         database_bytes: pgm.database_bytes,
         stored_bytes: files.iter().map(|f| f.size).sum(),
         files,
+        chunked: None,
     }
 }
 
 /// Write the manifest (which makes the backup complete) and rename the
 /// directory into the catalog; returns where it now is.
-fn publish(repo: &Repo, area: &Area, tmp: &Path, m: &BackupManifest) -> Result<PathBuf> {
+pub(crate) fn publish(repo: &Repo, area: &Area, tmp: &Path, m: &BackupManifest) -> Result<PathBuf> {
     let body = serde_json::to_vec_pretty(m).map_err(|e| Error::software("rendering the manifest").with_source(e))?;
     fsutil::write_new(&tmp.join(MANIFEST_FILE), &body, 0o640)?;
     let fin = area.backup_dir().join(&m.id);
@@ -278,13 +297,13 @@ pub(crate) fn lock_path(area: &Area) -> PathBuf {
 /// Where pg_basebackup writes: `backup/.tmp-<id>/` in a directory
 /// repository (renamed into place), a local directory removed on drop for
 /// an azure:// one.
-struct Spool {
-    dir: PathBuf,
+pub(crate) struct Spool {
+    pub dir: PathBuf,
     remove: bool,
 }
 
 impl Spool {
-    fn new(area: &Area, id: &str) -> Result<Spool> {
+    pub fn new(area: &Area, id: &str) -> Result<Spool> {
         let (dir, remove) = if area.repo.is_blob() {
             remove_dead_spools();
             let d = std::env::temp_dir().join(format!("sw-backup-{id}-{}", std::process::id()));
@@ -333,7 +352,7 @@ impl Drop for Spool {
 
 /// Upload the backup's files under `backup/<id>/`, then its manifest (which
 /// makes it complete); returns its URL.
-fn upload(area: &Area, tmp: &Path, m: &BackupManifest) -> Result<String> {
+pub(crate) fn upload(area: &Area, tmp: &Path, m: &BackupManifest) -> Result<String> {
     use sw_core::repo::remote;
     for f in &m.files {
         remote::upload_file(
@@ -352,7 +371,7 @@ fn upload(area: &Area, tmp: &Path, m: &BackupManifest) -> Result<String> {
 }
 
 /// Remove what interrupted runs left (we hold the lock).
-fn remove_incomplete(area: &Area) -> Result<()> {
+pub(crate) fn remove_incomplete(area: &Area) -> Result<()> {
     if area.repo.is_blob() {
         for (id, keys) in sw_core::repo::remote::backup_keys(area)? {
             if !keys.iter().any(|k| k.ends_with(&format!("/{MANIFEST_FILE}"))) {
@@ -378,7 +397,7 @@ fn remove_incomplete(area: &Area) -> Result<()> {
     Ok(())
 }
 
-fn new_id(area: &Area) -> Result<String> {
+pub(crate) fn new_id(area: &Area) -> Result<String> {
     let taken: std::collections::BTreeSet<String> = if area.repo.is_blob() {
         sw_core::repo::remote::backup_keys(area)?.into_keys().collect()
     } else {

@@ -16,6 +16,8 @@
 mod azure;
 mod basebackup;
 mod check;
+mod chunked;
+mod chunker;
 mod continuity;
 mod docs;
 mod full;
