@@ -3,9 +3,9 @@
 //!
 //! pg_basebackup streams one uncompressed tar to us (`chunker` cuts it;
 //! the server does no compression, we compress only the chunks the
-//! repository lacks). Then, as for a tar backup: wait until the WAL the
-//! backup needs is archived, make the new chunks durable and put them in
-//! the store, write the file list (`chunks.json.zst`), PostgreSQL's
+//! repository lacks). Then the new chunks are made durable and put in
+//! the store and, as for a tar backup, the run waits until the WAL the
+//! backup needs is archived and writes the file list (`chunks.json.zst`), PostgreSQL's
 //! backup_manifest and last `manifest.json`. A backup killed anywhere
 //! before that is never listed: its spool is removed by the next run and
 //! any chunk it had already put in the store is referenced by no manifest
@@ -121,12 +121,14 @@ pub fn run(a: &FullArgs, pretty: bool) -> Result<()> {
         .ok_or_else(|| Error::software("pg_basebackup's stream held no backup_manifest"))?;
     let pm_path = spool.dir.join("backup_manifest");
     let pgm = basebackup::parse_pg_manifest(&String::from_utf8_lossy(pg_manifest), &pm_path)?;
-    let tw = Instant::now();
-    basebackup::wait_for_wal(&area, &pgm, a.wal_timeout)?;
-    let wal_wait_ms = millis(tw.elapsed());
+    // The new chunks into the store first: durable while the WAL is
+    // awaited, and harmless if this run dies (referenced by no manifest).
     if let Some(d) = &stage.dir {
         chunks.commit(d)?;
     }
+    let tw = Instant::now();
+    basebackup::wait_for_wal(&area, &pgm, a.wal_timeout)?;
+    let wal_wait_ms = millis(tw.elapsed());
     fsutil::write_new(&pm_path, pg_manifest, 0o640)?;
     fsutil::write_new(&spool.dir.join(INDEX_FILE), &walked.index.encode()?, 0o640)?;
     full::seal_spool(&area, &id, &spool.dir)?;

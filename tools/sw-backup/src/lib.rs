@@ -26,7 +26,9 @@ mod list;
 mod prune;
 mod rekey;
 mod setup;
+mod sweep;
 mod verify;
+mod verify_chunks;
 mod walpush;
 
 use clap::{Parser, Subcommand};
