@@ -1087,6 +1087,7 @@ fn backup_age_comes_from_the_newest_complete_backup_in_the_repository() {
             stored_bytes: 1,
             files: vec![],
             page_checks: None,
+            chunked: None,
         };
         let dir = area.backup_dir().join(id);
         std::fs::create_dir_all(&dir).unwrap();

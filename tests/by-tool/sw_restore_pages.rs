@@ -150,14 +150,28 @@ fn a_page_corrupted_on_disk_is_named_by_the_next_backup_and_its_restore_warns() 
     assert_ne!(page["stored_checksum"], page["computed_checksum"]);
     assert!(r.stderr.contains("failing their checksum"), "{}", r.stderr);
 
+    // A chunked backup checks the pages it cuts from pg_basebackup's stream.
+    let db = p.tc.url("postgres");
+    let r = p.backup_cmd(&["full", "--chunked", "--db", &db, "--wal-timeout", "60s"]);
+    r.expect_code(0);
+    let chunked = r.one("backup.full");
+    let page = &chunked["page_checks"]["bad_pages"][0];
+    assert_eq!(
+        (page["relation"].as_str(), page["block"].as_u64()),
+        (Some("t"), Some(3)),
+        "{chunked}"
+    );
+    assert_eq!(chunked["page_checks"]["failed"], 1, "{chunked}");
+    assert!(chunked["page_checks"]["checked"].as_u64().unwrap() > 300, "{chunked}");
+
     let list = p.backup_cmd(&["list"]);
     list.expect_code(0);
     let recs = list.records();
-    assert_eq!(recs.len(), 2);
+    assert_eq!(recs.len(), 3);
     assert_eq!(recs[0]["page_checks"]["failed"], 0);
     assert_eq!(recs[1]["page_checks"]["bad_pages"][0]["block"], 3);
 
-    health_reports(&p, bad["id"].as_str().unwrap());
+    health_reports(&p, chunked["id"].as_str().unwrap());
     restores_warn(&p, bad["id"].as_str().unwrap(), clean["id"].as_str().unwrap());
 }
 

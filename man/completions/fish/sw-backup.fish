@@ -81,6 +81,7 @@ complete -c sw-backup -n "__fish_sw_backup_using_subcommand prune" -l key-file -
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand prune" -l passphrase-file -d 'File whose first line is the passphrase unlocking an encrypted repository (8 characters or more). Default: SW_BACKUP_PASSPHRASE_FILE (ignored by a plain repository)' -r -F
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand prune" -l retention-days -d 'Keep everything needed to restore to any point within this many days' -r
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand prune" -l min-full -d 'Always keep at least this many newest backups' -r
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand prune" -l chunk-grace -d 'Keep chunks no backup references when stored less than this long ago (a chunked backup still running on another host)' -r
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand prune" -l dry-run -d 'Print what would be removed and remove nothing'
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand prune" -s v -l verbose -d 'More logging on stderr (-v info, -vv debug, -vvv trace); SW_LOG overrides'
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand prune" -s q -l quiet -d 'Only errors on stderr'
@@ -207,6 +208,7 @@ azure-cli\t''"
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand full" -l label -d 'A label stored with the backup' -r
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand full" -l workers -d 'Server-side zstd compression workers' -r
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand full" -l level -d 'zstd level' -r
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand full" -l chunk-kib -d 'Chunk size of a chunked backup, in KiB (64 to 1024, a multiple of the 8 KiB page)' -r
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand full" -l wal-timeout -d 'How long to wait for the WAL the backup needs to be archived' -r
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand full" -l bindir -d 'Directory of the PostgreSQL server programs (default: SW_PG_BINDIR, PATH, pg_config --bindir, the newest /usr/lib/postgresql/*/bin)' -r -F
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand full" -l os-user -d 'OS user the server programs run as when invoked as root (initdb and postgres refuse root)' -r
@@ -214,6 +216,9 @@ complete -c sw-backup -n "__fish_sw_backup_using_subcommand full" -l repo -d 'Th
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand full" -l azure -d 'Work on an Azure Database for PostgreSQL Flexible Server (through the Resource Manager API) instead of a local cluster'
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand full" -l pin -d 'Exempt this backup from retention (a manual, long-term backup)'
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand full" -l no-page-checks -d 'Do not check page checksums while backing up (they are checked whenever the cluster has data checksums)'
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand full" -l incremental -d 'Store the backup as content-addressed chunks, only those the repository lacks, compared with the newest backup (a chunked full when there is no chunked backup yet); it restores alone, like a full'
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand full" -l differential -d 'As --incremental, compared with the newest chunked full backup'
+complete -c sw-backup -n "__fish_sw_backup_using_subcommand full" -l chunked -d 'A full backup stored as chunks (what later --incremental and --differential backups share chunks with)'
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand full" -s v -l verbose -d 'More logging on stderr (-v info, -vv debug, -vvv trace); SW_LOG overrides'
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand full" -s q -l quiet -d 'Only errors on stderr'
 complete -c sw-backup -n "__fish_sw_backup_using_subcommand full" -l pretty -d 'Indent JSON output for people (still valid JSON, no longer one record per line)'

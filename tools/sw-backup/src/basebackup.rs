@@ -117,6 +117,55 @@ impl Basebackup<'_> {
     }
 }
 
+impl Basebackup<'_> {
+    /// Start pg_basebackup writing one uncompressed tar stream to its
+    /// stdout (for `chunker`): `-X fetch`, since WAL cannot be streamed
+    /// beside a tar on stdout, and the backup_manifest goes into the
+    /// stream; no per-file checksums in it (every byte is hashed here).
+    ///
+    /// # Errors
+    /// 78 for a bad target, 69 when pg_basebackup cannot run.
+    pub fn spawn_stream(&self, id: &str) -> Result<std::process::Child> {
+        let target = self.pg.target()?;
+        let bindir = Bindir::find(self.bindir, &Env::process())?;
+        let mut c = Command::new(bindir.prog("pg_basebackup"));
+        for (k, _) in std::env::vars_os() {
+            if k.to_string_lossy().starts_with("PG") {
+                c.env_remove(&k);
+            }
+        }
+        c.envs(target.libpq_env())
+            .args(["-D", "-", "-Ft", "-X", "fetch", "--checkpoint=fast", "--no-password"])
+            .arg("--manifest-checksums=NONE")
+            // sw-backup checks the pages itself, and a bad page must not
+            // fail the backup (see `pagecheck`).
+            .arg("--no-verify-checksums")
+            .arg(format!("--label=sw-backup {id}"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        c.spawn()
+            .map_err(|e| Error::unavailable("running pg_basebackup").with_source(e))
+    }
+}
+
+/// Wait for a pg_basebackup started by [`Basebackup::spawn_stream`] whose
+/// stdout was read to the end; its stderr gives a failure's gist.
+///
+/// # Errors
+/// 70 when it failed.
+pub fn finish_stream(mut child: std::process::Child, stderr: std::thread::JoinHandle<String>) -> Result<()> {
+    let status = child
+        .wait()
+        .map_err(|e| Error::software("waiting for pg_basebackup").with_source(e))?;
+    let err = stderr.join().unwrap_or_default();
+    if status.success() {
+        return Ok(());
+    }
+    let gist = err.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("").trim();
+    Err(Error::software(format!("pg_basebackup failed ({status}): {gist}")))
+}
+
 /// What PostgreSQL's backup_manifest says about the backup.
 pub struct PgManifest {
     pub timeline: u32,
@@ -132,8 +181,16 @@ pub struct PgManifest {
 /// 65 when it is malformed or has no WAL ranges; 66/74/77 reading it.
 pub fn read_pg_manifest(path: &Path) -> Result<PgManifest> {
     let text = std::fs::read_to_string(path).io_context(|| format!("reading {}", q(path)))?;
+    parse_pg_manifest(&text, path)
+}
+
+/// [`read_pg_manifest`] of text read already (`path` for messages).
+///
+/// # Errors
+/// 65 when it is malformed or has no WAL ranges.
+pub fn parse_pg_manifest(text: &str, path: &Path) -> Result<PgManifest> {
     let v: serde_json::Value =
-        serde_json::from_str(&text).map_err(|e| Error::data(format!("{} is malformed", q(path))).with_source(e))?;
+        serde_json::from_str(text).map_err(|e| Error::data(format!("{} is malformed", q(path))).with_source(e))?;
     let bad = || Error::data(format!("{} has no usable WAL-Ranges", q(path)));
     let ranges = v["WAL-Ranges"].as_array().ok_or_else(bad)?;
     let first = ranges.first().ok_or_else(bad)?;

@@ -66,6 +66,21 @@ pub struct FullArgs {
     /// whenever the cluster has data checksums).
     #[arg(long)]
     pub no_page_checks: bool,
+    /// Store the backup as content-addressed chunks, only those the
+    /// repository lacks, compared with the newest backup (a chunked full
+    /// when there is no chunked backup yet); it restores alone, like a full.
+    #[arg(long, conflicts_with_all = ["differential", "chunked"])]
+    pub incremental: bool,
+    /// As --incremental, compared with the newest chunked full backup.
+    #[arg(long, conflicts_with = "chunked")]
+    pub differential: bool,
+    /// A full backup stored as chunks (what later --incremental and
+    /// --differential backups share chunks with).
+    #[arg(long)]
+    pub chunked: bool,
+    /// Chunk size of a chunked backup, in KiB (64 to 1024, a multiple of the 8 KiB page).
+    #[arg(long, value_name = "KIB", default_value_t = crate::chunked::DEFAULT_CHUNK_KIB, value_parser = crate::chunked::parse_chunk_kib)]
+    pub chunk_kib: u32,
     /// How long to wait for the WAL the backup needs to be archived.
     #[arg(long, value_name = "DURATION", default_value = "120s", value_parser = sw_core::duration::parse)]
     pub wal_timeout: Duration,
@@ -95,7 +110,7 @@ impl Record for FullRecord {
 
 /// The checks that make a backup restorable before one is taken: returns
 /// the major version.
-fn check_server(info: &ServerInfo) -> Result<u32> {
+pub(crate) fn check_server(info: &ServerInfo) -> Result<u32> {
     let major = info.major();
     if major < 15 {
         return Err(Error::unavailable(format!(
@@ -118,13 +133,16 @@ fn check_server(info: &ServerInfo) -> Result<u32> {
 }
 
 /// How long each part took.
-struct Timings {
-    t0: Instant,
-    basebackup_ms: u64,
-    wal_wait_ms: u64,
+pub(crate) struct Timings {
+    pub t0: Instant,
+    pub basebackup_ms: u64,
+    pub wal_wait_ms: u64,
 }
 
 pub fn run(a: &FullArgs, pretty: bool) -> Result<()> {
+    if a.incremental || a.differential || a.chunked {
+        return crate::chunked::run(a, pretty);
+    }
     let t0 = Instant::now();
     let info = sw_core::cli::block_on(basebackup::server_info(&a.pg))?;
     let major = check_server(&info)?;
@@ -197,7 +215,7 @@ pub fn run(a: &FullArgs, pretty: bool) -> Result<()> {
 
 impl FullArgs {
     /// Whether this backup's pages are checked.
-    fn page_checks(&self, info: &ServerInfo) -> bool {
+    pub(crate) fn page_checks(&self, info: &ServerInfo) -> bool {
         if self.no_page_checks {
             return false;
         }
@@ -210,7 +228,7 @@ impl FullArgs {
 
 /// A backup that holds pages failing their checksum is complete (it is
 /// what there is), and says so loudly.
-fn warn_corruption(m: &BackupManifest) {
+pub(crate) fn warn_corruption(m: &BackupManifest) {
     let Some(pc) = m.page_checks.as_ref().filter(|p| p.failed > 0) else {
         return;
     };
@@ -228,7 +246,7 @@ fn warn_corruption(m: &BackupManifest) {
     );
 }
 
-fn record(m: &BackupManifest, fin: &str, t: &Timings) -> FullRecord {
+pub(crate) fn record(m: &BackupManifest, fin: &str, t: &Timings) -> FullRecord {
     FullRecord {
         backup: BackupFields::of(m),
         path: fin.to_owned(),
@@ -242,7 +260,7 @@ fn record(m: &BackupManifest, fin: &str, t: &Timings) -> FullRecord {
 /// In an encrypted repository, encrypt each spooled file in place (under
 /// the id of its final key) before it is hashed and stored; manifest.json
 /// stays readable (see the README: list, check and prune need no key).
-fn seal_spool(area: &Area, id: &str, dir: &Path) -> Result<()> {
+pub(crate) fn seal_spool(area: &Area, id: &str, dir: &Path) -> Result<()> {
     if !area.repo.is_encrypted() {
         return Ok(());
     }
@@ -254,7 +272,7 @@ fn seal_spool(area: &Area, id: &str, dir: &Path) -> Result<()> {
     Ok(())
 }
 
-fn hash_files(dir: &Path) -> Result<Vec<ManifestFile>> {
+pub(crate) fn hash_files(dir: &Path) -> Result<Vec<ManifestFile>> {
     let mut entries: Vec<_> = std::fs::read_dir(dir)
         .io_context(|| format!("listing {}", q(dir)))?
         .collect::<std::io::Result<Vec<_>>>()
@@ -269,7 +287,7 @@ fn hash_files(dir: &Path) -> Result<Vec<ManifestFile>> {
     Ok(files)
 }
 
-fn manifest(
+pub(crate) fn manifest(
     a: &FullArgs,
     info: &ServerInfo,
     area: &Area,
@@ -301,12 +319,13 @@ fn manifest(
         stored_bytes: files.iter().map(|f| f.size).sum(),
         files,
         page_checks: None,
+        chunked: None,
     }
 }
 
 /// Write the manifest (which makes the backup complete) and rename the
 /// directory into the catalog; returns where it now is.
-fn publish(repo: &Repo, area: &Area, tmp: &Path, m: &BackupManifest) -> Result<PathBuf> {
+pub(crate) fn publish(repo: &Repo, area: &Area, tmp: &Path, m: &BackupManifest) -> Result<PathBuf> {
     let body = serde_json::to_vec_pretty(m).map_err(|e| Error::software("rendering the manifest").with_source(e))?;
     fsutil::write_new(&tmp.join(MANIFEST_FILE), &body, 0o640)?;
     let fin = area.backup_dir().join(&m.id);
@@ -335,13 +354,13 @@ pub(crate) fn lock_path(area: &Area) -> PathBuf {
 /// Where pg_basebackup writes: `backup/.tmp-<id>/` in a directory
 /// repository (renamed into place), a local directory removed on drop for
 /// an azure:// one.
-struct Spool {
-    dir: PathBuf,
+pub(crate) struct Spool {
+    pub dir: PathBuf,
     remove: bool,
 }
 
 impl Spool {
-    fn new(area: &Area, id: &str) -> Result<Spool> {
+    pub fn new(area: &Area, id: &str) -> Result<Spool> {
         let (dir, remove) = if area.repo.is_blob() {
             remove_dead_spools();
             let d = std::env::temp_dir().join(format!("sw-backup-{id}-{}", std::process::id()));
@@ -390,7 +409,7 @@ impl Drop for Spool {
 
 /// Upload the backup's files under `backup/<id>/`, then its manifest (which
 /// makes it complete); returns its URL.
-fn upload(area: &Area, tmp: &Path, m: &BackupManifest) -> Result<String> {
+pub(crate) fn upload(area: &Area, tmp: &Path, m: &BackupManifest) -> Result<String> {
     use sw_core::repo::remote;
     for f in &m.files {
         remote::upload_file(
@@ -409,7 +428,7 @@ fn upload(area: &Area, tmp: &Path, m: &BackupManifest) -> Result<String> {
 }
 
 /// Remove what interrupted runs left (we hold the lock).
-fn remove_incomplete(area: &Area) -> Result<()> {
+pub(crate) fn remove_incomplete(area: &Area) -> Result<()> {
     if area.repo.is_blob() {
         for (id, keys) in sw_core::repo::remote::backup_keys(area)? {
             if !keys.iter().any(|k| k.ends_with(&format!("/{MANIFEST_FILE}"))) {
@@ -435,7 +454,7 @@ fn remove_incomplete(area: &Area) -> Result<()> {
     Ok(())
 }
 
-fn new_id(area: &Area) -> Result<String> {
+pub(crate) fn new_id(area: &Area) -> Result<String> {
     let taken: std::collections::BTreeSet<String> = if area.repo.is_blob() {
         sw_core::repo::remote::backup_keys(area)?.into_keys().collect()
     } else {

@@ -16,6 +16,8 @@
 mod azure;
 mod basebackup;
 mod check;
+mod chunked;
+mod chunker;
 mod continuity;
 mod docs;
 mod full;
@@ -25,7 +27,9 @@ mod pagecheck;
 mod prune;
 mod rekey;
 mod setup;
+mod sweep;
 mod verify;
+mod verify_chunks;
 mod walpush;
 
 use clap::{Parser, Subcommand};

@@ -54,6 +54,16 @@ pub struct BackupFields {
     /// The page checksum validation done while backing up: how many pages
     /// were checked and which failed (null: not checked).
     pub page_checks: Option<sw_core::repo::manifest::PageChecks>,
+    /// `tar` (one compressed archive) or `chunks` (content-addressed chunks, `full --incremental`).
+    pub format: String,
+    /// `full`, `incremental` or `differential` (what a chunked backup was compared with; a tar backup is `full`).
+    pub backup_type: String,
+    /// The backup a chunked one was compared with; null for a full. Restoring never needs it.
+    pub parent: Option<String>,
+    /// Bytes of the files a restore writes.
+    pub logical_bytes: u64,
+    /// Bytes this backup added to the repository: its own files and the chunks the repository lacked.
+    pub new_bytes: u64,
 }
 
 impl BackupFields {
@@ -73,6 +83,14 @@ impl BackupFields {
             database_bytes: b.database_bytes,
             stored_bytes: b.stored_bytes,
             page_checks: b.page_checks.clone(),
+            format: if b.chunked.is_some() { "chunks" } else { "tar" }.into(),
+            backup_type: b
+                .chunked
+                .as_ref()
+                .map_or_else(|| "full".into(), |c| c.backup_type.clone()),
+            parent: b.chunked.as_ref().and_then(|c| c.parent.clone()),
+            logical_bytes: b.chunked.as_ref().map_or(b.database_bytes, |c| c.logical_bytes),
+            new_bytes: b.stored_bytes,
         }
     }
 }

@@ -221,6 +221,39 @@ pub struct Scan {
     pub suspects: Vec<Suspect>,
 }
 
+impl Scan {
+    /// Check the whole pages of `buf`, pages `first`.. of `file` (a last
+    /// partial page, a file being extended, is not checked, as in
+    /// PostgreSQL's own base backup).
+    pub fn check_pages(&mut self, file: &RelFile, first: u32, buf: &[u8], start: Lsn) {
+        for (k, page) in (first..).zip(buf.chunks_exact(BLCKSZ)) {
+            match verify(page, file.blkno(k), start) {
+                Verdict::Valid => self.checked += 1,
+                Verdict::Skipped => {}
+                Verdict::Failed { stored, computed } => {
+                    self.checked += 1;
+                    self.suspects.push(Suspect {
+                        file: file.clone(),
+                        page: k,
+                        lsn: page_lsn(page),
+                        stored,
+                        computed,
+                    });
+                }
+            }
+        }
+    }
+
+    /// Drop the failures of pages written at or after `start`, for a scan
+    /// that ran before the backup's start was known (a stream whose
+    /// backup_manifest comes last): WAL replay rewrites those pages.
+    pub fn forget_from(&mut self, start: Lsn) {
+        let before = self.suspects.len();
+        self.suspects.retain(|s| s.lsn < start);
+        self.checked -= (before - self.suspects.len()) as u64;
+    }
+}
+
 /// Check every relation file in the (uncompressed) tar stream `tar`.
 ///
 /// # Errors
@@ -245,20 +278,7 @@ pub fn scan_tar(tar: impl Read, start: Lsn) -> Result<Scan> {
                 n if n < BLCKSZ => break,
                 _ => {}
             }
-            match verify(&page, file.blkno(i), start) {
-                Verdict::Valid => scan.checked += 1,
-                Verdict::Skipped => {}
-                Verdict::Failed { stored, computed } => {
-                    scan.checked += 1;
-                    scan.suspects.push(Suspect {
-                        file: file.clone(),
-                        page: i,
-                        lsn: page_lsn(&page),
-                        stored,
-                        computed,
-                    });
-                }
-            }
+            scan.check_pages(&file, i, &page, start);
             i += 1;
         }
     }

@@ -5,7 +5,9 @@
 //! of the last `--retention-days` (the newest backup ending before the
 //! window starts, and all later ones), all WAL from the oldest kept
 //! unpinned backup on, and every timeline history file. `--dry-run` prints
-//! exactly what the real run removes (both use the same plan).
+//! exactly what the real run removes (both use the same plan). Every
+//! chunked backup restores alone, so it counts as a backup like a full,
+//! and the chunks no kept backup references are swept last (`sweep`).
 //!
 //! On an azure:// repository a backup leaves the catalog when its
 //! manifest is deleted (first, as a directory's rename), then its other
@@ -40,6 +42,10 @@ pub struct PruneArgs {
     /// Print what would be removed and remove nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// Keep chunks no backup references when stored less than this long
+    /// ago (a chunked backup still running on another host).
+    #[arg(long, value_name = "DURATION", default_value = "6h", value_parser = sw_core::duration::parse)]
+    pub chunk_grace: std::time::Duration,
 }
 
 /// What happens to an object.
@@ -62,6 +68,8 @@ pub enum ObjectKind {
     Wal,
     /// A temp file left by an interrupted wal-push.
     Temp,
+    /// A chunk of chunked backups that no remaining backup references (name: its content name).
+    Chunk,
 }
 
 /// One object removed (or, with --dry-run, that would be).
@@ -89,6 +97,8 @@ pub struct Summary {
     backups_kept: usize,
     backups_removed: usize,
     wal_removed: usize,
+    /// Chunks no remaining backup referenced, removed.
+    chunks_removed: usize,
     /// Bytes removed, temp files included (schema 1 called it bytes_removed).
     removed_bytes: u64,
 }
@@ -103,6 +113,8 @@ struct Plan {
     wal: Vec<(String, std::path::PathBuf, u64)>,
     /// Temp files of interrupted pushes (killed, timed out), a day old.
     temps: Vec<(String, std::path::PathBuf, u64)>,
+    /// Chunks no kept backup references, past the grace period.
+    chunks: Vec<crate::sweep::Doomed>,
     kept: usize,
 }
 
@@ -186,6 +198,7 @@ fn plan(area: &Area, a: &PruneArgs) -> Result<Plan> {
             stale_temps(&area.wal_dir())
         },
         kept: keep.len(),
+        chunks: Vec::new(),
     };
     for b in &backups {
         if !keep.contains(&b.id) {
@@ -217,6 +230,8 @@ fn plan(area: &Area, a: &PruneArgs) -> Result<Plan> {
             p.wal.push((o.name.name.clone(), at, o.size));
         }
     }
+    let removed: BTreeSet<&str> = p.backups.iter().map(|(id, _, _)| id.as_str()).collect();
+    p.chunks = crate::sweep::plan(area, &backups, &removed, a.chunk_grace)?;
     Ok(p)
 }
 
@@ -228,6 +243,7 @@ pub fn run(a: &PruneArgs, pretty: bool) -> Result<()> {
         backups_kept: 0,
         backups_removed: 0,
         wal_removed: 0,
+        chunks_removed: 0,
         removed_bytes: 0,
     };
     for area in repo.areas()? {
@@ -306,8 +322,21 @@ impl Pruner<'_> {
 
     fn apply(&mut self, p: &Plan) -> Result<()> {
         if self.area.repo.is_blob() {
-            return self.apply_blob(p);
+            self.apply_blob(p)?;
+        } else {
+            self.apply_dir(p)?;
         }
+        if !self.dry_run {
+            crate::sweep::apply(self.area, &p.chunks)?;
+        }
+        for (name, bytes) in &p.chunks {
+            self.sum.chunks_removed += 1;
+            self.removed(ObjectKind::Chunk, name, *bytes)?;
+        }
+        Ok(())
+    }
+
+    fn apply_dir(&mut self, p: &Plan) -> Result<()> {
         let backup_dir = self.area.backup_dir();
         for (id, dir, bytes) in &p.backups {
             if !self.dry_run {

@@ -1,7 +1,8 @@
 //! `sw-backup verify`: re-hash every stored object (backup files against
 //! their manifests, WAL objects against the hash in their names: no
 //! decompression) and check WAL continuity from each backup to the newest
-//! stored segment, following timeline history files (`continuity`).
+//! stored segment, following timeline history files (`continuity`), and
+//! the chunks of chunked backups (`verify_chunks`).
 //! Every lost segment and bad object is named in its own record; any
 //! problem exits 65.
 
@@ -51,6 +52,10 @@ pub enum ProblemKind {
     /// truncated, its chunks reordered, or another object's bytes under
     /// its name (checked only with the key).
     FailedAuthentication,
+    /// A chunk a chunked backup references is not stored.
+    MissingChunk,
+    /// A stored chunk does not decrypt, decompress or hash to its name.
+    BadChunk,
 }
 
 /// One problem in the repository.
@@ -80,6 +85,8 @@ pub struct Summary {
     backups: usize,
     /// Stored WAL files checked.
     wal_objects: usize,
+    /// Stored chunks (of chunked backups) checked.
+    chunks: usize,
     /// Bytes re-hashed (schema 1 called it bytes_hashed).
     hashed_bytes: u64,
     /// verify.problem records printed.
@@ -127,7 +134,8 @@ pub fn run(a: &VerifyArgs, pretty: bool) -> Result<()> {
     let mut out = Output::stdout(pretty);
     let mut problems = Vec::new();
     let mut jobs = Vec::new();
-    let (mut nbackups, mut nwal) = (0, 0);
+    let (mut nbackups, mut nwal, mut nchunks, mut chunk_bytes) = (0, 0, 0, 0);
+    let open_chunks = !repo.is_encrypted() || tags_checked;
     for area in repo.areas()? {
         let backups = area.backups()?;
         let objects = area.wal_objects()?;
@@ -150,8 +158,12 @@ pub fn run(a: &VerifyArgs, pretty: bool) -> Result<()> {
             });
         }
         problems.extend(crate::continuity::problems(&area, &objects, &backups));
+        let c = crate::verify_chunks::check(&area, &backups, a.jobs, open_chunks);
+        nchunks += c.chunks;
+        chunk_bytes += c.hashed_bytes;
+        problems.extend(c.problems);
     }
-    let hashed_bytes: u64 = jobs.iter().map(|j| j.size).sum();
+    let hashed_bytes: u64 = jobs.iter().map(|j| j.size).sum::<u64>() + chunk_bytes;
     problems.extend(rehash(&repo, &jobs, a.jobs));
     for p in &problems {
         out.emit(p)?;
@@ -161,6 +173,7 @@ pub fn run(a: &VerifyArgs, pretty: bool) -> Result<()> {
         ok: n == 0,
         backups: nbackups,
         wal_objects: nwal,
+        chunks: nchunks,
         hashed_bytes,
         problems: n,
         encrypted: repo.is_encrypted(),

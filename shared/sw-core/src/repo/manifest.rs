@@ -53,6 +53,11 @@ pub struct BackupManifest {
     pub stored_bytes: u64,
     /// Every stored object (PostgreSQL's `backup_manifest` included).
     pub files: Vec<ManifestFile>,
+    /// A backup stored as chunks (`full --incremental`, `--differential`,
+    /// `--chunked`): its files are in [`crate::repo::chunkindex::INDEX_FILE`];
+    /// absent for a tar backup.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chunked: Option<ChunkedInfo>,
     /// The page checksum validation of the backup's relation files; None
     /// when none was done (no data checksums, `--no-page-checks`, or a
     /// backup taken before sw-backup checked pages).
@@ -97,6 +102,27 @@ pub struct BadPage {
     /// (false: the server would not let this role read the file, so the
     /// page could not be re-read; it is reported all the same).
     pub confirmed: bool,
+}
+
+/// What a chunked backup is and what it added to the repository.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChunkedInfo {
+    /// `full`, `incremental` or `differential`: what it was compared with
+    /// (every chunked backup restores alone, whatever its type).
+    pub backup_type: String,
+    /// The backup it was compared with (the previous one, or the last full
+    /// for a differential); null for a full.
+    pub parent: Option<String>,
+    /// Bytes of the cluster files it restores.
+    pub logical_bytes: u64,
+    /// Distinct chunks it references.
+    pub chunks: u64,
+    /// Chunks this backup stored (the repository lacked them).
+    pub new_chunks: u64,
+    /// Bytes those chunks take in the repository.
+    pub new_bytes: u64,
+    /// Bytes of the files' content in chunks its parent does not reference.
+    pub changed_bytes: u64,
 }
 
 /// What other tools need to know about a backup (e.g. its age).

@@ -10,6 +10,8 @@
 //!     wal/<TTTTTTTTLLLLLLLL>/<segment>-<sha256>.zst   segments, .partial, .backup files
 //!     wal/<TTTTTTTT>.history-<sha256>.zst             timeline history files
 //!     backup/<id>/                        base.tar.zst, backup_manifest, manifest.json (last)
+//!                                         (a chunked backup: chunks.json.zst instead of base.tar.zst)
+//!     chunks/<xx>/<name>.zst              content-addressed chunks of chunked backups
 //!     backup/.tmp-<id>/                   a backup in progress (never listed)
 //!     drills.jsonl                        drill log
 //!     lock                                held by `full` and `prune`
@@ -29,6 +31,8 @@
 
 mod area;
 pub mod chain;
+pub mod chunkindex;
+pub mod chunks;
 pub mod history;
 pub mod keys;
 pub mod manifest;
@@ -47,7 +51,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 pub use area::Area;
-pub use manifest::{BackupManifest, BackupSummary, MANIFEST_FILE, ManifestFile};
+pub use manifest::{BackupManifest, BackupSummary, ChunkedInfo, MANIFEST_FILE, ManifestFile};
 pub use wal::{Lsn, WalKind, WalName};
 
 use crate::error::{Error, IoContext, Result};

@@ -29,12 +29,15 @@ pub fn object_id(key: &str) -> String {
 }
 
 /// Objects kept readable (compressed, not encrypted) in an encrypted
-/// repository: timeline history files, which hold only timeline numbers,
+/// repository: chunked backups' file lists, and timeline history files, which hold only timeline numbers,
 /// switch LSNs and the recovery target line, and which list, check, prune
 /// and a keyless verify follow to know which WAL belongs to which backup.
 #[must_use]
 pub fn stays_plain(key: &str) -> bool {
-    object_id(key).ends_with(".history.zst")
+    let id = object_id(key);
+    // A chunked backup's file list (see `chunkindex`): prune and a keyless
+    // verify read its chunk references.
+    id.ends_with(".history.zst") || id.ends_with(&format!("/{}", super::chunkindex::INDEX_FILE))
 }
 
 impl Repo {

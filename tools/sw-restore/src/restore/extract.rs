@@ -61,6 +61,12 @@ pub fn extract(area: &Area, b: &BackupManifest, dest: &Path) -> Result<u64> {
     let t0 = Instant::now();
     std::fs::set_permissions(dest, std::fs::Permissions::from_mode(0o700))
         .io_context(|| format!("setting permissions on {}", q(dest)))?;
+    if b.chunked.is_some() {
+        let (bytes, control) = super::assemble::extract(area, b, dest)?;
+        log::debug!("assembled in {:.2}s", t0.elapsed().as_secs_f64());
+        finish(dest, &control)?;
+        return Ok(bytes);
+    }
     for f in &b.files {
         if f.name != "base.tar.zst" && f.name != "backup_manifest" {
             return Err(Error::unavailable(format!(
@@ -105,12 +111,18 @@ pub fn extract(area: &Area, b: &BackupManifest, dest: &Path) -> Result<u64> {
         )));
     }
     let control = control.ok_or_else(|| Error::data(format!("{} holds no global/pg_control", q(&path))))?;
+    log::debug!("unpacked in {:.2}s", t0.elapsed().as_secs_f64());
+    finish(dest, &control)?;
+    Ok(bytes)
+}
+
+/// The end of either kind of restore: pg_wal, every directory synced,
+/// then pg_control.
+fn finish(dest: &Path, control: &[u8]) -> Result<()> {
     std::fs::create_dir_all(dest.join("pg_wal/archive_status"))
         .io_context(|| format!("creating pg_wal in {}", q(dest)))?;
-    log::debug!("unpacked in {:.2}s", t0.elapsed().as_secs_f64());
     sync_dirs(dest)?;
-    fsutil::write_new(&dest.join("global/pg_control"), &control, 0o600)?;
-    Ok(bytes)
+    fsutil::write_new(&dest.join("global/pg_control"), control, 0o600)
 }
 
 /// fsync every directory of a tree, so the entries of the files in it are

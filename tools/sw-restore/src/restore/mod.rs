@@ -6,6 +6,7 @@
 //! where it paused, promote). A restore that fails before the copy was
 //! started leaves the directory as it found it: missing or empty.
 
+mod assemble;
 mod extract;
 mod plan;
 mod recover;
