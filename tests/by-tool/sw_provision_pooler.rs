@@ -437,6 +437,13 @@ fn session_defaults_hold_through_the_pooler_and_destroy_takes_it_down() {
     let e = psql(&pooled, "SELECT pg_sleep(3)").unwrap_err();
     assert!(e.contains("canceling statement due to statement timeout"), "{e}");
     assert_eq!(psql(&s.env("DATABASE_URL"), SESSION).unwrap(), "1s 500ms UTC");
+    assert_eq!(
+        session_check(&pooled),
+        (
+            "OK".to_owned(),
+            "statement_timeout 1s, lock_timeout 500ms, TimeZone UTC".to_owned()
+        )
+    );
     let again = s.local(&short);
     assert_eq!(
         again.expect_code(0).one("provision.local")["changed"],
@@ -454,6 +461,27 @@ fn session_defaults_hold_through_the_pooler_and_destroy_takes_it_down() {
         stat.is_empty() || stat.contains(") Z"),
         "pgbouncer {pid} still runs: {stat}"
     );
+}
+
+/// sw-health's `session_defaults` through `url` (given as DATABASE_URL,
+/// since it holds the password): its status and message.
+fn session_check(url: &str) -> (String, String) {
+    let bin = cmd::sibling_bin(BIN, "sw-health", "sw-health");
+    let state = tempfile::tempdir().unwrap();
+    let mut c = cmd::command(&bin);
+    c.args([
+        "--checks",
+        "session_defaults",
+        "--state-dir",
+        state.path().to_str().unwrap(),
+    ])
+    .env("DATABASE_URL", url);
+    let rep = cmd::run_cmd(&mut c, None).one("health.report");
+    let check = &rep["checks"][0];
+    (
+        check["status"].as_str().unwrap().to_owned(),
+        check["message"].as_str().unwrap().to_owned(),
+    )
 }
 
 /// Connect with SQLAlchemy (Debian's, as an application on this host

@@ -125,6 +125,7 @@ pub const CHECK_UNITS: &[(&str, &str)] = &[
     ("prepared_xacts", "s"),
     ("latency", "ms"),
     ("tls", "rules"),
+    ("session_defaults", "settings"),
     ("host_cpu", "%"),
     ("host_memory", "%"),
     ("azure_state", ""),

@@ -13,7 +13,8 @@ use serde_json::{Value, json};
 
 use super::{Check, How, Measured, Row, Scope, count, round3};
 use super::{
-    archiver, azure, azure_backups, azure_maintenance, backup, host, latency, pooler, rates, replication, server, tls,
+    archiver, azure, azure_backups, azure_maintenance, backup, host, latency, pooler, rates, replication, server,
+    session_defaults, tls,
 };
 
 /// Every check, in report order.
@@ -325,6 +326,7 @@ pub const CATALOGUE: &[&Check] = &[
     },
     &latency::LATENCY,
     &tls::TLS,
+    &session_defaults::SESSION_DEFAULTS,
     &host::HOST_CPU,
     &host::HOST_MEMORY,
     &azure::STATE,

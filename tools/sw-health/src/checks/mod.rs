@@ -27,6 +27,7 @@ pub mod pooler;
 pub mod rates;
 pub mod replication;
 pub mod server;
+pub mod session_defaults;
 pub mod tls;
 
 pub use catalogue::CATALOGUE;
