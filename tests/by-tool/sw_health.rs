@@ -47,6 +47,23 @@ fn ping_reports_tls_and_its_version() {
     let rec = r.one("health.ping");
     assert_eq!(rec["tls"], true);
     assert!(rec["tls_version"].as_str().unwrap().starts_with("TLSv1."));
+    // The tls check says what its own session got.
+    let st = tempfile::tempdir().unwrap();
+    let url = c.url("postgres");
+    let r = health(&[
+        "--db",
+        &url,
+        "--checks",
+        "tls",
+        "--state-dir",
+        st.path().to_str().unwrap(),
+    ]);
+    let tls = &r.one("health.report")["checks"][0];
+    assert_eq!(tls["details"]["this_connection"]["ssl"], true, "{tls}");
+    assert!(
+        tls["message"].as_str().unwrap().ends_with("(this connection: TLS)"),
+        "{tls}"
+    );
 }
 
 #[test]
@@ -314,6 +331,7 @@ fn the_default_action_runs_the_whole_catalogue_in_one_record() {
     assert_eq!(rec["skipped"], serde_json::json!(["backup_age", "backup_pages"]));
     // The exit code is the worst status (the plain test cluster has ssl off: WARNING).
     assert_eq!(check(&rec, "tls")["status"], "WARNING");
+    assert_eq!(check(&rec, "tls")["details"]["this_connection"]["ssl"], false);
     // Host CPU and latency depend on the machine's load: WARNING at least.
     let worst = rec["status"].as_str().unwrap();
     assert!(worst == "WARNING" || worst == "CRITICAL", "{rec}");

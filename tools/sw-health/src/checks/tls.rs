@@ -30,10 +30,31 @@ pub async fn run(r: &mut Runner<'_>, s: &mut Sess) {
     }
     let ssl = r.rows(s, "SELECT current_setting('ssl')").await.ok();
     let hba = r.rows(s, HBA_SQL).await.ok();
+    // What this session, a fresh connection with the --db settings, got.
+    let own = r
+        .rows(
+            s,
+            "SELECT ssl, coalesce(version, '') FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+        )
+        .await
+        .ok()
+        .map(|rows| {
+            let row = Row::first(&rows);
+            json!({"ssl": row.flag(0), "version": row.nonempty(1)})
+        });
     match ssl {
         Some(ssl) => {
             let ssl_on = Row::first(&ssl).text(0) == "on";
-            r.push(&TLS, None, judge(ssl_on, hba.as_deref()));
+            let mut m = judge(ssl_on, hba.as_deref());
+            if let Some(own) = own {
+                m.message.push_str(if own["ssl"] == true {
+                    " (this connection: TLS)"
+                } else {
+                    " (this connection: no TLS)"
+                });
+                m.details["this_connection"] = own;
+            }
+            r.push(&TLS, None, m);
         }
         None => r.unknown(&TLS, None, "cannot read the ssl setting".into()),
     }
