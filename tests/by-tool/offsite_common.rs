@@ -48,8 +48,17 @@ impl Offsite {
     /// setup creates ([`Offsite::key_file`]) and every command gets
     /// `--key-file`.
     pub(crate) fn with_key(container: &str, encrypted: bool) -> Offsite {
+        Offsite::on(
+            azurite::shared(),
+            container,
+            encrypted,
+            &format!("AZURE_STORAGE_KEY={KEY}\n"),
+        )
+    }
+
+    /// On Azurite `az`, with `credentials` as the credentials file.
+    pub(crate) fn on(az: &azurite::Azurite, container: &str, encrypted: bool, credentials: &str) -> Offsite {
         use std::os::unix::fs::PermissionsExt as _;
-        let az = azurite::shared();
         let tc = TestCluster::start_with(&Opts {
             fsync: true,
             ..Opts::default()
@@ -65,7 +74,7 @@ impl Offsite {
         let dir = tc.dir.join("offsite");
         std::fs::create_dir_all(&dir).unwrap();
         let creds = dir.join("storage.env");
-        std::fs::write(&creds, format!("AZURE_STORAGE_KEY={KEY}\n")).unwrap();
+        std::fs::write(&creds, credentials).unwrap();
         std::fs::set_permissions(&creds, std::fs::Permissions::from_mode(0o600)).unwrap();
         let ca = dir.join("ca.pem");
         std::fs::copy(az.ca_file(), &ca).unwrap();

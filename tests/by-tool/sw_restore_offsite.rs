@@ -12,6 +12,8 @@
 mod offsite_common;
 #[path = "sw_restore_offsite_crypt.rs"]
 mod offsite_crypt;
+#[path = "sw_restore_offsite_entra.rs"]
+mod offsite_entra;
 
 use std::time::{Duration, Instant};
 

@@ -356,30 +356,6 @@ fn an_untrusted_certificate_or_a_closed_port_is_69() {
     assert!(e.to_string().contains("giving up after 2 attempts"), "{e}");
 }
 
-/// An unsigned JWT of the shape Azurite's `--oauth basic` checks.
-fn fake_token() -> String {
-    let b64url = |s: &str| {
-        openssl::base64::encode_block(s.as_bytes())
-            .trim_end_matches('=')
-            .replace('+', "-")
-            .replace('/', "_")
-    };
-    let now = chrono::Utc::now().timestamp();
-    let claims = format!(
-        "{{\"aud\":\"https://storage.azure.com\",\"iss\":\"https://sts.windows.net/ab1f708d-50f6-404c-a006-d71b2ac7a606/\",\
-         \"nbf\":{},\"exp\":{},\"iat\":{}}}",
-        now - 60,
-        now + 3600,
-        now - 60
-    );
-    format!(
-        "{}.{}.{}",
-        b64url("{\"alg\":\"none\",\"typ\":\"JWT\"}"),
-        b64url(&claims),
-        b64url("sig")
-    )
-}
-
 #[test]
 fn a_bearer_token_from_a_callback_authenticates() {
     let a = &Azurite::start_with(azurite::Opts {
@@ -391,7 +367,7 @@ fn a_bearer_token_from_a_callback_authenticates() {
     let counter = std::sync::Arc::clone(&calls);
     let auth = Auth::bearer(move || {
         counter.fetch_add(1, Ordering::SeqCst);
-        Ok(fake_token())
+        Ok(azurite::fake_token())
     });
     let c = Client::new(&location(&name, "p"), Some(&a.endpoint()), auth, opts(a)).unwrap();
     assert!(c.create_container().unwrap());

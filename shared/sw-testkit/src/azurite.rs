@@ -31,6 +31,34 @@ pub const ACCOUNT: &str = "devstoreaccount1";
 /// Azurite's built-in account key (public, documented by Microsoft).
 pub const KEY: &str = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
 
+/// An unsigned JWT of the shape Azurite's `--oauth basic` accepts (an
+/// Entra ID token for Blob Storage: its audience, an Entra issuer, valid
+/// for the next hour).
+pub fn fake_token() -> String {
+    let b64url = |s: &str| {
+        openssl::base64::encode_block(s.as_bytes())
+            .trim_end_matches('=')
+            .replace('+', "-")
+            .replace('/', "_")
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let claims = format!(
+        "{{\"aud\":\"https://storage.azure.com\",\"iss\":\"https://sts.windows.net/ab1f708d-50f6-404c-a006-d71b2ac7a606/\",\
+         \"nbf\":{},\"exp\":{},\"iat\":{}}}",
+        now - 60,
+        now + 3600,
+        now - 60
+    );
+    format!(
+        "{}.{}.{}",
+        b64url("{\"alg\":\"none\",\"typ\":\"JWT\"}"),
+        b64url(&claims),
+        b64url("sig")
+    )
+}
+
 /// How an instance runs.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Opts {

@@ -205,14 +205,24 @@ impl Store for BlobStore {
 pub const KEY_VAR: &str = "AZURE_STORAGE_KEY";
 /// Env-file variable holding a SAS token.
 pub const SAS_VAR: &str = "AZURE_STORAGE_SAS_TOKEN";
+/// Env-file variable naming the Entra ID credential to sign in with
+/// (`auto`, `client-secret`, `workload-identity`, `managed-identity`,
+/// `azure-cli`, as `--azure-auth`); the credential's own variables
+/// (`AZURE_TENANT_ID`, `AZURE_CLIENT_ID`, `AZURE_CLIENT_SECRET`, ...) may
+/// sit in the same file or in the environment.
+pub const AUTH_VAR: &str = "AZURE_STORAGE_AUTH";
+/// The audience of Blob Storage tokens (`SW_AZURE_STORAGE_TOKEN_RESOURCE`
+/// overrides it for a sovereign cloud).
+pub const STORAGE_RESOURCE: &str = "https://storage.azure.com/";
 
 /// Open `azure://ACCOUNT/CONTAINER[/PREFIX]` with the credentials in the env
-/// file `credentials` ([`KEY_VAR`] or [`SAS_VAR`]; never argv), against
-/// `endpoint` (Azurite, a sovereign cloud) or the public one.
+/// file `credentials` ([`KEY_VAR`], [`SAS_VAR`] or [`AUTH_VAR`]; never
+/// argv), against `endpoint` (Azurite, a sovereign cloud) or the public one.
 ///
 /// # Errors
 /// 64 for a bad URL; 66 for a missing credentials file; 78 when it holds
-/// neither variable or a malformed one.
+/// none of the variables or a malformed one, or when an Entra ID token
+/// would cross a plain-http endpoint.
 #[cfg(feature = "blob")]
 pub fn open_blob(
     url: &str,
@@ -226,14 +236,75 @@ pub fn open_blob(
     let auth = match (env.get(KEY_VAR), env.get(SAS_VAR)) {
         (Some(k), _) => Auth::shared_key(&loc.account, k)?,
         (None, Some(s)) => Auth::sas(s)?,
-        (None, None) => {
-            return Err(Error::config(format!(
-                "{} holds neither {KEY_VAR} nor {SAS_VAR}",
-                q(credentials)
-            )));
-        }
+        (None, None) => match env.get(AUTH_VAR) {
+            Some(how) => entra(&env, how, endpoint)?,
+            None => {
+                return Err(Error::config(format!(
+                    "{} holds none of {KEY_VAR}, {SAS_VAR} and {AUTH_VAR}",
+                    q(credentials)
+                )));
+            }
+        },
     };
     Ok(BlobStore {
         client: Client::new(&loc, endpoint, auth, opts)?,
     })
+}
+
+/// An Entra ID bearer credential for Blob Storage: the method named in the
+/// credentials file, its variables from the file over the environment.
+#[cfg(feature = "blob")]
+fn entra(file: &crate::envfile::EnvFile, how: &str, endpoint: Option<&str>) -> Result<crate::blob::Auth> {
+    if endpoint.is_some_and(|e| e.trim().to_ascii_lowercase().starts_with("http://")) {
+        return Err(Error::config(format!(
+            "{AUTH_VAR}: an Entra ID token must not cross a plain-http endpoint; use https"
+        )));
+    }
+    entra_source(file, how)
+}
+
+#[cfg(all(feature = "blob", feature = "azure"))]
+fn entra_source(file: &crate::envfile::EnvFile, how: &str) -> Result<crate::blob::Auth> {
+    use clap::ValueEnum;
+
+    use crate::azure::Endpoints;
+    use crate::azure::token::{AuthMethod, token_source_for};
+    use crate::pg::entra::AzureAuth;
+    let method = match AzureAuth::from_str(how.trim(), true) {
+        Ok(AzureAuth::Auto) => AuthMethod::Auto,
+        Ok(AzureAuth::ClientSecret) => AuthMethod::ClientSecret,
+        Ok(AzureAuth::WorkloadIdentity) => AuthMethod::WorkloadIdentity,
+        Ok(AzureAuth::ManagedIdentity) => AuthMethod::ManagedIdentity,
+        Ok(AzureAuth::AzureCli) => AuthMethod::AzureCli,
+        Err(_) => {
+            return Err(Error::config(format!(
+                "{AUTH_VAR}={how}: expected auto, client-secret, workload-identity, managed-identity or azure-cli"
+            )));
+        }
+    };
+    // The file's variables over the environment's (non-UTF-8 ones cannot
+    // be credentials and are left out).
+    let mut vars: std::collections::BTreeMap<String, String> = std::env::vars_os()
+        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+        .collect();
+    vars.extend(file.vars());
+    let env = crate::config::Env::fixed(vars);
+    if let Some(s) = env.get("AZURE_CLIENT_SECRET") {
+        crate::secret::register(&s);
+    }
+    let resource = env.get("SW_AZURE_STORAGE_TOKEN_RESOURCE").map_or_else(
+        || STORAGE_RESOURCE.to_owned(),
+        |r| if r.ends_with('/') { r } else { format!("{r}/") },
+    );
+    let ep = Endpoints::from_env(&env, None, None);
+    let source = token_source_for(&env, &ep, method, &resource)?;
+    log::debug!("Blob Storage: signing in with {}", source.describe());
+    Ok(crate::blob::Auth::bearer_from(source))
+}
+
+#[cfg(all(feature = "blob", not(feature = "azure")))]
+fn entra_source(_file: &crate::envfile::EnvFile, _how: &str) -> Result<crate::blob::Auth> {
+    Err(Error::config(format!(
+        "{AUTH_VAR}: this build has no Entra ID support (sw-core's azure feature)"
+    )))
 }
