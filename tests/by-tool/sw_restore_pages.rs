@@ -3,7 +3,8 @@
 //! alarm), then a byte of a table's page is flipped on disk with the
 //! server stopped; the next backup completes, names the relation and block,
 //! `list` and sw-health's `backup_pages` report it, and a restore of it
-//! warns.
+//! warns. The same cluster shows the progress lines of `full`, `verify`
+//! and the restore on a terminal, and nowhere else.
 
 #![allow(
     clippy::unwrap_used,
@@ -230,4 +231,60 @@ fn restores_warn(p: &Pages, bad: &str, clean: &str) {
             r.stderr
         );
     }
+}
+
+/// Run `bin` under a pseudo-terminal (util-linux's `script`); what the
+/// terminal showed.
+fn on_terminal(bin: &Path, args: &[&str]) -> String {
+    let line: Vec<String> = std::iter::once(bin.to_str().unwrap())
+        .chain(args.iter().copied())
+        .map(|a| format!("'{a}'"))
+        .collect();
+    let out = std::process::Command::new("script")
+        .args(["-qec", &line.join(" "), "/dev/null"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn progress_is_drawn_on_a_terminal_and_never_into_a_pipe_or_with_quiet() {
+    let p = Pages::new();
+    p.tc.psql(
+        "postgres",
+        "CREATE TABLE big AS SELECT g, repeat('y', 200) AS pad FROM generate_series(1, 100000) g",
+    );
+    let (r, rec) = p.full();
+    assert!(!r.stderr.contains('\r'), "{}", r.stderr);
+    let repo = p.repo.to_str().unwrap();
+    let db = p.tc.url("postgres");
+    let out = on_terminal(
+        &p.backup,
+        &["full", "--repo", repo, "--db", &db, "--wal-timeout", "60s"],
+    );
+    assert!(out.contains("\rsw-backup: base backup"), "{out}");
+    let out = on_terminal(&p.backup, &["verify", "--repo", repo]);
+    assert!(
+        out.contains("\rsw-backup: verify: re-hashing objects [####################] 100%"),
+        "{out}"
+    );
+    let out = on_terminal(&p.backup, &["-q", "verify", "--repo", repo]);
+    assert!(!out.contains("re-hashing"), "{out}");
+    let dest = p.tc.dir.join("copy-progress");
+    let id = rec["id"].as_str().unwrap();
+    let out = on_terminal(
+        &p.restore,
+        &[
+            "--repo",
+            repo,
+            "--backup",
+            id,
+            "--immediate",
+            "--pgdata",
+            dest.to_str().unwrap(),
+        ],
+    );
+    assert!(out.contains("\rsw-restore: restoring files ["), "{out}");
 }

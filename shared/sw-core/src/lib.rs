@@ -43,6 +43,7 @@ pub mod metrics;
 pub mod output;
 pub mod pg;
 pub mod pgpass;
+pub mod progress;
 #[cfg(feature = "repo")]
 pub mod repo;
 pub mod secret;

@@ -113,7 +113,7 @@ pub fn run(a: &FullArgs, pretty: bool) -> Result<()> {
     let known: HashSet<String> = chunks.list()?.into_keys().collect();
     let start_time = Utc::now();
     let tb = Instant::now();
-    let mut walked = take(a, &info, &chunks, known, stage.dir.as_deref(), &id)?;
+    let mut walked = crate::progress::around(&a.pg, || take(a, &info, &chunks, known, stage.dir.as_deref(), &id))?;
     let basebackup_ms = millis(tb.elapsed());
     let stop_time = Utc::now();
     let pg_manifest = walked

@@ -162,13 +162,15 @@ pub fn run(a: &FullArgs, pretty: bool) -> Result<()> {
     let tmp = spool.dir.clone();
     let start_time = Utc::now();
     let tb = Instant::now();
-    Basebackup {
-        bindir: a.server.bindir.as_deref(),
-        pg: &a.pg,
-        level: a.level,
-        workers: a.workers,
-    }
-    .take(&tmp, &id)?;
+    crate::progress::around(&a.pg, || {
+        Basebackup {
+            bindir: a.server.bindir.as_deref(),
+            pg: &a.pg,
+            level: a.level,
+            workers: a.workers,
+        }
+        .take(&tmp, &id)
+    })?;
     let streamed = tmp.join("pg_wal.tar");
     if streamed.exists() {
         std::fs::remove_file(&streamed).io_context(|| format!("removing {}", q(&streamed)))?;

@@ -24,6 +24,7 @@ mod full;
 mod identity;
 mod list;
 mod pagecheck;
+mod progress;
 mod prune;
 mod rekey;
 mod setup;

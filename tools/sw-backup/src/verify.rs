@@ -15,6 +15,7 @@ use sw_core::cli::RepoOpts;
 use sw_core::contract::Record;
 use sw_core::duration::millis;
 use sw_core::output::Output;
+use sw_core::progress::{Meter, Progress, Unit};
 use sw_core::repo::seal::Checked;
 use sw_core::repo::{Area, BackupManifest, Repo};
 use sw_core::{Error, Result};
@@ -164,7 +165,12 @@ pub fn run(a: &VerifyArgs, pretty: bool) -> Result<()> {
         problems.extend(c.problems);
     }
     let hashed_bytes: u64 = jobs.iter().map(|j| j.size).sum::<u64>() + chunk_bytes;
-    problems.extend(rehash(&repo, &jobs, a.jobs));
+    let progress = Progress::new_meter("sw-backup", Unit::Bytes);
+    progress
+        .meter()
+        .phase("verify: re-hashing objects", jobs.iter().map(|j| j.size).sum());
+    problems.extend(rehash(&repo, &jobs, a.jobs, progress.meter()));
+    drop(progress);
     for p in &problems {
         out.emit(p)?;
     }
@@ -238,13 +244,24 @@ fn backup_jobs(area: &Area, b: &BackupManifest) -> Vec<Job> {
 
 /// Re-hash every job on `threads` threads (interleaved, so large and small
 /// objects spread evenly); a problem for each one that does not match.
-fn rehash(repo: &Repo, jobs: &[Job], threads: u32) -> Vec<Problem> {
+fn rehash(repo: &Repo, jobs: &[Job], threads: u32, meter: &Meter) -> Vec<Problem> {
     let n = usize::try_from(threads).unwrap_or(1).max(1);
     let chunks: Vec<Vec<&Job>> = (0..n).map(|i| jobs.iter().skip(i).step_by(n).collect()).collect();
     std::thread::scope(|s| {
         let hs: Vec<_> = chunks
             .iter()
-            .map(|chunk| s.spawn(move || chunk.iter().filter_map(|j| check_one(repo, j)).collect::<Vec<_>>()))
+            .map(|chunk| {
+                s.spawn(move || {
+                    chunk
+                        .iter()
+                        .filter_map(|j| {
+                            let p = check_one(repo, j);
+                            meter.add(j.size);
+                            p
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
             .collect();
         hs.into_iter().flat_map(|h| h.join().unwrap_or_default()).collect()
     })

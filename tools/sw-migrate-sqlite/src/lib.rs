@@ -197,6 +197,6 @@ pub fn run(cli: Cli) -> sw_core::Result<()> {
             out.emit(&p)?;
             out.flush()
         }
-        Cmd::Run(a) => run::run(&a, cli.common.pretty, cli.common.quiet),
+        Cmd::Run(a) => run::run(&a, cli.common.pretty),
     }
 }

@@ -8,8 +8,8 @@
 //! reused; only numeric, jsonb and numbers into text make a string).
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use sw_core::progress::Meter;
 
 use bytes::Bytes;
 use futures_util::SinkExt;
@@ -158,7 +158,7 @@ fn read_table(
     tx: &tokio::sync::mpsc::Sender<Bytes>,
     rejects: Option<&Arc<Mutex<Rejects>>>,
     on_error: OnError,
-    progress: &AtomicU64,
+    progress: &Meter,
 ) -> Result<Stats> {
     let mut st = conn.prepare(&select(job)).map_err(read_error(job))?;
     let mut rows = st.query([]).map_err(read_error(job))?;
@@ -177,7 +177,7 @@ fn read_table(
         stats.checksum += row_hash(if enc.same { &enc.chunk[row_start..] } else { &enc.expect });
         stats.loaded += 1;
         if stats.read % 4096 == 0 {
-            progress.fetch_add(4096, Ordering::Relaxed);
+            progress.add(4096);
         }
         if enc.chunk.len() >= CHUNK {
             let full = std::mem::replace(&mut enc.chunk, Vec::with_capacity(CHUNK + 4096));

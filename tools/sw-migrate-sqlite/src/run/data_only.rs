@@ -3,7 +3,6 @@
 //! session and one transaction, one table after another: refused for a
 //! table that is not empty unless `--truncate` empties it first.
 
-use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use rusqlite::Connection;
@@ -53,7 +52,7 @@ impl Ctx<'_> {
             }
         }
         let counts = source_counts(&readers[0], self.plan)?;
-        self.expected.store(counts.iter().sum(), Ordering::Relaxed);
+        self.progress.set_total(counts.iter().sum());
         let results = self.load_sequential(readers, jobs.clone(), &main).await?;
         check_counts(self.plan, &counts, &results)?;
         for (t, j) in self.plan.tables.iter().zip(&jobs) {

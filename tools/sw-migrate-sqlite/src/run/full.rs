@@ -4,7 +4,6 @@
 //! A failure anywhere drops the staging schema: the target is unchanged.
 
 use std::collections::HashMap;
-use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use rusqlite::Connection;
@@ -55,7 +54,7 @@ impl Ctx<'_> {
         let autovacuum_off = ddl::autovacuum_off(main, stage).await?;
         let jobs = self.big_first(&readers[0], plan_jobs);
         let counts = source_counts(&readers[0], self.plan)?;
-        self.expected.store(counts.iter().sum(), Ordering::Relaxed);
+        self.progress.set_total(counts.iter().sum());
         log::info!(
             "staging tables created and sources counted after {:.2}s",
             secs(self.started)

@@ -15,7 +15,6 @@ mod data_only;
 mod ddl;
 mod full;
 mod job;
-mod progress;
 mod queue;
 mod switch;
 mod verify;
@@ -25,12 +24,12 @@ use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use rusqlite::Connection;
 use sw_core::output::Output;
+use sw_core::progress::{Meter, Progress, Unit};
 use sw_core::{Error, PgContext, Result};
 use tokio_postgres::Client;
 
@@ -64,10 +63,9 @@ struct Ctx<'a> {
     rejects: Option<Arc<Mutex<Rejects>>>,
     /// `sqlite_sequence` (table lower-cased to its last AUTOINCREMENT value).
     seqs: HashMap<String, i64>,
-    /// Rows read so far (all tables), for the progress display.
-    progress: Arc<AtomicU64>,
-    /// Rows expected (SQLite's counts), for the progress bar.
-    expected: Arc<AtomicU64>,
+    /// Rows read so far (all tables) of those expected (SQLite's counts),
+    /// for the progress line.
+    progress: Arc<Meter>,
     /// When the run started (for the phase timings at -v).
     started: Instant,
 }
@@ -81,7 +79,7 @@ type Outcome = (Vec<TableRecord>, String, usize);
 /// As the man page's EXIT STATUS says: 65 for a value that does not fit, a
 /// bad plan or a failed verification, 66 for a missing source or plan, 73
 /// when the target is not free, the connection's codes, ...
-pub fn run(args: &RunArgs, pretty: bool, quiet: bool) -> Result<()> {
+pub fn run(args: &RunArgs, pretty: bool) -> Result<()> {
     let started = Instant::now();
     let (source, loaded_plan) = match (&args.plan, &args.source) {
         (Some(p), src) => {
@@ -119,11 +117,10 @@ pub fn run(args: &RunArgs, pretty: bool, quiet: bool) -> Result<()> {
         schema: &schema,
         rejects: rejects.clone(),
         seqs: sqlite_sequences(&readers[0]),
-        progress: Arc::new(AtomicU64::new(0)),
-        expected: Arc::new(AtomicU64::new(0)),
+        progress: Arc::new(Meter::default()),
         started,
     };
-    let bar = progress::Progress::start(ctx.progress.clone(), ctx.expected.clone(), quiet);
+    let bar = Progress::start(crate::NAME, Unit::Rows, Arc::clone(&ctx.progress));
     let res = sw_core::cli::block_on(async {
         if args.data_only {
             ctx.data_only(readers).await

@@ -16,6 +16,7 @@ use std::path::{Component, Path};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use sw_core::fsutil::q;
+use sw_core::progress::Meter;
 use sw_core::repo::chunkindex::{self, ChunkIndex, EntryKind, IndexEntry};
 use sw_core::repo::chunks::{ChunkObject, Chunks};
 use sw_core::repo::object::hex;
@@ -66,7 +67,7 @@ fn check_complete(
 /// # Errors
 /// 65 for a missing or corrupt chunk, a file that does not match its
 /// hash or an unsafe path; 69 for a link; 73/74 writing.
-pub fn extract(area: &Area, b: &BackupManifest, dest: &Path) -> Result<(u64, Vec<u8>)> {
+pub fn extract(area: &Area, b: &BackupManifest, dest: &Path, meter: &Meter) -> Result<(u64, Vec<u8>)> {
     let ix = chunkindex::read(area, b)?;
     let store = Chunks::new(area);
     let have = store.list()?;
@@ -124,6 +125,7 @@ pub fn extract(area: &Area, b: &BackupManifest, dest: &Path) -> Result<(u64, Vec
                             stop.store(true, Ordering::Relaxed);
                             return Err(err);
                         }
+                        meter.add(e.size);
                     }
                 })
             })

@@ -10,6 +10,7 @@ use std::time::Instant;
 
 use sw_core::cluster::{Cluster, Status};
 use sw_core::fsutil::{self, q};
+use sw_core::progress::{Progress, Unit};
 use sw_core::repo::object::HashReader;
 use sw_core::repo::{Area, BackupManifest};
 use sw_core::{Error, IoContext, Result};
@@ -59,10 +60,12 @@ pub fn check_destination(cluster: &Cluster) -> Result<()> {
 /// unsafe path; 69 for a tablespace or a link; 73/74 writing.
 pub fn extract(area: &Area, b: &BackupManifest, dest: &Path) -> Result<u64> {
     let t0 = Instant::now();
+    let progress = Progress::new_meter("sw-restore", Unit::Bytes);
+    progress.meter().phase("restoring files", b.database_bytes);
     std::fs::set_permissions(dest, std::fs::Permissions::from_mode(0o700))
         .io_context(|| format!("setting permissions on {}", q(dest)))?;
     if b.chunked.is_some() {
-        let (bytes, control) = super::assemble::extract(area, b, dest)?;
+        let (bytes, control) = super::assemble::extract(area, b, dest, progress.meter())?;
         log::debug!("assembled in {:.2}s", t0.elapsed().as_secs_f64());
         finish(dest, &control)?;
         return Ok(bytes);
@@ -95,7 +98,7 @@ pub fn extract(area: &Area, b: &BackupManifest, dest: &Path) -> Result<u64> {
         // zstd, and the rest is read to the end so a cut-off last chunk fails.
         let mut plain = sw_core::repo::seal::unseal(area.repo.seal_for(&key)?, Box::new(&mut hr))?;
         let dec = zstd::Decoder::new(&mut plain).io_context(|| format!("reading {}", q(&path)))?;
-        let done = super::unpack::unpack(dec, dest, &q(&path))?;
+        let done = super::unpack::unpack(dec, dest, &q(&path), progress.meter())?;
         std::io::copy(&mut plain, &mut std::io::sink())
             .map_err(|e| sw_core::crypt::error_from_io(e).context(format!("reading {}", q(&path))))?;
         done

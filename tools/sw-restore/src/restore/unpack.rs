@@ -18,6 +18,7 @@ use std::sync::mpsc::{SyncSender, sync_channel};
 use std::thread::JoinHandle;
 
 use sw_core::fsutil::q;
+use sw_core::progress::Meter;
 use sw_core::{Error, IoContext, Result};
 
 /// Writer threads: a writer waiting for its file's fsync does not hold the
@@ -96,9 +97,9 @@ fn safe_path(p: &Path) -> Option<&Path> {
 /// Unpack `stream` (a tar archive) into `dest`, keeping `global/pg_control`
 /// aside (returned, written last by the caller). Returns the bytes of all
 /// files. `what` names the archive in errors.
-pub fn unpack(stream: impl Read, dest: &Path, what: &str) -> Result<(u64, Option<Vec<u8>>)> {
+pub fn unpack(stream: impl Read, dest: &Path, what: &str, meter: &Meter) -> Result<(u64, Option<Vec<u8>>)> {
     let writers: Vec<Writer> = (0..WRITERS).map(|_| spawn_writer()).collect::<Result<_>>()?;
-    let res = feed(stream, dest, what, &writers);
+    let res = feed(stream, dest, what, &writers, meter);
     // Closing the channels ends the writers; their errors come first (a
     // reader error may only be the consequence of a writer that stopped).
     let mut first: Option<Error> = None;
@@ -119,7 +120,13 @@ pub fn unpack(stream: impl Read, dest: &Path, what: &str) -> Result<(u64, Option
     }
 }
 
-fn feed(stream: impl Read, dest: &Path, what: &str, writers: &[Writer]) -> Result<(u64, Option<Vec<u8>>)> {
+fn feed(
+    stream: impl Read,
+    dest: &Path,
+    what: &str,
+    writers: &[Writer],
+    meter: &Meter,
+) -> Result<(u64, Option<Vec<u8>>)> {
     let corrupt = |e: std::io::Error| Error::data(format!("{what} is corrupt")).with_source(e);
     let mut ar = tar::Archive::new(stream);
     let mut control = None;
@@ -157,6 +164,7 @@ fn feed(stream: impl Read, dest: &Path, what: &str, writers: &[Writer]) -> Resul
                     if n == 0 {
                         break;
                     }
+                    meter.add(n as u64);
                     send(w, Msg::Data(buf))?;
                 }
                 send(w, Msg::Close)?;
