@@ -346,7 +346,9 @@ fn the_azure_checks_join_the_sql_checks_in_one_report() {
         "{}",
         rep["target"]
     );
-    assert_eq!(check(&rep, "connection")["status"], "OK");
+    // Connected (how fast depends on the machine's load: OK or WARNING).
+    let conn = check(&rep, "connection");
+    assert!(matches!(conn["status"].as_str(), Some("OK" | "WARNING")), "{conn}");
     assert_eq!(check(&rep, "azure_state")["status"], "OK");
     // Measured by SQL, so Azure's active_connections is not reported twice.
     assert!(check(&rep, "connections")["details"]["by_state"].is_object());

@@ -133,7 +133,8 @@ pub fn run(a: &FullArgs, pretty: bool) -> Result<()> {
     let page_checks = match walked.pages.take() {
         Some(mut scan) => {
             scan.forget_from(pgm.start_lsn);
-            let bad = sw_core::cli::block_on(pagecheck::confirm(&a.pg, pgm.start_lsn, &scan.suspects))?;
+            let bad =
+                sw_core::cli::block_on(async { Ok(pagecheck::confirm(&a.pg, pgm.start_lsn, &scan.suspects).await) })?;
             Some(pagecheck::summary(&scan, bad))
         }
         None => None,

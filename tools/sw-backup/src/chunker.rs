@@ -34,9 +34,10 @@ pub struct Walked {
     /// Chunks stored (the repository lacked them) and their stored bytes.
     pub new_chunks: u64,
     pub new_bytes: u64,
-    /// The page checksum checks, when asked for; the backup's start is not
-    /// known while the stream is read, so pages written after it are still
-    /// among the suspects (see [`Scan::forget_from`]).
+    /// The page checksum checks, when asked for. The start is read from
+    /// backup_label, which pg_basebackup sends first; were it not, pages
+    /// written after the start would still be among the suspects (see
+    /// [`Scan::forget_from`], which the caller applies).
     pub pages: Option<Scan>,
 }
 
@@ -57,8 +58,13 @@ pub struct Cutter<'a> {
 }
 
 type Job = (String, Arc<Vec<u8>>);
-/// A chunk of a relation file and the number of its first page.
-type PageJob = (RelFile, u32, Arc<Vec<u8>>);
+/// What the page check thread is given: the backup's start (from
+/// backup_label, the stream's first file), then relation files' chunks
+/// with the number of their first page.
+enum PageJob {
+    Start(Lsn),
+    Pages(RelFile, u32, Arc<Vec<u8>>),
+}
 
 impl Cutter<'_> {
     /// Walk `stream` (a tar archive) to its end.
@@ -164,8 +170,18 @@ impl Cutter<'_> {
                         continue;
                     }
                     entry.kind = EntryKind::File;
-                    let rel = pages.and_then(|p| Some((p, RelFile::parse(&entry.path)?)));
-                    self.cut(&mut e, &mut entry, tx, rel)?;
+                    if entry.path == "backup_label" {
+                        let mut buf = Vec::new();
+                        e.read_to_end(&mut buf).map_err(corrupt)?;
+                        if let (Some(p), Some(start)) = (pages, label_start(&buf)) {
+                            p.send(PageJob::Start(start))
+                                .map_err(|_| Error::software("the page check stopped early"))?;
+                        }
+                        self.cut(&mut std::io::Cursor::new(buf), &mut entry, tx, None)?;
+                    } else {
+                        let rel = pages.and_then(|p| Some((p, RelFile::parse(&entry.path)?)));
+                        self.cut(&mut e, &mut entry, tx, rel)?;
+                    }
                 }
                 t if t.is_pax_global_extensions() || t.is_pax_local_extensions() || t.is_gnu_longname() => continue,
                 t => {
@@ -212,7 +228,7 @@ impl Cutter<'_> {
             if let Some((ptx, file)) = &rel {
                 // Chunks are page-aligned: the chunk size is a multiple of it.
                 let first = u32::try_from(offset / crate::pagecheck::BLCKSZ as u64).unwrap_or(u32::MAX);
-                ptx.send((file.clone(), first, Arc::clone(&buf)))
+                ptx.send(PageJob::Pages(file.clone(), first, Arc::clone(&buf)))
                     .map_err(|_| Error::software("the page check stopped early"))?;
             }
             offset += n as u64;
@@ -228,14 +244,25 @@ impl Cutter<'_> {
 }
 
 /// The page check thread: every relation file's chunks, in stream order.
-/// The backup's start is not known yet: every page is checked and the
-/// caller forgets failures of pages written after it.
+/// Until the backup's start is known every page is checked (the caller
+/// then forgets failures of pages written after it).
 fn check_loop(rx: &std::sync::mpsc::Receiver<PageJob>) -> Scan {
     let mut scan = Scan::default();
-    while let Ok((file, first, buf)) = rx.recv() {
-        scan.check_pages(&file, first, &buf, Lsn(u64::MAX));
+    let mut start = Lsn(u64::MAX);
+    while let Ok(job) = rx.recv() {
+        match job {
+            PageJob::Start(l) => start = l,
+            PageJob::Pages(file, first, buf) => scan.check_pages(&file, first, &buf, start),
+        }
     }
     scan
+}
+
+/// `START WAL LOCATION: 0/2000028 (file ...)` of a backup_label.
+fn label_start(label: &[u8]) -> Option<Lsn> {
+    let text = std::str::from_utf8(label).ok()?;
+    let rest = text.lines().find_map(|l| l.strip_prefix("START WAL LOCATION: "))?;
+    Lsn::parse(rest.split_whitespace().next()?).ok()
 }
 
 /// One compressor thread: encode and stage (or put) chunks until the
@@ -274,4 +301,16 @@ fn store_loop(
         }
     }
     failed.map_or(Ok((n, bytes)), Err)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_start_is_read_from_backup_label() {
+        let label = b"START WAL LOCATION: 0/2000028 (file 000000010000000000000002)\nCHECKPOINT LOCATION: 0/2000060\n";
+        assert_eq!(label_start(label), Some(Lsn(0x0200_0028)));
+        assert_eq!(label_start(b"garbage"), None);
+    }
 }

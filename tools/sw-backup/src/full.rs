@@ -192,7 +192,8 @@ pub fn run(a: &FullArgs, pretty: bool) -> Result<()> {
     let wal_wait_ms = millis(tw.elapsed());
     let page_checks = match scan {
         Some(scan) => {
-            let bad = sw_core::cli::block_on(pagecheck::confirm(&a.pg, pgm.start_lsn, &scan.suspects))?;
+            let bad =
+                sw_core::cli::block_on(async { Ok(pagecheck::confirm(&a.pg, pgm.start_lsn, &scan.suspects).await) })?;
             Some(pagecheck::summary(&scan, bad))
         }
         None => None,

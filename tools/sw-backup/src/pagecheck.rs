@@ -13,6 +13,7 @@
 //! image), and a read torn between an old and a new version is re-read
 //! from the server after the backup ([`confirm`]) before it is reported.
 
+use std::collections::HashMap;
 use std::io::Read;
 
 use sw_core::cli::PgOpts;
@@ -301,10 +302,12 @@ pub fn scan_spool(dir: &std::path::Path, start: Lsn) -> Result<Scan> {
 /// [`MAX_BAD_PAGES`] of them listed.
 pub fn summary(scan: &Scan, mut bad: Vec<BadPage>) -> PageChecks {
     let failed = bad.len() as u64;
+    let unconfirmed = bad.iter().filter(|b| !b.confirmed).count() as u64;
     bad.truncate(MAX_BAD_PAGES);
     PageChecks {
         checked: scan.checked,
         failed,
+        unconfirmed,
         bad_pages: bad,
     }
 }
@@ -324,48 +327,44 @@ fn read_full(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
 
 /// Re-read each suspect page from the server now that the backup is over
 /// (pg_read_binary_file) and keep those that still fail; name the relation
-/// of each where the role may look it up.
-///
-/// # Errors
-/// The connection's codes when the server cannot be reached at all.
-pub async fn confirm(pg: &PgOpts, start: Lsn, suspects: &[Suspect]) -> Result<Vec<BadPage>> {
+/// of the first [`MAX_BAD_PAGES`] where the role may look it up. Never
+/// fails: the backup is complete whatever this finds, so a server that
+/// cannot be reached now leaves every suspect reported unconfirmed.
+pub async fn confirm(pg: &PgOpts, start: Lsn, suspects: &[Suspect]) -> Vec<BadPage> {
     if suspects.is_empty() {
-        return Ok(Vec::new());
+        return Vec::new();
     }
-    let (target, conn) = pg.connect("sw-backup").await?;
+    let conn = match pg.connect("sw-backup").await {
+        Ok(c) => Some(c),
+        Err(e) => {
+            log::warn!("cannot reconnect to re-read the pages failing their checksum (reported unconfirmed): {e}");
+            None
+        }
+    };
+    let mut names_of: HashMap<(Option<u32>, u32), Names> = HashMap::new();
     let mut out = Vec::new();
     for s in suspects {
-        let offset = i64::from(s.page) * BLCKSZ_SQL;
-        let reread = conn
-            .client
-            .query_one(
-                "SELECT pg_read_binary_file($1, $2, $3)",
-                &[&s.file.path, &offset, &BLCKSZ_SQL],
-            )
-            .await;
-        let confirmed = match reread {
-            Ok(row) => {
-                let page: Vec<u8> = row.get(0);
-                if page.len() == BLCKSZ && !matches!(verify(&page, s.file.blkno(s.page), start), Verdict::Failed { .. })
-                {
-                    log::info!(
-                        "{} block {}: a torn read (valid when re-read)",
-                        s.file.path,
-                        s.file.blkno(s.page)
-                    );
-                    continue;
-                }
-                true
-            }
-            Err(e) => {
-                log::warn!(
-                    "{}: cannot re-read the page to confirm its checksum failure: {e}",
-                    s.file.path
-                );
-                false
-            }
+        let confirmed = match &conn {
+            Some((_, c)) => match reread(c, s, start).await {
+                Reread::Fails => true,
+                Reread::Unreadable => false,
+                Reread::Passes | Reread::Gone => continue,
+            },
+            None => false,
         };
-        let (database, relation) = names(&conn, &target, pg, &s.file).await;
+        let (database, relation) = match &conn {
+            Some((target, c)) if out.len() < MAX_BAD_PAGES => {
+                let key = (s.file.db_oid, s.file.filenode);
+                if let Some(n) = names_of.get(&key) {
+                    n.clone()
+                } else {
+                    let n = names(c, target, pg, &s.file).await;
+                    names_of.insert(key, n.clone());
+                    n
+                }
+            }
+            _ => (None, None),
+        };
         out.push(BadPage {
             file: s.file.path.clone(),
             database,
@@ -378,17 +377,71 @@ pub async fn confirm(pg: &PgOpts, start: Lsn, suspects: &[Suspect]) -> Result<Ve
             confirmed,
         });
     }
-    Ok(out)
+    out
+}
+
+/// A relation file's database and relation, where they could be read.
+type Names = (Option<String>, Option<String>);
+
+/// What a second read of a suspect page says.
+enum Reread {
+    /// It fails again: corruption on the server's disk.
+    Fails,
+    /// It passes: the backup's read was torn by a concurrent write.
+    Passes,
+    /// The page or its file is gone (a relation truncated or dropped
+    /// during the backup): WAL replay removes it from the restore too.
+    Gone,
+    /// The role may not read the file, or the read failed.
+    Unreadable,
+}
+
+async fn reread(c: &sw_core::pg::Connection, s: &Suspect, start: Lsn) -> Reread {
+    let offset = i64::from(s.page) * BLCKSZ_SQL;
+    let r = c
+        .client
+        .query_one(
+            "SELECT pg_read_binary_file($1, $2, $3)",
+            &[&s.file.path, &offset, &BLCKSZ_SQL],
+        )
+        .await;
+    let blk = s.file.blkno(s.page);
+    match r {
+        Ok(row) => {
+            let page: Vec<u8> = row.get(0);
+            if page.len() < BLCKSZ {
+                log::info!(
+                    "{} block {blk}: gone when re-read (the relation was truncated)",
+                    s.file.path
+                );
+                Reread::Gone
+            } else if matches!(verify(&page, blk, start), Verdict::Failed { .. }) {
+                Reread::Fails
+            } else {
+                log::info!("{} block {blk}: a torn read (valid when re-read)", s.file.path);
+                Reread::Passes
+            }
+        }
+        Err(e) if e.code() == Some(&tokio_postgres::error::SqlState::UNDEFINED_FILE) => {
+            log::info!(
+                "{}: gone when re-read (the relation was dropped or rewritten)",
+                s.file.path
+            );
+            Reread::Gone
+        }
+        Err(e) => {
+            log::warn!(
+                "{}: cannot re-read the page to confirm its checksum failure (reported unconfirmed): {e}",
+                s.file.path
+            );
+            Reread::Unreadable
+        }
+    }
 }
 
 /// The database and relation a file belongs to (None where the role may
 /// not look, or the relation is gone).
-async fn names(
-    conn: &sw_core::pg::Connection,
-    target: &sw_core::target::Target,
-    pg: &PgOpts,
-    f: &RelFile,
-) -> (Option<String>, Option<String>) {
+async fn names(conn: &sw_core::pg::Connection, target: &sw_core::target::Target, pg: &PgOpts, f: &RelFile) -> Names {
     let resolve = "SELECT pg_filenode_relation(CASE WHEN $1 THEN (SELECT oid FROM pg_tablespace WHERE spcname = 'pg_global') ELSE 0 END, $2::bigint::oid)::regclass::text";
     let global = f.db_oid.is_none();
     let node = i64::from(f.filenode);

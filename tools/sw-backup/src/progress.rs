@@ -11,7 +11,11 @@ use sw_core::cli::PgOpts;
 use sw_core::progress::{Meter, Progress, Unit};
 
 const TOOL: &str = "sw-backup";
-const QUERY: &str = "SELECT phase, coalesce(backup_total, 0), backup_streamed FROM pg_stat_progress_basebackup";
+/// This role's newest base backup (another one may be running: a replica
+/// being built; without pg_read_all_stats its columns are NULL).
+const QUERY: &str = "SELECT p.phase, coalesce(p.backup_total, 0), coalesce(p.backup_streamed, 0) \
+     FROM pg_stat_progress_basebackup p JOIN pg_stat_activity a USING (pid) \
+     WHERE a.usename = current_user AND p.phase IS NOT NULL ORDER BY a.backend_start DESC LIMIT 1";
 
 /// Run `work` (which runs pg_basebackup) with the line drawn beside it.
 pub fn around<T>(pg: &PgOpts, work: impl FnOnce() -> T) -> T {
@@ -36,9 +40,12 @@ fn watch(pg: &PgOpts, meter: &Arc<Meter>, stop: &AtomicBool) {
         while !stop.load(Ordering::Relaxed) {
             if let Ok(rows) = conn.client.query(QUERY, &[]).await
                 && let Some(row) = rows.first()
+                && let (Ok(phase), Ok(total), Ok(done)) = (
+                    row.try_get::<_, String>(0),
+                    row.try_get::<_, i64>(1),
+                    row.try_get::<_, i64>(2),
+                )
             {
-                let phase: String = row.get(0);
-                let (total, done): (i64, i64) = (row.get(1), row.get(2));
                 if phase != last {
                     meter.phase(&format!("base backup: {phase}"), 0);
                     last = phase;

@@ -74,6 +74,10 @@ pub struct PageChecks {
     /// Pages that failed their checksum: the backup holds corruption that
     /// is on the server's disk. At most [`MAX_BAD_PAGES`] are listed.
     pub failed: u64,
+    /// Of those, the pages that could not be re-read to confirm the
+    /// failure (a torn read is then not told from corruption).
+    #[serde(default)]
+    pub unconfirmed: u64,
     pub bad_pages: Vec<BadPage>,
 }
 
@@ -138,6 +142,8 @@ pub struct BackupSummary {
     pub stop_lsn: Lsn,
     /// Pages that failed their checksum while it was taken (None: not checked).
     pub corrupt_pages: Option<u64>,
+    /// Of those, the ones that could not be re-read to confirm them.
+    pub unconfirmed_pages: u64,
     /// The first of them, as `relation block N` (or the file's path).
     pub first_corrupt: Vec<String>,
 }
@@ -155,6 +161,7 @@ impl BackupManifest {
             timeline: self.timeline,
             stop_lsn: self.stop_lsn,
             corrupt_pages: self.page_checks.as_ref().map(|p| p.failed),
+            unconfirmed_pages: self.page_checks.as_ref().map_or(0, |p| p.unconfirmed),
             first_corrupt: self.page_checks.as_ref().map_or_else(Vec::new, |p| {
                 p.bad_pages
                     .iter()

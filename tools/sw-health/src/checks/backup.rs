@@ -32,7 +32,7 @@ pub const BACKUP_PAGES: Check = Check {
     crit: Some(0.0),
     below: false,
     scope: Scope::Client,
-    help: "pages of the newest backup in --backup-repo that failed their checksum (disk corruption)",
+    help: "pages of the newest backup in --backup-repo that failed their checksum, confirmed by a re-read (disk corruption; unconfirmed ones are a WARNING)",
     how: How::Own,
 };
 
@@ -103,16 +103,29 @@ fn corrupt_pages(r: &mut Runner<'_>, repo: &Path, newest: &sw_core::Result<Optio
             b.id
         ),
         Some(0) => format!("every page of backup {} passed its checksum", b.id),
-        Some(n) => format!(
+        Some(n) if b.unconfirmed_pages == 0 => format!(
             "backup {} holds {n} page(s) that failed their checksum: {}",
             b.id,
             b.first_corrupt.join(", ")
         ),
+        Some(n) => format!(
+            "backup {} holds {n} page(s) that failed their checksum, {} of them not confirmed by a re-read (the role may not read the files: a torn read is not told from corruption): {}",
+            b.id,
+            b.unconfirmed_pages,
+            b.first_corrupt.join(", ")
+        ),
     };
+    // Only confirmed failures are CRITICAL; unconfirmed ones a WARNING.
+    let confirmed = b.corrupt_pages.map(|n| n.saturating_sub(b.unconfirmed_pages));
     let m = Measured::new(
-        b.corrupt_pages.map(|n| n as f64),
+        confirmed.map(|n| n as f64),
         message,
-        json!({"backup": b.id, "pages": b.first_corrupt, "repository": repo}),
+        json!({"backup": b.id, "pages": b.first_corrupt, "unconfirmed": b.unconfirmed_pages, "repository": repo}),
     );
+    let m = if b.unconfirmed_pages > 0 {
+        m.floor(Status::Warning)
+    } else {
+        m
+    };
     r.push(&BACKUP_PAGES, None, m);
 }
