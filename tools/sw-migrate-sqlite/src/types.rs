@@ -160,7 +160,10 @@ pub fn from_data(decl: &str, s: Seen) -> (String, String) {
         (_, true, false, false) => ("numeric", "reals and integers beyond 2^53: numeric keeps both exactly"),
         (false, false, false, true) => ("bytea", "all values are blobs"),
         (_, _, true, false) => ("text", "text values (numbers written in decimal)"),
-        _ => ("bytea", "blob values mixed with others: non-blob values are rejected"),
+        _ => (
+            "bytea",
+            "blob values mixed with others: the others are stored as the bytes SQLite's CAST(x AS BLOB) gives (their text)",
+        ),
     };
     (ty.to_owned(), format!("{what}; chosen from the data: {why}"))
 }

@@ -266,6 +266,7 @@ fn keep_rowid(t: &mut TablePlan, naming: &mut Naming) {
                 generated: false,
                 integers: None,
                 to_null: None,
+                cast_to_blob: None,
             },
         );
         t.primary_key = Some(KeyPlan {
@@ -408,7 +409,7 @@ fn value_rules() -> BTreeMap<String, String> {
     m.insert("text".into(), "valid UTF-8 without NUL bytes; integers and reals are written in decimal (reals by their shortest exact form); blobs are rejected; longer than varchar(n) is rejected".into());
     m.insert(
         "bytea".into(),
-        "blobs byte for byte; text in a BLOB column is rejected".into(),
+        "blobs byte for byte; text or a number in a BLOB column is rejected, except in a column typed from values that mix blobs with other storage classes (its `cast_to_blob`): there integers, reals and text are stored as the bytes SQLite's CAST(x AS BLOB) gives (their text)".into(),
     );
     m.insert(
         "jsonb".into(),

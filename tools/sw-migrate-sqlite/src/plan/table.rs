@@ -137,6 +137,7 @@ impl TableCtx<'_> {
     /// One column's plan (named `pg`).
     fn column(&mut self, c: &RawColumn, pg: String) -> Result<ColumnPlan> {
         let is_alias = self.rowid_alias && c.pk == 1;
+        let mut cast_to_blob = None;
         let (pg_type, reason) = if is_alias {
             (
                 "bigint".to_owned(),
@@ -150,7 +151,12 @@ impl TableCtx<'_> {
         } else {
             match types::map_declared(&c.decl) {
                 Some(t) => t,
-                None => types::from_data(&c.decl, seen(self.conn, self.name, &c.name)?),
+                None => {
+                    let s = seen(self.conn, self.name, &c.name)?;
+                    let chosen = types::from_data(&c.decl, s);
+                    cast_to_blob = self.mixed_blobs(c, &chosen.0, s);
+                    chosen
+                }
             }
         };
         let collation = self.collation(c, &pg_type);
@@ -175,7 +181,27 @@ impl TableCtx<'_> {
             reason,
             generated: false,
             to_null: None,
+            cast_to_blob,
         })
+    }
+
+    /// A column typed bytea from values mixing BLOBs with others: SQLite
+    /// accepted every row, so each is kept, the others as the bytes
+    /// `CAST(x AS BLOB)` gives; the count, named in the plan.
+    fn mixed_blobs(&mut self, c: &RawColumn, pg_type: &str, s: types::Seen) -> Option<u64> {
+        let others = s.integer + s.real + s.text;
+        if pg_type != "bytea" || others == 0 {
+            return None;
+        }
+        self.untranslatable.push(Untranslatable {
+            object: format!("values of {}.{}", self.name, c.name),
+            sql: String::new(),
+            reason: format!(
+                "{others} values that are not blobs ({} integers, {} reals, {} text) in a column whose values mix blobs with other storage classes, typed bytea: stored as the bytes SQLite's CAST(x AS BLOB) gives (their text), counted in migrate.table's cast_to_blob",
+                s.integer, s.real, s.text
+            ),
+        });
+        Some(others)
     }
 
     fn collation(&mut self, c: &RawColumn, pg_type: &str) -> Option<String> {
