@@ -47,9 +47,11 @@ pub(super) struct Naming {
     pub global: NameMap,
     /// SQLite table name (lower-cased) to its PostgreSQL name.
     pub tables: HashMap<String, String>,
-    /// Scan the rows for values that become NULL (`plan`, `run --strict`);
-    /// otherwise every nullable column that could meet one gets the rule
-    /// uncounted and the run counts what it meets (saves a scan per table).
+    /// Scan the rows for values that become NULL and for foreign keys'
+    /// orphans (`plan`, `run --strict`); otherwise every nullable column
+    /// that could meet one gets the rule uncounted and the run counts what
+    /// it meets, and the foreign keys' validation finds the orphans (saves
+    /// a scan per table and the probes into each parent).
     pub count_values: bool,
 }
 

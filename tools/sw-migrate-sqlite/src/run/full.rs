@@ -197,7 +197,10 @@ impl Ctx<'_> {
         );
         // The sessions wait for each other without a lock timeout (the
         // staging schema is ours alone).
-        let mut last = ddl::add_foreign_keys(main, self.plan, results).await?;
+        // A run that planned for itself (without --strict) did not look
+        // for orphans: the validation finds them.
+        let unscanned = self.args.plan.is_none() && !self.args.strict;
+        let mut last = ddl::add_foreign_keys(main, self.plan, results, unscanned).await?;
         for t in &self.plan.tables {
             if let Some(id) = &t.identity {
                 self.restart_identity(main, stage, &t.name, &id.column, &t.source)
@@ -212,6 +215,7 @@ impl Ctx<'_> {
                 sql: format!("ANALYZE {}.{}", quote_ident(stage), quote_ident(&t.name)),
                 optional: false,
                 relaxed: None,
+                orphans: None,
             }]
         }));
         note_skipped(skipped, self.ddl_parallel(last, pool).await?);
