@@ -333,7 +333,7 @@ fn parent_keys(conn: &Connection, table: &str) -> Result<ParentKeys> {
         .collect::<std::result::Result<_, _>>()
         .map_err(sqerr("parent columns"))?;
     // Named as the parent's own plan names them.
-    let mut names = Names::default();
+    let mut names = Names::columns();
     let columns: Vec<(String, String)> = cols.iter().map(|(n, _)| (n.clone(), names.take(n))).collect();
     let mut uniques = Vec::new();
     let mut pk: Vec<(i64, String)> = cols.iter().filter(|c| c.1 > 0).map(|c| (c.1, c.0.clone())).collect();

@@ -65,7 +65,7 @@ pub(super) fn table(conn: &Connection, name: &str, sql: &str, naming: &mut Namin
         rowid_alias,
         untranslatable: Vec::new(),
     };
-    let mut names = Names::default();
+    let mut names = Names::columns();
     let mut map = NameMap::default();
     let mut columns = Vec::new();
     for c in &raw {
