@@ -26,7 +26,7 @@ INSERT INTO gpkg_tile_matrix_set VALUES ('ortho', 3857, 930000, 5990000, 960000,
 INSERT INTO gpkg_tile_matrix VALUES ('ortho', 0, 1, 1, 256, 256, 117.1875, 156.25), ('ortho', 1, 2, 2, 256, 256, 58.59375, 78.125);
 INSERT INTO gpkg_extensions VALUES ('roads', 'geom', 'gpkg_rtree_index', 'http://www.geopackage.org/spec120/#extension_rtree', 'write-only');
 INSERT INTO roads (geom, name, lanes, oneway, surveyed) WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 250)
-  SELECT x'47500001e6100000' || randomblob(32) || x'0102000000020000000000000000002140' || randomblob(24), 'Road ' || i || ' – Straße', 1 + i % 4, i % 2, date('2020-01-01', '+' || i || ' days') FROM n;
-INSERT INTO ortho (zoom_level, tile_column, tile_row, tile_data) VALUES (0, 0, 0, x'89504e470d0a1a0a' || randomblob(900));
-INSERT INTO ortho (zoom_level, tile_column, tile_row, tile_data) SELECT 1, c, r, x'89504e470d0a1a0a' || randomblob(400) FROM (SELECT 0 AS c UNION ALL SELECT 1), (SELECT 0 AS r UNION ALL SELECT 1);
+  SELECT CAST(x'47500001e6100000' || randomblob(32) || x'0102000000020000000000000000002140' || randomblob(24) AS BLOB), 'Road ' || i || ' – Straße', 1 + i % 4, i % 2, date('2020-01-01', '+' || i || ' days') FROM n;
+INSERT INTO ortho (zoom_level, tile_column, tile_row, tile_data) VALUES (0, 0, 0, CAST(x'89504e470d0a1a0a' || randomblob(900) AS BLOB));
+INSERT INTO ortho (zoom_level, tile_column, tile_row, tile_data) SELECT 1, c, r, CAST(x'89504e470d0a1a0a' || randomblob(400) AS BLOB) FROM (SELECT 0 AS c UNION ALL SELECT 1), (SELECT 0 AS r UNION ALL SELECT 1);
 COMMIT;

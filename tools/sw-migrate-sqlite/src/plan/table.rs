@@ -9,7 +9,7 @@ use sw_core::pg::{quote_ident, quote_literal};
 use super::build::{Naming, sqerr};
 use super::default::{default_expr, strip_parens};
 use super::parse::{Parsed, parse_create_table};
-use super::probe::{int_dates, seen};
+use super::probe::{int_dates, seen, times_of_day};
 use super::{ColumnPlan, Identity, TablePlan, Untranslatable, keys};
 use crate::sql::{self, NameMap, Names, Tok};
 use crate::types;
@@ -159,8 +159,6 @@ impl TableCtx<'_> {
                 }
             }
         };
-        let collation = self.collation(c, &pg_type);
-        let default = self.default(c, &pg_type);
         let integers = if matches!(
             pg_type.as_str(),
             "date" | "timestamp without time zone" | "timestamp with time zone"
@@ -169,6 +167,23 @@ impl TableCtx<'_> {
         } else {
             None
         };
+        // SQLite keeps whatever a DATE column is given (Fossil stores Unix
+        // seconds there): when values hold a time of day, timestamp keeps them.
+        let (pg_type, reason) = match pg_type.as_str() {
+            "date" => match times_of_day(self.conn, self.name, &c.name, integers)? {
+                0 => (pg_type, reason),
+                n => (
+                    "timestamp without time zone".to_owned(),
+                    format!(
+                        "{}: {n} values hold a time of day, which a date would lose: timestamp keeps them ({reason})",
+                        c.decl
+                    ),
+                ),
+            },
+            _ => (pg_type, reason),
+        };
+        let collation = self.collation(c, &pg_type);
+        let default = self.default(c, &pg_type);
         Ok(ColumnPlan {
             source: c.name.clone(),
             name: pg,
