@@ -28,6 +28,10 @@ pub struct TableRecord {
     /// Values written as NULL by the plan's `to_null` (zero dates, '' in
     /// numbers and dates, dates past PostgreSQL's range), by SQLite column.
     pub nulled: BTreeMap<String, u64>,
+    /// Values that are not blobs in a column typed bytea from mixed values
+    /// (the plan's `cast_to_blob`), stored as the bytes SQLite's
+    /// `CAST(x AS BLOB)` gives, by SQLite column.
+    pub cast_to_blob: BTreeMap<String, u64>,
     /// Row count and checksum equal on both sides; null with `--no-verify`.
     pub verified: Option<bool>,
     /// The content checksum over the loaded rows (a decimal integer).
@@ -78,6 +82,8 @@ pub struct Summary {
     pub rows_rejected: u64,
     /// Values written as NULL by the plan's `to_null`, all tables.
     pub values_nulled: u64,
+    /// Values stored as the bytes of `CAST(x AS BLOB)` by the plan's `cast_to_blob`, all tables.
+    pub values_cast_to_blob: u64,
     /// The reject file (`--on-error=reject`); null when no row was rejected (none is made) or without it.
     pub reject_file: Option<String>,
     /// Every table was verified (false with `--no-verify`).

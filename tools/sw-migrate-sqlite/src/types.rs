@@ -17,7 +17,7 @@ pub fn map_declared(decl: &str) -> Option<(String, String)> {
     let name = words.join(" ");
     let why = |s: &str| s.to_owned();
     let t = |ty: &str, r: &str| Some((ty.to_owned(), why(r)));
-    if name.is_empty() || name == "ANY" {
+    if name.is_empty() || name == "ANY" || is_geometry(&name) {
         return None;
     }
     match name.as_str() {
@@ -68,6 +68,28 @@ pub fn map_declared(decl: &str) -> Option<(String, String)> {
         _ => {}
     }
     affinity(&name)
+}
+
+/// An OGC geometry type name, as SpatiaLite and GeoPackage declare their
+/// geometry columns (`POINT`, `MULTIPOLYGON`, `GEOMETRY`, with a Z/M/ZM
+/// suffix): their blobs are kept by the data, not by SQLite's affinity
+/// rules (`POINT` has INTEGER affinity, which blobs ignore).
+fn is_geometry(name: &str) -> bool {
+    let base = ["ZM", "Z", "M"]
+        .iter()
+        .find_map(|s| name.strip_suffix(s))
+        .map_or(name, str::trim_end);
+    matches!(
+        base,
+        "GEOMETRY"
+            | "POINT"
+            | "LINESTRING"
+            | "POLYGON"
+            | "MULTIPOINT"
+            | "MULTILINESTRING"
+            | "MULTIPOLYGON"
+            | "GEOMETRYCOLLECTION"
+    )
 }
 
 fn numeric(name: &str, args: &[u32]) -> (String, String) {
@@ -148,6 +170,8 @@ pub struct Seen {
 pub fn from_data(decl: &str, s: Seen) -> (String, String) {
     let what = if decl.trim().is_empty() {
         "no declared type".to_owned()
+    } else if is_geometry(&decl.trim().to_uppercase()) {
+        format!("{decl} is a geometry type (SpatiaLite, GeoPackage)")
     } else {
         format!("type name {decl} is not known")
     };
@@ -160,7 +184,10 @@ pub fn from_data(decl: &str, s: Seen) -> (String, String) {
         (_, true, false, false) => ("numeric", "reals and integers beyond 2^53: numeric keeps both exactly"),
         (false, false, false, true) => ("bytea", "all values are blobs"),
         (_, _, true, false) => ("text", "text values (numbers written in decimal)"),
-        _ => ("bytea", "blob values mixed with others: non-blob values are rejected"),
+        _ => (
+            "bytea",
+            "blob values mixed with others: the others are stored as the bytes SQLite's CAST(x AS BLOB) gives (their text)",
+        ),
     };
     (ty.to_owned(), format!("{what}; chosen from the data: {why}"))
 }
@@ -181,5 +208,10 @@ mod tests {
         assert_eq!(map_declared("MEDIUMTEXT").unwrap().0, "text");
         assert!(map_declared("").is_none());
         assert!(map_declared("ANY").is_none());
+        // Geometry columns hold blobs, whatever the name's affinity.
+        assert!(map_declared("POINT").is_none());
+        assert!(map_declared("MultiPolygon Z").is_none());
+        assert!(map_declared("POINTM").is_none());
+        assert_eq!(map_declared("PINT").unwrap().0, "bigint");
     }
 }

@@ -47,9 +47,11 @@ pub(super) struct Naming {
     pub global: NameMap,
     /// SQLite table name (lower-cased) to its PostgreSQL name.
     pub tables: HashMap<String, String>,
-    /// Scan the rows for values that become NULL (`plan`, `run --strict`);
-    /// otherwise every nullable column that could meet one gets the rule
-    /// uncounted and the run counts what it meets (saves a scan per table).
+    /// Scan the rows for values that become NULL and for foreign keys'
+    /// orphans (`plan`, `run --strict`); otherwise every nullable column
+    /// that could meet one gets the rule uncounted and the run counts what
+    /// it meets, and the foreign keys' validation finds the orphans (saves
+    /// a scan per table and the probes into each parent).
     pub count_values: bool,
 }
 
@@ -266,6 +268,7 @@ fn keep_rowid(t: &mut TablePlan, naming: &mut Naming) {
                 generated: false,
                 integers: None,
                 to_null: None,
+                cast_to_blob: None,
             },
         );
         t.primary_key = Some(KeyPlan {
@@ -408,7 +411,7 @@ fn value_rules() -> BTreeMap<String, String> {
     m.insert("text".into(), "valid UTF-8 without NUL bytes; integers and reals are written in decimal (reals by their shortest exact form); blobs are rejected; longer than varchar(n) is rejected".into());
     m.insert(
         "bytea".into(),
-        "blobs byte for byte; text in a BLOB column is rejected".into(),
+        "blobs byte for byte; text or a number in a BLOB column is rejected, except in a column typed from values that mix blobs with other storage classes (its `cast_to_blob`): there integers, reals and text are stored as the bytes SQLite's CAST(x AS BLOB) gives (their text)".into(),
     );
     m.insert(
         "jsonb".into(),

@@ -143,6 +143,14 @@ pub struct ColumnPlan {
     /// --on-error=reject); set it to null to have them rejected.
     #[serde(default)]
     pub to_null: Option<ToNull>,
+    /// A column typed bytea because its values mix BLOBs with other
+    /// storage classes: its integers, reals and text (this many, counted
+    /// when planning) are stored as the bytes SQLite's `CAST(x AS BLOB)`
+    /// gives (their text rendering), every row kept, and counted in
+    /// `migrate.table`'s `cast_to_blob`. Null: such values do not fit (exit
+    /// 65, or rejected with --on-error=reject).
+    #[serde(default)]
+    pub cast_to_blob: Option<u64>,
 }
 
 /// What planning found of the values a nullable column turns into NULL

@@ -64,7 +64,14 @@ pub(super) fn needs_collision_check(cols: &[&ColumnPlan], nocase: bool) -> bool 
 /// column's collation says), beyond the first of each value: what a
 /// UNIQUE build would refuse. Rows with a NULL in the key do not collide.
 pub(super) fn collisions(conn: &Connection, table: &str, cols: &[&ColumnPlan], nocase: bool) -> Result<u64> {
-    let sel: Vec<String> = cols.iter().map(|c| quote_ident(&c.source)).collect();
+    // A mixed bytea column's other values arrive as CAST(x AS BLOB)'s bytes.
+    let sel: Vec<String> = cols
+        .iter()
+        .map(|c| match c.cast_to_blob {
+            Some(_) => format!("CAST({} AS BLOB)", quote_ident(&c.source)),
+            None => quote_ident(&c.source),
+        })
+        .collect();
     let q = format!("SELECT {} FROM {}", sel.join(", "), quote_ident(table));
     let kinds: Vec<Option<Kind>> = cols.iter().map(|c| Kind::from_pg(&c.pg_type)).collect();
     let mut seen: HashMap<Vec<u8>, u32> = HashMap::new();

@@ -61,3 +61,24 @@ pub(super) fn int_dates(conn: &Connection, table: &str, col: &str) -> Result<Opt
     };
     Ok(Some(rule))
 }
+
+/// How many of `col`'s values in a DATE column hold a time of day (as the
+/// run reads them: integers by `rule`, reals as Julian days, text as
+/// ISO-8601), which a PostgreSQL date cannot keep.
+pub(super) fn times_of_day(conn: &Connection, table: &str, col: &str, rule: Option<IntDates>) -> Result<u64> {
+    let ints = match rule {
+        Some(IntDates::UnixSeconds) => "c % 86400 <> 0",
+        Some(IntDates::UnixMilliseconds) => "c % 86400000 <> 0",
+        _ => "0",
+    };
+    let sqlq = format!(
+        "SELECT count(*) FROM (SELECT {} AS c FROM {}) WHERE CASE typeof(c) WHEN 'integer' THEN {ints} \
+         WHEN 'real' THEN strftime('%H:%M:%f', c) <> '00:00:00.000' WHEN 'text' THEN strftime('%H:%M:%f', c) <> '00:00:00.000' ELSE 0 END",
+        quote_ident(col),
+        quote_ident(table)
+    );
+    let n: i64 = conn
+        .query_row(&sqlq, [], |r| r.get(0))
+        .map_err(sqerr("times of day in a date column"))?;
+    Ok(n.unsigned_abs())
+}

@@ -9,7 +9,7 @@ use sw_core::pg::{quote_ident, quote_literal};
 use super::build::{Naming, sqerr};
 use super::default::{default_expr, strip_parens};
 use super::parse::{Parsed, parse_create_table};
-use super::probe::{int_dates, seen};
+use super::probe::{int_dates, seen, times_of_day};
 use super::{ColumnPlan, Identity, TablePlan, Untranslatable, keys};
 use crate::sql::{self, NameMap, Names, Tok};
 use crate::types;
@@ -65,7 +65,7 @@ pub(super) fn table(conn: &Connection, name: &str, sql: &str, naming: &mut Namin
         rowid_alias,
         untranslatable: Vec::new(),
     };
-    let mut names = Names::default();
+    let mut names = Names::columns();
     let mut map = NameMap::default();
     let mut columns = Vec::new();
     for c in &raw {
@@ -137,6 +137,7 @@ impl TableCtx<'_> {
     /// One column's plan (named `pg`).
     fn column(&mut self, c: &RawColumn, pg: String) -> Result<ColumnPlan> {
         let is_alias = self.rowid_alias && c.pk == 1;
+        let mut cast_to_blob = None;
         let (pg_type, reason) = if is_alias {
             (
                 "bigint".to_owned(),
@@ -150,11 +151,14 @@ impl TableCtx<'_> {
         } else {
             match types::map_declared(&c.decl) {
                 Some(t) => t,
-                None => types::from_data(&c.decl, seen(self.conn, self.name, &c.name)?),
+                None => {
+                    let s = seen(self.conn, self.name, &c.name)?;
+                    let chosen = types::from_data(&c.decl, s);
+                    cast_to_blob = self.mixed_blobs(c, &chosen.0, s);
+                    chosen
+                }
             }
         };
-        let collation = self.collation(c, &pg_type);
-        let default = self.default(c, &pg_type);
         let integers = if matches!(
             pg_type.as_str(),
             "date" | "timestamp without time zone" | "timestamp with time zone"
@@ -163,6 +167,23 @@ impl TableCtx<'_> {
         } else {
             None
         };
+        // SQLite keeps whatever a DATE column is given (Fossil stores Unix
+        // seconds there): when values hold a time of day, timestamp keeps them.
+        let (pg_type, reason) = match pg_type.as_str() {
+            "date" => match times_of_day(self.conn, self.name, &c.name, integers)? {
+                0 => (pg_type, reason),
+                n => (
+                    "timestamp without time zone".to_owned(),
+                    format!(
+                        "{}: {n} values hold a time of day, which a date would lose: timestamp keeps them ({reason})",
+                        c.decl
+                    ),
+                ),
+            },
+            _ => (pg_type, reason),
+        };
+        let collation = self.collation(c, &pg_type);
+        let default = self.default(c, &pg_type);
         Ok(ColumnPlan {
             source: c.name.clone(),
             name: pg,
@@ -175,7 +196,27 @@ impl TableCtx<'_> {
             reason,
             generated: false,
             to_null: None,
+            cast_to_blob,
         })
+    }
+
+    /// A column typed bytea from values mixing BLOBs with others: SQLite
+    /// accepted every row, so each is kept, the others as the bytes
+    /// `CAST(x AS BLOB)` gives; the count, named in the plan.
+    fn mixed_blobs(&mut self, c: &RawColumn, pg_type: &str, s: types::Seen) -> Option<u64> {
+        let others = s.integer + s.real + s.text;
+        if pg_type != "bytea" || others == 0 {
+            return None;
+        }
+        self.untranslatable.push(Untranslatable {
+            object: format!("values of {}.{}", self.name, c.name),
+            sql: String::new(),
+            reason: format!(
+                "{others} values that are not blobs ({} integers, {} reals, {} text) in a column whose values mix blobs with other storage classes, typed bytea: stored as the bytes SQLite's CAST(x AS BLOB) gives (their text), counted in migrate.table's cast_to_blob",
+                s.integer, s.real, s.text
+            ),
+        });
+        Some(others)
     }
 
     fn collation(&mut self, c: &RawColumn, pg_type: &str) -> Option<String> {

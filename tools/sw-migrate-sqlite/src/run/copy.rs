@@ -13,6 +13,7 @@ use sw_core::progress::Meter;
 
 use bytes::Bytes;
 use futures_util::SinkExt;
+use rusqlite::types::ValueRef;
 use rusqlite::{Connection, Row};
 use sw_core::pg::quote_ident;
 use sw_core::{Error, PgContext, Result};
@@ -39,6 +40,9 @@ pub(super) struct Stats {
     pub checksum: i128,
     /// Values written as NULL by the plan's `to_null`, by SQLite column.
     pub nulled: BTreeMap<String, u64>,
+    /// Values stored as the bytes of `CAST(x AS BLOB)` by the plan's
+    /// `cast_to_blob`, by SQLite column.
+    pub cast_to_blob: BTreeMap<String, u64>,
 }
 
 impl Stats {
@@ -50,6 +54,9 @@ impl Stats {
         self.checksum += part.checksum;
         for (c, n) in &part.nulled {
             *self.nulled.entry(c.clone()).or_default() += n;
+        }
+        for (c, n) in &part.cast_to_blob {
+            *self.cast_to_blob.entry(c.clone()).or_default() += n;
         }
     }
 }
@@ -124,13 +131,20 @@ impl Ctx<'_> {
 }
 
 /// The SELECT reading a job's rows: the rowid (or NULL), the copied
-/// columns, then the generated ones.
+/// columns, the generated ones, then `CAST(x AS BLOB)` of each mixed
+/// bytea column (SQLite's own rendering of its other values).
 fn select(job: &Job) -> String {
     let cols: Vec<String> = job
         .cols
         .iter()
         .chain(&job.generated)
         .map(|c| quote_ident(&c.source))
+        .chain(
+            job.cols
+                .iter()
+                .filter(|c| c.cast_to_blob)
+                .map(|c| format!("CAST({} AS BLOB)", quote_ident(&c.source))),
+        )
         .collect();
     let range = job.part.as_ref().map_or_else(String::new, |(a, b)| {
         format!(" WHERE {} BETWEEN {a} AND {b}", job.rowid.unwrap_or("_rowid_"))
@@ -167,7 +181,7 @@ fn read_table(
     while let Some(row) = rows.next().map_err(read_error(job))? {
         stats.read += 1;
         let row_start = enc.chunk.len();
-        if let Some((i, rule)) = enc.row(job, row, &mut stats.nulled)? {
+        if let Some((i, rule)) = enc.row(job, row, &mut stats)? {
             // Rows are encoded straight into the COPY buffer; a rejected row is cut off again.
             enc.chunk.truncate(row_start);
             reject(job, row, i, &rule, on_error, rejects)?;
@@ -211,6 +225,9 @@ struct RowEncoder {
     /// Field counts: copied, and copied plus generated.
     ncols: i16,
     nall: i16,
+    /// Per copied column, where the row holds its `CAST(x AS BLOB)` (mixed
+    /// bytea columns only).
+    cast_at: Vec<Option<usize>>,
 }
 
 impl RowEncoder {
@@ -224,19 +241,36 @@ impl RowEncoder {
             same: job.generated.is_empty() && job.cols.iter().all(|c| c.kind.checksum_is_payload()),
             ncols: i16::try_from(job.cols.len()).map_err(too_many)?,
             nall: i16::try_from(job.cols.len() + job.generated.len()).map_err(too_many)?,
+            cast_at: job
+                .cols
+                .iter()
+                .scan(1 + job.cols.len() + job.generated.len(), |next, c| {
+                    Some(c.cast_to_blob.then(|| {
+                        *next += 1;
+                        *next - 1
+                    }))
+                })
+                .collect(),
         })
     }
 
     /// Encode one row onto the chunk (and `expect`); `Some((column index,
     /// rule))` for the first value that breaks its rule.
-    fn row(&mut self, job: &Job, row: &Row<'_>, nulled: &mut BTreeMap<String, u64>) -> Result<Option<(usize, String)>> {
+    fn row(&mut self, job: &Job, row: &Row<'_>, stats: &mut Stats) -> Result<Option<(usize, String)>> {
         self.chunk.extend_from_slice(&self.ncols.to_be_bytes());
         if !self.same {
             self.expect.clear();
             self.expect.extend_from_slice(&self.nall.to_be_bytes());
         }
         for (i, c) in job.cols.iter().enumerate() {
-            let v = row.get_ref(i + 1).map_err(read_error(job))?;
+            let mut v = row.get_ref(i + 1).map_err(read_error(job))?;
+            if let Some(k) = self.cast_at[i]
+                && !matches!(v, ValueRef::Blob(_) | ValueRef::Null)
+            {
+                // The plan decided: SQLite's own bytes for it, counted.
+                v = row.get_ref(k).map_err(read_error(job))?;
+                *stats.cast_to_blob.entry(c.source.clone()).or_default() += 1;
+            }
             let at = self.chunk.len();
             self.chunk.extend_from_slice(&[0; 4]);
             match value::encode(c.kind, c.int_dates, v, &mut self.chunk, &mut self.canon) {
@@ -266,7 +300,7 @@ impl RowEncoder {
                     if !self.same {
                         put(&mut self.expect, None);
                     }
-                    *nulled.entry(c.source.clone()).or_default() += 1;
+                    *stats.nulled.entry(c.source.clone()).or_default() += 1;
                 }
                 Err(rule) => return Ok(Some((i, rule))),
             }

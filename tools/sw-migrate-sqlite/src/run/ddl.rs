@@ -26,6 +26,22 @@ pub(super) struct Ddl {
     /// SQLite (a CHECK whose translation evaluates differently): the same
     /// constraint NOT VALID, reported, so no late failure after the copy.
     pub relaxed: Option<String>,
+    /// A foreign key's validation in a run that planned without scanning
+    /// for orphans: when rows reference no parent row, the key is left
+    /// NOT VALID and reported with their count (this query's), as the plan
+    /// would have decided; else the validation's failure stops the run.
+    pub orphans: Option<Orphans>,
+}
+
+/// How to report a foreign key its validation found orphans for.
+#[derive(Debug, Clone)]
+pub(super) struct Orphans {
+    /// Counts them.
+    pub count_sql: String,
+    /// The key's name, and the table and parent (SQLite names).
+    pub name: String,
+    pub table: String,
+    pub parent: String,
 }
 
 impl Ddl {
@@ -35,6 +51,7 @@ impl Ddl {
             sql,
             optional,
             relaxed: None,
+            orphans: None,
         }
     }
 }
@@ -226,7 +243,12 @@ pub(super) fn constraints(plan: &Plan, order: &[usize]) -> Vec<Vec<Ddl>> {
 
 /// Every foreign key, added NOT VALID (no scan, needs only the parent's
 /// key) on `main`; returns their validations, to run side by side.
-pub(super) async fn add_foreign_keys(main: &Client, plan: &Plan, results: &[Loaded]) -> Result<Vec<Vec<Ddl>>> {
+pub(super) async fn add_foreign_keys(
+    main: &Client,
+    plan: &Plan,
+    results: &[Loaded],
+    orphans_unscanned: bool,
+) -> Result<Vec<Vec<Ddl>>> {
     let rows = |name: &str| {
         plan.tables
             .iter()
@@ -260,7 +282,16 @@ pub(super) async fn add_foreign_keys(main: &Client, plan: &Plan, results: &[Load
             } else {
                 validate
             };
-            validations.push(vec![Ddl::new(t, sql, false)]);
+            let parent = plan.tables.iter().find(|p| p.name == f.references);
+            validations.push(vec![Ddl {
+                orphans: orphans_unscanned.then(|| Orphans {
+                    count_sql: f.orphans_sql(&t.name),
+                    name: f.name.clone(),
+                    table: t.source.clone(),
+                    parent: parent.map_or_else(|| f.references.clone(), |p| p.source.clone()),
+                }),
+                ..Ddl::new(t, sql, false)
+            }]);
         }
     }
     Ok(validations)
@@ -270,7 +301,7 @@ pub(super) async fn add_foreign_keys(main: &Client, plan: &Plan, results: &[Load
 /// data: class 23, exit 65) is rolled back and its reason added to `skipped`.
 pub(super) async fn exec_ddl(c: &Client, d: &Ddl, skipped: &mut Vec<String>) -> Result<()> {
     let sql = d.sql.as_str();
-    if !d.optional {
+    if !d.optional && d.orphans.is_none() {
         return c
             .batch_execute(sql)
             .await
@@ -295,7 +326,12 @@ pub(super) async fn exec_ddl(c: &Client, d: &Ddl, skipped: &mut Vec<String>) -> 
                 ));
                 return Ok(());
             }
-            if code.starts_with("23") {
+            if code == "23503"
+                && let Some(o) = &d.orphans
+            {
+                return keep_not_valid(c, o, skipped).await;
+            }
+            if code.starts_with("23") || !d.optional {
                 return Err(Error::pg(format!("running {}", one_line(sql)), e).with_exit(Exit::DataErr));
             }
             let msg = e
@@ -306,6 +342,27 @@ pub(super) async fn exec_ddl(c: &Client, d: &Ddl, skipped: &mut Vec<String>) -> 
             Ok(())
         }
     }
+}
+
+/// A foreign key whose validation found orphans stays NOT VALID (new rows
+/// are checked): reported with their count, as the plan would have.
+async fn keep_not_valid(c: &Client, o: &Orphans, skipped: &mut Vec<String>) -> Result<()> {
+    let n: i64 = c
+        .query_one(&o.count_sql, &[])
+        .await
+        .pg_context(|| format!("counting the orphans of {}", o.name))?
+        .get(0);
+    log::warn!(
+        "foreign key {}: {n} rows reference no parent row: left NOT VALID",
+        o.name
+    );
+    skipped.push(format!(
+        "foreign key {name}: {n} rows of {} reference no row of {} (SQLite enforces foreign keys only with PRAGMA foreign_keys = ON; found by the validation): created NOT VALID, so new rows are checked; delete or fix those rows, then ALTER TABLE ... VALIDATE CONSTRAINT {name}",
+        o.table,
+        o.parent,
+        name = o.name
+    ));
+    Ok(())
 }
 
 impl Ctx<'_> {

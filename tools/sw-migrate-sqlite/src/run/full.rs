@@ -50,8 +50,28 @@ impl Ctx<'_> {
             .await
             .pg_context(|| "setting search_path".to_owned())?;
         let pool = self.pool(&path).await?;
-        let plan_jobs = ddl::create_tables(main, self.plan, stage).await?;
-        let autovacuum_off = ddl::autovacuum_off(main, stage).await?;
+        // One transaction for the whole staging DDL: one commit (and WAL
+        // flush) instead of one per table, which dominates a file of many
+        // small tables (a SpatiaLite catalog has sixty).
+        main.batch_execute("BEGIN").await.pg_context(|| "BEGIN".to_owned())?;
+        let created = async {
+            let plan_jobs = ddl::create_tables(main, self.plan, stage).await?;
+            let autovacuum_off = ddl::autovacuum_off(main, stage).await?;
+            Ok::<_, Error>((plan_jobs, autovacuum_off))
+        }
+        .await;
+        let (plan_jobs, autovacuum_off) = match created {
+            Ok(c) => {
+                main.batch_execute("COMMIT")
+                    .await
+                    .pg_context(|| "committing the staging tables".to_owned())?;
+                c
+            }
+            Err(e) => {
+                let _ = main.batch_execute("ROLLBACK").await;
+                return Err(e);
+            }
+        };
         let jobs = self.big_first(&readers[0], plan_jobs);
         let counts = source_counts(&readers[0], self.plan)?;
         self.progress.set_total(counts.iter().sum());
@@ -196,7 +216,10 @@ impl Ctx<'_> {
         );
         // The sessions wait for each other without a lock timeout (the
         // staging schema is ours alone).
-        let mut last = ddl::add_foreign_keys(main, self.plan, results).await?;
+        // A run that planned for itself (without --strict) did not look
+        // for orphans: the validation finds them.
+        let unscanned = self.args.plan.is_none() && !self.args.strict;
+        let mut last = ddl::add_foreign_keys(main, self.plan, results, unscanned).await?;
         for t in &self.plan.tables {
             if let Some(id) = &t.identity {
                 self.restart_identity(main, stage, &t.name, &id.column, &t.source)
@@ -211,6 +234,7 @@ impl Ctx<'_> {
                 sql: format!("ANALYZE {}.{}", quote_ident(stage), quote_ident(&t.name)),
                 optional: false,
                 relaxed: None,
+                orphans: None,
             }]
         }));
         note_skipped(skipped, self.ddl_parallel(last, pool).await?);

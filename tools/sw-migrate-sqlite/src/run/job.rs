@@ -20,6 +20,9 @@ pub(super) struct Col {
     /// Values that stand for "no value" and that the type cannot hold are
     /// written as NULL (the plan's `to_null`).
     pub to_null: bool,
+    /// A mixed bytea column: values that are not blobs are written as the
+    /// bytes of SQLite's `CAST(x AS BLOB)` (the plan's `cast_to_blob`).
+    pub cast_to_blob: bool,
 }
 
 /// One COPY: a table, or a rowid range of a big one.
@@ -153,6 +156,7 @@ pub(super) fn job_for(t: &TablePlan, schema: &str, pgcols: &[(String, String)], 
             kind,
             int_dates,
             to_null: c.to_null.is_some(),
+            cast_to_blob: c.cast_to_blob.is_some() && kind == Kind::Bytea,
         });
     }
     Ok(Job {
@@ -189,6 +193,7 @@ pub(super) fn generated(t: &TablePlan, pg: &[(String, String)]) -> Vec<Col> {
                 kind: Kind::from_pg(ty)?,
                 int_dates: IntDates::default(),
                 to_null: false,
+                cast_to_blob: false,
             })
         })
         .collect()

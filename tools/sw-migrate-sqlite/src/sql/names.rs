@@ -30,7 +30,19 @@ pub struct Names {
     used: HashSet<String>,
 }
 
+/// PostgreSQL's system columns: every table has them, so no column can
+/// take their names (an R*Tree's `xmin`, `xmax`).
+pub const SYSTEM_COLUMNS: [&str; 6] = ["tableoid", "xmin", "cmin", "xmax", "cmax", "ctid"];
+
 impl Names {
+    /// The names of one table's columns: the system columns' names are
+    /// taken, so a column named like one gets a counter (`xmin_2`).
+    pub fn columns() -> Self {
+        Names {
+            used: SYSTEM_COLUMNS.iter().map(|&s| s.to_owned()).collect(),
+        }
+    }
+
     /// Reserve `want` (shortened if needed); on a collision, append a counter.
     pub fn take(&mut self, want: &str) -> String {
         let base = shorten(want);
@@ -79,6 +91,9 @@ mod tests {
         let mut n = Names::default();
         assert_eq!(n.take("x"), "x");
         assert_eq!(n.take("x"), "x_2");
+        let mut c = Names::columns();
+        assert_eq!(c.take("xmin"), "xmin_2");
+        assert_eq!(c.take("XMIN"), "XMIN");
         let long = "é".repeat(40);
         assert!(shorten(&long).len() <= 63);
     }
