@@ -9,65 +9,13 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use sw_testkit::cmd::{self, Run};
-use sw_testkit::pg::{Opts, TestCluster};
 
-const BIN: &str = env!("CARGO_BIN_EXE_sw-restore");
+#[path = "archived_common.rs"]
+mod archived_common;
 
-/// A cluster archiving into `repo`, with copies of both tools the
-/// server's OS user can run.
-struct Archived {
-    tc: TestCluster,
-    repo: PathBuf,
-    backup: PathBuf,
-    restore: PathBuf,
-}
+use archived_common::Archived;
 
 impl Archived {
-    fn new() -> Archived {
-        let tc = TestCluster::start_with(&Opts {
-            fsync: true,
-            ..Opts::default()
-        });
-        // The sw-backup binary beside ours (built when a lone `cargo test -p
-        // sw-restore` did not build it).
-        let sw_backup = cmd::sibling_bin(BIN, "sw-backup", "sw-backup");
-        let [backup, restore] = cmd::install_for_server(
-            tc.runner(),
-            &tc.dir.join("bin"),
-            &[(&sw_backup, "sw-backup"), (Path::new(BIN), "sw-restore")],
-        )
-        .try_into()
-        .unwrap();
-        let repo = tc.dir.join("repo");
-        let a = Archived {
-            tc,
-            repo,
-            backup,
-            restore,
-        };
-        let pgdata = a.tc.datadir().to_str().unwrap().to_owned();
-        // A binary copied a moment ago can be briefly busy (ETXTBSY) while a
-        // parallel test forks: retry the first run.
-        let mut r = a.backup_cmd(&["setup", "--pgdata", &pgdata]);
-        for _ in 0..5 {
-            if r.code == 0 {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(300));
-            r = a.backup_cmd(&["setup", "--pgdata", &pgdata]);
-        }
-        r.expect_code(0);
-        a.tc.stop();
-        a.tc.restart();
-        a
-    }
-
-    fn backup_cmd(&self, args: &[&str]) -> Run {
-        let mut v: Vec<&str> = args.to_vec();
-        v.extend(["--repo", self.repo.to_str().unwrap()]);
-        cmd::run_copied(&self.backup, &v)
-    }
-
     fn restore_cmd(&self, args: &[&str]) -> Run {
         let mut v: Vec<&str> = vec!["--repo", self.repo.to_str().unwrap()];
         v.extend_from_slice(args);

@@ -13,60 +13,28 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use sw_testkit::cmd::{self, Run};
-use sw_testkit::pg::{Opts, TestCluster};
 
-const BIN: &str = env!("CARGO_BIN_EXE_sw-restore");
+#[path = "archived_common.rs"]
+mod archived_common;
+
+use archived_common::{Archived, BIN};
 const MARKER: &str = "zebra-marker-7f3c91";
 
-struct Enc {
-    tc: TestCluster,
-    repo: PathBuf,
-    backup: PathBuf,
-    restore: PathBuf,
+/// The archived cluster with an encrypted repository.
+struct Enc(Archived);
+
+impl std::ops::Deref for Enc {
+    type Target = Archived;
+    fn deref(&self) -> &Archived {
+        &self.0
+    }
 }
 
 impl Enc {
     fn new(key: &Path) -> Enc {
-        let tc = TestCluster::start_with(&Opts {
-            fsync: true,
-            ..Opts::default()
-        });
-        let sw_backup = cmd::sibling_bin(BIN, "sw-backup", "sw-backup");
-        let [backup, restore] = cmd::install_for_server(
-            tc.runner(),
-            &tc.dir.join("bin"),
-            &[(&sw_backup, "sw-backup"), (Path::new(BIN), "sw-restore")],
-        )
-        .try_into()
-        .unwrap();
-        let repo = tc.dir.join("repo");
-        let e = Enc {
-            tc,
-            repo,
-            backup,
-            restore,
-        };
-        let pgdata = e.tc.datadir().to_str().unwrap().to_owned();
-        let k = key.to_str().unwrap();
-        let mut r = e.backup_cmd(&["setup", "--encrypt", "--key-file", k, "--pgdata", &pgdata]);
-        for _ in 0..5 {
-            if r.code == 0 {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(300));
-            r = e.backup_cmd(&["setup", "--encrypt", "--key-file", k, "--pgdata", &pgdata]);
-        }
-        r.expect_code(0);
-        assert_eq!(r.one("backup.setup")["encrypted"], true);
-        e.tc.stop();
-        e.tc.restart();
-        e
-    }
-
-    fn backup_cmd(&self, args: &[&str]) -> Run {
-        let mut v: Vec<&str> = args.to_vec();
-        v.extend(["--repo", self.repo.to_str().unwrap()]);
-        cmd::run_copied(&self.backup, &v)
+        let (a, setup) = Archived::with_setup(&["--encrypt", "--key-file", key.to_str().unwrap()]);
+        assert_eq!(setup["encrypted"], true);
+        Enc(a)
     }
 
     /// Restore the latest point into `name` with `key` flags; the run.

@@ -13,51 +13,26 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use sw_testkit::cmd::{self, Run};
-use sw_testkit::pg::{Opts, TestCluster};
+use sw_testkit::cmd;
 
-const BIN: &str = env!("CARGO_BIN_EXE_sw-restore");
+#[path = "archived_common.rs"]
+mod archived_common;
 
-struct Incr {
-    tc: TestCluster,
-    repo: PathBuf,
-    backup: PathBuf,
-    restore: PathBuf,
+use archived_common::Archived;
+
+/// The archived cluster holding the tables the tests change.
+struct Incr(Archived);
+
+impl std::ops::Deref for Incr {
+    type Target = Archived;
+    fn deref(&self) -> &Archived {
+        &self.0
+    }
 }
 
 impl Incr {
     fn new() -> Incr {
-        let tc = TestCluster::start_with(&Opts {
-            fsync: true,
-            ..Opts::default()
-        });
-        let sw_backup = cmd::sibling_bin(BIN, "sw-backup", "sw-backup");
-        let [backup, restore] = cmd::install_for_server(
-            tc.runner(),
-            &tc.dir.join("bin"),
-            &[(&sw_backup, "sw-backup"), (Path::new(BIN), "sw-restore")],
-        )
-        .try_into()
-        .unwrap();
-        let repo = tc.dir.join("repo");
-        let i = Incr {
-            tc,
-            repo,
-            backup,
-            restore,
-        };
-        let pgdata = i.tc.datadir().to_str().unwrap().to_owned();
-        let mut r = i.backup_cmd(&["setup", "--pgdata", &pgdata]);
-        for _ in 0..5 {
-            if r.code == 0 {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(300));
-            r = i.backup_cmd(&["setup", "--pgdata", &pgdata]);
-        }
-        r.expect_code(0);
-        i.tc.stop();
-        i.tc.restart();
+        let i = Incr(Archived::new());
         // 4 MB of rows over many pages, so a change touches few chunks.
         i.sql("CREATE TABLE t (x int PRIMARY KEY, pad text); CREATE TABLE m (x int)");
         i.sql("INSERT INTO t SELECT g, repeat(md5(g::text), 8) FROM generate_series(1, 10000) g");
@@ -67,12 +42,6 @@ impl Incr {
 
     fn sql(&self, q: &str) -> String {
         self.tc.psql("postgres", q)
-    }
-
-    fn backup_cmd(&self, args: &[&str]) -> Run {
-        let mut v: Vec<&str> = args.to_vec();
-        v.extend(["--repo", self.repo.to_str().unwrap()]);
-        cmd::run_copied(&self.backup, &v)
     }
 
     /// `full` with `flag`; its record.

@@ -12,65 +12,18 @@
 )]
 
 use std::io::{Read, Seek, SeekFrom, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
 
 use serde_json::Value;
 use sw_testkit::cmd::{self, Run};
-use sw_testkit::pg::{Opts, TestCluster};
 
-const BIN: &str = env!("CARGO_BIN_EXE_sw-restore");
+#[path = "archived_common.rs"]
+mod archived_common;
 
-struct Pages {
-    tc: TestCluster,
-    repo: PathBuf,
-    backup: PathBuf,
-    restore: PathBuf,
-}
+use archived_common::{Archived, BIN};
 
-impl Pages {
-    fn new() -> Pages {
-        let tc = TestCluster::start_with(&Opts {
-            fsync: true,
-            ..Opts::default()
-        });
-        let sw_backup = cmd::sibling_bin(BIN, "sw-backup", "sw-backup");
-        let [backup, restore] = cmd::install_for_server(
-            tc.runner(),
-            &tc.dir.join("bin"),
-            &[(&sw_backup, "sw-backup"), (Path::new(BIN), "sw-restore")],
-        )
-        .try_into()
-        .unwrap();
-        let repo = tc.dir.join("repo");
-        let p = Pages {
-            tc,
-            repo,
-            backup,
-            restore,
-        };
-        let pgdata = p.tc.datadir().to_str().unwrap().to_owned();
-        let mut r = p.backup_cmd(&["setup", "--pgdata", &pgdata]);
-        for _ in 0..5 {
-            if r.code == 0 {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(300));
-            r = p.backup_cmd(&["setup", "--pgdata", &pgdata]);
-        }
-        r.expect_code(0);
-        p.tc.stop();
-        p.tc.restart();
-        p
-    }
-
-    fn backup_cmd(&self, args: &[&str]) -> Run {
-        let mut v: Vec<&str> = args.to_vec();
-        v.extend(["--repo", self.repo.to_str().unwrap()]);
-        cmd::run_copied(&self.backup, &v)
-    }
-
+impl Archived {
     fn full(&self) -> (Run, Value) {
         let db = self.tc.url("postgres");
         let r = self.backup_cmd(&["full", "--db", &db, "--wal-timeout", "60s"]);
@@ -109,7 +62,7 @@ impl Drop for StopOnDrop<'_> {
 
 #[test]
 fn a_page_corrupted_on_disk_is_named_by_the_next_backup_and_its_restore_warns() {
-    let p = Pages::new();
+    let p = Archived::new();
     p.tc.psql(
         "postgres",
         "CREATE TABLE t (id int, pad text); INSERT INTO t SELECT g, repeat('x', 100) FROM generate_series(1, 20000) g; \
@@ -176,7 +129,7 @@ fn a_page_corrupted_on_disk_is_named_by_the_next_backup_and_its_restore_warns() 
     restores_warn(&p, bad["id"].as_str().unwrap(), clean["id"].as_str().unwrap());
 }
 
-fn health_reports(p: &Pages, id: &str) {
+fn health_reports(p: &Archived, id: &str) {
     let health = cmd::sibling_bin(BIN, "sw-health", "sw-health");
     let st = tempfile::tempdir().unwrap();
     let url = p.tc.url("postgres");
@@ -207,7 +160,7 @@ fn health_reports(p: &Pages, id: &str) {
     assert!(c["message"].as_str().unwrap().contains("t block 3"), "{c}");
 }
 
-fn restores_warn(p: &Pages, bad: &str, clean: &str) {
+fn restores_warn(p: &Archived, bad: &str, clean: &str) {
     for (id, want) in [(bad, 1), (clean, 0)] {
         let dest = p.tc.dir.join(format!("copy-{id}"));
         let r = cmd::run_copied(
@@ -251,7 +204,7 @@ fn on_terminal(bin: &Path, args: &[&str]) -> String {
 
 #[test]
 fn progress_is_drawn_on_a_terminal_and_never_into_a_pipe_or_with_quiet() {
-    let p = Pages::new();
+    let p = Archived::new();
     p.tc.psql(
         "postgres",
         "CREATE TABLE big AS SELECT g, repeat('y', 200) AS pad FROM generate_series(1, 100000) g",

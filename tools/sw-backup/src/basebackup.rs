@@ -77,11 +77,9 @@ pub struct Basebackup<'a> {
 }
 
 impl Basebackup<'_> {
-    /// Take the backup into `dir` (tar format, server-side zstd).
-    ///
-    /// # Errors
-    /// 78 for a bad target, 69 when pg_basebackup cannot run, 70 when it fails.
-    pub fn take(&self, dir: &Path, id: &str) -> Result<()> {
+    /// pg_basebackup with the target's libpq variables and none of ours
+    /// (a PG* variable of this process must not redirect it).
+    fn command(&self) -> Result<Command> {
         let target = self.pg.target()?;
         let bindir = Bindir::find(self.bindir, &Env::process())?;
         let mut c = Command::new(bindir.prog("pg_basebackup"));
@@ -91,6 +89,15 @@ impl Basebackup<'_> {
             }
         }
         c.envs(target.libpq_env());
+        Ok(c)
+    }
+
+    /// Take the backup into `dir` (tar format, server-side zstd).
+    ///
+    /// # Errors
+    /// 78 for a bad target, 69 when pg_basebackup cannot run, 70 when it fails.
+    pub fn take(&self, dir: &Path, id: &str) -> Result<()> {
+        let mut c = self.command()?;
         let compress = if self.workers > 0 {
             format!("server-zstd:level={},workers={}", self.level, self.workers)
         } else {
@@ -126,16 +133,8 @@ impl Basebackup<'_> {
     /// # Errors
     /// 78 for a bad target, 69 when pg_basebackup cannot run.
     pub fn spawn_stream(&self, id: &str) -> Result<std::process::Child> {
-        let target = self.pg.target()?;
-        let bindir = Bindir::find(self.bindir, &Env::process())?;
-        let mut c = Command::new(bindir.prog("pg_basebackup"));
-        for (k, _) in std::env::vars_os() {
-            if k.to_string_lossy().starts_with("PG") {
-                c.env_remove(&k);
-            }
-        }
-        c.envs(target.libpq_env())
-            .args(["-D", "-", "-Ft", "-X", "fetch", "--checkpoint=fast", "--no-password"])
+        let mut c = self.command()?;
+        c.args(["-D", "-", "-Ft", "-X", "fetch", "--checkpoint=fast", "--no-password"])
             .arg("--manifest-checksums=NONE")
             // sw-backup checks the pages itself, and a bad page must not
             // fail the backup (see `pagecheck`).

@@ -24,11 +24,10 @@ use std::time::Instant;
 use chrono::Utc;
 use sw_core::duration::millis;
 use sw_core::fsutil::{self, q};
-use sw_core::lock::Lock;
 use sw_core::output::Output;
 use sw_core::repo::chunkindex::INDEX_FILE;
 use sw_core::repo::chunks::Chunks;
-use sw_core::repo::{Area, BackupManifest, ChunkedInfo, Repo};
+use sw_core::repo::{Area, BackupManifest, ChunkedInfo};
 use sw_core::{Error, IoContext, Result};
 
 use crate::basebackup::{self, Basebackup};
@@ -80,19 +79,12 @@ fn parent(area: &Area, kind: &str) -> Result<Option<BackupManifest>> {
 
 pub fn run(a: &FullArgs, pretty: bool) -> Result<()> {
     let t0 = Instant::now();
-    let info = sw_core::cli::block_on(basebackup::server_info(&a.pg))?;
-    let major = full::check_server(&info)?;
-    let repo = Repo::open_opts(&a.repo)?;
-    let area = repo.area_required(&info.sysid, major)?;
-    if area.info.wal_segment_size != info.seg_size {
-        return Err(Error::config(format!(
-            "the server's WAL segment size is {}, the repository area's {}",
-            info.seg_size, area.info.wal_segment_size
-        )));
-    }
-    let lock = Lock::try_acquire(&full::lock_path(&area), "sw-backup full or prune")?;
-    repo.adopt(lock.path())?;
-    full::remove_incomplete(&area)?;
+    let full::Start {
+        info,
+        repo,
+        area,
+        lock: _lock,
+    } = full::start(a)?;
     let mut kind = backup_type(a);
     let parent = if kind == "full" { None } else { parent(&area, kind)? };
     if parent.is_none() && kind != "full" {
@@ -130,15 +122,7 @@ pub fn run(a: &FullArgs, pretty: bool) -> Result<()> {
     let tw = Instant::now();
     basebackup::wait_for_wal(&area, &pgm, a.wal_timeout)?;
     let wal_wait_ms = millis(tw.elapsed());
-    let page_checks = match walked.pages.take() {
-        Some(mut scan) => {
-            scan.forget_from(pgm.start_lsn);
-            let bad =
-                sw_core::cli::block_on(async { Ok(pagecheck::confirm(&a.pg, pgm.start_lsn, &scan.suspects).await) })?;
-            Some(pagecheck::summary(&scan, bad))
-        }
-        None => None,
-    };
+    let page_checks = pagecheck::conclude(&a.pg, pgm.start_lsn, walked.pages.take())?;
     fsutil::write_new(&pm_path, pg_manifest, 0o640)?;
     fsutil::write_new(&spool.dir.join(INDEX_FILE), &walked.index.encode()?, 0o640)?;
     full::seal_spool(&area, &id, &spool.dir)?;

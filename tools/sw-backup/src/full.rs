@@ -144,19 +144,12 @@ pub fn run(a: &FullArgs, pretty: bool) -> Result<()> {
         return crate::chunked::run(a, pretty);
     }
     let t0 = Instant::now();
-    let info = sw_core::cli::block_on(basebackup::server_info(&a.pg))?;
-    let major = check_server(&info)?;
-    let repo = Repo::open_opts(&a.repo)?;
-    let area = repo.area_required(&info.sysid, major)?;
-    if area.info.wal_segment_size != info.seg_size {
-        return Err(Error::config(format!(
-            "the server's WAL segment size is {}, the repository area's {}",
-            info.seg_size, area.info.wal_segment_size
-        )));
-    }
-    let lock = Lock::try_acquire(&lock_path(&area), "sw-backup full or prune")?;
-    repo.adopt(lock.path())?;
-    remove_incomplete(&area)?;
+    let Start {
+        info,
+        repo,
+        area,
+        lock: _lock,
+    } = start(a)?;
     let id = new_id(&area)?;
     let spool = Spool::new(&area, &id)?;
     let tmp = spool.dir.clone();
@@ -190,14 +183,7 @@ pub fn run(a: &FullArgs, pretty: bool) -> Result<()> {
     waited?;
     let scan = scan.map_err(|_| Error::software("the page check panicked"))??;
     let wal_wait_ms = millis(tw.elapsed());
-    let page_checks = match scan {
-        Some(scan) => {
-            let bad =
-                sw_core::cli::block_on(async { Ok(pagecheck::confirm(&a.pg, pgm.start_lsn, &scan.suspects).await) })?;
-            Some(pagecheck::summary(&scan, bad))
-        }
-        None => None,
-    };
+    let page_checks = pagecheck::conclude(&a.pg, pgm.start_lsn, scan)?;
     seal_spool(&area, &id, &tmp)?;
     let mut m = manifest(a, &info, &area, &id, &pgm, (start_time, stop_time), hash_files(&tmp)?);
     m.page_checks = page_checks;
@@ -235,18 +221,45 @@ pub(crate) fn warn_corruption(m: &BackupManifest) {
     let Some(pc) = m.page_checks.as_ref().filter(|p| p.failed > 0) else {
         return;
     };
-    let first: Vec<String> = pc
-        .bad_pages
-        .iter()
-        .take(5)
-        .map(|b| format!("{} block {}", b.relation.as_deref().unwrap_or(&b.file), b.block))
-        .collect();
     log::warn!(
         "backup {} holds {} page(s) failing their checksum: corruption on the server's disk ({}); restores of it will warn",
         m.id,
         pc.failed,
-        first.join(", ")
+        pc.first_bad().join(", ")
     );
+}
+
+/// What every kind of `full` starts from: the server's facts, the
+/// repository and its area for this cluster, and the lock `full` and
+/// `prune` share (held while the value lives).
+pub(crate) struct Start {
+    pub info: ServerInfo,
+    pub repo: Repo,
+    pub area: Area,
+    pub lock: Lock,
+}
+
+/// Read the server, open its area (the same WAL segment size), take the
+/// lock and remove what interrupted runs left.
+///
+/// # Errors
+/// The server's and repository's codes; 78 for a segment size mismatch;
+/// 75 when another `full` or `prune` holds the lock.
+pub(crate) fn start(a: &FullArgs) -> Result<Start> {
+    let info = sw_core::cli::block_on(basebackup::server_info(&a.pg))?;
+    let major = check_server(&info)?;
+    let repo = Repo::open_opts(&a.repo)?;
+    let area = repo.area_required(&info.sysid, major)?;
+    if area.info.wal_segment_size != info.seg_size {
+        return Err(Error::config(format!(
+            "the server's WAL segment size is {}, the repository area's {}",
+            info.seg_size, area.info.wal_segment_size
+        )));
+    }
+    let lock = Lock::try_acquire(&lock_path(&area), "sw-backup full or prune")?;
+    repo.adopt(lock.path())?;
+    remove_incomplete(&area)?;
+    Ok(Start { info, repo, area, lock })
 }
 
 pub(crate) fn record(m: &BackupManifest, fin: &str, t: &Timings) -> FullRecord {

@@ -298,9 +298,22 @@ pub fn scan_spool(dir: &std::path::Path, start: Lsn) -> Result<Scan> {
     scan_tar(z, start)
 }
 
+/// The record of a scan once the backup's start is known: failures of
+/// pages written after it forgotten (a scan that ran before it was
+/// known), the rest re-read, summed up. None when nothing was scanned.
+///
+/// # Errors
+/// Only the async runtime's (confirming never fails the backup).
+pub fn conclude(pg: &PgOpts, start: Lsn, scan: Option<Scan>) -> Result<Option<PageChecks>> {
+    let Some(mut scan) = scan else { return Ok(None) };
+    scan.forget_from(start);
+    let bad = sw_core::cli::block_on(async { Ok(confirm(pg, start, &scan.suspects).await) })?;
+    Ok(Some(summary(&scan, bad)))
+}
+
 /// The manifest's record of the checks: the confirmed bad pages, at most
 /// [`MAX_BAD_PAGES`] of them listed.
-pub fn summary(scan: &Scan, mut bad: Vec<BadPage>) -> PageChecks {
+fn summary(scan: &Scan, mut bad: Vec<BadPage>) -> PageChecks {
     let failed = bad.len() as u64;
     let unconfirmed = bad.iter().filter(|b| !b.confirmed).count() as u64;
     bad.truncate(MAX_BAD_PAGES);
@@ -330,7 +343,7 @@ fn read_full(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
 /// of the first [`MAX_BAD_PAGES`] where the role may look it up. Never
 /// fails: the backup is complete whatever this finds, so a server that
 /// cannot be reached now leaves every suspect reported unconfirmed.
-pub async fn confirm(pg: &PgOpts, start: Lsn, suspects: &[Suspect]) -> Vec<BadPage> {
+async fn confirm(pg: &PgOpts, start: Lsn, suspects: &[Suspect]) -> Vec<BadPage> {
     if suspects.is_empty() {
         return Vec::new();
     }

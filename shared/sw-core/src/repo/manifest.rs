@@ -81,6 +81,18 @@ pub struct PageChecks {
     pub bad_pages: Vec<BadPage>,
 }
 
+impl PageChecks {
+    /// The first five bad pages, as `relation block N` (or the file's
+    /// path), for messages.
+    pub fn first_bad(&self) -> Vec<String> {
+        self.bad_pages
+            .iter()
+            .take(5)
+            .map(|b| format!("{} block {}", b.relation.as_deref().unwrap_or(&b.file), b.block))
+            .collect()
+    }
+}
+
 /// How many bad pages a manifest lists (the count is exact).
 pub const MAX_BAD_PAGES: usize = 100;
 
@@ -162,13 +174,7 @@ impl BackupManifest {
             stop_lsn: self.stop_lsn,
             corrupt_pages: self.page_checks.as_ref().map(|p| p.failed),
             unconfirmed_pages: self.page_checks.as_ref().map_or(0, |p| p.unconfirmed),
-            first_corrupt: self.page_checks.as_ref().map_or_else(Vec::new, |p| {
-                p.bad_pages
-                    .iter()
-                    .take(5)
-                    .map(|b| format!("{} block {}", b.relation.as_deref().unwrap_or(&b.file), b.block))
-                    .collect()
-            }),
+            first_corrupt: self.page_checks.as_ref().map_or_else(Vec::new, PageChecks::first_bad),
         }
     }
 }

@@ -367,17 +367,11 @@ fn warn_corruption(b: &sw_core::repo::BackupManifest) {
     let Some(pc) = b.page_checks.as_ref().filter(|p| p.failed > 0) else {
         return;
     };
-    let first: Vec<String> = pc
-        .bad_pages
-        .iter()
-        .take(5)
-        .map(|p| format!("{} block {}", p.relation.as_deref().unwrap_or(&p.file), p.block))
-        .collect();
     log::warn!(
         "backup {} holds {} page(s) that failed their checksum when it was taken ({}): the restored copy has the same corruption",
         b.id,
         pc.failed,
-        first.join(", ")
+        pc.first_bad().join(", ")
     );
 }
 
