@@ -381,14 +381,22 @@ fn two_hundred_clients_through_a_pool_of_twenty_all_complete() {
         "no client ever waited for a pool of 20 (at most {active} active)"
     );
     assert!(active <= 20, "{active} server connections in a pool of 20");
-    // sw-health saw clients waiting during the burst, a WARNING at least.
-    let saw = reports
+    // sw-health saw clients waiting during the burst, a WARNING at least,
+    // and (once the pool had filled: the first samples may catch it still
+    // opening connections) every server connection busy.
+    let waited: Vec<_> = reports
         .iter()
-        .find(|(_, rep)| pooler_check(rep, "pooler_waiting")["value"].as_f64() > Some(0.0));
-    let (code, rep) = saw.unwrap_or_else(|| panic!("sw-health never saw a waiting client: {reports:?}"));
-    assert_eq!(pooler_check(rep, "pooler_waiting")["status"], "WARNING", "{rep}");
-    assert!((1..=2).contains(code), "{rep}");
-    assert_eq!(pooler_check(rep, "pooler_saturation")["value"], 100.0, "{rep}");
+        .filter(|(_, rep)| pooler_check(rep, "pooler_waiting")["value"].as_f64() > Some(0.0))
+        .collect();
+    assert!(!waited.is_empty(), "sw-health never saw a waiting client: {reports:?}");
+    for (code, rep) in &waited {
+        assert_eq!(pooler_check(rep, "pooler_waiting")["status"], "WARNING", "{rep}");
+        assert!((1..=2).contains(code), "{rep}");
+    }
+    let full = waited
+        .iter()
+        .any(|(_, rep)| pooler_check(rep, "pooler_saturation")["value"] == 100.0);
+    assert!(full, "sw-health never saw the pool of 20 full: {waited:?}");
     // And none after it: every check OK.
     let (code, rep) = pooler_health(s, state.path());
     assert_eq!(pooler_check(&rep, "pooler_waiting")["value"], 0.0, "{rep}");
