@@ -8,12 +8,16 @@
     reason = "a test fails by panicking; its helpers unwrap like its #[test] functions"
 )]
 
+#[path = "archived_common.rs"]
+mod archived_common;
 #[path = "offsite_common.rs"]
 mod offsite_common;
 #[path = "sw_restore_offsite_crypt.rs"]
 mod offsite_crypt;
 #[path = "sw_restore_offsite_entra.rs"]
 mod offsite_entra;
+#[path = "sw_restore_twosite.rs"]
+mod twosite;
 
 use std::time::{Duration, Instant};
 

@@ -44,6 +44,12 @@ pub struct CheckArgs {
     /// WARNING below this much free space on the repository's filesystem (percent; CRITICAL below half of it).
     #[arg(long, value_name = "PERCENT", default_value_t = 10, value_parser = clap::value_parser!(u8).range(0..=100))]
     pub min_free_percent: u8,
+    /// WARNING when WAL has waited longer than this for the linked off-site repository.
+    #[arg(long, value_name = "DURATION", default_value = "15m", value_parser = sw_core::duration::parse)]
+    pub offsite_lag_warn: Duration,
+    /// CRITICAL past this.
+    #[arg(long, value_name = "DURATION", default_value = "1h", value_parser = sw_core::duration::parse)]
+    pub offsite_lag_crit: Duration,
 }
 
 /// An item's verdict (lower case, as printed).
@@ -117,6 +123,10 @@ pub enum CheckName {
     NewestBackup,
     /// Free space on the repository's filesystem.
     RepositorySpace,
+    /// WAL queued for the linked off-site repository: how many, and how long the oldest has waited (the region-failure RPO).
+    OffsiteLag,
+    /// The off-site repository's newest complete backup's age.
+    OffsiteBackup,
 }
 
 /// One item of the check.
@@ -128,6 +138,15 @@ pub struct CheckItem {
     status: CheckStatus,
     /// What was found, for people.
     detail: String,
+    /// offsite_lag: WAL objects queued and the oldest one's wait in seconds (null for the other items).
+    lag: Option<LagFields>,
+}
+
+/// The off-site lag in numbers.
+#[derive(Serialize, JsonSchema, Debug, Clone, Copy)]
+pub struct LagFields {
+    segments: u64,
+    seconds: f64,
 }
 
 impl Record for CheckItem {
@@ -154,7 +173,12 @@ struct Report {
 impl Report {
     fn item(&mut self, check: CheckName, status: CheckStatus, detail: String) -> Result<()> {
         self.worst = self.worst.worst(status);
-        self.out.emit(&CheckItem { check, status, detail })
+        self.out.emit(&CheckItem {
+            check,
+            status,
+            detail,
+            lag: None,
+        })
     }
 
     fn finish(mut self) -> Result<()> {
@@ -246,7 +270,77 @@ pub fn run(a: &CheckArgs, pretty: bool) -> Result<()> {
     }
     newest_backup(&mut r, &area, a)?;
     repository_space(&mut r, &repo, a.min_free_percent)?;
+    if sw_core::repo::offsite::Link::of(&repo)?.is_some() {
+        offsite_lag(&mut r, &area, a)?;
+        offsite_backup(&mut r, &area, a)?;
+    }
     r.finish()
+}
+
+fn graded(v: Duration, warn: Duration, crit: Duration) -> CheckStatus {
+    if v > crit {
+        CheckStatus::Critical
+    } else if v > warn {
+        CheckStatus::Warning
+    } else {
+        CheckStatus::Ok
+    }
+}
+
+/// The off-site queue, read locally: known while the off-site is down.
+fn offsite_lag(r: &mut Report, area: &Area, a: &CheckArgs) -> Result<()> {
+    let l = crate::offsite::lag(area)?;
+    let status = graded(
+        Duration::from_secs_f64(l.seconds),
+        a.offsite_lag_warn,
+        a.offsite_lag_crit,
+    );
+    let detail = if l.segments == 0 {
+        "nothing queued for the off-site repository".to_owned()
+    } else {
+        format!(
+            "{} WAL object(s) not yet off-site, the oldest archived {:.0}s ago (`sw-backup sync` copies them)",
+            l.segments, l.seconds
+        )
+    };
+    r.worst = r.worst.worst(status);
+    r.out.emit(&CheckItem {
+        check: CheckName::OffsiteLag,
+        status,
+        detail,
+        lag: Some(LagFields {
+            segments: l.segments,
+            seconds: l.seconds,
+        }),
+    })
+}
+
+/// The newest backup off-site, judged like the primary's; an unreachable
+/// off-site repository is a WARNING (the lag item carries the RPO).
+fn offsite_backup(r: &mut Report, area: &Area, a: &CheckArgs) -> Result<()> {
+    let found = crate::offsite::offsite_area(area)
+        .and_then(|off| Ok(off.backups()?.into_iter().max_by_key(|b| b.stop_time).map(|b| (off, b))));
+    let (status, detail) = match found {
+        Ok(Some((off, b))) => {
+            let age = (Utc::now() - b.stop_time).to_std().unwrap_or_default();
+            (
+                graded(age, a.backup_warn, a.backup_crit),
+                format!(
+                    "{} in {} ended {} ({:.1}h ago)",
+                    b.id,
+                    off.repo.root.display(),
+                    rfc3339(b.stop_time),
+                    age.as_secs_f64() / 3600.0
+                ),
+            )
+        }
+        Ok(None) => (
+            CheckStatus::Critical,
+            "no complete backup in the off-site repository (`sw-backup sync` or `full --to-offsite`)".to_owned(),
+        ),
+        Err(e) => (CheckStatus::Warning, format!("the off-site repository: {e}")),
+    };
+    r.item(CheckName::OffsiteBackup, status, detail)
 }
 
 /// wal_level, archive_mode and archive_command.

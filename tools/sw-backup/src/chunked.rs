@@ -24,7 +24,6 @@ use std::time::Instant;
 use chrono::Utc;
 use sw_core::duration::millis;
 use sw_core::fsutil::{self, q};
-use sw_core::output::Output;
 use sw_core::repo::chunkindex::INDEX_FILE;
 use sw_core::repo::chunks::Chunks;
 use sw_core::repo::{Area, BackupManifest, ChunkedInfo};
@@ -145,7 +144,7 @@ pub fn run(a: &FullArgs, pretty: bool) -> Result<()> {
         basebackup_ms,
         wal_wait_ms,
     };
-    Output::stdout(pretty).emit(&full::record(&m, &fin, &timings))
+    full::finish(a, &area, &m, &fin, &timings, pretty)
 }
 
 /// Run pg_basebackup and cut its stream.

@@ -6,7 +6,7 @@
 use sw_core::Exit;
 use sw_core::contract::CommandDoc;
 
-use crate::{check, full, list, prune, rekey, setup, verify};
+use crate::{check, full, list, prune, rekey, setup, sync, verify};
 
 /// A command whose work is on the local system: success, usage, internal error.
 fn base(command: &str) -> CommandDoc {
@@ -179,6 +179,20 @@ fn rekey() -> CommandDoc {
         .record::<rekey::RekeyRecord>()
 }
 
+fn sync() -> CommandDoc {
+    sw_core::cli::BlobOpts::exits(repo(base("sw-backup sync")))
+        .exit(
+            0,
+            "the off-site repository holds everything the primary does (what was archived meanwhile stays queued)",
+        )
+        .exit(64, "the repository links no off-site repository (setup --offsite)")
+        .exit(
+            75,
+            "another sync holds the area's copy lock, or Blob Storage kept failing",
+        )
+        .record::<sync::SyncRecord>()
+}
+
 fn prune() -> CommandDoc {
     sw_core::cli::BlobOpts::exits(prune_local())
 }
@@ -194,10 +208,20 @@ fn prune_local() -> CommandDoc {
 /// Every command's contract: the tool itself (every code any subcommand
 /// returns), then each subcommand.
 pub fn docs() -> Vec<CommandDoc> {
-    let mut subs: Vec<CommandDoc> = [setup(), wal_push(), full(), list(), verify(), check(), prune(), rekey()]
-        .into_iter()
-        .map(crate::azure::docs::extend)
-        .collect();
+    let mut subs: Vec<CommandDoc> = [
+        setup(),
+        wal_push(),
+        full(),
+        list(),
+        verify(),
+        check(),
+        prune(),
+        rekey(),
+        sync(),
+    ]
+    .into_iter()
+    .map(crate::azure::docs::extend)
+    .collect();
     subs.extend(crate::azure::docs::commands());
     let mut tool = CommandDoc::new("sw-backup");
     for d in &subs {

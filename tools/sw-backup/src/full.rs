@@ -84,6 +84,9 @@ pub struct FullArgs {
     /// How long to wait for the WAL the backup needs to be archived.
     #[arg(long, value_name = "DURATION", default_value = "120s", value_parser = sw_core::duration::parse)]
     pub wal_timeout: Duration,
+    /// Then copy the backup, and the WAL queued, to the off-site repository the primary links (`setup --offsite`).
+    #[arg(long)]
+    pub to_offsite: bool,
     // Where pg_basebackup is (`--bindir`).
     #[command(flatten)]
     pub server: ServerOpts,
@@ -102,6 +105,8 @@ pub struct FullRecord {
     basebackup_ms: u64,
     /// Waiting for the WAL the backup needs to be archived.
     wal_wait_ms: u64,
+    /// The off-site repository it was copied to (--to-offsite), else null.
+    offsite: Option<String>,
 }
 
 impl Record for FullRecord {
@@ -199,7 +204,36 @@ pub fn run(a: &FullArgs, pretty: bool) -> Result<()> {
         basebackup_ms,
         wal_wait_ms,
     };
-    Output::stdout(pretty).emit(&record(&m, &fin, &timings))
+    finish(a, &area, &m, &fin, &timings, pretty)
+}
+
+/// Copy the complete backup off-site when asked, then print its record:
+/// a failed copy leaves it complete in the primary (printed, then the
+/// error says so).
+pub(crate) fn finish(
+    a: &FullArgs,
+    area: &Area,
+    m: &BackupManifest,
+    fin: &str,
+    t: &Timings,
+    pretty: bool,
+) -> Result<()> {
+    let mut rec = record(m, fin, t);
+    let copied = a.to_offsite.then(|| crate::sync::after_full(area, m)).transpose();
+    let err = match copied {
+        Ok(url) => {
+            rec.offsite = url;
+            None
+        }
+        Err(e) => Some(e.context(format!(
+            "backup {} is complete in {}, but copying it off-site failed (`sw-backup sync` retries)",
+            m.id,
+            area.repo.root.display()
+        ))),
+    };
+    rec.duration_ms = millis(t.t0.elapsed());
+    Output::stdout(pretty).emit(&rec)?;
+    err.map_or(Ok(()), Err)
 }
 
 impl FullArgs {
@@ -269,6 +303,7 @@ pub(crate) fn record(m: &BackupManifest, fin: &str, t: &Timings) -> FullRecord {
         duration_ms: millis(t.t0.elapsed()),
         basebackup_ms: t.basebackup_ms,
         wal_wait_ms: t.wal_wait_ms,
+        offsite: None,
     }
 }
 

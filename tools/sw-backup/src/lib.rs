@@ -6,7 +6,8 @@
 //! `walpush` is the archive_command, `full` takes a base backup (with
 //! `basebackup` driving pg_basebackup and waiting for the WAL), `list`,
 //! `verify` (with `continuity` for the WAL checks), `check` and `prune`
-//! read and maintain the repository. `docs` says what each command
+//! read and maintain the repository; `sync` (with `offsite`, the copying)
+//! keeps a linked off-site repository up to date. `docs` says what each command
 //! promises (exit codes, record kinds) for the man pages and `schemas/`.
 //!
 //! `azure` is the same commands for an Azure Flexible Server (`--azure`,
@@ -23,12 +24,14 @@ mod docs;
 mod full;
 mod identity;
 mod list;
+mod offsite;
 mod pagecheck;
 mod progress;
 mod prune;
 mod rekey;
 mod setup;
 mod sweep;
+mod sync;
 mod verify;
 mod verify_chunks;
 mod walpush;
@@ -65,6 +68,8 @@ pub enum Cmd {
     Check(check::CheckArgs),
     /// Remove backups and WAL outside the retention window (pinned backups and history files are kept).
     Prune(prune::PruneArgs),
+    /// Copy what the off-site repository (setup --offsite) lacks: queued WAL, then backups, then any WAL the queue missed.
+    Sync(sync::SyncArgs),
     /// Encrypted repository: add or remove a wrapping of the data key (a key file or passphrase); no data is rewritten.
     Rekey(rekey::RekeyArgs),
     /// Delete an on-demand backup of an Azure Flexible Server (local backups are removed by prune).
@@ -123,5 +128,6 @@ pub fn run(cli: Cli) -> sw_core::Result<()> {
         Cmd::Check(a) => check::run(&a, pretty),
         Cmd::Prune(a) => prune::run(&a, pretty),
         Cmd::Rekey(a) => rekey::run(&a, pretty),
+        Cmd::Sync(a) => sync::run(&a, pretty),
     }
 }

@@ -96,7 +96,16 @@ fn new_unlock(
 /// # Errors
 /// 64 without a key flag; 77/78 as [`Repo::init_encrypted`].
 pub fn init_encrypted(cluster: &Cluster, opts: &RepoOpts) -> Result<Repo> {
-    let choice = opts.keys.choice(&sw_core::config::Env::process())?.map(|(c, _)| c);
+    init_encrypted_in(cluster, opts, &sw_core::config::Env::process())
+}
+
+/// As [`init_encrypted`], the key variables read from `env` (an off-site
+/// link's).
+///
+/// # Errors
+/// As [`init_encrypted`].
+pub fn init_encrypted_in(cluster: &Cluster, opts: &RepoOpts, env: &sw_core::config::Env) -> Result<Repo> {
+    let choice = opts.keys.choice(env)?.map(|(c, _)| c);
     let (key_file, passphrase_file) = match &choice {
         Some(KeyChoice::KeyFile(p)) => (Some(p.as_path()), None),
         Some(KeyChoice::PassphraseFile(p)) => (None, Some(p.as_path())),

@@ -37,6 +37,20 @@ pub struct SetupArgs {
     /// Create the repository encrypted (AES-256-GCM, names by HMAC), unlocked by --key-file (created when missing) or --passphrase-file; every later command that reads contents needs the same flag.
     #[arg(long)]
     pub encrypt: bool,
+    /// Link an off-site azure:// repository (created when missing, encrypted when FILE names a key): an env file of SW_BACKUP_REPO, SW_AZURE_BLOB_ENDPOINT, SW_AZURE_CREDENTIALS, SW_AZURE_CA_FILE and SW_BACKUP_KEY_FILE or SW_BACKUP_PASSPHRASE_FILE. wal-push then queues every segment for it and `sync` copies.
+    #[arg(long, value_name = "FILE")]
+    pub offsite: Option<PathBuf>,
+}
+
+/// The off-site repository linked by `setup --offsite`.
+#[derive(Serialize, JsonSchema)]
+pub struct OffsiteSetup {
+    /// Its URL.
+    repo: String,
+    /// It is encrypted.
+    encrypted: bool,
+    /// Its key id when encrypted.
+    key_id: Option<String>,
 }
 
 /// Whole seconds, 0 (off) or 1s up to PostgreSQL's limit: written as `<n>s`,
@@ -74,6 +88,8 @@ pub struct SetupRecord {
     encrypted: bool,
     /// The encrypted repository's key id (public: tells which data key wrote it); null when plain.
     key_id: Option<String>,
+    /// The off-site repository linked (--offsite), else null.
+    offsite: Option<OffsiteSetup>,
 }
 
 impl Record for SetupRecord {
@@ -106,6 +122,11 @@ pub fn run(a: &SetupArgs, pretty: bool) -> Result<()> {
         open_for_server(&cluster, &a.repo.repo)?.unlock(&a.repo.keys, false)?
     };
     let area = repo.ensure_area(&sysid, major, seg)?;
+    let offsite = a
+        .offsite
+        .as_deref()
+        .map(|f| link_offsite(&cluster, &repo, f, (&sysid, major, seg)))
+        .transpose()?;
     check_server_can_run(&cluster, &exe)?;
     // An azure:// repository's endpoint, credentials file and CA file go
     // along as paths: the archiver's OS user must be able to read them.
@@ -134,6 +155,48 @@ pub fn run(a: &SetupArgs, pretty: bool) -> Result<()> {
         reloaded,
         encrypted: repo.is_encrypted(),
         key_id: repo.crypt().map(|c| c.ring.key_id.clone()),
+        offsite,
+    })
+}
+
+/// Open (creating) the off-site repository `file` names, register the
+/// cluster's area there and write the link into the primary.
+/// A key file it names is created when missing and given to the server's
+/// OS user, as `--encrypt` does for the primary.
+fn link_offsite(
+    cluster: &Cluster,
+    repo: &Repo,
+    file: &Path,
+    (sysid, major, seg): (&str, u32, u64),
+) -> Result<OffsiteSetup> {
+    use sw_core::repo::offsite::Link;
+    let abs = std::path::absolute(file).io_context(|| format!("resolving {}", q(file)))?;
+    let text = sw_core::envfile::EnvFile::read(&abs)?;
+    let link = Link::parse(&text, abs.parent().unwrap_or(Path::new("/")), &q(&abs))?;
+    if repo.is_blob() {
+        return Err(Error::usage(
+            "--offsite links an off-site repository to a directory repository (the primary, which keeps the queue); --repo is azure://",
+        ));
+    }
+    if repo.is_encrypted() && !link.names_key() {
+        return Err(Error::usage(format!(
+            "{} is encrypted; its off-site copy must be too: name SW_BACKUP_KEY_FILE or SW_BACKUP_PASSPHRASE_FILE in {}",
+            q(&repo.root),
+            q(&abs)
+        )));
+    }
+    let off = if link.names_key() {
+        crate::rekey::init_encrypted_in(cluster, &link.opts, link.env())
+    } else {
+        Repo::init_opts(&link.opts)
+    }
+    .map_err(|e| e.context(format!("the off-site repository {}", link.url())))?;
+    off.ensure_area(sysid, major, seg)?;
+    link.save(repo)?;
+    Ok(OffsiteSetup {
+        repo: link.url(),
+        encrypted: off.is_encrypted(),
+        key_id: off.crypt().map(|c| c.ring.key_id.clone()),
     })
 }
 

@@ -96,10 +96,24 @@ pub fn run(a: &WalPushArgs) -> Result<()> {
         .io_context(|| format!("reading {}", q(&path)))?;
     validate(&area, &name, &data, &sysid, major)?;
     if repo.is_blob() {
-        push_blob(&area, &name, &data)
-    } else {
-        push(&area, &name, &data)
+        return push_blob(&area, &name, &data);
     }
+    let stored = push(&area, &name, &data)?;
+    // Acknowledged by the primary; the off-site copy gets what is left of
+    // a short budget, so an outage there never slows the archiver much.
+    let until = deadline.min(Instant::now() + (a.timeout / 4).min(OFFSITE_BUDGET));
+    crate::sync::after_push(&area, &stored, until);
+    Ok(())
+}
+
+/// The most a push spends copying queued WAL off-site.
+const OFFSITE_BUDGET: Duration = Duration::from_secs(10);
+
+/// The file name of a stored object.
+fn file_name(p: &Path) -> String {
+    p.file_name()
+        .map(|f| f.to_string_lossy().into_owned())
+        .unwrap_or_default()
 }
 
 /// What an object already stored under `name` means for a push of `data`.
@@ -199,7 +213,8 @@ fn lock_dir(dir: &Path) -> Result<File> {
     }
 }
 
-fn push(area: &Area, name: &WalName, data: &[u8]) -> Result<()> {
+/// Store into the directory; the stored object's file name.
+fn push(area: &Area, name: &WalName, data: &[u8]) -> Result<String> {
     let dir = area.wal_dir_for(name);
     if !dir.is_dir() {
         std::fs::create_dir_all(&dir).io_context(|| format!("creating {}", q(&dir)))?;
@@ -229,7 +244,7 @@ fn push(area: &Area, name: &WalName, data: &[u8]) -> Result<()> {
                     .io_context(|| format!("syncing {}", q(&o.path)))?;
                 fsutil::fsync_dir(&dir)?;
                 log::info!("{} is already archived with identical content", name.name);
-                Ok(())
+                Ok(file_name(&o.path))
             }
             Ok(_) => Err(Error::data(format!(
                 "{} is already archived with DIFFERENT content ({}); repository left unchanged. Another cluster with the same system identifier may be archiving here",
@@ -252,5 +267,5 @@ fn push(area: &Area, name: &WalName, data: &[u8]) -> Result<()> {
     fsutil::persist_new(tmp, &final_path)?;
     area.repo.adopt(&final_path)?;
     log::info!("archived {} ({} -> {} bytes)", name.name, st.raw_size, st.size);
-    Ok(())
+    Ok(file_name(&final_path))
 }

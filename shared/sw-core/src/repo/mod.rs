@@ -15,6 +15,8 @@
 //!     backup/.tmp-<id>/                   a backup in progress (never listed)
 //!     drills.jsonl                        drill log
 //!     lock                                held by `full` and `prune`
+//!     offsite-queue/<wal object file>     WAL waiting for the off-site repository
+//! <repo>/offsite.env                      the off-site repository linked ([`offsite`])
 //! ```
 //!
 //! The SHA-256 in a WAL object's name is that of its stored bytes.
@@ -37,6 +39,8 @@ pub mod history;
 pub mod keys;
 pub mod manifest;
 pub mod object;
+#[cfg(feature = "blob")]
+pub mod offsite;
 #[cfg(feature = "blob")]
 pub mod remote;
 pub mod seal;
@@ -66,16 +70,25 @@ pub const REPO_FORMAT: u32 = 1;
 /// `None` when it holds none. A missing or foreign directory is an error
 /// (66 / 65).
 pub fn newest_complete_backup(repo: &Path) -> Result<Option<BackupSummary>> {
-    let r = Repo::open(repo)?;
-    let mut best: Option<BackupManifest> = None;
-    for a in r.areas()? {
-        for b in a.backups()? {
-            if best.as_ref().is_none_or(|x| b.stop_time > x.stop_time) {
-                best = Some(b);
+    Repo::open(repo)?.newest_backup()
+}
+
+impl Repo {
+    /// The newest complete backup in any area.
+    ///
+    /// # Errors
+    /// I/O or service errors.
+    pub fn newest_backup(&self) -> Result<Option<BackupSummary>> {
+        let mut best: Option<BackupManifest> = None;
+        for a in self.areas()? {
+            for b in a.backups()? {
+                if best.as_ref().is_none_or(|x| b.stop_time > x.stop_time) {
+                    best = Some(b);
+                }
             }
         }
+        Ok(best.map(|b| b.summary()))
     }
-    Ok(best.map(|b| b.summary()))
 }
 
 #[derive(Debug, Serialize, Deserialize)]

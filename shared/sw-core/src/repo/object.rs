@@ -171,15 +171,30 @@ pub fn compress_to_vec(data: &[u8], level: i32) -> Result<(Vec<u8>, Stored)> {
 /// to the same bytes and so the same name.
 pub fn compress_to_vec_sealed(data: &[u8], level: i32, seal: Seal<'_>) -> Result<(Vec<u8>, Stored)> {
     let (bytes, st) = compress_plain(data, level)?;
-    let Some((key, id)) = seal else {
+    if seal.is_none() {
         return Ok((bytes, st));
+    }
+    let (sealed, size, sha256) = seal_vec(bytes, seal)?;
+    Ok((sealed, Stored { size, sha256, ..st }))
+}
+
+/// Seal already compressed bytes as [`compress_to_vec_sealed`] does
+/// (deterministically): the stored bytes, their size and SHA-256. A WAL
+/// object copied into another repository gets the name a push there
+/// would have given it.
+///
+/// # Errors
+/// 70 from the encryptor.
+pub fn seal_vec(bytes: Vec<u8>, seal: Seal<'_>) -> Result<(Vec<u8>, u64, String)> {
+    let Some((key, id)) = seal else {
+        let (n, sha) = (bytes.len() as u64, sha256_hex(&bytes));
+        return Ok((bytes, n, sha));
     };
     let zsha = openssl::sha::sha256(&bytes);
     let mut e =
         crate::crypt::Encryptor::for_content(key, &id, HashWriter::new(Vec::with_capacity(bytes.len() + 64)), &zsha)?;
     e.write_all(&bytes).map_err(error_from_io)?;
-    let (sealed, size, sha256) = e.finish()?.finish();
-    Ok((sealed, Stored { size, sha256, ..st }))
+    Ok(e.finish()?.finish())
 }
 
 fn compress_plain(data: &[u8], level: i32) -> Result<(Vec<u8>, Stored)> {
