@@ -2,8 +2,9 @@
 //! directory repository linked (`setup --offsite`) to an encrypted
 //! `azure://` one on its own Azurite. With the off-site down archiving goes
 //! on into the primary, `check` and sw-health show the lag, and once
-//! Azurite is back `sync` copies what waited; a second cluster restored
-//! from the off-site repository alone has every row.
+//! Azurite is back `sync` copies what waited; with the local backups lost,
+//! `activate --incident region_failure` restores a new primary from the
+//! off-site repository alone, with every row.
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -114,11 +115,35 @@ fn backup_age(a: &Archived) -> Value {
     r.one("health.report")["checks"][0].clone()
 }
 
+/// The cluster, its off-site files and every run's output.
+struct Site {
+    a: Archived,
+    f: Files,
+    seen: Seen,
+    db: String,
+}
+
+impl Site {
+    fn backup(&self, args: &[&str]) -> Run {
+        self.seen.keep(self.a.backup_cmd(args))
+    }
+
+    fn check(&self) -> Run {
+        self.backup(&["check", "--db", &self.db, "--no-live", "--offsite-lag-warn", "1s"])
+    }
+
+    /// A command on the off-site repository itself.
+    fn off(&self, bin: &std::path::Path, args: &[&str]) -> Run {
+        let mut v = args.to_vec();
+        v.extend(self.f.flags.iter().map(String::as_str));
+        self.seen.keep(cmd::run_copied(bin, &v))
+    }
+}
+
 #[test]
 fn with_the_off_site_down_archiving_goes_on_check_shows_the_lag_and_sync_catches_up() {
     let az = Azurite::start();
     let f = files(&az, &format!("twosite{}", std::process::id()));
-    let seen = Seen::default();
     let (a, setup) = Archived::with_setup(&["--offsite", f.link.to_str().unwrap()]);
     assert_eq!(setup["offsite"]["encrypted"], true, "{setup}");
     assert_eq!(setup["offsite"]["repo"], f.flags[1], "{setup}");
@@ -127,108 +152,143 @@ fn with_the_off_site_down_archiving_goes_on_check_shows_the_lag_and_sync_catches
     assert!(!archive_command.contains("azure"), "{archive_command}");
     let link = std::fs::read_to_string(a.repo.join("offsite.env")).unwrap();
     assert!(link.contains(&f.flags[5]) && !link.contains(KEY), "{link}");
-
-    a.tc.psql("postgres", "CREATE TABLE t (x int); INSERT INTO t VALUES (1)");
     let db = a.tc.url("postgres");
-    let r = seen.keep(a.backup_cmd(&["full", "--db", &db, "--to-offsite"]));
+    let s = Site {
+        a,
+        f,
+        seen: Seen::default(),
+        db,
+    };
+
+    s.a.tc
+        .psql("postgres", "CREATE TABLE t (x int); INSERT INTO t VALUES (1)");
+    let r = s.backup(&["full", "--db", &s.db, "--to-offsite"]);
     r.expect_code(0);
-    let first = r.one("backup.full");
-    assert_eq!(first["offsite"], f.flags[1], "{first}");
-    switch_and_wait(&a);
-    let r = seen.keep(a.backup_cmd(&["check", "--db", &db, "--no-live"]));
+    assert_eq!(r.one("backup.full")["offsite"], s.f.flags[1], "{}", r.stdout);
+    switch_and_wait(&s.a);
+    let r = s.check();
     r.expect_code(0);
     assert_eq!(item(&r, "offsite_lag")["lag"]["segments"], 0, "{}", r.stdout);
     assert_eq!(item(&r, "offsite_backup")["status"], "ok", "{}", r.stdout);
 
-    // The off-site repository goes away: archiving and backups (a chunked
-    // one) go on.
     az.stop();
-    a.tc.psql("postgres", "INSERT INTO t VALUES (2)");
-    let waited: Vec<String> = (0..3).map(|_| switch_and_wait(&a)).collect();
-    let r = seen.keep(a.backup_cmd(&["full", "--db", &db, "--incremental"]));
-    r.expect_code(0);
-    let second = r.one("backup.full")["id"].as_str().unwrap().to_owned();
-    std::thread::sleep(Duration::from_millis(1100));
-    let r = seen.keep(a.backup_cmd(&["check", "--db", &db, "--no-live", "--offsite-lag-warn", "1s"]));
-    r.expect_code(1);
-    let lag = &item(&r, "offsite_lag")["lag"].clone();
-    assert!(lag["segments"].as_u64().unwrap() >= 3, "{}", r.stdout);
-    assert!(lag["seconds"].as_f64().unwrap() >= 1.0, "{}", r.stdout);
-    assert_eq!(item(&r, "offsite_lag")["status"], "warning", "{}", r.stdout);
-    assert_eq!(item(&r, "offsite_backup")["status"], "warning", "{}", r.stdout);
-    let age = backup_age(&a);
-    assert!(age["details"]["offsite"]["error"].is_string(), "{age}");
-    assert_ne!(age["status"], "OK", "{age}");
-    let r = seen.keep(a.backup_cmd(&["sync"]));
-    assert_ne!(r.code, 0, "sync with the off-site down: {r:?}");
-
-    // Back: one sync copies what waited, the second backup included (its
-    // chunks re-sealed and renamed under the off-site key).
+    let (waited, second) = while_down(&s);
     az.restart();
-    a.tc.psql("postgres", "INSERT INTO t VALUES (3)");
-    switch_and_wait(&a);
-    let r = seen.keep(a.backup_cmd(&["sync"]));
-    r.expect_code(0);
-    let s = r.one("backup.sync");
-    assert_eq!(s["backups_copied"], serde_json::json!([second]), "{s}");
-    assert!(s["wal_copied"].as_u64().unwrap() >= 4, "{s}");
-    assert_eq!(s["queued"], 0, "{s}");
-    let r = seen.keep(a.backup_cmd(&["check", "--db", &db, "--no-live", "--offsite-lag-warn", "1s"]));
-    r.expect_code(0);
-    assert_eq!(item(&r, "offsite_lag")["lag"]["segments"], 0, "{}", r.stdout);
-    let age = backup_age(&a);
-    assert_eq!(age["details"]["offsite"]["backup"], second.as_str(), "{age}");
+    catch_up(&s, &second);
+    nothing_missing(&s, &waited);
 
-    // Nothing missing off-site: verify passes there, every segment is listed.
-    fn with<'a>(args: &[&'a str], flags: &'a [String]) -> Vec<&'a str> {
-        let mut v: Vec<&str> = args.to_vec();
-        v.extend(flags.iter().map(String::as_str));
-        v
-    }
-    let off = |args: &[&'static str]| with(args, &f.flags);
-    let r = seen.keep(cmd::run_copied(&a.backup, &off(&["verify"])));
-    r.expect_code(0);
-    let v = r.one("verify.summary");
-    assert_eq!((v["ok"].as_bool(), v["backups"].as_u64()), (Some(true), Some(2)), "{v}");
-    for seg in &waited {
-        let fetched = a.tc.dir.join("fetched");
-        let mut v = vec!["wal-fetch", seg.as_str(), fetched.to_str().unwrap()];
-        v.extend(f.flags.iter().map(String::as_str));
-        let r = seen.keep(cmd::run_copied(&a.restore, &v));
-        r.expect_code(0);
-    }
-
-    // A new host restores from the off-site repository alone.
-    restores_from_off_site(&a, &off(&[]), &second, &seen);
-    for out in seen.0.borrow().iter() {
+    // The local backups are lost: `activate --incident region_failure`
+    // given the primary's directory follows its link and restores a new
+    // primary from the off-site repository alone.
+    let area = std::fs::read_dir(&s.a.repo)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.join("area.json").exists())
+        .unwrap();
+    std::fs::remove_dir_all(&area).unwrap();
+    region_failure(&s.a, &second, &s.seen);
+    for out in s.seen.0.borrow().iter() {
         assert!(!out.contains(KEY), "the key was printed: {out}");
     }
 }
 
+/// The off-site repository is gone: archiving and backups (a chunked
+/// one) go on, check and sw-health show it, prune keeps the queued WAL.
+/// Returns the segments archived meanwhile and the backup's id.
+fn while_down(s: &Site) -> (Vec<String>, String) {
+    s.a.tc.psql("postgres", "INSERT INTO t VALUES (2)");
+    let waited: Vec<String> = (0..3).map(|_| switch_and_wait(&s.a)).collect();
+    let r = s.backup(&["full", "--db", &s.db, "--incremental"]);
+    r.expect_code(0);
+    let second = r.one("backup.full")["id"].as_str().unwrap().to_owned();
+    std::thread::sleep(Duration::from_millis(1100));
+    let r = s.check();
+    r.expect_code(1);
+    let lag = item(&r, "offsite_lag");
+    assert!(lag["lag"]["segments"].as_u64().unwrap() >= 3, "{}", r.stdout);
+    assert!(lag["lag"]["seconds"].as_f64().unwrap() >= 1.0, "{}", r.stdout);
+    assert_eq!(lag["status"], "warning", "{}", r.stdout);
+    assert_eq!(item(&r, "offsite_backup")["status"], "warning", "{}", r.stdout);
+    let age = backup_age(&s.a);
+    assert!(age["details"]["offsite"]["error"].is_string(), "{age}");
+    assert_ne!(age["status"], "OK", "{age}");
+    let r = s.backup(&["sync"]);
+    assert_ne!(r.code, 0, "sync with the off-site down: {r:?}");
+    // Pruning the primary down to its newest backup keeps the WAL that
+    // has not reached the off-site yet (fetched from there later).
+    let r = s.backup(&["prune", "--retention-days", "0"]);
+    r.expect_code(0);
+    assert_eq!(r.one("backup.prune.summary")["backups_removed"], 1, "{}", r.stdout);
+    let removed: Vec<Value> = r.records().into_iter().filter(|x| x["object"] == "wal").collect();
+    assert!(!removed.is_empty(), "{}", r.stdout);
+    let kept = removed.iter().all(|x| !waited.iter().any(|w| x["name"] == w.as_str()));
+    assert!(kept, "{}", r.stdout);
+    (waited, second)
+}
+
+/// Back: one sync copies what waited, the second backup included (its
+/// chunks re-sealed and renamed under the off-site key).
+fn catch_up(s: &Site, second: &str) {
+    s.a.tc.psql("postgres", "INSERT INTO t VALUES (3)");
+    switch_and_wait(&s.a);
+    let r = s.backup(&["sync"]);
+    r.expect_code(0);
+    let rec = r.one("backup.sync");
+    assert_eq!(rec["backups_copied"], serde_json::json!([second]), "{rec}");
+    assert!(rec["wal_copied"].as_u64().unwrap() >= 4, "{rec}");
+    assert_eq!(rec["queued"], 0, "{rec}");
+    let r = s.check();
+    r.expect_code(0);
+    assert_eq!(item(&r, "offsite_lag")["lag"]["segments"], 0, "{}", r.stdout);
+    let age = backup_age(&s.a);
+    assert_eq!(age["details"]["offsite"]["backup"], second, "{age}");
+}
+
+/// Nothing missing off-site: verify passes there, and every segment
+/// archived during the outage is fetched from it.
+fn nothing_missing(s: &Site, waited: &[String]) {
+    let r = s.off(&s.a.backup, &["verify"]);
+    r.expect_code(0);
+    let v = r.one("verify.summary");
+    assert_eq!((v["ok"].as_bool(), v["backups"].as_u64()), (Some(true), Some(2)), "{v}");
+    let fetched = s.a.tc.dir.join("fetched");
+    for seg in waited {
+        s.off(&s.a.restore, &["wal-fetch", seg, fetched.to_str().unwrap()])
+            .expect_code(0);
+    }
+}
+
 /// The newest backup (`id`, a chunked one whose chunks were renamed for
-/// the off-site key) and the WAL after it.
-fn restores_from_off_site(a: &Archived, flags: &[&str], id: &str, seen: &Seen) {
+/// the off-site key) and the WAL after it, restored as a new primary.
+fn region_failure(a: &Archived, id: &str, seen: &Seen) {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap()
         .port();
     let copy = a.tc.dir.join("copy");
-    let mut v = flags.to_vec();
-    let (dir, port_s) = (copy.to_str().unwrap(), port.to_string());
-    v.extend([
-        "--latest",
-        "--pgdata",
-        dir,
-        "--start",
-        "--port",
-        &port_s,
-        "--socket-dir",
-        a.tc.socket_dir.to_str().unwrap(),
-    ]);
-    let r = seen.keep(cmd::run_copied(&a.restore, &v));
+    let audit = a.tc.dir.join("audit.jsonl");
+    let r = seen.keep(cmd::run_copied(
+        &a.restore,
+        &[
+            "activate",
+            "--incident",
+            "region_failure",
+            "--repo",
+            a.repo.to_str().unwrap(),
+            "--pgdata",
+            copy.to_str().unwrap(),
+            "--port",
+            &port.to_string(),
+            "--socket-dir",
+            a.tc.socket_dir.to_str().unwrap(),
+            "--audit-log",
+            audit.to_str().unwrap(),
+        ],
+    ));
     r.expect_code(0);
-    assert_eq!(r.one("restore")["backup"], id, "{}", r.stdout);
+    let act = r.one("restore.activate");
+    assert_eq!(act["backup"], id, "{act}");
     let rows = query(a, port, "SELECT string_agg(x::text, ',' ORDER BY x) FROM t");
     assert_eq!(rows, "1,2,3");
     let c = sw_core::cluster::Cluster::new(&copy, a.tc.runner().clone()).unwrap();

@@ -13,6 +13,7 @@ use std::path::Path;
 use std::time::{Duration, Instant, SystemTime};
 
 use sw_core::fsutil::{self, q};
+use sw_core::progress::Meter;
 use sw_core::repo::chunkindex::{self, INDEX_FILE};
 use sw_core::repo::chunks::Chunks;
 use sw_core::repo::object::{self, HashReader};
@@ -126,9 +127,11 @@ pub(crate) struct Drained {
 ///
 /// # Errors
 /// The first copy that fails (what was copied stays copied and dequeued).
-pub(crate) fn drain(p: &Pair, until: Option<Instant>) -> Result<Drained> {
+pub(crate) fn drain(p: &Pair, until: Option<Instant>, meter: &Meter) -> Result<Drained> {
     let mut d = Drained::default();
-    for e in offsite::queued(&p.primary)? {
+    let q = offsite::queued(&p.primary)?;
+    meter.phase(&format!("off-site: {} queued WAL object(s)", q.len()), 0);
+    for e in q {
         if until.is_some_and(|u| Instant::now() >= u) {
             break;
         }
@@ -142,6 +145,7 @@ pub(crate) fn drain(p: &Pair, until: Option<Instant>) -> Result<Drained> {
                 let n = copy_wal(p, &o)?;
                 d.copied += u64::from(n > 0);
                 d.bytes += n;
+                meter.add(o.size);
             }
             None => {
                 log::warn!(
@@ -163,7 +167,7 @@ pub(crate) fn drain(p: &Pair, until: Option<Instant>) -> Result<Drained> {
 ///
 /// # Errors
 /// The first copy that fails.
-pub(crate) fn reconcile_wal(p: &Pair) -> Result<(u64, u64)> {
+pub(crate) fn reconcile_wal(p: &Pair, meter: &Meter) -> Result<(u64, u64)> {
     let seg = p.primary.info.wal_segment_size;
     let floor = p
         .offsite
@@ -173,13 +177,21 @@ pub(crate) fn reconcile_wal(p: &Pair) -> Result<(u64, u64)> {
         .min()
         .unwrap_or(0);
     let there = p.offsite.wal_objects()?;
+    let missing: Vec<WalObject> = p
+        .primary
+        .wal_objects()?
+        .into_iter()
+        .filter(|(name, o)| {
+            (o.name.kind == WalKind::History || o.name.segno(seg) >= floor) && !there.contains_key(name)
+        })
+        .map(|(_, o)| o)
+        .collect();
+    meter.phase("off-site: WAL the queue missed", missing.iter().map(|o| o.size).sum());
     let (mut n, mut bytes) = (0, 0);
-    for (name, o) in p.primary.wal_objects()? {
-        let wanted = o.name.kind == WalKind::History || o.name.segno(seg) >= floor;
-        if wanted && !there.contains_key(&name) {
-            bytes += copy_wal(p, &o)?;
-            n += 1;
-        }
+    for o in &missing {
+        bytes += copy_wal(p, o)?;
+        n += 1;
+        meter.add(o.size);
     }
     Ok((n, bytes))
 }
@@ -190,10 +202,11 @@ pub(crate) fn reconcile_wal(p: &Pair) -> Result<(u64, u64)> {
 ///
 /// # Errors
 /// 65 for a primary object that does not match its manifest; the client's codes.
-pub(crate) fn copy_backup(p: &Pair, m: &BackupManifest) -> Result<Option<u64>> {
+pub(crate) fn copy_backup(p: &Pair, m: &BackupManifest, meter: &Meter) -> Result<Option<u64>> {
     if p.offsite.backups()?.iter().any(|b| b.id == m.id) {
         return Ok(None);
     }
+    meter.phase(&format!("off-site: backup {}", m.id), m.stored_bytes);
     // What an interrupted copy of this id left (invisible without its manifest).
     for (id, keys) in sw_core::repo::remote::backup_keys(&p.offsite)? {
         if id == m.id {
@@ -206,10 +219,11 @@ pub(crate) fn copy_backup(p: &Pair, m: &BackupManifest) -> Result<Option<u64>> {
     let mut chunk_bytes = 0;
     for f in &m.files {
         if m.chunked.is_some() && f.name == INDEX_FILE {
-            chunk_bytes = copy_chunks(p, m, &spool.dir)?;
+            chunk_bytes = copy_chunks(p, m, &spool.dir, meter)?;
         } else {
             unseal_into(p, m, f, &spool.dir)?;
         }
+        meter.add(f.size);
     }
     full::seal_spool(&p.offsite, &m.id, &spool.dir)?;
     let files = full::hash_files(&spool.dir)?;
@@ -255,7 +269,7 @@ fn unseal_into(p: &Pair, m: &BackupManifest, f: &sw_core::repo::ManifestFile, di
 /// A chunked backup's chunks the off-site lacks, and its file list
 /// renamed for the off-site key, written into the spool. Returns the
 /// chunk bytes stored.
-fn copy_chunks(p: &Pair, m: &BackupManifest, dir: &Path) -> Result<u64> {
+fn copy_chunks(p: &Pair, m: &BackupManifest, dir: &Path, meter: &Meter) -> Result<u64> {
     let mut ix = chunkindex::read(&p.primary, m)?;
     let (src, dst) = (Chunks::new(&p.primary), Chunks::new(&p.offsite));
     let mut have: BTreeSet<String> = dst.list()?.into_keys().collect();
@@ -288,6 +302,7 @@ fn copy_chunks(p: &Pair, m: &BackupManifest, dir: &Path) -> Result<u64> {
                         let stored = dst.encode(&n, &b, 1)?;
                         bytes += stored.len() as u64;
                         dst.put(&n, &stored)?;
+                        meter.add(stored.len() as u64);
                     }
                     renamed.insert(c.0.clone(), n.clone());
                     n

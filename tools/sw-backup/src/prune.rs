@@ -211,6 +211,12 @@ fn plan(area: &Area, a: &PruneArgs) -> Result<Plan> {
             p.backups.push((b.id.clone(), dir, size));
         }
     }
+    // WAL still queued for the off-site repository stays until `sync` has
+    // copied it: pruning it would leave a hole there.
+    let queued: BTreeSet<String> = sw_core::repo::offsite::queued(area)?
+        .into_iter()
+        .map(|q| q.file)
+        .collect();
     // Never remove WAL when no backup remains to use it.
     if let Some(threshold) = threshold {
         for o in area.wal_objects()?.into_values() {
@@ -219,6 +225,16 @@ fn plan(area: &Area, a: &PruneArgs) -> Result<Plan> {
             }
             let s = o.name.segno(seg);
             if s >= threshold || pinned_ranges.iter().any(|(lo, hi)| s >= *lo && s <= *hi) {
+                continue;
+            }
+            if o.path
+                .file_name()
+                .is_some_and(|f| queued.contains(&*f.to_string_lossy()))
+            {
+                log::info!(
+                    "keeping {}: not yet in the off-site repository (`sw-backup sync`)",
+                    o.name.name
+                );
                 continue;
             }
             // For Blob, the object's key stands where a file's path would.

@@ -15,6 +15,7 @@ use sw_core::contract::Record;
 use sw_core::duration::millis;
 use sw_core::lock::Lock;
 use sw_core::output::Output;
+use sw_core::progress::{Meter, Progress, Unit};
 use sw_core::repo::offsite::queue_file;
 use sw_core::repo::{Area, BackupManifest, Repo};
 use sw_core::{Error, Result};
@@ -91,16 +92,17 @@ pub fn run(a: &SyncArgs, pretty: bool) -> Result<()> {
         )));
     }
     let mut out = Output::stdout(pretty);
+    let progress = Progress::new_meter("sw-backup", Unit::Bytes);
     for area in repo.areas()? {
         let Some(p) = offsite::pair(&area, None)? else { continue };
         let _lock = wait_drain_lock(&area)?;
-        let rec = sync_area(&p, !a.wal_only)?;
+        let rec = sync_area(&p, !a.wal_only, progress.meter())?;
         out.emit(&rec)?;
     }
     Ok(())
 }
 
-fn sync_area(p: &Pair, backups: bool) -> Result<SyncRecord> {
+fn sync_area(p: &Pair, backups: bool, meter: &Meter) -> Result<SyncRecord> {
     let t0 = Instant::now();
     let mut rec = SyncRecord {
         area: p.primary.name.clone(),
@@ -112,20 +114,20 @@ fn sync_area(p: &Pair, backups: bool) -> Result<SyncRecord> {
         r.wal_bytes += d.bytes;
         r.gone += d.gone;
     };
-    add(&mut rec, offsite::drain(p, None)?);
+    add(&mut rec, offsite::drain(p, None, meter)?);
     if backups {
         for m in backups_to_copy(p)? {
-            if let Some(n) = offsite::copy_backup(p, &m)? {
+            if let Some(n) = offsite::copy_backup(p, &m, meter)? {
                 log::info!("copied backup {} off-site ({n} bytes)", m.id);
                 rec.backups_copied.push(m.id.clone());
                 rec.backup_bytes += n;
             }
         }
     }
-    let (n, bytes) = offsite::reconcile_wal(p)?;
+    let (n, bytes) = offsite::reconcile_wal(p, meter)?;
     rec.wal_copied += n;
     rec.wal_bytes += bytes;
-    add(&mut rec, offsite::drain(p, None)?);
+    add(&mut rec, offsite::drain(p, None, meter)?);
     rec.queued = offsite::lag(&p.primary)?.segments;
     // It answered: the next push may try it again at once.
     let _ = std::fs::remove_file(queue_file(&p.primary, ".down"));
@@ -161,9 +163,10 @@ pub(crate) fn after_full(area: &Area, m: &BackupManifest) -> Result<String> {
         ))
     })?;
     let _lock = wait_drain_lock(area)?;
-    offsite::drain(&p, None)?;
-    offsite::copy_backup(&p, m)?;
-    offsite::drain(&p, None)?;
+    let progress = Progress::new_meter("sw-backup", Unit::Bytes);
+    offsite::drain(&p, None, progress.meter())?;
+    offsite::copy_backup(&p, m, progress.meter())?;
+    offsite::drain(&p, None, progress.meter())?;
     Ok(p.link.url())
 }
 
@@ -205,7 +208,8 @@ pub(crate) fn after_push(area: &Area, file: &str, until: Instant) {
         return;
     };
     let r = offsite::pair(area, Some(until)).and_then(|p| match p {
-        Some(p) => offsite::drain(&p, Some(until)),
+        // The archiver's stderr is the server log: no progress line.
+        Some(p) => offsite::drain(&p, Some(until), &Meter::default()),
         None => Ok(offsite::Drained::default()),
     });
     match r {

@@ -141,18 +141,14 @@ struct Done {
 
 pub fn run(a: &ActivateArgs, pretty: bool) -> Result<()> {
     let t0 = Instant::now();
-    if a.incident == Incident::RegionFailure && !a.repo.is_blob() {
-        return Err(Error::usage(
-            "--incident region_failure restores a local cluster from its off-site repository: pass --repo azure://ACCOUNT/CONTAINER[/PREFIX] (or --azure for an Azure server)",
-        ));
-    }
+    let opts = source(a)?;
     if a.incident == Incident::DataCorruption && a.before.is_none() {
         return Err(Error::usage(
             "--incident data_corruption needs --before TIME (when the damage happened)",
         ));
     }
     // Only the metadata is read here; the restore below unlocks the key.
-    let repo = Repo::open_opts_keyless(&a.repo)?;
+    let repo = Repo::open_opts_keyless(&opts)?;
     let areas = repo.areas()?;
     let area = match areas.as_slice() {
         [one] => one.clone(),
@@ -181,7 +177,7 @@ pub fn run(a: &ActivateArgs, pretty: bool) -> Result<()> {
     )?;
     // Run as root, the log stays usable by the repository owner's runs.
     repo.adopt(&audit.path)?;
-    let res = activate(a, &audit);
+    let res = activate(a, &opts, &audit);
     match &res {
         Ok(_) => audit.log(AuditAction::Done, true, "activation complete")?,
         Err(e) => audit.log(AuditAction::Failed, false, &e.to_string())?,
@@ -212,6 +208,27 @@ pub fn run(a: &ActivateArgs, pretty: bool) -> Result<()> {
         duration_ms: millis(t0.elapsed()),
         checklist: checklist(a, &repo, &audit),
     })
+}
+
+/// The repository to restore from: `--repo`, except that a region failure
+/// is recovered from the off-site repository, named directly (azure://)
+/// or by the link of the directory repository given (`sw-backup setup
+/// --offsite`).
+fn source(a: &ActivateArgs) -> Result<RepoOpts> {
+    if a.incident != Incident::RegionFailure || a.repo.is_blob() {
+        return Ok(a.repo.clone());
+    }
+    let hint = "--incident region_failure restores a local cluster from its off-site repository: pass --repo azure://ACCOUNT/CONTAINER[/PREFIX] or the directory repository linking it (or --azure for an Azure server)";
+    let link = Repo::open(&a.repo.repo)
+        .and_then(|r| sw_core::repo::offsite::Link::of(&r))
+        .map_err(|e| Error::usage(format!("{hint}: {e}")))?
+        .ok_or_else(|| Error::usage(format!("{hint}; {} links none", q(&a.repo.repo))))?;
+    log::info!(
+        "region failure: restoring from {}, the off-site repository {} links",
+        link.url(),
+        q(&a.repo.repo)
+    );
+    Ok(link.flag_opts())
 }
 
 /// `audit.jsonl` in the state directory (created).
@@ -300,7 +317,7 @@ fn target(a: &ActivateArgs) -> Result<TargetOpts> {
     }
 }
 
-fn activate(a: &ActivateArgs, audit: &Audit) -> Result<Done> {
+fn activate(a: &ActivateArgs, opts: &RepoOpts, audit: &Audit) -> Result<Done> {
     if a.incident == Incident::DatabaseFailure
         && let Some(sb) = &a.standby_pgdata
         && let Some(done) = promote_standby(a, sb, audit)?
@@ -312,9 +329,9 @@ fn activate(a: &ActivateArgs, audit: &Audit) -> Result<Done> {
         .clone()
         .ok_or_else(|| Error::usage("restoring needs --pgdata (an empty directory for the new primary)"))?;
     let ra = RestoreArgs {
-        repo: Some(a.repo.repo.clone()),
-        blob: a.repo.blob.clone(),
-        keys: a.repo.keys.clone(),
+        repo: Some(opts.repo.clone()),
+        blob: opts.blob.clone(),
+        keys: opts.keys.clone(),
         pgdata: Some(pgdata.clone()),
         target: target(a)?,
         backup: None,

@@ -103,7 +103,7 @@ fn activate() -> CommandDoc {
     ))
     .exit(
         64,
-        "usage error: data_corruption without --before, a bad --before, no --pgdata to restore into, or a repository without exactly one cluster, region_failure with a directory repository",
+        "usage error: data_corruption without --before, a bad --before, no --pgdata to restore into, or a repository without exactly one cluster, region_failure with a directory repository that links no off-site one",
     )
     .exit(70, "internal error, promoting the standby failed, or psql failed on the restored copy")
     .exit(

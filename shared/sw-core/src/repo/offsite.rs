@@ -162,6 +162,18 @@ impl Link {
         Repo::open_plain(&self.opts)?.unlock_env(&self.opts.keys, keyless, &self.env)
     }
 
+    /// The flags reaching it, the key or passphrase file as a flag (for
+    /// a command that passes them on, e.g. into restore_command).
+    #[must_use]
+    pub fn flag_opts(&self) -> RepoOpts {
+        let mut o = self.opts.clone();
+        o.keys = KeyOpts {
+            key_file: self.env.get(crate::cli::KEY_FILE_ENV).map(PathBuf::from),
+            passphrase_file: self.env.get(crate::cli::PASSPHRASE_FILE_ENV).map(PathBuf::from),
+        };
+        o
+    }
+
     /// The link's variables, as a command reads its environment (the
     /// key or passphrase file).
     #[must_use]
