@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use sw_testkit::azurite::{ACCOUNT, Azurite, KEY};
 use sw_testkit::cmd::{self, Run};
+use sw_testkit::faultproxy::{Fault, FaultProxy, Match};
 
 use crate::archived_common::{Archived, BIN};
 
@@ -171,6 +172,7 @@ fn with_the_off_site_down_archiving_goes_on_check_shows_the_lag_and_sync_catches
     assert_eq!(item(&r, "offsite_lag")["lag"]["segments"], 0, "{}", r.stdout);
     assert_eq!(item(&r, "offsite_backup")["status"], "ok", "{}", r.stdout);
 
+    hung_off_site(&s, &az);
     az.stop();
     let (waited, second) = while_down(&s);
     az.restart();
@@ -190,6 +192,33 @@ fn with_the_off_site_down_archiving_goes_on_check_shows_the_lag_and_sync_catches
     for out in s.seen.0.borrow().iter() {
         assert!(!out.contains(KEY), "the key was printed: {out}");
     }
+}
+
+/// An off-site repository that never answers (every request hangs, the
+/// link pointed through the fault proxy) does not hold the archiver: the
+/// push succeeds once the primary has the segment, which waits queued.
+fn hung_off_site(s: &Site, az: &Azurite) {
+    let proxy = FaultProxy::for_azurite(az);
+    proxy.inject(Match::any(), Fault::Hang, usize::MAX);
+    let link = s.a.repo.join("offsite.env");
+    let text = std::fs::read_to_string(&link).unwrap();
+    std::fs::write(&link, text.replace(&az.endpoint(), &proxy.endpoint())).unwrap();
+    switch_and_wait(&s.a);
+    assert_eq!(
+        s.a.tc.psql("postgres", "SELECT failed_count FROM pg_stat_archiver"),
+        "0"
+    );
+    assert!(
+        proxy.seen().iter().any(|r| r.fault == Some(Fault::Hang)),
+        "the push never tried the off-site"
+    );
+    let r = s.check();
+    assert!(
+        item(&r, "offsite_lag")["lag"]["segments"].as_u64().unwrap() >= 1,
+        "{}",
+        r.stdout
+    );
+    std::fs::write(&link, text).unwrap();
 }
 
 /// The off-site repository is gone: archiving and backups (a chunked

@@ -318,8 +318,11 @@ fn offsite_lag(r: &mut Report, area: &Area, a: &CheckArgs) -> Result<()> {
 /// The newest backup off-site, judged like the primary's; an unreachable
 /// off-site repository is a WARNING (the lag item carries the RPO).
 fn offsite_backup(r: &mut Report, area: &Area, a: &CheckArgs) -> Result<()> {
-    let found = crate::offsite::offsite_area(area)
-        .and_then(|off| Ok(off.backups()?.into_iter().max_by_key(|b| b.stop_time).map(|b| (off, b))));
+    let owned = area.clone();
+    let found = sw_core::repo::offsite::within(sw_core::repo::offsite::REPORT_LIMIT, move || {
+        let off = crate::offsite::offsite_area(&owned)?;
+        Ok(off.backups()?.into_iter().max_by_key(|b| b.stop_time).map(|b| (off, b)))
+    });
     let (status, detail) = match found {
         Ok(Some((off, b))) => {
             let age = (Utc::now() - b.stop_time).to_std().unwrap_or_default();

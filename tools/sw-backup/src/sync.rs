@@ -203,14 +203,20 @@ pub(crate) fn after_push(area: &Area, file: &str, until: Instant) {
         log::info!("{file} queued for the off-site repository (it failed under {RETRY_AFTER:?} ago)");
         return;
     }
-    let Ok(_lock) = drain_lock(area) else {
+    let Ok(lock) = drain_lock(area) else {
         log::debug!("another copier is draining the off-site queue");
         return;
     };
-    let r = offsite::pair(area, Some(until)).and_then(|p| match p {
-        // The archiver's stderr is the server log: no progress line.
-        Some(p) => offsite::drain(&p, Some(until), &Meter::default()),
-        None => Ok(offsite::Drained::default()),
+    // Bounded as a whole, so nothing the off-site does keeps the push past
+    // `until` (the lock goes with the copy).
+    let owned = area.clone();
+    let r = sw_core::repo::offsite::within(until.saturating_duration_since(Instant::now()), move || {
+        let _lock = lock;
+        match offsite::pair(&owned, Some(until))? {
+            // The archiver's stderr is the server log: no progress line.
+            Some(p) => offsite::drain(&p, Some(until), &Meter::default()),
+            None => Ok(offsite::Drained::default()),
+        }
     });
     match r {
         Ok(d) => {

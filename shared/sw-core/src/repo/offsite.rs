@@ -262,9 +262,37 @@ pub fn queue_file(area: &Area, name: &str) -> PathBuf {
     queue_dir(area).join(name)
 }
 
+/// Run `work` (something that talks to the off-site repository) on a
+/// thread and give up after `limit` (75): a report or a push must not
+/// hang on a service that never answers (a stuck TLS handshake, a listing
+/// that never ends). The thread is left behind; it ends with the process,
+/// and every write it might still make is write-once.
+///
+/// # Errors
+/// 75 past `limit`; `work`'s own errors.
+pub fn within<T: Send + 'static>(
+    limit: std::time::Duration,
+    work: impl FnOnce() -> Result<T> + Send + 'static,
+) -> Result<T> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(work());
+    });
+    rx.recv_timeout(limit).unwrap_or_else(|_| {
+        Err(Error::temp(format!(
+            "the off-site repository did not answer within {}s",
+            limit.as_secs()
+        )))
+    })
+}
+
+/// How long a report waits for the off-site repository.
+pub const REPORT_LIMIT: std::time::Duration = std::time::Duration::from_secs(15);
+
 /// The newest complete backup of the off-site repository the directory
 /// repository `primary` links, for monitoring: `None` when it links none;
-/// else its URL and what was found there (opened without a key).
+/// else its URL and what was found there (opened without a key, within
+/// [`REPORT_LIMIT`]).
 ///
 /// # Errors
 /// The primary's own errors (66 / 65, a damaged link).
@@ -272,6 +300,7 @@ pub fn newest_offsite_backup(primary: &Path) -> Result<Option<(String, Result<Op
     let Some(link) = Link::of(&Repo::open(primary)?)? else {
         return Ok(None);
     };
-    let newest = link.open(true).and_then(|r| r.newest_backup());
-    Ok(Some((link.url(), newest)))
+    let url = link.url();
+    let newest = within(REPORT_LIMIT, move || link.open(true)?.newest_backup());
+    Ok(Some((url, newest)))
 }
